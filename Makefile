@@ -1,0 +1,53 @@
+# The README's commands. Everything runs from the project's own virtual environment in .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/stratify
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite test-postgres bench bench-import bench-stratify bench-pages lint venv demo
+
+venv: $(STAMP)
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $(STAMP)
+
+## make run: migrate, load a demo distributor, start the web server and a worker (Ctrl-C stops both).
+run: venv
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py setup_demo
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A stratify worker --beat --loglevel=INFO --concurrency=2 & \
+	$(BIN)/python manage.py runserver $${PORT:-8000}
+
+## make test: the whole suite on SQLite (embedded default), then on PostgreSQL + Redis.
+test: venv lint test-sqlite test-postgres
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
+
+test-sqlite: venv
+	@echo "=== Test pass 1/2: SQLite, filesystem broker, Celery worker process ==="
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: venv
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.replace('/stratify','/postgres'), connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "=== Test pass 2/2: PostgreSQL + Redis, Celery worker process ==="; \
+	  DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -m "not browser" $(PYTEST_ARGS); \
+	elif [ -n "$$CI" ]; then echo "PostgreSQL is not reachable at $(PG_URL): CI needs it." >&2; exit 1; \
+	else echo "!!! PostgreSQL pass NOT RUN: no server at $(PG_URL) (set PG_URL, or start PostgreSQL and Redis)."; fi
+
+## make bench: benchmarks, each printing ratios against a baseline measured in the same run.
+bench: bench-import bench-stratify bench-pages
+bench-import: venv
+	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.bench_import $(ARGS)
+bench-stratify: venv
+	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.bench_stratify $(ARGS)
+bench-pages: venv
+	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.bench_pages $(ARGS)

@@ -1,0 +1,45 @@
+"""`make run`'s first step: a demo distributor with a manager, a rep and a customer login (idempotent)."""
+
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand
+from django_scopes import scope
+
+from accounts.models import Distributor
+from accounts.services import tenant_create, user_create
+from sales.models import Customer, Rep
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+class Command(BaseCommand):
+    help = "Create (once) the demo distributor with sample data and three logins, and print them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=400)
+        parser.add_argument("--lines", type=int, default=40000)
+
+    def handle(self, *args, customers, lines, **options):
+        distributor = Distributor.objects.filter(slug=DEMO_SLUG).first()
+        if distributor is None:
+            distributor = tenant_create(slug=DEMO_SLUG, name="Demo Industrial Supply")
+            if "demo_data" in get_commands():
+                call_command("demo_data", DEMO_SLUG, customers=customers, lines=lines, seed=7, stdout=self.stdout)
+            if "stratify" in get_commands():
+                call_command("stratify", DEMO_SLUG, publish=True, stdout=self.stdout)
+        with scope(distributor=distributor):
+            rep = Rep.objects.filter(distributor=distributor).order_by("rep_id").first()
+            customer = Customer.objects.filter(distributor=distributor)
+            if rep is not None and customer.filter(rep=rep).exists():
+                customer = customer.filter(rep=rep)
+            customer = customer.order_by("customer_id").first()
+        logins = [
+            ("manager", "demo-manager", {}),
+            ("rep", "demo-rep", {"rep_id": rep.rep_id if rep else "R001"}),
+            ("customer", "demo-customer", {"customer_id": customer.customer_id if customer else "C00001"}),
+        ]
+        for role, username, link in logins:
+            user_create(distributor=distributor, username=username, password=DEMO_PASSWORD, role=role, **link)
+        self.stdout.write(self.style.SUCCESS("\nDemo distributor ready at http://127.0.0.1:8000/accounts/login/"))
+        for role, username, _ in logins:
+            self.stdout.write(f"  {role:<9} username {username:<14} password {DEMO_PASSWORD}")

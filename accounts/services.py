@@ -1,0 +1,121 @@
+"""Writes for tenants, users, memberships and invitations."""
+
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django_scopes import scope
+
+from sales.models import Customer, Rep
+from stratify.tenancy.permissions import Role
+
+from .models import Distributor, Invitation, Membership, User
+
+RESERVED_SLUGS = frozenset({"accounts", "admin", "api", "static", "media", "favicon.ico", "health"})
+
+
+def tenant_create(*, slug: str, name: str, currency: str = "USD") -> Distributor:
+    if slug != slugify(slug) or not slug:
+        raise ValidationError({"slug": f"{slug!r} is not a valid slug (lowercase letters, digits, hyphens)."})
+    if slug in RESERVED_SLUGS:
+        raise ValidationError({"slug": f"{slug!r} is reserved."})
+    if Distributor.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"A distributor with slug {slug!r} already exists."})
+    return Distributor.objects.create(slug=slug, name=name, currency=currency.upper())
+
+
+def _link_for_role(*, distributor: Distributor, role: str, rep_id: str | None, customer_id: str | None):
+    """The rep or customer record a membership links to; reps are created from their code on demand
+    (a rep may log in before any invoice names them), customers must exist."""
+    if role not in {r.value for r in Role}:
+        raise ValidationError({"role": f"Unknown role {role!r}; choose manager, rep or customer."})
+    rep = customer = None
+    if role == Role.REP:
+        if not rep_id:
+            raise ValidationError({"rep_id": "A rep needs --rep-id (the rep code used in invoice data)."})
+        rep, _ = Rep.objects.get_or_create(distributor=distributor, rep_id=rep_id)
+    if role == Role.CUSTOMER:
+        if not customer_id:
+            raise ValidationError({"customer_id": "A customer user needs --customer-id (the account number)."})
+        customer = Customer.objects.filter(distributor=distributor, customer_id=customer_id).first()
+        if customer is None:
+            customer = Customer.objects.create(distributor=distributor, customer_id=customer_id, name=customer_id)
+    return rep, customer
+
+
+@transaction.atomic
+def membership_grant(
+    *, distributor: Distributor, user: User, role: str, rep_id: str | None = None, customer_id: str | None = None
+) -> Membership:
+    with scope(distributor=distributor):
+        rep, customer = _link_for_role(distributor=distributor, role=role, rep_id=rep_id, customer_id=customer_id)
+        membership, _ = Membership.objects.update_or_create(
+            distributor=distributor, user=user, defaults={"role": role, "rep": rep, "customer": customer}
+        )
+        return membership
+
+
+@transaction.atomic
+def user_create(
+    *,
+    distributor: Distributor,
+    username: str,
+    password: str,
+    role: str,
+    email: str = "",
+    rep_id: str | None = None,
+    customer_id: str | None = None,
+) -> User:
+    """Create the user (or reuse it: a user may belong to several distributors) and grant the role."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User(username=username, email=email)
+        user.set_password(password)
+        user.save()
+    membership_grant(distributor=distributor, user=user, role=role, rep_id=rep_id, customer_id=customer_id)
+    return user
+
+
+def invitation_create(
+    *, distributor: Distributor, actor: User, email: str, role: str, rep=None, customer=None, request=None
+) -> Invitation:
+    if role == Role.REP and rep is None:
+        raise ValidationError({"rep": "Choose the rep code this person sells under."})
+    if role == Role.CUSTOMER and customer is None:
+        raise ValidationError({"customer": "Choose the customer account this person belongs to."})
+    invitation = Invitation.objects.create(
+        distributor=distributor, email=email, role=role, rep=rep, customer=customer, invited_by=actor
+    )
+    path = reverse("invitation-accept", kwargs={"token": invitation.token})
+    link = request.build_absolute_uri(path) if request else path
+    send_mail(
+        subject=f"You are invited to {distributor.name} on Stratify",
+        message=f"{actor} invited you to {distributor.name} as {invitation.get_role_display()}.\n\nAccept: {link}\n",
+        from_email=None,
+        recipient_list=[email],
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    if not invitation.is_open:
+        raise ValidationError("This invitation has expired or was already used.")
+    with scope(distributor=invitation.distributor):
+        membership, _ = Membership.objects.update_or_create(
+            distributor=invitation.distributor,
+            user=user,
+            defaults={"role": invitation.role, "rep": invitation.rep, "customer": invitation.customer},
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+    return membership
+
+
+def membership_set_role(*, membership: Membership, role: str, rep=None, customer=None) -> Membership:
+    membership.role, membership.rep, membership.customer = role, rep, customer
+    membership.full_clean(exclude=["user", "distributor"])
+    membership.save(update_fields=["role", "rep", "customer"])
+    return membership

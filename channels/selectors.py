@@ -1,0 +1,14 @@
+from sales.selectors import customer_list
+
+from .models import Interaction, Partner
+
+
+def partner_list(*, distributor):
+    return Partner.objects.filter(distributor=distributor)
+
+
+def interaction_list(*, distributor, membership=None, customer=None):
+    """Interactions of the customers the caller may see (a rep: their assigned customers)."""
+    visible = customer_list(distributor=distributor, membership=membership)
+    interactions = Interaction.objects.filter(distributor=distributor, customer__in=visible)
+    return interactions.filter(customer=customer) if customer is not None else interactions

@@ -1,0 +1,171 @@
+"""Stratification: per-tenant model settings, runs, per-customer scores, and tier policies."""
+
+from django.conf import settings as django_settings
+from django.db import models
+
+from stratify.tenancy.models import TenantOwnedModel
+
+SEGMENT_CHOICES = [
+    ("core", "Core"),
+    ("service_drain", "Service drain"),
+    ("opportunistic", "Opportunistic"),
+    ("marginal", "Marginal"),
+    ("lapsed", "Lapsed"),
+]
+RANKED_SEGMENTS = ("core", "service_drain", "opportunistic", "marginal")
+
+
+class StratificationProfile(TenantOwnedModel):
+    """One per distributor: the model settings in force, the published run, and the schedule."""
+
+    class Schedule(models.TextChoices):
+        OFF = "off", "Off"
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly"
+
+    settings = models.JSONField(default=dict, blank=True, help_text="Overrides of the default model")
+    schedule = models.CharField(max_length=10, choices=Schedule.choices, default=Schedule.OFF)
+    current_run = models.ForeignKey(
+        "StratificationRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    previous_run = models.ForeignKey(
+        "StratificationRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["distributor"], name="profile_one_per_tenant")]
+
+
+class SettingsChange(TenantOwnedModel):
+    """Who changed the model settings, when, and what (field -> [before, after])."""
+
+    changed_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    changes = models.JSONField(default=dict)
+    settings_after = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["distributor", "-changed_at"], name="settingschange_tenant_idx")]
+        ordering = ["-changed_at", "-id"]
+
+
+class StratificationRun(TenantOwnedModel):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.OneToOneField("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="run")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    settings = models.JSONField(default=dict, help_text="The exact, complete settings used")
+    as_of = models.DateField(null=True, blank=True)
+    publish_requested = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    compared_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    totals = models.JSONField(default=dict, blank=True, help_text="Per segment: count and money totals")
+    timings = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["distributor", "-created_at"], name="run_tenant_recent_idx")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk} ({self.status})"
+
+
+class CustomerScore(TenantOwnedModel):
+    """One customer in one run: every factor, both scores and ranks, segment and explanation.
+    Lapsed customers have a row with segment `lapsed` and no scores."""
+
+    id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(StratificationRun, on_delete=models.CASCADE, related_name="scores", db_index=False)
+    customer = models.ForeignKey("sales.Customer", on_delete=models.CASCADE, related_name="scores", db_index=False)
+    segment = models.CharField(max_length=20, choices=SEGMENT_CHOICES)
+    previous_segment = models.CharField(max_length=20, choices=SEGMENT_CHOICES, blank=True)
+    value_score = models.FloatField(null=True)
+    profit_score = models.FloatField(null=True)
+    value_rank = models.FloatField(null=True)
+    profit_rank = models.FloatField(null=True)
+    # The factors of STRATIFICATION.md, section 2 (null when missing).
+    revenue = models.FloatField(null=True)
+    growth = models.FloatField(null=True)
+    orders = models.FloatField(null=True)
+    products = models.FloatField(null=True)
+    categories = models.FloatField(null=True)
+    active_months = models.FloatField(null=True)
+    tenure_days = models.FloatField(null=True)
+    recency_days = models.FloatField(null=True)
+    gross_margin = models.FloatField(null=True)
+    gm_pct = models.FloatField(null=True)
+    cost_to_serve = models.FloatField(null=True)
+    net_profit = models.FloatField(null=True)
+    net_margin_pct = models.FloatField(null=True)
+    share_of_wallet = models.FloatField(null=True)
+    percentiles = models.JSONField(default=dict, help_text="factor -> percentile rank p")
+    explanation = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["distributor", "run", "customer"], name="score_one_per_customer_run")
+        ]
+        indexes = [
+            models.Index(fields=["distributor", "run", "segment"], name="score_run_segment_idx"),
+            models.Index(fields=["distributor", "customer"], name="score_customer_idx"),
+        ]
+
+
+class TierPolicy(TenantOwnedModel):
+    """What a segment's customers get, under a customer-facing tier name, and what reps do with them."""
+
+    class Coverage(models.TextChoices):
+        DEDICATED_REP = "dedicated_rep", "Dedicated rep"
+        INSIDE_SALES = "inside_sales", "Inside sales"
+        WEB_AND_COUNTER = "web_and_counter", "Web and counter"
+
+    segment = models.CharField(max_length=20, choices=SEGMENT_CHOICES[:4])
+    tier_name = models.CharField(max_length=100, help_text="What customers see, e.g. Gold")
+    rank = models.PositiveSmallIntegerField(default=0, help_text="Tier order for customers: 1 is the top tier")
+    description = models.TextField(blank=True)
+    sales_coverage = models.CharField(max_length=20, choices=Coverage.choices, default=Coverage.WEB_AND_COUNTER)
+    free_shipping_threshold = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    discount_pct = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    special_orders_allowed = models.BooleanField(default=False)
+    payment_terms_days = models.PositiveIntegerField(default=30)
+    target_revenue_12m = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    target_orders_12m = models.PositiveIntegerField(null=True, blank=True)
+    target_categories = models.PositiveIntegerField(null=True, blank=True)
+    target_days_to_pay = models.PositiveIntegerField(null=True, blank=True)
+    playbook = models.TextField(blank=True, help_text="Internal: what reps should do with this segment")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["distributor", "segment"], name="tierpolicy_one_per_segment")]
+        ordering = ["rank"]
+
+
+class TierPolicyChange(TenantOwnedModel):
+    policy = models.ForeignKey(TierPolicy, on_delete=models.CASCADE, related_name="changes", db_index=False)
+    changed_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["distributor", "policy", "-changed_at"], name="tierchange_policy_idx")]
+        ordering = ["-changed_at", "-id"]

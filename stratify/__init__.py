@@ -1,0 +1,5 @@
+"""Stratify: customer stratification for wholesale distributors."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,42 @@
+"""/api/v1/: assembled from each app's endpoints. Tenant-owned resources live under
+/api/v1/tenants/<tenant>/."""
+
+from django.urls import include, path
+from django_scopes import scopes_disabled
+from drf_spectacular.views import SpectacularAPIView
+
+from accounts.api import TenantListApi, TokenObtainApi
+from channels.api import InteractionDetailApi, InteractionListApi, PartnerDetailApi, PartnerListApi
+from sales.api import CustomerDetailApi, CustomerListApi, ProductDetailApi, ProductListApi, RepDetailApi, RepListApi
+from stratify.jobs.api import JobDetailApi, JobListApi
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document. Generating it inspects every view's queryset outside any tenant, so it
+    runs with scoping disabled; it reads no rows."""
+
+    def get(self, request, *args, **kwargs):
+        with scopes_disabled():
+            return super().get(request, *args, **kwargs)
+
+
+tenant_patterns = [
+    path("customers/", CustomerListApi.as_view(), name="api-customer-list"),
+    path("customers/<str:customer_id>/", CustomerDetailApi.as_view(), name="api-customer-detail"),
+    path("reps/", RepListApi.as_view(), name="api-rep-list"),
+    path("reps/<str:rep_id>/", RepDetailApi.as_view(), name="api-rep-detail"),
+    path("products/", ProductListApi.as_view(), name="api-product-list"),
+    path("products/<str:product_id>/", ProductDetailApi.as_view(), name="api-product-detail"),
+    path("partners/", PartnerListApi.as_view(), name="api-partner-list"),
+    path("partners/<str:partner_id>/", PartnerDetailApi.as_view(), name="api-partner-detail"),
+    path("interactions/", InteractionListApi.as_view(), name="api-interaction-list"),
+    path("interactions/<int:pk>/", InteractionDetailApi.as_view(), name="api-interaction-detail"),
+    path("jobs/", JobListApi.as_view(), name="api-job-list"),
+    path("jobs/<int:pk>/", JobDetailApi.as_view(), name="api-job-detail"),
+]
+
+urlpatterns = [
+    path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
+    path("tenants/", TenantListApi.as_view(), name="api-tenant-list"),
+    path("tenants/<slug:tenant>/", include(tenant_patterns)),
+]

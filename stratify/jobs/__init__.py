@@ -1,0 +1,1 @@
+"""Long-running work (imports, stratification runs) as tenant-scoped jobs any worker can pick up."""

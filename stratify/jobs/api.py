@@ -1,0 +1,47 @@
+from rest_framework import serializers
+
+from stratify.tenancy.api import TenantListApi, TenantRetrieveApi
+from stratify.tenancy.permissions import Perm
+
+from .models import Job
+from .selectors import job_list
+
+
+class JobSerializer(serializers.ModelSerializer):
+    duration_seconds = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "message",
+            "params",
+            "result",
+            "attempts",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "heartbeat_at",
+            "duration_seconds",
+        ]
+        read_only_fields = fields
+
+
+class JobListApi(TenantListApi):
+    permission = Perm.VIEW_JOBS
+    serializer_class = JobSerializer
+    filterset_fields = ["kind", "status"]
+
+    def get_queryset(self):
+        return job_list(distributor=self.distributor)
+
+
+class JobDetailApi(TenantRetrieveApi):
+    permission = Perm.VIEW_JOBS
+    serializer_class = JobSerializer
+
+    def get_queryset(self):
+        return job_list(distributor=self.distributor)

@@ -1,0 +1,174 @@
+"""Creating, running and sweeping jobs.
+
+A job is claimed atomically (queued -> running in one UPDATE), so a message delivered twice runs it
+once. While it runs, a heartbeat thread stamps it so the periodic sweep can tell a lost worker from a
+slow one; the sweep requeues stale jobs (or fails them after JOB_MAX_ATTEMPTS)."""
+
+import logging
+import threading
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from .models import Job
+from .registry import JobDeferred, JobFailed, get_handler
+
+logger = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 15
+
+
+def _send(job_id: int, countdown: float | None = None) -> None:
+    from .tasks import run_job_task
+
+    run_job_task.apply_async((job_id,), countdown=countdown)
+
+
+def job_enqueue(*, distributor, kind: str, params: dict | None = None, actor=None, dispatch: bool = True) -> Job:
+    """Create a queued job; with `dispatch`, hand it to a worker once the transaction commits."""
+    job = Job.objects.create(
+        distributor=distributor,
+        kind=kind,
+        params=params or {},
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    if dispatch:
+        transaction.on_commit(partial(_send, job.pk))
+    return job
+
+
+class ProgressReporter:
+    """The `progress(percent, message="")` callback handed to job handlers."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def __call__(self, percent: float, message: str = "") -> None:
+        percent = max(0, min(99, int(percent)))
+        fields = {"progress": percent, "heartbeat_at": timezone.now()}
+        if message:
+            fields["message"] = message
+        Job.objects.filter(pk=self.job.pk, status=Job.Status.RUNNING, attempts=self.job.attempts).update(**fields)
+        self.job.progress = percent
+        if message:
+            self.job.message = message
+
+
+class _Heartbeat(threading.Thread):
+    """Stamps the job every few seconds from its own connection, so a job inside one long
+    transaction or one long SQL statement still shows it is alive."""
+
+    def __init__(self, job: Job):
+        super().__init__(daemon=True, name=f"job-{job.pk}-heartbeat")
+        self.job_id, self.attempt = job.pk, job.attempts
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(HEARTBEAT_SECONDS):
+                try:
+                    with scopes_disabled():
+                        Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING, attempts=self.attempt).update(
+                            heartbeat_at=timezone.now()
+                        )
+                except DatabaseError:  # e.g. SQLite busy while the job writes; the next beat will do
+                    logger.debug("heartbeat of job %s skipped", self.job_id)
+        finally:
+            connection.close()
+
+
+def _claim(job_id: int) -> Job | None:
+    now = timezone.now()
+    with scopes_disabled():
+        claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+            status=Job.Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+            attempts=F("attempts") + 1,
+            progress=0,
+        )
+        return Job.objects.select_related("distributor").get(pk=job_id) if claimed else None
+
+
+def _finish(job: Job, status: str, message: str, result: dict | None = None) -> None:
+    fields = {
+        "status": status,
+        "message": message[:5000],
+        "finished_at": timezone.now(),
+        "heartbeat_at": timezone.now(),
+    }
+    if status == Job.Status.SUCCEEDED:
+        fields["progress"] = 100
+    if result is not None:
+        fields["result"] = result
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts).update(**fields)
+
+
+def job_execute(job_id: int) -> Job | None:
+    """Run a queued job to its end in this process. Returns None when it was not queued (a duplicate
+    delivery, or already finished): running it again would do the work twice."""
+    job = _claim(job_id)
+    if job is None:
+        logger.info("job %s not claimed (not queued)", job_id)
+        return None
+    heartbeat = _Heartbeat(job)
+    heartbeat.start()
+    try:
+        with scope(distributor=job.distributor):
+            try:
+                result = get_handler(job.kind)(job, ProgressReporter(job))
+            except JobDeferred as deferred:
+                with scopes_disabled():
+                    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+                        status=Job.Status.QUEUED, message=str(deferred), attempts=F("attempts") - 1
+                    )
+                transaction.on_commit(partial(_send, job.pk, deferred.countdown))
+            except JobFailed as failure:
+                _finish(job, Job.Status.FAILED, str(failure))
+            except Exception as error:
+                logger.exception("job %s (%s) failed", job.pk, job.kind)
+                _finish(job, Job.Status.FAILED, f"Internal error ({type(error).__name__}): {error}")
+            else:
+                _finish(job, Job.Status.SUCCEEDED, job.message or "Done.", result or {})
+    finally:
+        heartbeat.stopped.set()
+    with scopes_disabled():
+        job.refresh_from_db()
+    return job
+
+
+def jobs_sweep_stale(*, now=None) -> dict[str, int]:
+    """Requeue running jobs whose heartbeat went stale (their worker died), fail those out of attempts,
+    and resend queued jobs whose message may have been lost."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+    counts = {"requeued": 0, "failed": 0, "resent": 0}
+    close_old_connections()
+    with scopes_disabled():
+        stale = Job.objects.filter(status=Job.Status.RUNNING).filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None))
+        for job in stale.only("pk", "attempts"):
+            if job.attempts < settings.JOB_MAX_ATTEMPTS:
+                if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts).update(
+                    status=Job.Status.QUEUED, message="The worker was lost; the job was requeued.", heartbeat_at=now
+                ):
+                    counts["requeued"] += 1
+                    transaction.on_commit(partial(_send, job.pk))
+            elif Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts).update(
+                status=Job.Status.FAILED,
+                message=f"The worker was lost {job.attempts} times; the job was stopped.",
+                finished_at=now,
+            ):
+                counts["failed"] += 1
+        forgotten = Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=cutoff).filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None)
+        )
+        for job_id in forgotten.values_list("pk", flat=True):
+            Job.objects.filter(pk=job_id).update(heartbeat_at=now)
+            transaction.on_commit(partial(_send, job_id))
+            counts["resent"] += 1
+    return counts

@@ -1,0 +1,20 @@
+"""Tests: strict, fast, and on whichever database DATABASE_URL names (SQLite by default)."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import DATABASES, VAR_DIR
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+AXES_FAILURE_LIMIT = 3
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: the real Celery worker process of the worker tests must see the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+# Outside the worker tests, jobs are run by calling the task in-process (the same code path).
+CELERY_TASK_ALWAYS_EAGER = True
+# The worker tests start a real worker on a queue of this test session's own.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("STRATIFY_TASK_QUEUE", f"stratify-test-{os.getpid()}")
+CELERY_TASK_EAGER_PROPAGATES = False
+JOB_STALE_AFTER_SECONDS = 30
