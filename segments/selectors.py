@@ -1,0 +1,66 @@
+"""Read access to stratification profiles, runs and scores. Every selector takes the distributor
+explicitly; customer-level reads go through `sales.selectors` rules (reps: assigned customers only)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from sales.selectors import customer_list
+
+from .models import CustomerScore, SettingsChange, StratificationProfile, StratificationRun
+
+
+def profile_get(*, distributor) -> StratificationProfile:
+    """The tenant's profile, created on first use (one per tenant, guarded by a unique constraint)."""
+    profile, _ = StratificationProfile.objects.get_or_create(distributor=distributor)
+    return profile
+
+
+def current_run(distributor) -> StratificationRun | None:
+    """The published run every page shows, or None before the first publication."""
+    profile = StratificationProfile.objects.filter(distributor=distributor).select_related("current_run").first()
+    return profile.current_run if profile else None
+
+
+def previous_run(distributor) -> StratificationRun | None:
+    profile = StratificationProfile.objects.filter(distributor=distributor).select_related("previous_run").first()
+    return profile.previous_run if profile else None
+
+
+def run_list(*, distributor, status: str | None = None) -> QuerySet[StratificationRun]:
+    runs = StratificationRun.objects.filter(distributor=distributor).select_related("job")
+    return runs.filter(status=status) if status else runs
+
+
+def run_get(*, distributor, run_id: int) -> StratificationRun:
+    """Raises StratificationRun.DoesNotExist for a missing run or one of another tenant."""
+    return run_list(distributor=distributor).get(pk=run_id)
+
+
+def score_list(*, distributor, run=None, membership=None, segment: str | None = None) -> QuerySet[CustomerScore]:
+    """Scores of `run` (default: the published run; none when nothing is published), with the customer.
+
+    With a membership, a rep sees only the scores of their assigned customers and a customer user only
+    its own row — the same visibility rule as `sales.selectors.customer_list`."""
+    if run is None:
+        run = current_run(distributor)
+        if run is None:
+            return CustomerScore.objects.filter(distributor=distributor).none()
+    scores = CustomerScore.objects.filter(distributor=distributor, run=run).select_related("customer")
+    if membership is not None:
+        visible = customer_list(distributor=distributor, membership=membership)
+        scores = scores.filter(customer__in=visible.values("pk"))
+    if segment:
+        scores = scores.filter(segment=segment)
+    return scores.order_by("customer__customer_id")
+
+
+def score_for_customer(*, distributor, customer, run=None) -> CustomerScore | None:
+    run = run or current_run(distributor)
+    if run is None:
+        return None
+    return CustomerScore.objects.filter(distributor=distributor, run=run, customer=customer).first()
+
+
+def settings_history(*, distributor) -> QuerySet[SettingsChange]:
+    return SettingsChange.objects.filter(distributor=distributor).select_related("changed_by")
