@@ -205,7 +205,7 @@ def _score_rows(run, result, keys: dict[str, int], previous: dict[int, str]) -> 
     if frame["customer_pk"].isna().any():  # a customer deleted while the run computed
         frame = frame[frame["customer_pk"].notna()]
     frame["customer_pk"] = frame["customer_pk"].astype("int64")
-    frame["previous_segment"] = frame["customer_pk"].map(previous).fillna("")
+    frame["previous_segment"] = frame["customer_pk"].map(previous).astype(object).fillna("")
     return frame
 
 

@@ -8,6 +8,8 @@ from drf_spectacular.views import SpectacularAPIView
 from accounts.api import TenantListApi, TokenObtainApi
 from channels.api import InteractionDetailApi, InteractionListApi, PartnerDetailApi, PartnerListApi
 from sales.api import CustomerDetailApi, CustomerListApi, ProductDetailApi, ProductListApi, RepDetailApi, RepListApi
+from segments import api as segments_api
+from segments import api_pages
 from stratify.jobs.api import JobDetailApi, JobListApi
 
 
@@ -23,6 +25,13 @@ class SchemaView(SpectacularAPIView):
 tenant_patterns = [
     path("customers/", CustomerListApi.as_view(), name="api-customer-list"),
     path("customers/<str:customer_id>/", CustomerDetailApi.as_view(), name="api-customer-detail"),
+    path(
+        "customers/<str:customer_id>/scorecard/",
+        api_pages.CustomerScorecardApi.as_view(),
+        name="api-customer-scorecard",
+    ),
+    path("scorecard/", api_pages.ScorecardApi.as_view(), name="api-scorecard"),
+    path("tier-policies/", api_pages.TierPolicyApi.as_view(), name="api-tier-policies"),
     path("reps/", RepListApi.as_view(), name="api-rep-list"),
     path("reps/<str:rep_id>/", RepDetailApi.as_view(), name="api-rep-detail"),
     path("products/", ProductListApi.as_view(), name="api-product-list"),
@@ -33,6 +42,13 @@ tenant_patterns = [
     path("interactions/<int:pk>/", InteractionDetailApi.as_view(), name="api-interaction-detail"),
     path("jobs/", JobListApi.as_view(), name="api-job-list"),
     path("jobs/<int:pk>/", JobDetailApi.as_view(), name="api-job-detail"),
+    path("runs/", segments_api.RunListApi.as_view(), name="api-run-list"),
+    path("runs/<int:pk>/", segments_api.RunDetailApi.as_view(), name="api-run-detail"),
+    path("runs/<int:pk>/scores/", segments_api.RunScoresApi.as_view(), name="api-run-scores"),
+    path("runs/<int:pk>/publish/", segments_api.RunPublishApi.as_view(), name="api-run-publish"),
+    path("runs/<int:pk>/compare/", segments_api.RunCompareApi.as_view(), name="api-run-compare"),
+    path("settings/", segments_api.SettingsApi.as_view(), name="api-model-settings"),
+    path("settings/history/", segments_api.SettingsHistoryApi.as_view(), name="api-model-settings-history"),
 ]
 
 urlpatterns = [

@@ -1,0 +1,251 @@
+"""Stratification API under /api/v1/tenants/<tenant>/: runs (start, list, detail, scores, publish,
+compare) and the model settings (read, replace, history). Manager-only: reads need VIEW_DASHBOARD,
+writes MANAGE_MODEL. Views stay thin: logic lives in segments.services and segments.selectors."""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+
+from stratify.engine import FACTORS
+from stratify.tenancy.api import TenantApiView, TenantListApi, TenantScopedMixin
+from stratify.tenancy.permissions import Perm
+
+from . import selectors, services
+from .models import SEGMENT_CHOICES, CustomerScore, SettingsChange, StratificationProfile, StratificationRun
+
+
+def _not_found(distributor, run_id) -> StratificationRun:
+    try:
+        return selectors.run_get(distributor=distributor, run_id=run_id)
+    except StratificationRun.DoesNotExist:
+        raise Http404("No such run.")
+
+
+def _bad_request(error: ValidationError) -> Response:
+    detail = error.message_dict if hasattr(error, "error_dict") else {"settings": error.messages}
+    return Response({"detail": "Invalid model settings.", "errors": detail}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class RunSerializer(serializers.ModelSerializer):
+    job_id = serializers.IntegerField(read_only=True)
+    progress = serializers.SerializerMethodField()
+    job_message = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+    is_current = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = StratificationRun
+        fields = [
+            "id",
+            "status",
+            "progress",
+            "message",
+            "job_id",
+            "job_message",
+            "settings",
+            "as_of",
+            "publish_requested",
+            "published_at",
+            "is_current",
+            "compared_to",
+            "counts",
+            "totals",
+            "timings",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, run) -> int:
+        if run.status == StratificationRun.Status.SUCCEEDED:
+            return 100
+        return run.job.progress if run.job_id and run.job else 0
+
+    def get_job_message(self, run) -> str:
+        return run.job.message if run.job_id and run.job else ""
+
+    def get_counts(self, run) -> dict:
+        return {segment: (run.totals.get(segment) or {}).get("count", 0) for segment, _ in SEGMENT_CHOICES}
+
+    def get_is_current(self, run) -> bool:
+        return run.pk == self.context.get("current_run_id")
+
+
+class RunRequestSerializer(serializers.Serializer):
+    settings = serializers.DictField(required=False, default=dict)
+    as_of = serializers.DateField(required=False, allow_null=True, default=None)
+    publish = serializers.BooleanField(required=False, default=False)
+
+
+class ScoreSerializer(serializers.ModelSerializer):
+    customer_id = serializers.CharField(source="customer.customer_id", read_only=True)
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+
+    class Meta:
+        model = CustomerScore
+        fields = [
+            "customer_id",
+            "customer_name",
+            "segment",
+            "previous_segment",
+            "value_score",
+            "profit_score",
+            "value_rank",
+            "profit_rank",
+            *FACTORS,
+            "percentiles",
+            "explanation",
+        ]
+        read_only_fields = fields
+
+
+class SettingsChangeSerializer(serializers.ModelSerializer):
+    changed_by = serializers.CharField(source="changed_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = SettingsChange
+        fields = ["id", "changed_by", "changed_at", "changes", "settings_after"]
+        read_only_fields = fields
+
+
+def _current_run_id(distributor):
+    run = selectors.current_run(distributor)
+    return run.pk if run else None
+
+
+class RunListApi(TenantScopedMixin, generics.ListAPIView):
+    """GET: the tenant's runs, newest first. POST {settings?, as_of?, publish?}: start a run -> 202."""
+
+    permission = {"GET": Perm.VIEW_DASHBOARD, "POST": Perm.MANAGE_MODEL}
+    serializer_class = RunSerializer
+    filterset_fields = ["status"]
+
+    def get_queryset(self):
+        services.runs_reconcile(distributor=self.distributor)
+        return selectors.run_list(distributor=self.distributor)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "current_run_id": _current_run_id(self.distributor)}
+
+    def post(self, request, *args, **kwargs):
+        data = RunRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            run = services.run_request(
+                distributor=self.distributor,
+                actor=request.user,
+                overrides=data.validated_data["settings"],
+                as_of=data.validated_data["as_of"],
+                publish=data.validated_data["publish"],
+            )
+        except ValidationError as error:
+            return _bad_request(error)
+        run = selectors.run_get(distributor=self.distributor, run_id=run.pk)
+        body = RunSerializer(run, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class RunDetailApi(TenantApiView):
+    permission = Perm.VIEW_DASHBOARD
+
+    def get(self, request, tenant, pk):
+        services.runs_reconcile(distributor=self.distributor)
+        run = _not_found(self.distributor, pk)
+        return Response(RunSerializer(run, context={"current_run_id": _current_run_id(self.distributor)}).data)
+
+
+class RunScoresApi(TenantListApi):
+    """The run's scores, by account number; `?segment=core` filters."""
+
+    permission = Perm.VIEW_DASHBOARD
+    serializer_class = ScoreSerializer
+    filterset_fields = []
+
+    def get_queryset(self):
+        run = _not_found(self.distributor, self.kwargs["pk"])
+        segment = self.request.query_params.get("segment") or None
+        return selectors.score_list(distributor=self.distributor, run=run, segment=segment)
+
+
+class RunPublishApi(TenantApiView):
+    permission = {"POST": Perm.MANAGE_MODEL}
+
+    def post(self, request, tenant, pk):
+        run = _not_found(self.distributor, pk)
+        try:
+            run = services.run_publish(run)
+        except services.RunError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(RunSerializer(run, context={"current_run_id": run.pk}).data)
+
+
+class RunCompareApi(TenantApiView):
+    """The run against the published one (or `?other=<run id>`): migration matrix and who moves."""
+
+    permission = Perm.VIEW_DASHBOARD
+
+    def get(self, request, tenant, pk):
+        run = _not_found(self.distributor, pk)
+        other_id = request.query_params.get("other")
+        other = None
+        if other_id:
+            if not str(other_id).isdigit():
+                return Response({"detail": "other must be a run id."}, status=status.HTTP_400_BAD_REQUEST)
+            other = _not_found(self.distributor, int(other_id))
+        return Response(services.run_compare(run, other))
+
+
+class SettingsApi(TenantApiView):
+    """GET: effective settings, the tenant's overrides and the schedule. PUT/PATCH {settings?, schedule?}:
+    replace (PUT) or update (PATCH) the overrides; 400 naming each invalid field."""
+
+    permission = {"GET": Perm.VIEW_DASHBOARD, "PUT": Perm.MANAGE_MODEL, "PATCH": Perm.MANAGE_MODEL}
+
+    def _body(self):
+        profile = selectors.profile_get(distributor=self.distributor)
+        return {
+            "settings": services.settings_effective(distributor=self.distributor).to_dict(),
+            "overrides": profile.settings,
+            "schedule": profile.schedule,
+        }
+
+    def get(self, request, tenant):
+        return Response(self._body())
+
+    def put(self, request, tenant, partial=False):
+        body = request.data if isinstance(request.data, dict) else None
+        if body is None:
+            return Response({"detail": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
+        wrapped = "settings" in body or "schedule" in body
+        schedule = body.get("schedule") if wrapped else None
+        # {"settings": {...}, "schedule": ...}, or the settings object itself.
+        settings = body.get("settings") if wrapped else body
+        try:
+            if schedule is not None and schedule not in StratificationProfile.Schedule.values:
+                raise ValidationError(
+                    {"schedule": [f"must be one of {', '.join(StratificationProfile.Schedule.values)}"]}
+                )
+            if settings is not None:
+                services.settings_update(
+                    distributor=self.distributor, actor=request.user, settings=settings, partial=partial
+                )
+            if schedule is not None:
+                services.schedule_update(distributor=self.distributor, schedule=schedule)
+        except ValidationError as error:
+            return _bad_request(error)
+        return Response(self._body())
+
+    def patch(self, request, tenant):
+        return self.put(request, tenant, partial=True)
+
+
+class SettingsHistoryApi(TenantListApi):
+    permission = Perm.VIEW_DASHBOARD
+    serializer_class = SettingsChangeSerializer
+
+    def get_queryset(self):
+        return selectors.settings_history(distributor=self.distributor)
