@@ -1,0 +1,15 @@
+"""Job kinds the worker tests load into the worker (`--include tests.jobs.worker_handlers`)."""
+
+import os
+import time
+
+from stratify.jobs.registry import job_handler
+
+
+@job_handler("test-steps")
+def run_steps(job, progress):
+    steps, delay = int(job.params.get("steps", 10)), float(job.params.get("delay", 0.1))
+    for step in range(1, steps + 1):
+        time.sleep(delay)
+        progress(100 * step / steps, f"step {step} of {steps}")
+    return {"steps": steps, "pid": os.getpid()}
