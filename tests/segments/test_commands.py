@@ -1,0 +1,85 @@
+"""`manage.py stratify` and `manage.py export_scores`."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django_scopes import scopes_disabled
+
+from segments.models import CustomerScore, StratificationProfile, StratificationRun
+from stratify.engine import FACTORS
+from tests.segments.helpers import make_catalog, simple_lines, write_lines
+
+
+@pytest.fixture
+def loaded(tenant_a):
+    customers, products = make_catalog(tenant_a.distributor)
+    rows = simple_lines(customers, products)
+    rows[0]["customer"].customer_id = "=HYPERLINK(1)"  # an account number that looks like a formula
+    with scopes_disabled():
+        rows[0]["customer"].save()
+    write_lines(tenant_a.distributor, rows)
+    return tenant_a
+
+
+def test_stratify_command_publishes_and_prints_counts(loaded):
+    out = io.StringIO()
+    call_command("stratify", loaded.slug, "--publish", "--as-of", "2026-06-30", stdout=out)
+    text = out.getvalue()
+    assert "%]" in text  # progress lines
+    assert "Published." in text
+    with scopes_disabled():
+        run = StratificationRun.objects.get()
+        assert StratificationProfile.objects.get(distributor=loaded.distributor).current_run == run
+    for segment in ("core", "service_drain", "opportunistic", "marginal", "lapsed"):
+        line = next(line for line in text.splitlines() if line.strip().startswith(segment))
+        assert int(line.split()[1]) == run.totals[segment]["count"]
+
+
+def test_stratify_command_fails_non_zero(tenant_a, tenant_b):
+    with pytest.raises(CommandError, match="no invoice lines"):
+        call_command("stratify", tenant_b.slug, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="No distributor"):
+        call_command("stratify", "nope", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="Invalid settings"):
+        call_command("stratify", tenant_a.slug, "--setting", "window_days=0", stdout=io.StringIO())
+
+
+def test_export_scores_columns_and_rows(loaded, tmp_path):
+    call_command("stratify", loaded.slug, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="No published run"):
+        call_command("export_scores", loaded.slug, "latest", str(tmp_path / "x.csv"), stdout=io.StringIO())
+    with scopes_disabled():
+        run = StratificationRun.objects.get()
+    path = tmp_path / "scores.csv"
+    call_command("export_scores", loaded.slug, str(run.pk), str(path), stdout=io.StringIO())
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == [
+        "customer_id",
+        "segment",
+        "previous_segment",
+        "value_score",
+        "profit_score",
+        "value_rank",
+        "profit_rank",
+        *FACTORS,
+    ]
+    with scopes_disabled():
+        assert len(rows) - 1 == CustomerScore.objects.filter(run=run).count() == 12
+        by_id = {s.customer.customer_id: s for s in CustomerScore.objects.filter(run=run).select_related("customer")}
+    body = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+    assert "'=HYPERLINK(1)" in body  # escaped, never a formula
+    some = next(k for k in body if not k.startswith("'"))
+    assert float(body[some]["revenue"]) == by_id[some].revenue
+    assert body[some]["segment"] == by_id[some].segment
+    call_command("stratify", loaded.slug, "--publish", stdout=io.StringIO())
+    latest = tmp_path / "latest.csv"
+    call_command("export_scores", loaded.slug, "latest", str(latest), stdout=io.StringIO())
+    assert latest.read_text().count("\n") == 13
+    with pytest.raises(CommandError):
+        call_command("export_scores", loaded.slug, "999999", str(latest), stdout=io.StringIO())
