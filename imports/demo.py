@@ -634,3 +634,52 @@ def archetype_names(demo: DemoDistributor) -> np.ndarray:
 
 def trend_names(demo: DemoDistributor) -> np.ndarray:
     return np.array(TRENDS, dtype=object)[demo.customer_trend]
+
+
+# -------------------------------------------------------------------------------------------------
+# Loading into a tenant through the import's fast write path.
+def load_demo(*, distributor, demo: DemoDistributor, log=None) -> dict:
+    """Write the demo distributor into `distributor` with `imports.services.load_frame` (the same
+    validated, set-based upsert as file imports): reps, partners, products, customers, the invoice
+    lines chunk by chunk, then interactions. Idempotent: the same demo loaded twice changes nothing.
+    Returns the load summaries by kind."""
+    from django_scopes import scope
+
+    from imports.services import load_frame
+    from sales.models import Rep
+
+    log = log or (lambda message: None)
+    summary: dict[str, dict] = {}
+
+    def add(kind: str, result) -> None:
+        total = summary.setdefault(kind, {})
+        for key, value in (result or {}).items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+
+    with scope(distributor=distributor):
+        # There is no reps file: reps come from the books of business, with their name and branch.
+        reps = demo.reps_frame()
+        Rep.objects.bulk_create(
+            [Rep(distributor=distributor, **row) for row in reps.to_dict("records")],
+            update_conflicts=True,
+            unique_fields=["distributor", "rep_id"],
+            update_fields=["name", "email", "branch"],
+        )
+        summary["reps"] = {"rows": len(reps)}
+        for kind, frame in (
+            ("partners", demo.partners_frame()),
+            ("products", demo.products_frame()),
+            ("customers", demo.customers_frame()),
+        ):
+            add(kind, load_frame(distributor=distributor, kind=kind, frame=frame))
+            log(f"{kind}: {len(frame):,} rows")
+        done = 0
+        for chunk in demo.line_chunks():
+            add("invoice_lines", load_frame(distributor=distributor, kind="invoice_lines", frame=chunk))
+            done += len(chunk)
+            log(f"invoice_lines: {done:,} / {demo.n_lines:,}")
+        interactions = demo.interactions_frame()
+        add("interactions", load_frame(distributor=distributor, kind="interactions", frame=interactions))
+        log(f"interactions: {len(interactions):,} rows")
+    return summary
