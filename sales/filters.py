@@ -29,3 +29,79 @@ with scopes_disabled():
         class Meta:
             model = Rep
             fields = ["branch"]
+
+
+MOVEMENT_CHOICES = [("up", "Moved up"), ("down", "Moved down"), ("same", "Unchanged"), ("new", "New")]
+
+
+def _choices_of(field: str):
+    """Distinct values of a customer field in the current tenant (called per request, inside its scope)."""
+
+    def choices(request=None):
+        distributor = getattr(request, "distributor", None) if request is not None else None
+        if distributor is None:
+            return []
+        values = (
+            Customer.objects.filter(distributor=distributor)
+            .exclude(**{field: ""})
+            .values_list(field, flat=True)
+            .distinct()
+            .order_by(field)
+        )
+        return [(v, v) for v in values]
+
+    return choices
+
+
+class MyCustomersFilter(django_filters.FilterSet):
+    """Filters of the my-customers table. Runs on `segments.dashboard.customer_rows`, whose rows carry
+    the current run's segment, previous segment and factors as annotations."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    segment = django_filters.ChoiceFilter(
+        field_name="segment",
+        choices=[
+            ("core", "Core"),
+            ("opportunistic", "Opportunistic"),
+            ("service_drain", "Service drain"),
+            ("marginal", "Marginal"),
+            ("lapsed", "Lapsed"),
+        ],
+        empty_label="Any segment",
+    )
+    branch = django_filters.ChoiceFilter(choices=[], empty_label="Any branch")
+    customer_class = django_filters.ChoiceFilter(choices=[], empty_label="Any class", label="Class")
+    movement = django_filters.ChoiceFilter(choices=MOVEMENT_CHOICES, method="by_movement", empty_label="Any movement")
+    previous = django_filters.CharFilter(method="by_previous", label="Previous segment")
+    attention = django_filters.BooleanFilter(method="by_attention", label="Needs attention")
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        # Branch and class choices are the tenant's own values, read when the form is built.
+        self.filters["branch"].extra["choices"] = _choices_of("branch")(request)
+        self.filters["customer_class"].extra["choices"] = _choices_of("customer_class")(request)
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(customer_id__icontains=value))
+
+    def by_movement(self, queryset, name, value):
+        from segments.dashboard import movement_q
+
+        return queryset.filter(movement_q(value))
+
+    def by_previous(self, queryset, name, value):
+        if value == "new":
+            return queryset.filter(Q(previous_segment="") | Q(previous_segment__isnull=True), segment__isnull=False)
+        return queryset.filter(previous_segment=value)
+
+    def by_attention(self, queryset, name, value):
+        from segments.dashboard import attention_q
+
+        return queryset.filter(attention_q()) if value else queryset.exclude(attention_q())
+
+    @property
+    def form(self):
+        form = super().form
+        for field in form.fields.values():
+            field.widget.attrs.setdefault("class", "form-select form-select-sm")
+        return form

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
 import accounts.urls
+import channels.urls
 import sales.urls
 import segments.urls
 import stratify.jobs.urls
@@ -16,6 +17,7 @@ tenant_urlpatterns = [
     *accounts.urls.tenant_urlpatterns,
     *segments.urls.tenant_urlpatterns,
     *sales.urls.tenant_urlpatterns,
+    *channels.urls.tenant_urlpatterns,
     *stratify.jobs.urls.tenant_urlpatterns,
 ]
 

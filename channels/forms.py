@@ -1,0 +1,34 @@
+"""Forms for logging a customer interaction from the customer page."""
+
+from django import forms
+from django.utils import timezone
+
+from .models import Interaction
+
+
+class InteractionForm(forms.ModelForm):
+    class Meta:
+        model = Interaction
+        fields = ["date", "kind", "channel", "summary", "opportunity"]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}),
+            "summary": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"kind": "Type", "opportunity": "There is a sales opportunity"}
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("date", timezone.localdate())
+        super().__init__(*args, **kwargs)
+        self.fields["summary"].required = True
+        for name, field in self.fields.items():
+            css = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control"
+            if isinstance(field.widget, forms.Select):
+                css = "form-select"
+            field.widget.attrs.setdefault("class", css)
+            field.widget.attrs.setdefault("id", f"id_interaction_{name}")
+
+    def clean_date(self):
+        value = self.cleaned_data["date"]
+        if value > timezone.localdate():
+            raise forms.ValidationError("Date: an interaction cannot be in the future.")
+        return value

@@ -1,0 +1,183 @@
+"""Forms of the manager pages: model settings (weights, cost-to-serve rates, thresholds, window) and
+tier policies. Validation lives in the services (engine settings, `segments.policies`); the forms
+convert between widgets and the services' dicts and map the services' errors back onto fields."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+
+from stratify.engine import FACTORS
+from stratify.engine.settings import RATE_FIELDS
+
+from .dashboard import FACTOR_LABELS
+from .models import TierPolicy
+
+RATE_LABELS = {
+    "cost_per_order": "Cost per order",
+    "cost_per_line": "Cost per line",
+    "cost_per_return": "Cost per return line",
+    "cost_per_special_order": "Cost per special-order line",
+    "default_delivery_cost": "Default delivery cost",
+    "ar_carrying_rate": "Receivables carrying rate (per year)",
+}
+
+
+def _style(form: forms.Form) -> None:
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            widget.attrs.setdefault("class", "form-check-input")
+        elif isinstance(widget, forms.Select):
+            widget.attrs.setdefault("class", "form-select")
+        else:
+            widget.attrs.setdefault("class", "form-control")
+
+
+class ModelSettingsForm(forms.Form):
+    """Every setting of the model. `to_settings()` gives the complete dict the services take;
+    `add_service_errors()` puts their `{"value_weights.revenue": [...]}` errors on the right fields."""
+
+    window_days = forms.IntegerField(label="Window (days)", min_value=1, max_value=3650)
+    value_top_share = forms.DecimalField(
+        label="High value: top share of customers",
+        min_value=Decimal("0.01"),
+        max_value=Decimal("0.99"),
+        decimal_places=4,
+        help_text="e.g. 0.30 = the top 30% by value score",
+    )
+    profit_top_share = forms.DecimalField(
+        label="High profit: top share of customers",
+        min_value=Decimal("0.01"),
+        max_value=Decimal("0.99"),
+        decimal_places=4,
+        help_text="and net profit above zero",
+    )
+    delivery_cost = forms.CharField(
+        label="Delivery cost per ship method",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line: ship method = cost (others use the default delivery cost)",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in RATE_FIELDS:
+            self.fields[name] = forms.DecimalField(label=RATE_LABELS[name], min_value=0, decimal_places=4)
+        for axis in ("value", "profit"):
+            for factor in FACTORS:
+                self.fields[f"{axis}_w_{factor}"] = forms.DecimalField(
+                    label=f"{axis.title()} weight: {FACTOR_LABELS[factor]}",
+                    min_value=0,
+                    decimal_places=4,
+                    required=False,
+                )
+        _style(self)
+
+    @classmethod
+    def initial_from(cls, settings: dict) -> dict:
+        initial = {
+            "window_days": settings["window_days"],
+            "value_top_share": settings["value_top_share"],
+            "profit_top_share": settings["profit_top_share"],
+            "delivery_cost": "\n".join(f"{k} = {v}" for k, v in settings.get("delivery_cost", {}).items()),
+        }
+        for name in RATE_FIELDS:
+            initial[name] = settings[name]
+        for axis in ("value", "profit"):
+            for factor in FACTORS:
+                initial[f"{axis}_w_{factor}"] = settings[f"{axis}_weights"].get(factor, 0)
+        return initial
+
+    def weight_rows(self):
+        """(factor label, value weight field, profit weight field) for the template's weights table."""
+        return [(FACTOR_LABELS[f], self[f"value_w_{f}"], self[f"profit_w_{f}"]) for f in FACTORS]
+
+    def rate_fields(self):
+        return [self[name] for name in RATE_FIELDS]
+
+    def clean_delivery_cost(self):
+        mapping = {}
+        for number, line in enumerate(self.cleaned_data["delivery_cost"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            method, sep, cost = line.partition("=")
+            if not sep or not method.strip():
+                raise forms.ValidationError(f"Line {number}: write it as 'ship method = cost'.")
+            try:
+                value = Decimal(cost.strip())
+            except InvalidOperation:
+                raise forms.ValidationError(f"Line {number}: '{cost.strip()}' is not a number.")
+            if value < 0:
+                raise forms.ValidationError(f"Line {number}: a cost must not be negative.")
+            mapping[method.strip()] = str(value)
+        return mapping
+
+    def to_settings(self) -> dict:
+        data = self.cleaned_data
+        out = {
+            "window_days": data["window_days"],
+            "value_top_share": float(data["value_top_share"]),
+            "profit_top_share": float(data["profit_top_share"]),
+            "delivery_cost": data["delivery_cost"],
+        }
+        for name in RATE_FIELDS:
+            out[name] = str(data[name])
+        for axis in ("value", "profit"):
+            out[f"{axis}_weights"] = {f: float(data[f"{axis}_w_{f}"]) for f in FACTORS if data.get(f"{axis}_w_{f}")}
+        return out
+
+    def add_service_errors(self, errors: dict) -> None:
+        for key, messages in errors.items():
+            if key.startswith(("value_weights", "profit_weights")):
+                axis, _, factor = key.partition("_weights")
+                field = f"{axis}_w_{factor.lstrip('.')}" if factor else f"{axis}_w_revenue"
+                if factor == "":
+                    messages = [f"{axis.title()} weights: {m}" for m in messages]
+            elif key.startswith("delivery_cost"):
+                field = "delivery_cost"
+            else:
+                field = key
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+
+
+class TierPolicyForm(forms.ModelForm):
+    class Meta:
+        model = TierPolicy
+        fields = [
+            "tier_name",
+            "rank",
+            "description",
+            "sales_coverage",
+            "free_shipping_threshold",
+            "discount_pct",
+            "special_orders_allowed",
+            "payment_terms_days",
+            "target_revenue_12m",
+            "target_orders_12m",
+            "target_categories",
+            "target_days_to_pay",
+            "playbook",
+        ]
+        labels = {
+            "tier_name": "Tier name (what customers see)",
+            "rank": "Tier order (1 = top)",
+            "description": "Description for customers",
+            "free_shipping_threshold": "Free shipping on orders over",
+            "discount_pct": "Discount %",
+            "payment_terms_days": "Payment terms (days)",
+            "target_revenue_12m": "Target: 12-month purchases",
+            "target_orders_12m": "Target: orders in 12 months",
+            "target_categories": "Target: product categories",
+            "target_days_to_pay": "Target: average days to pay (at most)",
+            "playbook": "Internal playbook (reps only)",
+        }
+        widgets = {"description": forms.Textarea(attrs={"rows": 2}), "playbook": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _style(self)
+
+    def _post_clean(self):
+        # Validation against the other tiers is the service's job (it locks them); skip the model's.
+        pass

@@ -1,0 +1,43 @@
+/* Monthly trend chart of the customer page and the account review: revenue bars and gross margin
+   (and purchases only, on the customer's scorecard: data without gross_margin). */
+(function () {
+  "use strict";
+  function start() {
+    var canvas = document.getElementById("trend-chart");
+    var source = document.getElementById("trend-data");
+    if (!canvas || !source || typeof Chart === "undefined") return;
+    var rows = JSON.parse(source.textContent);
+    var datasets = [];
+    var hasMargin = rows.length && rows[0].gross_margin !== undefined;
+    datasets.push({
+      type: "bar",
+      label: hasMargin ? "Revenue" : "Purchases",
+      data: rows.map(function (r) { return hasMargin ? r.revenue : r.purchases; }),
+      backgroundColor: "#0d6efd99",
+      order: 2,
+    });
+    if (hasMargin) {
+      datasets.push({
+        type: "line",
+        label: "Gross margin",
+        data: rows.map(function (r) { return r.gross_margin; }),
+        borderColor: "#198754",
+        backgroundColor: "#198754",
+        pointRadius: 2,
+        tension: 0.2,
+        order: 1,
+      });
+    }
+    new Chart(canvas, {
+      data: { labels: rows.map(function (r) { return r.month; }), datasets: datasets },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        scales: { x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } }, y: { beginAtZero: true } },
+        plugins: { legend: { position: "bottom" } },
+      },
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
