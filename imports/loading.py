@@ -1,0 +1,560 @@
+"""Writing validated rows: a staging table, then set-based SQL.
+
+Rows are streamed chunk by chunk into a TEMPORARY table (PostgreSQL: `COPY ... FROM STDIN` through
+psycopg 3; SQLite: batched `executemany`). Nothing touches the tenant's tables until `merge`, which
+runs in ONE transaction: it creates the customers, products, partners and reps the rows name,
+upserts the rows on their natural key (`INSERT ... ON CONFLICT (distributor_id, ...) DO UPDATE ...
+WHERE <something> IS DISTINCT FROM <what is stored>`, so unchanged rows are not rewritten), and keeps
+`sales.CustomerMonth` up to date. A failure or a killed worker rolls the whole merge back, and the
+temporary table dies with its session; the `Stage` context manager also drops it on every exit.
+
+The SQL is shared by both backends except for COPY, counting (PostgreSQL tells inserted from updated
+rows by `xmax = 0` in one statement; SQLite compares row counts), null-safe comparison and month
+truncation."""
+
+import uuid
+
+import pandas as pd
+from django.db import connection, transaction
+
+from channels.models import Interaction, Partner
+from sales.models import Customer, CustomerMonth, InvoiceLine, Product, Rep
+
+from .errors import ErrorLog
+from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, Kind
+from .validation import stage_columns
+
+ProgressFn = "callable(percent, message='') or None"
+
+_PG_TYPES = {DECIMAL: "numeric", INT: "integer", DATE: "date", BOOL: "boolean"}
+_SQLITE_TYPES = {DECIMAL: "NUMERIC", INT: "INTEGER", DATE: "TEXT", BOOL: "INTEGER"}
+SQLITE_BATCH = 50_000
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _distinct(a: str, b: str) -> str:
+    return f"{a} IS DISTINCT FROM {b}" if is_postgres() else f"{a} IS NOT {b}"
+
+
+def _month(expr: str) -> str:
+    return f"CAST(date_trunc('month', {expr}) AS date)" if is_postgres() else f"date({expr}, 'start of month')"
+
+
+def _table(model) -> str:
+    return model._meta.db_table
+
+
+# --- the staging table -----------------------------------------------------------------------------
+
+
+class Stage:
+    """A temporary table for one import's validated rows; a context manager that always drops it."""
+
+    def __init__(self, kind: Kind):
+        self.kind = kind
+        self.name = f"import_stage_{uuid.uuid4().hex[:16]}"
+        self.columns = stage_columns(kind)
+        self.rows = 0
+        self._tables = [self.name]
+
+    def sub(self, suffix: str) -> str:
+        """A further temporary table of this import (dropped with the stage)."""
+        name = f"{self.name}_{suffix}"
+        self._tables.append(name)
+        return name
+
+    def _type(self, column: str) -> str:
+        if column == "_row":
+            return "bigint" if is_postgres() else "INTEGER"
+        col_type = self.kind.column(column).type if column in self.kind.names else "text"
+        if col_type == CHOICE:
+            col_type = "text"
+        types = _PG_TYPES if is_postgres() else _SQLITE_TYPES
+        return types.get(col_type, "text" if is_postgres() else "TEXT")
+
+    def __enter__(self) -> "Stage":
+        columns = ", ".join(f"{c} {self._type(c)}" for c in self.columns)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE {self.name} ({columns})")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.drop()
+
+    def drop(self) -> None:
+        try:
+            with connection.cursor() as cursor:
+                for name in reversed(self._tables):
+                    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        except Exception:  # noqa: S110 - an aborted transaction or a closed connection drops temp tables itself
+            pass
+        self._tables = [self.name]
+
+    def append(self, frame: pd.DataFrame) -> None:
+        """Add rows (any subset of the staging columns; absent ones are NULL)."""
+        if frame.empty:
+            return
+        frame = frame.reindex(columns=self.columns)
+        if is_postgres():
+            data = frame.to_csv(index=False, header=False)
+            with connection.cursor() as cursor:
+                copy_sql = f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN (FORMAT csv)"
+                with cursor.cursor.copy(copy_sql) as copy:
+                    copy.write(data)
+        else:
+            values = frame.astype(object)
+            values = values.where(frame.notna(), None)
+            placeholders = ", ".join("?" * len(self.columns))
+            sql = f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({placeholders})"
+            connection.ensure_connection()
+            raw = connection.connection
+            for start in range(0, len(values), SQLITE_BATCH):
+                raw.executemany(sql, values.iloc[start : start + SQLITE_BATCH].itertuples(index=False, name=None))
+        self.rows += len(frame)
+
+    def analyze(self) -> None:
+        if is_postgres():
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {self.name}")
+
+
+# --- SQL helpers -----------------------------------------------------------------------------------
+
+
+def _defaults(model, given: dict[str, str]) -> dict[str, str]:
+    """`given` ({db column: SQL expression}) completed with a literal for every NOT NULL column it
+    leaves out: the database has no defaults of its own (Django applies them in Python)."""
+    out = dict(given)
+    for field in model._meta.concrete_fields:
+        column = field.column
+        if field.primary_key or column in out or field.null:
+            continue
+        if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
+            out[column] = "CURRENT_TIMESTAMP"
+        elif field.get_internal_type() == "BooleanField":
+            out[column] = "TRUE" if field.get_default() else "FALSE"
+        elif field.get_internal_type() in ("CharField", "TextField", "EmailField"):
+            out[column] = "'" + str(field.get_default() or "").replace("'", "''") + "'"
+        else:
+            raise ValueError(f"{model.__name__}.{field.name} needs a value")
+    return out
+
+
+def _count(cursor, sql: str, params=()) -> int:
+    cursor.execute(sql, list(params))
+    return int(cursor.fetchone()[0] or 0)
+
+
+def _insert_new(cursor, model, columns: dict[str, str], from_sql: str, *, conflict: list[str], group_by: str = ""):
+    """Insert the rows `SELECT <columns> <from_sql>` that are not there yet. Returns (candidates,
+    inserted). `from_sql` starts at FROM and includes a WHERE (SQLite's upsert grammar needs one)."""
+    table = _table(model)
+    columns = _defaults(model, columns)
+    names = ", ".join(columns)
+    select = f"SELECT {', '.join(columns.values())} {from_sql} {group_by}"
+    conflict_sql = ", ".join(["distributor_id", *conflict])
+    if is_postgres():
+        cursor.execute(
+            f"WITH src AS ({select}), ins AS (INSERT INTO {table} ({names}) SELECT * FROM src"
+            f" ON CONFLICT ({conflict_sql}) DO NOTHING RETURNING 1)"
+            " SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM ins)",
+            [],
+        )
+        candidates, inserted = cursor.fetchone()
+        return int(candidates), int(inserted)
+    candidates = _count(cursor, f"SELECT count(*) FROM ({select}) AS src")
+    cursor.execute(f"INSERT INTO {table} ({names}) {select} ON CONFLICT ({conflict_sql}) DO NOTHING", [])
+    return candidates, max(cursor.rowcount, 0)
+
+
+def _upsert(cursor, model, columns: dict[str, str], from_sql: str, *, conflict: list[str], update: list[str], tenant):
+    """Insert or update `SELECT <columns> <from_sql>` on the natural key; a row is updated only when
+    one of the `update` columns differs. Returns (created, updated)."""
+    table = _table(model)
+    columns = _defaults(model, columns)
+    names = ", ".join(columns)
+    conflict_sql = ", ".join(["distributor_id", *conflict])
+    sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+    changed = " OR ".join(_distinct(f"{table}.{c}", f"excluded.{c}") for c in update)
+    sql = (
+        f"INSERT INTO {table} ({names}) SELECT {', '.join(columns.values())} {from_sql}"
+        f" ON CONFLICT ({conflict_sql}) DO UPDATE SET {sets} WHERE {changed}"
+    )
+    if is_postgres():
+        cursor.execute(
+            f"WITH ins AS ({sql} RETURNING (xmax = 0) AS created)"
+            " SELECT count(*) FILTER (WHERE created), count(*) FROM ins",
+            [],
+        )
+        created, total = cursor.fetchone()
+        return int(created), int(total) - int(created)
+    count_sql = f"SELECT count(*) FROM {table} WHERE distributor_id = {tenant}"
+    before = _count(cursor, count_sql)
+    cursor.execute(sql, [])
+    total = max(cursor.rowcount, 0)
+    created = _count(cursor, count_sql) - before
+    return created, total - created
+
+
+def _text(expr: str) -> str:
+    return f"COALESCE({expr}, '')"
+
+
+# --- line numbers and duplicates -------------------------------------------------------------------
+
+
+def line_no_expr(present: set[str], alias: str = "s") -> str:
+    """`line_no` defaults to the line's position within its invoice in the file."""
+    position = f"row_number() OVER (PARTITION BY {alias}.invoice_id ORDER BY {alias}._row)"
+    if "line_no" not in present:
+        return position
+    return f"COALESCE({alias}.line_no, {position})"
+
+
+def key_exprs(kind: Kind, present: set[str]) -> list[tuple[str, str]]:
+    if kind.name == "invoice_lines":
+        return [("invoice_id", "s.invoice_id"), ("line_no", line_no_expr(present))]
+    return [(name, f"s.{name}") for name in kind.key]
+
+
+def find_duplicates(stage: Stage, present: set[str], errors: ErrorLog) -> None:
+    """Record every row whose natural key an earlier row of the file already has."""
+    keys = key_exprs(stage.kind, present)
+    if stage.kind.name == "invoice_lines" and "line_no" not in present:
+        return  # positions within an invoice are unique by construction
+    inner = ", ".join(f"{expr} AS k{i}" for i, (_, expr) in enumerate(keys))
+    knames = ", ".join(f"k{i}" for i in range(len(keys)))
+    keyed = f"(SELECT s._row AS _row, {inner} FROM {stage.name} s WHERE true) AS keyed"
+    with connection.cursor() as cursor:
+        extra = _count(
+            cursor, f"SELECT SUM(n - 1) FROM (SELECT count(*) AS n FROM {keyed} GROUP BY {knames}) AS g WHERE n > 1"
+        )
+        if not extra:
+            return
+        cursor.execute(
+            f"SELECT _row, first_row, {knames} FROM (SELECT _row, {knames},"
+            f" MIN(_row) OVER (PARTITION BY {knames}) AS first_row FROM {keyed}) AS x"
+            f" WHERE _row <> first_row ORDER BY _row LIMIT {errors.limit}",
+            [],
+        )
+        rows = cursor.fetchall()
+    label = ", ".join(name for name, _ in keys) if stage.kind.name != "interactions" else "interaction"
+    frame = pd.DataFrame(rows, columns=["row", "first", *[f"k{i}" for i in range(len(keys))]])
+    values = frame[[f"k{i}" for i in range(len(keys))]].astype(str).agg(" / ".join, axis=1)
+    reasons = "duplicate " + label + " (same as row " + frame["first"].astype(str) + ")"
+    # One reason per row: group the listed rows by reason text so each gets its own first-row number.
+    errors.count += extra - len(frame)
+    for reason, group in frame.groupby(reasons, sort=False):
+        errors.add(pd.Index(group["row"]), label, values[group.index], reason)
+
+
+# --- merges, one per kind --------------------------------------------------------------------------
+
+
+def _reps(cursor, stage: Stage, tenant: int) -> tuple[str, dict]:
+    """Create the reps the rows name (by code or e-mail) and build `<stage>_rep` (k, rep_pk)."""
+    values = stage.sub("repv")
+    repmap = stage.sub("rep")
+    rep = _table(Rep)
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {values} AS SELECT DISTINCT rep_id AS k FROM {stage.name}"
+        " WHERE rep_id IS NOT NULL AND rep_id <> ''",
+        [],
+    )
+    candidates, created = _insert_new(
+        cursor,
+        Rep,
+        {
+            "distributor_id": str(tenant),
+            "rep_id": "v.k",
+            "email": "CASE WHEN v.k LIKE '%%@%%' THEN v.k ELSE '' END",
+        },
+        f"FROM {values} v WHERE NOT EXISTS (SELECT 1 FROM {rep} r WHERE r.distributor_id = {tenant}"
+        " AND (r.rep_id = v.k OR (r.email <> '' AND lower(r.email) = lower(v.k))))",
+        conflict=["rep_id"],
+    )
+    referenced = _count(cursor, f"SELECT count(*) FROM {values}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {repmap} AS SELECT v.k AS k, COALESCE("
+        f"(SELECT r.id FROM {rep} r WHERE r.distributor_id = {tenant} AND r.rep_id = v.k),"
+        f" (SELECT MIN(r.id) FROM {rep} r WHERE r.distributor_id = {tenant} AND r.email <> ''"
+        f" AND lower(r.email) = lower(v.k))) AS rep_pk FROM {values} v",
+        [],
+    )
+    return repmap, {"created": created, "unchanged": referenced - created}
+
+
+def _customers_named(cursor, stage: Stage, tenant: int, present: set[str], repmap: str | None) -> dict:
+    """Create the customers that lines or interactions name and the tenant does not have yet."""
+    columns = {"distributor_id": str(tenant), "customer_id": "s.customer_id"}
+    joins = ""
+    if "customer_name" in present:
+        columns["name"] = _text("MAX(s.customer_name)")
+    for name in ("customer_class", "branch"):
+        if name in present:
+            columns[name] = _text(f"MAX(s.{name})")
+    if repmap:
+        columns["rep_id"] = "MAX(rm.rep_pk)"
+        joins = f" LEFT JOIN {repmap} rm ON rm.k = s.rep_id"
+    candidates, created = _insert_new(
+        cursor,
+        Customer,
+        columns,
+        f"FROM {stage.name} s{joins} WHERE true",
+        conflict=["customer_id"],
+        group_by="GROUP BY s.customer_id",
+    )
+    return {"created": created, "unchanged": candidates - created}
+
+
+def _products_named(cursor, stage: Stage, tenant: int, present: set[str]) -> dict:
+    columns = {"distributor_id": str(tenant), "product_id": "s.product_id"}
+    if "product_name" in present:
+        columns["name"] = _text("MAX(s.product_name)")
+    for name in ("category", "brand", "supplier_id"):
+        if name in present:
+            columns[name] = _text(f"MAX(s.{name})")
+    candidates, created = _insert_new(
+        cursor,
+        Product,
+        columns,
+        f"FROM {stage.name} s WHERE true",
+        conflict=["product_id"],
+        group_by="GROUP BY s.product_id",
+    )
+    return {"created": created, "unchanged": candidates - created}
+
+
+def _partners_named(cursor, stage: Stage, tenant: int) -> dict:
+    candidates, created = _insert_new(
+        cursor,
+        Partner,
+        {"distributor_id": str(tenant), "partner_id": "s.partner_id", "name": "s.partner_id"},
+        f"FROM (SELECT DISTINCT partner_id FROM {stage.name} WHERE partner_id IS NOT NULL AND partner_id <> '') s"
+        " WHERE true",
+        conflict=["partner_id"],
+    )
+    return {"created": created, "unchanged": candidates - created}
+
+
+def _merge_invoice_lines(cursor, stage: Stage, tenant: int, present: set[str], counts: dict, progress) -> None:
+    repmap = None
+    if "rep_id" in present:
+        repmap, counts["reps"] = _reps(cursor, stage, tenant)
+    counts["customers"] = _customers_named(cursor, stage, tenant, present, repmap)
+    counts["products"] = _products_named(cursor, stage, tenant, present)
+    if "partner_id" in present:
+        counts["partners"] = _partners_named(cursor, stage, tenant)
+    _progress(progress, 80, "Merging invoice lines…")
+    columns = {
+        "distributor_id": str(tenant),
+        "invoice_id": "s.invoice_id",
+        "line_no": line_no_expr(present),
+        "invoice_date": "s.invoice_date",
+        "customer_id": "c.id",
+        "product_id": "p.id",
+        "quantity": "s.quantity",
+        "revenue": "s.revenue",
+        "cost": "s.cost",
+    }
+    update = ["invoice_date", "customer_id", "product_id", "quantity", "revenue", "cost"]
+    joins = (
+        f" JOIN {_table(Customer)} c ON c.distributor_id = {tenant} AND c.customer_id = s.customer_id"
+        f" JOIN {_table(Product)} p ON p.distributor_id = {tenant} AND p.product_id = s.product_id"
+    )
+    for name in ("ship_method", "branch", "channel"):
+        if name in present:
+            columns[name] = _text(f"s.{name}")
+            update.append(name)
+    if "special_order" in present:
+        columns["special_order"] = "COALESCE(s.special_order, FALSE)"
+        update.append("special_order")
+    if "days_to_pay" in present:
+        columns["days_to_pay"] = "s.days_to_pay"
+        update.append("days_to_pay")
+    if repmap:
+        columns["rep_id"] = "rm.rep_pk"
+        update.append("rep_id")
+        joins += f" LEFT JOIN {repmap} rm ON rm.k = s.rep_id"
+    if "partner_id" in present:
+        columns["partner_id"] = "pa.id"
+        update.append("partner_id")
+        joins += f" LEFT JOIN {_table(Partner)} pa ON pa.distributor_id = {tenant} AND pa.partner_id = s.partner_id"
+    created, updated = _upsert(
+        cursor,
+        InvoiceLine,
+        columns,
+        f"FROM {stage.name} s{joins} WHERE true",
+        conflict=["invoice_id", "line_no"],
+        update=update,
+        tenant=tenant,
+    )
+    counts["invoice_lines"] = {"created": created, "updated": updated, "unchanged": stage.rows - created - updated}
+    _progress(progress, 92, "Updating monthly customer summaries…")
+    refresh_customer_months(cursor, stage, tenant, full=updated > 0, skip=created + updated == 0)
+
+
+def refresh_customer_months(cursor, stage: Stage | None, tenant: int, *, full: bool, skip: bool = False) -> None:
+    """Recompute `CustomerMonth` from the invoice lines, set-based: for the customers the file names
+    (new lines only add to their own customers), or for the whole tenant when lines were updated (an
+    updated line may have moved from one customer or month to another)."""
+    if skip:
+        return
+    months = _table(CustomerMonth)
+    lines = _table(InvoiceLine)
+    where = f"l.distributor_id = {tenant}"
+    if full or stage is None:
+        cursor.execute(f"DELETE FROM {months} WHERE distributor_id = {tenant}", [])
+    else:
+        affected = stage.sub("cust")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {affected} AS SELECT c.id AS customer_pk FROM {_table(Customer)} c"
+            f" WHERE c.distributor_id = {tenant} AND c.customer_id IN (SELECT customer_id FROM {stage.name})",
+            [],
+        )
+        cursor.execute(
+            f"DELETE FROM {months} WHERE distributor_id = {tenant}"
+            f" AND customer_id IN (SELECT customer_pk FROM {affected})",
+            [],
+        )
+        where += f" AND l.customer_id IN (SELECT customer_pk FROM {affected})"
+    month = _month("l.invoice_date")
+    # Per invoice first, then per month: "orders" is a count of distinct invoices, and two plain
+    # GROUP BYs hash-aggregate where a COUNT(DISTINCT) would sort every line.
+    cursor.execute(
+        f"INSERT INTO {months} (distributor_id, customer_id, month, revenue, cost, lines, return_lines, orders)"
+        f" SELECT {tenant}, customer_id, month, SUM(revenue), SUM(cost), SUM(n), SUM(r), COUNT(*) FROM ("
+        f" SELECT l.customer_id AS customer_id, {month} AS month, l.invoice_id AS invoice_id,"
+        " SUM(l.revenue) AS revenue, SUM(l.cost) AS cost, COUNT(*) AS n,"
+        " SUM(CASE WHEN l.quantity < 0 OR l.revenue < 0 THEN 1 ELSE 0 END) AS r"
+        f" FROM {lines} l WHERE {where} GROUP BY l.customer_id, {month}, l.invoice_id) AS per_invoice"
+        " GROUP BY customer_id, month",
+        [],
+    )
+
+
+def _merge_customers(cursor, stage: Stage, tenant: int, present: set[str], counts: dict, progress) -> None:
+    repmap = None
+    if "rep_id" in present:
+        repmap, counts["reps"] = _reps(cursor, stage, tenant)
+    columns = {"distributor_id": str(tenant), "customer_id": "s.customer_id"}
+    update = []
+    for name in (
+        "name",
+        "customer_class",
+        "supply_chain_role",
+        "industry",
+        "branch",
+        "region",
+        "preferred_ship_method",
+        "reasons_for_purchase",
+        "parent_customer_id",
+    ):
+        if name in present:
+            columns[name] = _text(f"s.{name}")
+            update.append(name)
+    for name in ("potential_annual_spend", "credit_terms_days"):
+        if name in present:
+            columns[name] = f"s.{name}"
+            update.append(name)
+    joins = ""
+    if repmap:
+        columns["rep_id"] = "rm.rep_pk"
+        update.append("rep_id")
+        joins = f" LEFT JOIN {repmap} rm ON rm.k = s.rep_id"
+    _simple_upsert(cursor, stage, Customer, columns, update, ["customer_id"], tenant, counts, "customers", joins)
+
+
+def _merge_products(cursor, stage: Stage, tenant: int, present: set[str], counts: dict, progress) -> None:
+    columns = {"distributor_id": str(tenant), "product_id": "s.product_id"}
+    update = []
+    for name in ("name", "category", "brand", "supplier_id"):
+        if name in present:
+            columns[name] = _text(f"s.{name}")
+            update.append(name)
+    for name in ("is_stock", "replacement_cycle_days"):
+        if name in present:
+            columns[name] = f"s.{name}"
+            update.append(name)
+    _simple_upsert(cursor, stage, Product, columns, update, ["product_id"], tenant, counts, "products")
+
+
+def _merge_partners(cursor, stage: Stage, tenant: int, present: set[str], counts: dict, progress) -> None:
+    columns = {"distributor_id": str(tenant), "partner_id": "s.partner_id"}
+    update = []
+    for name in ("name", "kind", "region", "supports_customer", "services", "why_customers_use_it"):
+        if name in present:
+            columns[name] = _text(f"s.{name}")
+            update.append(name)
+    _simple_upsert(cursor, stage, Partner, columns, update, ["partner_id"], tenant, counts, "partners")
+
+
+def _merge_interactions(cursor, stage: Stage, tenant: int, present: set[str], counts: dict, progress) -> None:
+    repmap = None
+    if "rep_id" in present:
+        repmap, counts["reps"] = _reps(cursor, stage, tenant)
+    counts["customers"] = _customers_named(cursor, stage, tenant, set(), None)
+    columns = {
+        "distributor_id": str(tenant),
+        "natural_key": "s.natural_key",
+        "customer_id": "c.id",
+        "date": "s.date",
+        "kind": "COALESCE(NULLIF(s.kind, ''), 'other')" if "kind" in present else "'other'",
+    }
+    update = ["customer_id", "date", "kind"]
+    joins = f" JOIN {_table(Customer)} c ON c.distributor_id = {tenant} AND c.customer_id = s.customer_id"
+    for name in ("channel", "summary", "usage_notes"):
+        if name in present:
+            columns[name] = _text(f"s.{name}")
+            update.append(name)
+    if "opportunity" in present:
+        columns["opportunity"] = "COALESCE(s.opportunity, FALSE)"
+        update.append("opportunity")
+    if repmap:
+        columns["rep_id"] = "rm.rep_pk"
+        update.append("rep_id")
+        joins += f" LEFT JOIN {repmap} rm ON rm.k = s.rep_id"
+    _simple_upsert(cursor, stage, Interaction, columns, update, ["natural_key"], tenant, counts, "interactions", joins)
+
+
+def _simple_upsert(cursor, stage, model, columns, update, conflict, tenant, counts, label, joins="") -> None:
+    from_sql = f"FROM {stage.name} s{joins} WHERE true"
+    if update:
+        created, updated = _upsert(cursor, model, columns, from_sql, conflict=conflict, update=update, tenant=tenant)
+    else:
+        _, created = _insert_new(cursor, model, columns, from_sql, conflict=conflict)
+        updated = 0
+    counts[label] = {"created": created, "updated": updated, "unchanged": stage.rows - created - updated}
+
+
+MERGES = {
+    "invoice_lines": _merge_invoice_lines,
+    "customers": _merge_customers,
+    "products": _merge_products,
+    "partners": _merge_partners,
+    "interactions": _merge_interactions,
+}
+
+
+def _progress(progress, percent: float, message: str = "") -> None:
+    if progress is not None:
+        progress(percent, message)
+
+
+def merge(stage: Stage, *, distributor, present: set[str], progress=None) -> dict:
+    """Write the staged rows into the tenant's tables in one transaction. Returns
+    {"created": {entity: n}, "updated": {...}, "unchanged": {...}}."""
+    stage.analyze()
+    tenant = int(distributor.pk)
+    counts: dict[str, dict] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        MERGES[stage.kind.name](cursor, stage, tenant, present, counts, progress)
+    summary = {"created": {}, "updated": {}, "unchanged": {}}
+    for entity, entity_counts in counts.items():
+        for what in summary:
+            if what in entity_counts:
+                summary[what][entity] = entity_counts[what]
+    return summary

@@ -1,0 +1,340 @@
+"""Import services: start an import job, run it, preview an upload, and the fast write path
+(`load_frame`) that the demo-data generator shares with file imports.
+
+    import_start(distributor=, actor=, kind=, path=, mapping=None, date_format=None, filename="", dispatch=True) -> Job
+    import_run_now(job) -> Job                      # the finished job, run in this process
+    load_frame(distributor=, kind=, frame=, progress=None) -> dict   # typed canonical columns -> counts
+
+A job's result on success: {"kind", "rows", "created": {entity: n}, "updated": {...}, "unchanged": {...},
+"seconds", "mapping"}; on failure (status "failed", a summary in `message`): {"errors": [{row, column,
+value, reason}, ... the first 1000], "error_count": N}."""
+
+import csv
+import io
+import json
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.text import get_valid_filename
+from django_scopes import scope
+
+from stratify.jobs.models import Job
+from stratify.jobs.services import job_enqueue, job_execute
+
+from . import formats
+from .errors import ErrorLog, ImportFailed
+from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, KINDS, get_kind
+from .loading import Stage, find_duplicates, merge
+from .models import ColumnMapping
+from .reading import check_size, inspect_file, iter_chunks, preview, read_headers
+from .safety import escape_formula
+from .validation import add_derived, parse_source, resolve_plan, validate_chunk
+
+JOB_KIND = "import"
+
+
+# --- starting and running --------------------------------------------------------------------------
+
+
+def _clean_mapping(mapping) -> dict:
+    if mapping in (None, ""):
+        return {}
+    if isinstance(mapping, str):
+        try:
+            mapping = json.loads(mapping)
+        except json.JSONDecodeError as error:
+            raise ValidationError({"mapping": f"The mapping is not valid JSON: {error}."})
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in mapping.items()
+    ):
+        raise ValidationError({"mapping": 'The mapping must be an object of column names, e.g. {"cost": "Ext Cost"}.'})
+    return mapping
+
+
+def import_start(
+    *,
+    distributor,
+    actor,
+    kind: str,
+    path: str | Path,
+    mapping: dict | None = None,
+    date_format: str | None = None,
+    filename: str = "",
+    dispatch: bool = True,
+) -> Job:
+    """Record an import job for the file at `path`; with `dispatch`, a worker runs it once the
+    transaction commits. An explicit mapping or date format is remembered for the tenant and kind."""
+    if kind not in KINDS:
+        raise ValidationError({"kind": f"Unknown kind {kind!r}: expected one of {', '.join(KINDS)}."})
+    mapping = _clean_mapping(mapping)
+    unknown = [name for name in mapping if name not in KINDS[kind].names]
+    if unknown:
+        raise ValidationError(
+            {"mapping": f"Not columns of {kind}: {', '.join(unknown)} (expected: {', '.join(KINDS[kind].names)})."}
+        )
+    date_format = (date_format or "").strip() or None
+    if date_format and "%" not in date_format:
+        raise ValidationError({"date_format": f"{date_format!r} has no % directive (e.g. %m/%d/%Y)."})
+    params = {
+        "import_kind": kind,
+        "path": str(path),
+        "mapping": mapping,
+        "date_format": date_format,
+        "filename": filename or Path(path).name,
+    }
+    with scope(distributor=distributor):
+        if mapping or date_format:
+            ColumnMapping.objects.update_or_create(
+                distributor=distributor, kind=kind, defaults={"mapping": mapping, "date_format": date_format or ""}
+            )
+        return job_enqueue(distributor=distributor, kind=JOB_KIND, params=params, actor=actor, dispatch=dispatch)
+
+
+def import_run_now(job: Job) -> Job:
+    """Run a queued import in this process (no worker) and return the finished job."""
+    finished = job_execute(job.pk)
+    if finished is None:
+        with scope(distributor=job.distributor):
+            job.refresh_from_db()
+        return job
+    return finished
+
+
+def _record_failure(job: Job, failure: ImportFailed, kind_name: str) -> None:
+    result = {"kind": kind_name, "errors": failure.errors, "error_count": failure.error_count}
+    Job.objects.filter(pk=job.pk).update(result=result)
+    job.result = result
+
+
+def run_import(job: Job, progress) -> dict:
+    """The body of the "import" job: read and check the whole file chunk by chunk while staging the
+    valid rows, then merge them in one transaction, or fail with every error and write nothing."""
+    started = time.monotonic()
+    params = job.params
+    kind_name = params.get("import_kind", "")
+    try:
+        try:
+            kind = get_kind(kind_name)
+        except KeyError as error:
+            raise ImportFailed(str(error.args[0]))
+        source = inspect_file(params["path"])
+        progress(1, "Reading the file…")
+        errors = ErrorLog()
+        plan = None
+        data_rows = 0
+        with Stage(kind) as stage:
+            for chunk in iter_chunks(source):
+                if plan is None:
+                    plan = resolve_plan(kind, list(chunk.columns), params.get("mapping"), params.get("date_format"))
+                data_rows += len(chunk)
+                stage.append(validate_chunk(plan, chunk, errors))
+                progress(2 + 68 * chunk.attrs.get("fraction", 0), f"Checked {data_rows:,} rows…")
+            if plan is None:
+                plan = resolve_plan(kind, read_headers(source), params.get("mapping"), params.get("date_format"))
+            if not data_rows:
+                raise ImportFailed("The file has a header but no data rows.")
+            find_duplicates(stage, plan.present, errors)
+            if errors:
+                raise errors.failure()
+            progress(72, f"Checked {data_rows:,} rows; writing…")
+            counts = merge(stage, distributor=job.distributor, present=plan.present, progress=progress)
+    except ImportFailed as failure:
+        _record_failure(job, failure, kind_name)
+        raise
+    result = {
+        "kind": kind.name,
+        "rows": stage.rows,
+        **counts,
+        "seconds": round(time.monotonic() - started, 3),
+        "mapping": plan.describe(),
+        "filename": params.get("filename", ""),
+    }
+    job.message = summary_text(result)
+    return result
+
+
+def summary_text(result: dict) -> str:
+    """`Imported 9,994 invoice lines: 9,994 created, 0 updated, 0 unchanged; also created 793 customers…`"""
+    kind = result["kind"]
+    main = {"invoice_lines": "invoice_lines"}.get(kind, kind)
+    parts = [
+        f"{result['created'].get(main, 0):,} created",
+        f"{result['updated'].get(main, 0):,} updated",
+        f"{result['unchanged'].get(main, 0):,} unchanged",
+    ]
+    extra = [f"{n:,} {entity.replace('_', ' ')}" for entity, n in result["created"].items() if entity != main and n]
+    text = f"Imported {result['rows']:,} {kind.replace('_', ' ')} rows: {', '.join(parts)}."
+    if extra:
+        text += f" Also created {', '.join(extra)}."
+    return text
+
+
+# --- the fast path for data already typed ----------------------------------------------------------
+
+
+def _stage_frame(kind: formats.Kind, frame: pd.DataFrame, first_row: int = 2) -> pd.DataFrame:
+    """Typed canonical columns -> the staging layout (ISO date strings, nullable ints and booleans,
+    numbers as they are, text as str)."""
+    out = {}
+    for name in frame.columns:
+        if name not in kind.names:
+            continue
+        column, values = kind.column(name), frame[name]
+        if column.type == DATE:
+            parsed = pd.to_datetime(values) if not pd.api.types.is_datetime64_any_dtype(values) else values
+            text = np.datetime_as_string(parsed.values.astype("datetime64[D]"))
+            out[name] = pd.Series(text, index=frame.index, dtype=object).where(parsed.notna().values, None)
+        elif column.type == DECIMAL:
+            out[name] = (
+                values
+                if pd.api.types.is_numeric_dtype(values)
+                else values.astype(object).map(lambda v: None if v is None or v != v else str(v))
+            )
+        elif column.type == INT:
+            out[name] = values.astype("Int64")
+        elif column.type == BOOL:
+            out[name] = values.astype("boolean")
+        else:
+            text = values.astype("string")
+            if column.type == CHOICE and column.default:
+                text = text.fillna(column.default)
+            out[name] = text
+    staged = pd.DataFrame(out, index=frame.index)
+    staged["_row"] = np.arange(first_row, first_row + len(frame), dtype="int64")
+    return add_derived(kind, staged)
+
+
+def load_frame(*, distributor, kind: str, frame: pd.DataFrame, progress=None) -> dict:
+    """Write rows that are already canonical, typed and valid (the demo generator's path): the same
+    staging table and merge as a file import. Returns {"kind", "rows", "created", "updated",
+    "unchanged", "seconds"}. Duplicate natural keys are the caller's bug and raise from the database."""
+    started = time.monotonic()
+    spec = get_kind(kind)
+    missing = [name for name in spec.required if name not in frame.columns]
+    if missing:
+        raise ValueError(f"load_frame({kind}): missing required columns {missing}")
+    present = set(frame.columns) & set(spec.names)
+    step = max(1, int(getattr(settings, "IMPORT_CHUNK_ROWS", 200_000)))
+    with Stage(spec) as stage:
+        for start in range(0, len(frame), step):
+            stage.append(_stage_frame(spec, frame.iloc[start : start + step], first_row=start + 2))
+            if progress is not None:
+                progress(70 * min(start + step, len(frame)) / max(len(frame), 1), f"Staged {stage.rows:,} rows…")
+        counts = merge(stage, distributor=distributor, present=present, progress=progress)
+    return {"kind": kind, "rows": stage.rows, **counts, "seconds": round(time.monotonic() - started, 3)}
+
+
+# --- uploads, preview and mapping memory -----------------------------------------------------------
+
+
+def upload_dir(distributor) -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports" / distributor.slug
+
+
+def upload_save(*, distributor, uploaded, kind: str) -> tuple[str, Path]:
+    """Save an uploaded file under MEDIA_ROOT/imports/<tenant>/<uuid>/ (chunk by chunk). Returns
+    (upload id, path). Raises ValidationError for a file over IMPORT_MAX_BYTES or an unknown kind."""
+    if kind not in KINDS:
+        raise ValidationError({"kind": f"Unknown kind {kind!r}: expected one of {', '.join(KINDS)}."})
+    try:
+        check_size(uploaded.size)
+    except ImportFailed as error:
+        raise ValidationError({"file": str(error)})
+    upload_id = uuid.uuid4().hex
+    folder = upload_dir(distributor) / upload_id
+    folder.mkdir(parents=True, exist_ok=True)
+    name = get_valid_filename(Path(uploaded.name or "upload").name) or "upload"
+    path = folder / name
+    with path.open("wb") as out:
+        for block in uploaded.chunks():
+            out.write(block)
+    (folder / "upload.json").write_text(json.dumps({"kind": kind, "filename": uploaded.name, "name": name}))
+    return upload_id, path
+
+
+def upload_get(*, distributor, upload_id: str) -> tuple[dict, Path]:
+    """The saved upload of this tenant (its metadata and path); LookupError when there is none."""
+    try:
+        upload_id = uuid.UUID(str(upload_id)).hex
+    except ValueError:
+        raise LookupError(upload_id)
+    folder = upload_dir(distributor) / upload_id
+    try:
+        meta = json.loads((folder / "upload.json").read_text())
+    except (OSError, ValueError):
+        raise LookupError(upload_id)
+    return meta, folder / meta["name"]
+
+
+def mapping_remembered(*, distributor, kind: str) -> ColumnMapping | None:
+    with scope(distributor=distributor):
+        return ColumnMapping.objects.filter(distributor=distributor, kind=kind).first()
+
+
+def suggest_mapping(kind: formats.Kind, headers: list[str], remembered: dict | None = None) -> dict[str, str]:
+    """{canonical: source} for the mapping step: the remembered mapping where the file still has
+    its columns, then names and aliases."""
+    found: dict[str, str] = {}
+    for name, value in (remembered or {}).items():
+        if name in kind.names and value:
+            try:
+                source = parse_source(value, headers, kind.column(name))
+            except ImportFailed:
+                continue
+            found[name] = value if not isinstance(source, str) else source
+    used = set(found.values())
+    for name, header in formats.detect_columns(kind, [h for h in headers if h not in used]).items():
+        found.setdefault(name, header)
+    return {name: found[name] for name in kind.names if name in found}
+
+
+def import_preview(*, distributor, kind: str, path: str | Path, rows: int = 10) -> dict:
+    """What the mapping step shows: the file's columns, its first rows and the suggested mapping.
+    Raises ImportFailed when the file cannot be read as a table."""
+    spec = get_kind(kind)
+    source = inspect_file(path)
+    headers, first_rows = preview(source, rows=rows)
+    remembered = mapping_remembered(distributor=distributor, kind=kind)
+    suggested = suggest_mapping(spec, headers, remembered.mapping if remembered else None)
+    return {
+        "headers": headers,
+        "rows": first_rows,
+        "mapping": suggested,
+        "missing": [name for name in spec.required if name not in suggested],
+        "date_format": remembered.date_format if remembered else "",
+        "remembered": remembered is not None,
+        "format": source.format,
+        "encoding": source.encoding,
+        "delimiter": {"\t": "tab"}.get(source.delimiter, source.delimiter),
+    }
+
+
+# --- reading results -------------------------------------------------------------------------------
+
+
+def import_errors(job: Job) -> tuple[list[dict], int]:
+    result = job.result or {}
+    return result.get("errors", []), int(result.get("error_count", 0))
+
+
+def errors_csv(job: Job) -> str:
+    """The job's listed errors as CSV (cells escaped against formula injection)."""
+    errors, count = import_errors(job)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "column", "value", "reason"])
+    for error in errors:
+        writer.writerow([escape_formula(error.get(k)) if error.get(k) is not None else "" for k in csv_fields()])
+    if count > len(errors):
+        more = f"… and {count - len(errors):,} more errors (only the first {len(errors):,} listed)"
+        writer.writerow(["", "", "", more])
+    return out.getvalue()
+
+
+def csv_fields() -> tuple[str, ...]:
+    return ("row", "column", "value", "reason")

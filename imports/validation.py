@@ -1,0 +1,299 @@
+"""Turning a chunk of text cells into canonical, typed, checked columns, a whole column at a time.
+
+`resolve_plan` fixes once which file column (or `A - B` expression) feeds each canonical column;
+`validate_chunk` checks every cell of a chunk with vectorised pandas operations, records each bad
+cell (row, column, value, reason) and returns the good rows in the staging layout: text for text
+columns, exact decimal strings for money (never floats, so 0.1 stays 0.1), ISO dates, nullable
+integers and booleans."""
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import ErrorLog, ImportFailed
+from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, TEXT, Column, Kind, detect_columns, normalize_header
+
+TRUE_WORDS = {"1", "true", "t", "yes", "y", "x", "on"}
+FALSE_WORDS = {"0", "false", "f", "no", "n", "off"}
+MAX_ABS_DECIMAL = 10**14  # numeric(18, 4)
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+_OPERATOR = re.compile(r"\s+([+-])\s+")
+_MONEY_NOISE = re.compile(r"[\s$€£¥]|,(?=\d{3}(?:\D|$))")
+_CHOICE_NOISE = re.compile(r"[\s\-/]+")
+INTERACTION_KEY_COLUMNS = ("customer_id", "date", "kind", "rep_id", "channel", "summary")
+
+
+@dataclass(frozen=True)
+class Expr:
+    """`Sales - Profit`: a signed sum of numeric file columns (parsed here, never eval'd)."""
+
+    text: str
+    terms: tuple[tuple[int, str], ...]
+
+    @property
+    def headers(self) -> list[str]:
+        return [h for _, h in self.terms]
+
+
+@dataclass
+class Plan:
+    kind: Kind
+    sources: dict[str, "str | Expr"]
+    date_format: str | None = None
+    headers: list[str] = field(default_factory=list)
+
+    @property
+    def present(self) -> set[str]:
+        return set(self.sources)
+
+    def describe(self) -> dict[str, str]:
+        return {name: (src.text if isinstance(src, Expr) else src) for name, src in self.sources.items()}
+
+
+def stage_columns(kind: Kind) -> list[str]:
+    """The staging table's columns for a kind: its canonical columns, the derived key, the row number."""
+    extra = ["natural_key"] if kind.name == "interactions" else []
+    return [*kind.names, *extra, "_row"]
+
+
+def _find_header(value: str, headers: list[str]) -> str | None:
+    if value in headers:
+        return value
+    wanted = normalize_header(value)
+    for header in headers:
+        if normalize_header(header) == wanted:
+            return header
+    return None
+
+
+def parse_source(value: str, headers: list[str], column: Column) -> "str | Expr":
+    """A mapping value: a file column (exact, else ignoring case and punctuation) or, for numeric
+    columns, `A - B` / `A + B - C` with spaces around each operator (so `Sub-Category` stays a name)."""
+    header = _find_header(value, headers)
+    if header is not None:
+        return header
+    parts = _OPERATOR.split(value.strip())
+    if len(parts) >= 3 and column.type in (DECIMAL, INT):
+        terms, sign = [], 1
+        for i, part in enumerate(parts):
+            if i % 2:
+                sign = 1 if part == "+" else -1
+                continue
+            found = _find_header(part.strip(), headers)
+            if found is None:
+                raise ImportFailed(
+                    f"The mapping for {column.name!r} names {part.strip()!r}, which is not a column of the file."
+                )
+            terms.append((sign, found))
+        return Expr(value.strip(), tuple(terms))
+    raise ImportFailed(
+        f"The mapping for {column.name!r} names {value!r}, which is not a column of the file"
+        f" (columns: {', '.join(headers)})."
+    )
+
+
+def resolve_plan(kind: Kind, headers: list[str], mapping: dict | None = None, date_format: str | None = None) -> Plan:
+    """Which source feeds each canonical column: the explicit mapping first (an empty value drops a
+    column), then names and aliases for the rest. Fails with one message naming what is missing."""
+    mapping = dict(mapping or {})
+    if date_format is not None and date_format != "" and "%" not in date_format:
+        raise ImportFailed(f"The date format {date_format!r} has no % directive (e.g. %m/%d/%Y).")
+    unknown = [name for name in mapping if name not in kind.names]
+    if unknown:
+        raise ImportFailed(
+            f"The mapping names {', '.join(map(repr, unknown))}, not columns of {kind.name}"
+            f" (expected some of: {', '.join(kind.names)})."
+        )
+    sources: dict[str, str | Expr] = {}
+    for name, value in mapping.items():
+        if value is None or str(value).strip() == "":
+            continue
+        if not isinstance(value, str):
+            raise ImportFailed(f"The mapping for {name!r} must be a column name.")
+        sources[name] = parse_source(value, headers, kind.column(name))
+    # A column an expression reads (`Sales` in `Sales - Profit`) may still feed a column of its own.
+    used = {s for s in sources.values() if isinstance(s, str)}
+    remaining = [h for h in headers if h not in used]
+    for name, header in detect_columns(kind, remaining).items():
+        if name not in sources and name not in mapping:
+            sources[name] = header
+    missing = [name for name in kind.required if name not in sources]
+    if missing:
+        errors = [{"row": None, "column": name, "value": "", "reason": "required column missing"} for name in missing]
+        raise ImportFailed(
+            f"Missing required column{'s' if len(missing) > 1 else ''} for {kind.name}: {', '.join(missing)}."
+            f" The file's columns are: {', '.join(headers) or '(none)'}."
+            ' Map them explicitly (for example {"' + missing[0] + '": "<file column>"}).',
+            errors,
+        )
+    ordered = {name: sources[name] for name in kind.names if name in sources}
+    return Plan(kind=kind, sources=ordered, date_format=date_format or None, headers=headers)
+
+
+# --- cell checks, one column at a time -------------------------------------------------------------
+
+
+def _text(cells: pd.Series) -> pd.Series:
+    cells = cells.astype(str).str.strip()
+    if cells.str.contains("\x00", regex=False).any():
+        cells = cells.str.replace("\x00", "", regex=False)
+    return cells
+
+
+def _numbers(cells: pd.Series, label: str, errors: ErrorLog, integer: bool = False) -> tuple[pd.Series, pd.Series]:
+    """(float values with NaN for empty/bad, bad mask). Plain numbers take pandas' C parser; only the
+    rest (`$1,234.50`, `(12.00)` for a negative) go through the slower clean-up."""
+    values = pd.to_numeric(cells.where(cells != "", None), errors="coerce").astype("float64")
+    empty = cells == ""
+    retry = values.isna() & ~empty
+    if retry.any():
+        cleaned = cells[retry].str.replace(_MONEY_NOISE, "", regex=True)
+        negative = cleaned.str.fullmatch(r"\(.*\)")
+        cleaned = cleaned.where(~negative, "-" + cleaned.str.slice(1, -1))
+        values.loc[retry] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    bad = ~empty & (values.isna() | ~np.isfinite(values.fillna(0)))
+    if bad.any():
+        errors.add(cells.index[bad], label, cells[bad], "not a whole number" if integer else "not a number")
+    values = values.where(~bad)
+    if integer:
+        fractional = values.notna() & ((values % 1 != 0) | (values < INT_MIN) | (values > INT_MAX))
+        if fractional.any():
+            errors.add(cells.index[fractional], label, cells[fractional], "not a whole number")
+            bad |= fractional
+    else:
+        huge = values.abs() >= MAX_ABS_DECIMAL
+        if huge.any():
+            errors.add(cells.index[huge], label, cells[huge], "number too large")
+            bad |= huge
+    return values.where(~bad), bad
+
+
+def _decimal_text(cells: pd.Series, values: pd.Series) -> pd.Series:
+    """The exact text of each valid number: the cell itself when pandas read it as written, else the
+    cleaned value (rounded to the 4 decimals the database keeps)."""
+    plain = cells.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+    text = cells.where(plain, None).astype(object)
+    fix = values.notna() & ~plain
+    if fix.any():
+        text.loc[fix] = values[fix].round(4).map(repr)
+    return text.where(values.notna(), None)
+
+
+def _dates(cells: pd.Series, label: str, fmt: str | None, errors: ErrorLog) -> tuple[pd.Series, pd.Series]:
+    empty = cells == ""
+    raw = cells.where(~empty, None)
+    if fmt:
+        parsed = pd.to_datetime(raw, format=fmt, errors="coerce")
+        retry = parsed.isna() & ~empty
+        if retry.any():  # XLSX date cells arrive as ISO text whatever the format of the text cells
+            parsed.loc[retry] = pd.to_datetime(raw[retry], format="ISO8601", errors="coerce")
+    else:
+        parsed = pd.to_datetime(raw, format="ISO8601", errors="coerce")
+    bad = parsed.isna() & ~empty
+    if bad.any():
+        errors.add(cells.index[bad], label, cells[bad], f"not a date (expected {fmt or 'YYYY-MM-DD'})")
+    years = parsed.dt.year
+    out_of_range = parsed.notna() & ((years < 1900) | (years > 2200))
+    if out_of_range.any():
+        errors.add(cells.index[out_of_range], label, cells[out_of_range], "date out of range")
+        bad |= out_of_range
+    text = pd.Series(np.datetime_as_string(parsed.values.astype("datetime64[D]")), index=cells.index, dtype=object)
+    return text.where(parsed.notna() & ~bad, None), bad
+
+
+def _bools(cells: pd.Series, label: str, column: Column, errors: ErrorLog) -> tuple[pd.Series, pd.Series]:
+    lowered = cells.str.lower()
+    values = pd.Series(pd.NA, index=cells.index, dtype="boolean")
+    values[lowered.isin(TRUE_WORDS)] = True
+    values[lowered.isin(FALSE_WORDS)] = False
+    bad = values.isna() & (cells != "")
+    if bad.any():
+        errors.add(cells.index[bad], label, cells[bad], "not a yes/no value")
+    return values, bad
+
+
+def _choices(cells: pd.Series, label: str, column: Column, errors: ErrorLog) -> tuple[pd.Series, pd.Series]:
+    normalized = cells.str.lower().str.replace(_CHOICE_NOISE, "_", regex=True).str.strip("_")
+    normalized = normalized.replace({"e_mail": "email", "enduser": "end_user"})
+    bad = ~normalized.isin(column.choices) & (normalized != "")
+    if bad.any():
+        errors.add(cells.index[bad], label, cells[bad], f"unknown value (expected one of: {', '.join(column.choices)})")
+    return normalized.where(normalized != "", column.default or ""), bad
+
+
+def validate_chunk(plan: Plan, chunk: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
+    """The chunk's valid rows in the staging layout (`stage_columns`, present columns only)."""
+    out: dict[str, pd.Series] = {}
+    bad = pd.Series(False, index=chunk.index)
+    for name, source in plan.sources.items():
+        column = plan.kind.column(name)
+        label = source.text if isinstance(source, Expr) else source
+        if isinstance(source, Expr):
+            total = pd.Series(0.0, index=chunk.index)
+            missing = pd.Series(False, index=chunk.index)
+            for sign, header in source.terms:
+                cells = _text(chunk[header])
+                values, term_bad = _numbers(cells, header, errors, integer=column.type == INT)
+                bad |= term_bad
+                missing |= cells == ""
+                total = total + sign * values.fillna(0)
+            if column.required and missing.any():
+                errors.add(chunk.index[missing & ~bad], label, "", "required value missing")
+                bad |= missing
+            values = total.where(~missing).round(4)
+            out[name] = values.map(repr).where(values.notna(), None).astype(object)
+            continue
+        cells = _text(chunk[source])
+        empty = cells == ""
+        if column.required and empty.any():
+            errors.add(chunk.index[empty], label, "", "required value missing")
+            bad |= empty
+        if column.type == TEXT:
+            if column.max_length:
+                too_long = cells.str.len() > column.max_length
+                if too_long.any():
+                    errors.add(
+                        chunk.index[too_long], label, cells[too_long], f"longer than {column.max_length} characters"
+                    )
+                    bad |= too_long
+            out[name] = cells
+        elif column.type == DECIMAL:
+            values, col_bad = _numbers(cells, label, errors)
+            out[name] = _decimal_text(cells, values)
+            bad |= col_bad
+        elif column.type == INT:
+            values, col_bad = _numbers(cells, label, errors, integer=True)
+            out[name] = values.astype("Int64")
+            bad |= col_bad
+        elif column.type == DATE:
+            out[name], col_bad = _dates(cells, label, plan.date_format, errors)
+            bad |= col_bad
+        elif column.type == BOOL:
+            out[name], col_bad = _bools(cells, label, column, errors)
+            bad |= col_bad
+        elif column.type == CHOICE:
+            out[name], col_bad = _choices(cells, label, column, errors)
+            bad |= col_bad
+    frame = pd.DataFrame(out, index=chunk.index)
+    frame["_row"] = chunk.index.astype("int64")
+    frame = frame[~bad]
+    return add_derived(plan.kind, frame)
+
+
+def add_derived(kind: Kind, frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns computed from others: an interaction's natural key (a digest of what identifies it)."""
+    if kind.name != "interactions":
+        return frame
+    parts = [
+        frame[c].astype(object).where(frame[c].notna(), "").astype(str)
+        if c in frame
+        else pd.Series("other" if c == "kind" else "", index=frame.index)
+        for c in INTERACTION_KEY_COLUMNS
+    ]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(frame) else pd.Series([], dtype=str)
+    frame = frame.copy()
+    frame["natural_key"] = [hashlib.sha256(s.encode()).hexdigest() for s in joined]
+    return frame
