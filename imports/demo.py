@@ -621,8 +621,13 @@ class DemoDistributor:
         total = 0
         with open(path, "w", newline="", encoding="utf-8") as fh:
             for i, chunk in enumerate(self.line_chunks(descriptions=descriptions)):
+                # Pre-formatting dates and money as text is ~2x faster than letting to_csv format them.
+                days, where = np.unique(chunk["invoice_date"].to_numpy(), return_inverse=True)
+                chunk["invoice_date"] = np.datetime_as_string(days, unit="D").astype(object)[where]
+                for money in ("revenue", "cost"):
+                    chunk[money] = [f"{v:.2f}" for v in chunk[money].to_numpy().tolist()]
                 chunk["special_order"] = np.where(chunk["special_order"].to_numpy(), "true", "false")
-                chunk.to_csv(fh, index=False, header=i == 0, float_format="%.2f", quoting=csv.QUOTE_MINIMAL)
+                chunk.to_csv(fh, index=False, header=i == 0, quoting=csv.QUOTE_MINIMAL)
                 total += len(chunk)
         return total
 
@@ -652,10 +657,12 @@ def load_demo(*, distributor, demo: DemoDistributor, log=None) -> dict:
     summary: dict[str, dict] = {}
 
     def add(kind: str, result) -> None:
+        """Sum the per-call summaries: rows, and created/updated/unchanged of the kind itself."""
         total = summary.setdefault(kind, {})
-        for key, value in (result or {}).items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                total[key] = total.get(key, 0) + value
+        result = result or {}
+        total["rows"] = total.get("rows", 0) + int(result.get("rows", 0))
+        for what in ("created", "updated", "unchanged"):
+            total[what] = total.get(what, 0) + int((result.get(what) or {}).get(kind, 0))
 
     with scope(distributor=distributor):
         # There is no reps file: reps come from the books of business, with their name and branch.
