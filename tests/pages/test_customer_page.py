@@ -1,0 +1,117 @@
+"""Customer page, account review and logging an interaction."""
+
+import pytest
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from channels.models import Interaction
+from tests import factories as f
+
+from .conftest import add_sales, login, make_run
+
+pytestmark = pytest.mark.django_db
+
+
+def url(tenant, customer, name="customer-detail"):
+    return reverse(name, kwargs={"tenant": tenant.slug, "customer_id": customer.customer_id})
+
+
+@pytest.fixture
+def run(tenant_a):
+    d = tenant_a.distributor
+    with scopes_disabled():
+        core_peer = f.CustomerFactory(distributor=d, rep=tenant_a.other_rep, customer_id="alpha-CORE")
+    add_sales(d, tenant_a.assigned_customer, categories=("Pipe",), months=3)
+    add_sales(d, core_peer, categories=("Pipe", "Valves", "Safety"), months=2)
+    return make_run(
+        d,
+        {
+            tenant_a.assigned_customer: {"segment": "opportunistic", "previous_segment": "marginal"},
+            core_peer: {"segment": "core", "previous_segment": "core"},
+            tenant_a.unassigned_customer: {"segment": "marginal"},
+        },
+    )
+
+
+def test_customer_page_shows_segment_reasons_trend_mix_playbook_and_interactions(tenant_a, run):
+    response = login(tenant_a.rep_user).get(url(tenant_a, tenant_a.assigned_customer))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Opportunistic" in html and "up from Marginal" in html
+    # The explanation in plain words.
+    assert "Buys more than 90% of customers" in html
+    assert "Buys across fewer categories than 80% of customers" in html
+    # 24 months of trend, the last three with sales.
+    trend = response.context["trend"]
+    assert len(trend) == 24 and trend[-1]["month"] == "2026-06"
+    assert trend[-1]["revenue"] == 1000.0 and trend[-1]["gross_margin"] == 300.0
+    # Gap analysis: the core peer buys Valves and Safety, this customer does not.
+    mix = {row["category"]: row for row in response.context["mix"]}
+    assert mix["Pipe"]["share"] == 100.0
+    assert mix["Valves"]["share"] == 0.0 and mix["Valves"]["core_share"] == pytest.approx(33.3, abs=0.1)
+    assert response.context["mix"][0]["gap"] < 0  # the biggest shortfall first
+    # Playbook and benefits of the opportunistic tier (Silver by default).
+    assert "Grow share of wallet" in html and "tier Silver" in html
+    assert tenant_a.interaction.summary in html
+    assert 'id="interaction-form"' in html
+
+
+def test_account_review_is_printable(tenant_a, run):
+    response = login(tenant_a.rep_user).get(url(tenant_a, tenant_a.assigned_customer, "customer-review"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Account review" in html and "window.print()" in html
+
+
+def test_rep_gets_404_for_an_unassigned_or_foreign_customer(tenant_a, tenant_b, run):
+    client = login(tenant_a.rep_user)
+    for name in ("customer-detail", "customer-review", "customer-scorecard"):
+        assert client.get(url(tenant_a, tenant_a.unassigned_customer, name)).status_code == 404
+        # Another tenant's account number under this tenant: the same 404.
+        assert client.get(url(tenant_a, tenant_b.assigned_customer, name)).status_code == 404
+    assert client.post(url(tenant_a, tenant_a.unassigned_customer, "interaction-create"), {}).status_code == 404
+
+
+def test_manager_opens_any_customer(tenant_a, run):
+    assert login(tenant_a.manager).get(url(tenant_a, tenant_a.unassigned_customer)).status_code == 200
+
+
+def test_customer_user_cannot_open_staff_customer_pages(tenant_a, run):
+    client = login(tenant_a.customer_user)
+    assert client.get(url(tenant_a, tenant_a.assigned_customer)).status_code == 403
+    assert client.get(url(tenant_a, tenant_a.assigned_customer, "customer-review")).status_code == 403
+    assert client.post(url(tenant_a, tenant_a.assigned_customer, "interaction-create"), {}).status_code == 403
+
+
+def test_rep_logs_an_interaction(tenant_a, run):
+    client = login(tenant_a.rep_user)
+    response = client.post(
+        url(tenant_a, tenant_a.assigned_customer, "interaction-create"),
+        {"date": "2026-06-20", "kind": "visit", "summary": "Walked the yard, quoted valves", "opportunity": "on"},
+    )
+    assert response.status_code == 302
+    with scopes_disabled():
+        logged = Interaction.objects.get(summary="Walked the yard, quoted valves")
+    assert logged.customer == tenant_a.assigned_customer
+    assert logged.distributor == tenant_a.distributor
+    assert logged.rep == tenant_a.rep and logged.opportunity and logged.created_by == tenant_a.rep_user
+    assert "Walked the yard" in client.get(response["Location"]).content.decode()
+
+
+def test_an_invalid_interaction_shows_errors_naming_the_field(tenant_a, run):
+    response = login(tenant_a.rep_user).post(
+        url(tenant_a, tenant_a.assigned_customer, "interaction-create"),
+        {"date": "2099-01-01", "kind": "visit", "summary": ""},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Summary: This field is required." in html
+    assert "Date: Date: an interaction cannot be in the future." in html or "cannot be in the future" in html
+    with scopes_disabled():
+        assert not Interaction.objects.filter(distributor=tenant_a.distributor, kind="visit").exists()
+
+
+def test_customer_without_a_run_still_has_a_page(tenant_a):
+    response = login(tenant_a.rep_user).get(url(tenant_a, tenant_a.assigned_customer))
+    assert response.status_code == 200
+    assert "none is published yet" in response.content.decode()

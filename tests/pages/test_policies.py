@@ -1,0 +1,126 @@
+"""Tier policies: defaults on first access, audited edits, validation naming the field, API."""
+
+import pytest
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from segments.models import TierPolicy, TierPolicyChange
+from tests.conftest import api_as
+
+from .conftest import login
+
+pytestmark = pytest.mark.django_db
+
+
+def edit_url(tenant, segment):
+    return reverse("tier-policy-edit", kwargs={"tenant": tenant.slug, "segment": segment})
+
+
+def form_data(policy: TierPolicy, **changes):
+    data = {
+        "tier_name": policy.tier_name,
+        "rank": policy.rank,
+        "description": policy.description,
+        "sales_coverage": policy.sales_coverage,
+        "free_shipping_threshold": policy.free_shipping_threshold if policy.free_shipping_threshold is not None else "",
+        "discount_pct": policy.discount_pct,
+        "payment_terms_days": policy.payment_terms_days,
+        "target_revenue_12m": policy.target_revenue_12m if policy.target_revenue_12m is not None else "",
+        "target_orders_12m": policy.target_orders_12m if policy.target_orders_12m is not None else "",
+        "target_categories": policy.target_categories if policy.target_categories is not None else "",
+        "target_days_to_pay": policy.target_days_to_pay if policy.target_days_to_pay is not None else "",
+        "playbook": policy.playbook,
+    }
+    if policy.special_orders_allowed:
+        data["special_orders_allowed"] = "on"
+    data.update(changes)
+    return data
+
+
+def policy(tenant, segment):
+    with scopes_disabled():
+        return TierPolicy.objects.get(distributor=tenant.distributor, segment=segment)
+
+
+def test_four_default_policies_are_created_on_first_visit(tenant_a, tenant_b):
+    response = login(tenant_a.manager).get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug}))
+    assert response.status_code == 200
+    assert [p.tier_name for p in response.context["policies"]] == ["Platinum", "Gold", "Silver", "Bronze"]
+    with scopes_disabled():
+        assert TierPolicy.objects.filter(distributor=tenant_a.distributor).count() == 4
+        assert not TierPolicy.objects.filter(distributor=tenant_b.distributor).exists()
+
+
+def test_manager_edits_a_policy_and_the_change_is_audited(tenant_a):
+    client = login(tenant_a.manager)
+    client.get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug}))
+    gold = policy(tenant_a, "service_drain")
+    response = client.post(
+        edit_url(tenant_a, "service_drain"), form_data(gold, tier_name="Gold Plus", discount_pct="3")
+    )
+    assert response.status_code == 302
+    gold.refresh_from_db()
+    assert gold.tier_name == "Gold Plus" and gold.updated_by == tenant_a.manager
+    with scopes_disabled():
+        change = TierPolicyChange.objects.get(policy=gold)
+    assert change.changes == {"tier_name": ["Gold", "Gold Plus"], "discount_pct": ["2.00", "3"]}
+    assert change.changed_by == tenant_a.manager
+    listing = client.get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug})).content.decode()
+    assert "Gold Plus" in listing and "tier_name" in listing
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"discount_pct": "-1"}, "Discount %", "Must not be negative."),
+        ({"discount_pct": "150"}, "Discount %", "Must be between 0 and 100."),
+        ({"target_revenue_12m": "5000"}, "Target: 12-month purchases", "may not be below the lower tier"),
+        ({"target_days_to_pay": "90"}, "Target: average days to pay (at most)", "may not be above the lower tier"),
+        ({"target_orders_12m": "-3"}, "Target: orders in 12 months", "greater than or equal to 0"),
+        ({"free_shipping_threshold": "-10"}, "Free shipping on orders over", "Must not be negative."),
+    ],
+)
+def test_invalid_values_give_an_error_naming_the_field(tenant_a, changes, field, message):
+    client = login(tenant_a.manager)
+    client.get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug}))
+    gold = policy(tenant_a, "service_drain")  # Gold sits above Silver (10,000 a year, 45 days to pay)
+    response = client.post(edit_url(tenant_a, "service_drain"), form_data(gold, **changes))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f"{field}: " in html and message in html
+    with scopes_disabled():
+        assert not TierPolicyChange.objects.filter(distributor=tenant_a.distributor).exists()
+
+
+def test_rep_and_customer_cannot_edit(tenant_a):
+    for user in (tenant_a.rep_user, tenant_a.customer_user):
+        client = login(user)
+        assert client.get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug})).status_code == 403
+        assert client.post(edit_url(tenant_a, "core"), {"tier_name": "x"}).status_code == 403
+
+
+def test_unknown_segment_is_404(tenant_a):
+    assert login(tenant_a.manager).get(edit_url(tenant_a, "lapsed")).status_code == 404
+
+
+def test_api_get_and_put(tenant_a, tenant_b):
+    url = f"/api/v1/tenants/{tenant_a.slug}/tier-policies/"
+    listing = api_as(tenant_a.rep_user).get(url)
+    assert listing.status_code == 200 and [p["segment"] for p in listing.json()][0] == "core"
+    assert (
+        api_as(tenant_a.rep_user).put(url, {"segment": "core", "discount_pct": "7"}, format="json").status_code == 403
+    )
+    assert api_as(tenant_a.customer_user).get(url).status_code == 403
+    assert api_as(tenant_b.manager).get(url).status_code == 404
+    ok = api_as(tenant_a.manager).put(url, [{"segment": "core", "discount_pct": "7.5"}], format="json")
+    assert ok.status_code == 200
+    assert next(p for p in ok.json() if p["segment"] == "core")["discount_pct"] == "7.50"
+    bad = api_as(tenant_a.manager).put(
+        url, [{"segment": "marginal", "tier_name": "Basic"}, {"segment": "core", "discount_pct": "101"}], format="json"
+    )
+    assert bad.status_code == 400
+    assert "discount_pct" in bad.json()["core"]
+    # All or nothing: the valid change in the same request was not kept.
+    assert policy(tenant_a, "marginal").tier_name == "Bronze"
+    with scopes_disabled():
+        assert TierPolicyChange.objects.filter(distributor=tenant_a.distributor).count() == 1
