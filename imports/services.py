@@ -56,6 +56,22 @@ def _clean_mapping(mapping) -> dict:
     return mapping
 
 
+def import_check_params(*, kind: str, mapping=None, date_format: str | None = None) -> tuple[dict, str | None]:
+    """(mapping as a dict, date format or None); ValidationError naming the bad field."""
+    if kind not in KINDS:
+        raise ValidationError({"kind": f"Unknown kind {kind!r}: expected one of {', '.join(KINDS)}."})
+    mapping = _clean_mapping(mapping)
+    unknown = [name for name in mapping if name not in KINDS[kind].names]
+    if unknown:
+        raise ValidationError(
+            {"mapping": f"Not columns of {kind}: {', '.join(unknown)} (expected: {', '.join(KINDS[kind].names)})."}
+        )
+    date_format = (date_format or "").strip() or None
+    if date_format and "%" not in date_format:
+        raise ValidationError({"date_format": f"{date_format!r} has no % directive (e.g. %m/%d/%Y)."})
+    return mapping, date_format
+
+
 def import_start(
     *,
     distributor,
@@ -69,17 +85,7 @@ def import_start(
 ) -> Job:
     """Record an import job for the file at `path`; with `dispatch`, a worker runs it once the
     transaction commits. An explicit mapping or date format is remembered for the tenant and kind."""
-    if kind not in KINDS:
-        raise ValidationError({"kind": f"Unknown kind {kind!r}: expected one of {', '.join(KINDS)}."})
-    mapping = _clean_mapping(mapping)
-    unknown = [name for name in mapping if name not in KINDS[kind].names]
-    if unknown:
-        raise ValidationError(
-            {"mapping": f"Not columns of {kind}: {', '.join(unknown)} (expected: {', '.join(KINDS[kind].names)})."}
-        )
-    date_format = (date_format or "").strip() or None
-    if date_format and "%" not in date_format:
-        raise ValidationError({"date_format": f"{date_format!r} has no % directive (e.g. %m/%d/%Y)."})
+    mapping, date_format = import_check_params(kind=kind, mapping=mapping, date_format=date_format)
     params = {
         "import_kind": kind,
         "path": str(path),

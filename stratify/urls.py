@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 
 import accounts.urls
 import channels.urls
+import imports.urls
 import sales.urls
 import segments.urls
 import stratify.jobs.urls
@@ -19,6 +20,7 @@ tenant_urlpatterns = [
     *sales.urls.tenant_urlpatterns,
     *channels.urls.tenant_urlpatterns,
     *stratify.jobs.urls.tenant_urlpatterns,
+    *imports.urls.tenant_urlpatterns,
 ]
 
 urlpatterns = [

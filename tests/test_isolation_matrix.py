@@ -54,6 +54,8 @@ STAFF = {"manager": 200, "rep": 200, "customer": 403}  # manager and rep
 EVERYONE = {"manager": 200, "rep": 200, "customer": 200}
 CUSTOMER_ONLY = {"manager": 404, "rep": 404, "customer": 200}  # "my own ..." pages of a customer user
 NOT_ALLOWED = {"manager": 405, "rep": 405, "customer": 405}  # e.g. GET on a POST-only route
+# A write with an empty body: the manager gets a 400 (bad input changes nothing), others have no right.
+EMPTY_WRITE = {"manager": 400, "rep": 403, "customer": 403}
 
 
 @dataclass(frozen=True)
@@ -187,15 +189,20 @@ ROUTE_CASES: dict[str, Case] = {
     "my-customers": Case(get=STAFF),
     "customer-detail": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
     "customer-review": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
-    "rep-assignment": Case(get=MANAGER_ONLY),
+    "rep-assignment": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE)}),
     # ---- segments pages ----
     "dashboard": Case(get=MANAGER_ONLY),
     "dashboard-quadrant": Case(get=MANAGER_ONLY),
-    "model-settings": Case(get=MANAGER_ONLY),
-    "run-request": Case(get=NOT_ALLOWED),
+    "model-settings": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE)}),
+    "run-request": Case(get=NOT_ALLOWED, writes={"POST": Write(EMPTY_WRITE)}),
     "run-detail": Case(get=MANAGER_ONLY, kwargs=run_kw),
     "tier-policies": Case(get=MANAGER_ONLY),
-    "tier-policy-edit": Case(get=MANAGER_ONLY, kwargs=lambda t: {"segment": "core"}, tenant_objects=False),
+    "tier-policy-edit": Case(
+        get=MANAGER_ONLY,
+        kwargs=lambda t: {"segment": "core"},
+        tenant_objects=False,
+        writes={"POST": Write(EMPTY_WRITE)},
+    ),
     # Staff opening /scorecard/ are sent to their customer list (they use "view as customer").
     "scorecard": Case(get={"manager": 302, "rep": 302, "customer": 200}),
     "customer-scorecard": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
@@ -222,7 +229,7 @@ ROUTE_CASES: dict[str, Case] = {
     "api-customer-detail": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
     "api-customer-scorecard": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
     "api-scorecard": Case(get=CUSTOMER_ONLY),
-    "api-tier-policies": Case(get=STAFF),
+    "api-tier-policies": Case(get=STAFF, writes={"PUT": Write(EMPTY_WRITE, json=True)}),
     "api-rep-list": Case(get=STAFF),
     "api-rep-detail": Case(get=STAFF, kwargs=lambda t: {"rep_id": t.rep.rep_id}),
     "api-product-list": Case(get=STAFF),
@@ -244,12 +251,15 @@ ROUTE_CASES: dict[str, Case] = {
     ),
     "api-import-detail": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
     "api-import-errors": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
-    "api-run-list": Case(get=MANAGER_ONLY),
+    "api-run-list": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE, json=True)}),
     "api-run-detail": Case(get=MANAGER_ONLY, kwargs=run_pk),
     "api-run-scores": Case(get=MANAGER_ONLY, kwargs=run_pk),
-    "api-run-publish": Case(get={"manager": 405, "rep": 405, "customer": 405}, kwargs=run_pk),
+    "api-run-publish": Case(get=NOT_ALLOWED, kwargs=run_pk, writes={"POST": Write(EMPTY_WRITE, json=True)}),
     "api-run-compare": Case(get=MANAGER_ONLY, kwargs=run_pk),
-    "api-model-settings": Case(get=MANAGER_ONLY),
+    "api-model-settings": Case(
+        get=MANAGER_ONLY,
+        writes={"PUT": Write(EMPTY_WRITE, json=True), "PATCH": Write(EMPTY_WRITE, json=True)},
+    ),
     "api-model-settings-history": Case(get=MANAGER_ONLY),
 }
 

@@ -1,0 +1,125 @@
+"""Import endpoints under /api/v1/tenants/<tenant>/imports/ (managers: Perm.RUN_JOBS).
+
+POST imports/ (multipart: kind, file, optional mapping JSON and date_format) -> 202 with the job;
+GET imports/<id>/ -> status, progress, counts and errors (`?format=csv`: the errors as CSV);
+GET imports/<id>/errors.csv -> the errors as CSV."""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.urls import reverse
+from rest_framework import status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from stratify.tenancy.api import TenantApiView
+from stratify.tenancy.permissions import Perm
+
+from .selectors import import_get, import_list
+from .services import errors_csv, import_check_params, import_errors, import_start, upload_save
+
+
+class CsvRenderer(BaseRenderer):
+    """Lets `?format=csv` through DRF's content negotiation; the view builds the CSV itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, str | bytes):
+            return data
+        detail = data.get("detail", "") if isinstance(data, dict) else data
+        return f"error\n{detail}\n"
+
+
+def import_payload(job, request=None) -> dict:
+    result = job.result or {}
+    errors, count = import_errors(job)
+    params = job.params or {}
+    csv_url = reverse("api-import-errors", kwargs={"tenant": job.distributor.slug, "pk": job.pk})
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "kind": params.get("import_kind"),
+        "filename": params.get("filename", ""),
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "rows": result.get("rows"),
+        "created": result.get("created", {}),
+        "updated": result.get("updated", {}),
+        "unchanged": result.get("unchanged", {}),
+        "seconds": result.get("seconds"),
+        "mapping": result.get("mapping", params.get("mapping") or {}),
+        "errors": errors,
+        "error_count": count,
+        "errors_csv": request.build_absolute_uri(csv_url) if request is not None else csv_url,
+    }
+
+
+def _csv_response(job) -> HttpResponse:
+    response = HttpResponse(errors_csv(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response
+
+
+class ImportListApi(TenantApiView):
+    permission = {"GET": Perm.RUN_JOBS, "POST": Perm.RUN_JOBS}
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get(self, request, tenant):
+        jobs = import_list(distributor=self.distributor).select_related("distributor")[:50]
+        return Response({"results": [import_payload(job, request) for job in jobs]})
+
+    def post(self, request, tenant):
+        kind = request.data.get("kind", "")
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            return Response({"file": ["Send the file as multipart field `file`."]}, status=400)
+        try:
+            mapping, date_format = request.data.get("mapping"), request.data.get("date_format")
+            import_check_params(kind=kind, mapping=mapping, date_format=date_format)
+            _, path = upload_save(distributor=self.distributor, uploaded=uploaded, kind=kind)
+            job = import_start(
+                distributor=self.distributor,
+                actor=request.user,
+                kind=kind,
+                path=path,
+                mapping=request.data.get("mapping") or None,
+                date_format=request.data.get("date_format") or None,
+                filename=uploaded.name,
+            )
+        except ValidationError as error:
+            return Response(error.message_dict, status=400)
+        return Response(import_payload(job, request), status=status.HTTP_202_ACCEPTED)
+
+
+class ImportDetailApi(TenantApiView):
+    permission = Perm.RUN_JOBS
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def get(self, request, tenant, pk):
+        job = _get(self.distributor, pk)
+        if request.accepted_renderer.format == "csv":
+            return _csv_response(job)
+        return Response(import_payload(job, request))
+
+
+class ImportErrorsCsvApi(TenantApiView):
+    permission = Perm.RUN_JOBS
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def get(self, request, tenant, pk):
+        return _csv_response(_get(self.distributor, pk))
+
+
+def _get(distributor, pk):
+    from stratify.jobs.models import Job
+
+    try:
+        return import_get(distributor=distributor, job_id=pk)
+    except Job.DoesNotExist:
+        raise Http404("No such import.")
