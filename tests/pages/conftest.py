@@ -118,12 +118,12 @@ def add_sales(distributor, customer, *, categories=("Pipe", "Valves"), months=3,
             )
 
 
-def many_customers(tenant, n: int, *, rep=None):
-    """n more customers assigned to `rep` (default: the tenant's rep), each with sales."""
+def many_customers(tenant, n: int, *, rep=None, prefix: str = "M"):
+    """n more customers assigned to `rep` (default: the tenant's rep)."""
     with scopes_disabled():
         customers = [
             f.CustomerFactory(
-                distributor=tenant.distributor, rep=rep or tenant.rep, customer_id=f"{tenant.slug}-M{i:03d}"
+                distributor=tenant.distributor, rep=rep or tenant.rep, customer_id=f"{tenant.slug}-{prefix}{i:03d}"
             )
             for i in range(n)
         ]

@@ -1,0 +1,115 @@
+"""Model settings page: edit, preview (what-if run), history; the run page compares and publishes."""
+
+import pytest
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from segments.forms import ModelSettingsForm
+from segments.models import SettingsChange, StratificationProfile, StratificationRun
+from segments.services import settings_effective
+from tests import factories as f
+
+from .conftest import login, make_run
+
+pytestmark = pytest.mark.django_db
+
+
+def url(tenant, name="model-settings", **kw):
+    return reverse(name, kwargs={"tenant": tenant.slug, **kw})
+
+
+def current_form_data(tenant, **changes):
+    with scopes_disabled():
+        initial = ModelSettingsForm.initial_from(settings_effective(distributor=tenant.distributor).to_dict())
+    data = {k: ("" if v is None else v) for k, v in initial.items()}
+    data.update(changes)
+    return data
+
+
+def test_page_shows_the_effective_settings(tenant_a):
+    response = login(tenant_a.manager).get(url(tenant_a))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.initial["window_days"] == 365
+    assert form.initial["value_w_revenue"] == 0.35
+    assert 'name="value_w_revenue"' in response.content.decode()
+
+
+def test_save_records_history(tenant_a):
+    client = login(tenant_a.manager)
+    response = client.post(url(tenant_a), {**current_form_data(tenant_a, value_w_revenue="0.5"), "action": "save"})
+    assert response.status_code == 302
+    with scopes_disabled():
+        change = SettingsChange.objects.get(distributor=tenant_a.distributor)
+        assert change.changes["value_weights"][1]["revenue"] == 0.5
+        assert (
+            StratificationProfile.objects.get(distributor=tenant_a.distributor).settings["value_weights"]["revenue"]
+            == 0.5
+        )
+    assert "value_weights" in client.get(url(tenant_a)).content.decode()
+
+
+def test_preview_queues_an_unpublished_run_with_the_changes_and_saves_nothing(tenant_a):
+    response = login(tenant_a.manager).post(
+        url(tenant_a), {**current_form_data(tenant_a, window_days="180"), "action": "preview"}
+    )
+    with scopes_disabled():
+        run = StratificationRun.objects.get(distributor=tenant_a.distributor)
+        assert not SettingsChange.objects.filter(distributor=tenant_a.distributor).exists()
+    assert response.status_code == 302 and response["Location"] == url(tenant_a, "run-detail", run_id=run.pk)
+    assert run.publish_requested is False and run.settings["window_days"] == 180
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"window_days": "0"}, "Window (days): "),
+        ({"value_top_share": "1.5"}, "High value: top share of customers: "),
+        ({"cost_per_order": "-2"}, "Cost per order: "),
+        ({"profit_w_net_profit": "-1"}, "Profit weight: Net profit: "),
+        ({"delivery_cost": "truck = lots"}, "Delivery cost per ship method: Line 1"),
+    ],
+)
+def test_invalid_settings_name_the_field(tenant_a, changes, expected):
+    response = login(tenant_a.manager).post(url(tenant_a), {**current_form_data(tenant_a, **changes), "action": "save"})
+    assert response.status_code == 400
+    assert expected in response.content.decode()
+
+
+def test_all_zero_weights_on_an_axis_is_an_error_from_the_engine(tenant_a):
+    zeros = {"profit_w_net_profit": "0", "profit_w_net_margin_pct": "0"}
+    response = login(tenant_a.manager).post(url(tenant_a), {**current_form_data(tenant_a, **zeros), "action": "save"})
+    assert response.status_code == 400
+    assert "at least one weight must be greater than 0" in response.content.decode()
+
+
+def test_run_page_shows_who_moves_and_publishes(tenant_a):
+    with scopes_disabled():
+        extra = f.CustomerFactory(distributor=tenant_a.distributor, customer_id="alpha-X")
+    a, b = tenant_a.assigned_customer, tenant_a.unassigned_customer
+    published = make_run(tenant_a.distributor, {a: {"segment": "core"}, b: {"segment": "marginal"}})
+    preview = make_run(
+        tenant_a.distributor,
+        {a: {"segment": "service_drain"}, b: {"segment": "marginal"}, extra: {"segment": "core"}},
+        publish=False,
+    )
+    client = login(tenant_a.manager)
+    response = client.get(url(tenant_a, "run-detail", run_id=preview.pk))
+    assert response.status_code == 200
+    comparison = response.context["comparison"]
+    assert comparison["other"] == published.pk and comparison["moved_count"] == 2
+    moves = {m["customer_id"]: (m["from"], m["to"]) for m in response.context["moves"]}
+    assert moves == {"alpha-C1": ("core", "service_drain"), "alpha-X": ("", "core")}
+    assert 'id="publish-run"' in response.content.decode()
+    assert client.post(url(tenant_a, "run-detail", run_id=preview.pk)).status_code == 302
+    with scopes_disabled():
+        profile = StratificationProfile.objects.get(distributor=tenant_a.distributor)
+    assert profile.current_run_id == preview.pk and profile.previous_run_id == published.pk
+
+
+def test_model_pages_are_for_managers_and_runs_are_tenant_scoped(tenant_a, tenant_b):
+    run = make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "core"}})
+    for user in (tenant_a.rep_user, tenant_a.customer_user):
+        assert login(user).get(url(tenant_a)).status_code == 403
+        assert login(user).get(url(tenant_a, "run-detail", run_id=run.pk)).status_code == 403
+    assert login(tenant_b.manager).get(url(tenant_b, "run-detail", run_id=run.pk)).status_code == 404
