@@ -56,6 +56,8 @@ CUSTOMER_ONLY = {"manager": 404, "rep": 404, "customer": 200}  # "my own ..." pa
 NOT_ALLOWED = {"manager": 405, "rep": 405, "customer": 405}  # e.g. GET on a POST-only route
 # A write with an empty body: the manager gets a 400 (bad input changes nothing), others have no right.
 EMPTY_WRITE = {"manager": 400, "rep": 403, "customer": 403}
+# A write whose empty body is valid (defaults: settings reset, a run with the current settings...).
+STARTS_WITH_DEFAULTS = {"manager": 200, "rep": 403, "customer": 403}
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Case:
     customer_level: bool = False
     writes: dict[str, Write] = field(default_factory=dict)
     tenant_objects: bool = True  # kwargs name rows of the tenant (False: e.g. a segment name)
+    prepare: Callable[[Tenant], object] | None = None  # creates defaults made on first access, before a write
     shows_target: bool = False  # the page deliberately names its target tenant to whoever holds the link
 
 
@@ -100,6 +103,13 @@ def csv_upload():
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("customers.csv", b"customer_id,name\nC-NEW,New customer\n", content_type="text/csv")
+
+
+def tier_policies_of(t: Tenant):
+    from segments.policies import policy_list
+
+    with scopes_disabled():
+        return policy_list(distributor=t.distributor)
 
 
 def membership_of(t: Tenant, user):
@@ -194,13 +204,14 @@ ROUTE_CASES: dict[str, Case] = {
     "dashboard": Case(get=MANAGER_ONLY),
     "dashboard-quadrant": Case(get=MANAGER_ONLY),
     "model-settings": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE)}),
-    "run-request": Case(get=NOT_ALLOWED, writes={"POST": Write(EMPTY_WRITE)}),
+    "run-request": Case(get=NOT_ALLOWED, writes={"POST": Write(STARTS_WITH_DEFAULTS | {"manager": 302})}),
     "run-detail": Case(get=MANAGER_ONLY, kwargs=run_kw),
     "tier-policies": Case(get=MANAGER_ONLY),
     "tier-policy-edit": Case(
         get=MANAGER_ONLY,
         kwargs=lambda t: {"segment": "core"},
         tenant_objects=False,
+        prepare=tier_policies_of,
         writes={"POST": Write(EMPTY_WRITE)},
     ),
     # Staff opening /scorecard/ are sent to their customer list (they use "view as customer").
@@ -229,7 +240,7 @@ ROUTE_CASES: dict[str, Case] = {
     "api-customer-detail": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
     "api-customer-scorecard": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
     "api-scorecard": Case(get=CUSTOMER_ONLY),
-    "api-tier-policies": Case(get=STAFF, writes={"PUT": Write(EMPTY_WRITE, json=True)}),
+    "api-tier-policies": Case(get=STAFF, prepare=tier_policies_of, writes={"PUT": Write(EMPTY_WRITE, json=True)}),
     "api-rep-list": Case(get=STAFF),
     "api-rep-detail": Case(get=STAFF, kwargs=lambda t: {"rep_id": t.rep.rep_id}),
     "api-product-list": Case(get=STAFF),
@@ -251,14 +262,14 @@ ROUTE_CASES: dict[str, Case] = {
     ),
     "api-import-detail": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
     "api-import-errors": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
-    "api-run-list": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE, json=True)}),
+    "api-run-list": Case(get=MANAGER_ONLY, writes={"POST": Write(STARTS_WITH_DEFAULTS | {"manager": 202}, json=True)}),
     "api-run-detail": Case(get=MANAGER_ONLY, kwargs=run_pk),
     "api-run-scores": Case(get=MANAGER_ONLY, kwargs=run_pk),
-    "api-run-publish": Case(get=NOT_ALLOWED, kwargs=run_pk, writes={"POST": Write(EMPTY_WRITE, json=True)}),
+    "api-run-publish": Case(get=NOT_ALLOWED, kwargs=run_pk, writes={"POST": Write(STARTS_WITH_DEFAULTS, json=True)}),
     "api-run-compare": Case(get=MANAGER_ONLY, kwargs=run_pk),
     "api-model-settings": Case(
         get=MANAGER_ONLY,
-        writes={"PUT": Write(EMPTY_WRITE, json=True), "PATCH": Write(EMPTY_WRITE, json=True)},
+        writes={"PUT": Write(STARTS_WITH_DEFAULTS, json=True), "PATCH": Write(STARTS_WITH_DEFAULTS, json=True)},
     ),
     "api-model-settings-history": Case(get=MANAGER_ONLY),
 }
@@ -504,6 +515,8 @@ def test_route_write_isolation(name, method, actor, tenant_a, tenant_b):
         expected = {404} if route.in_tenant else accepted(write.status[role])
     data = write.data(tenant_a)
     client = matrix.client(user)
+    for tenant in (tenant_a, tenant_b) if case.prepare else ():
+        case.prepare(tenant)
     before = database_state()
     send = getattr(client, method.lower())
     response = send(url, json.dumps(data), content_type="application/json") if write.json else send(url, data)
