@@ -138,6 +138,14 @@ def run_request(
     return run
 
 
+def restratify_after_import(*, distributor, actor=None) -> StratificationRun | None:
+    """For the import code, when the manager asked for it (`restratify=true`): enqueue a published run
+    once the import's transaction commits. None when the tenant has no invoice lines to rank."""
+    if not agg.has_lines(distributor=distributor):
+        return None
+    return run_request(distributor=distributor, actor=actor, publish=True)
+
+
 def runs_reconcile(*, distributor) -> int:
     """Mark failed the runs whose job failed without them knowing (e.g. the sweep gave up on a worker
     that was killed each time). Returns how many were fixed."""

@@ -302,3 +302,13 @@ def test_schedule_enqueues_due_runs_once(loaded, tenant_b, django_capture_on_com
         assert StratificationProfile.objects.get(distributor=d).current_run_id == run.pk
     assert services.runs_schedule_due() == []  # not due again within the week
     assert len(services.runs_schedule_due(now=timezone.now() + timedelta(days=8))) == 1
+
+
+def test_restratify_after_import_enqueues_a_published_run(loaded, tenant_b, django_capture_on_commit_callbacks):
+    with scope(distributor=tenant_b.distributor):
+        assert services.restratify_after_import(distributor=tenant_b.distributor) is None  # no lines
+    with scope(distributor=loaded.distributor), django_capture_on_commit_callbacks(execute=True):
+        run = services.restratify_after_import(distributor=loaded.distributor, actor=loaded.manager)
+    with scopes_disabled():
+        run.refresh_from_db()
+        assert run.status == Status.SUCCEEDED and run.published_at is not None and run.created_by == loaded.manager
