@@ -2,6 +2,7 @@
 outside any tenant scope: the classes are built with scoping disabled (no query runs then)."""
 
 import django_filters
+from django.core.cache import cache
 from django.db.models import Q
 from django_scopes import scopes_disabled
 
@@ -31,6 +32,7 @@ with scopes_disabled():
             fields = ["branch"]
 
 
+CHOICES_SECONDS = 300
 MOVEMENT_CHOICES = [("up", "Moved up"), ("down", "Moved down"), ("same", "Unchanged"), ("new", "New")]
 
 
@@ -41,13 +43,19 @@ def _choices_of(field: str):
         distributor = getattr(request, "distributor", None) if request is not None else None
         if distributor is None:
             return []
-        values = (
-            Customer.objects.filter(distributor=distributor)
-            .exclude(**{field: ""})
-            .values_list(field, flat=True)
-            .distinct()
-            .order_by(field)
-        )
+        # A DISTINCT over every customer of the tenant on each visit is the table's costliest query at
+        # 50,000 customers; the values change only with imports, so a few minutes' cache is fine.
+        key = f"stratify:choices:{distributor.pk}:{field}"
+        values = cache.get(key)
+        if values is None:
+            values = list(
+                Customer.objects.filter(distributor=distributor)
+                .exclude(**{field: ""})
+                .values_list(field, flat=True)
+                .distinct()
+                .order_by(field)
+            )
+            cache.set(key, values, CHOICES_SECONDS)
         return [(v, v) for v in values]
 
     return choices

@@ -1,0 +1,277 @@
+"""Page benchmark: the dashboard, my-customers and scorecard pages at 50,000 customers against a
+minimal page of the same site, in the same run.
+
+    python -m bench.bench_pages [--customers 50000] [--requests 40] [--reps 50]
+    make bench-pages ARGS="--customers 100000"
+
+On a scratch database (`stratify_bench_pages` on the DATABASE_URL server: dropped, created, migrated;
+dev data is never touched): a tenant with N customers spread over R reps, a published run with one
+score per customer (segments, previous segments, factors, explanations), a year of invoice lines and
+month sums for the customer user's account, and the default tier policies. Then, in this process
+through Django's test client (the full middleware stack, sessions, templates; no network), each page
+is requested once cold (per-run caches empty) and then `--requests` times; median and p95 are
+reported with the ratio to the minimal page (`/<tenant>/jobs/`: same middleware, base template and
+navigation, one small query). Target: every main page under 4x the minimal page at the median.
+
+Pages: the manager's dashboard (summary, whale curve, migration; the quadrant's points load
+separately as JSON, also measured), the rep's my-customers (their N/R customers), the manager's
+customers list (all N: the hardest case of the same page), the customer's scorecard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+
+from bench.common import django_setup, migrate, print_table, recreate_database, scratch_database_url
+
+AS_OF = date(2026, 6, 30)
+TARGET_RATIO = 4.0
+SLUG = "bench-pages"
+SEGMENTS = np.array(["core", "service_drain", "opportunistic", "marginal", "lapsed"], dtype=object)
+
+
+def build(*, customers: int, reps: int, seed: int) -> dict:
+    from django.db import connection
+    from django.utils import timezone
+    from django_scopes import scope, scopes_disabled
+
+    from accounts.services import user_create
+    from bench.common import bench_tenant
+    from sales.models import Customer, CustomerMonth, InvoiceLine, Product, Rep
+    from segments.models import CustomerScore, StratificationProfile, StratificationRun
+    from segments.policies import policy_list
+
+    rng = np.random.default_rng(seed)
+    distributor, manager = bench_tenant(SLUG, "Page Benchmark Distributor")
+    with scopes_disabled(), scope(distributor=distributor):
+        rep_rows = Rep.objects.bulk_create(
+            [Rep(distributor=distributor, rep_id=f"R{i:03d}", name=f"Rep {i}", branch=f"B{i % 5}") for i in range(reps)]
+        )
+        Customer.objects.bulk_create(
+            [
+                Customer(
+                    distributor=distributor,
+                    customer_id=f"C{i:07d}",
+                    name=f"Customer {i}",
+                    branch=f"B{i % 5}",
+                    customer_class=("contractor", "retail", "oem")[i % 3],
+                    rep=rep_rows[i % reps],
+                )
+                for i in range(customers)
+            ],
+            batch_size=5000,
+        )
+        pks = list(Customer.objects.filter(distributor=distributor).order_by("pk").values_list("pk", flat=True))
+        first_customer = Customer.objects.get(pk=pks[0])
+        products = Product.objects.bulk_create(
+            [Product(distributor=distributor, product_id=f"P{i}", category=f"Cat{i % 6}") for i in range(12)]
+        )
+        previous = StratificationRun.objects.create(
+            distributor=distributor, status="succeeded", as_of=AS_OF - timedelta(days=90), published_at=timezone.now()
+        )
+        run = StratificationRun.objects.create(
+            distributor=distributor,
+            status="succeeded",
+            as_of=AS_OF,
+            published_at=timezone.now(),
+            settings={"window_days": 365, "value_top_share": 0.3, "profit_top_share": 0.3},
+        )
+        segment = SEGMENTS[rng.integers(0, 5, customers)]
+        prev_segment = np.where(rng.random(customers) < 0.8, segment, SEGMENTS[rng.integers(0, 5, customers)])
+        revenue = rng.lognormal(9, 1.2, customers)
+        gm_pct = rng.uniform(0.05, 0.45, customers)
+        cts = rng.lognormal(6, 0.8, customers)
+        explanation = {
+            "value": {
+                "positive": [{"factor": "revenue", "contribution": 0.1, "percentile": 0.9, "value": 1.0}],
+                "negative": [],
+            },
+            "profit": {
+                "positive": [],
+                "negative": [{"factor": "cost_to_serve", "contribution": -0.1, "percentile": 0.2, "value": 1.0}],
+            },
+        }
+        for target, segs in ((previous, prev_segment), (run, segment)):
+            objects = []
+            for i, pk in enumerate(pks):
+                ranked = segs[i] != "lapsed"
+                gm = revenue[i] * gm_pct[i]
+                objects.append(
+                    CustomerScore(
+                        distributor=distributor,
+                        run=target,
+                        customer_id=pk,
+                        segment=segs[i],
+                        previous_segment=prev_segment[i] if target is run else "",
+                        value_score=float(rng.random()) if ranked else None,
+                        profit_score=float(rng.random()) if ranked else None,
+                        revenue=float(revenue[i]),
+                        gross_margin=float(gm),
+                        gm_pct=float(gm_pct[i]),
+                        cost_to_serve=float(cts[i]),
+                        net_profit=float(gm - cts[i]),
+                        orders=float(rng.integers(1, 60)),
+                        recency_days=float(rng.integers(0, 200)),
+                        growth=float(rng.normal(0, 0.3)),
+                        explanation=explanation if ranked else {},
+                    )
+                )
+            CustomerScore.objects.bulk_create(objects, batch_size=5000)
+        StratificationProfile.objects.update_or_create(
+            distributor=distributor, defaults={"current_run": run, "previous_run": previous}
+        )
+        # A year of purchases for the customer user's account (the scorecard's figures and trend).
+        lines, months = [], []
+        for m in range(24):
+            day = AS_OF - timedelta(days=30 * m + 3)
+            for k in range(3):
+                lines.append(
+                    InvoiceLine(
+                        distributor=distributor,
+                        invoice_id=f"I{m}",
+                        line_no=k + 1,
+                        invoice_date=day,
+                        customer=first_customer,
+                        product=products[(m + k) % 12],
+                        quantity=Decimal(2),
+                        revenue=Decimal("400"),
+                        cost=Decimal("300"),
+                        days_to_pay=35,
+                    )
+                )
+            months.append(
+                CustomerMonth(
+                    distributor=distributor,
+                    customer=first_customer,
+                    month=day.replace(day=1),
+                    revenue=Decimal("1200"),
+                    cost=Decimal("900"),
+                    lines=3,
+                    return_lines=0,
+                    orders=1,
+                )
+            )
+        InvoiceLine.objects.bulk_create(lines)
+        CustomerMonth.objects.bulk_create(months, ignore_conflicts=True)
+        policy_list(distributor=distributor)
+        rep_user = user_create(
+            distributor=distributor,
+            username=f"{SLUG}-rep",
+            password="bench-pass-2026",
+            role="rep",
+            rep_id=rep_rows[0].rep_id,
+        )
+        customer_user = user_create(
+            distributor=distributor,
+            username=f"{SLUG}-customer",
+            password="bench-pass-2026",
+            role="customer",
+            customer_id=first_customer.customer_id,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return {"manager": manager, "rep": rep_user, "customer": customer_user}
+
+
+def measure(client, path: str, n: int) -> dict:
+    from django.core.cache import cache
+
+    cache.clear()
+    start = time.perf_counter()
+    response = client.get(path)
+    cold = time.perf_counter() - start
+    assert response.status_code == 200, (path, response.status_code)
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200, (path, response.status_code)
+    times.sort()
+    return {
+        "cold_ms": cold * 1000,
+        "median_ms": statistics.median(times) * 1000,
+        "p95_ms": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))] * 1000,
+        "bytes": len(response.content),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=50_000)
+    parser.add_argument("--reps", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    url = scratch_database_url(os.environ.get("DATABASE_URL"), "stratify_bench_pages")
+    print(f"Scratch database {url}: recreating and migrating...", flush=True)
+    recreate_database(url)
+    migrate(url)
+    django_setup(url)
+    from django.test import Client
+    from django.urls import reverse
+
+    start = time.perf_counter()
+    users = build(customers=args.customers, reps=args.reps, seed=args.seed)
+    print(f"Built {args.customers:,} customers with scores in {time.perf_counter() - start:.1f}s", flush=True)
+    clients = {}
+    for role, user in users.items():
+        clients[role] = Client()
+        clients[role].force_login(user)
+
+    def path(name, **kw):
+        return reverse(name, kwargs={"tenant": SLUG, **kw})
+
+    pages = [
+        ("minimal page (jobs list)", "manager", path("job-list")),
+        ("dashboard", "manager", path("dashboard")),
+        ("dashboard quadrant JSON", "manager", path("dashboard-quadrant")),
+        (f"my customers (rep, {args.customers // args.reps:,})", "rep", path("my-customers")),
+        (f"customers (manager, all {args.customers:,})", "manager", path("my-customers")),
+        ("customers filtered core+down (manager)", "manager", path("my-customers") + "?segment=core&movement=down"),
+        ("scorecard (customer)", "customer", path("scorecard")),
+    ]
+    results = []
+    for label, role, url_path in pages:
+        results.append((label, measure(clients[role], url_path, args.requests)))
+        print(f"  measured {label}", flush=True)
+    base = results[0][1]["median_ms"]
+    rows = []
+    failed = []
+    main_pages = {"dashboard", "scorecard (customer)"}
+    for label, r in results:
+        ratio = r["median_ms"] / base
+        is_main = label in main_pages or label.startswith("my customers")
+        if is_main and ratio > TARGET_RATIO:
+            failed.append(label)
+        rows.append(
+            [
+                label,
+                f"{r['cold_ms']:.1f}",
+                f"{r['median_ms']:.1f}",
+                f"{r['p95_ms']:.1f}",
+                f"{ratio:.2f}x",
+                f"{r['bytes'] / 1024:.0f}",
+                "target" if is_main else "",
+            ]
+        )
+    print(f"\nPages at {args.customers:,} customers, {args.requests} requests each (PostgreSQL, in-process client):")
+    print_table(["page", "cold ms", "median ms", "p95 ms", "median / minimal", "KiB", ""], rows)
+    print(
+        f"\nTarget: each main page under {TARGET_RATIO:g}x the minimal page at the median: "
+        + ("MET" if not failed else f"NOT MET for {', '.join(failed)}")
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
