@@ -115,6 +115,13 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
 
 
 def membership_set_role(*, membership: Membership, role: str, rep=None, customer=None) -> Membership:
+    if membership.role == Role.MANAGER and role != Role.MANAGER:
+        managers = Membership.objects.filter(distributor_id=membership.distributor_id, role=Role.MANAGER)
+        if not managers.exclude(pk=membership.pk).exists():
+            # Nobody could invite or change roles any more: the tenant would be locked out.
+            raise ValidationError(
+                {"role": "This is the last manager of the distributor; make someone else manager first."}
+            )
     membership.role, membership.rep, membership.customer = role, rep, customer
     membership.full_clean(exclude=["user", "distributor"])
     membership.save(update_fields=["role", "rep", "customer"])

@@ -45,11 +45,11 @@ class MembersView(TenantViewMixin, TemplateView):
     permission = {"GET": Perm.MANAGE_USERS, "POST": Perm.MANAGE_USERS}
     template_name = "accounts/members.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, form=None, **kwargs):
         return super().get_context_data(
             members=Membership.objects.filter(distributor=self.distributor).select_related("user", "rep", "customer"),
             invitations=Invitation.objects.filter(distributor=self.distributor, accepted_at=None),
-            form=kwargs.get("form") or InvitationForm(distributor=self.distributor),
+            form=form or InvitationForm(distributor=self.distributor),
             **kwargs,
         )
 
@@ -81,7 +81,12 @@ class MemberRoleView(TenantViewMixin, TemplateView):
         form = MembershipRoleForm(request.POST, distributor=self.distributor)
         if not form.is_valid():
             return self.render_to_response({"form": form, "member": self.member}, status=400)
-        services.membership_set_role(membership=self.member, **form.cleaned_data)
+        try:
+            services.membership_set_role(membership=self.member, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.render_to_response({"form": form, "member": self.member}, status=400)
         messages.success(request, f"{self.member.user} is now {self.member.get_role_display()}.")
         return redirect("members", tenant=self.distributor.slug)
 

@@ -93,3 +93,73 @@ def test_killed_worker_job_is_failed_after_max_attempts(start_worker, settings):
     job = job_state(job_id)
     assert job.status == Job.Status.FAILED and job.finished_at is not None
     assert job.message == "The worker was lost 1 times; the job was stopped."
+
+
+# ---- the real "import" job --------------------------------------------------------------------------
+IMPORT_LINES = 40_000  # the import runs several seconds (measured: ~10 s on SQLite), so a kill lands mid-job
+
+
+@pytest.fixture(scope="module")
+def lines_csv(tmp_path_factory):
+    """Invoice lines of a synthetic distributor (vectorised and seeded: quick to write)."""
+    from imports.demo import DemoDistributor
+
+    path = tmp_path_factory.mktemp("import") / "invoice_lines.csv"
+    written = DemoDistributor(customers=1500, lines=IMPORT_LINES, seed=11).write_lines_csv(path)
+    return path, written
+
+
+def start_import(distributor, manager, path) -> int:
+    from imports.services import import_start
+
+    with transaction.atomic():  # the platform's own path: the message leaves when this commits
+        job = import_start(distributor=distributor, actor=manager, kind="invoice_lines", path=path)
+    return job.pk
+
+
+def invoice_line_count(distributor) -> int:
+    from sales.models import InvoiceLine
+
+    with scopes_disabled():
+        return InvoiceLine.objects.filter(distributor=distributor).count()
+
+
+def test_worker_runs_an_import_with_progress(start_worker, lines_csv):
+    path, written = lines_csv
+    distributor = f.DistributorFactory(slug="import-worker")
+    manager = f.membership(distributor, "manager", username="import-manager")
+    worker = start_worker()
+    job_id = start_import(distributor, manager, path)
+    job, seen = watch(job_id, until=lambda j: j.is_finished, worker=worker)
+    assert job.status == Job.Status.SUCCEEDED, job.message
+    assert sum(0 < p < 100 for p in seen) >= 2, seen  # several intermediate values were seen from here
+    assert job.progress == 100 and job.attempts == 1
+    assert job.result["rows"] == written
+    assert invoice_line_count(distributor) == written
+
+
+@pytest.mark.parametrize("branch", ["requeued-then-finished", "failed-after-max-attempts"])
+def test_import_survives_a_killed_worker(branch, start_worker, lines_csv, settings):
+    path, written = lines_csv
+    settings.JOB_MAX_ATTEMPTS = 3 if branch == "requeued-then-finished" else 1
+    distributor = f.DistributorFactory(slug=f"import-kill-{settings.JOB_MAX_ATTEMPTS}")
+    manager = f.membership(distributor, "manager", username=f"import-kill-{settings.JOB_MAX_ATTEMPTS}")
+    job_id = start_import(distributor, manager, path)
+    worker = start_worker()
+    watch(job_id, until=lambda j: j.status == Job.Status.RUNNING and j.progress >= 5, worker=worker)
+    worker.kill()
+    lost = job_state(job_id)
+    assert lost.status == Job.Status.RUNNING and lost.progress < 100, (lost.status, lost.progress)
+    assert invoice_line_count(distributor) == 0  # the killed attempt wrote nothing (one transaction)
+    counts = jobs_sweep_stale(stale_after=0)
+    if branch == "failed-after-max-attempts":
+        assert counts["failed"] == 1
+        job = job_state(job_id)
+        assert job.status == Job.Status.FAILED and "lost 1 times" in job.message
+        return
+    assert counts["requeued"] == 1 and job_state(job_id).status == Job.Status.QUEUED
+    worker = start_worker()
+    job, _ = watch(job_id, until=lambda j: j.is_finished, worker=worker)
+    assert job.status == Job.Status.SUCCEEDED, job.message
+    assert job.attempts == 2
+    assert invoice_line_count(distributor) == written  # finished once, nothing doubled
