@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -172,6 +173,20 @@ def child_import(args) -> None:
     sql_times: dict[str, list[float]] = {}
 
     def timed_sql(execute, sql, params, many, context):
+        text = str(sql).lstrip()
+        if args.explain and not many and text.upper().startswith(("WITH", "INSERT", "UPDATE", "DELETE")):
+            # Same session, so the import's temporary tables are visible; EXPLAIN does not run it.
+            with context["connection"].connection.cursor() as cursor:
+                cursor.execute("EXPLAIN " + text, params)
+                plan = "\n".join("      " + row[0] for row in cursor.fetchall())
+            print(f"EXPLAIN {' '.join(text.split())[:160]}\n{plan}", flush=True)
+        if args.analyze_before_merge and "INSERT INTO sales_invoiceline" in text:
+            # Diagnostic: give the planner fresh statistics for the rows created earlier in this
+            # transaction (customers, products, partners, the rep map) before the lines upsert.
+            temps = sorted(set(re.findall(r"\bimport_stage_\w+", text)))
+            with context["connection"].connection.cursor() as cursor:
+                for table in ["sales_customer", "sales_product", "stratify_channels_partner", *temps]:
+                    cursor.execute(f"ANALYZE {table}")
         start = time.perf_counter()
         try:
             return execute(sql, params, many, context)
@@ -186,7 +201,8 @@ def child_import(args) -> None:
         import cProfile
 
         profiler = cProfile.Profile()
-    with connection.execute_wrapper(timed_sql) if args.profile else _nullcontext():
+    wrap = args.profile or args.explain or args.analyze_before_merge
+    with connection.execute_wrapper(timed_sql) if wrap else _nullcontext():
         start = time.perf_counter()
         if profiler:
             profiler.enable()
@@ -202,7 +218,7 @@ def child_import(args) -> None:
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - start
-    if profiler:
+    if profiler or args.explain:
         _print_profile(profiler, sql_times, seconds)
     emit_result(
         {
@@ -239,6 +255,8 @@ def _print_profile(profiler, sql_times: dict, seconds: float) -> None:
     print("SQL statements by total time:")
     for sql, (t, n) in sorted(sql_times.items(), key=lambda kv: -kv[1][0])[:15]:
         print(f"  {t:8.2f} s  {n:6d}x  {sql}")
+    if profiler is None:
+        return
     buf = io.StringIO()
     stats = pstats.Stats(profiler, stream=buf)
     stats.sort_stats("tottime").print_stats(25)
@@ -248,6 +266,12 @@ def _print_profile(profiler, sql_times: dict, seconds: float) -> None:
             print("  " + line)
     buf = io.StringIO()
     pstats.Stats(profiler, stream=buf).sort_stats("cumulative").print_stats(r"imports", 25)
+    buf2 = io.StringIO()
+    pstats.Stats(profiler, stream=buf2).sort_stats("cumulative").print_stats(r"\(commit|\(_commit|\(wait\)", 6)
+    print("Transaction commits (PostgreSQL checks the deferred foreign keys of every new row here):")
+    for line in buf2.getvalue().splitlines():
+        if "commit" in line or "wait" in line:
+            print("  " + line)
     print("imports/ functions by cumulative time:")
     for line in buf.getvalue().splitlines():
         if line.strip():
@@ -271,6 +295,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--db-name", default="stratify_bench")
     parser.add_argument("--profile", action="store_true", help="profile the imports (slower; see the phases)")
+    parser.add_argument(
+        "--explain", action="store_true", help="print the plan of every write statement the import runs"
+    )
+    parser.add_argument(
+        "--analyze-before-merge",
+        action="store_true",
+        help="diagnostic: ANALYZE the tables the lines upsert joins just before it runs",
+    )
     parser.add_argument("--no-reimport", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     # Internal: the child process that runs one import.
@@ -307,8 +339,8 @@ def main(argv=None) -> int:
         print(f"  note: raw table has {raw['indexes']} indexes, sales_invoiceline {project_indexes}")
 
     child = [sys.executable, "-m", "bench.bench_import", "--child", "--path", str(path), "--slug", "bench"]
-    if args.profile:
-        child.append("--profile")
+    flags = {"--profile": args.profile, "--explain": args.explain, "--analyze-before-merge": args.analyze_before_merge}
+    child += [flag for flag, on in flags.items() if on]
     print("(b) import into an empty tenant ...", flush=True)
     first = run_child([*child, "--fresh"], database_url=url)
     _check_job(first.payload)
