@@ -146,7 +146,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "stratify.tenancy.schema.TenantAutoSchema",
     "EXCEPTION_HANDLER": "stratify.tenancy.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -160,6 +160,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "DEFAULT_GENERATOR_CLASS": "stratify.tenancy.schema.TenantSchemaGenerator",
+    # One name for the segment choices wherever they appear (segment, previous_segment...).
+    "ENUM_NAME_OVERRIDES": {"SegmentEnum": "segments.models.SEGMENT_CHOICES"},
 }
 
 # --- Celery ---------------------------------------------------------------------------------------

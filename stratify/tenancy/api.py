@@ -38,6 +38,14 @@ class TenantScopedMixin:
     membership = None
     distributor = None
 
+    @property
+    def queryset(self):
+        """Only for code that inspects a view without a request, hence without a tenant (the OpenAPI
+        generator): an EMPTY queryset of the serializer's model. Views build their real queryset in
+        get_queryset() from self.distributor."""
+        model = getattr(getattr(getattr(self, "serializer_class", None), "Meta", None), "model", None)
+        return model._base_manager.none() if model is not None else None
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._scope = scope(distributor=self.distributor)
