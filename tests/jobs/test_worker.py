@@ -22,7 +22,7 @@ def job_state(job_id: int) -> Job:
         return Job.objects.get(pk=job_id)
 
 
-def watch(job_id: int, *, until, timeout: float = 120, worker=None) -> tuple[Job, list[int]]:
+def watch(job_id: int, *, until, timeout: float = 300, worker=None) -> tuple[Job, list[int]]:
     """Poll the job from this (the test) process until `until(job)`; return it and the progress seen."""
     seen: list[int] = []
     deadline = time.monotonic() + timeout
