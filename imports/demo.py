@@ -648,6 +648,7 @@ def load_demo(*, distributor, demo: DemoDistributor, log=None) -> dict:
     validated, set-based upsert as file imports): reps, partners, products, customers, the invoice
     lines chunk by chunk, then interactions. Idempotent: the same demo loaded twice changes nothing.
     Returns the load summaries by kind."""
+    from django.db import connection
     from django_scopes import scope
 
     from imports.services import load_frame
@@ -679,14 +680,23 @@ def load_demo(*, distributor, demo: DemoDistributor, log=None) -> dict:
             ("products", demo.products_frame()),
             ("customers", demo.customers_frame()),
         ):
-            add(kind, load_frame(distributor=distributor, kind=kind, frame=frame))
-            log(f"{kind}: {len(frame):,} rows")
+            result = load_frame(distributor=distributor, kind=kind, frame=frame)
+            add(kind, result)
+            log(f"{kind}: {len(frame):,} rows in {result.get('seconds', 0):.1f} s")
+        if connection.vendor == "postgresql":
+            # Fresh statistics for the rows just written (autovacuum has not seen them yet): without
+            # them the planner takes the tenant's customers and products for a handful of rows and
+            # joins the lines to them with nested loops.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE sales_rep, sales_customer, sales_product, stratify_channels_partner")
         done = 0
         for chunk in demo.line_chunks():
-            add("invoice_lines", load_frame(distributor=distributor, kind="invoice_lines", frame=chunk))
+            result = load_frame(distributor=distributor, kind="invoice_lines", frame=chunk)
+            add("invoice_lines", result)
             done += len(chunk)
-            log(f"invoice_lines: {done:,} / {demo.n_lines:,}")
+            log(f"invoice_lines: {done:,} / {demo.n_lines:,} ({result.get('seconds', 0):.1f} s)")
         interactions = demo.interactions_frame()
-        add("interactions", load_frame(distributor=distributor, kind="interactions", frame=interactions))
-        log(f"interactions: {len(interactions):,} rows")
+        result = load_frame(distributor=distributor, kind="interactions", frame=interactions)
+        add("interactions", result)
+        log(f"interactions: {len(interactions):,} rows in {result.get('seconds', 0):.1f} s")
     return summary
