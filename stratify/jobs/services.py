@@ -47,17 +47,29 @@ def job_enqueue(*, distributor, kind: str, params: dict | None = None, actor=Non
 
 
 class ProgressReporter:
-    """The `progress(percent, message="")` callback handed to job handlers."""
+    """The `progress(percent, message="")` callback handed to job handlers.
 
-    def __init__(self, job: Job):
-        self.job = job
+    Outside a transaction the job row is updated at once. Inside a transaction the handler opened
+    (e.g. one that merges a whole file atomically) an update would stay invisible until the commit and
+    would lock the job row, stalling the heartbeat, the sweep and the job page: the values go to the
+    heartbeat thread instead, which writes them straight away from its own connection. (On SQLite a
+    write transaction locks the whole file, so there they land when the handler commits.)"""
+
+    def __init__(self, job: Job, heartbeat: "_Heartbeat | None" = None):
+        self.job, self.heartbeat = job, heartbeat
+        # Only transactions opened by the handler itself: a caller's transaction (a foreground run
+        # inside a test or a request) is where the job row was read from, so writes stay in it.
+        self.outer_depth = len(connection.atomic_blocks)
 
     def __call__(self, percent: float, message: str = "") -> None:
         percent = max(0, min(99, int(percent)))
         fields = {"progress": percent, "heartbeat_at": timezone.now()}
         if message:
             fields["message"] = message
-        Job.objects.filter(pk=self.job.pk, status=Job.Status.RUNNING, attempts=self.job.attempts).update(**fields)
+        if self.heartbeat is not None and self.outer_depth == 0 and connection.in_atomic_block:
+            self.heartbeat.report(fields)
+        else:
+            Job.objects.filter(pk=self.job.pk, status=Job.Status.RUNNING, attempts=self.job.attempts).update(**fields)
         self.job.progress = percent
         if message:
             self.job.message = message
@@ -65,20 +77,39 @@ class ProgressReporter:
 
 class _Heartbeat(threading.Thread):
     """Stamps the job every few seconds from its own connection, so a job inside one long
-    transaction or one long SQL statement still shows it is alive."""
+    transaction or one long SQL statement still shows it is alive; also writes the progress the
+    handler reports from inside its own transactions (see ProgressReporter)."""
 
     def __init__(self, job: Job):
         super().__init__(daemon=True, name=f"job-{job.pk}-heartbeat")
         self.job_id, self.attempt = job.pk, job.attempts
         self.stopped = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._pending: dict = {}
+
+    def report(self, fields: dict) -> None:
+        with self._lock:
+            self._pending.update(fields)
+        self._wake.set()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self._wake.set()
 
     def run(self) -> None:
         try:
-            while not self.stopped.wait(HEARTBEAT_SECONDS):
+            while True:
+                self._wake.wait(HEARTBEAT_SECONDS)
+                self._wake.clear()
+                if self.stopped.is_set():
+                    return
+                with self._lock:
+                    fields, self._pending = self._pending, {}
                 try:
                     with scopes_disabled():
                         Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING, attempts=self.attempt).update(
-                            heartbeat_at=timezone.now()
+                            **{**fields, "heartbeat_at": timezone.now()}
                         )
                 except DatabaseError:  # e.g. SQLite busy while the job writes; the next beat will do
                     logger.debug("heartbeat of job %s skipped", self.job_id)
@@ -126,7 +157,7 @@ def job_execute(job_id: int) -> Job | None:
     try:
         with scope(distributor=job.distributor):
             try:
-                result = get_handler(job.kind)(job, ProgressReporter(job))
+                result = get_handler(job.kind)(job, ProgressReporter(job, heartbeat))
             except JobDeferred as deferred:
                 with scopes_disabled():
                     Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
@@ -141,7 +172,7 @@ def job_execute(job_id: int) -> Job | None:
             else:
                 _finish(job, Job.Status.SUCCEEDED, job.message or "Done.", result or {})
     finally:
-        heartbeat.stopped.set()
+        heartbeat.stop()
     with scopes_disabled():
         job.refresh_from_db()
     return job

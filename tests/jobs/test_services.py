@@ -1,9 +1,11 @@
 """Job services without a worker: claiming, outcomes of a handler, the stale-job sweep, the heartbeat."""
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -255,3 +257,76 @@ def test_heartbeat_stamps_a_running_job_from_its_own_connection(monkeypatch):
     assert job_execute(job.pk).status == Job.Status.SUCCEEDED
     first, later = beats[0]
     assert later > first
+
+
+def read_progress_elsewhere(job_id: int, want: int, timeout: float = 5.0) -> int | None:
+    """The job's progress as another connection (another process, the job page) sees it."""
+    seen: list[int] = []
+
+    def poll():
+        from django.db import connection
+
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                seen.append(reload_unscoped(job_id).progress)
+                if seen[-1] == want:
+                    return
+                time.sleep(0.05)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    thread.join()
+    return seen[-1] if seen else None
+
+
+def reload_unscoped(job_id: int) -> Job:
+    with scopes_disabled():
+        return Job.objects.get(pk=job_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_reported_inside_the_handlers_transaction_is_visible_at_once():
+    """A handler that writes everything in one transaction (an import's merge) still shows progress
+    and keeps its heartbeat: the values are written from the heartbeat thread's own connection."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite locks the whole file during a write transaction: progress lands at commit")
+    distributor = f.DistributorFactory(slug="atomic-progress")
+    observed = []
+
+    @job_handler("test-atomic-progress")
+    def _atomic(job, progress):
+        with transaction.atomic():
+            f.RepFactory(distributor=job.distributor, rep_id="R-IN-TX")
+            progress(55, "Merging…")
+            observed.append(read_progress_elsewhere(job.pk, 55))
+        return {}
+
+    job = enqueue(distributor, "test-atomic-progress")
+    assert job_execute(job.pk).status == Job.Status.SUCCEEDED
+    assert observed == [55]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_inside_the_handlers_transaction_never_outlives_the_job():
+    distributor = f.DistributorFactory(slug="atomic-late")
+
+    @job_handler("test-atomic-late")
+    def _atomic(job, progress):
+        with transaction.atomic():
+            f.RepFactory(distributor=job.distributor, rep_id="R-LATE")
+            progress(60, "Merging…")
+        return {"ok": True}
+
+    job = enqueue(distributor, "test-atomic-late")
+    done = job_execute(job.pk)
+    time.sleep(0.3)  # let the heartbeat thread write whatever it still held
+    final = reload_unscoped(job.pk)
+    assert (done.status, final.status, final.progress, final.result) == (
+        Job.Status.SUCCEEDED,
+        Job.Status.SUCCEEDED,
+        100,
+        {"ok": True},
+    )
