@@ -9,7 +9,8 @@ dev data is never touched): a tenant with N customers spread over R reps, a publ
 score per customer (segments, previous segments, factors, explanations), a year of invoice lines and
 month sums for the customer user's account, and the default tier policies. Then, in this process
 through Django's test client (the full middleware stack, sessions, templates; no network), each page
-is requested once cold (per-run caches empty) and then `--requests` times; median and p95 are
+is requested once cold (per-run caches empty), then `--requests` rounds of every page in turn
+(interleaved, so machine load falls on all pages alike); median and p95 are
 reported with the ratio to the minimal page (`/<tenant>/jobs/`: same middleware, base template and
 navigation, one small query). Target: every main page under 4x the minimal page at the median.
 
@@ -181,27 +182,36 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
     return {"manager": manager, "rep": rep_user, "customer": customer_user}
 
 
-def measure(client, path: str, n: int) -> dict:
+def measure(pages: list[tuple[str, object, str]], n: int) -> dict[str, dict]:
+    """Each page once cold (caches cleared), then `n` rounds requesting every page in turn, so that
+    load on the machine falls on all pages alike (the ratios are what the benchmark reports)."""
     from django.core.cache import cache
 
-    cache.clear()
-    start = time.perf_counter()
-    response = client.get(path)
-    cold = time.perf_counter() - start
-    assert response.status_code == 200, (path, response.status_code)
-    times = []
-    for _ in range(n):
+    cold, times = {}, {label: [] for label, _, _ in pages}
+    sizes = {}
+    for label, client, path in pages:
+        cache.clear()
         start = time.perf_counter()
         response = client.get(path)
-        times.append(time.perf_counter() - start)
+        cold[label] = time.perf_counter() - start
         assert response.status_code == 200, (path, response.status_code)
-    times.sort()
-    return {
-        "cold_ms": cold * 1000,
-        "median_ms": statistics.median(times) * 1000,
-        "p95_ms": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))] * 1000,
-        "bytes": len(response.content),
-    }
+        sizes[label] = len(response.content)
+    for _ in range(n):
+        for label, client, path in pages:
+            start = time.perf_counter()
+            response = client.get(path)
+            times[label].append(time.perf_counter() - start)
+            assert response.status_code == 200, (path, response.status_code)
+    out = {}
+    for label, values in times.items():
+        values.sort()
+        out[label] = {
+            "cold_ms": cold[label] * 1000,
+            "median_ms": statistics.median(values) * 1000,
+            "p95_ms": values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))] * 1000,
+            "bytes": sizes[label],
+        }
+    return out
 
 
 def main(argv=None) -> int:
@@ -210,19 +220,28 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the data a previous run built (same --customers and --reps)"
+    )
     args = parser.parse_args(argv)
 
     url = scratch_database_url(os.environ.get("DATABASE_URL"), "stratify_bench_pages")
-    print(f"Scratch database {url}: recreating and migrating...", flush=True)
-    recreate_database(url)
-    migrate(url)
+    if not args.reuse:
+        print(f"Scratch database {url}: recreating and migrating...", flush=True)
+        recreate_database(url)
+        migrate(url)
     django_setup(url)
     from django.test import Client
     from django.urls import reverse
 
-    start = time.perf_counter()
-    users = build(customers=args.customers, reps=args.reps, seed=args.seed)
-    print(f"Built {args.customers:,} customers with scores in {time.perf_counter() - start:.1f}s", flush=True)
+    if args.reuse:
+        from accounts.models import User
+
+        users = {role: User.objects.get(username=f"{SLUG}-{role}") for role in ("manager", "rep", "customer")}
+    else:
+        start = time.perf_counter()
+        users = build(customers=args.customers, reps=args.reps, seed=args.seed)
+        print(f"Built {args.customers:,} customers with scores in {time.perf_counter() - start:.1f}s", flush=True)
     clients = {}
     for role, user in users.items():
         clients[role] = Client()
@@ -240,10 +259,8 @@ def main(argv=None) -> int:
         ("customers filtered core+down (manager)", "manager", path("my-customers") + "?segment=core&movement=down"),
         ("scorecard (customer)", "customer", path("scorecard")),
     ]
-    results = []
-    for label, role, url_path in pages:
-        results.append((label, measure(clients[role], url_path, args.requests)))
-        print(f"  measured {label}", flush=True)
+    measured = measure([(label, clients[role], url_path) for label, role, url_path in pages], args.requests)
+    results = [(label, measured[label]) for label, _, _ in pages]
     base = results[0][1]["median_ms"]
     rows = []
     failed = []

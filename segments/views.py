@@ -3,7 +3,7 @@ customer scorecard (a customer's own, or "view as customer" for staff)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
@@ -52,7 +52,7 @@ class QuadrantDataView(TenantViewMixin, TemplateView):
         run, _ = pages.published_runs(distributor=self.distributor)
         if run is None:
             return JsonResponse({"datasets": [], "thresholds": {}})
-        return JsonResponse(pages.quadrant_points(distributor=self.distributor, run=run))
+        return HttpResponse(pages.quadrant_json(distributor=self.distributor, run=run), content_type="application/json")
 
 
 class RunRequestView(TenantViewMixin, TemplateView):

@@ -38,6 +38,10 @@
       },
     });
   }
+  // Printing (account review): show the monthly figures folded under "Figures".
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details.print-open").forEach(function (d) { d.open = true; });
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

@@ -24,18 +24,6 @@ from tests import factories as f
 from tests.conftest import PASSWORD, make_tenant
 
 pytestmark = [pytest.mark.browser]
-# Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes between
-# browser steps are ordinary synchronous ones.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 AS_OF = date(2026, 6, 30)
 SHOTS = os.environ.get("STRATIFY_SCREENSHOTS")
 
@@ -111,19 +99,10 @@ def world(transactional_db):
     return tenant
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield instance
-        instance.close()
-
-
-def open_as(browser, live_server, username, *, width=1280, height=900):
-    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
-    page = context.new_page()
+def open_as(page, live_server, username, *, width=1280, height=900):
+    """Log in through the login form on the shared `page` fixture (tests/browser/conftest.py blocks
+    and reports any request that would leave the machine)."""
+    page.set_viewport_size({"width": width, "height": height})
     page.set_default_timeout(20000)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", username)
@@ -139,8 +118,8 @@ def shot(page, name):
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
-def test_manager_changes_a_weight_previews_publishes_and_edits_a_tier(world, live_server, browser):
-    page = open_as(browser, live_server, "alpha-manager")
+def test_manager_changes_a_weight_previews_publishes_and_edits_a_tier(world, live_server, page):
+    open_as(page, live_server, "alpha-manager")
     assert page.url.endswith("/alpha/dashboard/")
     page.wait_for_selector("#quadrant-chart[data-ready='1']")
     assert page.locator("#segment-summary tbody tr").count() >= 4
@@ -175,8 +154,8 @@ def test_manager_changes_a_weight_previews_publishes_and_edits_a_tier(world, liv
     assert "Gold Star" in page.locator("#policy-changes").inner_text()
 
 
-def test_rep_filters_to_core_opens_a_customer_logs_an_interaction_and_exports(world, live_server, browser):
-    page = open_as(browser, live_server, "alpha-rep")
+def test_rep_filters_to_core_opens_a_customer_logs_an_interaction_and_exports(world, live_server, page):
+    open_as(page, live_server, "alpha-rep")
     assert page.url.endswith("/alpha/customers/")
     page.select_option("#id_segment", "core")
     page.click("#customer-filter button[type=submit]")
@@ -212,8 +191,8 @@ def test_rep_filters_to_core_opens_a_customer_logs_an_interaction_and_exports(wo
     assert len(content.splitlines()) == core + 1
 
 
-def test_customer_sees_the_scorecard_and_cannot_reach_staff_pages(world, live_server, browser):
-    page = open_as(browser, live_server, "alpha-customer", width=390, height=844)  # a phone
+def test_customer_sees_the_scorecard_and_cannot_reach_staff_pages(world, live_server, page):
+    open_as(page, live_server, "alpha-customer", width=390, height=844)  # a phone
     assert page.url.endswith("/alpha/scorecard/")
     assert page.locator("#tier-name").is_visible()
     assert page.locator(".progress-row").count() >= 1 or "top tier" in page.content()
