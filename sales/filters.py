@@ -76,10 +76,13 @@ class MyCustomersFilter(django_filters.FilterSet):
             ("lapsed", "Lapsed"),
         ],
         empty_label="Any segment",
+        label="Segment",
     )
-    branch = django_filters.ChoiceFilter(choices=[], empty_label="Any branch")
+    branch = django_filters.ChoiceFilter(choices=[], empty_label="Any branch", label="Branch")
     customer_class = django_filters.ChoiceFilter(choices=[], empty_label="Any class", label="Class")
-    movement = django_filters.ChoiceFilter(choices=MOVEMENT_CHOICES, method="by_movement", empty_label="Any movement")
+    movement = django_filters.ChoiceFilter(
+        choices=MOVEMENT_CHOICES, method="by_movement", empty_label="Any movement", label="Movement"
+    )
     previous = django_filters.CharFilter(method="by_previous", label="Previous segment")
     attention = django_filters.BooleanFilter(method="by_attention", label="Needs attention")
 

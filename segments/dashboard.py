@@ -561,7 +561,8 @@ def explain(explanation: dict | None) -> list[dict]:
                     continue
                 p = float(item.get("percentile") or 0)
                 template = FACTOR_TEXT[factor][0 if tone == "positive" else 1]
-                text = template.format(p=f"{p:.0%}", q=f"{1 - p:.0%}")
+                # "More than 100% of customers" reads wrong: the best customer beats all the others.
+                text = template.format(p=f"{min(p, 0.99):.0%}", q=f"{min(1 - p, 0.99):.0%}")
                 out.append(
                     {
                         "axis": axis,
