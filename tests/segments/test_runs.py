@@ -69,7 +69,13 @@ def test_run_scores_every_customer_like_the_engine(loaded):
             else:
                 assert getattr(score, factor) == pytest.approx(row[factor], rel=1e-12), factor
         assert score.percentiles["revenue"] == pytest.approx(row["p_revenue"])
-        assert score.explanation == row["explanation"]
+        for axis in ("value", "profit"):
+            for side in ("positive", "negative"):
+                got, want = score.explanation[axis][side], row["explanation"][axis][side]
+                assert [e["factor"] for e in got] == [e["factor"] for e in want]
+                for g, w in zip(got, want, strict=True):
+                    assert g["contribution"] == pytest.approx(w["contribution"], abs=1e-12)
+                    assert g["percentile"] == pytest.approx(w["percentile"], abs=1e-12)
         assert score.previous_segment == ""
     for customer_id in expected.lapsed:
         assert scores[customer_id].segment == "lapsed" and scores[customer_id].value_score is None
