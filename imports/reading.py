@@ -72,7 +72,7 @@ def inspect_file(path: str | Path) -> SourceFile:
         if head.startswith(magic):
             raise ImportFailed(f"The file is not a CSV or XLSX table: it looks like {what}.")
     encoding = _detect_encoding(path, head)
-    if not encoding.startswith("utf-16") and _looks_binary(head):
+    if not encoding.startswith("utf-16") and (_looks_binary(head) or _has_nul(path)):
         raise ImportFailed("The file is not a CSV or XLSX table: it holds binary data.")
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
     if not text.strip():
@@ -85,6 +85,15 @@ def _looks_binary(head: bytes) -> bool:
         return True
     control = sum(1 for b in head[:8192] if b < 32 and b not in (9, 10, 12, 13))
     return control > max(8, len(head[:8192]) // 100)
+
+
+def _has_nul(path: Path) -> bool:
+    """A NUL byte anywhere: no text export has one, and the database could not store it."""
+    with path.open("rb") as fh:
+        while block := fh.read(8 * 1024 * 1024):
+            if b"\x00" in block:
+                return True
+    return False
 
 
 def _detect_encoding(path: Path, head: bytes) -> str:

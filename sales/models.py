@@ -73,23 +73,43 @@ class Product(TenantOwnedModel):
 
 
 class InvoiceLine(TenantOwnedModel):
-    """One line of an invoice (negative quantity or revenue: a return or credit)."""
+    """One line of an invoice (negative quantity or revenue: a return or credit).
+
+    Its foreign keys have no database constraint (`db_constraint=False`): a table of tens of millions
+    of rows is written only by the import's set-based merge, which takes every id from a join on the
+    same tenant's rows, and PostgreSQL's per-row FK triggers (five per line, deferred to commit) cost
+    more than the whole load. Deletes still cascade: Django applies on_delete itself."""
 
     id = models.BigAutoField(primary_key=True)
+    distributor = models.ForeignKey(
+        "accounts.Distributor", on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
+    )
     invoice_id = models.CharField(max_length=100)
     line_no = models.IntegerField()
     invoice_date = models.DateField()
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invoice_lines", db_index=False)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="invoice_lines", db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="invoice_lines", db_index=False, db_constraint=False
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="invoice_lines", db_index=False, db_constraint=False
+    )
     quantity = models.DecimalField(max_digits=18, decimal_places=4)
     revenue = models.DecimalField(**MONEY)
     cost = models.DecimalField(**MONEY)
     ship_method = models.CharField(max_length=50, blank=True)
     branch = models.CharField(max_length=100, blank=True)
-    rep = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    rep = models.ForeignKey(
+        Rep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False, db_constraint=False
+    )
     channel = models.CharField(max_length=100, blank=True)
     partner = models.ForeignKey(
-        "stratify_channels.Partner", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        "stratify_channels.Partner",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     special_order = models.BooleanField(default=False)
     days_to_pay = models.IntegerField(null=True, blank=True)
