@@ -419,3 +419,26 @@ def test_unknown_kind_is_refused_naming_kind(tenant_a, write_file):
     with pytest.raises(ValidationError) as caught:
         import_start(distributor=tenant_a.distributor, actor=None, kind="orders", path=write_file(LINES))
     assert "kind" in caught.value.message_dict
+
+
+def test_progress_is_reported_chunk_by_chunk(tenant_a, write_file, settings):
+    from django_scopes import scope
+
+    from imports.services import import_start, run_import
+
+    settings.IMPORT_CHUNK_ROWS = 1
+    job = import_start(
+        distributor=tenant_a.distributor, actor=None, kind="invoice_lines", path=write_file(LINES), dispatch=False
+    )
+    calls = []
+    with scope(distributor=tenant_a.distributor):
+        result = run_import(job, lambda percent, message="": calls.append((percent, message)))
+    percents = [p for p, _ in calls]
+    assert percents == sorted(percents) and percents[0] >= 0 and percents[-1] < 100
+    assert [m for _, m in calls if m.startswith("Checked")][:3] == [
+        "Checked 1 rows…",
+        "Checked 2 rows…",
+        "Checked 3 rows…",
+    ]
+    assert any(m.startswith("Writing 3 rows") for _, m in calls)
+    assert result["rows"] == 3
