@@ -16,6 +16,7 @@ from .formats import get_kind
 from .forms import MappingForm, UploadForm
 from .selectors import import_get, import_list
 from .services import errors_csv, import_errors, import_preview, import_start, upload_get, upload_save
+from .validation import resolve_plan
 
 
 class ImportListView(TenantViewMixin, View):
@@ -76,6 +77,11 @@ class ImportPreviewView(TenantViewMixin, View):
             return self.get(request, upload)
         form = MappingForm(request.POST, kind=kind, headers=preview["headers"])
         if not form.is_valid():
+            return self.get(request, upload, form=form, preview=preview)
+        try:  # a mapping that cannot work is corrected here rather than reported by a failed job
+            resolve_plan(kind, preview["headers"], form.mapping(), form.cleaned_data["date_format"])
+        except ImportFailed as failure:
+            form.add_error(None, str(failure))
             return self.get(request, upload, form=form, preview=preview)
         try:
             job = import_start(

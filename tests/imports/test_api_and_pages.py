@@ -216,3 +216,17 @@ def test_upload_of_another_tenant_is_not_found(tenant_a, tenant_b):
     )
     assert other.get(f"/{tenant_b.slug}/imports/new/..%2F..%2Falpha/").status_code == 404
     assert other.get(f"/{tenant_b.slug}/imports/new/not-an-upload/").status_code == 404
+
+
+def test_a_mapping_that_cannot_work_is_refused_on_the_mapping_step(tenant_a):
+    client = page_client(tenant_a.manager)
+    response = client.post(
+        reverse("import-list", kwargs={"tenant": tenant_a.slug}), {"kind": "invoice_lines", "file": upload(LINES)}
+    )
+    columns = LINES.splitlines()[0].split(",")
+    form = {f"map_{c}": c for c in columns} | {"map_cost": "revenue - margin", "date_format": ""}
+    response = client.post(response["Location"], form)
+    assert response.status_code == 200
+    assert "names &#x27;margin&#x27;, which is not a column of the file" in response.content.decode()
+    with scopes_disabled():
+        assert not Job.objects.filter(distributor=tenant_a.distributor).exists()
