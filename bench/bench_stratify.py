@@ -338,7 +338,19 @@ def child_job() -> None:
     if job is None or run.status != "succeeded" or run.published_at is None:
         print(f"run failed: {run.message or (job and job.message)}", file=sys.stderr)
         raise SystemExit(1)
-    emit_result({"seconds": seconds, "run_id": run.pk, "timings": run.timings, "totals": run.totals})
+    emit_result(
+        {"seconds": seconds, "run_id": run.pk, "timings": run.timings, "totals": run.totals, "vm_hwm_mib": vm_hwm_mib()}
+    )
+
+
+def vm_hwm_mib() -> float:
+    """This process's own peak RSS (VmHWM). ru_maxrss is not used: Linux carries it over exec from the
+    parent that spawned us (the parent holds the DuckDB baseline's memory), so it over-reports."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def main(argv=None) -> int:
@@ -382,9 +394,10 @@ def main(argv=None) -> int:
         Decimal(totals[s]["revenue"]) for s in ("core", "service_drain", "opportunistic", "marginal")
     ).quantize(Decimal("0.01"))
     ratio = payload["seconds"] / baseline["seconds"]
+    peak = float(payload.get("vm_hwm_mib", job.peak_rss_mib))
     rows = [
         ["DuckDB aggregates (baseline)", f"{baseline['seconds']:.2f}", "1.00", "-"],
-        ["stratification job", f"{payload['seconds']:.2f}", f"{ratio:.2f}", f"{job.peak_rss_mib:.0f}"],
+        ["stratification job", f"{payload['seconds']:.2f}", f"{ratio:.2f}", f"{peak:.0f}"],
     ]
     print()
     print_table(["", "seconds", "ratio", "peak MiB"], rows)
@@ -394,7 +407,7 @@ def main(argv=None) -> int:
     print(f"  sanity: active {active} vs DuckDB {baseline['active']}, revenue {revenue} vs {baseline['revenue']}")
     print(
         f"  targets: ratio <= {TARGET_RATIO} -> {'OK' if ratio <= TARGET_RATIO else 'MISSED'}; "
-        f"peak < {TARGET_PEAK_MIB} MiB -> {'OK' if job.peak_rss_mib < TARGET_PEAK_MIB else 'MISSED'}; "
+        f"peak < {TARGET_PEAK_MIB} MiB -> {'OK' if peak < TARGET_PEAK_MIB else 'MISSED'}; "
         f"results agree -> {'OK' if agree else 'NO'}"
     )
     return 0 if agree else 1
