@@ -7,6 +7,7 @@ GET imports/<id>/errors.csv -> the errors as CSV."""
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -70,10 +71,12 @@ class ImportListApi(TenantApiView):
     permission = {"GET": Perm.RUN_JOBS, "POST": Perm.RUN_JOBS}
     parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(operation_id="tenants_imports_list")
     def get(self, request, tenant):
         jobs = import_list(distributor=self.distributor).select_related("distributor")[:50]
         return Response({"results": [import_payload(job, request) for job in jobs]})
 
+    @extend_schema(operation_id="tenants_imports_create")
     def post(self, request, tenant):
         kind = request.data.get("kind", "")
         uploaded = request.FILES.get("file")
@@ -101,6 +104,7 @@ class ImportDetailApi(TenantApiView):
     permission = Perm.RUN_JOBS
     renderer_classes = [JSONRenderer, CsvRenderer]
 
+    @extend_schema(operation_id="tenants_imports_retrieve")
     def get(self, request, tenant, pk):
         job = _get(self.distributor, pk)
         if request.accepted_renderer.format == "csv":
@@ -112,6 +116,7 @@ class ImportErrorsCsvApi(TenantApiView):
     permission = Perm.RUN_JOBS
     renderer_classes = [JSONRenderer, CsvRenderer]
 
+    @extend_schema(operation_id="tenants_imports_errors_csv")
     def get(self, request, tenant, pk):
         return _csv_response(_get(self.distributor, pk))
 
