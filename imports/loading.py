@@ -117,8 +117,21 @@ class Stage:
             sql = f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({placeholders})"
             connection.ensure_connection()
             raw = connection.connection
-            for start in range(0, len(values), SQLITE_BATCH):
-                raw.executemany(sql, values.iloc[start : start + SQLITE_BATCH].itertuples(index=False, name=None))
+            # In autocommit every INSERT would be its own transaction; a deferred BEGIN touching only
+            # the temporary database does not take the main database's write lock.
+            own_transaction = not connection.in_atomic_block
+            if own_transaction:
+                raw.execute("BEGIN")
+            try:
+                for start in range(0, len(values), SQLITE_BATCH):
+                    rows = values.iloc[start : start + SQLITE_BATCH].itertuples(index=False, name=None)
+                    raw.executemany(sql, rows)
+            except BaseException:
+                if own_transaction:
+                    raw.execute("ROLLBACK")
+                raise
+            if own_transaction:
+                raw.execute("COMMIT")
         self.rows += len(frame)
 
     def analyze(self) -> None:

@@ -8,7 +8,7 @@ one, and fails for an entry whose route is gone). An entry is a `Case`:
         get=STAFF,                                         # GET status per role of tenant A
         kwargs=lambda t: {"customer_id": t.assigned_customer.customer_id},   # URL kwargs (not `tenant`)
         customer_level=True,                               # names one customer (see below)
-        writes={"POST": Write(MANAGER_ONLY_WRITE, data=lambda t: {...})},    # optional
+        writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403}, data=lambda t: {...})},
     ),
 
 - `get`: {"manager": 200, "rep": 403, "customer": 403} (a status or a set of accepted statuses per
@@ -23,6 +23,8 @@ one, and fails for an entry whose route is gone). An entry is a `Case`:
   gets a fresh database; a refused write (any 4xx, and every anonymous or tenant-B request) must leave
   the whole database unchanged (A's manager naming B's objects and, on customer-level routes, A's rep
   naming the unassigned customer are also tried: 404, nothing changed).
+- Rarely needed: `prepare(t)` creates rows a route makes on first access (defaults) before a write's
+  "nothing changed" snapshot; `shows_target=True` for a link that names its tenant to whoever holds it.
 
 What every route is checked for: anonymous, A's manager / rep / customer user, B's manager / rep /
 customer user (on A's URLs: 404); no response body names B's objects when A asks (B's slug, ids,
@@ -191,7 +193,12 @@ ROUTE_CASES: dict[str, Case] = {
     "import-preview": Case(
         get=MANAGER_ONLY,
         kwargs=upload_of,
-        writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403}, data=lambda t: {"date_format": ""})},
+        writes={
+            "POST": Write(
+                {"manager": 302, "rep": 403, "customer": 403},
+                data=lambda t: {"map_customer_id": "customer_id", "map_name": "name", "date_format": ""},
+            )
+        },
     ),
     "import-detail": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
     "import-errors-csv": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
