@@ -126,9 +126,15 @@ class InvoiceLine(TenantOwnedModel):
 
 class CustomerMonth(TenantOwnedModel):
     """Per customer and calendar month: sums kept up to date at import time so pages and trends never
-    scan invoice lines."""
+    scan invoice lines. Derived data written only by the import's set-based refresh, so, like invoice
+    lines, without database FK constraints (their per-row checks at commit cost seconds per million)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="months", db_index=False)
+    distributor = models.ForeignKey(
+        "accounts.Distributor", on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="months", db_index=False, db_constraint=False
+    )
     month = models.DateField(help_text="First day of the month")
     revenue = models.DecimalField(**MONEY)
     cost = models.DecimalField(**MONEY)
