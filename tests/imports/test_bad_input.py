@@ -196,3 +196,9 @@ def test_escape_formula(value, escaped):
 @pytest.mark.parametrize("value", ["-5.00", "+3", "1e5", "plain", "", None, -5, 2.5])
 def test_escape_formula_leaves_numbers_and_plain_text(value):
     assert escape_formula(value) == value
+
+
+@pytest.mark.parametrize("number", ["1_000", "١٢", "inf", "NaN", "1e500", "0x10"])
+def test_numbers_python_would_accept_but_the_format_does_not(failing, number):
+    job = failing(GOOD.replace(",10,5\n", f",{number},5\n", 1))
+    assert job.result["errors"] == [{"row": 2, "column": "revenue", "value": number, "reason": "not a number"}]
