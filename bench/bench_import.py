@@ -241,7 +241,7 @@ PHASES = [
     ("duplicates", "duplicate-key check (SQL on the stage)"),
     ("merge_sql", "merge SQL: reps/customers/products/partners named, ANALYZE, lines upsert"),
     ("customer_months", "CustomerMonth refresh (SQL)"),
-    ("commit", "COMMIT (PostgreSQL checks the deferred foreign keys of each new row)"),
+    ("commit", "COMMIT (and any deferred foreign-key checks of the new rows)"),
 ]
 
 
@@ -338,7 +338,7 @@ def _print_profile(profiler, sql_times: dict, seconds: float) -> None:
     pstats.Stats(profiler, stream=buf).sort_stats("cumulative").print_stats(r"imports", 25)
     buf2 = io.StringIO()
     pstats.Stats(profiler, stream=buf2).sort_stats("cumulative").print_stats(r"\(commit|\(_commit|\(wait\)", 6)
-    print("Transaction commits (PostgreSQL checks the deferred foreign keys of every new row here):")
+    print("Transaction commits (deferred foreign-key checks of new rows run here):")
     for line in buf2.getvalue().splitlines():
         if "commit" in line or "wait" in line:
             print("  " + line)
