@@ -1,5 +1,7 @@
 """`make run`'s first step: a demo distributor with a manager, a rep and a customer login (idempotent)."""
 
+import os
+
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django_scopes import scope
@@ -40,6 +42,7 @@ class Command(BaseCommand):
         ]
         for role, username, link in logins:
             user_create(distributor=distributor, username=username, password=DEMO_PASSWORD, role=role, **link)
-        self.stdout.write(self.style.SUCCESS("\nDemo distributor ready at http://127.0.0.1:8000/accounts/login/"))
+        login_url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/accounts/login/"
+        self.stdout.write(self.style.SUCCESS(f"\nDemo distributor ready at {login_url}"))
         for role, username, _ in logins:
             self.stdout.write(f"  {role:<9} username {username:<14} password {DEMO_PASSWORD}")
