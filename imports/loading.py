@@ -62,6 +62,8 @@ class Stage:
         self.columns = stage_columns(kind)
         self.rows = 0
         self.missing_line_no = 0  # staged rows without a line number (invoice lines)
+        # Invoice lines: {entity: one row per customer/product named, first non-empty descriptions}.
+        self.entities: dict[str, pd.DataFrame] = {}
         self._tables = [self.name]
 
     def sub(self, suffix: str) -> str:
@@ -101,43 +103,89 @@ class Stage:
         """Add rows (any subset of the staging columns; absent ones are NULL)."""
         if frame.empty:
             return
+        if self.kind.name == "invoice_lines":
+            self._collect_entities(frame)
         frame = frame.reindex(columns=self.columns)
         if "line_no" in self.columns:
             self.missing_line_no += int(frame["line_no"].isna().sum())
-        if is_postgres():
-            data = copy_text(frame)
-            with connection.cursor() as cursor:
-                copy_sql = f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN (FORMAT csv)"
-                with cursor.cursor.copy(copy_sql) as copy:
-                    copy.write(data)
-        else:
-            values = frame.astype(object)
-            values = values.where(frame.notna(), None)
-            placeholders = ", ".join("?" * len(self.columns))
-            sql = f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({placeholders})"
-            connection.ensure_connection()
-            raw = connection.connection
-            # In autocommit every INSERT would be its own transaction; a deferred BEGIN touching only
-            # the temporary database does not take the main database's write lock.
-            own_transaction = not connection.in_atomic_block
-            if own_transaction:
-                raw.execute("BEGIN")
-            try:
-                for start in range(0, len(values), SQLITE_BATCH):
-                    rows = values.iloc[start : start + SQLITE_BATCH].itertuples(index=False, name=None)
-                    raw.executemany(sql, rows)
-            except BaseException:
-                if own_transaction:
-                    raw.execute("ROLLBACK")
-                raise
-            if own_transaction:
-                raw.execute("COMMIT")
+        write_rows(self.name, self.columns, frame)
         self.rows += len(frame)
+
+    def _collect_entities(self, frame: pd.DataFrame) -> None:
+        for entity, (key, attributes) in LINE_ENTITIES.items():
+            columns = [c for c in attributes if c in frame.columns]
+            part = frame[[key, *columns]]
+            previous = self.entities.get(entity)
+            if previous is not None:
+                part = pd.concat([previous, part], ignore_index=True)
+            self.entities[entity] = _first_descriptions(part, key, columns)
+
+    def entity_table(self, entity: str) -> tuple[str, list[str]] | None:
+        """A temporary table of the customers or products the lines name, with their descriptions."""
+        frame = self.entities.get(entity)
+        if frame is None:
+            return None
+        name = self.sub(entity)
+        text = "text" if is_postgres() else "TEXT"
+        columns = list(frame.columns)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE {name} ({', '.join(f'{c} {text}' for c in columns)})")
+        write_rows(name, columns, frame)
+        return name, columns
 
     def analyze(self) -> None:
         if is_postgres():
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {self.name}")
+
+
+LINE_ENTITIES = {
+    "customers": ("customer_id", ("customer_name", "customer_class", "branch", "rep_id")),
+    "products": ("product_id", ("product_name", "category", "brand", "supplier_id")),
+}
+
+
+def _first_descriptions(part: pd.DataFrame, key: str, columns: list[str]) -> pd.DataFrame:
+    """One row per key with, per column, the first non-empty value (hash-based, no sort)."""
+    out = part[[key]].drop_duplicates(key)
+    for column in columns:
+        values = part[column]
+        given = part.loc[values.notna() & (values.astype(str) != ""), [key, column]].drop_duplicates(key)
+        out = out.merge(given, on=key, how="left")
+    return out.reset_index(drop=True)
+
+
+def write_rows(table: str, columns: list[str], frame: pd.DataFrame) -> None:
+    """Append `frame` (exactly `columns`) to a temporary table: COPY on PostgreSQL, batched
+    executemany on SQLite."""
+    if is_postgres():
+        data = copy_text(frame)
+        with connection.cursor() as cursor:
+            copy_sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+            with cursor.cursor.copy(copy_sql) as copy:
+                copy.write(data)
+    else:
+        values = frame.astype(object)
+        values = values.where(frame.notna(), None)
+        placeholders = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        connection.ensure_connection()
+        raw = connection.connection
+        # In autocommit every INSERT would be its own transaction; a deferred BEGIN touching only
+        # the temporary database does not take the main database's write lock.
+        own_transaction = not connection.in_atomic_block
+        if own_transaction:
+            raw.execute("BEGIN")
+        try:
+            for start in range(0, len(values), SQLITE_BATCH):
+                rows = values.iloc[start : start + SQLITE_BATCH].itertuples(index=False, name=None)
+                raw.executemany(sql, rows)
+        except BaseException:
+            if own_transaction:
+                raw.execute("ROLLBACK")
+            raise
+        if own_transaction:
+            raw.execute("COMMIT")
 
 
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
@@ -380,6 +428,21 @@ def _reps(cursor, stage: Stage, tenant: int) -> tuple[str, dict]:
 
 def _customers_named(cursor, stage: Stage, tenant: int, present: set[str], repmap: str | None) -> dict:
     """Create the customers that lines or interactions name and the tenant does not have yet."""
+    collected = stage.entity_table("customers")
+    if collected is not None:
+        table, collected_columns = collected
+        columns = {"distributor_id": str(tenant), "customer_id": "s.customer_id"}
+        for source, target in (("customer_name", "name"), ("customer_class", "customer_class"), ("branch", "branch")):
+            if source in collected_columns:
+                columns[target] = _text(f"s.{source}")
+        joins = ""
+        if repmap and "rep_id" in collected_columns:
+            columns["rep_id"] = "rm.rep_pk"
+            joins = f" LEFT JOIN {repmap} rm ON rm.k = s.rep_id"
+        candidates, created = _insert_new(
+            cursor, Customer, columns, f"FROM {table} s{joins} WHERE true", conflict=["customer_id"]
+        )
+        return {"created": created, "unchanged": candidates - created}
     columns = {"distributor_id": str(tenant), "customer_id": "s.customer_id"}
     joins = ""
     if "customer_name" in present:
@@ -401,21 +464,15 @@ def _customers_named(cursor, stage: Stage, tenant: int, present: set[str], repma
     return {"created": created, "unchanged": candidates - created}
 
 
-def _products_named(cursor, stage: Stage, tenant: int, present: set[str]) -> dict:
+def _products_named(cursor, stage: Stage, tenant: int) -> dict:
+    table, collected = stage.entity_table("products")
     columns = {"distributor_id": str(tenant), "product_id": "s.product_id"}
-    if "product_name" in present:
-        columns["name"] = _text("MAX(s.product_name)")
-    for name in ("category", "brand", "supplier_id"):
-        if name in present:
-            columns[name] = _text(f"MAX(s.{name})")
-    candidates, created = _insert_new(
-        cursor,
-        Product,
-        columns,
-        f"FROM {stage.name} s WHERE true",
-        conflict=["product_id"],
-        group_by="GROUP BY s.product_id",
-    )
+    for source, target in (("product_name", "name"), ("category", "category"), ("brand", "brand")):
+        if source in collected:
+            columns[target] = _text(f"s.{source}")
+    if "supplier_id" in collected:
+        columns["supplier_id"] = _text("s.supplier_id")
+    candidates, created = _insert_new(cursor, Product, columns, f"FROM {table} s WHERE true", conflict=["product_id"])
     return {"created": created, "unchanged": candidates - created}
 
 
@@ -436,7 +493,7 @@ def _merge_invoice_lines(cursor, stage: Stage, tenant: int, present: set[str], c
     if "rep_id" in present:
         repmap, counts["reps"] = _reps(cursor, stage, tenant)
     counts["customers"] = _customers_named(cursor, stage, tenant, present, repmap)
-    counts["products"] = _products_named(cursor, stage, tenant, present)
+    counts["products"] = _products_named(cursor, stage, tenant)
     if "partner_id" in present:
         counts["partners"] = _partners_named(cursor, stage, tenant)
     _analyze_created(cursor, counts)

@@ -53,10 +53,17 @@ class Plan:
         return {name: (src.text if isinstance(src, Expr) else src) for name, src in self.sources.items()}
 
 
+# Columns of invoice lines that only describe the customer or product a line names: they are
+# collected per customer/product while the file is read (see loading.Stage) instead of being staged
+# with every line.
+LINE_DESCRIPTIONS = ("customer_name", "customer_class", "product_name", "category", "brand", "supplier_id")
+
+
 def stage_columns(kind: Kind) -> list[str]:
     """The staging table's columns for a kind: its canonical columns, the derived key, the row number."""
     extra = ["natural_key"] if kind.name == "interactions" else []
-    return [*kind.names, *extra, "_row"]
+    skip = LINE_DESCRIPTIONS if kind.name == "invoice_lines" else ()
+    return [*(n for n in kind.names if n not in skip), *extra, "_row"]
 
 
 def _find_header(value: str, headers: list[str]) -> str | None:
