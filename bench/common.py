@@ -128,7 +128,16 @@ class Timer:
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident memory so far (Linux reports ru_maxrss in KiB)."""
+    """This process's peak resident memory so far: VmHWM of /proc/self/status where there is one.
+    Not ru_maxrss: Linux carries it over exec from the parent that spawned the process (subprocess
+    uses vfork), so a child would report the parent's peak when that was higher."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -150,8 +159,8 @@ class ChildResult:
 
 def run_child(argv: list[str], *, database_url: str, echo: bool = True) -> ChildResult:
     """Run a child process (its stderr passes through), time it, and parse the JSON it emits with
-    `emit_result`. The child's own peak RSS (ru_maxrss of that process) is in the payload; unlike
-    RUSAGE_CHILDREN it is per child, not a maximum over all children so far."""
+    `emit_result`. The child's own peak RSS (its VmHWM) is in the payload; unlike RUSAGE_CHILDREN it
+    is per child, not a maximum over all children so far."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=ROOT, env=child_env(database_url), stdout=subprocess.PIPE, text=True)
     payload: dict = {}
