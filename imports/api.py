@@ -1,6 +1,6 @@
 """Import endpoints under /api/v1/tenants/<tenant>/imports/ (managers: Perm.RUN_JOBS).
 
-POST imports/ (multipart: kind, file, optional mapping JSON and date_format) -> 202 with the job;
+POST imports/ (multipart: kind, file, optional mapping JSON, date_format and restratify) -> 202 with the job;
 GET imports/<id>/ -> status, progress, counts and errors (`?format=csv`: the errors as CSV);
 GET imports/<id>/errors.csv -> the errors as CSV."""
 
@@ -94,6 +94,7 @@ class ImportListApi(TenantApiView):
                 mapping=request.data.get("mapping") or None,
                 date_format=request.data.get("date_format") or None,
                 filename=uploaded.name,
+                restratify=str(request.data.get("restratify", "")).lower() in {"1", "true", "yes", "on"},
             )
         except ValidationError as error:
             return Response(error.message_dict, status=400)

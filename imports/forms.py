@@ -27,6 +27,12 @@ class MappingForm(forms.Form):
         required=False, max_length=50, help_text="Only when dates are not YYYY-MM-DD, e.g. %m/%d/%Y or %d.%m.%Y."
     )
 
+    restratify = forms.BooleanField(
+        required=False,
+        label="Re-stratify after the import",
+        help_text="Run and publish a stratification once the lines are in.",
+    )
+
     def __init__(self, *args, kind: Kind, headers: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = kind

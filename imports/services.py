@@ -82,9 +82,11 @@ def import_start(
     date_format: str | None = None,
     filename: str = "",
     dispatch: bool = True,
+    restratify: bool = False,
 ) -> Job:
     """Record an import job for the file at `path`; with `dispatch`, a worker runs it once the
-    transaction commits. An explicit mapping or date format is remembered for the tenant and kind."""
+    transaction commits. An explicit mapping or date format is remembered for the tenant and kind.
+    With `restratify`, a successful import of invoice lines enqueues a published stratification run."""
     mapping, date_format = import_check_params(kind=kind, mapping=mapping, date_format=date_format)
     params = {
         "import_kind": kind,
@@ -92,6 +94,7 @@ def import_start(
         "mapping": mapping,
         "date_format": date_format,
         "filename": filename or Path(path).name,
+        "restratify": bool(restratify),
     }
     with scope(distributor=distributor):
         if mapping or date_format:
@@ -161,6 +164,11 @@ def run_import(job: Job, progress) -> dict:
         "filename": params.get("filename", ""),
     }
     job.message = summary_text(result)
+    if params.get("restratify") and kind.name == "invoice_lines":
+        from segments.services import restratify_after_import
+
+        run = restratify_after_import(distributor=job.distributor, actor=job.created_by)
+        result["restratify_run"] = run.pk if run else None
     return result
 
 

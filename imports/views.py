@@ -92,6 +92,7 @@ class ImportPreviewView(TenantViewMixin, View):
                 mapping=form.mapping(),
                 date_format=form.cleaned_data["date_format"],
                 filename=meta.get("filename", ""),
+                restratify=form.cleaned_data["restratify"],
             )
         except ValidationError as error:
             for field, problems in error.message_dict.items():

@@ -4,6 +4,7 @@
 import json
 
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
@@ -25,8 +26,11 @@ class Command(BaseCommand):
             "--mapping", default=None, help='JSON {canonical: file column}, e.g. {"cost": "Sales - Profit"}'
         )
         parser.add_argument("--date-format", default=None, help="strptime format of the dates, e.g. %%m/%%d/%%Y")
+        parser.add_argument(
+            "--restratify", action="store_true", help="after a successful import of invoice lines, stratify and publish"
+        )
 
-    def handle(self, *args, slug, kind, file, mapping, date_format, **options):
+    def handle(self, *args, slug, kind, file, mapping, date_format, restratify, **options):
         distributor = Distributor.objects.filter(slug=slug).first()
         if distributor is None:
             raise CommandError(f"No distributor with slug {slug!r}.")
@@ -55,6 +59,8 @@ class Command(BaseCommand):
                     counts = ", ".join(f"{entity}={n}" for entity, n in result.get(what, {}).items())
                     self.stdout.write(f"  {what}: {counts or '-'}")
                 self.stdout.write(f"  {result['rows']:,} rows in {result['seconds']:.1f} s (job #{job.pk})")
+                if restratify and kind == "invoice_lines":
+                    call_command("stratify", slug, publish=True, stdout=self.stdout)
                 return
             errors, count = import_errors(job)
             for error in errors[:SHOWN_ERRORS]:
