@@ -7,7 +7,6 @@ from django.http import Http404
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from stratify.engine import FACTORS
 from stratify.tenancy.api import TenantApiView, TenantListApi, TenantScopedMixin
 from stratify.tenancy.permissions import Perm
 
@@ -87,19 +86,7 @@ class ScoreSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CustomerScore
-        fields = [
-            "customer_id",
-            "customer_name",
-            "segment",
-            "previous_segment",
-            "value_score",
-            "profit_score",
-            "value_rank",
-            "profit_rank",
-            *FACTORS,
-            "percentiles",
-            "explanation",
-        ]
+        fields = ["customer_id", "customer_name", *services.SCORE_FIELDS]
         read_only_fields = fields
 
 

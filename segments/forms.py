@@ -11,6 +11,7 @@ from stratify.engine.settings import RATE_FIELDS
 
 from .dashboard import FACTOR_LABELS
 from .models import TierPolicy
+from .policies import EDITABLE_FIELDS
 
 RATE_LABELS = {
     "cost_per_order": "Cost per order",
@@ -144,21 +145,7 @@ class ModelSettingsForm(forms.Form):
 class TierPolicyForm(forms.ModelForm):
     class Meta:
         model = TierPolicy
-        fields = [
-            "tier_name",
-            "rank",
-            "description",
-            "sales_coverage",
-            "free_shipping_threshold",
-            "discount_pct",
-            "special_orders_allowed",
-            "payment_terms_days",
-            "target_revenue_12m",
-            "target_orders_12m",
-            "target_categories",
-            "target_days_to_pay",
-            "playbook",
-        ]
+        fields = list(EDITABLE_FIELDS)
         labels = {
             "tier_name": "Tier name (what customers see)",
             "rank": "Tier order (1 = top)",

@@ -226,17 +226,10 @@ def _score_rows(run, result, keys: dict[str, int], previous: dict[int, str]) -> 
     return frame
 
 
-SCORE_FIELDS = (
-    "segment",
-    "previous_segment",
-    "value_score",
-    "profit_score",
-    "value_rank",
-    "profit_rank",
-    *FACTORS,
-    "percentiles",
-    "explanation",
-)
+# What a run keeps per customer: the ranked figures (also the columns of `export_scores`), then the
+# percentiles and the explanation.
+RANKED_FIELDS = ("segment", "previous_segment", "value_score", "profit_score", "value_rank", "profit_rank", *FACTORS)
+SCORE_FIELDS = (*RANKED_FIELDS, "percentiles", "explanation")
 
 
 def _write_scores(run, frame: pd.DataFrame) -> None:
@@ -264,7 +257,7 @@ def _write_scores(run, frame: pd.DataFrame) -> None:
             distributor_id=run.distributor_id,
             run_id=run.pk,
             customer_id=r["customer_pk"],
-            **{f: r.get(f) for f in SCORE_FIELDS if f not in ("percentiles", "explanation")},
+            **{f: r.get(f) for f in RANKED_FIELDS},
             percentiles=json.loads(r["percentiles"]),
             explanation=json.loads(r["explanation"]),
         )

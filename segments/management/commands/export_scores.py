@@ -10,18 +10,9 @@ from accounts.models import Distributor
 from imports.safety import escape_formula
 from segments import selectors
 from segments.models import StratificationRun
-from stratify.engine import FACTORS
+from segments.services import RANKED_FIELDS
 
-COLUMNS = (
-    "customer_id",
-    "segment",
-    "previous_segment",
-    "value_score",
-    "profit_score",
-    "value_rank",
-    "profit_rank",
-    *FACTORS,
-)
+COLUMNS = ("customer_id", *RANKED_FIELDS)
 
 
 def _cell(value):
