@@ -265,7 +265,11 @@ def export_parquet(url: str, distributor_id: int) -> str:
 
 # --- (a) DuckDB baseline --------------------------------------------------------------------------------
 def duckdb_baseline(parquet_path: str) -> dict:
-    """The same per-customer aggregates and deliveries as segments.aggregates, by DuckDB from Parquet."""
+    """The same per-customer aggregates and deliveries as segments.aggregates, by DuckDB from Parquet.
+
+    Written the fastest way we found for DuckDB (a fair baseline, not a strawman): the distinct counts
+    come from pre-grouped distinct sets instead of `count(DISTINCT ...) FILTER (...)`, which is ~5x
+    slower here (17.7 s against 3.5 s at 10M lines)."""
     import duckdb
 
     window_start = AS_OF - timedelta(days=WINDOW_DAYS - 1)
@@ -274,30 +278,39 @@ def duckdb_baseline(parquet_path: str) -> dict:
     p = f"(invoice_date < DATE '{window_start}' AND invoice_date >= DATE '{prior_start}')"
     kept = f"{w} AND quantity >= 0 AND revenue >= 0"
     aggregates = f"""
-        SELECT customer_id,
-               count(*) FILTER (WHERE {w}) AS window_lines,
-               count(*) FILTER (WHERE {p}) AS prior_lines,
-               coalesce(sum(revenue) FILTER (WHERE {w}), 0) AS revenue,
-               coalesce(sum(revenue) FILTER (WHERE {p}), 0) AS prior_revenue,
-               coalesce(sum(revenue - cost) FILTER (WHERE {w}), 0) AS gross_margin,
-               count(DISTINCT invoice_id) FILTER (WHERE {kept}) AS orders,
-               count(DISTINCT product_id) FILTER (WHERE {kept}) AS products,
-               count(DISTINCT nullif(category, '')) FILTER (WHERE {kept}) AS categories,
-               count(DISTINCT date_trunc('month', invoice_date)) FILTER (WHERE {kept}) AS active_months,
-               count(*) FILTER (WHERE {w} AND (quantity < 0 OR revenue < 0)) AS return_lines,
-               count(*) FILTER (WHERE {w} AND special_order) AS special_order_lines,
-               coalesce(sum(revenue * days_to_pay) FILTER (WHERE {w}), 0) AS ar_base,
-               min(invoice_date) AS first_date,
-               max(invoice_date) FILTER (WHERE {w}) AS last_date
-        FROM read_parquet('{parquet_path}')
-        WHERE invoice_date <= DATE '{AS_OF}'
-        GROUP BY customer_id
-        HAVING count(*) FILTER (WHERE {w} OR {p}) > 0"""
+        WITH lines AS (SELECT * FROM read_parquet('{parquet_path}') WHERE invoice_date <= DATE '{AS_OF}'),
+        kept AS (SELECT customer_id, invoice_id, product_id, category, date_trunc('month', invoice_date) AS month
+                 FROM lines WHERE {kept}),
+        orders AS (SELECT customer_id, count(*) AS orders
+                   FROM (SELECT DISTINCT customer_id, invoice_id FROM kept) GROUP BY 1),
+        products AS (SELECT customer_id, count(*) AS products
+                     FROM (SELECT DISTINCT customer_id, product_id FROM kept) GROUP BY 1),
+        categories AS (SELECT customer_id, count(*) AS categories
+                       FROM (SELECT DISTINCT customer_id, category FROM kept WHERE category <> '') GROUP BY 1),
+        months AS (SELECT customer_id, count(*) AS active_months
+                   FROM (SELECT DISTINCT customer_id, month FROM kept) GROUP BY 1),
+        sums AS (
+            SELECT customer_id,
+                   count(*) FILTER (WHERE {w}) AS window_lines,
+                   count(*) FILTER (WHERE {p}) AS prior_lines,
+                   coalesce(sum(revenue) FILTER (WHERE {w}), 0) AS revenue,
+                   coalesce(sum(revenue) FILTER (WHERE {p}), 0) AS prior_revenue,
+                   coalesce(sum(revenue - cost) FILTER (WHERE {w}), 0) AS gross_margin,
+                   count(*) FILTER (WHERE {w} AND (quantity < 0 OR revenue < 0)) AS return_lines,
+                   count(*) FILTER (WHERE {w} AND special_order) AS special_order_lines,
+                   coalesce(sum(revenue * days_to_pay) FILTER (WHERE {w}), 0) AS ar_base,
+                   min(invoice_date) AS first_date,
+                   max(invoice_date) FILTER (WHERE {w}) AS last_date
+            FROM lines GROUP BY customer_id
+            HAVING count(*) FILTER (WHERE {w} OR {p}) > 0)
+        SELECT sums.*, coalesce(orders, 0) AS orders, coalesce(products, 0) AS products,
+               coalesce(categories, 0) AS categories, coalesce(active_months, 0) AS active_months
+        FROM sums LEFT JOIN orders USING (customer_id) LEFT JOIN products USING (customer_id)
+                  LEFT JOIN categories USING (customer_id) LEFT JOIN months USING (customer_id)"""
     deliveries = f"""
-        SELECT customer_id, coalesce(ship_method, '') AS ship_method,
-               count(DISTINCT invoice_id) AS deliveries
-        FROM read_parquet('{parquet_path}')
-        WHERE {kept} AND invoice_date <= DATE '{AS_OF}'
+        SELECT customer_id, ship_method, count(*) AS deliveries
+        FROM (SELECT DISTINCT customer_id, invoice_id, coalesce(ship_method, '') AS ship_method
+              FROM read_parquet('{parquet_path}') WHERE {kept} AND invoice_date <= DATE '{AS_OF}')
         GROUP BY 1, 2"""
     duck = duckdb.connect()
     with Timer() as timer:
