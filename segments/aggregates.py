@@ -135,15 +135,19 @@ def _sums(params: dict) -> pd.DataFrame:
 
 def _distinct_counts(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Orders, products, categories, active months and deliveries over the window's non-return lines."""
-    suffix = uuid.uuid4().hex[:12]
-    invoices, products = f"strat_inv_{suffix}", f"strat_prod_{suffix}"
+    invoices = f"strat_inv_{uuid.uuid4().hex[:12]}"
     month = "date_trunc('month', l.invoice_date::timestamp)" if _pg() else "substr(l.invoice_date, 1, 7)"
-    # PostgreSQL drops them at commit even when a statement failed (the transaction is then aborted and
-    # no DROP could run); SQLite has no ON COMMIT clause, so they are dropped explicitly.
+    # PostgreSQL drops it at commit even when a statement failed (the transaction is then aborted and
+    # no DROP could run); SQLite has no ON COMMIT clause, so it is dropped explicitly.
     temporary = "TEMPORARY TABLE {} ON COMMIT DROP" if _pg() else "TEMPORARY TABLE {}"
     kept = """l.distributor_id = %(distributor)s AND l.invoice_date >= %(window_start)s
                AND l.invoice_date <= %(as_of)s AND l.quantity >= 0 AND l.revenue >= 0"""
     with connection.cursor() as cursor:
+        if _pg():
+            # The planner prices a Gather of millions of rows above a single-process bitmap scan; measured
+            # at 10M lines the parallel seq scans are ~1 s faster per statement. Local to the transaction.
+            cursor.execute("SET LOCAL parallel_setup_cost = 0")
+            cursor.execute("SET LOCAL parallel_tuple_cost = 0.001")
         try:
             cursor.execute(
                 f"""CREATE {temporary.format(invoices)} AS
@@ -153,44 +157,32 @@ def _distinct_counts(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
                     GROUP BY l.customer_id, l.invoice_id, coalesce(l.ship_method, ''), {month}""",
                 params,
             )
-            cursor.execute(
-                f"""CREATE {temporary.format(products)} AS
-                    SELECT l.customer_id AS cpk, l.product_id AS ppk
-                    FROM {LINES} l WHERE {kept}
-                    GROUP BY l.customer_id, l.product_id""",
-                params,
-            )
             if _pg():
                 cursor.execute(f"ANALYZE {invoices}")
-                cursor.execute(f"ANALYZE {products}")
+            # Products and categories straight from the lines: (customer, product) pairs barely shrink the
+            # lines (3.0M of 3.7M at 10M lines), so a pre-grouped table of them cost more than it saved. The
+            # lines are sorted by customer (in parallel under a Gather Merge) and each customer's distinct
+            # counts are small in-memory sorts; orders and months likewise over the invoice table.
             cursor.execute(
                 f"""
-                SELECT c.customer_id, coalesce(o.orders, 0), coalesce(m.months, 0),
-                       coalesce(p.products, 0), coalesce(k.categories, 0)
-                FROM (SELECT DISTINCT cpk FROM {products}) ids
-                JOIN {CUSTOMERS} c ON c.id = ids.cpk
-                LEFT JOIN (SELECT cpk, count(*) AS orders
-                           FROM (SELECT cpk, invoice_id FROM {invoices} GROUP BY cpk, invoice_id) x
-                           GROUP BY cpk) o ON o.cpk = ids.cpk
-                LEFT JOIN (SELECT cpk, count(*) AS months
-                           FROM (SELECT cpk, month FROM {invoices} GROUP BY cpk, month) x
-                           GROUP BY cpk) m ON m.cpk = ids.cpk
-                LEFT JOIN (SELECT cpk, count(*) AS products FROM {products} GROUP BY cpk) p ON p.cpk = ids.cpk
-                LEFT JOIN (SELECT cpk, count(*) AS categories
-                           FROM (SELECT x.cpk, pr.category FROM {products} x JOIN {PRODUCTS} pr ON pr.id = x.ppk
-                                 WHERE pr.category IS NOT NULL AND pr.category <> ''
-                                 GROUP BY x.cpk, pr.category) y
-                           GROUP BY cpk) k ON k.cpk = ids.cpk
-                """
+                SELECT c.customer_id, coalesce(o.orders, 0), coalesce(o.months, 0), p.products, p.categories
+                FROM (SELECT l.customer_id AS cpk, count(DISTINCT l.product_id) AS products,
+                             count(DISTINCT pr.category) AS categories
+                      FROM {LINES} l LEFT JOIN {PRODUCTS} pr ON pr.id = l.product_id AND pr.category <> ''
+                      WHERE {kept}
+                      GROUP BY l.customer_id) p
+                JOIN {CUSTOMERS} c ON c.id = p.cpk
+                LEFT JOIN (SELECT cpk, count(DISTINCT invoice_id) AS orders, count(DISTINCT month) AS months
+                           FROM {invoices} GROUP BY cpk) o ON o.cpk = p.cpk
+                """,
+                params,
             )
             counts = _frame(cursor.fetchall(), ["customer_id", "orders", "active_months", "products", "categories"])
             cursor.execute(
                 f"""
                 SELECT c.customer_id, d.ship_method, d.deliveries
-                FROM (SELECT cpk, ship_method, count(*) AS deliveries
-                      FROM (SELECT cpk, invoice_id, ship_method FROM {invoices}
-                            GROUP BY cpk, invoice_id, ship_method) x
-                      GROUP BY cpk, ship_method) d
+                FROM (SELECT cpk, ship_method, count(DISTINCT invoice_id) AS deliveries
+                      FROM {invoices} GROUP BY cpk, ship_method) d
                 JOIN {CUSTOMERS} c ON c.id = d.cpk
                 """
             )
@@ -198,7 +190,6 @@ def _distinct_counts(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
         finally:
             if not _pg():
                 cursor.execute(f"DROP TABLE IF EXISTS {invoices}")
-                cursor.execute(f"DROP TABLE IF EXISTS {products}")
     return counts, deliveries
 
 
