@@ -39,6 +39,7 @@ test-sqlite: venv
 test-postgres: venv
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.replace('/stratify','/postgres'), connect_timeout=3).close()" 2>/dev/null; then \
 	  echo "=== Test pass 2/2: PostgreSQL + Redis, Celery worker process ==="; \
+	  $(BIN)/python tests/reset_pg_test_db.py $(PG_URL) && \
 	  DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -m "not browser" $(PYTEST_ARGS); \
 	elif [ -n "$$CI" ]; then echo "PostgreSQL is not reachable at $(PG_URL): CI needs it." >&2; exit 1; \
 	else echo "!!! PostgreSQL pass NOT RUN: no server at $(PG_URL) (set PG_URL, or start PostgreSQL and Redis)."; fi
