@@ -338,6 +338,29 @@ def _text(expr: str) -> str:
     return f"COALESCE({expr}, '')"
 
 
+def _take_present(columns: dict, update: list, present: set[str], *, text=(), flags=(), plain=()) -> None:
+    """Map the optional columns the file has onto the target table's (and mark them updatable): text
+    empty rather than NULL, booleans false when blank, other values as staged."""
+    for names, expr in (
+        (text, lambda n: _text(f"s.{n}")),
+        (flags, "COALESCE(s.{}, FALSE)".format),
+        (plain, "s.{}".format),
+    ):
+        for name in names:
+            if name in present:
+                columns[name] = expr(name)
+                update.append(name)
+
+
+def _join_reps(columns: dict, update: list, repmap: str | None) -> str:
+    """The rep named by each staged row (code or e-mail, through the rep map), as a join to add."""
+    if not repmap:
+        return ""
+    columns["rep_id"] = "rm.rep_pk"
+    update.append("rep_id")
+    return f" LEFT JOIN {repmap} rm ON rm.k = s.rep_id"
+
+
 # --- line numbers and duplicates -------------------------------------------------------------------
 
 
@@ -513,20 +536,15 @@ def _merge_invoice_lines(cursor, stage: Stage, tenant: int, present: set[str], c
         f" JOIN {_table(Customer)} c ON c.distributor_id = {tenant} AND c.customer_id = s.customer_id"
         f" JOIN {_table(Product)} p ON p.distributor_id = {tenant} AND p.product_id = s.product_id"
     )
-    for name in ("ship_method", "branch", "channel"):
-        if name in present:
-            columns[name] = _text(f"s.{name}")
-            update.append(name)
-    if "special_order" in present:
-        columns["special_order"] = "COALESCE(s.special_order, FALSE)"
-        update.append("special_order")
-    if "days_to_pay" in present:
-        columns["days_to_pay"] = "s.days_to_pay"
-        update.append("days_to_pay")
-    if repmap:
-        columns["rep_id"] = "rm.rep_pk"
-        update.append("rep_id")
-        joins += f" LEFT JOIN {repmap} rm ON rm.k = s.rep_id"
+    _take_present(
+        columns,
+        update,
+        present,
+        text=("ship_method", "branch", "channel"),
+        flags=("special_order",),
+        plain=("days_to_pay",),
+    )
+    joins += _join_reps(columns, update, repmap)
     if "partner_id" in present:
         columns["partner_id"] = "pa.id"
         update.append("partner_id")
@@ -598,7 +616,7 @@ def _merge_customers(cursor, stage: Stage, tenant: int, present: set[str], count
         repmap, counts["reps"] = _reps(cursor, stage, tenant)
     columns = {"distributor_id": str(tenant), "customer_id": "s.customer_id"}
     update = []
-    for name in (
+    text = (
         "name",
         "customer_class",
         "supply_chain_role",
@@ -608,43 +626,34 @@ def _merge_customers(cursor, stage: Stage, tenant: int, present: set[str], count
         "preferred_ship_method",
         "reasons_for_purchase",
         "parent_customer_id",
-    ):
-        if name in present:
-            columns[name] = _text(f"s.{name}")
-            update.append(name)
-    for name in ("potential_annual_spend", "credit_terms_days"):
-        if name in present:
-            columns[name] = f"s.{name}"
-            update.append(name)
-    joins = ""
-    if repmap:
-        columns["rep_id"] = "rm.rep_pk"
-        update.append("rep_id")
-        joins = f" LEFT JOIN {repmap} rm ON rm.k = s.rep_id"
+    )
+    _take_present(columns, update, present, text=text, plain=("potential_annual_spend", "credit_terms_days"))
+    joins = _join_reps(columns, update, repmap)
     _simple_upsert(cursor, stage, Customer, columns, update, ["customer_id"], tenant, counts, "customers", joins)
 
 
 def _merge_products(cursor, stage: Stage, tenant: int, present: set[str], counts: dict, progress) -> None:
     columns = {"distributor_id": str(tenant), "product_id": "s.product_id"}
     update = []
-    for name in ("name", "category", "brand", "supplier_id"):
-        if name in present:
-            columns[name] = _text(f"s.{name}")
-            update.append(name)
-    for name in ("is_stock", "replacement_cycle_days"):
-        if name in present:
-            columns[name] = f"s.{name}"
-            update.append(name)
+    _take_present(
+        columns,
+        update,
+        present,
+        text=("name", "category", "brand", "supplier_id"),
+        plain=("is_stock", "replacement_cycle_days"),
+    )
     _simple_upsert(cursor, stage, Product, columns, update, ["product_id"], tenant, counts, "products")
 
 
 def _merge_partners(cursor, stage: Stage, tenant: int, present: set[str], counts: dict, progress) -> None:
     columns = {"distributor_id": str(tenant), "partner_id": "s.partner_id"}
     update = []
-    for name in ("name", "kind", "region", "supports_customer", "services", "why_customers_use_it"):
-        if name in present:
-            columns[name] = _text(f"s.{name}")
-            update.append(name)
+    _take_present(
+        columns,
+        update,
+        present,
+        text=("name", "kind", "region", "supports_customer", "services", "why_customers_use_it"),
+    )
     _simple_upsert(cursor, stage, Partner, columns, update, ["partner_id"], tenant, counts, "partners")
 
 
@@ -663,17 +672,8 @@ def _merge_interactions(cursor, stage: Stage, tenant: int, present: set[str], co
     }
     update = ["customer_id", "date", "kind"]
     joins = f" JOIN {_table(Customer)} c ON c.distributor_id = {tenant} AND c.customer_id = s.customer_id"
-    for name in ("channel", "summary", "usage_notes"):
-        if name in present:
-            columns[name] = _text(f"s.{name}")
-            update.append(name)
-    if "opportunity" in present:
-        columns["opportunity"] = "COALESCE(s.opportunity, FALSE)"
-        update.append("opportunity")
-    if repmap:
-        columns["rep_id"] = "rm.rep_pk"
-        update.append("rep_id")
-        joins += f" LEFT JOIN {repmap} rm ON rm.k = s.rep_id"
+    _take_present(columns, update, present, text=("channel", "summary", "usage_notes"), flags=("opportunity",))
+    joins += _join_reps(columns, update, repmap)
     _simple_upsert(cursor, stage, Interaction, columns, update, ["natural_key"], tenant, counts, "interactions", joins)
 
 
