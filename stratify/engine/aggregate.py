@@ -91,7 +91,8 @@ def to_decimal(value: Any, *, missing: Decimal | None = _ZERO) -> Decimal | None
 
 def decimal_series(series: pd.Series, *, missing: Decimal | None = _ZERO) -> pd.Series:
     """Object Series of exact Decimals (``missing`` for None/NaN)."""
-    values = [to_decimal(v, missing=missing) for v in series.tolist()]
+    # Finite Decimals (what PostgreSQL's numeric gives) pass through without a call per value.
+    values = [v if type(v) is Decimal and v.is_finite() else to_decimal(v, missing=missing) for v in series.tolist()]
     return pd.Series(values, index=series.index, dtype=object)
 
 

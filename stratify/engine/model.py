@@ -109,6 +109,41 @@ def _days_between(as_of: pd.Series, dates: pd.Series) -> pd.Series:
     return pd.Series(days.astype("float64").to_numpy(), index=dates.index)
 
 
+def _delivery_cost(ids: pd.Series, deliveries: pd.DataFrame, settings: ModelSettings) -> pd.Series:
+    """Exact Decimal delivery cost of each customer of ``ids`` (zero without deliveries).
+
+    A tenant has a handful of ship methods and fewer distinct rates: each customer's deliveries are
+    summed per rate as integers, so the Decimal work is one multiplication per customer and rate."""
+    codes, methods = pd.factorize(deliveries["ship_method"])  # None/NaN -> -1: no ship method
+    rates = {str(k): Decimal(v) for k, v in settings.delivery_cost.items()}
+    default = Decimal(settings.default_delivery_cost)
+    # The rate of each method, then of "no method" (code -1 picks the last entry).
+    method_rates = [rates.get(str(m), default) if str(m) else default for m in methods] + [default]
+    distinct = list(dict.fromkeys(method_rates))
+    rate_of_row = np.array([distinct.index(rate) for rate in method_rates])[codes]
+    # Each delivery row's position in ``ids`` (-1: not an active customer), found once per distinct
+    # customer; a missing id is matched by its own str() ("None" and "nan" differ), row by row.
+    index = pd.Index(ids)
+    customer_codes, customers = pd.factorize(deliveries["customer_id"])
+    named = customer_codes >= 0
+    position = np.full(len(deliveries), -1, dtype=np.intp)
+    position[named] = index.get_indexer(np.array([str(c) for c in customers], dtype=object))[customer_codes[named]]
+    if not named.all():
+        raw_ids = deliveries["customer_id"].to_numpy()[~named]
+        position[~named] = index.get_indexer(np.array([str(c) for c in raw_ids], dtype=object))
+    counted = position >= 0
+    per_rate = np.zeros((len(distinct), len(ids)), dtype=np.int64)
+    np.add.at(
+        per_rate,
+        (rate_of_row[counted], position[counted]),
+        _as_int(deliveries["deliveries"]).to_numpy()[counted],
+    )
+    cost = pd.Series([_ZERO] * len(ids), index=ids.index, dtype=object)
+    for rate, counts in zip(distinct, per_rate, strict=True):
+        cost = cost + counts.astype(object) * rate
+    return cost
+
+
 def cost_to_serve(active: pd.DataFrame, deliveries: pd.DataFrame, settings: ModelSettings) -> pd.Series:
     """Section 3, exact Decimal per customer (object Series indexed like ``active``)."""
     with localcontext() as ctx:
@@ -124,21 +159,7 @@ def cost_to_serve(active: pd.DataFrame, deliveries: pd.DataFrame, settings: Mode
             total = total + counts * Decimal(rate)
 
         if deliveries is not None and len(deliveries):
-            dl = deliveries[["customer_id", "ship_method", "deliveries"]].reset_index(drop=True)
-            dl["customer_id"] = [str(v) for v in dl["customer_id"].tolist()]
-            methods = [
-                "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-                for v in dl["ship_method"].tolist()
-            ]
-            rates = {str(k): Decimal(v) for k, v in settings.delivery_cost.items()}
-            default = Decimal(settings.default_delivery_cost)
-            dl["rate"] = pd.Series([rates.get(m, default) if m else default for m in methods], dtype=object)
-            dl["cost"] = _as_int(dl["deliveries"]).astype(object) * dl["rate"]
-            per_customer = dl.groupby("customer_id")["cost"].sum()
-            ids = active["customer_id"]
-            delivery = ids.map(per_customer)
-            delivery = delivery.where(delivery.notna(), _ZERO).astype(object)
-            total = total + delivery
+            total = total + _delivery_cost(active["customer_id"], deliveries, settings)
 
         ar_base = decimal_series(active["ar_base"])
         total = total + ar_base * Decimal(settings.ar_carrying_rate) / Decimal(365)
@@ -146,28 +167,32 @@ def cost_to_serve(active: pd.DataFrame, deliveries: pd.DataFrame, settings: Mode
 
 
 def _side(names: list[str], order: np.ndarray, keep: np.ndarray, contrib, pct, vals) -> list[list[dict]]:
-    """Up to two explanation entries per row: columns ``order[:, :2]`` where ``keep`` holds."""
+    """Up to two explanation entries per row: columns ``order[:, :2]`` where ``keep`` holds.
+
+    Each slot's entries are built in one pass over only the rows that list it, from values gathered
+    with numpy (a missing value becomes None), then appended to their rows in slot order."""
     n = len(order)
     rows = np.arange(n)
-    slots = []
-    for k in range(min(2, order.shape[1])):
-        j = order[:, k]
-        ok = keep[rows, j]
-        value = vals[rows, j]
-        slots.append(
-            (
-                j.tolist(),
-                ok.tolist(),
-                contrib[rows, j].tolist(),
-                pct[rows, j].tolist(),
-                [None if v != v else v for v in value.tolist()],  # NaN -> None
-            )
-        )
+    factor_names = np.array(names, dtype=object)
     out: list[list[dict]] = [[] for _ in range(n)]
-    for j_list, ok_list, c_list, p_list, v_list in slots:
-        for i, (j, ok, c, p, v) in enumerate(zip(j_list, ok_list, c_list, p_list, v_list, strict=True)):
-            if ok:
-                out[i].append({"factor": names[j], "contribution": c, "percentile": p, "value": v})
+    for k in range(min(2, order.shape[1])):
+        listed = np.flatnonzero(keep[rows, order[:, k]])
+        j = order[listed, k]
+        value = vals[listed, j]
+        value_or_none = value.astype(object)
+        value_or_none[np.isnan(value)] = None
+        entries = [
+            {"factor": f, "contribution": c, "percentile": p, "value": v}
+            for f, c, p, v in zip(
+                factor_names[j].tolist(),
+                contrib[listed, j].tolist(),
+                pct[listed, j].tolist(),
+                value_or_none.tolist(),
+                strict=True,
+            )
+        ]
+        for i, entry in zip(listed.tolist(), entries, strict=True):
+            out[i].append(entry)
     return out
 
 
