@@ -87,11 +87,20 @@ class StratificationRun(TenantOwnedModel):
 
 class CustomerScore(TenantOwnedModel):
     """One customer in one run: every factor, both scores and ranks, segment and explanation.
-    Lapsed customers have a row with segment `lapsed` and no scores."""
+    Lapsed customers have a row with segment `lapsed` and no scores.
+
+    Derived rows, written only by their run (tens of thousands at once, by COPY, with ids taken from
+    the tenant's own rows), so `run` and `customer` have no database FK constraint, like invoice lines:
+    PostgreSQL's deferred per-row checks cost seconds at commit. Deletes still cascade: Django applies
+    on_delete itself."""
 
     id = models.BigAutoField(primary_key=True)
-    run = models.ForeignKey(StratificationRun, on_delete=models.CASCADE, related_name="scores", db_index=False)
-    customer = models.ForeignKey("sales.Customer", on_delete=models.CASCADE, related_name="scores", db_index=False)
+    run = models.ForeignKey(
+        StratificationRun, on_delete=models.CASCADE, related_name="scores", db_index=False, db_constraint=False
+    )
+    customer = models.ForeignKey(
+        "sales.Customer", on_delete=models.CASCADE, related_name="scores", db_index=False, db_constraint=False
+    )
     segment = models.CharField(max_length=20, choices=SEGMENT_CHOICES)
     previous_segment = models.CharField(max_length=20, choices=SEGMENT_CHOICES, blank=True)
     value_score = models.FloatField(null=True)

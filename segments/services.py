@@ -9,11 +9,10 @@ published."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import math
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,6 +24,9 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from pandas.io.json import ujson_dumps
+from psycopg import postgres, pq
+from psycopg.adapt import Dumper
 
 from stratify.engine import FACTORS, LAPSED, SEGMENTS, ModelSettings, stratify, validate_settings
 from stratify.jobs.models import Job
@@ -38,7 +40,7 @@ from .selectors import profile_get
 logger = logging.getLogger(__name__)
 JOB_KIND = "stratify"
 CENT = Decimal("0.01")
-COPY_CHUNK = 10_000
+WRITE_CHUNK = 10_000  # score rows encoded and sent at a time
 Status = StratificationRun.Status
 
 
@@ -184,39 +186,51 @@ def _start(run: StratificationRun) -> None:
         )
 
 
-def _float(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
+# What a run keeps per customer: the ranked figures (also the columns of `export_scores`), then the
+# percentiles and the explanation.
+RANKED_FIELDS = ("segment", "previous_segment", "value_score", "profit_score", "value_rank", "profit_rank", *FACTORS)
+SCORE_FIELDS = (*RANKED_FIELDS, "percentiles", "explanation")
+SCORE_FLOAT_FIELDS = RANKED_FIELDS[2:]
 
 
 def _money_str(value: Decimal) -> str:
     return str(Decimal(value).quantize(CENT))
 
 
-def _json_lines(frame: pd.DataFrame) -> list[str]:
-    """One JSON object per row of `frame` ({column: value})."""
-    return frame.to_json(orient="records", lines=True, double_precision=15).splitlines()
+PERCENTILE_COLUMNS = tuple(f"p_{f}" for f in FACTORS)
+# JSON is written by pandas' C encoder (several times faster than json.dumps), to 15 decimals: far
+# below the 1e-9 reproduction tolerance.
+JSON_DECIMALS = 15
+
+
+def _json_number_records(frame: pd.DataFrame) -> list[str]:
+    """One JSON object ({column: number}) per row of a frame of numbers."""
+    if frame.empty:
+        return []
+    text = frame.to_json(orient="records", double_precision=JSON_DECIMALS)
+    # '[{...},{...}]' of flat objects of numbers: "},{" only ever separates two records. (Splitting
+    # one array is several times faster than pandas' JSON-lines output.)
+    return ["{" + record + "}" for record in text[2:-2].split("},{")]
+
+
+def _json_values(values: list) -> list[str]:
+    """The JSON text of each value (dicts and lists of strings, numbers and None)."""
+    return [ujson_dumps(value, double_precision=JSON_DECIMALS) for value in values]
 
 
 def _score_rows(run, result, keys: dict[str, int], previous: dict[int, str]) -> pd.DataFrame:
-    """One row per customer (active and lapsed) with the CustomerScore columns, vectorised."""
+    """One row per customer (active, then lapsed) with the CustomerScore columns, vectorised. The
+    percentiles stay the engine's `p_<factor>` columns and the explanation its dicts (lapsed: NaN and
+    {}): the writers encode them chunk by chunk (see `_score_chunks`)."""
     scores = result.scores
     frame = pd.DataFrame({"customer_id": scores["customer_id"].astype(str)})
     frame["segment"] = scores["segment"].astype(str)
-    for column in ("value_score", "profit_score", "value_rank", "profit_rank", *FACTORS):
+    for column in (*SCORE_FLOAT_FIELDS, *PERCENTILE_COLUMNS):
         frame[column] = scores[column].astype("float64")
-    # JSON by pandas' C encoder (several times faster than json.dumps per row); 15 decimals is far
-    # below the 1e-9 reproduction tolerance.
-    p = scores[[f"p_{f}" for f in FACTORS]].set_axis(list(FACTORS), axis=1)
-    frame["percentiles"] = _json_lines(p) if len(p) else []
-    explanation = pd.DataFrame({"e": scores["explanation"].to_numpy()})
-    frame["explanation"] = [line[5:-1] for line in _json_lines(explanation)] if len(p) else []
+    frame["explanation"] = scores["explanation"].astype(object)
     if result.lapsed:
         lapsed = pd.DataFrame({"customer_id": [str(c) for c in result.lapsed], "segment": LAPSED})
-        lapsed["percentiles"] = "{}"
-        lapsed["explanation"] = "{}"
+        lapsed["explanation"] = [{} for _ in result.lapsed]
         frame = pd.concat([frame, lapsed], ignore_index=True)
     frame["customer_pk"] = frame["customer_id"].map(keys)
     if frame["customer_pk"].isna().any():  # a customer deleted while the run computed
@@ -226,44 +240,82 @@ def _score_rows(run, result, keys: dict[str, int], previous: dict[int, str]) -> 
     return frame
 
 
-# What a run keeps per customer: the ranked figures (also the columns of `export_scores`), then the
-# percentiles and the explanation.
-RANKED_FIELDS = ("segment", "previous_segment", "value_score", "profit_score", "value_rank", "profit_rank", *FACTORS)
-SCORE_FIELDS = (*RANKED_FIELDS, "percentiles", "explanation")
+def _nullable(values: np.ndarray) -> list:
+    """Python floats, with None (SQL NULL) for NaN."""
+    out = values.astype(object)
+    out[np.isnan(values)] = None
+    return out.tolist()
+
+
+def _score_chunks(frame: pd.DataFrame) -> Iterator[dict[str, list]]:
+    """The CustomerScore columns of `frame` (customer_id, then SCORE_FIELDS), WRITE_CHUNK rows at a
+    time: Python values, None for a missing number, JSON text for the percentiles and explanation
+    ({} for a lapsed customer). Encoding chunk by chunk bounds memory and, on PostgreSQL, lets the
+    server parse one chunk's JSON while the next is encoded."""
+    for start in range(0, len(frame), WRITE_CHUNK):
+        chunk = frame.iloc[start : start + WRITE_CHUNK]
+        columns = {
+            "customer_id": chunk["customer_pk"].tolist(),
+            "segment": chunk["segment"].tolist(),
+            "previous_segment": chunk["previous_segment"].tolist(),
+        }
+        for field in SCORE_FLOAT_FIELDS:
+            columns[field] = _nullable(chunk[field].to_numpy(dtype="float64"))
+        ranked = (chunk["segment"] != LAPSED).to_numpy()
+        percentiles = np.full(len(chunk), "{}", dtype=object)
+        percentiles[ranked] = _json_number_records(
+            chunk.loc[ranked, list(PERCENTILE_COLUMNS)].set_axis(list(FACTORS), axis=1)
+        )
+        columns["percentiles"] = percentiles.tolist()
+        columns["explanation"] = _json_values(chunk["explanation"].tolist())
+        yield columns
+
+
+class _JsonTextBinaryDumper(Dumper):
+    """Already-encoded JSON text into a jsonb column of a binary COPY (jsonb's binary format is a
+    version byte, then the text)."""
+
+    format = pq.Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: str) -> bytes:
+        return b"\x01" + obj.encode()
+
+
+def _copy_scores(run, frame: pd.DataFrame) -> None:
+    """PostgreSQL: binary COPY, so that floats travel as 8 bytes instead of being formatted as text
+    (formatting ~20 float columns was most of the write)."""
+    fields = ("customer_id", *SCORE_FIELDS)
+    types = ["int8", "int8", "int8", "text", "text", *["float8"] * len(SCORE_FLOAT_FIELDS), "jsonb", "jsonb"]
+    sql = (
+        f"COPY {CustomerScore._meta.db_table} (distributor_id, run_id, {', '.join(fields)}) FROM STDIN (FORMAT binary)"
+    )
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        raw.adapters.register_dumper(None, _JsonTextBinaryDumper)  # this cursor only; used by set_types
+        with raw.copy(sql) as copy:
+            copy.set_types(types)
+            for columns in _score_chunks(frame):
+                size = len(columns["customer_id"])
+                tenant, run_ids = [run.distributor_id] * size, [run.pk] * size
+                for row in zip(tenant, run_ids, *(columns[field] for field in fields), strict=True):
+                    copy.write_row(row)
 
 
 def _write_scores(run, frame: pd.DataFrame) -> None:
     """Insert the rows under the run: PostgreSQL COPY, otherwise bulk_create in batches."""
     CustomerScore.objects.filter(distributor=run.distributor, run=run).delete()  # a re-executed run
     if connection.vendor == "postgresql":
-        columns = ["distributor_id", "run_id", "customer_id", *SCORE_FIELDS]
-        out = pd.DataFrame({"distributor_id": run.distributor_id, "run_id": run.pk}, index=frame.index)
-        out["customer_id"] = frame["customer_pk"]
-        for column in SCORE_FIELDS:
-            out[column] = frame[column]
-        table = CustomerScore._meta.db_table
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy,
-        ):
-            for start in range(0, len(out), COPY_CHUNK):  # bounded memory: one chunk of CSV at a time
-                buffer = io.StringIO()
-                out.iloc[start : start + COPY_CHUNK].to_csv(buffer, index=False, header=False, na_rep="\\N")
-                copy.write(buffer.getvalue())
+        _copy_scores(run, frame)
         return
-    records = frame.replace({np.nan: None}).to_dict("records")
-    objects = [
-        CustomerScore(
-            distributor_id=run.distributor_id,
-            run_id=run.pk,
-            customer_id=r["customer_pk"],
-            **{f: r.get(f) for f in RANKED_FIELDS},
-            percentiles=json.loads(r["percentiles"]),
-            explanation=json.loads(r["explanation"]),
-        )
-        for r in records
-    ]
-    CustomerScore.objects.bulk_create(objects, batch_size=2000)
+    for columns in _score_chunks(frame):
+        columns["percentiles"] = [json.loads(text) for text in columns["percentiles"]]
+        columns["explanation"] = [json.loads(text) for text in columns["explanation"]]
+        objects = [
+            CustomerScore(distributor_id=run.distributor_id, run_id=run.pk, **dict(zip(columns, row, strict=True)))
+            for row in zip(*columns.values(), strict=True)
+        ]
+        CustomerScore.objects.bulk_create(objects, batch_size=2000)
 
 
 def _totals(result) -> dict:

@@ -85,6 +85,46 @@ def test_run_scores_every_customer_like_the_engine(loaded):
     assert run.totals["lapsed"] == {"count": 1}
 
 
+def approx_tree(value):
+    """`value` (the engine's nested dicts and lists) with every float compared to 1e-12."""
+    if isinstance(value, dict):
+        return {key: approx_tree(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [approx_tree(item) for item in value]
+    if isinstance(value, float):
+        return pytest.approx(value, rel=1e-12, abs=1e-12)
+    return value
+
+
+def test_run_stores_every_percentile_and_the_whole_explanation(loaded):
+    d = loaded.distributor
+    run = execute(d)
+    expected = expected_result(d)
+    with scopes_disabled():
+        scores = {s.customer.customer_id: s for s in CustomerScore.objects.filter(run=run).select_related("customer")}
+    for row in expected.scores.to_dict("records"):
+        score = scores[row["customer_id"]]
+        assert score.percentiles == approx_tree({f: row[f"p_{f}"] for f in FACTORS})
+        assert score.explanation == approx_tree(row["explanation"])
+    for customer_id in expected.lapsed:
+        assert scores[customer_id].percentiles == {} and scores[customer_id].explanation == {}
+
+
+def test_deleting_a_run_or_a_customer_deletes_its_scores(loaded):
+    """Scores have no database FK constraint: Django's on_delete=CASCADE removes them."""
+    d = loaded.distributor
+    first, second = execute(d), execute(d)
+    with scopes_disabled():
+        assert CustomerScore.objects.filter(run=first).count() == 12
+        StratificationRun.objects.get(pk=first.pk).delete()
+        assert not CustomerScore.objects.filter(run_id=first.pk).exists()
+        assert CustomerScore.objects.filter(run=second).count() == 12
+        customer = CustomerScore.objects.filter(run=second).select_related("customer").first().customer
+        customer.delete()
+        assert not CustomerScore.objects.filter(customer_id=customer.pk).exists()
+        assert CustomerScore.objects.filter(run=second).count() == 11
+
+
 def test_publish_switches_current_run_and_keeps_previous(loaded):
     d = loaded.distributor
     first = execute(d, publish=True)
