@@ -90,11 +90,14 @@ class CustomerScore(TenantOwnedModel):
     Lapsed customers have a row with segment `lapsed` and no scores.
 
     Derived rows, written only by their run (tens of thousands at once, by COPY, with ids taken from
-    the tenant's own rows), so `run` and `customer` have no database FK constraint, like invoice lines:
-    PostgreSQL's deferred per-row checks cost seconds at commit. Deletes still cascade: Django applies
-    on_delete itself."""
+    the tenant's own rows), so none of their foreign keys has a database constraint, like invoice
+    lines: PostgreSQL's deferred per-row checks cost seconds at commit. Deletes still cascade: Django
+    applies on_delete itself."""
 
     id = models.BigAutoField(primary_key=True)
+    distributor = models.ForeignKey(
+        "accounts.Distributor", on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
+    )
     run = models.ForeignKey(
         StratificationRun, on_delete=models.CASCADE, related_name="scores", db_index=False, db_constraint=False
     )

@@ -27,6 +27,7 @@ from django.utils import timezone
 from pandas.io.json import ujson_dumps
 from psycopg import postgres, pq
 from psycopg.adapt import Dumper
+from psycopg.copy import QueuedLibpqWriter
 
 from stratify.engine import FACTORS, LAPSED, SEGMENTS, ModelSettings, stratify, validate_settings
 from stratify.jobs.models import Job
@@ -284,7 +285,8 @@ class _JsonTextBinaryDumper(Dumper):
 
 def _copy_scores(run, frame: pd.DataFrame) -> None:
     """PostgreSQL: binary COPY, so that floats travel as 8 bytes instead of being formatted as text
-    (formatting ~20 float columns was most of the write)."""
+    (formatting ~20 float columns was most of the write). A writer thread sends the data, so this
+    thread keeps encoding while the server parses the jsonb it has received (its larger cost)."""
     fields = ("customer_id", *SCORE_FIELDS)
     types = ["int8", "int8", "int8", "text", "text", *["float8"] * len(SCORE_FLOAT_FIELDS), "jsonb", "jsonb"]
     sql = (
@@ -293,7 +295,7 @@ def _copy_scores(run, frame: pd.DataFrame) -> None:
     with connection.cursor() as cursor:
         raw = cursor.cursor
         raw.adapters.register_dumper(None, _JsonTextBinaryDumper)  # this cursor only; used by set_types
-        with raw.copy(sql) as copy:
+        with raw.copy(sql, writer=QueuedLibpqWriter(raw)) as copy:
             copy.set_types(types)
             for columns in _score_chunks(frame):
                 size = len(columns["customer_id"])
