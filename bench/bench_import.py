@@ -240,7 +240,7 @@ PHASES = [
     ("stage", "staging: chunk -> CSV text -> COPY into the temp table"),
     ("duplicates", "duplicate-key check (SQL on the stage)"),
     ("merge_sql", "merge SQL: reps/customers/products/partners named, ANALYZE, lines upsert"),
-    ("customer_months", "CustomerMonth refresh (SQL)"),
+    ("summaries", "line summaries refresh (SQL)"),
     ("commit", "COMMIT (and any deferred foreign-key checks of the new rows)"),
 ]
 
@@ -283,7 +283,7 @@ def _instrument_phases() -> dict[str, float]:
     loading.Stage.append = timed("stage", loading.Stage.append)
     services.find_duplicates = timed("duplicates", services.find_duplicates)
     # The months refresh runs inside the lines merge: time it separately and subtract it below.
-    loading.refresh_customer_months = timed("customer_months", loading.refresh_customer_months)
+    loading.refresh_summaries = timed("summaries", loading.refresh_summaries)
     loading.MERGES["invoice_lines"] = timed("merge_sql", loading.MERGES["invoice_lines"])
     wrapper = connections["default"]
     wrapper.commit = timed("commit", wrapper.commit)
@@ -291,7 +291,7 @@ def _instrument_phases() -> dict[str, float]:
 
 
 def _phase_report(phases: dict[str, float], seconds: float) -> str:
-    phases["merge_sql"] -= phases["customer_months"]
+    phases["merge_sql"] -= phases["summaries"]
     lines = ["phases of the import:"]
     for key, label in PHASES:
         lines.append(f"  {phases[key]:8.1f} s  {phases[key] / seconds:4.0%}  {label}")

@@ -5,12 +5,11 @@ psycopg 3; SQLite: batched `executemany`). Nothing touches the tenant's tables u
 runs in ONE transaction: it creates the customers, products, partners and reps the rows name,
 upserts the rows on their natural key (`INSERT ... ON CONFLICT (distributor_id, ...) DO UPDATE ...
 WHERE <something> IS DISTINCT FROM <what is stored>`, so unchanged rows are not rewritten), and keeps
-`sales.CustomerMonth` up to date. A failure or a killed worker rolls the whole merge back, and the
+the line summaries of `sales.summaries` up to date. A failure or a killed worker rolls the whole merge back, and the
 temporary table dies with its session; the `Stage` context manager also drops it on every exit.
 
 The SQL is shared by both backends except for COPY, counting (PostgreSQL tells inserted from updated
-rows by `xmax = 0` in one statement; SQLite compares row counts), null-safe comparison and month
-truncation."""
+rows by `xmax = 0` in one statement; SQLite compares row counts) and null-safe comparison."""
 
 import re
 import uuid
@@ -20,7 +19,8 @@ import pandas as pd
 from django.db import connection, transaction
 
 from channels.models import Interaction, Partner
-from sales.models import Customer, CustomerMonth, InvoiceLine, Product, Rep
+from sales import summaries
+from sales.models import Customer, InvoiceLine, Product, Rep
 
 from .errors import ErrorLog
 from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, Kind
@@ -40,10 +40,6 @@ def is_postgres() -> bool:
 
 def _distinct(a: str, b: str) -> str:
     return f"{a} IS DISTINCT FROM {b}" if is_postgres() else f"{a} IS NOT {b}"
-
-
-def _month(expr: str) -> str:
-    return f"CAST(date_trunc('month', {expr}) AS date)" if is_postgres() else f"date({expr}, 'start of month')"
 
 
 def _table(model) -> str:
@@ -562,7 +558,7 @@ def _merge_invoice_lines(cursor, stage: Stage, tenant: int, present: set[str], c
     counts["invoice_lines"] = {"created": created, "updated": updated, "unchanged": stage.rows - created - updated}
     if created >= 10_000:
         _analyze(cursor, _table(InvoiceLine))
-    refresh_customer_months(cursor, stage, tenant, full=updated > 0, skip=created + updated == 0)
+    refresh_summaries(cursor, stage, tenant, full=updated > 0, skip=created + updated == 0)
 
 
 def _analyze_created(cursor, counts: dict) -> None:
@@ -570,44 +566,23 @@ def _analyze_created(cursor, counts: dict) -> None:
     _analyze(cursor, *(_table(model) for entity, model in tables.items() if counts.get(entity, {}).get("created")))
 
 
-def refresh_customer_months(cursor, stage: Stage | None, tenant: int, *, full: bool, skip: bool = False) -> None:
-    """Recompute `CustomerMonth` from the invoice lines, set-based: for the customers the file names
-    (new lines only add to their own customers), or for the whole tenant when lines were updated (an
-    updated line may have moved from one customer or month to another)."""
+def refresh_summaries(cursor, stage: Stage | None, tenant: int, *, full: bool, skip: bool = False) -> None:
+    """Recompute the line summaries (`sales.summaries`): for the customers the file names (new lines only
+    add to their own customers), or for the whole tenant when lines were updated (an updated line may
+    have moved from one customer or month to another)."""
     if skip:
         return
-    months = _table(CustomerMonth)
-    lines = _table(InvoiceLine)
-    where = f"l.distributor_id = {tenant}"
     if full or stage is None:
-        cursor.execute(f"DELETE FROM {months} WHERE distributor_id = {tenant}", [])
-    else:
-        affected = stage.sub("cust")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {affected} AS SELECT c.id AS customer_pk FROM {_table(Customer)} c"
-            f" WHERE c.distributor_id = {tenant} AND c.customer_id IN (SELECT customer_id FROM {stage.name})",
-            [],
-        )
-        _analyze(cursor, affected)
-        cursor.execute(
-            f"DELETE FROM {months} WHERE distributor_id = {tenant}"
-            f" AND customer_id IN (SELECT customer_pk FROM {affected})",
-            [],
-        )
-        where += f" AND l.customer_id IN (SELECT customer_pk FROM {affected})"
-    month = _month("l.invoice_date")
-    # Per invoice first, then per month: "orders" is a count of distinct invoices, and two plain
-    # GROUP BYs hash-aggregate where a COUNT(DISTINCT) would sort every line.
+        summaries.refresh(cursor, tenant=tenant)
+        return
+    affected = stage.sub("cust")
     cursor.execute(
-        f"INSERT INTO {months} (distributor_id, customer_id, month, revenue, cost, lines, return_lines, orders)"
-        f" SELECT {tenant}, customer_id, month, SUM(revenue), SUM(cost), SUM(n), SUM(r), COUNT(*) FROM ("
-        f" SELECT l.customer_id AS customer_id, {month} AS month, l.invoice_id AS invoice_id,"
-        " SUM(l.revenue) AS revenue, SUM(l.cost) AS cost, COUNT(*) AS n,"
-        " SUM(CASE WHEN l.quantity < 0 OR l.revenue < 0 THEN 1 ELSE 0 END) AS r"
-        f" FROM {lines} l WHERE {where} GROUP BY l.customer_id, {month}, l.invoice_id) AS per_invoice"
-        " GROUP BY customer_id, month",
+        f"CREATE TEMPORARY TABLE {affected} AS SELECT c.id AS customer_pk FROM {_table(Customer)} c"
+        f" WHERE c.distributor_id = {tenant} AND c.customer_id IN (SELECT customer_id FROM {stage.name})",
         [],
     )
+    _analyze(cursor, affected)
+    summaries.refresh(cursor, tenant=tenant, customers=f"SELECT customer_pk FROM {affected}")
 
 
 def _merge_customers(cursor, stage: Stage, tenant: int, present: set[str], counts: dict, progress) -> None:
@@ -643,6 +618,8 @@ def _merge_products(cursor, stage: Stage, tenant: int, present: set[str], counts
         plain=("is_stock", "replacement_cycle_days"),
     )
     _simple_upsert(cursor, stage, Product, columns, update, ["product_id"], tenant, counts, "products")
+    if "category" in present and counts["products"]["updated"]:
+        summaries.refresh_categories(cursor, tenant=tenant)  # the customers' categories follow their products
 
 
 def _merge_partners(cursor, stage: Stage, tenant: int, present: set[str], counts: dict, progress) -> None:

@@ -140,9 +140,86 @@ class CustomerMonth(TenantOwnedModel):
     cost = models.DecimalField(**MONEY)
     lines = models.IntegerField()
     return_lines = models.IntegerField()
+    kept_lines = models.IntegerField(default=0, help_text="Non-return lines (the month is active when > 0)")
     orders = models.IntegerField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["distributor", "customer", "month"], name="customermonth_natural_key")
+        ]
+
+
+def _summary_fk(model, related_name: str = "+"):
+    """A foreign key of a derived summary table: no database constraint (see CustomerMonth), and no
+    index of its own (the table's tenant-first indexes cover it)."""
+    return models.ForeignKey(
+        model, on_delete=models.CASCADE, related_name=related_name, db_index=False, db_constraint=False
+    )
+
+
+class CustomerInvoice(TenantOwnedModel):
+    """Per customer, invoice, invoice date and ship method: the sums of its lines, kept up to date at
+    import time (`sales.summaries`) so that a stratification run reads about one row per invoice instead
+    of every line. Money is in integer units of 1/10,000 (the lines' 4 decimal places), so sums are exact
+    on every backend.
+
+    "Kept" lines are the non-return ones (quantity and revenue >= 0), which the distinct counts of
+    STRATIFICATION.md are taken over. Three flags, fixed at refresh time, turn those distinct counts into
+    plain counts (see `segments.aggregates`):
+    * `order_lead`: the kept row with the smallest ship method of its (customer, invoice);
+    * `multi_date`: the invoice's kept rows fall on more than one date (rare; counted apart, exactly)."""
+
+    distributor = _summary_fk("accounts.Distributor")
+    customer = _summary_fk(Customer)
+    invoice_id = models.CharField(max_length=100)
+    invoice_date = models.DateField()
+    ship_method = models.CharField(max_length=50, blank=True)
+    lines = models.IntegerField()
+    kept_lines = models.IntegerField()
+    return_lines = models.IntegerField()
+    special_order_lines = models.IntegerField()
+    revenue_units = models.BigIntegerField(help_text="Sum of revenue, in 1/10,000")
+    cost_units = models.BigIntegerField(help_text="Sum of cost, in 1/10,000")
+    ar_units = models.BigIntegerField(help_text="Sum of revenue x days to pay, in 1/10,000")
+    order_lead = models.BooleanField()
+    multi_date = models.BooleanField()
+
+    # The natural key is the primary key: no id sequence and no second index to fill per row.
+    pk = models.CompositePrimaryKey("distributor", "customer", "invoice_id", "invoice_date", "ship_method")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["distributor", "invoice_date"],
+                condition=models.Q(multi_date=True),
+                name="customerinvoice_multidate_idx",
+            ),
+        ]
+
+
+class CustomerProduct(TenantOwnedModel):
+    """Per customer and product: the last date of a kept (non-return) line. When no line is dated after
+    a run's `as_of`, the product counts for the window exactly when that date falls in it (see
+    `segments.aggregates`)."""
+
+    distributor = _summary_fk("accounts.Distributor")
+    customer = _summary_fk(Customer)
+    product = _summary_fk(Product)
+    last_kept = models.DateField()
+
+    pk = models.CompositePrimaryKey("distributor", "customer", "product")
+
+
+class CustomerCategory(TenantOwnedModel):
+    """Per customer and product category (non-empty): the last date of a kept line, derived from
+    `CustomerProduct` and the products' current categories."""
+
+    distributor = _summary_fk("accounts.Distributor")
+    customer = _summary_fk(Customer)
+    category = models.CharField(max_length=100)
+    last_kept = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["distributor", "customer", "category"], name="customercategory_natural_key")
         ]

@@ -1,37 +1,55 @@
-"""Per-customer aggregates of invoice lines, computed by the database (SQL GROUP BY), never by loading
-lines into Python.
+"""Per-customer aggregates of invoice lines, computed by the database (SQL GROUP BY) from the line
+summaries kept up to date at import time (`sales.summaries`), never by loading lines into Python.
 
 `customer_aggregates(distributor=, as_of=, window_days=)` returns the two tables of the engine's
 contract (`stratify.engine.AGGREGATE_COLUMNS` and `DELIVERY_COLUMNS`), equal to
-`stratify.engine.aggregate_lines` on the same lines:
+`stratify.engine.aggregate_lines` on the same lines. At 10M lines a run reads ~2.9M invoice rows and
+~7M (customer, product) pairs instead of ten million lines, and no statement sorts for a DISTINCT:
 
-* one scan of the lines up to `as_of` gives every sum and count (window, prior window, first date);
-* orders, active months and deliveries come from one temporary table at the grain of (customer,
-  invoice, ship method, month) of the window's non-return lines (~1M rows at 10M lines), counted per
-  customer (and ship method) with small per-group `count(DISTINCT ...)` sorts;
-* products and categories are counted straight from those lines: (customer, product) pairs barely
-  shrink them, so the lines are sorted by customer in parallel (Gather Merge) and counted per customer.
+* one scan of `CustomerInvoice` up to `as_of`, grouped by customer and ship method, gives every sum and
+  count, the deliveries per ship method and the orders as plain counts of flagged rows (a (customer,
+  invoice) whose kept rows share one date is in the window with its one `order_lead` row); the rare
+  invoices whose kept lines span dates are counted apart with `count(DISTINCT ...)` over just their rows;
+* active months: the window's first month and as_of's month, which the window may cover in part, are
+  checked in the same scan; the months between them from `CustomerMonth.kept_lines`;
+* products and categories count the (customer, product | category) pairs whose last kept date falls
+  in the window: exact when no line is dated after `as_of` (the default `as_of` is the latest invoice
+  date). A run as of an earlier date counts them from the window's lines instead.
 
-Money stays exact: PostgreSQL sums `numeric`. SQLite keeps decimals as REAL, so its sums are taken
-over integers in 1/10,000 (the columns' 4 decimal places) and turned back into Decimals here.
+Money stays exact: the summaries hold integer units of 1/10,000, summed as integers and turned into
+Decimals here.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
 from django.db import connection, transaction
 
-from sales.models import Customer, InvoiceLine, Product
+from sales.models import (
+    Customer,
+    CustomerCategory,
+    CustomerInvoice,
+    CustomerMonth,
+    CustomerProduct,
+    InvoiceLine,
+    Product,
+)
+from sales.summaries import DECIMALS, UNITS
 from stratify.engine import AGGREGATE_COLUMNS, DELIVERY_COLUMNS
 
 LINES = InvoiceLine._meta.db_table
+INVOICES = CustomerInvoice._meta.db_table
+PAIRS = CustomerProduct._meta.db_table
+CATEGORIES = CustomerCategory._meta.db_table
+MONTHS = CustomerMonth._meta.db_table
 CUSTOMERS = Customer._meta.db_table
 PRODUCTS = Product._meta.db_table
-SCALE = Decimal("0.0001")  # SQLite money is summed as integers of this unit
+
+COUNTS = ("window_lines", "prior_lines", "return_lines", "special_order_lines", "orders", "active_months")
+MONEY_UNITS = ("revenue", "prior_revenue", "gross_margin", "ar_base")
 
 
 def _pg() -> bool:
@@ -58,179 +76,231 @@ def _as_date(value) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def _money(column: str) -> str:
-    """SQL for an exact, summable money expression of `column`."""
-    if _pg():
-        return column
-    return f"CAST(round({column} * 10000) AS INTEGER)"
-
-
-def _to_decimal(value) -> Decimal | None:
-    if value is None:
-        return None
-    if _pg():
-        return value if isinstance(value, Decimal) else Decimal(str(value))
-    return Decimal(int(value)) * SCALE
-
-
-def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
-    """Object columns exactly as the driver returned them (no None -> NaN, no Decimal -> float)."""
-    data = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
-    return pd.DataFrame({c: pd.Series(list(v), dtype=object) for c, v in zip(columns, data, strict=True)})
-
-
 def _fetch(sql: str, params: dict, columns: list[str]) -> pd.DataFrame:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return _frame(rows, columns)
+    return pd.DataFrame.from_records(rows, columns=columns, coerce_float=False)
 
 
-def _sums(params: dict) -> pd.DataFrame:
-    """One scan of the tenant's lines up to as_of: every sum, count and date of the contract."""
-    window = "l.invoice_date >= %(window_start)s"
-    prior = "(l.invoice_date < %(window_start)s AND l.invoice_date >= %(prior_start)s)"
-    is_return = "(l.quantity < 0 OR l.revenue < 0)"
-    rev, cost = _money("l.revenue"), _money("l.cost")
-    special = "l.special_order" if _pg() else "l.special_order = 1"
+def _flag(column: str, value: bool = True) -> str:
+    """SQL testing a boolean column (SQLite stores booleans as 0/1)."""
+    if _pg():
+        return column if value else f"NOT {column}"
+    return f"{column} = {int(value)}"
+
+
+# What the scan of the invoice summaries returns per (customer pk, ship method).
+_SUMS = ("window_lines", "prior_lines", "revenue", "prior_revenue", "gross_margin", "return_lines")
+_SUMS += ("special_order_lines", "ar_base", "deliveries", "orders")
+_ANY = ("first_month_active", "last_month_active")
+_PER_SHIP = ("cpk", "ship_method", *_SUMS, *_ANY, "first_date", "last_date")
+
+
+def _per_ship_method(params: dict) -> pd.DataFrame:
+    """One scan of the tenant's invoice summaries up to as_of, per (customer, ship method)."""
+    window = "ci.invoice_date >= %(window_start)s"
+    prior = "(ci.invoice_date < %(window_start)s AND ci.invoice_date >= %(prior_start)s)"
+    single = _flag("ci.multi_date", False)
+
+    def total(condition: str, expr: str) -> str:
+        # PostgreSQL sums integers into numeric: cast back so the driver returns ints (exact either way).
+        summed = f"sum(CASE WHEN {condition} THEN {expr} ELSE 0 END)"
+        return f"CAST({summed} AS bigint)" if _pg() else summed
+
+    def count(condition: str) -> str:
+        return f"count(CASE WHEN {condition} THEN 1 END)"
+
     sql = f"""
-        SELECT c.customer_id, a.window_lines, a.prior_lines, a.revenue, a.prior_revenue, a.gross_margin,
-               a.return_lines, a.special_order_lines, a.ar_base, a.first_date, a.last_date,
-               {_money("c.potential_annual_spend")}
-        FROM (
-            SELECT l.customer_id AS cpk,
-                   count(CASE WHEN {window} THEN 1 END) AS window_lines,
-                   count(CASE WHEN {prior} THEN 1 END) AS prior_lines,
-                   coalesce(sum(CASE WHEN {window} THEN {rev} END), 0) AS revenue,
-                   coalesce(sum(CASE WHEN {prior} THEN {rev} END), 0) AS prior_revenue,
-                   coalesce(sum(CASE WHEN {window} THEN {rev} - {cost} END), 0) AS gross_margin,
-                   count(CASE WHEN {window} AND {is_return} THEN 1 END) AS return_lines,
-                   count(CASE WHEN {window} AND {special} THEN 1 END) AS special_order_lines,
-                   coalesce(sum(CASE WHEN {window} THEN {rev} * l.days_to_pay END), 0) AS ar_base,
-                   min(l.invoice_date) AS first_date,
-                   max(CASE WHEN {window} THEN l.invoice_date END) AS last_date
-            FROM {LINES} l
-            WHERE l.distributor_id = %(distributor)s AND l.invoice_date <= %(as_of)s
-            GROUP BY l.customer_id
-        ) a
-        JOIN {CUSTOMERS} c ON c.id = a.cpk
-        WHERE a.window_lines > 0 OR a.prior_lines > 0
+        SELECT ci.customer_id, ci.ship_method,
+               {total(window, "ci.lines")}, {total(prior, "ci.lines")},
+               {total(window, "ci.revenue_units")}, {total(prior, "ci.revenue_units")},
+               {total(window, "ci.revenue_units - ci.cost_units")},
+               {total(window, "ci.return_lines")}, {total(window, "ci.special_order_lines")},
+               {total(window, "ci.ar_units")},
+               {count(f"{window} AND ci.kept_lines > 0 AND {single}")},
+               {count(f"{window} AND {_flag('ci.order_lead')} AND {single}")},
+               max(CASE WHEN {window} AND ci.kept_lines > 0 AND ci.invoice_date < %(second_month)s
+                        THEN 1 ELSE 0 END),
+               max(CASE WHEN ci.kept_lines > 0 AND ci.invoice_date >= %(last_month)s THEN 1 ELSE 0 END),
+               min(ci.invoice_date), max(CASE WHEN {window} THEN ci.invoice_date END)
+        FROM {INVOICES} ci
+        WHERE ci.distributor_id = %(distributor)s AND ci.invoice_date <= %(as_of)s
+        GROUP BY ci.customer_id, ci.ship_method
     """
-    columns = [
-        "customer_id",
-        "window_lines",
-        "prior_lines",
-        "revenue",
-        "prior_revenue",
-        "gross_margin",
-        "return_lines",
-        "special_order_lines",
-        "ar_base",
-        "first_date",
-        "last_date",
-        "potential_annual_spend",
-    ]
-    return _fetch(sql, params, columns)
+    frame = _fetch(sql, params, list(_PER_SHIP))
+    for column in ("cpk", *_SUMS, *_ANY):
+        frame[column] = frame[column].astype("int64")
+    for column in ("first_date", "last_date"):
+        frame[column] = pd.to_datetime(frame[column])
+    frame["ship_method"] = frame["ship_method"].astype(object)
+    return frame
 
 
-def _distinct_counts(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Orders, products, categories, active months and deliveries over the window's non-return lines."""
-    invoices = f"strat_inv_{uuid.uuid4().hex[:12]}"
-    month = "date_trunc('month', l.invoice_date::timestamp)" if _pg() else "substr(l.invoice_date, 1, 7)"
-    # PostgreSQL drops it at commit even when a statement failed (the transaction is then aborted and
-    # no DROP could run); SQLite has no ON COMMIT clause, so it is dropped explicitly.
-    temporary = "TEMPORARY TABLE {} ON COMMIT DROP" if _pg() else "TEMPORARY TABLE {}"
-    kept = """l.distributor_id = %(distributor)s AND l.invoice_date >= %(window_start)s
-               AND l.invoice_date <= %(as_of)s AND l.quantity >= 0 AND l.revenue >= 0"""
-    with connection.cursor() as cursor:
-        if _pg():
-            # The planner prices a Gather of millions of rows above a single-process bitmap scan; measured
-            # at 10M lines the parallel seq scans are ~1 s faster per statement. Local to the transaction.
-            cursor.execute("SET LOCAL parallel_setup_cost = 0")
-            cursor.execute("SET LOCAL parallel_tuple_cost = 0.001")
-        try:
-            cursor.execute(
-                f"""CREATE {temporary.format(invoices)} AS
-                    SELECT l.customer_id AS cpk, l.invoice_id, coalesce(l.ship_method, '') AS ship_method,
-                           {month} AS month
-                    FROM {LINES} l WHERE {kept}
-                    GROUP BY l.customer_id, l.invoice_id, coalesce(l.ship_method, ''), {month}""",
-                params,
-            )
-            if _pg():
-                cursor.execute(f"ANALYZE {invoices}")
-            # Products and categories straight from the lines: (customer, product) pairs barely shrink the
-            # lines (3.0M of 3.7M at 10M lines), so a pre-grouped table of them cost more than it saved. The
-            # lines are sorted by customer (in parallel under a Gather Merge) and each customer's distinct
-            # counts are small in-memory sorts; orders and months likewise over the invoice table.
-            cursor.execute(
-                f"""
-                SELECT c.customer_id, coalesce(o.orders, 0), coalesce(o.months, 0), p.products, p.categories
-                FROM (SELECT l.customer_id AS cpk, count(DISTINCT l.product_id) AS products,
-                             count(DISTINCT pr.category) AS categories
-                      FROM {LINES} l LEFT JOIN {PRODUCTS} pr ON pr.id = l.product_id AND pr.category <> ''
-                      WHERE {kept}
-                      GROUP BY l.customer_id) p
-                JOIN {CUSTOMERS} c ON c.id = p.cpk
-                LEFT JOIN (SELECT cpk, count(DISTINCT invoice_id) AS orders, count(DISTINCT month) AS months
-                           FROM {invoices} GROUP BY cpk) o ON o.cpk = p.cpk
-                """,
-                params,
-            )
-            counts = _frame(cursor.fetchall(), ["customer_id", "orders", "active_months", "products", "categories"])
-            cursor.execute(
-                f"""
-                SELECT c.customer_id, d.ship_method, d.deliveries
-                FROM (SELECT cpk, ship_method, count(DISTINCT invoice_id) AS deliveries
-                      FROM {invoices} GROUP BY cpk, ship_method) d
-                JOIN {CUSTOMERS} c ON c.id = d.cpk
-                """
-            )
-            deliveries = _frame(cursor.fetchall(), list(DELIVERY_COLUMNS))
-        finally:
-            if not _pg():
-                cursor.execute(f"DROP TABLE IF EXISTS {invoices}")
-    return counts, deliveries
+def _middle_months(params: dict) -> pd.Series:
+    """Per customer pk, the active months wholly inside the window but for as_of's own month: the
+    month summaries' months with kept lines."""
+    frame = _fetch(
+        f"""SELECT m.customer_id, count(*) FROM {MONTHS} m
+            WHERE m.distributor_id = %(distributor)s AND m.month >= %(second_month)s
+              AND m.month < %(last_month)s AND m.kept_lines > 0
+            GROUP BY m.customer_id""",
+        params,
+        ["cpk", "months"],
+    )
+    return frame.astype("int64").set_index("cpk")["months"]
+
+
+def _multi_date_invoices(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Orders and deliveries of the invoices whose kept lines span dates (partial index; usually none)."""
+    where = f"""ci.distributor_id = %(distributor)s AND {_flag("ci.multi_date")} AND ci.kept_lines > 0
+                AND ci.invoice_date >= %(window_start)s AND ci.invoice_date <= %(as_of)s"""
+    orders = _fetch(
+        f"""SELECT ci.customer_id, count(DISTINCT ci.invoice_id) FROM {INVOICES} ci WHERE {where}
+            GROUP BY ci.customer_id""",
+        params,
+        ["cpk", "orders"],
+    )
+    deliveries = _fetch(
+        f"""SELECT ci.customer_id, ci.ship_method, count(DISTINCT ci.invoice_id) FROM {INVOICES} ci WHERE {where}
+            GROUP BY ci.customer_id, ci.ship_method""",
+        params,
+        ["cpk", "ship_method", "deliveries"],
+    )
+    return orders, deliveries
+
+
+def _products_and_categories(params: dict, *, from_pairs: bool) -> pd.DataFrame:
+    """Per customer pk, the distinct products and categories of the window's kept lines.
+
+    From the (customer, product | category) summaries when no line is dated after as_of: a pair then
+    has a kept line in the window exactly when its last kept date falls in it. Otherwise (a run as of
+    an earlier date) a pair's dates could straddle the window, and the lines are counted instead."""
+    if from_pairs:
+        in_window = "p.distributor_id = %(distributor)s AND p.last_kept >= %(window_start)s"
+        # A customer with a category in the window has a product in it: LEFT JOIN from the products.
+        sql = f"""SELECT pp.cpk, pp.n, coalesce(pc.n, 0)
+                  FROM (SELECT p.customer_id AS cpk, count(*) AS n FROM {PAIRS} p WHERE {in_window}
+                        GROUP BY p.customer_id) pp
+                  LEFT JOIN (SELECT p.customer_id AS cpk, count(*) AS n FROM {CATEGORIES} p WHERE {in_window}
+                             GROUP BY p.customer_id) pc ON pc.cpk = pp.cpk"""
+    else:
+        sql = f"""SELECT l.customer_id, count(DISTINCT l.product_id), count(DISTINCT pr.category)
+                  FROM {LINES} l LEFT JOIN {PRODUCTS} pr ON pr.id = l.product_id AND pr.category <> ''
+                  WHERE l.distributor_id = %(distributor)s AND l.invoice_date >= %(window_start)s
+                    AND l.invoice_date <= %(as_of)s AND l.quantity >= 0 AND l.revenue >= 0
+                  GROUP BY l.customer_id"""
+    frame = _fetch(sql, params, ["cpk", "products", "categories"])
+    return frame.astype("int64").set_index("cpk")
+
+
+def _first_of_next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def customer_aggregates(*, distributor, as_of: date, window_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`(aggregates, deliveries)` of the engine's contract for the tenant's lines (see module doc)."""
     as_of = _as_date(as_of)
     window_days = int(window_days)
+    window_start = as_of - timedelta(days=window_days - 1)
+    # Active months: the window's first month and as_of's month are checked day by day in the invoice
+    # summaries; the months between them (whole in the window) in the month summaries.
+    second_month = _first_of_next_month(window_start)
     params = {
         "distributor": distributor.pk,
         "as_of": as_of,
-        "window_start": as_of - timedelta(days=window_days - 1),
+        "window_start": window_start,
         "prior_start": as_of - timedelta(days=2 * window_days - 1),
+        "second_month": second_month,
+        "last_month": max(as_of.replace(day=1), second_month),
     }
-    with transaction.atomic():
+    with transaction.atomic():  # one snapshot for every statement
         if _pg():
             with connection.cursor() as cursor:
-                # Big hash aggregates in memory rather than spilled to disk; local to this transaction.
+                # Hash aggregates in memory rather than spilled to disk; local to this transaction.
                 cursor.execute("SET LOCAL work_mem = '256MB'")
-        sums = _sums(params)
-        counts, deliveries = _distinct_counts(params)
+        latest = latest_invoice_date(distributor=distributor)
+        per_ship = _per_ship_method(params)
+        middle_months = _middle_months(params)
+        multi_orders, multi_deliveries = _multi_date_invoices(params)
+        items = _products_and_categories(params, from_pairs=latest is not None and latest <= as_of)
+        customers = _customers(distributor)
+    return _assemble(per_ship, middle_months, multi_orders, multi_deliveries, items, customers, as_of=as_of)
 
-    for column in ("window_lines", "prior_lines", "return_lines", "special_order_lines"):
-        sums[column] = sums[column].astype("int64")
-    for column in ("revenue", "prior_revenue", "gross_margin", "ar_base", "potential_annual_spend"):
-        sums[column] = pd.Series([_to_decimal(v) for v in sums[column].tolist()], index=sums.index, dtype=object)
-    for column in ("first_date", "last_date"):
-        sums[column] = pd.Series([_as_date(v) for v in sums[column].tolist()], index=sums.index, dtype=object)
-    sums["as_of"] = pd.Series([as_of] * len(sums), index=sums.index, dtype=object)
 
-    aggregates = sums.merge(counts, on="customer_id", how="left")
-    for column in ("orders", "products", "categories", "active_months"):
-        aggregates[column] = aggregates[column].fillna(0).astype("int64")
-    aggregates["customer_id"] = aggregates["customer_id"].astype(object)
-    aggregates = aggregates.sort_values("customer_id", kind="stable").reset_index(drop=True)
-    aggregates = aggregates[list(AGGREGATE_COLUMNS)]
+def _customers(distributor) -> pd.DataFrame:
+    """The tenant's customers by pk: ERP id and potential annual spend in integer units (exact on both
+    backends)."""
+    units = (
+        f"CAST(potential_annual_spend * {UNITS} AS bigint)"
+        if _pg()
+        else f"CAST(round(potential_annual_spend * {UNITS}) AS INTEGER)"
+    )
+    frame = _fetch(
+        f"SELECT id, customer_id, {units} FROM {CUSTOMERS} WHERE distributor_id = %(distributor)s",
+        {"distributor": distributor.pk},
+        ["cpk", "customer_id", "potential_units"],
+    )
+    return frame.set_index("cpk")
 
+
+def _decimal(units) -> Decimal | None:
+    """The exact Decimal of an amount in integer units (None stays None)."""
+    if units is None or units != units:  # None or NaN
+        return None
+    return Decimal(int(units)).scaleb(-DECIMALS)
+
+
+def _decimals(values: pd.Series) -> pd.Series:
+    return pd.Series([_decimal(v) for v in values.tolist()], index=values.index, dtype=object)
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    return pd.Series([None if pd.isna(v) else v.date() for v in values.tolist()], index=values.index, dtype=object)
+
+
+def _assemble(
+    per_ship, middle_months, multi_orders, multi_deliveries, items, customers, *, as_of
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Roll the per-ship-method rows up per customer (whole columns, grouped by integer pk) and shape
+    the engine's tables."""
+    grouped = per_ship.groupby("cpk", sort=False)
+    sums = grouped[list(_SUMS)].sum()
+    for column in _ANY:
+        sums[column] = grouped[column].max()
+    sums["first_date"] = grouped["first_date"].min()
+    sums["last_date"] = grouped["last_date"].max()
+    sums = sums[(sums["window_lines"] > 0) | (sums["prior_lines"] > 0)].copy()
+    middle = middle_months.reindex(sums.index, fill_value=0)
+    sums["active_months"] = sums["first_month_active"] + middle + sums["last_month_active"]
+    extra_orders = multi_orders.set_index("cpk")["orders"].astype("int64").reindex(sums.index, fill_value=0)
+    sums["orders"] = sums["orders"] + extra_orders
+    items = items.reindex(sums.index, fill_value=0)
+    known = customers.reindex(sums.index)
+
+    out = pd.DataFrame({"customer_id": known["customer_id"].astype(object)}, index=sums.index)
+    for column in COUNTS:
+        out[column] = sums[column].astype("int64")
+    for column in ("products", "categories"):
+        out[column] = items[column].astype("int64")
+    for column in MONEY_UNITS:
+        out[column] = _decimals(sums[column])
+    out["first_date"] = _dates(sums["first_date"])
+    out["last_date"] = _dates(sums["last_date"])
+    out["as_of"] = pd.Series([as_of] * len(out), index=out.index, dtype=object)
+    out["potential_annual_spend"] = _decimals(known["potential_units"])
+    aggregates = out.sort_values("customer_id", kind="stable").reset_index(drop=True)[list(AGGREGATE_COLUMNS)]
+
+    deliveries = pd.concat([per_ship[["cpk", "ship_method", "deliveries"]], multi_deliveries], ignore_index=True)
+    deliveries = deliveries[deliveries["cpk"].isin(sums.index)]
     deliveries["deliveries"] = deliveries["deliveries"].astype("int64")
+    deliveries = deliveries.groupby(["cpk", "ship_method"], sort=False, as_index=False)["deliveries"].sum()
+    deliveries = deliveries[deliveries["deliveries"] > 0]
+    deliveries.insert(0, "customer_id", customers["customer_id"].reindex(deliveries["cpk"]).to_numpy())
+    deliveries = deliveries.sort_values(["customer_id", "ship_method"], kind="stable").reset_index(drop=True)
     for column in ("customer_id", "ship_method"):
         deliveries[column] = deliveries[column].astype(object)
-    deliveries = deliveries.sort_values(["customer_id", "ship_method"], kind="stable").reset_index(drop=True)
-    return aggregates, deliveries
+    return aggregates, deliveries[list(DELIVERY_COLUMNS)]
 
 
 def customer_keys(*, distributor) -> dict[str, int]:

@@ -13,10 +13,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db.models import Count, Sum
 from django_scopes import scope, scopes_disabled
 
-from sales.models import Customer, CustomerMonth, InvoiceLine
+from sales import summaries
+from sales.models import Customer, InvoiceLine
 from segments import services
 from segments.models import CustomerScore, StratificationProfile
 from stratify.jobs.services import job_execute
@@ -30,7 +30,7 @@ SHOTS = os.environ.get("STRATIFY_SCREENSHOTS")
 
 def seed(tenant, n: int = 14) -> None:
     """n customers of the tenant's rep (plus the fixture's), a year of invoices where bigger
-    customers buy more per order (so they rank core), month sums, and a published run."""
+    customers buy more per order (so they rank core), their summaries, and a published run."""
     d = tenant.distributor
     with scopes_disabled():
         products = [
@@ -64,26 +64,7 @@ def seed(tenant, n: int = 14) -> None:
                         )
                     )
         InvoiceLine.objects.bulk_create(lines)
-        monthly = (
-            InvoiceLine.objects.filter(distributor=d)
-            .values("customer_id", "invoice_date__year", "invoice_date__month")
-            .annotate(revenue=Sum("revenue"), cost=Sum("cost"), lines=Count("id"))
-        )
-        CustomerMonth.objects.bulk_create(
-            [
-                CustomerMonth(
-                    distributor=d,
-                    customer_id=r["customer_id"],
-                    month=date(r["invoice_date__year"], r["invoice_date__month"], 1),
-                    revenue=r["revenue"],
-                    cost=r["cost"],
-                    lines=r["lines"],
-                    return_lines=0,
-                    orders=1,
-                )
-                for r in monthly
-            ]
-        )
+        summaries.refresh_tenant(d)  # month sums and the run's summaries, as an import keeps them
     with scope(distributor=d):
         run = services.run_request(distributor=d, publish=True, dispatch=False)
         job_execute(run.job_id)

@@ -5,7 +5,16 @@ from django_scopes import scopes_disabled
 
 from channels.models import Interaction, Partner
 from imports.services import import_run_now, import_start
-from sales.models import Customer, CustomerMonth, InvoiceLine, Product, Rep
+from sales.models import (
+    Customer,
+    CustomerCategory,
+    CustomerInvoice,
+    CustomerMonth,
+    CustomerProduct,
+    InvoiceLine,
+    Product,
+    Rep,
+)
 
 MODELS = {
     "invoice_lines": InvoiceLine,
@@ -15,6 +24,9 @@ MODELS = {
     "reps": Rep,
     "interactions": Interaction,
     "customer_months": CustomerMonth,
+    "customer_invoices": CustomerInvoice,
+    "customer_products": CustomerProduct,
+    "customer_categories": CustomerCategory,
 }
 
 

@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from django_scopes import scopes_disabled
 
-from imports import loading
 from imports.services import errors_csv, load_frame
+from sales import summaries
 from sales.models import Customer, CustomerMonth, InvoiceLine, Product, Rep
 from stratify.jobs.models import Job
 from tests.imports.conftest import table_counts
@@ -374,8 +374,9 @@ def test_a_failure_in_the_middle_of_the_merge_leaves_no_rows_and_fails_the_job(t
     def crash(*args, **kwargs):
         raise RuntimeError("worker died")
 
-    # Lines, customers and products are already written inside the merge transaction at this point.
-    monkeypatch.setattr(loading, "refresh_customer_months", crash)
+    # Lines, customers, products and the invoice, product and category summaries are already written
+    # inside the merge transaction when the month summaries are.
+    monkeypatch.setattr(summaries, "_insert_months", crash)
     job = run_import(tenant_a, "invoice_lines", LINES)
     assert job.status == Job.Status.FAILED
     assert "worker died" in job.message

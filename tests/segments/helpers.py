@@ -9,6 +9,7 @@ from decimal import Decimal
 import pandas as pd
 from django_scopes import scopes_disabled
 
+from sales import summaries
 from sales.models import Customer, InvoiceLine, Product
 from stratify.engine import LINE_COLUMNS
 
@@ -43,6 +44,7 @@ def write_lines(distributor, rows: list[dict]) -> None:
         InvoiceLine.objects.bulk_create(
             [InvoiceLine(distributor=distributor, line_no=i, **row) for i, row in enumerate(rows)], batch_size=1000
         )
+        summaries.refresh_tenant(distributor)  # what an import does after writing lines
 
 
 def lines_frame(distributor) -> pd.DataFrame:

@@ -77,9 +77,18 @@ line = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(line, min_size=1, max_size=40), window_days=st.integers(1, 40))
-def test_random_lines_match_engine(tenant, rows, window_days):
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(line, min_size=1, max_size=40),
+    window_days=st.integers(1, 70),
+    as_of_back=st.integers(0, 40),
+    future_lines=st.booleans(),
+)
+def test_random_lines_match_engine(tenant, rows, window_days, as_of_back, future_lines):
+    """Invoices over several dates, returns, windows shorter than a month and over several, as_of
+    inside a month; with lines after as_of (products and categories then come from the lines) or
+    without (from the product and category summaries): the counts must be exact either way."""
+    as_of = AS_OF - timedelta(days=as_of_back)
     customers, products = make_catalog(tenant, customers=5, products=5)
     write_lines(
         tenant,
@@ -89,7 +98,7 @@ def test_random_lines_match_engine(tenant, rows, window_days):
                 "product": products[r["product"]],
                 # invoices are shared across customers on purpose: orders are per customer
                 "invoice_id": f"INV{r['invoice']}",
-                "invoice_date": AS_OF - timedelta(days=r["age"]),
+                "invoice_date": as_of - timedelta(days=r["age"] if future_lines else abs(r["age"])),
                 "quantity": r["quantity"],
                 "revenue": r["revenue"],
                 "cost": r["cost"],
@@ -100,4 +109,43 @@ def test_random_lines_match_engine(tenant, rows, window_days):
             for r in rows
         ],
     )
-    assert_same(tenant, as_of=AS_OF, window_days=window_days)
+    assert_same(tenant, as_of=as_of, window_days=window_days)
+
+
+def test_lines_on_the_window_edges_count_exactly(tenant):
+    """Purchases on the window's first day, the day before it, the first of a month and as_of itself,
+    with as_of the latest line (the product and category summaries answer) and a day earlier (the
+    lines do)."""
+    customers, products = make_catalog(tenant, customers=3, products=4)
+    window_days = 45
+    start = AS_OF - timedelta(days=window_days - 1)
+    rows = []
+    for i, (customer, day, product) in enumerate(
+        [
+            (0, start, 0),  # bought on the window's first day only: counts
+            (0, start - timedelta(days=1), 1),  # the day before: does not
+            (1, start - timedelta(days=1), 2),
+            (1, AS_OF.replace(day=1), 3),  # the first of as_of's month
+            (2, AS_OF, 0),  # on as_of
+            (2, AS_OF - timedelta(days=1), 1),
+        ]
+    ):
+        rows.append(
+            {
+                "customer": customers[customer],
+                "product": products[product],
+                "invoice_id": f"E{i}",
+                "invoice_date": day,
+                "quantity": Decimal(1),
+                "revenue": Decimal(10),
+                "cost": Decimal(6),
+                "ship_method": "truck",
+                "special_order": False,
+                "days_to_pay": 30,
+            }
+        )
+    write_lines(tenant, rows)
+    agg, _ = assert_same(tenant, as_of=AS_OF, window_days=window_days)
+    assert agg.set_index("customer_id")["products"].to_dict() == {"C000": 1, "C001": 1, "C002": 2}
+    assert_same(tenant, as_of=AS_OF - timedelta(days=1), window_days=window_days)
+    assert_same(tenant, as_of=start, window_days=1)
