@@ -4,7 +4,8 @@ summaries kept up to date at import time (`sales.summaries`), never by loading l
 `customer_aggregates(distributor=, as_of=, window_days=)` returns the two tables of the engine's
 contract (`stratify.engine.AGGREGATE_COLUMNS` and `DELIVERY_COLUMNS`), equal to
 `stratify.engine.aggregate_lines` on the same lines. At 10M lines a run reads ~2.9M invoice rows and
-~7M (customer, product) pairs instead of ten million lines, and no statement sorts for a DISTINCT:
+~7M (customer, product) pairs instead of ten million lines, and in the usual case only a handful of
+rows is sorted for a DISTINCT:
 
 * one scan of `CustomerInvoice` up to `as_of`, grouped by customer and ship method, gives every sum and
   count, the deliveries per ship method and the orders as plain counts of flagged rows (a (customer,
