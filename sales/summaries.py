@@ -37,7 +37,7 @@ def _pg() -> bool:
     return connection.vendor == "postgresql"
 
 
-def month_sql(expr: str) -> str:
+def _month_sql(expr: str) -> str:
     """SQL for the first day of `expr`'s calendar month (a date on both backends)."""
     return f"CAST(date_trunc('month', {expr}) AS date)" if _pg() else f"date({expr}, 'start of month')"
 
@@ -192,7 +192,7 @@ def _insert_months(cursor, invoices: str, tenant: int) -> None:
                 kept_lines, orders)
             SELECT {tenant}, customer_id, month, {_money("sum(revenue_units)")}, {_money("sum(cost_units)")},
                    sum(lines), sum(return_lines), sum(kept_lines), count(*)
-            FROM (SELECT customer_id, {month_sql("invoice_date")} AS month,
+            FROM (SELECT customer_id, {_month_sql("invoice_date")} AS month,
                          sum(revenue_units) AS revenue_units, sum(cost_units) AS cost_units,
                          sum(lines) AS lines, sum(return_lines) AS return_lines, sum(kept_lines) AS kept_lines
                   FROM {invoices} AS ci GROUP BY customer_id, month, {_bytewise("invoice_id")}) AS per_invoice

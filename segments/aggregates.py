@@ -40,6 +40,7 @@ from sales.models import (
 )
 from sales.summaries import DECIMALS, UNITS
 from stratify.engine import AGGREGATE_COLUMNS, DELIVERY_COLUMNS
+from stratify.engine.aggregate import as_date
 
 LINES = InvoiceLine._meta.db_table
 INVOICES = CustomerInvoice._meta.db_table
@@ -62,19 +63,13 @@ def latest_invoice_date(*, distributor) -> date | None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT max(invoice_date) FROM {LINES} WHERE distributor_id = %s", [distributor.pk])
         value = cursor.fetchone()[0]
-    return _as_date(value)
+    return None if value is None else as_date(value)
 
 
 def has_lines(*, distributor) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT 1 FROM {LINES} WHERE distributor_id = %s LIMIT 1", [distributor.pk])
         return cursor.fetchone() is not None
-
-
-def _as_date(value) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 def _fetch(sql: str, params: dict, columns: list[str]) -> pd.DataFrame:
@@ -201,7 +196,7 @@ def _first_of_next_month(day: date) -> date:
 
 def customer_aggregates(*, distributor, as_of: date, window_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`(aggregates, deliveries)` of the engine's contract for the tenant's lines (see module doc)."""
-    as_of = _as_date(as_of)
+    as_of = as_date(as_of)
     window_days = int(window_days)
     window_start = as_of - timedelta(days=window_days - 1)
     # Active months: the window's first month and as_of's month are checked day by day in the invoice

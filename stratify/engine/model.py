@@ -121,16 +121,8 @@ def _delivery_cost(ids: pd.Series, deliveries: pd.DataFrame, settings: ModelSett
     method_rates = [rates.get(str(m), default) if str(m) else default for m in methods] + [default]
     distinct = list(dict.fromkeys(method_rates))
     rate_of_row = np.array([distinct.index(rate) for rate in method_rates])[codes]
-    # Each delivery row's position in ``ids`` (-1: not an active customer), found once per distinct
-    # customer; a missing id is matched by its own str() ("None" and "nan" differ), row by row.
-    index = pd.Index(ids)
-    customer_codes, customers = pd.factorize(deliveries["customer_id"])
-    named = customer_codes >= 0
-    position = np.full(len(deliveries), -1, dtype=np.intp)
-    position[named] = index.get_indexer(np.array([str(c) for c in customers], dtype=object))[customer_codes[named]]
-    if not named.all():
-        raw_ids = deliveries["customer_id"].to_numpy()[~named]
-        position[~named] = index.get_indexer(np.array([str(c) for c in raw_ids], dtype=object))
+    # Each delivery row's position in ``ids`` (-1: not an active customer), matched by str() as ids are.
+    position = pd.Index(ids).get_indexer(np.array([str(c) for c in deliveries["customer_id"].tolist()], dtype=object))
     counted = position >= 0
     per_rate = np.zeros((len(distinct), len(ids)), dtype=np.int64)
     np.add.at(
