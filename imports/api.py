@@ -5,7 +5,7 @@ GET imports/<id>/ -> status, progress, counts and errors (`?format=csv`: the err
 GET imports/<id>/errors.csv -> the errors as CSV."""
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -16,7 +16,8 @@ from rest_framework.response import Response
 from stratify.tenancy.api import TenantApiView
 from stratify.tenancy.permissions import Perm
 
-from .selectors import import_get, import_list
+from .lookups import IMPORT
+from .selectors import import_list
 from .services import errors_csv, import_check_params, import_errors, import_start, upload_save
 
 
@@ -103,29 +104,21 @@ class ImportListApi(TenantApiView):
 
 class ImportDetailApi(TenantApiView):
     permission = Perm.RUN_JOBS
+    lookups = (IMPORT,)
     renderer_classes = [JSONRenderer, CsvRenderer]
 
     @extend_schema(operation_id="tenants_imports_retrieve")
-    def get(self, request, tenant, pk):
-        job = _get(self.distributor, pk)
+    def get(self, request, *args, **kwargs):
         if request.accepted_renderer.format == "csv":
-            return _csv_response(job)
-        return Response(import_payload(job, request))
+            return _csv_response(self.job)
+        return Response(import_payload(self.job, request))
 
 
 class ImportErrorsCsvApi(TenantApiView):
     permission = Perm.RUN_JOBS
+    lookups = (IMPORT,)
     renderer_classes = [JSONRenderer, CsvRenderer]
 
     @extend_schema(operation_id="tenants_imports_errors_csv")
-    def get(self, request, tenant, pk):
-        return _csv_response(_get(self.distributor, pk))
-
-
-def _get(distributor, pk):
-    from stratify.jobs.models import Job
-
-    try:
-        return import_get(distributor=distributor, job_id=pk)
-    except Job.DoesNotExist:
-        raise Http404("No such import.")
+    def get(self, request, *args, **kwargs):
+        return _csv_response(self.job)

@@ -653,6 +653,7 @@ def load_demo(*, distributor, demo: DemoDistributor, log=None) -> dict:
 
     from imports.services import load_frame
     from sales.models import Rep
+    from stratify.db import is_postgres
 
     log = log or (lambda message: None)
     summary: dict[str, dict] = {}
@@ -683,7 +684,7 @@ def load_demo(*, distributor, demo: DemoDistributor, log=None) -> dict:
             result = load_frame(distributor=distributor, kind=kind, frame=frame)
             add(kind, result)
             log(f"{kind}: {len(frame):,} rows in {result.get('seconds', 0):.1f} s")
-        if connection.vendor == "postgresql":
+        if is_postgres():
             # Fresh statistics for the rows just written (autovacuum has not seen them yet): without
             # them the planner takes the tenant's customers and products for a handful of rows and
             # joins the lines to them with nested loops.

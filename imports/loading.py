@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from channels.models import Interaction, Partner
 from sales import summaries
 from sales.models import Customer, InvoiceLine, Product, Rep
+from stratify.db import distinct_from, is_postgres
 
 from .errors import ErrorLog
 from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, Kind
@@ -32,14 +33,6 @@ _PG_TYPES = {DECIMAL: "numeric", INT: "integer", DATE: "date", BOOL: "boolean"}
 _SQLITE_TYPES = {DECIMAL: "NUMERIC", INT: "INTEGER", DATE: "TEXT", BOOL: "INTEGER"}
 SQLITE_BATCH = 50_000
 IMPORT_LOCK = 0x1A7  # advisory lock namespace of import merges (the second key is the tenant)
-
-
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _distinct(a: str, b: str) -> str:
-    return f"{a} IS DISTINCT FROM {b}" if is_postgres() else f"{a} IS NOT {b}"
 
 
 def _table(model) -> str:
@@ -277,7 +270,7 @@ def _upsert(cursor, stage, model, columns: dict[str, str], from_sql: str, *, con
         return _upsert_pg(cursor, stage, table, columns, from_sql, conflict=conflict, update=update, tenant=tenant)
     conflict_sql = ", ".join(["distributor_id", *conflict])
     sets = ", ".join(f"{c} = excluded.{c}" for c in update)
-    changed = " OR ".join(_distinct(f"{table}.{c}", f"excluded.{c}") for c in update)
+    changed = " OR ".join(distinct_from(f"{table}.{c}", f"excluded.{c}") for c in update)
     sql = (
         f"INSERT INTO {table} ({names}) SELECT {', '.join(columns.values())} {from_sql}"
         f" ON CONFLICT ({conflict_sql}) DO UPDATE SET {sets} WHERE {changed}"
@@ -308,7 +301,7 @@ def _upsert_pg(cursor, stage, table: str, columns: dict[str, str], from_sql: str
     updated = 0
     if update:
         sets = ", ".join(f"{c} = n.{c}" for c in update)
-        changed = " OR ".join(_distinct(f"t.{c}", f"n.{c}") for c in update)
+        changed = " OR ".join(distinct_from(f"t.{c}", f"n.{c}") for c in update)
         cursor.execute(f"UPDATE {table} AS t SET {sets} FROM {resolved} AS n WHERE {same_key} AND ({changed})", [])
         updated = max(cursor.rowcount, 0)
     cursor.execute(

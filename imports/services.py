@@ -23,7 +23,9 @@ from django.core.exceptions import ValidationError
 from django.utils.text import get_valid_filename
 from django_scopes import scope
 
+from stratify.exports import escape_formula
 from stratify.jobs.models import Job
+from stratify.jobs.registry import RESTRATIFY_JOB_KIND
 from stratify.jobs.services import job_enqueue, job_execute
 
 from . import formats
@@ -32,7 +34,6 @@ from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, KINDS, get_kind
 from .loading import Stage, find_duplicates, merge
 from .models import ColumnMapping
 from .reading import check_size, inspect_file, iter_chunks, preview, read_headers
-from .safety import escape_formula
 from .validation import add_derived, parse_source, resolve_plan, validate_chunk
 
 JOB_KIND = "import"
@@ -165,10 +166,15 @@ def run_import(job: Job, progress) -> dict:
     }
     job.message = summary_text(result)
     if params.get("restratify") and kind.name == "invoice_lines":
-        from segments.services import restratify_after_import
-
-        run = restratify_after_import(distributor=job.distributor, actor=job.created_by)
-        result["restratify_run"] = run.pk if run else None
+        # Asked of the stratification by a job of its own (kind RESTRATIFY_JOB_KIND, handled by
+        # `segments`): the import pipeline knows nothing of the code that runs it.
+        follow_up = job_enqueue(
+            distributor=job.distributor,
+            kind=RESTRATIFY_JOB_KIND,
+            params={"after_import": job.pk},
+            actor=job.created_by,
+        )
+        result["restratify_job"] = follow_up.pk
     return result
 
 

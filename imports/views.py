@@ -3,57 +3,67 @@ start the import, and follow it (progress, summary, errors, errors as CSV)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views import View
 
-from stratify.jobs.models import Job
+from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm
 from stratify.tenancy.views import TenantViewMixin
 
 from .errors import ImportFailed
 from .formats import get_kind
 from .forms import MappingForm, UploadForm
-from .selectors import import_get, import_list
-from .services import errors_csv, import_errors, import_preview, import_start, upload_get, upload_save
+from .lookups import IMPORT, UPLOAD
+from .selectors import import_list
+from .services import errors_csv, import_errors, import_preview, import_start, upload_save
+from .tables import ImportTable
 from .validation import resolve_plan
 
 
-class ImportListView(TenantViewMixin, View):
-    permission = {"GET": Perm.RUN_JOBS, "POST": Perm.RUN_JOBS}
+class ImportListView(TenantListView):
+    """The upload form above the tenant's imports, newest first."""
 
-    def get(self, request, form=None):
-        jobs = import_list(distributor=self.distributor)[:20]
-        return render(request, "imports/import_list.html", {"form": form or UploadForm(), "jobs": jobs})
+    permission = {"GET": Perm.RUN_JOBS, "POST": Perm.RUN_JOBS}
+    template_name = "imports/import_list.html"
+    table_class = ImportTable
+    per_page = 20
+    export_name = "imports"
+
+    def get_queryset(self):
+        return import_list(distributor=self.distributor)
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug}
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", UploadForm())
+        return super().get_context_data(**kwargs)
 
     def post(self, request):
         form = UploadForm(request.POST, request.FILES)
-        if not form.is_valid():
-            return self.get(request, form=form)
-        try:
-            upload_id, _ = upload_save(
-                distributor=self.distributor, uploaded=form.cleaned_data["file"], kind=form.cleaned_data["kind"]
-            )
-        except ValidationError as error:
-            for field, problems in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-            return self.get(request, form=form)
-        return redirect("import-preview", tenant=self.distributor.slug, upload=upload_id)
+        if form.is_valid():
+            try:
+                upload_id, _ = upload_save(
+                    distributor=self.distributor, uploaded=form.cleaned_data["file"], kind=form.cleaned_data["kind"]
+                )
+            except ValidationError as error:
+                for field, problems in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                return redirect("import-preview", tenant=self.distributor.slug, upload=upload_id)
+        self.prepare_rows()
+        return self.render_to_response(self.get_context_data(form=form))
 
 
 class ImportPreviewView(TenantViewMixin, View):
     """The mapping step: detected mapping and first rows; POST starts the import."""
 
     permission = {"GET": Perm.RUN_JOBS, "POST": Perm.RUN_JOBS}
+    lookups = (UPLOAD,)
 
-    def _upload(self, upload):
-        try:
-            return upload_get(distributor=self.distributor, upload_id=upload)
-        except LookupError:
-            raise Http404("No such upload.")
-
-    def get(self, request, upload, form=None, preview=None):
-        meta, path = self._upload(upload)
+    def get(self, request, form=None, preview=None):
+        upload, meta, path = self.upload
         kind = get_kind(meta["kind"])
         context = {"meta": meta, "kind": kind, "upload": upload}
         try:
@@ -68,21 +78,21 @@ class ImportPreviewView(TenantViewMixin, View):
         context.update(preview=preview, form=form)
         return render(request, "imports/import_preview.html", context)
 
-    def post(self, request, upload):
-        meta, path = self._upload(upload)
+    def post(self, request):
+        upload, meta, path = self.upload
         kind = get_kind(meta["kind"])
         try:
             preview = import_preview(distributor=self.distributor, kind=kind.name, path=path)
         except ImportFailed:
-            return self.get(request, upload)
+            return self.get(request)
         form = MappingForm(request.POST, kind=kind, headers=preview["headers"])
         if not form.is_valid():
-            return self.get(request, upload, form=form, preview=preview)
+            return self.get(request, form=form, preview=preview)
         try:  # a mapping that cannot work is corrected here rather than reported by a failed job
             resolve_plan(kind, preview["headers"], form.mapping(), form.cleaned_data["date_format"])
         except ImportFailed as failure:
             form.add_error(None, str(failure))
-            return self.get(request, upload, form=form, preview=preview)
+            return self.get(request, form=form, preview=preview)
         try:
             job = import_start(
                 distributor=self.distributor,
@@ -97,23 +107,17 @@ class ImportPreviewView(TenantViewMixin, View):
         except ValidationError as error:
             for field, problems in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)
-            return self.get(request, upload, form=form, preview=preview)
+            return self.get(request, form=form, preview=preview)
         messages.info(request, "The import has started.")
         return redirect("import-detail", tenant=self.distributor.slug, pk=job.pk)
 
 
-def _job(view, pk) -> Job:
-    try:
-        return import_get(distributor=view.distributor, job_id=pk)
-    except Job.DoesNotExist:
-        raise Http404("No such import.")
-
-
 class ImportDetailView(TenantViewMixin, View):
     permission = Perm.RUN_JOBS
+    lookups = (IMPORT,)
 
-    def get(self, request, pk):
-        job = _job(self, pk)
+    def get(self, request):
+        job = self.job
         errors, error_count = import_errors(job)
         result = job.result or {}
         entities = [*result.get("created", {}), *result.get("updated", {}), *result.get("unchanged", {})]
@@ -128,9 +132,10 @@ class ImportDetailView(TenantViewMixin, View):
 
 class ImportErrorsCsvView(TenantViewMixin, View):
     permission = Perm.RUN_JOBS
+    lookups = (IMPORT,)
 
-    def get(self, request, pk):
-        job = _job(self, pk)
+    def get(self, request):
+        job = self.job
         response = HttpResponse(errors_csv(job), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
         return response

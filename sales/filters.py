@@ -33,10 +33,9 @@ with scopes_disabled():
 
 
 CHOICES_SECONDS = 300
-MOVEMENT_CHOICES = [("up", "Moved up"), ("down", "Moved down"), ("same", "Unchanged"), ("new", "New")]
 
 
-def _choices_of(field: str):
+def customer_field_choices(field: str):
     """Distinct values of a customer field in the current tenant (called per request, inside its scope)."""
 
     def choices(request=None):
@@ -61,58 +60,21 @@ def _choices_of(field: str):
     return choices
 
 
-class MyCustomersFilter(django_filters.FilterSet):
-    """Filters of the my-customers table. Runs on `segments.dashboard.customer_rows`, whose rows carry
-    the current run's segment, previous segment and factors as annotations."""
+with scopes_disabled():
 
-    q = django_filters.CharFilter(method="search", label="Search")
-    segment = django_filters.ChoiceFilter(
-        field_name="segment",
-        choices=[
-            ("core", "Core"),
-            ("opportunistic", "Opportunistic"),
-            ("service_drain", "Service drain"),
-            ("marginal", "Marginal"),
-            ("lapsed", "Lapsed"),
-        ],
-        empty_label="Any segment",
-        label="Segment",
-    )
-    branch = django_filters.ChoiceFilter(choices=[], empty_label="Any branch", label="Branch")
-    customer_class = django_filters.ChoiceFilter(choices=[], empty_label="Any class", label="Class")
-    movement = django_filters.ChoiceFilter(
-        choices=MOVEMENT_CHOICES, method="by_movement", empty_label="Any movement", label="Movement"
-    )
-    previous = django_filters.CharFilter(method="by_previous", label="Previous segment")
-    attention = django_filters.BooleanFilter(method="by_attention", label="Needs attention")
+    class RepAssignmentFilter(django_filters.FilterSet):
+        """Rep assignment: search by name or account, and by current rep ("none": unassigned)."""
 
-    def __init__(self, *args, request=None, **kwargs):
-        super().__init__(*args, request=request, **kwargs)
-        # Branch and class choices are the tenant's own values, read when the form is built.
-        self.filters["branch"].extra["choices"] = _choices_of("branch")(request)
-        self.filters["customer_class"].extra["choices"] = _choices_of("customer_class")(request)
+        q = django_filters.CharFilter(method="search", label="Search")
+        rep = django_filters.CharFilter(method="by_rep", label="Current rep")
 
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(customer_id__icontains=value))
+        class Meta:
+            model = Customer
+            fields = []
 
-    def by_movement(self, queryset, name, value):
-        from segments.dashboard import movement_q
+        def search(self, queryset, name, value):
+            value = value.strip()
+            return queryset.filter(Q(name__icontains=value) | Q(customer_id__icontains=value)) if value else queryset
 
-        return queryset.filter(movement_q(value))
-
-    def by_previous(self, queryset, name, value):
-        if value == "new":
-            return queryset.filter(Q(previous_segment="") | Q(previous_segment__isnull=True), segment__isnull=False)
-        return queryset.filter(previous_segment=value)
-
-    def by_attention(self, queryset, name, value):
-        from segments.dashboard import attention_q
-
-        return queryset.filter(attention_q()) if value else queryset.exclude(attention_q())
-
-    @property
-    def form(self):
-        form = super().form
-        for field in form.fields.values():
-            field.widget.attrs.setdefault("class", "form-select form-select-sm")
-        return form
+        def by_rep(self, queryset, name, value):
+            return queryset.filter(rep__isnull=True) if value == "none" else queryset.filter(rep__rep_id=value)

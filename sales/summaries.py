@@ -20,6 +20,8 @@ import uuid
 
 from django.db import connection, transaction
 
+from stratify.db import is_postgres
+
 from .models import CustomerCategory, CustomerInvoice, CustomerMonth, CustomerProduct, InvoiceLine, Product
 
 DECIMALS = 4  # the money columns' decimal places
@@ -33,13 +35,9 @@ MONTHS = CustomerMonth._meta.db_table
 PRODUCTS = Product._meta.db_table
 
 
-def _pg() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def _month_sql(expr: str) -> str:
     """SQL for the first day of `expr`'s calendar month (a date on both backends)."""
-    return f"CAST(date_trunc('month', {expr}) AS date)" if _pg() else f"date({expr}, 'start of month')"
+    return f"CAST(date_trunc('month', {expr}) AS date)" if is_postgres() else f"date({expr}, 'start of month')"
 
 
 def _units_sum(money: str, times: str = "") -> str:
@@ -47,14 +45,14 @@ def _units_sum(money: str, times: str = "") -> str:
     PostgreSQL sums `numeric`; SQLite keeps decimals as REAL, so each value is rounded to its units
     before summing."""
     factor = f" * {times}" if times else ""
-    if _pg():
+    if is_postgres():
         return f"CAST(coalesce(sum({money}{factor}), 0) * {UNITS} AS bigint)"
     return f"coalesce(sum(CAST(round({money} * {UNITS}) AS INTEGER){factor}), 0)"
 
 
 def _money(units_expr: str) -> str:
     """SQL for a Decimal column's value from a sum of units."""
-    return f"CAST({units_expr} AS numeric) / {UNITS}" if _pg() else f"{units_expr} / {float(UNITS)}"
+    return f"CAST({units_expr} AS numeric) / {UNITS}" if is_postgres() else f"{units_expr} / {float(UNITS)}"
 
 
 KEPT = "l.quantity >= 0 AND l.revenue >= 0"  # a non-return line
@@ -90,7 +88,7 @@ def refresh(cursor, *, tenant: int, customers: str | None = None) -> None:
         _insert_categories(cursor, pairs, tenant)
         _insert_months(cursor, invoices, tenant)
     finally:
-        if not _pg():  # PostgreSQL drops them at commit, even after a failed statement
+        if not is_postgres():  # PostgreSQL drops them at commit, even after a failed statement
             cursor.execute(f"DROP TABLE IF EXISTS {invoices}", [])
             cursor.execute(f"DROP TABLE IF EXISTS {pairs}", [])
     _analyze(cursor, INVOICES, PAIRS, CATEGORIES, MONTHS)
@@ -120,7 +118,7 @@ def _temporary_name(kind: str) -> str:
 
 
 def _temporary(name: str) -> str:
-    return f"TEMPORARY TABLE {name} ON COMMIT DROP" if _pg() else f"TEMPORARY TABLE {name}"
+    return f"TEMPORARY TABLE {name} ON COMMIT DROP" if is_postgres() else f"TEMPORARY TABLE {name}"
 
 
 def _group_invoices(cursor, name: str, tenant: int, only: str) -> None:
@@ -145,7 +143,7 @@ def _group_invoices(cursor, name: str, tenant: int, only: str) -> None:
 def _bytewise(expr: str) -> str:
     """`expr` compared byte by byte: PostgreSQL's collation-aware text comparison makes sorts several
     times slower, and only the grouping, not the order, matters here (SQLite compares bytes already)."""
-    return f'{expr} COLLATE "C"' if _pg() else expr
+    return f'{expr} COLLATE "C"' if is_postgres() else expr
 
 
 def _insert_invoices(cursor, grouped: str, tenant: int) -> None:
@@ -204,6 +202,6 @@ def _insert_months(cursor, invoices: str, tenant: int) -> None:
 
 def _analyze(cursor, *tables: str) -> None:
     """Fresh planner statistics for the tables just rewritten (cheap: ANALYZE samples)."""
-    if _pg():
+    if is_postgres():
         for table in tables:
             cursor.execute(f"ANALYZE {table}", [])

@@ -39,6 +39,7 @@ from sales.models import (
     Product,
 )
 from sales.summaries import DECIMALS, UNITS
+from stratify.db import is_postgres
 from stratify.engine import AGGREGATE_COLUMNS, DELIVERY_COLUMNS
 from stratify.engine.aggregate import as_date
 
@@ -52,10 +53,6 @@ PRODUCTS = Product._meta.db_table
 
 COUNTS = ("window_lines", "prior_lines", "return_lines", "special_order_lines", "orders", "active_months")
 MONEY_UNITS = ("revenue", "prior_revenue", "gross_margin", "ar_base")
-
-
-def _pg() -> bool:
-    return connection.vendor == "postgresql"
 
 
 def latest_invoice_date(*, distributor) -> date | None:
@@ -81,7 +78,7 @@ def _fetch(sql: str, params: dict, columns: list[str]) -> pd.DataFrame:
 
 def _flag(column: str, value: bool = True) -> str:
     """SQL testing a boolean column (SQLite stores booleans as 0/1)."""
-    if _pg():
+    if is_postgres():
         return column if value else f"NOT {column}"
     return f"{column} = {int(value)}"
 
@@ -102,7 +99,7 @@ def _per_ship_method(params: dict) -> pd.DataFrame:
     def total(condition: str, expr: str) -> str:
         # PostgreSQL sums integers into numeric: cast back so the driver returns ints (exact either way).
         summed = f"sum(CASE WHEN {condition} THEN {expr} ELSE 0 END)"
-        return f"CAST({summed} AS bigint)" if _pg() else summed
+        return f"CAST({summed} AS bigint)" if is_postgres() else summed
 
     def count(condition: str) -> str:
         return f"count(CASE WHEN {condition} THEN 1 END)"
@@ -211,7 +208,7 @@ def customer_aggregates(*, distributor, as_of: date, window_days: int) -> tuple[
         "last_month": max(as_of.replace(day=1), second_month),
     }
     with transaction.atomic():  # one snapshot for every statement
-        if _pg():
+        if is_postgres():
             with connection.cursor() as cursor:
                 # Hash aggregates in memory rather than spilled to disk; local to this transaction.
                 cursor.execute("SET LOCAL work_mem = '256MB'")
@@ -229,7 +226,7 @@ def _customers(distributor) -> pd.DataFrame:
     backends)."""
     units = (
         f"CAST(potential_annual_spend * {UNITS} AS bigint)"
-        if _pg()
+        if is_postgres()
         else f"CAST(round(potential_annual_spend * {UNITS}) AS INTEGER)"
     )
     frame = _fetch(

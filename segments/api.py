@@ -3,7 +3,6 @@ compare) and the model settings (read, replace, history). Manager-only: reads ne
 writes MANAGE_MODEL. Views stay thin: logic lives in segments.services and segments.selectors."""
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
@@ -11,14 +10,12 @@ from stratify.tenancy.api import TenantApiView, TenantListApi, TenantScopedMixin
 from stratify.tenancy.permissions import Perm
 
 from . import selectors, services
-from .models import SEGMENT_CHOICES, CustomerScore, SettingsChange, StratificationProfile, StratificationRun
+from .lookups import RUN
+from .models import SCORE_FIELDS, CustomerScore, SettingsChange, StratificationProfile, StratificationRun, TierPolicy
+from .policies import EDITABLE_FIELDS
+from .vocabulary import SEGMENT_CHOICES
 
-
-def _not_found(distributor, run_id) -> StratificationRun:
-    try:
-        return selectors.run_get(distributor=distributor, run_id=run_id)
-    except StratificationRun.DoesNotExist:
-        raise Http404("No such run.")
+RUN_PK = RUN.on("pk")
 
 
 def _bad_request(error: ValidationError) -> Response:
@@ -86,7 +83,7 @@ class ScoreSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CustomerScore
-        fields = ["customer_id", "customer_name", *services.SCORE_FIELDS]
+        fields = ["customer_id", "customer_name", *SCORE_FIELDS]
         read_only_fields = fields
 
 
@@ -138,33 +135,34 @@ class RunListApi(TenantScopedMixin, generics.ListAPIView):
 
 class RunDetailApi(TenantApiView):
     permission = Perm.VIEW_DASHBOARD
+    lookups = (RUN_PK,)
 
-    def get(self, request, tenant, pk):
-        services.runs_reconcile(distributor=self.distributor)
-        run = _not_found(self.distributor, pk)
-        return Response(RunSerializer(run, context={"current_run_id": _current_run_id(self.distributor)}).data)
+    def get(self, request, *args, **kwargs):
+        if services.runs_reconcile(distributor=self.distributor):  # its job failed unseen
+            self.run.refresh_from_db()
+        return Response(RunSerializer(self.run, context={"current_run_id": _current_run_id(self.distributor)}).data)
 
 
 class RunScoresApi(TenantListApi):
     """The run's scores, by account number; `?segment=core` filters."""
 
     permission = Perm.VIEW_DASHBOARD
+    lookups = (RUN_PK,)
     serializer_class = ScoreSerializer
     filterset_fields = []
 
     def get_queryset(self):
-        run = _not_found(self.distributor, self.kwargs["pk"])
         segment = self.request.query_params.get("segment") or None
-        return selectors.score_list(distributor=self.distributor, run=run, segment=segment)
+        return selectors.score_list(distributor=self.distributor, run=self.run, segment=segment)
 
 
 class RunPublishApi(TenantApiView):
     permission = {"POST": Perm.MANAGE_MODEL}
+    lookups = (RUN_PK,)
 
-    def post(self, request, tenant, pk):
-        run = _not_found(self.distributor, pk)
+    def post(self, request, *args, **kwargs):
         try:
-            run = services.run_publish(run)
+            run = services.run_publish(self.run)
         except services.RunError as error:
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(RunSerializer(run, context={"current_run_id": run.pk}).data)
@@ -174,16 +172,16 @@ class RunCompareApi(TenantApiView):
     """The run against the published one (or `?other=<run id>`): migration matrix and who moves."""
 
     permission = Perm.VIEW_DASHBOARD
+    lookups = (RUN_PK,)
 
-    def get(self, request, tenant, pk):
-        run = _not_found(self.distributor, pk)
+    def get(self, request, *args, **kwargs):
         other_id = request.query_params.get("other")
         other = None
         if other_id:
             if not str(other_id).isdigit():
                 return Response({"detail": "other must be a run id."}, status=status.HTTP_400_BAD_REQUEST)
-            other = _not_found(self.distributor, int(other_id))
-        return Response(services.run_compare(run, other))
+            other = RUN.resolve(distributor=self.distributor, membership=self.membership, key=other_id)
+        return Response(services.run_compare(self.run, other))
 
 
 class SettingsApi(TenantApiView):
@@ -236,3 +234,28 @@ class SettingsHistoryApi(TenantListApi):
 
     def get_queryset(self):
         return selectors.settings_history(distributor=self.distributor)
+
+
+class TierPolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TierPolicy
+        fields = ["segment", *EDITABLE_FIELDS, "updated_at"]
+        read_only_fields = ["segment", "updated_at"]
+
+
+class TierPolicyApi(TenantApiView):
+    """GET: the four tier policies (top tier first). PUT (managers): a list of
+    `{"segment": ..., <fields to change>}`; each is validated against its neighbours and audited; on
+    any error nothing is saved and the answer names `segment` and field."""
+
+    permission = {"GET": Perm.VIEW_CUSTOMERS, "PUT": Perm.MANAGE_MODEL}
+
+    def get(self, request, *args, **kwargs):
+        return Response(TierPolicySerializer(selectors.policy_list(distributor=self.distributor), many=True).data)
+
+    def put(self, request, *args, **kwargs):
+        items = request.data if isinstance(request.data, list) else [request.data]
+        errors = services.policies_update(distributor=self.distributor, actor=request.user, items=items)
+        if errors:
+            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+        return self.get(request)

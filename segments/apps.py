@@ -6,4 +6,4 @@ class SegmentsConfig(AppConfig):
     verbose_name = "Stratification and tier policies"
 
     def ready(self) -> None:
-        from . import jobs  # noqa: F401  (registers the "stratify" job handler)
+        from . import jobs, signals  # noqa: F401  (register the job handlers and the tenant defaults)

@@ -9,9 +9,9 @@ from django import forms
 from stratify.engine import FACTORS
 from stratify.engine.settings import RATE_FIELDS
 
-from .dashboard import FACTOR_LABELS
 from .models import TierPolicy
 from .policies import EDITABLE_FIELDS
+from .vocabulary import FACTOR_LABELS
 
 RATE_LABELS = {
     "cost_per_order": "Cost per order",

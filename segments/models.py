@@ -3,16 +3,10 @@
 from django.conf import settings as django_settings
 from django.db import models
 
+from stratify.engine import FACTORS
 from stratify.tenancy.models import TenantOwnedModel
 
-SEGMENT_CHOICES = [
-    ("core", "Core"),
-    ("service_drain", "Service drain"),
-    ("opportunistic", "Opportunistic"),
-    ("marginal", "Marginal"),
-    ("lapsed", "Lapsed"),
-]
-RANKED_SEGMENTS = ("core", "service_drain", "opportunistic", "marginal")
+from .vocabulary import SEGMENT_CHOICES
 
 
 class StratificationProfile(TenantOwnedModel):
@@ -136,6 +130,13 @@ class CustomerScore(TenantOwnedModel):
             models.Index(fields=["distributor", "run", "segment"], name="score_run_segment_idx"),
             models.Index(fields=["distributor", "customer"], name="score_customer_idx"),
         ]
+
+
+# What a run keeps per customer: the ranked figures (also the columns of `export_scores` and the
+# scores API), then the percentiles and the explanation. The score writer sends them in this order.
+RANKED_FIELDS = ("segment", "previous_segment", "value_score", "profit_score", "value_rank", "profit_rank", *FACTORS)
+SCORE_FIELDS = (*RANKED_FIELDS, "percentiles", "explanation")
+SCORE_FLOAT_FIELDS = RANKED_FIELDS[2:]
 
 
 class TierPolicy(TenantOwnedModel):

@@ -1,13 +1,12 @@
 """Tier policies: what each segment's customers get, under a customer-facing tier name.
 
-Services only (views and the API stay thin):
-- `policy_list(*, distributor)` creates the four default policies on first access, then returns them
-  ordered by tier rank (1 = the top tier).
-- `policy_for_segment(*, distributor, segment)`: the policy a customer of `segment` falls under (a
-  lapsed customer falls under the lowest tier).
-- `next_tier(policies, policy)`: the tier above, or None at the top.
-- `policy_update(*, policy, actor, data)`: validates and saves, recording a `TierPolicyChange`
-  (field -> [before, after]) in the same transaction.
+The rules, with no reads or writes of their own (those are `segments.selectors.policy_list` and
+`segments.services.policies`):
+- `DEFAULT_POLICIES`: the four policies a new tenant starts with (created with the tenant);
+- `policy_for_segment(policies, segment)`: the policy a customer of `segment` falls under (a
+  lapsed customer falls under the lowest tier);
+- `next_tier(policies, policy)`: the tier above, or None at the top;
+- `clean_policy_value` and `validate_policy`: what a manager may set.
 
 A policy's targets are what a customer must reach to be offered THAT tier; the scorecard shows a
 customer the targets of the tier above theirs. So a higher tier's purchase, order and category
@@ -18,9 +17,8 @@ tier's (paying faster is better).
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
-from .models import RANKED_SEGMENTS, TierPolicy, TierPolicyChange
+from .models import TierPolicy
 
 LAPSED = "lapsed"
 
@@ -125,30 +123,6 @@ NON_NEGATIVE: tuple[str, ...] = (
 )
 
 
-def policy_list(*, distributor) -> list[TierPolicy]:
-    """The tenant's four policies, top tier first; the defaults are created on first access."""
-    policies = list(TierPolicy.objects.filter(distributor=distributor).order_by("rank", "segment"))
-    missing = set(RANKED_SEGMENTS) - {p.segment for p in policies}
-    if missing:
-        TierPolicy.objects.bulk_create(
-            [
-                TierPolicy(distributor=distributor, segment=s, **DEFAULT_POLICIES[s])
-                for s in RANKED_SEGMENTS
-                if s in missing
-            ],
-            ignore_conflicts=True,  # two first visits at once: the other one's rows win
-        )
-        policies = list(TierPolicy.objects.filter(distributor=distributor).order_by("rank", "segment"))
-    return policies
-
-
-def policy_get(*, distributor, segment: str) -> TierPolicy:
-    for policy in policy_list(distributor=distributor):
-        if policy.segment == segment:
-            return policy
-    raise TierPolicy.DoesNotExist(segment)
-
-
 def policy_for_segment(policies: list[TierPolicy], segment: str | None) -> TierPolicy | None:
     """The policy of `segment` among `policies` (ordered top first); lapsed -> the lowest tier."""
     if not policies or not segment:
@@ -169,7 +143,7 @@ def next_tier(
     return policies[index - 1] if index > 0 else None
 
 
-def _clean_value(field: str, value):
+def clean_policy_value(field: str, value):
     """Coerce a raw value (form or JSON) to the field's Python type; raise ValidationError naming the field."""
     model_field = TierPolicy._meta.get_field(field)
     if value == "" and model_field.null:
@@ -220,54 +194,3 @@ def validate_policy(policy: TierPolicy, policies: list[TierPolicy]) -> None:
                 )
     if errors:
         raise ValidationError(errors)
-
-
-def _json_safe(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-@transaction.atomic
-def policy_update(*, policy: TierPolicy, actor, data: dict) -> TierPolicy:
-    """Apply `data` (a subset of EDITABLE_FIELDS) to `policy`; validate; save and audit the change.
-    Raises ValidationError naming the fields at fault; nothing is saved then."""
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({name: ["Not an editable field."] for name in sorted(unknown)})
-    errors: dict[str, list[str]] = {}
-    cleaned = {}
-    for field, raw in data.items():
-        try:
-            cleaned[field] = _clean_value(field, raw)
-        except ValidationError as error:
-            errors.update(error.message_dict)
-    if errors:
-        raise ValidationError(errors)
-    # Lock the tenant's policies: two managers editing neighbouring tiers must not both pass validation.
-    policies = list(TierPolicy.objects.select_for_update().filter(distributor=policy.distributor).order_by("rank"))
-    current = next(p for p in policies if p.pk == policy.pk)
-    changes = {}
-    for field, value in cleaned.items():
-        before = getattr(current, field)
-        if value is None and not TierPolicy._meta.get_field(field).null:
-            value = TierPolicy._meta.get_field(field).get_default()
-        if before != value:
-            changes[field] = [_json_safe(before), _json_safe(value)]
-            setattr(current, field, value)
-    validate_policy(current, policies)
-    if changes:
-        current.updated_by = actor
-        current.save()
-        TierPolicyChange.objects.create(
-            distributor=current.distributor, policy=current, changed_by=actor, changes=changes
-        )
-    return current
-
-
-def policy_changes(*, distributor, limit: int = 50):
-    return (
-        TierPolicyChange.objects.filter(distributor=distributor)
-        .select_related("policy", "changed_by")
-        .order_by("-changed_at", "-id")[:limit]
-    )

@@ -7,13 +7,21 @@ from django.db.models import QuerySet
 
 from sales.selectors import customer_list
 
-from .models import CustomerScore, SettingsChange, StratificationProfile, StratificationRun
+from .models import (
+    CustomerScore,
+    SettingsChange,
+    StratificationProfile,
+    StratificationRun,
+    TierPolicy,
+    TierPolicyChange,
+)
 
 
 def profile_get(*, distributor) -> StratificationProfile:
-    """The tenant's profile, created on first use (one per tenant, guarded by a unique constraint)."""
-    profile, _ = StratificationProfile.objects.get_or_create(distributor=distributor)
-    return profile
+    """The tenant's profile (created with the tenant). Reading never writes: a tenant without one
+    reads the defaults, an unsaved profile; services lock or create it with `profile_lock`."""
+    profile = StratificationProfile.objects.filter(distributor=distributor).first()
+    return profile if profile is not None else StratificationProfile(distributor=distributor)
 
 
 def current_run(distributor) -> StratificationRun | None:
@@ -55,12 +63,57 @@ def score_list(*, distributor, run=None, membership=None, segment: str | None = 
     return scores.order_by("customer__customer_id")
 
 
-def score_for_customer(*, distributor, customer, run=None) -> CustomerScore | None:
-    run = run or current_run(distributor)
+def settings_history(*, distributor) -> QuerySet[SettingsChange]:
+    return SettingsChange.objects.filter(distributor=distributor).select_related("changed_by")
+
+
+def published_runs(*, distributor) -> tuple[StratificationRun | None, StratificationRun | None]:
+    """(current, previous) published runs of the tenant; one query."""
+    profile = (
+        StratificationProfile.objects.filter(distributor=distributor)
+        .select_related("current_run", "previous_run")
+        .first()
+    )
+    if profile is None:
+        return None, None
+    return profile.current_run, profile.previous_run
+
+
+def pending_run(*, distributor) -> StratificationRun | None:
+    """A run of the tenant that is queued or running, if any."""
+    return (
+        run_list(distributor=distributor)
+        .filter(status__in=[StratificationRun.Status.QUEUED, StratificationRun.Status.RUNNING])
+        .first()
+    )
+
+
+def score_for(*, distributor, run, customer) -> CustomerScore | None:
+    """The customer's score in `run` (None without a run, or when the customer is not in it)."""
     if run is None:
         return None
     return CustomerScore.objects.filter(distributor=distributor, run=run, customer=customer).first()
 
 
-def settings_history(*, distributor) -> QuerySet[SettingsChange]:
-    return SettingsChange.objects.filter(distributor=distributor).select_related("changed_by")
+# --- tier policies ---------------------------------------------------------------------------------
+
+
+def policy_list(*, distributor) -> list[TierPolicy]:
+    """The tenant's tier policies, top tier first (created with the tenant: see
+    `segments.services.policies.policies_create_defaults`)."""
+    return list(TierPolicy.objects.filter(distributor=distributor).order_by("rank", "segment"))
+
+
+def policy_get(*, distributor, segment: str) -> TierPolicy:
+    for policy in policy_list(distributor=distributor):
+        if policy.segment == segment:
+            return policy
+    raise TierPolicy.DoesNotExist(segment)
+
+
+def policy_changes(*, distributor, limit: int = 50):
+    return (
+        TierPolicyChange.objects.filter(distributor=distributor)
+        .select_related("policy", "changed_by")
+        .order_by("-changed_at", "-id")[:limit]
+    )

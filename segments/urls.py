@@ -3,13 +3,9 @@ from django.urls import path
 from . import views
 
 tenant_urlpatterns = [
-    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
-    path("dashboard/quadrant.json", views.QuadrantDataView.as_view(), name="dashboard-quadrant"),
     path("model/", views.ModelSettingsView.as_view(), name="model-settings"),
     path("model/run/", views.RunRequestView.as_view(), name="run-request"),
     path("model/runs/<int:run_id>/", views.RunDetailView.as_view(), name="run-detail"),
     path("tiers/", views.TierPolicyListView.as_view(), name="tier-policies"),
     path("tiers/<slug:segment>/", views.TierPolicyEditView.as_view(), name="tier-policy-edit"),
-    path("scorecard/", views.ScorecardView.as_view(), name="scorecard"),
-    path("customers/<str:customer_id>/scorecard/", views.CustomerScorecardView.as_view(), name="customer-scorecard"),
 ]

@@ -1,4 +1,4 @@
-"""/api/v1/: assembled from each app's endpoints. Tenant-owned resources live under
+"""/api/v1/: assembled from each app's endpoints (a composition root, like stratify.urls). Tenant-owned resources live under
 /api/v1/tenants/<tenant>/."""
 
 from django.urls import include, path
@@ -9,8 +9,8 @@ from accounts.api import TenantListApi, TokenObtainApi
 from channels.api import InteractionDetailApi, InteractionListApi, PartnerDetailApi, PartnerListApi
 from imports.api import ImportDetailApi, ImportErrorsCsvApi, ImportListApi
 from sales.api import CustomerDetailApi, CustomerListApi, ProductDetailApi, ProductListApi, RepDetailApi, RepListApi
+from insights import api as insights_api
 from segments import api as segments_api
-from segments import api_pages
 from stratify.jobs.api import JobDetailApi, JobListApi
 
 
@@ -28,11 +28,11 @@ tenant_patterns = [
     path("customers/<str:customer_id>/", CustomerDetailApi.as_view(), name="api-customer-detail"),
     path(
         "customers/<str:customer_id>/scorecard/",
-        api_pages.CustomerScorecardApi.as_view(),
+        insights_api.CustomerScorecardApi.as_view(),
         name="api-customer-scorecard",
     ),
-    path("scorecard/", api_pages.ScorecardApi.as_view(), name="api-scorecard"),
-    path("tier-policies/", api_pages.TierPolicyApi.as_view(), name="api-tier-policies"),
+    path("scorecard/", insights_api.ScorecardApi.as_view(), name="api-scorecard"),
+    path("tier-policies/", segments_api.TierPolicyApi.as_view(), name="api-tier-policies"),
     path("reps/", RepListApi.as_view(), name="api-rep-list"),
     path("reps/<str:rep_id>/", RepDetailApi.as_view(), name="api-rep-detail"),
     path("products/", ProductListApi.as_view(), name="api-product-list"),

@@ -1,13 +1,14 @@
-"""Root URLconf. Tenant pages live under /<tenant>/ and are declared last, so fixed prefixes win
-(their names are reserved slugs, see accounts.services.RESERVED_SLUGS)."""
+"""Root URLconf, the composition root: it mounts every app's pages (the one module allowed to import
+them all). Tenant pages live under /<tenant>/ and are declared last, so fixed prefixes win (their
+names are reserved slugs, see accounts.services.RESERVED_SLUGS)."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
 import accounts.urls
-import channels.urls
 import imports.urls
+import insights.urls
 import sales.urls
 import segments.urls
 import stratify.jobs.urls
@@ -16,9 +17,9 @@ from stratify.api import SchemaView
 
 tenant_urlpatterns = [
     *accounts.urls.tenant_urlpatterns,
+    *insights.urls.tenant_urlpatterns,
     *segments.urls.tenant_urlpatterns,
     *sales.urls.tenant_urlpatterns,
-    *channels.urls.tenant_urlpatterns,
     *stratify.jobs.urls.tenant_urlpatterns,
     *imports.urls.tenant_urlpatterns,
 ]

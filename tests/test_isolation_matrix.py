@@ -108,7 +108,7 @@ def csv_upload():
 
 
 def tier_policies_of(t: Tenant):
-    from segments.policies import policy_list
+    from segments.selectors import policy_list
 
     with scopes_disabled():
         return policy_list(distributor=t.distributor)

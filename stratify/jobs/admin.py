@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin import UnscopedAdmin
+from stratify.tenancy.admin import UnscopedAdmin
 
 from .models import Job
 

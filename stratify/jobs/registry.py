@@ -15,6 +15,10 @@ Handler = Callable[[Any, Progress], dict | None]
 
 _HANDLERS: dict[str, Handler] = {}
 
+# The job an import enqueues when the manager asks for a re-stratification after it: the import
+# pipeline names it here, the stratification app handles it (so neither imports the other).
+RESTRATIFY_JOB_KIND = "restratify"
+
 
 class JobFailed(Exception):
     """A failure with a message meant for the user (bad input, nothing to do...)."""

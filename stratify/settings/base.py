@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "stratify.jobs",
     "sales",
     "segments",
+    "insights",
     "channels.apps.ChannelsConfig",
     "imports",
 ]

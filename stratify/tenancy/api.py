@@ -1,6 +1,9 @@
 """Base for `/api/v1/tenants/<tenant>/...` endpoints (the tenant is injected, as Sentry's
 OrganizationEndpoint does): authenticate, find the membership (404 when missing), check the role's
-permission for the method (403), then run the handler inside the tenant's scope."""
+permission for the method (403), find the objects the URL names (`lookups`, 404), then run the
+handler inside the tenant's scope."""
+
+from collections.abc import Sequence
 
 from django.http import Http404
 from django_scopes import scope
@@ -9,6 +12,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .lookups import ObjectLookup, convert_args
 from .permissions import Perm, required_perm, role_has
 from .resolve import membership_for
 
@@ -34,6 +38,7 @@ class TenantScopedMixin:
     """Shared by every tenant endpoint. Subclasses set `permission` (a Perm or {method: Perm})."""
 
     permission: dict[str, Perm] | Perm | None = None
+    lookups: Sequence[ObjectLookup] = ()
     permission_classes = [TenantRolePermission]
     membership = None
     distributor = None
@@ -50,6 +55,8 @@ class TenantScopedMixin:
         super().initial(request, *args, **kwargs)
         self._scope = scope(distributor=self.distributor)
         self._scope.__enter__()
+        # `self.kwargs` is the very dict APIView.dispatch hands to the handler.
+        convert_args(self, self.kwargs, self.lookups)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -1,13 +1,18 @@
-"""Base for HTML views under `/<tenant>/`: the middleware has resolved the membership; the view
-declares the permission it needs per method (see permissions.py) and gets 403 without it."""
+"""Bases for HTML views under `/<tenant>/`: the middleware has resolved the membership; the view
+declares the permission it needs per method (see permissions.py) and gets 403 without it, and the
+objects its URL names (see lookups.py), which it receives already found (404 otherwise)."""
+
+from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied
 
+from .lookups import ObjectLookup, convert_args
 from .permissions import Perm, required_perm, role_has
 
 
 class TenantViewMixin:
     permission: dict[str, Perm] | Perm | None = None
+    lookups: Sequence[ObjectLookup] = ()
 
     def dispatch(self, request, *args, **kwargs):
         self.membership = request.membership
@@ -21,4 +26,5 @@ class TenantViewMixin:
         if not role_has(self.membership.role, perm):
             raise PermissionDenied("Your role does not allow this.")
         kwargs.pop("tenant", None)
+        convert_args(self, kwargs, self.lookups)
         return super().dispatch(request, *args, **kwargs)

@@ -6,8 +6,8 @@ import zipfile
 import pytest
 from django_scopes import scopes_disabled
 
-from imports.safety import escape_formula, escape_row
 from sales.models import Customer, InvoiceLine
+from stratify.exports import escape_formula, escape_row
 from stratify.jobs.models import Job
 from tests.imports.conftest import table_counts
 

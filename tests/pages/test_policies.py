@@ -42,12 +42,17 @@ def policy(tenant, segment):
         return TierPolicy.objects.get(distributor=tenant.distributor, segment=segment)
 
 
-def test_four_default_policies_are_created_on_first_visit(tenant_a, tenant_b):
+def test_four_default_policies_are_created_with_the_tenant_and_reading_writes_nothing(tenant_a, tenant_b):
+    # Issue 9: a selector never writes; the defaults come with the tenant (segments.signals).
+    with scopes_disabled():
+        for tenant in (tenant_a, tenant_b):
+            assert TierPolicy.objects.filter(distributor=tenant.distributor).count() == 4
+        TierPolicy.objects.filter(distributor=tenant_b.distributor).delete()
     response = login(tenant_a.manager).get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug}))
     assert response.status_code == 200
     assert [p.tier_name for p in response.context["policies"]] == ["Platinum", "Gold", "Silver", "Bronze"]
+    login(tenant_b.manager).get(reverse("tier-policies", kwargs={"tenant": tenant_b.slug}))
     with scopes_disabled():
-        assert TierPolicy.objects.filter(distributor=tenant_a.distributor).count() == 4
         assert not TierPolicy.objects.filter(distributor=tenant_b.distributor).exists()
 
 

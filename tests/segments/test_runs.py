@@ -81,7 +81,7 @@ def test_run_scores_every_customer_like_the_engine(loaded):
         assert scores[customer_id].segment == "lapsed" and scores[customer_id].value_score is None
     for segment, totals in expected.totals.items():
         assert run.totals[segment]["count"] == totals["count"]
-        assert run.totals[segment]["revenue"] == str(totals["revenue"].quantize(services.CENT))
+        assert run.totals[segment]["revenue"] == str(totals["revenue"].quantize(services.execute.CENT))
     assert run.totals["lapsed"] == {"count": 1}
 
 
@@ -164,7 +164,7 @@ def test_failing_run_leaves_published_results_untouched(loaded, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr(services, "stratify", boom)
+    monkeypatch.setattr(services.execute, "stratify", boom)
     failed = execute(d, publish=True)
     assert failed.status == Status.FAILED and "engine exploded" in failed.message
     with scopes_disabled():
@@ -178,13 +178,13 @@ def test_failing_run_leaves_published_results_untouched(loaded, monkeypatch):
 
 def test_a_failure_while_writing_scores_rolls_back(loaded, monkeypatch):
     d = loaded.distributor
-    original = services._write_scores
+    original = services.execute.write_scores
 
     def write_then_fail(run, frame):
         original(run, frame)
         raise RuntimeError("killed while writing")
 
-    monkeypatch.setattr(services, "_write_scores", write_then_fail)
+    monkeypatch.setattr(services.execute, "write_scores", write_then_fail)
     run = execute(d, publish=True)
     assert run.status == Status.FAILED
     with scopes_disabled():

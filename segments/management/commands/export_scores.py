@@ -7,10 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
 from accounts.models import Distributor
-from imports.safety import escape_formula
 from segments import selectors
-from segments.models import StratificationRun
-from segments.services import RANKED_FIELDS
+from segments.models import RANKED_FIELDS, StratificationRun
+from stratify.exports import escape_formula
 
 COLUMNS = ("customer_id", *RANKED_FIELDS)
 

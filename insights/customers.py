@@ -1,0 +1,165 @@
+"""What the customer pages read: the my-customers rows (customers with their score in the published
+run), a customer's monthly trend and category mix against the core customers', and the customer
+page's context."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from django.db.models import F, FilteredRelation, Q, Sum
+
+from channels.forms import InteractionForm
+from channels.selectors import interaction_list
+from sales.models import CustomerMonth, InvoiceLine
+from sales.selectors import customer_list
+from segments.models import CustomerScore
+from segments.policies import next_tier, policy_for_segment
+from segments.selectors import policy_list, published_runs, score_for
+from segments.vocabulary import SEGMENT_LABELS, movement_of, segment_rank_expr
+from stratify.tenancy.permissions import Perm, role_has
+
+from .attention import attention_reasons
+from .caching import run_cached
+from .explain import explain
+
+ROW_FIELDS: tuple[str, ...] = (
+    "segment",
+    "previous_segment",
+    "revenue",
+    "gm_pct",
+    "net_profit",
+    "growth",
+    "recency_days",
+    "value_score",
+    "profit_score",
+)
+
+
+def customer_rows(*, distributor, membership, run):
+    """The customers the caller may see (reps: their assigned ones), each annotated with its score in
+    `run` (null when not in it): one LEFT JOIN, so filtering, sorting and paging stay in SQL.
+    Default order: best segment first (core), then revenue."""
+    run_id = run.pk if run is not None else 0
+    qs = customer_list(distributor=distributor, membership=membership).annotate(
+        # The tenant in the join condition lets PostgreSQL use the (distributor, run, customer) unique
+        # index (a nested loop over the rep's customers) instead of scanning every score of the run.
+        current=FilteredRelation("scores", condition=Q(scores__run_id=run_id, scores__distributor_id=distributor.pk))
+    )
+    qs = qs.annotate(**{name: F(f"current__{name}") for name in ROW_FIELDS})
+    qs = qs.annotate(seg_rank=segment_rank_expr("segment"))
+    return qs.select_related("rep").order_by(
+        F("seg_rank").asc(nulls_last=True), F("revenue").desc(nulls_last=True), "customer_id"
+    )
+
+
+def _months_back(day: date, months: int) -> date:
+    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(y, m + 1, 1)
+
+
+def monthly_trend(*, distributor, customer, as_of: date | None, months: int = 24) -> list[dict]:
+    """Revenue and gross margin per calendar month for the `months` months up to `as_of` (missing
+    months are zero), from the precomputed CustomerMonth table. One query."""
+    as_of = as_of or date.today()
+    start = _months_back(as_of, months - 1)
+    rows = CustomerMonth.objects.filter(
+        distributor=distributor, customer=customer, month__gte=start, month__lte=as_of
+    ).values_list("month", "revenue", "cost")
+    by_month = {m.replace(day=1): (float(r), float(r - c)) for m, r, c in rows}
+    out = []
+    for i in range(months):
+        month = _months_back(as_of, months - 1 - i)
+        revenue, gm = by_month.get(month, (0.0, 0.0))
+        out.append(
+            {
+                "month": month.strftime("%Y-%m"),
+                "revenue": round(revenue, 2),
+                "gross_margin": round(gm, 2),
+                "gm_pct": round(gm / revenue * 100, 1) if revenue > 0 else None,
+            }
+        )
+    return out
+
+
+def _window(run) -> tuple[date, date]:
+    as_of = run.as_of or date.today()
+    window_days = int((run.settings or {}).get("window_days", 365))
+    return as_of - timedelta(days=window_days - 1), as_of
+
+
+def category_mix(*, distributor, run, customer) -> list[dict]:
+    """This customer's revenue share per product category over the run's window, against the pooled
+    mix of the run's core customers (total core revenue per category / total core revenue; cached
+    per run). Sorted by the gap, biggest shortfall first: those are the cross-sell openings."""
+    start, end = _window(run)
+    line_filter = {"distributor": distributor, "invoice_date__gte": start, "invoice_date__lte": end}
+
+    def core_mix():
+        core_ids = CustomerScore.objects.filter(distributor=distributor, run=run, segment="core").values("customer_id")
+        rows = (
+            InvoiceLine.objects.filter(**line_filter, customer_id__in=core_ids)
+            .values("product__category")
+            .annotate(revenue=Sum("revenue"))
+            .order_by()
+        )
+        return {(r["product__category"] or "Uncategorised"): float(r["revenue"] or 0) for r in rows}
+
+    core = run_cached(distributor, run, "core_mix", core_mix)
+    mine_rows = (
+        InvoiceLine.objects.filter(**line_filter, customer=customer)
+        .values("product__category")
+        .annotate(revenue=Sum("revenue"))
+        .order_by()
+    )
+    mine = {(r["product__category"] or "Uncategorised"): float(r["revenue"] or 0) for r in mine_rows}
+    core_total = sum(v for v in core.values() if v > 0) or 0.0
+    mine_total = sum(v for v in mine.values() if v > 0) or 0.0
+    out = []
+    for category in sorted(set(core) | set(mine)):
+        my_share = max(mine.get(category, 0.0), 0.0) / mine_total if mine_total else 0.0
+        core_share = max(core.get(category, 0.0), 0.0) / core_total if core_total else 0.0
+        out.append(
+            {
+                "category": category,
+                "revenue": mine.get(category, 0.0),
+                "share": round(my_share * 100, 1),
+                "core_share": round(core_share * 100, 1),
+                "gap": round((my_share - core_share) * 100, 1),
+            }
+        )
+    out.sort(key=lambda r: r["gap"])
+    return out
+
+
+def customer_page_context(*, distributor, membership, customer, interactions_limit: int = 20) -> dict:
+    """Everything the customer page and the account review show; a fixed number of queries."""
+    run, _previous = published_runs(distributor=distributor)
+    score = score_for(distributor=distributor, run=run, customer=customer)
+    policies = policy_list(distributor=distributor)
+    segment = score.segment if score else None
+    policy = policy_for_segment(policies, segment)
+    trend = monthly_trend(distributor=distributor, customer=customer, as_of=run.as_of if run else None)
+    interactions = list(
+        interaction_list(distributor=distributor, membership=membership, customer=customer).select_related(
+            "rep", "created_by"
+        )[:interactions_limit]
+    )
+    return {
+        "customer": customer,
+        "run": run,
+        "score": score,
+        "segment": segment,
+        "segment_label": SEGMENT_LABELS.get(segment, ""),
+        "movement": movement_of(segment, score.previous_segment if score else None),
+        "previous_label": SEGMENT_LABELS.get(score.previous_segment, "") if score else "",
+        "reasons": explain(score.explanation if score else None),
+        "attention": attention_reasons(score) if score else [],
+        "trend": trend,
+        "trend_json": json.dumps(trend),
+        "mix": category_mix(distributor=distributor, run=run, customer=customer) if run else [],
+        "policy": policy,
+        "next_policy": next_tier(policies, policy, segment=segment),
+        "interactions": interactions,
+        "interaction_form": InteractionForm() if role_has(membership.role, Perm.LOG_INTERACTIONS) else None,
+    }

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+tenant_urlpatterns = [
+    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
+    path("dashboard/quadrant.json", views.QuadrantDataView.as_view(), name="dashboard-quadrant"),
+    path("scorecard/", views.ScorecardView.as_view(), name="scorecard"),
+    path("customers/", views.MyCustomersView.as_view(), name="my-customers"),
+    path("customers/<str:customer_id>/", views.CustomerDetailView.as_view(), name="customer-detail"),
+    path("customers/<str:customer_id>/review/", views.CustomerReviewView.as_view(), name="customer-review"),
+    path("customers/<str:customer_id>/scorecard/", views.CustomerScorecardView.as_view(), name="customer-scorecard"),
+    path("customers/<str:customer_id>/interactions/", views.InteractionCreateView.as_view(), name="interaction-create"),
+]

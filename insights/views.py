@@ -1,0 +1,177 @@
+"""The read side's pages: the manager's dashboard, my customers (with exports), the customer page
+and its printable account review (where interactions are logged), and the customer's scorecard
+(a customer's own, or staff's "view as customer")."""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.views.generic import TemplateView
+
+from channels.forms import InteractionForm
+from channels.services import interaction_log
+from sales.lookups import CUSTOMER
+from sales.selectors import customer_list
+from segments.selectors import pending_run, published_runs
+from segments.vocabulary import SEGMENT_COLORS, movement_of
+from stratify.tenancy.lists import TenantListView
+from stratify.tenancy.permissions import Perm, Role
+from stratify.tenancy.views import TenantViewMixin
+
+from . import dashboard
+from .attention import attention_reasons
+from .customers import customer_page_context, customer_rows
+from .filters import MyCustomersFilter
+from .scorecard import scorecard_data
+from .tables import EXPORT_COLUMNS, MyCustomersTable
+
+
+class DashboardView(TenantViewMixin, TemplateView):
+    """Per-segment figures, the quadrant chart (its points load from `QuadrantDataView`), the whale
+    curve and the migration matrix of the published run."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        run, previous = published_runs(distributor=self.distributor)
+        context = {"run": run, "previous_run": previous}
+        if run is not None:
+            context.update(
+                summary=dashboard.segment_summary(distributor=self.distributor, run=run),
+                whale=dashboard.whale_curve(distributor=self.distributor, run=run),
+                migration=dashboard.migration_matrix(distributor=self.distributor, run=run),
+                colors=SEGMENT_COLORS,
+            )
+        context["pending_run"] = pending_run(distributor=self.distributor)
+        return super().get_context_data(**context, **kwargs)
+
+
+class QuadrantDataView(TenantViewMixin, TemplateView):
+    """JSON of the quadrant chart (every ranked customer's value and profit scores); cached per run."""
+
+    permission = Perm.VIEW_DASHBOARD
+
+    def get(self, request, *args, **kwargs):
+        run, _ = published_runs(distributor=self.distributor)
+        if run is None:
+            return JsonResponse({"datasets": [], "thresholds": {}})
+        return HttpResponse(
+            dashboard.quadrant_json(distributor=self.distributor, run=run), content_type="application/json"
+        )
+
+
+class MyCustomersView(TenantListView):
+    """A rep's assigned customers (a manager: all), core first, with filters, search and exports."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/my_customers.html"
+    table_class = MyCustomersTable
+    filterset_class = MyCustomersFilter
+    per_page = 25
+    export_name = "customers"
+
+    def get_queryset(self):
+        self.run, self.previous_run = published_runs(distributor=self.distributor)
+        return customer_rows(distributor=self.distributor, membership=self.membership, run=self.run)
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug, "show_rep": self.membership.role == Role.MANAGER}
+
+    def export_headers(self):
+        return [h for h, _ in EXPORT_COLUMNS] + ["Movement", "Attention"]
+
+    def export_rows(self, rows):
+        fields = [f for _, f in EXPORT_COLUMNS]
+        for row in rows.values_list(*fields).iterator(chunk_size=2000):
+            record = dict(zip(fields, row, strict=True))
+            movement = movement_of(record["segment"], record["previous_segment"])
+            reasons = attention_reasons(type("Row", (), record))
+            yield [*row, movement, "; ".join(reasons)]
+
+    def get_context_data(self, **kwargs):
+        form = self.filterset.form
+        # The selects are written out in the template: Django's template-based widget rendering was a
+        # tenth of this page's time.
+        selects = [
+            (name, form.fields[name].label or name.title(), list(form.fields[name].choices), form[name].value() or "")
+            for name in ("segment", "branch", "customer_class", "movement")
+        ]
+        return super().get_context_data(selects=selects, run=self.run, **kwargs)
+
+
+class CustomerPageMixin(TenantViewMixin):
+    """The customer named by the URL (404 for one the caller may not see, exactly like a missing one)."""
+
+    lookups = (CUSTOMER,)
+
+    def customer_context(self, **extra) -> dict:
+        context = customer_page_context(
+            distributor=self.distributor, membership=self.membership, customer=self.customer
+        )
+        return {**context, **extra}
+
+
+class CustomerDetailView(CustomerPageMixin, TemplateView):
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/customer_detail.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**self.customer_context(), **kwargs)
+
+
+class CustomerReviewView(CustomerDetailView):
+    """The printable account review: the same facts, laid out for paper."""
+
+    template_name = "insights/customer_review.html"
+
+
+class InteractionCreateView(CustomerPageMixin, TemplateView):
+    """POST only: log an interaction (reps and managers, for customers they may see). On errors the
+    customer page is shown again (400) with the form and its errors."""
+
+    permission = {"POST": Perm.LOG_INTERACTIONS}
+    template_name = "insights/customer_detail.html"
+
+    def post(self, request, *args, **kwargs):
+        form = InteractionForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.customer_context(interaction_form=form), status=400)
+        interaction_log(
+            distributor=self.distributor,
+            customer=self.customer,
+            membership=self.membership,
+            actor=request.user,
+            data=form.cleaned_data,
+        )
+        messages.success(request, "Interaction logged.")
+        return redirect("customer-detail", tenant=self.distributor.slug, customer_id=self.customer.customer_id)
+
+
+class ScorecardView(TenantViewMixin, TemplateView):
+    """A customer user's own scorecard. Staff opening /scorecard/ are sent to the customer list,
+    where each customer has a "view as customer" link."""
+
+    permission = Perm.VIEW_SCORECARD
+    template_name = "insights/scorecard.html"
+
+    def get(self, request, *args, **kwargs):
+        if self.membership.role != Role.CUSTOMER:
+            return redirect("my-customers", tenant=self.distributor.slug)
+        customer = customer_list(distributor=self.distributor, membership=self.membership).first()
+        if customer is None:
+            raise Http404("This account is not linked to a customer.")
+        return self.render_to_response(self.get_context_data(customer=customer))
+
+    def get_context_data(self, *, customer, **kwargs):
+        data = scorecard_data(distributor=self.distributor, customer=customer)
+        return super().get_context_data(card=data, customer=customer, **kwargs)
+
+
+class CustomerScorecardView(ScorecardView):
+    """Staff "view as customer": exactly what the customer sees, for a customer the caller may see."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    lookups = (CUSTOMER,)
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data(customer=self.customer, viewing_as=True))

@@ -1,0 +1,95 @@
+"""Publishing a run (making it the one every page shows; published runs are immutable) and
+comparing two runs (who moves where)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db import transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from stratify.engine import LAPSED, SEGMENTS
+
+from ..models import CustomerScore, StratificationRun
+from ..selectors import profile_get
+from .model_settings import profile_lock
+from .runs import RunError
+
+Status = StratificationRun.Status
+
+
+def publish_in_transaction(run: StratificationRun) -> None:
+    """Inside a transaction: make `run` the published one (the previous one is kept as previous_run)."""
+    profile = profile_lock(distributor=run.distributor)
+    locked = StratificationRun.objects.select_for_update().get(pk=run.pk)
+    if locked.published_at is not None:
+        raise RunError("This run is already published.")
+    if locked.status != Status.SUCCEEDED:
+        raise RunError(f"Only a succeeded run can be published (this one is {locked.status}).")
+    if profile.current_run_id != locked.compared_to_id:
+        # Another run was published since this one was computed: migrations are relative to it now.
+        published_segment = CustomerScore.objects.filter(
+            distributor=run.distributor, run_id=profile.current_run_id, customer_id=OuterRef("customer_id")
+        ).values("segment")[:1]
+        CustomerScore.objects.filter(distributor=run.distributor, run=locked).update(
+            previous_segment=Coalesce(Subquery(published_segment), Value(""))
+        )
+        locked.compared_to_id = profile.current_run_id
+    now = timezone.now()
+    StratificationRun.objects.filter(pk=locked.pk).update(published_at=now, compared_to_id=locked.compared_to_id)
+    profile.previous_run_id = profile.current_run_id
+    profile.current_run_id = locked.pk
+    profile.save(update_fields=["previous_run", "current_run", "updated_at"])
+    run.published_at, run.compared_to_id = now, locked.compared_to_id
+
+
+def run_publish(run: StratificationRun) -> StratificationRun:
+    """Publish a succeeded, unpublished run (RunError otherwise: a run is published at most once)."""
+    with transaction.atomic():
+        publish_in_transaction(run)
+    run.refresh_from_db()
+    return run
+
+
+def run_compare(run: StratificationRun, other: StratificationRun | None = None) -> dict:
+    """Who moves where between `other` (default: the published run) and `run`: the migration matrix
+    (from other's segment to run's segment, "" when a customer is absent from one run) and the list of
+    customers whose segment differs."""
+    if other is None:
+        other = profile_get(distributor=run.distributor).current_run
+    distributor = run.distributor
+    mine = pd.DataFrame.from_records(
+        CustomerScore.objects.filter(distributor=distributor, run=run).values_list(
+            "customer_id", "customer__customer_id", "customer__name", "segment"
+        ),
+        columns=["pk", "customer_id", "name", "to"],
+    )
+    theirs = pd.DataFrame.from_records(
+        CustomerScore.objects.filter(distributor=distributor, run=other).values_list(
+            "customer_id", "customer__customer_id", "customer__name", "segment"
+        )
+        if other is not None
+        else [],
+        columns=["pk", "customer_id", "name", "from"],
+    )
+    both = mine.merge(theirs, on="pk", how="outer", suffixes=("", "_other"))
+    both["customer_id"] = both["customer_id"].fillna(both["customer_id_other"])
+    both["name"] = both["name"].fillna(both["name_other"])
+    both["from"] = both["from"].fillna("")
+    both["to"] = both["to"].fillna("")
+    labels = [*SEGMENTS, LAPSED, ""]
+    matrix = {a: dict.fromkeys(labels, 0) for a in labels}
+    for (a, b), count in both.groupby(["from", "to"]).size().items():
+        matrix[a][b] = int(count)
+    moved = both[both["from"] != both["to"]].sort_values("customer_id")
+    return {
+        "run": run.pk,
+        "other": other.pk if other is not None else None,
+        "matrix": matrix,
+        "moved_count": len(moved),
+        "moves": [
+            {"customer_id": c, "name": n or "", "from": a, "to": b}
+            for c, n, a, b in moved[["customer_id", "name", "from", "to"]].itertuples(index=False)
+        ],
+    }

@@ -1,0 +1,74 @@
+"""Requesting runs: a queued run with the exact, complete settings it will use, and its job (kind
+"stratify", see `segments.jobs`); and settling runs whose job failed without them knowing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from stratify.jobs.models import Job
+from stratify.jobs.services import job_enqueue
+
+from .. import aggregates as agg
+from ..models import StratificationRun
+from .model_settings import settings_resolve
+
+JOB_KIND = "stratify"
+Status = StratificationRun.Status
+
+
+class RunError(Exception):
+    """A request about a run that cannot be honoured (e.g. publishing twice); the API answers 400."""
+
+
+def run_request(
+    *,
+    distributor,
+    actor=None,
+    overrides: dict | None = None,
+    as_of: date | None = None,
+    publish: bool = False,
+    dispatch: bool = True,
+) -> StratificationRun:
+    """Create a queued run with the exact, complete settings it will use, and its job. With
+    `dispatch`, a worker picks it up once the transaction commits; otherwise call `job_execute`."""
+    model_settings = settings_resolve(distributor=distributor, overrides=overrides)
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    with transaction.atomic():
+        run = StratificationRun.objects.create(
+            distributor=distributor,
+            settings=model_settings.to_dict(),
+            as_of=as_of,
+            publish_requested=bool(publish),
+            created_by=user,
+        )
+        job = job_enqueue(
+            distributor=distributor, kind=JOB_KIND, params={"run_id": run.pk}, actor=user, dispatch=dispatch
+        )
+        run.job = job
+        run.save(update_fields=["job"])
+    return run
+
+
+def restratify_after_import(*, distributor, actor=None) -> StratificationRun | None:
+    """For the import code, when the manager asked for it (`restratify=true`): enqueue a published run
+    once the import's transaction commits. None when the tenant has no invoice lines to rank."""
+    if not agg.has_lines(distributor=distributor):
+        return None
+    return run_request(distributor=distributor, actor=actor, publish=True)
+
+
+def runs_reconcile(*, distributor) -> int:
+    """Mark failed the runs whose job failed without them knowing (e.g. the sweep gave up on a worker
+    that was killed each time). Returns how many were fixed."""
+    stale = StratificationRun.objects.filter(
+        distributor=distributor, status__in=[Status.QUEUED, Status.RUNNING], job__status=Job.Status.FAILED
+    ).select_related("job")
+    fixed = 0
+    for run in stale:
+        fixed += StratificationRun.objects.filter(pk=run.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
+            status=Status.FAILED, message=run.job.message or "The run's job failed.", finished_at=timezone.now()
+        )
+    return fixed

@@ -1,0 +1,51 @@
+"""The jobs list's table (see stratify.tenancy.lists)."""
+
+import django_tables2 as tables
+from django.template.defaultfilters import truncatechars
+from django.urls import reverse
+from django.utils.html import format_html
+
+from stratify.tenancy.lists import LeanTable
+
+from .models import Job
+
+
+class JobTable(LeanTable):
+    detail_url_name = "job-detail"
+
+    pk = tables.Column(verbose_name="#")
+    kind = tables.Column(verbose_name="Kind")
+    status = tables.Column(verbose_name="Status")
+    progress = tables.Column(verbose_name="Progress")
+    started_at = tables.DateTimeColumn(verbose_name="Started", default="—")
+    message = tables.Column(verbose_name="Message", orderable=False)
+
+    class Meta(LeanTable.Meta):
+        model = Job
+        fields = ()
+        order_by = ("-pk",)
+        empty_text = "No jobs yet."
+
+    message_chars = 80
+
+    def __init__(self, *args, tenant_slug: str, **kwargs):
+        self.tenant_slug = tenant_slug
+        super().__init__(*args, **kwargs)
+
+    def before_render(self):
+        self._url = reverse(self.detail_url_name, kwargs={"tenant": self.tenant_slug, "pk": 0})
+
+    def render_pk(self, value, record):
+        return format_html('<a href="{}">{}</a>', self._url.replace("/0/", f"/{value}/"), value)
+
+    def render_status(self, value, record):
+        return record.get_status_display()
+
+    def render_progress(self, value, record):
+        return f"{value}%"
+
+    def render_message(self, value, record):
+        return truncatechars(value, self.message_chars)
+
+    def value_status(self, value, record):
+        return record.get_status_display()
