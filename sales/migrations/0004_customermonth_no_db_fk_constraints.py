@@ -5,32 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("accounts", "0002_initial"),
-        ("sales", "0003_invoiceline_no_db_fk_constraints"),
+        ('accounts', '0002_initial'),
+        ('sales', '0003_invoiceline_no_db_fk_constraints'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="customermonth",
-            name="customer",
-            field=models.ForeignKey(
-                db_constraint=False,
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="months",
-                to="sales.customer",
-            ),
+            model_name='customermonth',
+            name='customer',
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='months', to='sales.customer'),
         ),
         migrations.AlterField(
-            model_name="customermonth",
-            name="distributor",
-            field=models.ForeignKey(
-                db_constraint=False,
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="+",
-                to="accounts.distributor",
-            ),
+            model_name='customermonth',
+            name='distributor',
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.distributor'),
         ),
     ]
