@@ -10,11 +10,11 @@ PYTEST_ARGS ?=
 .PHONY: run test test-sqlite test-postgres bench bench-import bench-stratify bench-pages lint venv demo
 
 venv: $(STAMP)
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 ## make run: migrate, load a demo distributor, start the web server and a worker (Ctrl-C stops both).
@@ -30,6 +30,7 @@ test: venv lint test-sqlite test-postgres
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
 
 test-sqlite: venv

@@ -75,8 +75,6 @@ class MyCustomersTable(LeanTable):
         self._detail_url = reverse("customer-detail", kwargs={"tenant": self.tenant_slug, "customer_id": "__ID__"})
 
     def render_customer_id(self, value, record):
-        if not hasattr(self, "_detail_url"):
-            self.before_render()
         return format_html('<a href="{}">{}</a>', self._detail_url.replace("__ID__", quote(value, safe="")), value)
 
     def render_segment(self, value, record=None):

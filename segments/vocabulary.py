@@ -59,10 +59,6 @@ FACTOR_LABELS: dict[str, str] = {
 }
 
 
-def segment_label(segment: str | None, default: str = "") -> str:
-    return SEGMENT_LABELS.get(segment, default) if segment else default
-
-
 def segment_rank_expr(field: str) -> Case:
     """SQL: the segment's position in SEGMENT_ORDER (for sorting best first); NULL when unranked."""
     return Case(

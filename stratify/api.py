@@ -1,5 +1,5 @@
-"""/api/v1/: assembled from each app's endpoints (a composition root, like stratify.urls). Tenant-owned resources live under
-/api/v1/tenants/<tenant>/."""
+"""/api/v1/: assembled from each app's endpoints (a composition root, like stratify.urls).
+Tenant-owned resources live under /api/v1/tenants/<tenant>/."""
 
 from django.urls import include, path
 from django_scopes import scopes_disabled
@@ -8,8 +8,8 @@ from drf_spectacular.views import SpectacularAPIView
 from accounts.api import TenantListApi, TokenObtainApi
 from channels.api import InteractionDetailApi, InteractionListApi, PartnerDetailApi, PartnerListApi
 from imports.api import ImportDetailApi, ImportErrorsCsvApi, ImportListApi
-from sales.api import CustomerDetailApi, CustomerListApi, ProductDetailApi, ProductListApi, RepDetailApi, RepListApi
 from insights import api as insights_api
+from sales.api import CustomerDetailApi, CustomerListApi, ProductDetailApi, ProductListApi, RepDetailApi, RepListApi
 from segments import api as segments_api
 from stratify.jobs.api import JobDetailApi, JobListApi
 

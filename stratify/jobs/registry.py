@@ -45,7 +45,3 @@ def get_handler(kind: str) -> Handler:
         return _HANDLERS[kind]
     except KeyError:
         raise JobFailed(f"Unknown job kind {kind!r}.") from None
-
-
-def registered_kinds() -> list[str]:
-    return sorted(_HANDLERS)

@@ -47,5 +47,15 @@ class JobTable(LeanTable):
     def render_message(self, value, record):
         return truncatechars(value, self.message_chars)
 
+    # The export's cells: plain values (no link, the whole message).
+    def value_pk(self, value):
+        return value
+
     def value_status(self, value, record):
         return record.get_status_display()
+
+    def value_progress(self, value):
+        return value
+
+    def value_message(self, value):
+        return value

@@ -61,6 +61,11 @@ class LeanTable(tables.Table):
     def before_render(self) -> None:
         """Hook: prepare what every row's rendering shares (e.g. a URL pattern)."""
 
+    def as_values(self, exclude_columns=None):
+        """The export's rows (django-tables2: `value_<column>` methods, else `render_<column>`)."""
+        self.before_render()
+        return super().as_values(exclude_columns)
+
 
 class TenantListView(TenantViewMixin, TemplateView):
     """Subclasses set `table_class`, optionally `filterset_class`, and implement `get_queryset()`."""

@@ -2,7 +2,7 @@
 
 from django_scopes import scopes_disabled
 
-from accounts.models import Distributor, Membership
+from accounts.models import Membership
 
 
 def membership_for(user, slug: str) -> Membership | None:
@@ -23,7 +23,3 @@ def memberships_of(user) -> list[Membership]:
         return []
     with scopes_disabled():
         return list(Membership.objects.select_related("distributor").filter(user=user).order_by("distributor__name"))
-
-
-def distributor_exists(slug: str) -> bool:
-    return Distributor.objects.filter(slug=slug).exists()
