@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from segments.vocabulary import SEGMENT_LABELS, movement_of
+from stratify.tenancy.converters import encode_erp_id
 from stratify.tenancy.lists import LeanTable
 
 from .attention import attention_reasons
@@ -75,7 +76,9 @@ class MyCustomersTable(LeanTable):
         self._detail_url = reverse("customer-detail", kwargs={"tenant": self.tenant_slug, "customer_id": "__ID__"})
 
     def render_customer_id(self, value, record):
-        return format_html('<a href="{}">{}</a>', self._detail_url.replace("__ID__", quote(value, safe="")), value)
+        return format_html(
+            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", quote(encode_erp_id(value), safe="")), value
+        )
 
     def render_segment(self, value, record=None):
         return format_html(

@@ -1,5 +1,7 @@
 from django.urls import path
 
+import stratify.tenancy.converters  # noqa: F401  (registers <erp_id:...>)
+
 from . import views
 
 tenant_urlpatterns = [
@@ -7,8 +9,12 @@ tenant_urlpatterns = [
     path("dashboard/quadrant.json", views.QuadrantDataView.as_view(), name="dashboard-quadrant"),
     path("scorecard/", views.ScorecardView.as_view(), name="scorecard"),
     path("customers/", views.MyCustomersView.as_view(), name="my-customers"),
-    path("customers/<str:customer_id>/", views.CustomerDetailView.as_view(), name="customer-detail"),
-    path("customers/<str:customer_id>/review/", views.CustomerReviewView.as_view(), name="customer-review"),
-    path("customers/<str:customer_id>/scorecard/", views.CustomerScorecardView.as_view(), name="customer-scorecard"),
-    path("customers/<str:customer_id>/interactions/", views.InteractionCreateView.as_view(), name="interaction-create"),
+    path("customers/<erp_id:customer_id>/", views.CustomerDetailView.as_view(), name="customer-detail"),
+    path("customers/<erp_id:customer_id>/review/", views.CustomerReviewView.as_view(), name="customer-review"),
+    path("customers/<erp_id:customer_id>/scorecard/", views.CustomerScorecardView.as_view(), name="customer-scorecard"),
+    path(
+        "customers/<erp_id:customer_id>/interactions/",
+        views.InteractionCreateView.as_view(),
+        name="interaction-create",
+    ),
 ]

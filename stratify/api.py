@@ -5,6 +5,7 @@ from django.urls import include, path
 from django_scopes import scopes_disabled
 from drf_spectacular.views import SpectacularAPIView
 
+import stratify.tenancy.converters  # noqa: F401  (registers <erp_id:...>)
 from accounts.api import TenantListApi, TokenObtainApi
 from channels.api import InteractionDetailApi, InteractionListApi, PartnerDetailApi, PartnerListApi
 from imports.api import ImportDetailApi, ImportErrorsCsvApi, ImportListApi
@@ -25,20 +26,21 @@ class SchemaView(SpectacularAPIView):
 
 tenant_patterns = [
     path("customers/", CustomerListApi.as_view(), name="api-customer-list"),
-    path("customers/<str:customer_id>/", CustomerDetailApi.as_view(), name="api-customer-detail"),
+    # ERP ids may contain "/": see stratify.tenancy.converters.
+    path("customers/<erp_id:customer_id>/", CustomerDetailApi.as_view(), name="api-customer-detail"),
     path(
-        "customers/<str:customer_id>/scorecard/",
+        "customers/<erp_id:customer_id>/scorecard/",
         insights_api.CustomerScorecardApi.as_view(),
         name="api-customer-scorecard",
     ),
     path("scorecard/", insights_api.ScorecardApi.as_view(), name="api-scorecard"),
     path("tier-policies/", segments_api.TierPolicyApi.as_view(), name="api-tier-policies"),
     path("reps/", RepListApi.as_view(), name="api-rep-list"),
-    path("reps/<str:rep_id>/", RepDetailApi.as_view(), name="api-rep-detail"),
+    path("reps/<erp_id:rep_id>/", RepDetailApi.as_view(), name="api-rep-detail"),
     path("products/", ProductListApi.as_view(), name="api-product-list"),
-    path("products/<str:product_id>/", ProductDetailApi.as_view(), name="api-product-detail"),
+    path("products/<erp_id:product_id>/", ProductDetailApi.as_view(), name="api-product-detail"),
     path("partners/", PartnerListApi.as_view(), name="api-partner-list"),
-    path("partners/<str:partner_id>/", PartnerDetailApi.as_view(), name="api-partner-detail"),
+    path("partners/<erp_id:partner_id>/", PartnerDetailApi.as_view(), name="api-partner-detail"),
     path("interactions/", InteractionListApi.as_view(), name="api-interaction-list"),
     path("interactions/<int:pk>/", InteractionDetailApi.as_view(), name="api-interaction-detail"),
     path("jobs/", JobListApi.as_view(), name="api-job-list"),

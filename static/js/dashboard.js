@@ -50,7 +50,9 @@
               if (!elements.length) return;
               var el = elements[0];
               var p = chart.data.datasets[el.datasetIndex].data[el.index];
-              window.location.href = customerUrl.replace("__ID__", encodeURIComponent(p.id));
+              // ERP ids travel with "~" as "~7E" and "/" as "~2F" (stratify/tenancy/converters.py).
+              var id = String(p.id).replace(/~/g, "~7E").replace(/\//g, "~2F");
+              window.location.href = customerUrl.replace("__ID__", encodeURIComponent(id));
             },
           },
         });
