@@ -23,11 +23,12 @@ Decimals here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
-from django.db import connection, transaction
+from django.db import connection
 
 from sales.models import (
     Customer,
@@ -39,9 +40,10 @@ from sales.models import (
     Product,
 )
 from sales.summaries import DECIMALS, UNITS
-from stratify.db import is_postgres
+from stratify.db import is_postgres, read_snapshot
 from stratify.engine import AGGREGATE_COLUMNS, DELIVERY_COLUMNS
 from stratify.engine.aggregate import as_date
+from stratify.jobs.models import Job
 
 LINES = InvoiceLine._meta.db_table
 INVOICES = CustomerInvoice._meta.db_table
@@ -207,7 +209,7 @@ def customer_aggregates(*, distributor, as_of: date, window_days: int) -> tuple[
         "second_month": second_month,
         "last_month": max(as_of.replace(day=1), second_month),
     }
-    with transaction.atomic():  # one snapshot for every statement
+    with read_snapshot():  # one snapshot for every statement (see stratify.db.read_snapshot)
         if is_postgres():
             with connection.cursor() as cursor:
                 # Hash aggregates in memory rather than spilled to disk; local to this transaction.
@@ -299,3 +301,40 @@ def _assemble(
 def customer_keys(*, distributor) -> dict[str, int]:
     """ERP account number -> customer pk, to write scores under the run."""
     return dict(Customer.objects.filter(distributor=distributor).values_list("customer_id", "pk"))
+
+
+@dataclass
+class RunInput:
+    """Everything a run reads, from one snapshot of the database (see `read_run_input`)."""
+
+    as_of: date
+    aggregates: pd.DataFrame
+    deliveries: pd.DataFrame
+    customer_keys: dict[str, int]
+    # Which data the run saw: the newest invoice date and the last import that had committed.
+    data_seen: dict
+
+
+def read_run_input(*, distributor, as_of: date | None, window_days: int) -> RunInput | None:
+    """A run's whole input read in one REPEATABLE READ snapshot, so an import committing meanwhile is
+    either entirely in it or entirely out of it. None when the tenant has no invoice lines."""
+    with read_snapshot():
+        latest = latest_invoice_date(distributor=distributor)
+        if latest is None:
+            return None
+        as_of = as_date(as_of) if as_of else latest
+        aggregates, deliveries = customer_aggregates(distributor=distributor, as_of=as_of, window_days=window_days)
+        keys = customer_keys(distributor=distributor)
+        last_import = (
+            Job.objects.filter(distributor=distributor, kind="import", status=Job.Status.SUCCEEDED)
+            .order_by("-finished_at", "-pk")
+            .values("pk", "finished_at")
+            .first()
+        )
+    data_seen = {
+        "latest_invoice_date": latest.isoformat(),
+        "last_import_job": last_import["pk"] if last_import else None,
+        "last_import_finished_at": last_import["finished_at"].isoformat() if last_import else None,
+        "customers": len(keys),
+    }
+    return RunInput(as_of, aggregates, deliveries, keys, data_seen)

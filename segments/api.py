@@ -49,6 +49,7 @@ class RunSerializer(serializers.ModelSerializer):
             "counts",
             "totals",
             "timings",
+            "data_seen",
             "created_by",
             "created_at",
             "started_at",

@@ -61,6 +61,8 @@ class StratificationRun(TenantOwnedModel):
     publish_requested = models.BooleanField(default=False)
     published_at = models.DateTimeField(null=True, blank=True)
     compared_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Which data the run read, all from one snapshot (segments.aggregates.read_run_input).
+    data_seen = models.JSONField(default=dict, blank=True)
     totals = models.JSONField(default=dict, blank=True, help_text="Per segment: count and money totals")
     timings = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)

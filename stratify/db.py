@@ -1,7 +1,9 @@
 """Database helpers shared by the apps that write or read with SQL of their own: which backend
 this is, and the few SQL spellings that differ between PostgreSQL and SQLite."""
 
-from django.db import connection
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 
 
 def is_postgres() -> bool:
@@ -12,3 +14,22 @@ def is_postgres() -> bool:
 def distinct_from(a: str, b: str) -> str:
     """`a` and `b` differ, NULLs compared as values (SQLite spells IS DISTINCT FROM as IS NOT)."""
     return f"{a} IS DISTINCT FROM {b}" if is_postgres() else f"{a} IS NOT {b}"
+
+
+@contextmanager
+def read_snapshot():
+    """A transaction in which every statement sees the same committed data.
+
+    PostgreSQL runs at READ COMMITTED: each statement of a plain transaction sees what committed
+    before *it* started, so a long read (a stratification run's several aggregate queries) could mix
+    the data before and after an import that commits meanwhile. As the outermost transaction, this
+    one is REPEATABLE READ and READ ONLY: one snapshot, taken at its first query, for all of them.
+    Nested in a caller's transaction it cannot change the isolation (PostgreSQL allows that only
+    before the first query) and reads within the caller's. SQLite: a read transaction already sees
+    one snapshot of the database file."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and is_postgres():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield

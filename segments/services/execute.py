@@ -85,13 +85,11 @@ def _compute(run: StratificationRun, progress) -> dict:
     model_settings = ModelSettings.from_dict(run.settings)
 
     progress(2, "Reading invoice lines")
-    if not agg.has_lines(distributor=distributor):
-        raise JobFailed("This distributor has no invoice lines yet: import invoice lines, then run again.")
-    as_of = run.as_of or agg.latest_invoice_date(distributor=distributor)
     tick = time.perf_counter()
-    aggregates, deliveries = agg.customer_aggregates(
-        distributor=distributor, as_of=as_of, window_days=model_settings.window_days
-    )
+    data = agg.read_run_input(distributor=distributor, as_of=run.as_of, window_days=model_settings.window_days)
+    if data is None:
+        raise JobFailed("This distributor has no invoice lines yet: import invoice lines, then run again.")
+    as_of, aggregates, deliveries = data.as_of, data.aggregates, data.deliveries
     timings["aggregate_seconds"] = round(time.perf_counter() - tick, 3)
     if not (aggregates["window_lines"] > 0).any():
         raise JobFailed(
@@ -118,12 +116,12 @@ def _compute(run: StratificationRun, progress) -> dict:
         if published
         else {}
     )
-    frame = score_rows(run, result, agg.customer_keys(distributor=distributor), previous)
+    frame = score_rows(run, result, data.customer_keys, previous)
     totals = _totals(result)
     with transaction.atomic():
         write_scores(run, frame)
         StratificationRun.objects.filter(pk=run.pk).update(
-            as_of=as_of, compared_to_id=published, totals=totals, timings=timings
+            as_of=as_of, compared_to_id=published, totals=totals, timings=timings, data_seen=data.data_seen
         )
     timings["write_seconds"] = round(time.perf_counter() - tick, 3)
 
