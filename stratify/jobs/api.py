@@ -4,11 +4,12 @@ from stratify.tenancy.api import TenantListApi, TenantRetrieveApi
 from stratify.tenancy.permissions import Perm
 
 from .models import Job
-from .selectors import job_list
+from .selectors import job_list, public_params
 
 
 class JobSerializer(serializers.ModelSerializer):
     duration_seconds = serializers.FloatField(read_only=True)
+    params = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
@@ -29,6 +30,9 @@ class JobSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_params(self, job) -> dict:
+        return public_params(job)
+
 
 class JobListApi(TenantListApi):
     permission = Perm.VIEW_JOBS
@@ -36,7 +40,7 @@ class JobListApi(TenantListApi):
     filterset_fields = ["kind", "status"]
 
     def get_queryset(self):
-        return job_list(distributor=self.distributor)
+        return job_list(distributor=self.distributor, membership=self.membership)
 
 
 class JobDetailApi(TenantRetrieveApi):
@@ -44,4 +48,4 @@ class JobDetailApi(TenantRetrieveApi):
     serializer_class = JobSerializer
 
     def get_queryset(self):
-        return job_list(distributor=self.distributor)
+        return job_list(distributor=self.distributor, membership=self.membership)

@@ -19,7 +19,7 @@ class JobListView(TenantListView):
     export_name = "jobs"
 
     def get_queryset(self):
-        return job_list(distributor=self.distributor)
+        return job_list(distributor=self.distributor, membership=self.membership)
 
     def get_table_kwargs(self):
         return {"tenant_slug": self.distributor.slug}

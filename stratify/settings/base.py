@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "stratify.tenancy.middleware.QueryStringGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -149,6 +150,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "stratify.tenancy.schema.TenantAutoSchema",
     "EXCEPTION_HANDLER": "stratify.tenancy.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "stratify.tenancy.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stratify API",
@@ -163,7 +169,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "DEFAULT_GENERATOR_CLASS": "stratify.tenancy.schema.TenantSchemaGenerator",
     # One name for the segment choices wherever they appear (segment, previous_segment...).
-    "ENUM_NAME_OVERRIDES": {"SegmentEnum": "segments.models.SEGMENT_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {"SegmentEnum": "segments.vocabulary.SEGMENT_CHOICES"},
 }
 
 # --- Celery ---------------------------------------------------------------------------------------

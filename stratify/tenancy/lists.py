@@ -9,6 +9,7 @@ time; `templates/partials/table.html` draws the headers, sorting and pagination 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 
 import django_tables2 as tables
@@ -20,6 +21,26 @@ from django_tables2 import RequestConfig
 from stratify.exports import EXPORT_FORMATS, export_response
 
 from .views import TenantViewMixin
+
+MAX_PER_PAGE = 500
+
+
+def _bounded_int(raw, default: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return default
+    return value if 1 <= value <= high else default
+
+
+def _with_query(request, values: dict):
+    """A copy of `request` whose GET has `values` set (what RequestConfig reads)."""
+    query = request.GET.copy()
+    for key, value in values.items():
+        query[key] = str(value)
+    clone = copy.copy(request)
+    clone.GET = query
+    return clone
 
 
 class LeanTable(tables.Table):
@@ -123,7 +144,11 @@ class TenantListView(TenantViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         table = self.table_class(self.rows, **self.get_table_kwargs())
-        RequestConfig(self.request, paginate={"per_page": self.per_page}).configure(table)
+        # `?per_page=` within 1..MAX_PER_PAGE (anything else: the page's default); a page number that
+        # is not a number or out of range shows the first or last page (django-tables2 `silent`).
+        per_page = _bounded_int(self.request.GET.get(table.prefixed_per_page_field), self.per_page, MAX_PER_PAGE)
+        request = _with_query(self.request, {table.prefixed_per_page_field: per_page})
+        RequestConfig(request, paginate={"per_page": per_page}).configure(table)
         query = self.request.GET.copy()
         query.pop("page", None)
         query.pop("export", None)

@@ -1,0 +1,86 @@
+"""Issue 10, items 10 and 13: bad input is a 400 (or ignored), never a 500; reps read only the jobs
+they started, and no page or API shows a server path."""
+
+import json
+
+import pytest
+from django.urls import reverse
+from django_scopes import scope
+
+from stratify.jobs.services import job_enqueue
+from tests.conftest import api_as
+from tests.pages.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_nul_byte_in_the_query_string_is_a_400(tenant_a):
+    manager = login(tenant_a.manager)
+    assignment = reverse("rep-assignment", kwargs={"tenant": tenant_a.slug})
+    for params in ({"q": "ab\x00c"}, {"rep": "\x00"}):
+        assert manager.get(assignment, params).status_code == 400
+    customers = reverse("my-customers", kwargs={"tenant": tenant_a.slug})
+    assert manager.get(customers, {"q": "x\x00"}).status_code == 400
+    api = api_as(tenant_a.manager)
+    response = api.get(reverse("api-run-list", kwargs={"tenant": tenant_a.slug}), {"status": "\x00"})
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("per_page", ["-1", "0", "abc", "100000000"])
+def test_a_bad_page_size_falls_back_to_the_default(tenant_a, per_page):
+    url = reverse("my-customers", kwargs={"tenant": tenant_a.slug})
+    response = login(tenant_a.manager).get(url, {"per_page": per_page, "page": "-3"})
+    assert response.status_code == 200
+    assert response.context["table"].paginator.per_page == 25
+
+
+def test_json_nested_too_deep_is_a_400_on_json_endpoints(tenant_a):
+    body = "[" * 100_000 + "]" * 100_000
+    api = api_as(tenant_a.manager)
+    for name in ("api-model-settings", "api-tier-policies", "api-run-list"):
+        url = reverse(name, kwargs={"tenant": tenant_a.slug})
+        method = api.post if name == "api-run-list" else api.put
+        response = method(url, body, content_type="application/json")
+        assert response.status_code == 400, (name, response.status_code)
+        assert "nested too deeply" in response.json()["detail"]
+    token = api_as(tenant_a.manager).post(reverse("api-token"), body, content_type="application/json")
+    assert token.status_code == 400
+
+
+def test_tier_policies_with_an_unhashable_segment_is_a_400(tenant_a):
+    url = reverse("api-tier-policies", kwargs={"tenant": tenant_a.slug})
+    response = api_as(tenant_a.manager).put(url, json.dumps([{"segment": ["core"]}]), content_type="application/json")
+    assert response.status_code == 400 and "segment" in response.json()
+
+
+def _import_job(tenant, user):
+    with scope(distributor=tenant.distributor):
+        return job_enqueue(
+            distributor=tenant.distributor,
+            kind="import",
+            params={"path": "/srv/stratify/var/uploads/secret.csv", "filename": "lines.csv"},
+            actor=user,
+            dispatch=False,
+        )
+
+
+def test_reps_see_only_the_jobs_they_started_and_nobody_sees_a_server_path(tenant_a):
+    managers = _import_job(tenant_a, tenant_a.manager)
+    reps = _import_job(tenant_a, tenant_a.rep_user)
+    rep_api, manager_api = api_as(tenant_a.rep_user), api_as(tenant_a.manager)
+    listed = rep_api.get(reverse("api-job-list", kwargs={"tenant": tenant_a.slug})).json()["results"]
+    assert [j["id"] for j in listed] == [reps.pk]
+    assert (
+        rep_api.get(reverse("api-job-detail", kwargs={"tenant": tenant_a.slug, "pk": managers.pk})).status_code == 404
+    )
+    page = login(tenant_a.rep_user).get(reverse("job-detail", kwargs={"tenant": tenant_a.slug, "pk": managers.pk}))
+    assert page.status_code == 404
+    rep_list = login(tenant_a.rep_user).get(reverse("job-list", kwargs={"tenant": tenant_a.slug})).content.decode()
+    assert f"/jobs/{reps.pk}/" in rep_list and f"/jobs/{managers.pk}/" not in rep_list
+    all_jobs = manager_api.get(reverse("api-job-list", kwargs={"tenant": tenant_a.slug})).json()["results"]
+    assert {j["id"] for j in all_jobs} == {managers.pk, reps.pk}
+    for job in all_jobs:
+        assert "path" not in job["params"] and "/srv/" not in json.dumps(job)
+        assert job["params"]["filename"] == "lines.csv"
+    detail = manager_api.get(reverse("api-import-detail", kwargs={"tenant": tenant_a.slug, "pk": managers.pk}))
+    assert "/srv/" not in detail.content.decode()
