@@ -1,10 +1,26 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.core.validators import MaxLengthValidator
 
 from sales.models import Customer, Rep
 from stratify.tenancy.permissions import Role
 
 from .models import Membership, User
+
+USERNAME_MAX_LENGTH = 150  # User.username's own limit; django-axes stores a failed one in 255 characters
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form with the username's length enforced: AuthenticationForm only sets the
+    widget's maxlength, so a longer name reached the backends and django-axes' 255-character column
+    (a 500 on PostgreSQL). Now it is a field error and nothing is authenticated or recorded."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.max_length = USERNAME_MAX_LENGTH
+        field.widget.attrs["maxlength"] = str(USERNAME_MAX_LENGTH)
+        field.validators.append(MaxLengthValidator(USERNAME_MAX_LENGTH))
 
 
 class InvitationForm(forms.Form):

@@ -99,18 +99,30 @@ def invitation_create(
     return invitation
 
 
+INVITATION_CLOSED = "This invitation has expired or was already used."
+
+
 @transaction.atomic
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
-    if not invitation.is_open:
-        raise ValidationError("This invitation has expired or was already used.")
-    with scope(distributor=invitation.distributor):
-        membership, _ = Membership.objects.update_or_create(
-            distributor=invitation.distributor,
-            user=user,
-            defaults={"role": invitation.role, "rep": invitation.rep, "customer": invitation.customer},
+    """Consume the invitation once and grant its role. The invitation row is locked (SELECT ... FOR
+    UPDATE) and then marked accepted by an UPDATE that only matches while it is still open, in the same
+    transaction as the membership: of several people accepting at once, exactly one wins; the others
+    (and anyone holding a copy read while it was open) get a ValidationError and nothing is written."""
+    distributor = invitation.distributor
+    now = timezone.now()
+    with scope(distributor=distributor):
+        open_invitations = Invitation.objects.filter(
+            distributor=distributor, pk=invitation.pk, accepted_at__isnull=True, expires_at__gt=now
         )
-        invitation.accepted_at = timezone.now()
-        invitation.save(update_fields=["accepted_at"])
+        locked = Invitation.objects.select_for_update().filter(distributor=distributor, pk=invitation.pk).first()
+        if locked is None or not locked.is_open or not open_invitations.update(accepted_at=now):
+            raise ValidationError(INVITATION_CLOSED)
+        membership, _ = Membership.objects.update_or_create(
+            distributor=distributor,
+            user=user,
+            defaults={"role": locked.role, "rep": locked.rep, "customer": locked.customer},
+        )
+    invitation.accepted_at = now
     return membership
 
 

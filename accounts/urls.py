@@ -1,9 +1,14 @@
-from django.urls import include, path
+from django.contrib.auth import urls as auth_urls
+from django.contrib.auth.views import LoginView
+from django.urls import path
 
 from . import views
+from .forms import LoginForm
 
 urlpatterns = [
-    path("", include("django.contrib.auth.urls")),
+    # django.contrib.auth's views, with the login form's username bounded (see LoginForm).
+    path("login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
+    *(pattern for pattern in auth_urls.urlpatterns if pattern.name != "login"),
     path("invitation/<str:token>/", views.invitation_accept, name="invitation-accept"),
 ]
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
@@ -99,12 +100,13 @@ def invitation_accept(request, token: str):
         return render(request, "accounts/invitation_closed.html", status=410)
     form = SignupForm(request.POST or None, initial={"email": invitation.email})
     if request.method == "POST" and (request.user.is_authenticated or form.is_valid()):
-        user = request.user if request.user.is_authenticated else form.save()
         try:
-            membership = services.invitation_accept(invitation=invitation, user=user)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-            return redirect("home")
+            # One transaction: whoever loses the invitation to someone else keeps no new account.
+            with transaction.atomic():
+                user = request.user if request.user.is_authenticated else form.save()
+                membership = services.invitation_accept(invitation=invitation, user=user)
+        except ValidationError:
+            return render(request, "accounts/invitation_closed.html", status=410)
         if not request.user.is_authenticated:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(landing_url(membership))

@@ -1,7 +1,11 @@
 """Job handlers of the segments app (registered from SegmentsConfig.ready)."""
 
-from stratify.jobs.registry import RESTRATIFY_JOB_KIND, job_handler
+from django.utils import timezone
+from django_scopes import scopes_disabled
 
+from stratify.jobs.registry import RESTRATIFY_JOB_KIND, job_failed_handler, job_handler
+
+from .models import StratificationRun
 from .services import JOB_KIND, restratify_after_import, run_execute
 
 
@@ -16,3 +20,16 @@ def restratify_job(job, progress) -> dict:
     A redelivered message finds its job already done (jobs are claimed once)."""
     run = restratify_after_import(distributor=job.distributor, actor=job.created_by)
     return {"run_id": run.pk if run else None, "after_import": job.params.get("after_import")}
+
+
+@job_failed_handler(JOB_KIND)
+def stratify_job_failed(job, message: str) -> None:
+    """The run follows its job: failed, with the job's message, in the transaction that failed the job
+    (also when the sweep gave up on a lost worker, so the run page, the dashboard and the scheduler
+    never see a run "running" whose job is over). A run already finished keeps what it has."""
+    with scopes_disabled():  # the sweep runs outside any tenant scope: filtered by the job's tenant
+        StratificationRun.objects.filter(
+            distributor_id=job.distributor_id,
+            job_id=job.pk,
+            status__in=[StratificationRun.Status.QUEUED, StratificationRun.Status.RUNNING],
+        ).update(status=StratificationRun.Status.FAILED, message=message[:5000], finished_at=timezone.now())

@@ -56,6 +56,8 @@ STAFF = {"manager": 200, "rep": 200, "customer": 403}  # manager and rep
 EVERYONE = {"manager": 200, "rep": 200, "customer": 200}
 CUSTOMER_ONLY = {"manager": 404, "rep": 404, "customer": 200}  # "my own ..." pages of a customer user
 NOT_ALLOWED = {"manager": 405, "rep": 405, "customer": 405}  # e.g. GET on a POST-only route
+# A job someone else started: managers read every job, a rep only their own (issue 10, item 13).
+OTHERS_JOB = {"manager": 200, "rep": 404, "customer": 403}
 # A write with an empty body: the manager gets a 400 (bad input changes nothing), others have no right.
 EMPTY_WRITE = {"manager": 400, "rep": 403, "customer": 403}
 # A write whose empty body is valid (defaults: settings reset, a run with the current settings...).
@@ -179,7 +181,7 @@ ROUTE_CASES: dict[str, Case] = {
     ),
     # ---- jobs ----
     "job-list": Case(get=STAFF),
-    "job-detail": Case(get=STAFF, kwargs=lambda t: {"pk": job_of(t).pk}),
+    "job-detail": Case(get=OTHERS_JOB, kwargs=lambda t: {"pk": job_of(t).pk}),
     # ---- imports (managers only: Perm.RUN_JOBS) ----
     "import-list": Case(
         get=MANAGER_ONLY,
@@ -257,7 +259,7 @@ ROUTE_CASES: dict[str, Case] = {
     "api-interaction-list": Case(get=STAFF),
     "api-interaction-detail": Case(get=STAFF, kwargs=lambda t: {"pk": t.interaction.pk}),
     "api-job-list": Case(get=STAFF),
-    "api-job-detail": Case(get=STAFF, kwargs=lambda t: {"pk": job_of(t).pk}),
+    "api-job-detail": Case(get=OTHERS_JOB, kwargs=lambda t: {"pk": job_of(t).pk}),
     "api-import-list": Case(
         get=MANAGER_ONLY,
         writes={

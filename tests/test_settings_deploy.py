@@ -99,3 +99,129 @@ def test_celery_settings_lose_no_job():
     assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
     sweep = settings.CELERY_BEAT_SCHEDULE["sweep-stale-jobs"]
     assert sweep["task"] == "stratify.jobs.tasks.sweep_stale_jobs_task" and sweep["schedule"] <= 60
+
+
+# --- database connections: no leak in development, persistent and health-checked in production ------
+
+PG_URL = "postgres://u:p@db.internal:5432/strat"
+
+
+def _db(module: str, tmp_path, **env) -> dict:
+    if module.endswith("production"):
+        env = {"SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "example.com", **env}
+    return settings_of(module, ["DATABASES"], tmp_path, **env)["DATABASES"]["default"]
+
+
+@pytest.mark.parametrize("database_url", [None, PG_URL], ids=["sqlite", "postgres"])
+@pytest.mark.parametrize("module", ["stratify.settings.local", "stratify.settings.test"])
+def test_development_and_test_settings_close_connections_after_each_request(tmp_path, module, database_url):
+    """runserver starts a thread per request: a connection kept for CONN_MAX_AGE outlives its thread."""
+    db = _db(module, tmp_path, **({"DATABASE_URL": database_url} if database_url else {}))
+    assert db["CONN_MAX_AGE"] == 0
+
+
+def test_development_settings_ignore_a_persistent_connection_request(tmp_path):
+    assert _db("stratify.settings.local", tmp_path, DATABASE_URL=PG_URL, DB_CONN_MAX_AGE="60")["CONN_MAX_AGE"] == 0
+
+
+def test_production_keeps_connections_and_checks_them_before_use(tmp_path):
+    db = _db("stratify.settings.production", tmp_path, DATABASE_URL=PG_URL)
+    assert (db["CONN_MAX_AGE"], db["CONN_HEALTH_CHECKS"]) == (60, True)
+    tuned = _db("stratify.settings.production", tmp_path, DATABASE_URL=PG_URL, DB_CONN_MAX_AGE="300")
+    assert (tuned["CONN_MAX_AGE"], tuned["CONN_HEALTH_CHECKS"]) == (300, True)
+    per_request = _db("stratify.settings.production", tmp_path, DATABASE_URL=PG_URL, DB_CONN_MAX_AGE="0")
+    assert per_request["CONN_MAX_AGE"] == 0
+
+
+@pytest.mark.parametrize("module", ["stratify.settings.local", "stratify.settings.production"])
+def test_every_persistent_connection_is_health_checked(tmp_path, module):
+    for env in ({}, {"DATABASE_URL": PG_URL}, {"DATABASE_URL": PG_URL, "DB_CONN_MAX_AGE": "120"}):
+        db = _db(module, tmp_path, **env)
+        assert db["CONN_MAX_AGE"] == 0 or db["CONN_HEALTH_CHECKS"] is True, (module, env, db)
+
+
+def _wsgi_get(path: str, **headers) -> int:
+    """One request through Django's WSGI handler, as a WSGI server sends it (request_started and
+    request_finished included, which the test client leaves out)."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+
+    statuses = []
+    response = WSGIHandler()(RequestFactory().get(path, **headers).environ, lambda status, _: statuses.append(status))
+    b"".join(response)
+    response.close()  # request_finished: where Django closes (or keeps) the connection
+    return int(statuses[0].split()[0])
+
+
+def _other_connections() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def token_header(transactional_db):
+    from rest_framework.authtoken.models import Token
+
+    from tests import factories as f
+
+    return {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=f.UserFactory(username='conn-user')).key}"}
+
+
+@pytest.mark.postgres
+def test_development_server_threads_leave_no_connection_open(tmp_path, monkeypatch, token_header):
+    """make run's settings under runserver's model, a thread per request: nothing stays open."""
+    import os
+    import threading
+
+    from django.db import connection
+
+    local = _db("stratify.settings.local", tmp_path, DATABASE_URL=os.environ["DATABASE_URL"])
+    for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+        monkeypatch.setitem(connection.settings_dict, key, local[key])  # shared by every thread's wrapper
+    before = _other_connections()
+    statuses = []
+    for _ in range(20):
+        thread = threading.Thread(target=lambda: statuses.append(_wsgi_get("/api/v1/tenants/", **token_header)))
+        thread.start()
+        thread.join()
+    assert statuses == [200] * 20
+    assert _other_connections() - before == 0
+
+
+@pytest.mark.postgres
+def test_first_request_after_a_lost_connection_succeeds(tmp_path, monkeypatch, token_header):
+    """Production settings (persistent connections): the server terminates the worker's connection
+    between two requests; the next request checks it, reconnects and answers 200, not a 500."""
+    import os
+    import threading
+
+    from django.db import connection
+
+    production = _db("stratify.settings.production", tmp_path, DATABASE_URL=os.environ["DATABASE_URL"])
+    assert production["CONN_MAX_AGE"] > 0
+    for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+        monkeypatch.setitem(connection.settings_dict, key, production[key])
+    connection.close()  # the next connection is made with these settings
+
+    assert _wsgi_get("/api/v1/tenants/", **token_header) == 200
+    assert connection.connection is not None  # kept after the request: persistent
+    victim = connection.connection.info.backend_pid
+
+    def terminate():
+        try:
+            with connection.cursor() as cursor:  # this thread's own connection
+                cursor.execute("SELECT pg_terminate_backend(%s)", [victim])
+        finally:
+            connection.close()
+
+    killer = threading.Thread(target=terminate)
+    killer.start()
+    killer.join()
+
+    assert _wsgi_get("/api/v1/tenants/", **token_header) == 200
+    assert connection.connection.info.backend_pid != victim

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('segments', '0004_tenant_defaults'),
+        ("segments", "0004_tenant_defaults"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='stratificationrun',
-            name='data_seen',
+            model_name="stratificationrun",
+            name="data_seen",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

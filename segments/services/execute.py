@@ -14,6 +14,7 @@ from django.utils import timezone
 from stratify.engine import LAPSED, SEGMENTS, ModelSettings, stratify
 from stratify.jobs.models import Job
 from stratify.jobs.registry import JobDeferred, JobFailed
+from stratify.jobs.services import job_fence
 
 from .. import aggregates as agg
 from ..models import CustomerScore, StratificationProfile, StratificationRun
@@ -67,7 +68,7 @@ def run_execute(job, progress) -> dict:
         return {"run_id": run.pk, "status": run.status}
     _start(run)
     try:
-        return _compute(run, progress)
+        return _compute(run, job, progress)
     except JobDeferred:
         raise
     except Exception as error:
@@ -78,7 +79,7 @@ def run_execute(job, progress) -> dict:
         raise
 
 
-def _compute(run: StratificationRun, progress) -> dict:
+def _compute(run: StratificationRun, job, progress) -> dict:
     distributor = run.distributor
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -120,6 +121,7 @@ def _compute(run: StratificationRun, progress) -> dict:
     totals = _totals(result)
     with transaction.atomic():
         write_scores(run, frame)
+        job_fence(job)  # an attempt the sweep requeued meanwhile writes nothing
         StratificationRun.objects.filter(pk=run.pk).update(
             as_of=as_of, compared_to_id=published, totals=totals, timings=timings, data_seen=data.data_seen
         )
@@ -135,6 +137,7 @@ def _compute(run: StratificationRun, progress) -> dict:
         run.refresh_from_db()
         if run.publish_requested:
             publish_in_transaction(run)
+        job_fence(job)  # only the attempt that still owns the job may publish
     counts = {segment: totals[segment]["count"] for segment in (*SEGMENTS, LAPSED)}
     summary = ", ".join(f"{segment} {count}" for segment, count in counts.items())
     progress(99, f"Run #{run.pk}: {summary}" + (" (published)" if run.publish_requested else ""))

@@ -61,6 +61,18 @@ WEIGHT_FIELDS: tuple[str, ...] = ("value_weights", "profit_weights")
 SHARE_FIELDS: tuple[str, ...] = ("value_top_share", "profit_top_share")
 
 
+# Ranges (STRATIFICATION.md fixes only the shares, strictly between 0 and 1 (section 5), and that
+# weights are relative, `sum(w_i * p_i) / sum(w_i)` (section 4); the rest is this project's choice,
+# wide enough for any real distributor and narrow enough that a run never overflows):
+WINDOW_DAYS_MIN, WINDOW_DAYS_MAX = 7, 3650  # a week to ten years (the prior window doubles it)
+MONEY_MAX = Decimal("1000000")  # cost_per_* and delivery costs: 0 to 1,000,000 in the tenant's currency,
+MONEY_PLACES = 2  # in cents
+AR_RATE_MAX = Decimal("1")  # ar_carrying_rate, a yearly rate: 0 to 1 (100% a year),
+AR_RATE_PLACES = 6  # to a millionth
+WEIGHT_MAX = 100.0  # each weight 0 to 100 (relative: 0.35 or 35 mean the same against the others)
+MONEY_FIELDS: tuple[str, ...] = tuple(name for name in RATE_FIELDS if name != "ar_carrying_rate")
+
+
 class SettingsError(ValueError):
     """Invalid settings. ``errors`` maps a field name (``"value_weights.revenue"``) to messages."""
 
@@ -182,11 +194,38 @@ def _number_error(value: Any) -> str | None:
     return None if math.isfinite(number) else "must be a finite number"
 
 
+def _amount_error(value: Any, *, maximum: Decimal, places: int) -> str | None:
+    """None when ``value`` is a finite number from 0 to ``maximum`` with at most ``places`` decimals."""
+    message = _number_error(value)
+    if message:
+        return message
+    amount = _to_decimal(value)
+    if not 0 <= amount <= maximum:
+        return f"must be between 0 and {maximum:,}"
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        return f"must have at most {places} decimal places"
+    return None
+
+
 def validate_settings(data: Mapping[str, Any]) -> dict[str, list[str]]:
     """Check a (possibly partial) settings dict; return ``{field: [messages]}``, empty when valid.
 
     Missing keys take their defaults (so ``{}`` is valid). Nested fields are named
     ``"value_weights.revenue"``, ``"delivery_cost.parcel"``.
+
+    Every number must be finite and in range (NaN, infinities, booleans, non-numeric strings and
+    values that would overflow a run are errors):
+
+    - ``window_days``: an integer from 7 to 3,650 days (a whole number given as text or float is fine);
+    - money (``cost_per_order``, ``cost_per_line``, ``cost_per_return``, ``cost_per_special_order``,
+      ``default_delivery_cost``, each ``delivery_cost`` entry): 0 to 1,000,000, at most 2 decimals;
+    - ``ar_carrying_rate`` (a yearly rate): 0 to 1, at most 6 decimals;
+    - each weight: 0 to 100, at least one above 0 per axis (weights are relative: STRATIFICATION.md
+      section 4 divides by their sum);
+    - ``value_top_share``, ``profit_top_share``: strictly between 0 and 1 (section 5).
+
+    Only STRATIFICATION.md's shares and the weights' normalisation come from the document; the other
+    ranges are this project's choice.
     """
     errors: dict[str, list[str]] = {}
 
@@ -214,16 +253,17 @@ def validate_settings(data: Mapping[str, Any]) -> dict[str, list[str]]:
             ok = True
         if not ok:
             add("window_days", "must be an integer")
-        elif int(float(value)) < 1:
-            add("window_days", "must be at least 1")
+        elif not WINDOW_DAYS_MIN <= int(_to_decimal(value)) <= WINDOW_DAYS_MAX:
+            add("window_days", f"must be between {WINDOW_DAYS_MIN} and {WINDOW_DAYS_MAX:,} days")
 
     for key in RATE_FIELDS:
         if key in data:
-            message = _number_error(data[key])
+            if key in MONEY_FIELDS:
+                message = _amount_error(data[key], maximum=MONEY_MAX, places=MONEY_PLACES)
+            else:
+                message = _amount_error(data[key], maximum=AR_RATE_MAX, places=AR_RATE_PLACES)
             if message:
                 add(key, message)
-            elif _to_decimal(data[key]) < 0:
-                add(key, "must be >= 0")
 
     if "delivery_cost" in data:
         mapping = data["delivery_cost"]
@@ -234,12 +274,9 @@ def validate_settings(data: Mapping[str, Any]) -> dict[str, list[str]]:
                 if not isinstance(method, str) or not method.strip():
                     add("delivery_cost", "ship method names must be non-empty strings")
                     continue
-                name = f"delivery_cost.{method}"
-                message = _number_error(value)
+                message = _amount_error(value, maximum=MONEY_MAX, places=MONEY_PLACES)
                 if message:
-                    add(name, message)
-                elif _to_decimal(value) < 0:
-                    add(name, "must be >= 0")
+                    add(f"delivery_cost.{method}", message)
 
     for key in WEIGHT_FIELDS:
         if key not in data:
@@ -262,8 +299,8 @@ def validate_settings(data: Mapping[str, Any]) -> dict[str, list[str]]:
                 valid = False
                 continue
             weight = float(value)
-            if weight < 0:
-                add(name, "must be >= 0")
+            if not 0 <= weight <= WEIGHT_MAX:
+                add(name, f"must be between 0 and {WEIGHT_MAX:g}")
                 valid = False
                 continue
             total += weight

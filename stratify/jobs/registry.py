@@ -5,15 +5,28 @@
 
 A handler receives the claimed Job (inside the tenant's scope) and a `progress(percent, message="")`
 callback; it returns a JSON-safe dict stored as the job's result, or raises `JobFailed` (a clear
-message for the user) or any other exception (recorded, job failed)."""
+message for the user) or any other exception (recorded, job failed).
+
+Records that mirror a job (a stratification run, ...) register what to do when their job fails,
+whichever way it fails (the handler raised, or the stale-job sweep gave up on a lost worker):
+
+    @job_failed_handler("stratify")
+    def run_failed(job, message): ...   # called in the transaction that marks the job failed
+
+Only one attempt of a job may publish results. A requeued job fences off its older attempt: the
+progress callback raises `JobSuperseded` in an attempt that lost the job, and a handler checks
+`stratify.jobs.services.job_fence(job)` inside the transaction that writes its results, just before it
+commits (see there)."""
 
 from collections.abc import Callable
 from typing import Any
 
 Progress = Callable[..., None]
 Handler = Callable[[Any, Progress], dict | None]
+FailedHook = Callable[[Any, str], None]
 
 _HANDLERS: dict[str, Handler] = {}
+_FAILED_HOOKS: dict[str, list[FailedHook]] = {}
 
 # The job an import enqueues when the manager asks for a re-stratification after it: the import
 # pipeline names it here, the stratification app handles it (so neither imports the other).
@@ -32,6 +45,15 @@ class JobDeferred(Exception):
         self.countdown = countdown
 
 
+class JobSuperseded(BaseException):  # noqa: N818 - a signal like asyncio.CancelledError, not an error
+    """This attempt no longer owns its job: the sweep requeued it (its heartbeat went stale) and
+    another attempt may be running it. Whatever the attempt was about to write must not be written.
+
+    A BaseException, like asyncio.CancelledError: a handler's `except Exception:` cleanup (e.g. one
+    that marks its run failed) must not treat it as a failure of the work, which the newer attempt now
+    owns. Transactions it passes through roll back; `job_execute` swallows it and records nothing."""
+
+
 def job_handler(kind: str) -> Callable[[Handler], Handler]:
     def register(func: Handler) -> Handler:
         _HANDLERS[kind] = func
@@ -45,3 +67,23 @@ def get_handler(kind: str) -> Handler:
         return _HANDLERS[kind]
     except KeyError:
         raise JobFailed(f"Unknown job kind {kind!r}.") from None
+
+
+def job_failed_handler(kind: str) -> Callable[[FailedHook], FailedHook]:
+    """Register `hook(job, message)`, called for every job of `kind` that fails, inside the transaction
+    that marks it failed (so a record mirroring the job never says "running" after its job failed).
+    The hook must filter by `job.distributor_id` itself: the sweep runs outside any tenant scope."""
+
+    def register(func: FailedHook) -> FailedHook:
+        hooks = _FAILED_HOOKS.setdefault(kind, [])
+        if func not in hooks:
+            hooks.append(func)
+        return func
+
+    return register
+
+
+def on_job_failed(job, message: str) -> None:
+    """Run the hooks registered for `job.kind` (the job needs pk, kind and distributor_id)."""
+    for hook in _FAILED_HOOKS.get(job.kind, ()):
+        hook(job, message)

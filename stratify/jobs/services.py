@@ -2,7 +2,14 @@
 
 A job is claimed atomically (queued -> running in one UPDATE), so a message delivered twice runs it
 once. While it runs, a heartbeat thread stamps it so the periodic sweep can tell a lost worker from a
-slow one; the sweep requeues stale jobs (or fails them after JOB_MAX_ATTEMPTS)."""
+slow one; the sweep requeues stale jobs (or fails them after JOB_MAX_ATTEMPTS).
+
+Fencing: every write about a job's outcome is a conditional UPDATE on (pk, status running, attempts =
+this attempt), so once the sweep requeued a job, its older attempt can no longer report progress
+(`JobSuperseded` is raised into it), finish it, or fail it. A handler that publishes results (an
+import's merge, a run's publish) calls `job_fence(job)` as the last statement of the transaction that
+writes them: only the attempt that owns the job commits. Records mirroring a job are settled by the
+`job_failed_handler` hooks in the same transaction that fails the job (here and in the sweep)."""
 
 import logging
 import threading
@@ -10,13 +17,13 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from .models import Job
-from .registry import JobDeferred, JobFailed, get_handler
+from .registry import JobDeferred, JobFailed, JobSuperseded, get_handler, on_job_failed
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15
@@ -47,7 +54,8 @@ def job_enqueue(*, distributor, kind: str, params: dict | None = None, actor=Non
 
 
 class ProgressReporter:
-    """The `progress(percent, message="")` callback handed to job handlers.
+    """The `progress(percent, message="")` callback handed to job handlers. Raises `JobSuperseded`
+    when this attempt no longer owns the job (the sweep requeued it).
 
     Outside a transaction the job row is updated at once. Inside a transaction the handler opened
     (e.g. one that merges a whole file atomically) an update would stay invisible until the commit and
@@ -67,9 +75,11 @@ class ProgressReporter:
         if message:
             fields["message"] = message
         if self.heartbeat is not None and self.outer_depth == 0 and connection.in_atomic_block:
+            if self.heartbeat.superseded.is_set():
+                raise JobSuperseded(f"job {self.job.pk}: attempt {self.job.attempts} was superseded")
             self.heartbeat.report(fields)
-        else:
-            Job.objects.filter(pk=self.job.pk, status=Job.Status.RUNNING, attempts=self.job.attempts).update(**fields)
+        elif not _mine(self.job).update(**fields):
+            raise JobSuperseded(f"job {self.job.pk}: attempt {self.job.attempts} was superseded")
         self.job.progress = percent
         if message:
             self.job.message = message
@@ -84,6 +94,9 @@ class _Heartbeat(threading.Thread):
         super().__init__(daemon=True, name=f"job-{job.pk}-heartbeat")
         self.job_id, self.attempt = job.pk, job.attempts
         self.stopped = threading.Event()
+        self.superseded = threading.Event()  # a beat found the job no longer ours (requeued, finished)
+        self.beats = 0  # stamps written
+        self.backend_pid: int | None = None  # PostgreSQL: the server process of this thread's connection
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._pending: dict = {}
@@ -107,14 +120,35 @@ class _Heartbeat(threading.Thread):
                 with self._lock:
                     fields, self._pending = self._pending, {}
                 try:
-                    with scopes_disabled():
-                        Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING, attempts=self.attempt).update(
-                            **{**fields, "heartbeat_at": timezone.now()}
-                        )
-                except DatabaseError:  # e.g. SQLite busy while the job writes; the next beat will do
-                    logger.debug("heartbeat of job %s skipped", self.job_id)
+                    self._stamp(fields)
+                except (DatabaseError, InterfaceError) as error:
+                    # SQLite busy while the job writes, or the connection was lost (server restart,
+                    # pg_terminate_backend, a proxy's idle timeout): drop it, the next beat reconnects.
+                    # The values go back to the pending ones unless newer ones came meanwhile.
+                    logger.warning("heartbeat of job %s skipped (%s): reconnecting", self.job_id, error)
+                    with self._lock:
+                        self._pending = {**fields, **self._pending}
+                    self._close_connection()
         finally:
+            self._close_connection()
+
+    def _stamp(self, fields: dict) -> None:
+        with scopes_disabled():
+            stamped = Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING, attempts=self.attempt).update(
+                **{**fields, "heartbeat_at": timezone.now()}
+            )
+        self.backend_pid = getattr(getattr(connection.connection, "info", None), "backend_pid", None)
+        if stamped:
+            self.beats += 1
+        else:
+            self.superseded.set()
+
+    @staticmethod
+    def _close_connection() -> None:
+        try:
             connection.close()
+        except (DatabaseError, InterfaceError):  # closing a connection the server already dropped
+            connection.connection = None
 
 
 def _claim(job_id: int) -> Job | None:
@@ -131,10 +165,37 @@ def _claim(job_id: int) -> Job | None:
         return Job.objects.select_related("distributor").get(pk=job_id) if claimed else None
 
 
-def _finish(job: Job, status: str, message: str, result: dict | None = None) -> None:
+def _mine(job: Job):
+    """The job's row if `job` (this attempt) still owns it: running, and not claimed again since."""
+    with scopes_disabled():
+        return Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts)
+
+
+def job_still_mine(job: Job) -> bool:
+    """Whether this attempt still owns the job (the sweep did not requeue it). A hint for long handlers
+    that want to stop early; before writing results use `job_fence`, which also holds the row."""
+    return _mine(job).exists()
+
+
+def job_fence(job: Job) -> None:
+    """Call as the last statement of the transaction that publishes an attempt's results (an import's
+    merge, a run's scores and publish): raises `JobSuperseded` (rolling the transaction back) unless
+    this attempt still owns the job. The check is an UPDATE that stamps the heartbeat, so it also locks
+    the job row until the commit: a sweep that found the job stale waits, then sees the fresh stamp and
+    leaves it alone; an attempt the sweep already requeued cannot commit."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("job_fence() belongs inside the transaction that writes the results.")
+    if not _mine(job).update(heartbeat_at=timezone.now()):
+        raise JobSuperseded(f"job {job.pk}: attempt {job.attempts} was superseded")
+
+
+def _finish(job: Job, status: str, message: str, result: dict | None = None) -> bool:
+    """Record the attempt's outcome if it still owns the job; returns whether it did. A failure runs
+    the job's `job_failed_handler` hooks in the same transaction."""
+    message = message[:5000]
     fields = {
         "status": status,
-        "message": message[:5000],
+        "message": message,
         "finished_at": timezone.now(),
         "heartbeat_at": timezone.now(),
     }
@@ -142,7 +203,25 @@ def _finish(job: Job, status: str, message: str, result: dict | None = None) -> 
         fields["progress"] = 100
     if result is not None:
         fields["result"] = result
-    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts).update(**fields)
+    with transaction.atomic():
+        won = bool(_mine(job).update(**fields))
+        if won and status == Job.Status.FAILED:
+            _settle_failed(job, message)
+    if not won:
+        logger.warning(
+            "job %s: attempt %s was superseded; its outcome (%s) is not recorded", job.pk, job.attempts, status
+        )
+    return won
+
+
+def _settle_failed(job: Job, message: str) -> None:
+    """Inside the transaction that failed the job: let the records mirroring it follow. A hook's own
+    error is logged and rolled back alone (a savepoint): the job stays failed."""
+    try:
+        with transaction.atomic(), scopes_disabled():
+            on_job_failed(job, message)
+    except Exception:
+        logger.exception("job %s (%s): a job-failed hook failed", job.pk, job.kind)
 
 
 def job_execute(job_id: int) -> Job | None:
@@ -158,12 +237,12 @@ def job_execute(job_id: int) -> Job | None:
         with scope(distributor=job.distributor):
             try:
                 result = get_handler(job.kind)(job, ProgressReporter(job, heartbeat))
+            except JobSuperseded:
+                # The sweep requeued the job while this attempt ran: the newer attempt owns it.
+                logger.warning("job %s: attempt %s stopped, superseded by a newer attempt", job.pk, job.attempts)
             except JobDeferred as deferred:
-                with scopes_disabled():
-                    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-                        status=Job.Status.QUEUED, message=str(deferred), attempts=F("attempts") - 1
-                    )
-                transaction.on_commit(partial(_send, job.pk, deferred.countdown))
+                if _mine(job).update(status=Job.Status.QUEUED, message=str(deferred), attempts=F("attempts") - 1):
+                    transaction.on_commit(partial(_send, job.pk, deferred.countdown))
             except JobFailed as failure:
                 _finish(job, Job.Status.FAILED, str(failure))
             except Exception as error:
@@ -187,20 +266,24 @@ def jobs_sweep_stale(*, now=None, stale_after: float | None = None) -> dict[str,
     cutoff = now - timedelta(seconds=stale_after)
     counts = {"requeued": 0, "failed": 0, "resent": 0}
     with scopes_disabled():
-        stale = Job.objects.filter(status=Job.Status.RUNNING).filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None))
-        for job in stale.only("pk", "attempts"):
+        is_stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None)
+        stale = Job.objects.filter(status=Job.Status.RUNNING).filter(is_stale)
+        for job in stale.only("pk", "attempts", "kind", "distributor_id"):
+            # Conditional on the staleness too: an attempt holding the row in `job_fence` stamps it, so
+            # a sweep that waited for that lock leaves the job to the attempt that just published.
+            still_stale = _mine(job).filter(is_stale)
             if job.attempts < settings.JOB_MAX_ATTEMPTS:
-                if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts).update(
+                if still_stale.update(
                     status=Job.Status.QUEUED, message="The worker was lost; the job was requeued.", heartbeat_at=now
                 ):
                     counts["requeued"] += 1
                     transaction.on_commit(partial(_send, job.pk))
-            elif Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts).update(
-                status=Job.Status.FAILED,
-                message=f"The worker was lost {job.attempts} times; the job was stopped.",
-                finished_at=now,
-            ):
-                counts["failed"] += 1
+                continue
+            message = f"The worker was lost {job.attempts} times; the job was stopped."
+            with transaction.atomic():
+                if still_stale.update(status=Job.Status.FAILED, message=message, finished_at=now):
+                    counts["failed"] += 1
+                    _settle_failed(job, message)
         forgotten = Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=cutoff).filter(
             Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None)
         )

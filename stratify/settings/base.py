@@ -89,11 +89,24 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------
 DEFAULT_SQLITE = f"sqlite:///{VAR_DIR / 'stratify.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", DEFAULT_SQLITE), conn_max_age=60)}
+# Connections are closed after each request unless DB_CONN_MAX_AGE (seconds) says otherwise:
+# persistent connections only pay off with a fixed pool of worker threads (production.py turns them
+# on); the development server starts a thread per request, and each would keep its own connection
+# open until the server's limit is reached. Wherever they persist, they are health-checked at the
+# start of each request, so a connection the server dropped is replaced instead of answering a 500.
+DB_CONN_MAX_AGE = int(os.environ.get("DB_CONN_MAX_AGE", "0"))
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", DEFAULT_SQLITE),
+        conn_max_age=DB_CONN_MAX_AGE,
+        conn_health_checks=DB_CONN_MAX_AGE != 0,
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker share the file: WAL lets readers run during a write, IMMEDIATE
     # transactions take the write lock up front instead of failing half-way, and the timeout waits.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",

@@ -12,7 +12,7 @@ from django_scopes import scope, scopes_disabled
 from stratify import celery_app
 from stratify.jobs import services
 from stratify.jobs.models import Job
-from stratify.jobs.registry import JobDeferred, JobFailed, job_handler
+from stratify.jobs.registry import JobDeferred, JobFailed, JobSuperseded, job_handler
 from stratify.jobs.services import job_enqueue, job_execute, jobs_sweep_stale
 from tests import factories as f
 
@@ -235,8 +235,9 @@ def test_requeued_job_runs_again_and_a_late_write_of_the_lost_attempt_is_ignored
     done = job_execute(job.pk)
     assert (done.status, done.attempts) == (Job.Status.SUCCEEDED, 2)
     with scope(distributor=distributor):
-        services.ProgressReporter(lost_attempt)(50, "late write from the dead worker")
-        services._finish(lost_attempt, Job.Status.FAILED, "late failure")
+        with pytest.raises(JobSuperseded):
+            services.ProgressReporter(lost_attempt)(50, "late write from the dead worker")
+        assert services._finish(lost_attempt, Job.Status.FAILED, "late failure") is False
     assert (reload(job).status, reload(job).progress) == (Job.Status.SUCCEEDED, 100)
 
 
