@@ -27,7 +27,7 @@ from stratify.jobs.models import Job
 from stratify.jobs.services import job_enqueue, job_execute
 
 from . import formats
-from .errors import ErrorLog, ImportFailed
+from .errors import ErrorLog, ImportFailed, clip
 from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, KINDS, get_kind
 from .loading import Stage, find_duplicates, merge
 from .models import ColumnMapping
@@ -307,9 +307,14 @@ def suggest_mapping(kind: formats.Kind, headers: list[str], remembered: dict | N
     return {name: found[name] for name in kind.names if name in found}
 
 
-def import_preview(*, distributor, kind: str, path: str | Path, rows: int = 10) -> dict:
-    """What the mapping step shows: the file's columns, its first rows and the suggested mapping.
-    Raises ImportFailed when the file cannot be read as a table."""
+PREVIEW_ROWS = 10
+PREVIEW_CELL_CHARS = 80
+
+
+def import_preview(*, distributor, kind: str, path: str | Path, rows: int = PREVIEW_ROWS) -> dict:
+    """What the mapping step shows: the file's columns, its first rows (at most PREVIEW_ROWS, each
+    cell cut to PREVIEW_CELL_CHARS) and the suggested mapping. Raises ImportFailed when the file cannot
+    be read as a table."""
     spec = get_kind(kind)
     source = inspect_file(path)
     headers, first_rows = preview(source, rows=rows)
@@ -317,7 +322,7 @@ def import_preview(*, distributor, kind: str, path: str | Path, rows: int = 10) 
     suggested = suggest_mapping(spec, headers, remembered.mapping if remembered else None)
     return {
         "headers": headers,
-        "rows": first_rows,
+        "rows": [[clip(cell, PREVIEW_CELL_CHARS) for cell in row] for row in first_rows[:PREVIEW_ROWS]],
         "mapping": suggested,
         "missing": [name for name in spec.required if name not in suggested],
         "date_format": remembered.date_format if remembered else "",

@@ -20,6 +20,12 @@ from .registry import JobDeferred, JobFailed, get_handler
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15
+MESSAGE_MAX_CHARS = 2000  # a job's message is shown on every job list: whatever a handler raised, it stays short
+
+
+def _bounded(message: str) -> str:
+    message = str(message)
+    return message if len(message) <= MESSAGE_MAX_CHARS else message[: MESSAGE_MAX_CHARS - 1] + "…"
 
 
 def _send(job_id: int, countdown: float | None = None) -> None:
@@ -65,7 +71,7 @@ class ProgressReporter:
         percent = max(0, min(99, int(percent)))
         fields = {"progress": percent, "heartbeat_at": timezone.now()}
         if message:
-            fields["message"] = message
+            fields["message"] = message = _bounded(message)
         if self.heartbeat is not None and self.outer_depth == 0 and connection.in_atomic_block:
             self.heartbeat.report(fields)
         else:
@@ -134,7 +140,7 @@ def _claim(job_id: int) -> Job | None:
 def _finish(job: Job, status: str, message: str, result: dict | None = None) -> None:
     fields = {
         "status": status,
-        "message": message[:5000],
+        "message": _bounded(message),
         "finished_at": timezone.now(),
         "heartbeat_at": timezone.now(),
     }
