@@ -2,7 +2,9 @@
 
 POST imports/ (multipart: kind, file, optional mapping JSON, date_format and restratify) -> 202 with the job;
 GET imports/<id>/ -> status, progress, counts and errors (`?format=csv`: the errors as CSV);
-GET imports/<id>/errors.csv -> the errors as CSV."""
+GET imports/<id>/errors.csv -> the errors as CSV;
+POST imports/<id>/cancel/ -> 200 with the import (queued: failed at once; running: stops at its next
+check and writes nothing), 409 once it has finished."""
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -13,11 +15,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from stratify.jobs.models import Job
+from stratify.jobs.services import JobNotCancellable
 from stratify.tenancy.api import TenantApiView
 from stratify.tenancy.permissions import Perm
 
 from .selectors import import_get, import_list
-from .services import errors_csv, import_check_params, import_errors, import_start, upload_save
+from .services import errors_csv, import_cancel, import_check_params, import_errors, import_start, upload_save
 
 
 class CsvRenderer(BaseRenderer):
@@ -55,6 +59,8 @@ def import_payload(job, request=None) -> dict:
         "unchanged": result.get("unchanged", {}),
         "seconds": result.get("seconds"),
         "mapping": result.get("mapping", params.get("mapping") or {}),
+        "cancelled": bool(result.get("cancelled")),
+        "cancel_requested": job.cancel_requested_at is not None,
         "errors": errors,
         "error_count": count,
         "errors_csv": request.build_absolute_uri(csv_url) if request is not None else csv_url,
@@ -122,9 +128,21 @@ class ImportErrorsCsvApi(TenantApiView):
         return _csv_response(_get(self.distributor, pk))
 
 
-def _get(distributor, pk):
-    from stratify.jobs.models import Job
+class ImportCancelApi(TenantApiView):
+    permission = {"POST": Perm.RUN_JOBS}
 
+    @extend_schema(operation_id="tenants_imports_cancel", request=None)
+    def post(self, request, tenant, pk):
+        try:
+            job = import_cancel(distributor=self.distributor, job_id=pk, actor=request.user)
+        except Job.DoesNotExist:
+            raise Http404("No such import.")
+        except JobNotCancellable:
+            return Response({"detail": "The import has already finished."}, status=status.HTTP_409_CONFLICT)
+        return Response(import_payload(job, request))
+
+
+def _get(distributor, pk):
     try:
         return import_get(distributor=distributor, job_id=pk)
     except Job.DoesNotExist:

@@ -683,7 +683,8 @@ def _progress(progress, percent: float, message: str = "") -> None:
 def merge(stage: Stage, *, distributor, present: set[str], progress=None) -> dict:
     """Write the staged rows into the tenant's tables in one transaction. Returns
     {"created": {entity: n}, "updated": {...}, "unchanged": {...}}. Progress is reported before the
-    transaction only: a progress write inside it would lock the job's row against its heartbeat."""
+    transaction, and once inside it just before the commit (the job's reporter hands that write to its
+    heartbeat thread), where a cancel request raises and rolls the whole merge back."""
     _progress(progress, 75, f"Writing {stage.rows:,} rows…")
     stage.analyze()
     tenant = int(distributor.pk)
@@ -693,6 +694,8 @@ def merge(stage: Stage, *, distributor, present: set[str], progress=None) -> dic
             # One merge at a time per tenant: two imports naming the same new key must not both insert it.
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK, tenant])
         MERGES[stage.kind.name](cursor, stage, tenant, present, counts, progress)
+        # The last report, just before the commit: a cancel asked for during the merge rolls it back.
+        _progress(progress, 97, "Committing…")
     summary = {"created": {}, "updated": {}, "unchanged": {}}
     for entity, entity_counts in counts.items():
         for what in summary:

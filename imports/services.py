@@ -3,6 +3,7 @@
 
     import_start(distributor=, actor=, kind=, path=, mapping=None, date_format=None, filename="", dispatch=True) -> Job
     import_run_now(job) -> Job                      # the finished job, run in this process
+    import_cancel(distributor=, job_id=, actor=None) -> Job   # queued: failed at once; running: stops, writes nothing
     load_frame(distributor=, kind=, frame=, progress=None) -> dict   # typed canonical columns -> counts
 
 A job's result on success: {"kind", "rows", "created": {entity: n}, "updated": {...}, "unchanged": {...},
@@ -24,7 +25,7 @@ from django.utils.text import get_valid_filename
 from django_scopes import scope
 
 from stratify.jobs.models import Job
-from stratify.jobs.services import job_enqueue, job_execute
+from stratify.jobs.services import job_cancel, job_enqueue, job_execute
 
 from . import formats
 from .errors import ErrorLog, ImportFailed, clip
@@ -102,6 +103,14 @@ def import_start(
                 distributor=distributor, kind=kind, defaults={"mapping": mapping, "date_format": date_format or ""}
             )
         return job_enqueue(distributor=distributor, kind=JOB_KIND, params=params, actor=actor, dispatch=dispatch)
+
+
+def import_cancel(*, distributor, job_id: int, actor=None) -> Job:
+    """Cancel this tenant's import: a queued one never runs; a running one stops at its next check
+    (after each chunk read, and just before the merge commits) and writes nothing. Job.DoesNotExist
+    for another tenant's job or one that is not an import; JobNotCancellable once it has finished."""
+    Job.objects.filter(distributor=distributor, kind=JOB_KIND).get(pk=job_id)
+    return job_cancel(distributor=distributor, job_id=job_id, actor=actor, what="imported")
 
 
 def import_run_now(job: Job) -> Job:

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views import View
 
 from stratify.jobs.models import Job
+from stratify.jobs.services import JobNotCancellable
 from stratify.tenancy.permissions import Perm
 from stratify.tenancy.views import TenantViewMixin
 
@@ -15,7 +16,15 @@ from .errors import ImportFailed
 from .formats import get_kind
 from .forms import MappingForm, UploadForm
 from .selectors import import_get, import_list
-from .services import errors_csv, import_errors, import_preview, import_start, upload_get, upload_save
+from .services import (
+    errors_csv,
+    import_cancel,
+    import_errors,
+    import_preview,
+    import_start,
+    upload_get,
+    upload_save,
+)
 from .validation import resolve_plan
 
 
@@ -124,6 +133,26 @@ class ImportDetailView(TenantViewMixin, View):
         context = {"job": job, "errors": errors, "error_count": error_count, "result": result, "counts": counts}
         template = "imports/partials/import_status.html" if request.htmx else "imports/import_detail.html"
         return render(request, template, context)
+
+
+class ImportCancelView(TenantViewMixin, View):
+    """POST: cancel a queued or running import (from its page or the job page)."""
+
+    permission = {"POST": Perm.RUN_JOBS}
+
+    def post(self, request, pk):
+        try:
+            job = import_cancel(distributor=self.distributor, job_id=pk, actor=request.user)
+        except Job.DoesNotExist:
+            raise Http404("No such import.")
+        except JobNotCancellable:
+            messages.warning(request, "The import has already finished.")
+        else:
+            if job.status == Job.Status.RUNNING:
+                messages.info(request, "The import will stop at its next check; nothing will be written.")
+            else:
+                messages.info(request, "The import was cancelled.")
+        return redirect("import-detail", tenant=self.distributor.slug, pk=pk)
 
 
 class ImportErrorsCsvView(TenantViewMixin, View):

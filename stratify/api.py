@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api import TenantListApi, TokenObtainApi
 from channels.api import InteractionDetailApi, InteractionListApi, PartnerDetailApi, PartnerListApi
-from imports.api import ImportDetailApi, ImportErrorsCsvApi, ImportListApi
+from imports.api import ImportCancelApi, ImportDetailApi, ImportErrorsCsvApi, ImportListApi
 from sales.api import CustomerDetailApi, CustomerListApi, ProductDetailApi, ProductListApi, RepDetailApi, RepListApi
 from segments import api as segments_api
 from segments import api_pages
@@ -46,6 +46,7 @@ tenant_patterns = [
     path("imports/", ImportListApi.as_view(), name="api-import-list"),
     path("imports/<int:pk>/", ImportDetailApi.as_view(), name="api-import-detail"),
     path("imports/<int:pk>/errors.csv", ImportErrorsCsvApi.as_view(), name="api-import-errors"),
+    path("imports/<int:pk>/cancel/", ImportCancelApi.as_view(), name="api-import-cancel"),
     path("runs/", segments_api.RunListApi.as_view(), name="api-run-list"),
     path("runs/<int:pk>/", segments_api.RunDetailApi.as_view(), name="api-run-detail"),
     path("runs/<int:pk>/scores/", segments_api.RunScoresApi.as_view(), name="api-run-scores"),

@@ -2,7 +2,10 @@
 
 A job is claimed atomically (queued -> running in one UPDATE), so a message delivered twice runs it
 once. While it runs, a heartbeat thread stamps it so the periodic sweep can tell a lost worker from a
-slow one; the sweep requeues stale jobs (or fails them after JOB_MAX_ATTEMPTS)."""
+slow one; the sweep requeues stale jobs (or fails them after JOB_MAX_ATTEMPTS).
+
+`job_cancel` fails a queued job at once (it will never be claimed) or flags a running one: the
+handler's next progress report raises JobCancelled, so whatever transaction it has open rolls back."""
 
 import logging
 import threading
@@ -16,7 +19,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from .models import Job
-from .registry import JobDeferred, JobFailed, get_handler
+from .registry import JobCancelled, JobDeferred, JobFailed, get_handler
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15
@@ -68,6 +71,10 @@ class ProgressReporter:
         self.outer_depth = len(connection.atomic_blocks)
 
     def __call__(self, percent: float, message: str = "") -> None:
+        if Job.objects.filter(
+            pk=self.job.pk, distributor_id=self.job.distributor_id, cancel_requested_at__isnull=False
+        ).exists():
+            raise JobCancelled()
         percent = max(0, min(99, int(percent)))
         fields = {"progress": percent, "heartbeat_at": timezone.now()}
         if message:
@@ -170,6 +177,8 @@ def job_execute(job_id: int) -> Job | None:
                         status=Job.Status.QUEUED, message=str(deferred), attempts=F("attempts") - 1
                     )
                 transaction.on_commit(partial(_send, job.pk, deferred.countdown))
+            except JobCancelled as cancelled:
+                _finish(job, Job.Status.FAILED, str(cancelled), {"cancelled": True})
             except JobFailed as failure:
                 _finish(job, Job.Status.FAILED, str(failure))
             except Exception as error:
@@ -184,6 +193,34 @@ def job_execute(job_id: int) -> Job | None:
     return job
 
 
+class JobNotCancellable(Exception):
+    """The job has already finished."""
+
+
+def job_cancel(*, distributor, job_id: int, actor=None, what: str = "written") -> Job:
+    """Cancel a queued job (failed at once, never claimed) or ask a running one to stop (it fails at
+    its next progress report, writing nothing its open transaction held). Returns the job as it is
+    now; Job.DoesNotExist outside the tenant, JobNotCancellable once finished."""
+    now = timezone.now()
+    who = getattr(actor, "username", "") or "a manager"
+    jobs = Job.objects.filter(distributor=distributor, pk=job_id)
+    job = jobs.get()
+    if jobs.filter(status=Job.Status.QUEUED).update(
+        status=Job.Status.FAILED,
+        message=f"Cancelled by {who} before it started; nothing was {what}.",
+        result={"cancelled": True},
+        cancel_requested_at=now,
+        finished_at=now,
+    ):
+        logger.info("job %s cancelled before it started", job_id)
+    elif jobs.filter(status=Job.Status.RUNNING, cancel_requested_at=None).update(cancel_requested_at=now):
+        logger.info("job %s asked to stop", job_id)
+    elif not jobs.filter(status=Job.Status.RUNNING).exists():
+        raise JobNotCancellable(job_id)
+    job.refresh_from_db()
+    return job
+
+
 def jobs_sweep_stale(*, now=None, stale_after: float | None = None) -> dict[str, int]:
     """Requeue running jobs whose heartbeat went stale (their worker died), fail those out of attempts,
     and resend queued jobs whose message may have been lost. `stale_after` (seconds) overrides
@@ -194,8 +231,13 @@ def jobs_sweep_stale(*, now=None, stale_after: float | None = None) -> dict[str,
     counts = {"requeued": 0, "failed": 0, "resent": 0}
     with scopes_disabled():
         stale = Job.objects.filter(status=Job.Status.RUNNING).filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None))
-        for job in stale.only("pk", "attempts"):
-            if job.attempts < settings.JOB_MAX_ATTEMPTS:
+        for job in stale.only("pk", "attempts", "cancel_requested_at"):
+            if job.cancel_requested_at is not None:  # lost while asked to stop: it stays stopped
+                if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts).update(
+                    status=Job.Status.FAILED, message=str(JobCancelled()), result={"cancelled": True}, finished_at=now
+                ):
+                    counts["failed"] += 1
+            elif job.attempts < settings.JOB_MAX_ATTEMPTS:
                 if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts).update(
                     status=Job.Status.QUEUED, message="The worker was lost; the job was requeued.", heartbeat_at=now
                 ):
