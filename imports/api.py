@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -22,6 +23,7 @@ from stratify.tenancy.permissions import Perm
 
 from .selectors import import_get, import_list
 from .services import errors_csv, import_cancel, import_check_params, import_errors, import_start, upload_save
+from .uploads import limit_upload, too_large_message
 
 
 class CsvRenderer(BaseRenderer):
@@ -73,9 +75,21 @@ def _csv_response(job) -> HttpResponse:
     return response
 
 
+class UploadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "upload_too_large"
+
+
 class ImportListApi(TenantApiView):
     permission = {"GET": Perm.RUN_JOBS, "POST": Perm.RUN_JOBS}
     parser_classes = [MultiPartParser, FormParser]
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: session auth's CSRF check reads the body, and the upload handlers
+        # can only change before it is read (a body over the limit is refused without reading it).
+        if request.method == "POST" and not limit_upload(request._request):
+            raise UploadTooLarge(too_large_message())
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(operation_id="tenants_imports_list")
     def get(self, request, tenant):
@@ -86,6 +100,8 @@ class ImportListApi(TenantApiView):
     def post(self, request, tenant):
         kind = request.data.get("kind", "")
         uploaded = request.FILES.get("file")
+        if getattr(request._request, "upload_too_large", False):
+            raise UploadTooLarge(too_large_message())
         if uploaded is None:
             return Response({"file": ["Send the file as multipart field `file`."]}, status=400)
         try:

@@ -34,6 +34,7 @@ from .loading import Stage, find_duplicates, merge
 from .models import ColumnMapping
 from .reading import check_size, inspect_file, iter_chunks, preview, read_headers
 from .safety import escape_formula
+from .uploads import upload_discard
 from .validation import add_derived, parse_source, resolve_plan, validate_chunk
 
 JOB_KIND = "import"
@@ -173,6 +174,7 @@ def run_import(job: Job, progress) -> dict:
         "filename": params.get("filename", ""),
     }
     job.message = summary_text(result)
+    upload_discard(path=params["path"], distributor=job.distributor)  # a failure keeps it (uploads_purge)
     if params.get("restratify") and kind.name == "invoice_lines":
         from segments.services import restratify_after_import
 

@@ -5,7 +5,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from stratify.jobs.models import Job
 from stratify.jobs.services import JobNotCancellable
@@ -25,18 +27,33 @@ from .services import (
     upload_get,
     upload_save,
 )
+from .uploads import limit_upload, too_large_message
 from .validation import resolve_plan
 
 
+@method_decorator(csrf_exempt, name="dispatch")  # CSRF is checked in post(), once the upload limit is set
 class ImportListView(TenantViewMixin, View):
     permission = {"GET": Perm.RUN_JOBS, "POST": Perm.RUN_JOBS}
 
-    def get(self, request, form=None):
+    def get(self, request, form=None, upload_error=None):
         jobs = import_list(distributor=self.distributor)[:20]
-        return render(request, "imports/import_list.html", {"form": form or UploadForm(), "jobs": jobs})
+        context = {"form": form or UploadForm(), "jobs": jobs, "upload_error": upload_error}
+        return render(request, "imports/import_list.html", context, status=413 if upload_error else 200)
 
     def post(self, request):
+        # The upload handlers can only change before the body is read, and CSRF's check reads it: as
+        # Django documents, the view is csrf_exempt and the real work csrf_protect-ed behind the limit.
+        if not limit_upload(request):
+            return self._too_large(request)
+        return csrf_protect(self._post)(request)
+
+    def _too_large(self, request):
+        return self.get(request, upload_error=too_large_message())
+
+    def _post(self, request):
         form = UploadForm(request.POST, request.FILES)
+        if request.upload_too_large:
+            return self._too_large(request)
         if not form.is_valid():
             return self.get(request, form=form)
         try:
