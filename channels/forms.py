@@ -3,7 +3,15 @@
 from django import forms
 from django.utils import timezone
 
-from .models import Interaction
+from .models import TEXT_MAX_CHARS, Interaction
+
+
+class BoundedTextarea(forms.Textarea):
+    """Shows at most TEXT_MAX_CHARS characters of the value: a refused form does not echo a huge one."""
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        return value[:TEXT_MAX_CHARS] if value else value
 
 
 class InteractionForm(forms.ModelForm):
@@ -12,7 +20,7 @@ class InteractionForm(forms.ModelForm):
         fields = ["date", "kind", "channel", "summary", "opportunity"]
         widgets = {
             "date": forms.DateInput(attrs={"type": "date"}),
-            "summary": forms.Textarea(attrs={"rows": 3}),
+            "summary": BoundedTextarea(attrs={"rows": 3}),
         }
         labels = {"kind": "Type", "opportunity": "There is a sales opportunity"}
 

@@ -5,6 +5,11 @@ from django.db import models
 
 from stratify.tenancy.models import TenantOwnedModel
 
+# Free text (an interaction's summary and usage notes, what a partner does): bounded, so one value cannot
+# swell a customer page or an API answer. TextField's max_length is checked by forms and serializers (the
+# import checks the same number, imports/formats.py), not by the database.
+TEXT_MAX_CHARS = 4000
+
 
 class Partner(TenantOwnedModel):
     class Kind(models.TextChoices):
@@ -21,9 +26,9 @@ class Partner(TenantOwnedModel):
     name = models.CharField(max_length=255)
     kind = models.CharField(max_length=20, choices=Kind.choices, blank=True)
     region = models.CharField(max_length=100, blank=True)
-    supports_customer = models.TextField(blank=True)
-    services = models.TextField(blank=True)
-    why_customers_use_it = models.TextField(blank=True)
+    supports_customer = models.TextField(blank=True, max_length=TEXT_MAX_CHARS)
+    services = models.TextField(blank=True, max_length=TEXT_MAX_CHARS)
+    why_customers_use_it = models.TextField(blank=True, max_length=TEXT_MAX_CHARS)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["distributor", "partner_id"], name="partner_natural_key")]
@@ -54,8 +59,8 @@ class Interaction(TenantOwnedModel):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
     rep = models.ForeignKey("sales.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     channel = models.CharField(max_length=100, blank=True)
-    summary = models.TextField(blank=True)
-    usage_notes = models.TextField(blank=True)
+    summary = models.TextField(blank=True, max_length=TEXT_MAX_CHARS)
+    usage_notes = models.TextField(blank=True, max_length=TEXT_MAX_CHARS)
     opportunity = models.BooleanField(default=False)
     # Imported rows have no id of their own: the key is a digest of the row, so re-imports are idempotent.
     natural_key = models.CharField(max_length=64)

@@ -2,23 +2,28 @@
 
 POST imports/ (multipart: kind, file, optional mapping JSON, date_format and restratify) -> 202 with the job;
 GET imports/<id>/ -> status, progress, counts and errors (`?format=csv`: the errors as CSV);
-GET imports/<id>/errors.csv -> the errors as CSV."""
+GET imports/<id>/errors.csv -> the errors as CSV;
+POST imports/<id>/cancel/ -> 200 with the import (queued: failed at once; running: stops at its next
+check and writes nothing), 409 once it has finished."""
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from stratify.jobs.services import JobNotCancellable
 from stratify.tenancy.api import TenantApiView
 from stratify.tenancy.permissions import Perm
 
 from .lookups import IMPORT
 from .selectors import import_list
-from .services import errors_csv, import_check_params, import_errors, import_start, upload_save
+from .services import errors_csv, import_cancel, import_check_params, import_errors, import_start, upload_save
+from .uploads import limit_upload, too_large_message
 
 
 class CsvRenderer(BaseRenderer):
@@ -56,6 +61,8 @@ def import_payload(job, request=None) -> dict:
         "unchanged": result.get("unchanged", {}),
         "seconds": result.get("seconds"),
         "mapping": result.get("mapping", params.get("mapping") or {}),
+        "cancelled": bool(result.get("cancelled")),
+        "cancel_requested": job.cancel_requested_at is not None,
         "errors": errors,
         "error_count": count,
         "errors_csv": request.build_absolute_uri(csv_url) if request is not None else csv_url,
@@ -68,9 +75,21 @@ def _csv_response(job) -> HttpResponse:
     return response
 
 
+class UploadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "upload_too_large"
+
+
 class ImportListApi(TenantApiView):
     permission = {"GET": Perm.RUN_JOBS, "POST": Perm.RUN_JOBS}
     parser_classes = [MultiPartParser, FormParser]
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: session auth's CSRF check reads the body, and the upload handlers
+        # can only change before it is read (a body over the limit is refused without reading it).
+        if request.method == "POST" and not limit_upload(request._request):
+            raise UploadTooLarge(too_large_message())
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(operation_id="tenants_imports_list")
     def get(self, request, tenant):
@@ -81,6 +100,8 @@ class ImportListApi(TenantApiView):
     def post(self, request, tenant):
         kind = request.data.get("kind", "")
         uploaded = request.FILES.get("file")
+        if getattr(request._request, "upload_too_large", False):
+            raise UploadTooLarge(too_large_message())
         if uploaded is None:
             return Response({"file": ["Send the file as multipart field `file`."]}, status=400)
         try:
@@ -122,3 +143,16 @@ class ImportErrorsCsvApi(TenantApiView):
     @extend_schema(operation_id="tenants_imports_errors_csv")
     def get(self, request, *args, **kwargs):
         return _csv_response(self.job)
+
+
+class ImportCancelApi(TenantApiView):
+    permission = {"POST": Perm.RUN_JOBS}
+    lookups = (IMPORT,)
+
+    @extend_schema(operation_id="tenants_imports_cancel", request=None)
+    def post(self, request, *args, **kwargs):
+        try:
+            job = import_cancel(distributor=self.distributor, job_id=self.job.pk, actor=request.user)
+        except JobNotCancellable:
+            return Response({"detail": "The import has already finished."}, status=status.HTTP_409_CONFLICT)
+        return Response(import_payload(job, request))

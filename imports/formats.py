@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 
 TEXT, INT, DECIMAL, DATE, BOOL, CHOICE = "text", "int", "decimal", "date", "bool", "choice"
+# Free-text columns (summaries, notes, what a partner does): the models' channels.models.TEXT_MAX_CHARS.
+TEXT_MAX_CHARS = 4000
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ CUSTOMERS = Kind(
         Column("rep_id", aliases=_REP_ALIASES),
         Column("preferred_ship_method", max_length=50, aliases=("shipmethod", "shipvia", "preferredshipvia")),
         Column("potential_annual_spend", DECIMAL, aliases=("potential", "annualpotential", "potentialspend")),
-        Column("reasons_for_purchase", max_length=None, aliases=("reasons", "buyingreasons", "whybuy")),
+        Column("reasons_for_purchase", max_length=TEXT_MAX_CHARS, aliases=("reasons", "buyingreasons", "whybuy")),
         Column("credit_terms_days", INT, aliases=("terms", "termsdays", "creditterms", "paymentterms")),
         Column("parent_customer_id", aliases=("parent", "parentid", "parentcustomer", "parentaccount", "corpid")),
     ),
@@ -230,9 +232,9 @@ PARTNERS = Kind(
         Column("name", required=True, max_length=255, aliases=("partnername", "company")),
         Column("kind", CHOICE, max_length=20, choices=PARTNER_KINDS, aliases=("type", "partnertype", "partnerkind")),
         Column("region", aliases=("territory", "area")),
-        Column("supports_customer", max_length=None, aliases=("supports", "customersupported")),
-        Column("services", max_length=None, aliases=("service", "whatitdoes")),
-        Column("why_customers_use_it", max_length=None, aliases=("why", "whycustomersuseit", "reason")),
+        Column("supports_customer", max_length=TEXT_MAX_CHARS, aliases=("supports", "customersupported")),
+        Column("services", max_length=TEXT_MAX_CHARS, aliases=("service", "whatitdoes")),
+        Column("why_customers_use_it", max_length=TEXT_MAX_CHARS, aliases=("why", "whycustomersuseit", "reason")),
     ),
 )
 
@@ -253,8 +255,10 @@ INTERACTIONS = Kind(
         ),
         Column("rep_id", aliases=_REP_ALIASES),
         Column("channel", aliases=("medium", "via")),
-        Column("summary", max_length=None, aliases=("subject", "notes", "description", "comment", "comments")),
-        Column("usage_notes", max_length=None, aliases=("usage", "usagenotes")),
+        Column(
+            "summary", max_length=TEXT_MAX_CHARS, aliases=("subject", "notes", "description", "comment", "comments")
+        ),
+        Column("usage_notes", max_length=TEXT_MAX_CHARS, aliases=("usage", "usagenotes")),
         Column("opportunity", BOOL, aliases=("isopportunity", "opp", "lead")),
     ),
 )

@@ -673,10 +673,12 @@ def _progress(progress, percent: float, message: str = "") -> None:
         progress(percent, message)
 
 
-def merge(stage: Stage, *, distributor, present: set[str], progress=None) -> dict:
+def merge(stage: Stage, *, distributor, present: set[str], progress=None, before_commit=None) -> dict:
     """Write the staged rows into the tenant's tables in one transaction. Returns
     {"created": {entity: n}, "updated": {...}, "unchanged": {...}}. Progress is reported before the
-    transaction only: a progress write inside it would lock the job's row against its heartbeat."""
+    transaction, and once inside it just before the commit (the job's reporter hands that write to its
+    heartbeat thread), where a cancel request raises and rolls the whole merge back. `before_commit()`
+    is the transaction's last statement (a job's fence: only the attempt that owns it commits)."""
     _progress(progress, 75, f"Writing {stage.rows:,} rows…")
     stage.analyze()
     tenant = int(distributor.pk)
@@ -686,6 +688,10 @@ def merge(stage: Stage, *, distributor, present: set[str], progress=None) -> dic
             # One merge at a time per tenant: two imports naming the same new key must not both insert it.
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK, tenant])
         MERGES[stage.kind.name](cursor, stage, tenant, present, counts, progress)
+        # The last report, just before the commit: a cancel asked for during the merge rolls it back.
+        _progress(progress, 97, "Committing…")
+        if before_commit is not None:
+            before_commit()
     summary = {"created": {}, "updated": {}, "unchanged": {}}
     for entity, entity_counts in counts.items():
         for what in summary:

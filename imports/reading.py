@@ -3,23 +3,34 @@
 `inspect_file` decides once what the file is (CSV or XLSX, encoding, delimiter) and rejects what is
 not a table with one clear message; `iter_chunks` then yields DataFrames of strings, a fixed number of
 rows at a time, indexed by the row number a spreadsheet would show (the header is row 1), so memory
-stays flat however large the file is. Typing and checking the cells is validation.py's job."""
+stays flat however large the file is. Typing and checking the cells is validation.py's job.
+
+Sizes are bounded before anything large is held: a CSV's bytes are scanned once for a field longer
+than IMPORT_MAX_CELL_CHARS, an XLSX's zip directory and its XML parts (streamed) for what they expand
+to, the cells they hold and any text longer than a cell may be, all before openpyxl parses a byte; the
+header is checked against IMPORT_MAX_COLUMNS before any row is read, and every cell read against
+IMPORT_MAX_CELL_CHARS."""
 
 import codecs
 import csv
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 
-from .errors import ImportFailed
+from .errors import MAX_ERROR_VALUE_CHARS, ImportFailed
 
 CHUNK_ROWS = 200_000
+MAX_HEADER_CHARS = 300  # a column name (the mapping step's fields take 300 characters)
+SCAN_BLOCK = 1024 * 1024
+XLSX_MAX_PARTS = 10_000
 DELIMITERS = (",", ";", "\t", "|")
 _BINARY_MAGIC = {
     b"%PDF": "a PDF document",
@@ -56,6 +67,52 @@ def check_size(size: int) -> None:
         raise ImportFailed(f"The file is {_mb(size)}, over the {_mb(limit)} import limit (IMPORT_MAX_BYTES).")
 
 
+def cell_limit() -> int:
+    return int(settings.IMPORT_MAX_CELL_CHARS)
+
+
+def _too_long(where: str, limit: int) -> str:
+    return (
+        f"{where} holds a value longer than {limit:,} characters, the limit for one cell"
+        " (IMPORT_MAX_CELL_CHARS); nothing was imported."
+    )
+
+
+def check_headers(headers: list[str]) -> None:
+    """At most IMPORT_MAX_COLUMNS columns, each name at most MAX_HEADER_CHARS long."""
+    limit = int(settings.IMPORT_MAX_COLUMNS)
+    if len(headers) > limit:
+        raise ImportFailed(f"The file has {len(headers):,} columns, over the limit of {limit:,} (IMPORT_MAX_COLUMNS).")
+    for number, header in enumerate(headers, start=1):
+        if len(header) > MAX_HEADER_CHARS:
+            raise ImportFailed(
+                f"The file's column {number}'s name is {len(header):,} characters long, over the limit of"
+                f" {MAX_HEADER_CHARS}: is the first line the header?",
+                [{"row": 1, "column": f"column {number}", "value": header, "reason": "column name too long"}],
+            )
+
+
+def check_cells(chunk: pd.DataFrame) -> None:
+    """Every cell read holds at most IMPORT_MAX_CELL_CHARS characters (the first offender is named)."""
+    limit = cell_limit()
+    found = None
+    for position, name in enumerate(chunk.columns):
+        values = chunk.iloc[:, position].to_numpy(dtype=object)
+        if not len(values) or len(max(values, key=len)) <= limit:
+            continue
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        first = int(np.argmax(lengths > limit))
+        row = int(chunk.index[first])
+        if found is None or row < found[0]:
+            found = (row, name, values[first])
+    if found is not None:
+        row, name, value = found
+        raise ImportFailed(
+            _too_long(f"Row {row}, column {name!r}", limit),
+            [{"row": row, "column": name, "value": value, "reason": f"longer than {limit:,} characters"}],
+        )
+
+
 def inspect_file(path: str | Path) -> SourceFile:
     path = Path(path)
     if not path.is_file():
@@ -72,12 +129,18 @@ def inspect_file(path: str | Path) -> SourceFile:
         if head.startswith(magic):
             raise ImportFailed(f"The file is not a CSV or XLSX table: it looks like {what}.")
     encoding = _detect_encoding(path, head)
-    if not encoding.startswith("utf-16") and (_looks_binary(head) or _has_nul(path)):
-        raise ImportFailed("The file is not a CSV or XLSX table: it holds binary data.")
+    if not encoding.startswith("utf-16") and _looks_binary(head):
+        raise ImportFailed(BINARY)
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
     if not text.strip():
         raise ImportFailed("The file is empty.")
-    return SourceFile(path, "csv", size, encoding, _detect_delimiter(text))
+    source = SourceFile(path, "csv", size, encoding, _detect_delimiter(text))
+    if not encoding.startswith("utf-16"):
+        _scan_csv(source, _header_names(text, source.delimiter))
+    return source
+
+
+BINARY = "The file is not a CSV or XLSX table: it holds binary data."
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -87,13 +150,77 @@ def _looks_binary(head: bytes) -> bool:
     return control > max(8, len(head[:8192]) // 100)
 
 
-def _has_nul(path: Path) -> bool:
-    """A NUL byte anywhere: no text export has one, and the database could not store it."""
-    with path.open("rb") as fh:
-        while block := fh.read(8 * 1024 * 1024):
+def _header_names(text: str, delimiter: str) -> list[str]:
+    """The header's names when its line is whole in `text` (the file's first 64 KB), else none."""
+    if "\n" not in text:
+        return []
+    try:
+        return _clean_headers(next(csv.reader([text.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter)))
+    except (csv.Error, StopIteration):
+        return []
+
+
+def _chars(run: np.ndarray, utf8: bool) -> int:
+    """Characters in a run of bytes: all of them, or in UTF-8 those that are not continuation bytes."""
+    return int(np.count_nonzero((run & 0xC0) != 0x80)) if utf8 else len(run)
+
+
+def _scan_csv(source: SourceFile, headers: list[str]) -> None:
+    """One pass over the bytes, a block at a time (memory flat): no NUL byte (no text export has one,
+    and the database could not store it), and no field longer than IMPORT_MAX_CELL_CHARS, so a 50 MB
+    field fails here before pandas holds it. Fields are split at the delimiter and line ends: a quoted
+    field holding those is measured exactly once read (check_cells)."""
+    limit = cell_limit()
+    utf8 = source.encoding.startswith("utf-8")
+    delimiter = ord(source.delimiter)
+    lines = 0  # line ends before the current block
+    field = 0  # delimiters seen on the current line at the end of the previous block
+    open_chars, open_at, open_prefix = 0, (1, 0), b""  # the field still open at the end of a block
+
+    def fail(line: int, position: int, prefix: bytes):
+        name = headers[position] if position < len(headers) else f"field {position + 1}"
+        where = f"Line {line}, column {name!r}" if line > 1 else f"Line 1 (the header), field {position + 1}"
+        value = prefix.decode(source.encoding, errors="replace")
+        reason = f"longer than {limit:,} characters"
+        raise ImportFailed(_too_long(where, limit), [{"row": line, "column": name, "value": value, "reason": reason}])
+
+    def located(arr: np.ndarray, seps: np.ndarray) -> tuple[int, int]:
+        """(line, field) of the field that starts after the separators `seps` of this block."""
+        ends = seps[arr[seps] == 10]
+        line = lines + len(ends) + 1
+        after = seps[seps > ends[-1]] if len(ends) else seps
+        delimiters = int(np.count_nonzero(arr[after] == delimiter))
+        return line, delimiters if len(ends) else field + delimiters
+
+    keep = MAX_ERROR_VALUE_CHARS * 4
+    with source.path.open("rb") as fh:
+        while block := fh.read(SCAN_BLOCK):
             if b"\x00" in block:
-                return True
-    return False
+                raise ImportFailed(BINARY)
+            arr = np.frombuffer(block, dtype=np.uint8)
+            seps = np.flatnonzero((arr == delimiter) | (arr == 10) | (arr == 13))
+            first_end = int(seps[0]) if len(seps) else len(arr)
+            chars = open_chars + _chars(arr[:first_end], utf8)
+            if chars > limit:
+                fail(*open_at, (open_prefix + block[:first_end])[:keep])
+            if len(seps) > 1:
+                for i in np.flatnonzero(np.diff(seps) - 1 > limit):  # runs of more bytes than the limit
+                    start, end = int(seps[i]) + 1, int(seps[i + 1])
+                    if _chars(arr[start:end], utf8) > limit:
+                        fail(*located(arr, seps[: i + 1]), block[start : start + keep])
+            if len(seps):
+                start = int(seps[-1]) + 1
+                open_at = located(arr, seps)
+                open_chars, open_prefix = _chars(arr[start:], utf8), block[start : start + keep]
+                if open_chars > limit:
+                    fail(*open_at, open_prefix)
+            else:
+                open_chars, open_prefix = chars, (open_prefix + block)[:keep]
+            ends = seps[arr[seps] == 10]
+            after = seps[seps > ends[-1]] if len(ends) else seps
+            delimiters = int(np.count_nonzero(arr[after] == delimiter))
+            field = delimiters if len(ends) else field + delimiters
+            lines += len(ends)
 
 
 def _detect_encoding(path: Path, head: bytes) -> str:
@@ -174,6 +301,18 @@ def preview(source: SourceFile, rows: int = 10) -> tuple[list[str], list[list[st
     return _headers_only(source), []
 
 
+def _first_record(source: SourceFile) -> list[str]:
+    """The header as the csv module reads it (one record, however wide), for the limits' checks."""
+    try:
+        with source.path.open(encoding=source.encoding, errors="replace", newline="") as fh:
+            for record in csv.reader(fh, delimiter=source.delimiter):
+                if any(cell.strip() for cell in record):
+                    return _clean_headers(record)
+    except csv.Error:
+        pass  # pandas reads the same header next and says what is wrong with it
+    return []
+
+
 def _headers_only(source: SourceFile) -> list[str]:
     if source.format == "xlsx":
         for row in _xlsx_rows(source):
@@ -192,8 +331,11 @@ def iter_chunks(source: SourceFile, rows: int | None = None) -> Iterator[pd.Data
     through the file the chunk ends (0..1), for progress."""
     rows = rows or chunk_rows()
     if source.format == "xlsx":
-        yield from _iter_xlsx(source, rows)
+        for chunk in _iter_xlsx(source, rows):
+            check_cells(chunk)
+            yield chunk
         return
+    check_headers(_first_record(source))  # before pandas sizes anything for a 10,000-column header
     with source.path.open("rb") as fh:
         try:
             reader = pd.read_csv(fh, chunksize=rows, **_csv_options(source))
@@ -201,6 +343,7 @@ def iter_chunks(source: SourceFile, rows: int | None = None) -> Iterator[pd.Data
                 chunk.columns = _clean_headers(chunk.columns)
                 chunk.index = chunk.index + 2
                 chunk = _drop_blank_rows(chunk)
+                check_cells(chunk)
                 chunk.attrs["fraction"] = min(fh.tell() / source.size, 1.0)
                 yield chunk
         except pd.errors.EmptyDataError:
@@ -219,15 +362,125 @@ def _drop_blank_rows(chunk: pd.DataFrame) -> pd.DataFrame:
 # --- XLSX -------------------------------------------------------------------------------------------
 
 
+DAMAGED = "The file is not a CSV or XLSX table: it is a damaged ZIP/XLSX file."
+_OVERRIDE = re.compile(rb"<Override\b[^>]*>")
+_PART_NAME = re.compile(rb'PartName="/?([^"]+)"')
+
+
 def _inspect_xlsx(path: Path, size: int) -> SourceFile:
+    """A workbook openpyxl may open: checked from the zip's central directory (what every part
+    declares it expands to; reading stops at the declared size, so a part cannot inflate beyond it),
+    then by streaming its XML parts (no text longer than a cell may be, a bounded number of cells),
+    before openpyxl reads anything."""
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-    except zipfile.BadZipFile:
-        raise ImportFailed("The file is not a CSV or XLSX table: it is a damaged ZIP/XLSX file.")
-    if "xl/workbook.xml" not in names:
-        raise ImportFailed("The file is not a CSV or XLSX table: it is a ZIP archive, not an Excel workbook.")
+            infos = archive.infolist()
+            if len(infos) > XLSX_MAX_PARTS:
+                raise ImportFailed(f"The workbook has {len(infos):,} parts: it is not an Excel export.")
+            names = {info.filename for info in infos}
+            if "xl/workbook.xml" not in names:
+                raise ImportFailed("The file is not a CSV or XLSX table: it is a ZIP archive, not an Excel workbook.")
+            types = _content_types(archive, names)
+            _check_xlsx_sizes(infos, types)
+            _scan_xlsx(archive, infos, types)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+        raise ImportFailed(DAMAGED)
     return SourceFile(path, "xlsx", size)
+
+
+def _content_types(archive: zipfile.ZipFile, names: set[str]) -> dict[str, bytes]:
+    """{part name: content type} of the overrides in [Content_Types].xml (a small part)."""
+    if "[Content_Types].xml" not in names or archive.getinfo("[Content_Types].xml").file_size > 1024 * 1024:
+        return {}
+    found = {}
+    for tag in _OVERRIDE.findall(archive.read("[Content_Types].xml")):
+        name = _PART_NAME.search(tag)
+        if name:
+            found[name.group(1).decode("utf-8", "replace")] = tag
+    return found
+
+
+def _is_shared_strings(name: str, types: dict[str, bytes]) -> bool:
+    return b"sharedStrings+xml" in types.get(name, b"") or name.lower().endswith("sharedstrings.xml")
+
+
+def _is_worksheet(name: str, types: dict[str, bytes]) -> bool:
+    return b"worksheet+xml" in types.get(name, b"") or name.lower().startswith("xl/worksheets/")
+
+
+def _check_xlsx_sizes(infos: list[zipfile.ZipInfo], types: dict[str, bytes]) -> None:
+    total = sum(info.file_size for info in infos)
+    limit = int(settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES)
+    if total > limit:
+        raise ImportFailed(
+            f"The workbook expands to {_mb(total)}, over the {_mb(limit)} limit for the uncompressed parts of"
+            " an XLSX (IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES): save it as CSV or split it."
+        )
+    shared = [info for info in infos if _is_shared_strings(info.filename, types)]
+    size = sum(info.file_size for info in shared)
+    limit = int(settings.IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES)
+    if size > limit:
+        parts = ", ".join(info.filename for info in shared)
+        raise ImportFailed(
+            f"The workbook's shared strings expand to {_mb(size)}, over the {_mb(limit)} limit"
+            f" ({parts}, IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES): save it as CSV or split it."
+        )
+
+
+_CELL_TAGS = (b"<c ", b"<c>", b"<c/>")
+_PREFIX = re.compile(rb"<([A-Za-z_][\w.-]*):worksheet\b")
+
+
+def _scan_xlsx(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], types: dict[str, bytes]) -> None:
+    """Streams the XML parts under xl/: the longest text between two tags (a cell's text cannot hold
+    `<`) stays within what IMPORT_MAX_CELL_CHARS characters can take as bytes (entities, UTF-8), and
+    the worksheets hold at most IMPORT_XLSX_MAX_CELLS cells. The exact cell limit is checked on the
+    cells read (check_cells)."""
+    chars = cell_limit()
+    run_limit = chars * 10 + 4096  # `&#1114111;` is 10 bytes for one character; tags and attributes
+    cell_limit_total = int(settings.IMPORT_XLSX_MAX_CELLS)
+    cells = 0
+    for info in infos:
+        name = info.filename
+        if not name.lower().startswith("xl/") or not name.lower().endswith(".xml"):
+            continue
+        sheet = _is_worksheet(name, types)
+        tags = _CELL_TAGS
+        carry = b""
+        with archive.open(info) as part:
+            first = True
+            while block := part.read(SCAN_BLOCK):
+                if sheet and first:
+                    prefix = _PREFIX.search(block[:4096])
+                    if prefix:
+                        tags = tuple(t.replace(b"<", b"<" + prefix.group(1) + b":") for t in _CELL_TAGS)
+                    first = False
+                data = carry + block
+                marks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 60)  # "<"
+                last = int(marks[-1]) if len(marks) else 0
+                longest = max(int(marks[0]) if len(marks) else len(data), len(data) - last)
+                if len(marks) > 1:
+                    longest = max(longest, int(np.diff(marks).max()))
+                if longest > run_limit:
+                    raise ImportFailed(
+                        f"The workbook holds a value longer than {chars:,} characters ({name}), the limit for"
+                        " one cell (IMPORT_MAX_CELL_CHARS); nothing was imported."
+                    )
+                complete, carry = (data[:last], data[last:]) if len(marks) else (b"", data)
+                if sheet:
+                    cells += sum(complete.count(tag) for tag in tags)
+                    if cells > cell_limit_total:
+                        raise ImportFailed(
+                            f"The workbook holds more than {cell_limit_total:,} cells, the limit for an XLSX"
+                            " (IMPORT_XLSX_MAX_CELLS): save it as CSV or split it."
+                        )
+        if sheet:
+            cells += sum(carry.count(tag) for tag in tags)
+    if cells > cell_limit_total:
+        raise ImportFailed(
+            f"The workbook holds more than {cell_limit_total:,} cells, the limit for an XLSX"
+            " (IMPORT_XLSX_MAX_CELLS): save it as CSV or split it."
+        )
 
 
 def _cell_text(value) -> str:
@@ -265,6 +518,7 @@ def _xlsx_rows(source: SourceFile) -> Iterator[tuple[int, list[str]]]:
                     continue  # blank rows above the header
                 while cells and not cells[-1]:
                     cells.pop()
+                check_headers(cells)
                 width = len(cells)
                 yield number, cells
                 continue

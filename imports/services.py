@@ -3,6 +3,7 @@
 
     import_start(distributor=, actor=, kind=, path=, mapping=None, date_format=None, filename="", dispatch=True) -> Job
     import_run_now(job) -> Job                      # the finished job, run in this process
+    import_cancel(distributor=, job_id=, actor=None) -> Job   # queued: failed at once; running: stops, writes nothing
     load_frame(distributor=, kind=, frame=, progress=None) -> dict   # typed canonical columns -> counts
 
 A job's result on success: {"kind", "rows", "created": {entity: n}, "updated": {...}, "unchanged": {...},
@@ -14,6 +15,7 @@ import io
 import json
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +28,15 @@ from django_scopes import scope
 from stratify.exports import escape_formula
 from stratify.jobs.models import Job
 from stratify.jobs.registry import RESTRATIFY_JOB_KIND
-from stratify.jobs.services import job_enqueue, job_execute
+from stratify.jobs.services import job_cancel, job_enqueue, job_execute, job_fence
 
 from . import formats
-from .errors import ErrorLog, ImportFailed
+from .errors import ErrorLog, ImportFailed, clip
 from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, KINDS, get_kind
 from .loading import Stage, find_duplicates, merge
 from .models import ColumnMapping
 from .reading import check_size, inspect_file, iter_chunks, preview, read_headers
+from .uploads import upload_discard
 from .validation import add_derived, parse_source, resolve_plan, validate_chunk
 
 JOB_KIND = "import"
@@ -105,6 +108,14 @@ def import_start(
         return job_enqueue(distributor=distributor, kind=JOB_KIND, params=params, actor=actor, dispatch=dispatch)
 
 
+def import_cancel(*, distributor, job_id: int, actor=None) -> Job:
+    """Cancel this tenant's import: a queued one never runs; a running one stops at its next check
+    (after each chunk read, and just before the merge commits) and writes nothing. Job.DoesNotExist
+    for another tenant's job or one that is not an import; JobNotCancellable once it has finished."""
+    Job.objects.filter(distributor=distributor, kind=JOB_KIND).get(pk=job_id)
+    return job_cancel(distributor=distributor, job_id=job_id, actor=actor, what="imported")
+
+
 def import_run_now(job: Job) -> Job:
     """Run a queued import in this process (no worker) and return the finished job."""
     finished = job_execute(job.pk)
@@ -152,7 +163,13 @@ def run_import(job: Job, progress) -> dict:
             if errors:
                 raise errors.failure()
             progress(72, f"Checked {data_rows:,} rows; writing…")
-            counts = merge(stage, distributor=job.distributor, present=plan.present, progress=progress)
+            counts = merge(
+                stage,
+                distributor=job.distributor,
+                present=plan.present,
+                progress=progress,
+                before_commit=partial(job_fence, job),  # a requeued older attempt writes nothing
+            )
     except ImportFailed as failure:
         _record_failure(job, failure, kind_name)
         raise
@@ -165,6 +182,7 @@ def run_import(job: Job, progress) -> dict:
         "filename": params.get("filename", ""),
     }
     job.message = summary_text(result)
+    upload_discard(path=params["path"], distributor=job.distributor)  # a failure keeps it (uploads_purge)
     if params.get("restratify") and kind.name == "invoice_lines":
         # Asked of the stratification by a job of its own (kind RESTRATIFY_JOB_KIND, handled by
         # `segments`): the import pipeline knows nothing of the code that runs it.
@@ -313,9 +331,14 @@ def suggest_mapping(kind: formats.Kind, headers: list[str], remembered: dict | N
     return {name: found[name] for name in kind.names if name in found}
 
 
-def import_preview(*, distributor, kind: str, path: str | Path, rows: int = 10) -> dict:
-    """What the mapping step shows: the file's columns, its first rows and the suggested mapping.
-    Raises ImportFailed when the file cannot be read as a table."""
+PREVIEW_ROWS = 10
+PREVIEW_CELL_CHARS = 80
+
+
+def import_preview(*, distributor, kind: str, path: str | Path, rows: int = PREVIEW_ROWS) -> dict:
+    """What the mapping step shows: the file's columns, its first rows (at most PREVIEW_ROWS, each
+    cell cut to PREVIEW_CELL_CHARS) and the suggested mapping. Raises ImportFailed when the file cannot
+    be read as a table."""
     spec = get_kind(kind)
     source = inspect_file(path)
     headers, first_rows = preview(source, rows=rows)
@@ -323,7 +346,7 @@ def import_preview(*, distributor, kind: str, path: str | Path, rows: int = 10) 
     suggested = suggest_mapping(spec, headers, remembered.mapping if remembered else None)
     return {
         "headers": headers,
-        "rows": first_rows,
+        "rows": [[clip(cell, PREVIEW_CELL_CHARS) for cell in row] for row in first_rows[:PREVIEW_ROWS]],
         "mapping": suggested,
         "missing": [name for name in spec.required if name not in suggested],
         "date_format": remembered.date_format if remembered else "",

@@ -5,8 +5,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from stratify.jobs.models import Job
+from stratify.jobs.services import JobNotCancellable
 from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm
 from stratify.tenancy.views import TenantViewMixin
@@ -16,11 +20,13 @@ from .formats import get_kind
 from .forms import MappingForm, UploadForm
 from .lookups import IMPORT, UPLOAD
 from .selectors import import_list
-from .services import errors_csv, import_errors, import_preview, import_start, upload_save
+from .services import errors_csv, import_cancel, import_errors, import_preview, import_start, upload_save
 from .tables import ImportTable
+from .uploads import limit_upload, too_large_message
 from .validation import resolve_plan
 
 
+@method_decorator(csrf_exempt, name="dispatch")  # CSRF is checked in post(), once the upload limit is set
 class ImportListView(TenantListView):
     """The upload form above the tenant's imports, newest first."""
 
@@ -40,8 +46,26 @@ class ImportListView(TenantListView):
         kwargs.setdefault("form", UploadForm())
         return super().get_context_data(**kwargs)
 
+    def _form_page(self, form=None, upload_error=None):
+        """The page again, with the upload form's errors (413 when the file was too large)."""
+        self.prepare_rows()
+        context = self.get_context_data(form=form or UploadForm(), upload_error=upload_error)
+        return self.render_to_response(context, status=413 if upload_error else 200)
+
     def post(self, request):
+        # The upload handlers can only change before the body is read, and CSRF's check reads it: as
+        # Django documents, the view is csrf_exempt and the real work csrf_protect-ed behind the limit.
+        if not limit_upload(request):
+            return self._too_large(request)
+        return csrf_protect(self._post)(request)
+
+    def _too_large(self, request):
+        return self._form_page(upload_error=too_large_message())
+
+    def _post(self, request):
         form = UploadForm(request.POST, request.FILES)
+        if request.upload_too_large:
+            return self._too_large(request)
         if form.is_valid():
             try:
                 upload_id, _ = upload_save(
@@ -52,8 +76,7 @@ class ImportListView(TenantListView):
                     form.add_error(field if field in form.fields else None, problems)
             else:
                 return redirect("import-preview", tenant=self.distributor.slug, upload=upload_id)
-        self.prepare_rows()
-        return self.render_to_response(self.get_context_data(form=form))
+        return self._form_page(form=form)
 
 
 class ImportPreviewView(TenantViewMixin, View):
@@ -128,6 +151,26 @@ class ImportDetailView(TenantViewMixin, View):
         context = {"job": job, "errors": errors, "error_count": error_count, "result": result, "counts": counts}
         template = "imports/partials/import_status.html" if request.htmx else "imports/import_detail.html"
         return render(request, template, context)
+
+
+class ImportCancelView(TenantViewMixin, View):
+    """POST: cancel a queued or running import (from its page or the job page)."""
+
+    permission = {"POST": Perm.RUN_JOBS}
+    lookups = (IMPORT,)
+
+    def post(self, request):
+        pk = self.job.pk
+        try:
+            job = import_cancel(distributor=self.distributor, job_id=pk, actor=request.user)
+        except JobNotCancellable:
+            messages.warning(request, "The import has already finished.")
+        else:
+            if job.status == Job.Status.RUNNING:
+                messages.info(request, "The import will stop at its next check; nothing will be written.")
+            else:
+                messages.info(request, "The import was cancelled.")
+        return redirect("import-detail", tenant=self.distributor.slug, pk=pk)
 
 
 class ImportErrorsCsvView(TenantViewMixin, View):

@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView
 import stratify.tenancy.converters  # noqa: F401  (registers <erp_id:...>)
 from accounts.api import TenantListApi, TokenObtainApi
 from channels.api import InteractionDetailApi, InteractionListApi, PartnerDetailApi, PartnerListApi
-from imports.api import ImportDetailApi, ImportErrorsCsvApi, ImportListApi
+from imports.api import ImportCancelApi, ImportDetailApi, ImportErrorsCsvApi, ImportListApi
 from insights import api as insights_api
 from sales.api import CustomerDetailApi, CustomerListApi, ProductDetailApi, ProductListApi, RepDetailApi, RepListApi
 from segments import api as segments_api
@@ -48,6 +48,7 @@ tenant_patterns = [
     path("imports/", ImportListApi.as_view(), name="api-import-list"),
     path("imports/<int:pk>/", ImportDetailApi.as_view(), name="api-import-detail"),
     path("imports/<int:pk>/errors.csv", ImportErrorsCsvApi.as_view(), name="api-import-errors"),
+    path("imports/<int:pk>/cancel/", ImportCancelApi.as_view(), name="api-import-cancel"),
     path("runs/", segments_api.RunListApi.as_view(), name="api-run-list"),
     path("runs/<int:pk>/", segments_api.RunDetailApi.as_view(), name="api-run-detail"),
     path("runs/<int:pk>/scores/", segments_api.RunScoresApi.as_view(), name="api-run-scores"),

@@ -204,6 +204,11 @@ ROUTE_CASES: dict[str, Case] = {
     ),
     "import-detail": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
     "import-errors-csv": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
+    "import-cancel": Case(
+        get=NOT_ALLOWED,
+        kwargs=lambda t: {"pk": job_of(t).pk},
+        writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403})},
+    ),
     # ---- sales pages ----
     "my-customers": Case(get=STAFF),
     "customer-detail": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
@@ -271,6 +276,11 @@ ROUTE_CASES: dict[str, Case] = {
     ),
     "api-import-detail": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
     "api-import-errors": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
+    "api-import-cancel": Case(
+        get=NOT_ALLOWED,
+        kwargs=lambda t: {"pk": job_of(t).pk},
+        writes={"POST": Write({"manager": 200, "rep": 403, "customer": 403})},
+    ),
     "api-run-list": Case(get=MANAGER_ONLY, writes={"POST": Write(STARTS_WITH_DEFAULTS | {"manager": 202}, json=True)}),
     "api-run-detail": Case(get=MANAGER_ONLY, kwargs=run_pk),
     "api-run-scores": Case(get=MANAGER_ONLY, kwargs=run_pk),

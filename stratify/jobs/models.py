@@ -30,6 +30,8 @@ class Job(TenantOwnedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Set when someone asks a running job to stop: its next progress report raises JobCancelled.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -37,6 +37,13 @@ class JobFailed(Exception):
     """A failure with a message meant for the user (bad input, nothing to do...)."""
 
 
+class JobCancelled(JobFailed):
+    """Someone asked the job to stop (see services.job_cancel); raised by its progress callback."""
+
+    def __init__(self, message: str = "Cancelled at a manager's request; nothing was written."):
+        super().__init__(message)
+
+
 class JobDeferred(Exception):
     """The job cannot run yet (e.g. another run holds the tenant); it goes back to the queue."""
 

@@ -9,7 +9,10 @@ this attempt), so once the sweep requeued a job, its older attempt can no longer
 (`JobSuperseded` is raised into it), finish it, or fail it. A handler that publishes results (an
 import's merge, a run's publish) calls `job_fence(job)` as the last statement of the transaction that
 writes them: only the attempt that owns the job commits. Records mirroring a job are settled by the
-`job_failed_handler` hooks in the same transaction that fails the job (here and in the sweep)."""
+`job_failed_handler` hooks in the same transaction that fails the job (here and in the sweep).
+
+`job_cancel` fails a queued job at once (it will never be claimed) or flags a running one: the
+handler's next progress report raises JobCancelled, so whatever transaction it has open rolls back."""
 
 import logging
 import threading
@@ -23,10 +26,16 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from .models import Job
-from .registry import JobDeferred, JobFailed, JobSuperseded, get_handler, on_job_failed
+from .registry import JobCancelled, JobDeferred, JobFailed, JobSuperseded, get_handler, on_job_failed
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15
+MESSAGE_MAX_CHARS = 2000  # a job's message is shown on every job list: whatever a handler raised, it stays short
+
+
+def _bounded(message: str) -> str:
+    message = str(message)
+    return message if len(message) <= MESSAGE_MAX_CHARS else message[: MESSAGE_MAX_CHARS - 1] + "…"
 
 
 def _send(job_id: int, countdown: float | None = None) -> None:
@@ -70,10 +79,14 @@ class ProgressReporter:
         self.outer_depth = len(connection.atomic_blocks)
 
     def __call__(self, percent: float, message: str = "") -> None:
+        if Job.objects.filter(
+            pk=self.job.pk, distributor_id=self.job.distributor_id, cancel_requested_at__isnull=False
+        ).exists():
+            raise JobCancelled()
         percent = max(0, min(99, int(percent)))
         fields = {"progress": percent, "heartbeat_at": timezone.now()}
         if message:
-            fields["message"] = message
+            fields["message"] = message = _bounded(message)
         if self.heartbeat is not None and self.outer_depth == 0 and connection.in_atomic_block:
             if self.heartbeat.superseded.is_set():
                 raise JobSuperseded(f"job {self.job.pk}: attempt {self.job.attempts} was superseded")
@@ -185,6 +198,8 @@ def job_fence(job: Job) -> None:
     leaves it alone; an attempt the sweep already requeued cannot commit."""
     if not connection.in_atomic_block:
         raise RuntimeError("job_fence() belongs inside the transaction that writes the results.")
+    if job.status != Job.Status.RUNNING:
+        return  # a handler called directly (a test, a foreground command): no attempt to fence
     if not _mine(job).update(heartbeat_at=timezone.now()):
         raise JobSuperseded(f"job {job.pk}: attempt {job.attempts} was superseded")
 
@@ -195,7 +210,7 @@ def _finish(job: Job, status: str, message: str, result: dict | None = None) -> 
     message = message[:5000]
     fields = {
         "status": status,
-        "message": message,
+        "message": _bounded(message),
         "finished_at": timezone.now(),
         "heartbeat_at": timezone.now(),
     }
@@ -243,6 +258,8 @@ def job_execute(job_id: int) -> Job | None:
             except JobDeferred as deferred:
                 if _mine(job).update(status=Job.Status.QUEUED, message=str(deferred), attempts=F("attempts") - 1):
                     transaction.on_commit(partial(_send, job.pk, deferred.countdown))
+            except JobCancelled as cancelled:
+                _finish(job, Job.Status.FAILED, str(cancelled), {"cancelled": True})
             except JobFailed as failure:
                 _finish(job, Job.Status.FAILED, str(failure))
             except Exception as error:
@@ -257,6 +274,34 @@ def job_execute(job_id: int) -> Job | None:
     return job
 
 
+class JobNotCancellable(Exception):
+    """The job has already finished."""
+
+
+def job_cancel(*, distributor, job_id: int, actor=None, what: str = "written") -> Job:
+    """Cancel a queued job (failed at once, never claimed) or ask a running one to stop (it fails at
+    its next progress report, writing nothing its open transaction held). Returns the job as it is
+    now; Job.DoesNotExist outside the tenant, JobNotCancellable once finished."""
+    now = timezone.now()
+    who = getattr(actor, "username", "") or "a manager"
+    jobs = Job.objects.filter(distributor=distributor, pk=job_id)
+    job = jobs.get()
+    if jobs.filter(status=Job.Status.QUEUED).update(
+        status=Job.Status.FAILED,
+        message=f"Cancelled by {who} before it started; nothing was {what}.",
+        result={"cancelled": True},
+        cancel_requested_at=now,
+        finished_at=now,
+    ):
+        logger.info("job %s cancelled before it started", job_id)
+    elif jobs.filter(status=Job.Status.RUNNING, cancel_requested_at=None).update(cancel_requested_at=now):
+        logger.info("job %s asked to stop", job_id)
+    elif not jobs.filter(status=Job.Status.RUNNING).exists():
+        raise JobNotCancellable(job_id)
+    job.refresh_from_db()
+    return job
+
+
 def jobs_sweep_stale(*, now=None, stale_after: float | None = None) -> dict[str, int]:
     """Requeue running jobs whose heartbeat went stale (their worker died), fail those out of attempts,
     and resend queued jobs whose message may have been lost. `stale_after` (seconds) overrides
@@ -268,10 +313,19 @@ def jobs_sweep_stale(*, now=None, stale_after: float | None = None) -> dict[str,
     with scopes_disabled():
         is_stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None)
         stale = Job.objects.filter(status=Job.Status.RUNNING).filter(is_stale)
-        for job in stale.only("pk", "attempts", "kind", "distributor_id"):
+        for job in stale.only("pk", "attempts", "kind", "distributor_id", "cancel_requested_at"):
             # Conditional on the staleness too: an attempt holding the row in `job_fence` stamps it, so
             # a sweep that waited for that lock leaves the job to the attempt that just published.
             still_stale = _mine(job).filter(is_stale)
+            if job.cancel_requested_at is not None:  # lost while asked to stop: it stays stopped
+                message = str(JobCancelled())
+                with transaction.atomic():
+                    if still_stale.update(
+                        status=Job.Status.FAILED, message=message, result={"cancelled": True}, finished_at=now
+                    ):
+                        counts["failed"] += 1
+                        _settle_failed(job, message)
+                continue
             if job.attempts < settings.JOB_MAX_ATTEMPTS:
                 if still_stale.update(
                     status=Job.Status.QUEUED, message="The worker was lost; the job was requeued.", heartbeat_at=now

@@ -216,6 +216,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "stratify.jobs.tasks.sweep_stale_jobs_task", "schedule": 60.0},
+    "purge-import-uploads": {"task": "imports.tasks.purge_uploads_task", "schedule": crontab(minute=40)},
     "scheduled-stratification": {
         "task": "segments.tasks.run_scheduled_stratifications_task",
         "schedule": crontab(minute=15),
@@ -230,6 +231,16 @@ JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
 # Imports
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(2 * 1024**3)))
 IMPORT_CHUNK_ROWS = int(os.environ.get("IMPORT_CHUNK_ROWS", "200000"))  # rows read and checked at a time
+# Bounds on what one file may hold (README "Reliability and limits"): a cell's characters, the columns,
+# and for an XLSX what its parts expand to and how many cells its sheets hold, checked before parsing.
+IMPORT_MAX_CELL_CHARS = int(os.environ.get("IMPORT_MAX_CELL_CHARS", "10000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "500"))
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", str(512 * 1024**2)))
+IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES", str(128 * 1024**2)))
+IMPORT_XLSX_MAX_CELLS = int(os.environ.get("IMPORT_XLSX_MAX_CELLS", "20000000"))
+# An uploaded file is deleted once its import succeeds; otherwise it is kept this long (to retry), then
+# purged by imports.tasks.purge_uploads_task.
+IMPORT_KEEP_FAILED_HOURS = float(os.environ.get("IMPORT_KEEP_FAILED_HOURS", "24"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None

@@ -39,7 +39,7 @@ def test_api_post_runs_the_import_as_a_job(tenant_a, media, django_capture_on_co
     job_id = response.json()["id"]
     assert response.json()["status"] == "queued"
     saved = list((Path(media) / "imports" / tenant_a.slug).glob("*/lines.csv"))
-    assert len(saved) == 1
+    assert saved == []  # it ran on commit, and a file is deleted once its import succeeds
 
     detail = client.get(api_url(tenant_a, "api-import-detail", pk=job_id)).json()
     assert detail["status"] == "succeeded" and detail["progress"] == 100
@@ -83,7 +83,7 @@ def test_api_validates_kind_mapping_and_size(tenant_a, settings, media):
     assert response.status_code == 400 and "file" in response.json()
     settings.IMPORT_MAX_BYTES = 20
     response = client.post(api_url(tenant_a), {"kind": "invoice_lines", "file": upload(LINES)})
-    assert response.status_code == 400 and "import limit" in response.json()["file"][0]
+    assert response.status_code == 413 and "import limit" in response.json()["detail"]
     assert not (Path(media) / "imports").exists() or not any((Path(media) / "imports").rglob("*.csv"))
     with scopes_disabled():
         assert not Job.objects.filter(distributor=tenant_a.distributor).exists()
@@ -199,7 +199,7 @@ def test_upload_over_the_limit_is_refused_on_the_form(tenant_a, settings):
     response = client.post(
         reverse("import-list", kwargs={"tenant": tenant_a.slug}), {"kind": "customers", "file": upload(LINES)}
     )
-    assert response.status_code == 200
+    assert response.status_code == 413
     assert "over the 0.0 MB import limit" in response.content.decode()
 
 

@@ -443,3 +443,31 @@ def test_progress_is_reported_chunk_by_chunk(tenant_a, write_file, settings):
     ]
     assert any(m.startswith("Writing 3 rows") for _, m in calls)
     assert result["rows"] == 3
+
+
+def test_an_import_attempt_the_sweep_replaced_writes_nothing(tenant_a, write_file):
+    """Issue 10, item 7: the merge's last statement is the job's fence; an older attempt (the sweep
+    requeued the job and a newer attempt claimed it) rolls its whole merge back."""
+    from django_scopes import scope, scopes_disabled
+
+    from imports.services import import_start, run_import
+    from sales.models import InvoiceLine
+    from stratify.jobs.models import Job
+    from stratify.jobs.registry import JobSuperseded
+
+    job = import_start(
+        distributor=tenant_a.distributor, actor=None, kind="invoice_lines", path=write_file(LINES), dispatch=False
+    )
+    with scopes_disabled():
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, attempts=1)
+        job.refresh_from_db()
+
+    def progress(percent, message=""):
+        if message.startswith("Committing"):  # meanwhile the sweep requeued it and attempt 2 claimed it
+            with scopes_disabled():
+                Job.objects.filter(pk=job.pk).update(attempts=2)
+
+    with scope(distributor=tenant_a.distributor), pytest.raises(JobSuperseded):
+        run_import(job, progress)
+    with scopes_disabled():
+        assert not InvoiceLine.objects.filter(distributor=tenant_a.distributor).exists()

@@ -1,0 +1,10 @@
+"""Periodic upkeep of imports (scheduled in CELERY_BEAT_SCHEDULE)."""
+
+from celery import shared_task
+
+from .uploads import uploads_purge
+
+
+@shared_task(name="imports.tasks.purge_uploads_task")
+def purge_uploads_task() -> int:
+    return uploads_purge()
