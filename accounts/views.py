@@ -17,6 +17,7 @@ from stratify.tenancy.views import TenantViewMixin
 
 from . import services
 from .forms import InvitationForm, MembershipRoleForm, SignupForm
+from .lookups import MEMBER
 from .models import Invitation, Membership
 
 LANDING_BY_ROLE = {Role.MANAGER: "dashboard", Role.REP: "my-customers", Role.CUSTOMER: "scorecard"}
@@ -68,10 +69,7 @@ class MembersView(TenantViewMixin, TemplateView):
 class MemberRoleView(TenantViewMixin, TemplateView):
     permission = {"GET": Perm.MANAGE_USERS, "POST": Perm.MANAGE_USERS}
     template_name = "accounts/member_role.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        self.member = get_object_or_404(Membership, distributor=request.distributor, pk=kwargs.pop("pk"))
-        return super().dispatch(request, *args, **kwargs)
+    lookups = (MEMBER,)
 
     def get(self, request):
         initial = {"role": self.member.role, "rep": self.member.rep, "customer": self.member.customer}

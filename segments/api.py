@@ -110,7 +110,6 @@ class RunListApi(TenantScopedMixin, generics.ListAPIView):
     filterset_fields = ["status"]
 
     def get_queryset(self):
-        services.runs_reconcile(distributor=self.distributor)
         return selectors.run_list(distributor=self.distributor)
 
     def get_serializer_context(self):
@@ -139,8 +138,6 @@ class RunDetailApi(TenantApiView):
     lookups = (RUN_PK,)
 
     def get(self, request, *args, **kwargs):
-        if services.runs_reconcile(distributor=self.distributor):  # its job failed unseen
-            self.run.refresh_from_db()
         return Response(RunSerializer(self.run, context={"current_run_id": _current_run_id(self.distributor)}).data)
 
 

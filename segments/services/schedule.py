@@ -13,7 +13,7 @@ from django_scopes import scope, scopes_disabled
 
 from .. import aggregates as agg
 from ..models import StratificationProfile, StratificationRun
-from .runs import run_request
+from .runs import run_request, runs_reconcile
 
 logger = logging.getLogger(__name__)
 Status = StratificationRun.Status
@@ -46,6 +46,9 @@ def runs_schedule_due(*, now=None) -> list[int]:
     for profile in profiles:
         distributor = profile.distributor
         with scope(distributor=distributor):
+            # A safety net for runs whose job failed before the job-failed hook settled them (the hook
+            # in segments.jobs does it in the sweep's own transaction since).
+            runs_reconcile(distributor=distributor)
             runs = StratificationRun.objects.filter(distributor=distributor)
             if runs.filter(status__in=[Status.QUEUED, Status.RUNNING]).exists():
                 continue
