@@ -126,6 +126,13 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     return membership
 
 
+def invitation_sign_up_and_accept(*, invitation: Invitation, user: User | None, signup_form=None) -> Membership:
+    """Accept `invitation` as `user`, or as the account `signup_form` (a valid SignupForm) creates, in
+    one transaction: whoever loses the invitation to someone else keeps no new account."""
+    with transaction.atomic():
+        return invitation_accept(invitation=invitation, user=user if user is not None else signup_form.save())
+
+
 def membership_set_role(*, membership: Membership, role: str, rep=None, customer=None) -> Membership:
     if membership.role == Role.MANAGER and role != Role.MANAGER:
         managers = Membership.objects.filter(distributor_id=membership.distributor_id, role=Role.MANAGER)

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
@@ -99,13 +98,14 @@ def invitation_accept(request, token: str):
     form = SignupForm(request.POST or None, initial={"email": invitation.email})
     if request.method == "POST" and (request.user.is_authenticated or form.is_valid()):
         try:
-            # One transaction: whoever loses the invitation to someone else keeps no new account.
-            with transaction.atomic():
-                user = request.user if request.user.is_authenticated else form.save()
-                membership = services.invitation_accept(invitation=invitation, user=user)
+            membership = services.invitation_sign_up_and_accept(
+                invitation=invitation,
+                user=request.user if request.user.is_authenticated else None,
+                signup_form=form,
+            )
         except ValidationError:
             return render(request, "accounts/invitation_closed.html", status=410)
         if not request.user.is_authenticated:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(landing_url(membership))
     return render(request, "accounts/invitation_accept.html", {"invitation": invitation, "form": form})
