@@ -431,6 +431,14 @@ _CELL_TAGS = (b"<c ", b"<c>", b"<c/>")
 _PREFIX = re.compile(rb"<([A-Za-z_][\w.-]*):worksheet\b")
 
 
+
+def _check_cell_count(cells: int, limit: int) -> None:
+    if cells > limit:
+        raise ImportFailed(
+            f"The workbook holds more than {limit:,} cells, the limit for an XLSX (IMPORT_XLSX_MAX_CELLS):"
+            " save it as CSV or split it."
+        )
+
 def _scan_xlsx(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], types: dict[str, bytes]) -> None:
     """Streams the XML parts under xl/: the longest text between two tags (a cell's text cannot hold
     `<`) stays within what IMPORT_MAX_CELL_CHARS characters can take as bytes (entities, UTF-8), and
@@ -469,18 +477,10 @@ def _scan_xlsx(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], types: di
                 complete, carry = (data[:last], data[last:]) if len(marks) else (b"", data)
                 if sheet:
                     cells += sum(complete.count(tag) for tag in tags)
-                    if cells > cell_limit_total:
-                        raise ImportFailed(
-                            f"The workbook holds more than {cell_limit_total:,} cells, the limit for an XLSX"
-                            " (IMPORT_XLSX_MAX_CELLS): save it as CSV or split it."
-                        )
+                    _check_cell_count(cells, cell_limit_total)
         if sheet:
             cells += sum(carry.count(tag) for tag in tags)
-    if cells > cell_limit_total:
-        raise ImportFailed(
-            f"The workbook holds more than {cell_limit_total:,} cells, the limit for an XLSX"
-            " (IMPORT_XLSX_MAX_CELLS): save it as CSV or split it."
-        )
+    _check_cell_count(cells, cell_limit_total)
 
 
 def _cell_text(value) -> str:
