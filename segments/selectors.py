@@ -9,7 +9,7 @@ from sales.selectors import customer_list
 from stratify.engine import ModelSettings
 from stratify.published import RunWindow, register_window_provider
 
-from .aggregates import latest_invoice_date
+from .aggregates import latest_invoice_date  # also the model page's default as-of date
 from .models import (
     CustomerScore,
     SettingsChange,
