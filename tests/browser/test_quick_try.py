@@ -17,10 +17,8 @@ from tests.conftest import make_tenant
 pytestmark = [pytest.mark.browser]
 
 # The header of ../shared/data/superstore.csv
-HEADER = (
-    "Row ID,Order ID,Order Date,Ship Date,Ship Mode,Customer ID,Customer Name,Segment,Country,City,State,"
-    "Postal Code,Region,Product ID,Category,Sub-Category,Product Name,Sales,Quantity,Discount,Profit"
-).split(",")
+HEADER = "Row ID,Order ID,Order Date,Ship Date,Ship Mode,Customer ID,Customer Name,Segment,Country,City,State,"
+HEADER += "Postal Code,Region,Product ID,Category,Sub-Category,Product Name,Sales,Quantity,Discount,Profit"
 CUSTOMERS = [f"SS-{i:03d}" for i in range(8)]
 
 
@@ -29,7 +27,7 @@ def superstore_like() -> bytes:
     customers buying more, with the sample's columns."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(HEADER)
+    writer.writerow(HEADER.split(","))
     row = 0
     for n in range(40):
         customer = n % len(CUSTOMERS)
@@ -37,12 +35,24 @@ def superstore_like() -> bytes:
         for k in range(1 + customer % 3):
             row += 1
             sales = 40.0 * (customer + 1) ** 2 + k
+            us_date = f"{day.month}/{day.day}/{day.year}"
+            place = ["United States", "Henderson", "Kentucky", "42420", "South"]
+            order = [row, f"CA-{day.year}-{n:06d}", us_date, us_date, "Second Class", CUSTOMERS[customer]]
+            product = [f"OFF-PA-{k:08d}", "Office Supplies", "Paper", f"Paper {k}"]
+            profit = sales * (0.1 + 0.05 * (customer % 4))
             writer.writerow(
-                [row, f"CA-{day.year}-{n:06d}", f"{day.month}/{day.day}/{day.year}", f"{day.month}/{day.day}/{day.year}",
-                 "Second Class", CUSTOMERS[customer], f"Store Customer {customer}", "Consumer", "United States",
-                 "Henderson", "Kentucky", "42420", "South", f"OFF-PA-{k:08d}", "Office Supplies", "Paper",
-                 f"Paper {k}", f"{sales:.2f}", 2, 0, f"{sales * (0.1 + 0.05 * (customer % 4)):.4f}"]
-            )  # fmt: skip
+                [
+                    *order,
+                    f"Store Customer {customer}",
+                    "Consumer",
+                    *place,
+                    *product,
+                    f"{sales:.2f}",
+                    2,
+                    0,
+                    f"{profit:.4f}",
+                ]
+            )
     return out.getvalue().encode()
 
 

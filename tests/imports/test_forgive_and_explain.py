@@ -36,7 +36,9 @@ def page_client(user) -> Client:
 
 
 def upload_page(client, t, content, name="lines.csv") -> str:
-    response = client.post(reverse("import-list", kwargs={"tenant": t.slug}), {"kind": "invoice_lines", "file": upload(content, name)})
+    response = client.post(
+        reverse("import-list", kwargs={"tenant": t.slug}), {"kind": "invoice_lines", "file": upload(content, name)}
+    )
     assert response.status_code == 302, response.content
     return response["Location"]
 
@@ -112,9 +114,11 @@ def test_identical_errors_are_grouped_in_the_page_the_api_and_the_message(tenant
     assert expected in unescape(html.content.decode())
     api = api_as(tenant_a.manager).get(reverse("api-import-detail", kwargs={"tenant": tenant_a.slug, "pk": job.pk}))
     assert api.json()["error_groups"][0]["text"] == groups[0]["text"]
-    csv_text = page_client(tenant_a.manager).get(
-        reverse("import-errors-csv", kwargs={"tenant": tenant_a.slug, "pk": job.pk})
-    ).content.decode()
+    csv_text = (
+        page_client(tenant_a.manager)
+        .get(reverse("import-errors-csv", kwargs={"tenant": tenant_a.slug, "pk": job.pk}))
+        .content.decode()
+    )
     assert len(csv_text.splitlines()) == 1 + 1000 + 1  # header, one row per listed error, "… and 200 more"
 
 
