@@ -22,7 +22,15 @@ from stratify.tenancy.permissions import Perm
 
 from .lookups import IMPORT
 from .selectors import import_list
-from .services import errors_csv, import_cancel, import_check_params, import_errors, import_start, upload_save
+from .services import (
+    errors_csv,
+    import_cancel,
+    import_check_params,
+    import_error_groups,
+    import_errors,
+    import_start,
+    upload_save,
+)
 from .uploads import limit_upload, too_large_message
 
 
@@ -63,8 +71,13 @@ def import_payload(job, request=None) -> dict:
         "mapping": result.get("mapping", params.get("mapping") or {}),
         "cancelled": bool(result.get("cancelled")),
         "cancel_requested": job.cancel_requested_at is not None,
+        "date_format": result.get("date_format", params.get("date_format")),
+        "first_date": result.get("first_date"),
+        "last_date": result.get("last_date"),
+        "restratify_job": result.get("restratify_job"),
         "errors": errors,
         "error_count": count,
+        "error_groups": import_error_groups(job),
         "errors_csv": request.build_absolute_uri(csv_url) if request is not None else csv_url,
     }
 

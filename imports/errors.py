@@ -33,14 +33,66 @@ def bounded_error(row, column, value, reason) -> dict:
 
 
 class ImportFailed(JobFailed):
-    """Nothing was written. `errors` lists the first invalid cells ({row, column, value, reason})."""
+    """Nothing was written. `errors` lists the first invalid cells ({row, column, value, reason});
+    `groups` the identical errors counted together (see ErrorLog.groups)."""
 
-    def __init__(self, message: str, errors: list[dict] | None = None, error_count: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        errors: list[dict] | None = None,
+        error_count: int | None = None,
+        groups: list[dict] | None = None,
+    ):
         message = clip(message, MAX_MESSAGE_CHARS)
         super().__init__(message)
         errors = errors if errors is not None else [{"row": None, "column": "", "value": "", "reason": message}]
         self.errors = [bounded_error(e.get("row"), e.get("column"), e.get("value"), e.get("reason")) for e in errors]
         self.error_count = error_count if error_count is not None else len(self.errors)
+        self.groups = groups if groups is not None else _groups_of(self.errors)
+
+
+MAX_GROUPS = 50
+
+
+def group_text(count: int, column: str, value: str, reason: str, phrase: str = "", hint: str = "") -> str:
+    """`9,994 rows: '1/3/2014' does not match %Y-%m-%d — try %m/%d/%Y (column Order Date)`."""
+    rows = f"{count:,} row{'s' if count != 1 else ''}"
+    if phrase:
+        what = f"{value!r} {phrase}" if value != "" else phrase
+    elif value == "":
+        what = reason
+    elif reason.startswith(("not ", "longer ")):
+        what = f"{value!r} is {reason}"
+    else:
+        what = f"{value!r}: {reason}"
+    text = f"{rows}: {what}"
+    if hint:
+        text += f" — {hint}"
+    return text + (f" (column {column})" if column else "")
+
+
+def _group(count, column, value, reason, first_row, phrase="", hint="") -> dict:
+    return {
+        "column": column,
+        "reason": reason,
+        "count": count,
+        "first_row": first_row,
+        "value": value,
+        "hint": hint,
+        "text": clip(group_text(count, column, value, reason, phrase, hint), MAX_ERROR_REASON_CHARS + 300),
+    }
+
+
+def _groups_of(errors: list[dict]) -> list[dict]:
+    """Groups for errors given as a list (a file that could not be read: usually one)."""
+    groups: dict[tuple, dict] = {}
+    for e in errors:
+        key = (e["column"], e["reason"])
+        if key in groups:
+            groups[key]["count"] += 1
+        elif len(groups) < MAX_GROUPS:
+            groups[key] = {"count": 1, **{k: e[k] for k in ("column", "value", "reason", "row")}}
+    return [_group(g["count"], g["column"], g["value"], g["reason"], g["row"]) for g in groups.values()]
 
 
 class ErrorLog:
@@ -51,13 +103,27 @@ class ErrorLog:
         self.count = 0
         self._frames: list[pd.DataFrame] = []
         self._kept = 0
+        self._groups: dict[tuple[str, str], dict] = {}
 
-    def add(self, rows: pd.Index | pd.Series, column: str, values, reason: str) -> None:
-        """Record `reason` for each row in `rows` (file row numbers) whose cell in `column` held `values`."""
+    def add(
+        self,
+        rows: pd.Index | pd.Series,
+        column: str,
+        values,
+        reason: str,
+        *,
+        group: str | None = None,
+        phrase: str = "",
+        hint: str = "",
+    ) -> None:
+        """Record `reason` for each row in `rows` (file row numbers) whose cell in `column` held `values`.
+        Errors of the same column and `group` (default: the reason) are counted together; `phrase`
+        and `hint` word the group (`does not match %Y-%m-%d`, `try %m/%d/%Y`)."""
         n = len(rows)
         if not n:
             return
         self.count += n
+        self._count_group(rows, column, values, group or reason, phrase, hint)
         room = self.limit - self._kept
         if room <= 0:
             return
@@ -67,6 +133,43 @@ class ErrorLog:
         values = [clip(v, MAX_ERROR_VALUE_CHARS) for v in values]
         self._frames.append(pd.DataFrame({"row": rows, "column": column, "value": values, "reason": reason}))
         self._kept += len(rows)
+
+    def _count_group(self, rows, column, values, reason, phrase, hint) -> None:
+        column = clip(column, MAX_ERROR_COLUMN_CHARS)
+        key = (column, reason)
+        found = self._groups.get(key)
+        if found is None:
+            if len(self._groups) >= MAX_GROUPS:
+                return
+            first = values if isinstance(values, str) else pd.Series(values).iloc[0]
+            found = self._groups[key] = {
+                "count": 0,
+                "column": column,
+                "reason": clip(reason, MAX_ERROR_REASON_CHARS),
+                "first_row": None if rows[0] is None else int(rows[0]),
+                "value": clip(first, MAX_ERROR_VALUE_CHARS),
+                "phrase": phrase,
+                "hint": clip(hint, MAX_ERROR_REASON_CHARS),
+            }
+        found["count"] += len(rows)
+
+    def count_more(self, column: str, group: str, n: int) -> None:
+        """Count `n` more errors of an existing group that are not listed."""
+        if n <= 0:
+            return
+        self.count += n
+        found = self._groups.get((clip(column, MAX_ERROR_COLUMN_CHARS), group))
+        if found is not None:
+            found["count"] += n
+
+    def groups(self) -> list[dict]:
+        """Identical errors (same column and reason) counted together, most frequent first:
+        [{column, reason, count, first_row, value (the first), hint, text}]."""
+        ordered = sorted(self._groups.values(), key=lambda g: (-g["count"], g["first_row"] or 0))
+        return [
+            _group(g["count"], g["column"], g["value"], g["reason"], g["first_row"], g["phrase"], g["hint"])
+            for g in ordered
+        ]
 
     def add_one(self, row: int | None, column: str, value, reason: str) -> None:
         self.add(pd.Index([row]), column, [value], reason)
@@ -87,15 +190,16 @@ class ErrorLog:
         ]
 
     def summary(self) -> str:
-        listed = self.listed()
-        first = listed[0] if listed else None
-        where = ""
-        if first:
-            where = f" First: row {first['row']}, column {first['column']!r}"
-            value = f", value {first['value']!r}" if first["value"] != "" else ""
-            where += f"{value}: {first['reason']}."
+        """`The file has 9,994 errors; nothing was imported. 9,994 rows: '1/3/2014' does not match …`"""
+        groups = self.groups()
         noun = "error" if self.count == 1 else "errors"
-        return f"The file has {self.count} {noun}; nothing was imported.{where}"
+        text = f"The file has {self.count:,} {noun}; nothing was imported."
+        shown = groups[:3]
+        if shown:
+            text += " " + "; ".join(g["text"] for g in shown)
+            more = len(groups) - len(shown)
+            text += f"; and {more} more kind{'s' if more != 1 else ''} of error." if more > 0 else "."
+        return text
 
     def failure(self) -> ImportFailed:
-        return ImportFailed(self.summary(), self.listed(), self.count)
+        return ImportFailed(self.summary(), self.listed(), self.count, self.groups())

@@ -396,9 +396,11 @@ def find_duplicates(stage: Stage, present: set[str], errors: ErrorLog) -> None:
     values = frame[[f"k{i}" for i in range(len(keys))]].astype(str).agg(" / ".join, axis=1)
     reasons = "duplicate " + label + " (same as row " + frame["first"].astype(str) + ")"
     # One reason per row: group the listed rows by reason text so each gets its own first-row number.
-    errors.count += extra - len(frame)
     for reason, group in frame.groupby(reasons, sort=False):
-        errors.add(pd.Index(group["row"]), label, values[group.index], reason)
+        errors.add(
+            pd.Index(group["row"]), label, values[group.index], reason, group=f"duplicate {label}", phrase="repeats"
+        )
+    errors.count_more(label, f"duplicate {label}", extra - len(frame))  # past the listed ones
 
 
 # --- merges, one per kind --------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Reading import jobs (an import is a Job of kind "import")."""
 
+from stratify.jobs.registry import RESTRATIFY_JOB_KIND
 from stratify.jobs.selectors import job_list
 
 from .services import JOB_KIND
@@ -11,3 +12,11 @@ def import_list(*, distributor):
 
 def import_get(*, distributor, job_id: int):
     return import_list(distributor=distributor).get(pk=job_id)
+
+
+def import_follow_up(*, job):
+    """The `restratify` job an import enqueued (None when it asked for none)."""
+    follow_up = (job.result or {}).get("restratify_job")
+    if not follow_up:
+        return None
+    return job_list(distributor=job.distributor, kind=RESTRATIFY_JOB_KIND).filter(pk=follow_up).first()

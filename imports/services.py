@@ -36,8 +36,17 @@ from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, KINDS, get_kind
 from .loading import Stage, find_duplicates, merge
 from .models import ColumnMapping
 from .reading import check_size, inspect_file, iter_chunks, preview, read_headers
-from .uploads import upload_discard
-from .validation import add_derived, parse_source, resolve_plan, validate_chunk
+from .uploads import upload_discard, upload_folder_of
+from .validation import (
+    DATE_SAMPLE,
+    ISO_FORMAT,
+    add_derived,
+    detect_date_format,
+    parse_source,
+    resolve_plan,
+    settle_date_format,
+    validate_chunk,
+)
 
 JOB_KIND = "import"
 
@@ -127,7 +136,12 @@ def import_run_now(job: Job) -> Job:
 
 
 def _record_failure(job: Job, failure: ImportFailed, kind_name: str) -> None:
-    result = {"kind": kind_name, "errors": failure.errors, "error_count": failure.error_count}
+    result = {
+        "kind": kind_name,
+        "errors": failure.errors,
+        "error_count": failure.error_count,
+        "error_groups": failure.groups,
+    }
     Job.objects.filter(pk=job.pk).update(result=result)
     job.result = result
 
@@ -148,12 +162,16 @@ def run_import(job: Job, progress) -> dict:
         errors = ErrorLog()
         plan = None
         data_rows = 0
+        dates = DateRange()
         with Stage(kind) as stage:
             for chunk in iter_chunks(source):
                 if plan is None:
                     plan = resolve_plan(kind, list(chunk.columns), params.get("mapping"), params.get("date_format"))
+                    plan = settle_date_format(plan, chunk)
                 data_rows += len(chunk)
-                stage.append(validate_chunk(plan, chunk, errors))
+                staged = validate_chunk(plan, chunk, errors)
+                dates.add(staged)
+                stage.append(staged)
                 progress(2 + 68 * chunk.attrs.get("fraction", 0), f"Checked {data_rows:,} rows…")
             if plan is None:
                 plan = resolve_plan(kind, read_headers(source), params.get("mapping"), params.get("date_format"))
@@ -179,7 +197,10 @@ def run_import(job: Job, progress) -> dict:
         **counts,
         "seconds": round(time.monotonic() - started, 3),
         "mapping": plan.describe(),
+        "date_format": plan.date_format,
+        "date_format_detected": plan.detected_date_format,
         "filename": params.get("filename", ""),
+        **dates.result(),
     }
     job.message = summary_text(result)
     upload_discard(path=params["path"], distributor=job.distributor)  # a failure keeps it (uploads_purge)
@@ -194,6 +215,27 @@ def run_import(job: Job, progress) -> dict:
         )
         result["restratify_job"] = follow_up.pk
     return result
+
+
+class DateRange:
+    """The first and last invoice date of the staged lines (the import page compares them with the
+    published run's window)."""
+
+    def __init__(self):
+        self.first = self.last = None
+
+    def add(self, staged: pd.DataFrame) -> None:
+        if "invoice_date" not in staged or staged.empty:
+            return
+        days = staged["invoice_date"].dropna()
+        if days.empty:
+            return
+        low, high = str(days.min()), str(days.max())  # ISO text sorts as dates
+        self.first = low if self.first is None else min(self.first, low)
+        self.last = high if self.last is None else max(self.last, high)
+
+    def result(self) -> dict:
+        return {"first_date": self.first, "last_date": self.last} if self.last else {}
 
 
 def summary_text(result: dict) -> str:
@@ -337,19 +379,41 @@ PREVIEW_CELL_CHARS = 80
 
 def import_preview(*, distributor, kind: str, path: str | Path, rows: int = PREVIEW_ROWS) -> dict:
     """What the mapping step shows: the file's columns, its first rows (at most PREVIEW_ROWS, each
-    cell cut to PREVIEW_CELL_CHARS) and the suggested mapping. Raises ImportFailed when the file cannot
-    be read as a table."""
+    cell cut to PREVIEW_CELL_CHARS), the suggested mapping and date format (the remembered one when it
+    reads the file's dates, else the one detected from the first DATE_SAMPLE rows; none when they
+    are ambiguous: `date_guess` says so). Raises ImportFailed when the file cannot be read as a table."""
     spec = get_kind(kind)
     source = inspect_file(path)
-    headers, first_rows = preview(source, rows=rows)
+    headers, first_rows = preview(source, rows=max(rows, DATE_SAMPLE))
     remembered = mapping_remembered(distributor=distributor, kind=kind)
     suggested = suggest_mapping(spec, headers, remembered.mapping if remembered else None)
+    date_format = remembered.date_format if remembered else ""
+    date_guess = None
+    for name, value in suggested.items():
+        if spec.column(name).type == DATE and value in headers:
+            index = headers.index(value)
+            date_guess = detect_date_format(row[index] for row in first_rows)
+            date_guess = {
+                "column": value,
+                "format": date_guess.format,
+                "candidates": date_guess.candidates,
+                "sample": clip(date_guess.sample, PREVIEW_CELL_CHARS),
+                "ambiguous": date_guess.ambiguous,
+            }
+            break
+    detected = False
+    if date_guess and date_format not in date_guess["candidates"]:
+        # The remembered format does not read these dates: propose the detected one (none if ambiguous).
+        date_format = date_guess["format"] if date_guess["format"] != ISO_FORMAT else ""
+        detected = bool(date_format)
     return {
         "headers": headers,
-        "rows": [[clip(cell, PREVIEW_CELL_CHARS) for cell in row] for row in first_rows[:PREVIEW_ROWS]],
+        "rows": [[clip(cell, PREVIEW_CELL_CHARS) for cell in row] for row in first_rows[: min(rows, PREVIEW_ROWS)]],
         "mapping": suggested,
         "missing": [name for name in spec.required if name not in suggested],
-        "date_format": remembered.date_format if remembered else "",
+        "date_format": date_format or "",
+        "date_format_detected": detected,
+        "date_guess": date_guess,
         "remembered": remembered is not None,
         "format": source.format,
         "encoding": source.encoding,
@@ -363,6 +427,26 @@ def import_preview(*, distributor, kind: str, path: str | Path, rows: int = PREV
 def import_errors(job: Job) -> tuple[list[dict], int]:
     result = job.result or {}
     return result.get("errors", []), int(result.get("error_count", 0))
+
+
+def import_error_groups(job: Job) -> list[dict]:
+    """Identical errors counted together ({column, reason, count, first_row, value, hint, text})."""
+    return (job.result or {}).get("error_groups", [])
+
+
+def import_upload_id(job: Job) -> str | None:
+    """The id of the upload a failed import read, while it is kept (IMPORT_KEEP_FAILED_HOURS): the
+    mapping step of that upload corrects and retries the import. None once it is gone, or for a file
+    that was not uploaded (e.g. `manage.py import_data`)."""
+    path = (job.params or {}).get("path")
+    folder = upload_folder_of(path, job.distributor) if path else None
+    if folder is None:
+        return None
+    try:
+        upload_get(distributor=job.distributor, upload_id=folder.name)
+    except LookupError:
+        return None
+    return folder.name
 
 
 def errors_csv(job: Job) -> str:

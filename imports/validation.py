@@ -44,6 +44,7 @@ class Plan:
     sources: dict[str, "str | Expr"]
     date_format: str | None = None
     headers: list[str] = field(default_factory=list)
+    detected_date_format: bool = False
 
     @property
     def present(self) -> set[str]:
@@ -130,14 +131,109 @@ def resolve_plan(kind: Kind, headers: list[str], mapping: dict | None = None, da
     missing = [name for name in kind.required if name not in sources]
     if missing:
         errors = [{"row": None, "column": name, "value": "", "reason": "required column missing"} for name in missing]
-        raise ImportFailed(
-            f"Missing required column{'s' if len(missing) > 1 else ''} for {kind.name}: {', '.join(missing)}."
-            f" The file's columns are: {', '.join(headers) or '(none)'}."
-            ' Map them explicitly (for example {"' + missing[0] + '": "<file column>"}).',
-            errors,
-        )
+        raise ImportFailed(missing_columns_message(kind, headers, missing, usable=bool(sources)), errors)
     ordered = {name: sources[name] for name in kind.names if name in sources}
     return Plan(kind=kind, sources=ordered, date_format=date_format or None, headers=headers)
+
+
+def missing_columns_message(kind: Kind, headers: list[str], missing: list[str], usable: bool) -> str:
+    """In words: which required columns are missing, what the file has, and how to map them."""
+    label = kind.name.replace("_", " ")
+    shown = ", ".join(headers[:30]) + (f" and {len(headers) - 30} more" if len(headers) > 30 else "")
+    text = f"Missing required column{'s' if len(missing) > 1 else ''} for {kind.name}: {', '.join(missing)}."
+    if not usable:
+        text += (
+            f" None of the file's columns ({shown or 'none'}) is a column of {label} that Stratify recognises:"
+            " is it the right file, and does its first row hold the column names?"
+        )
+    else:
+        text += f" The file's columns are: {shown or '(none)'}."
+    return text + (
+        " In the mapping step, choose the file column that holds each of them"
+        " (from the command line or the API: give a mapping)."
+    )
+
+
+# --- the date format ------------------------------------------------------------------------------
+
+ISO_FORMAT = "%Y-%m-%d"
+# Tried in this order; ISO first (and alone when it reads every value).
+DATE_FORMATS = (
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%Y/%m/%d",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%m/%d/%y",
+    "%d/%m/%y",
+    "%d.%m.%y",
+)
+DATE_SAMPLE = 1000
+
+
+@dataclass(frozen=True)
+class DateGuess:
+    """What a sample of date cells says: `format` when exactly one known format reads every value
+    (ISO counts as "%Y-%m-%d"), else None; `candidates` every format that reads them all (several:
+    ambiguous, e.g. 1/3/2014; none: not a format we know); `sample` the first value."""
+
+    format: str | None
+    candidates: list[str]
+    sample: str = ""
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.candidates) > 1
+
+    def hint(self) -> str:
+        if self.format:
+            return f"try {self.format}"
+        if self.ambiguous:
+            return f"could be {' or '.join(self.candidates)}: choose the date format"
+        return ""
+
+
+def detect_date_format(values) -> DateGuess:
+    """The format of date cells, from a sample (empty cells ignored; at most DATE_SAMPLE read). Refuses
+    to guess between formats that all read the sample (month/day against day/month)."""
+    cells = pd.Series([str(v).strip() for v in list(values)[:DATE_SAMPLE] if v is not None], dtype=object)
+    cells = cells[cells != ""]
+    if cells.empty:
+        return DateGuess(None, [])
+    sample = str(cells.iloc[0])
+    if pd.to_datetime(cells, format="ISO8601", errors="coerce").notna().all():
+        return DateGuess(ISO_FORMAT, [ISO_FORMAT], sample)
+    candidates = [fmt for fmt in DATE_FORMATS if pd.to_datetime(cells, format=fmt, errors="coerce").notna().all()]
+    return DateGuess(candidates[0] if len(candidates) == 1 else None, candidates, sample)
+
+
+def ambiguous_dates_message(column: str, guess: DateGuess) -> str:
+    return (
+        f"The dates of column {column!r} (e.g. {guess.sample!r}) could be {' or '.join(guess.candidates)}"
+        " (month/day or day/month): Stratify does not guess; choose the date format."
+    )
+
+
+def settle_date_format(plan: Plan, chunk: pd.DataFrame) -> Plan:
+    """For a plan without a date format: the format the first chunk's date cells are in, when they are
+    not ISO and exactly one format reads them all. Ambiguous dates fail the import, saying why."""
+    if plan.date_format:
+        return plan
+    for name, source in plan.sources.items():
+        if plan.kind.column(name).type != DATE or isinstance(source, Expr) or source not in chunk:
+            continue
+        guess = detect_date_format(chunk[source].head(DATE_SAMPLE))
+        if guess.ambiguous and ISO_FORMAT not in guess.candidates:
+            raise ImportFailed(
+                ambiguous_dates_message(source, guess),
+                [{"row": None, "column": source, "value": guess.sample, "reason": "ambiguous date format"}],
+            )
+        if guess.format and guess.format != ISO_FORMAT:
+            plan.date_format = guess.format
+            plan.detected_date_format = True
+            return plan
+    return plan
 
 
 # --- cell checks, one column at a time -------------------------------------------------------------
@@ -227,7 +323,15 @@ def _dates(cells: pd.Series, label: str, fmt: str | None, errors: ErrorLog) -> t
         parsed = pd.to_datetime(raw, format="ISO8601", errors="coerce")
     bad = parsed.isna() & ~empty
     if bad.any():
-        errors.add(cells.index[bad], label, cells[bad], f"not a date (expected {fmt or 'YYYY-MM-DD'})")
+        guess = detect_date_format(cells[bad].head(DATE_SAMPLE))
+        errors.add(
+            cells.index[bad],
+            label,
+            cells[bad],
+            f"not a date (expected {fmt or 'YYYY-MM-DD'})",
+            phrase=f"does not match {fmt or ISO_FORMAT}",
+            hint=guess.hint() if guess.format != (fmt or ISO_FORMAT) else "",
+        )
     years = parsed.dt.year
     out_of_range = parsed.notna() & ((years < 1900) | (years > 2200))
     if out_of_range.any():

@@ -1,6 +1,8 @@
 """Import pages: upload a file, check and correct the detected mapping against the first rows,
 start the import, and follow it (progress, summary, errors, errors as CSV)."""
 
+from datetime import date
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -11,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from stratify.jobs.models import Job
 from stratify.jobs.services import JobNotCancellable
+from stratify.published import published_window
 from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm
 from stratify.tenancy.views import TenantViewMixin
@@ -19,11 +22,20 @@ from .errors import ImportFailed
 from .formats import get_kind
 from .forms import MappingForm, UploadForm
 from .lookups import IMPORT, UPLOAD
-from .selectors import import_list
-from .services import errors_csv, import_cancel, import_errors, import_preview, import_start, upload_save
+from .selectors import import_follow_up, import_get, import_list
+from .services import (
+    errors_csv,
+    import_cancel,
+    import_error_groups,
+    import_errors,
+    import_preview,
+    import_start,
+    import_upload_id,
+    upload_save,
+)
 from .tables import ImportTable
 from .uploads import limit_upload, too_large_message
-from .validation import resolve_plan
+from .validation import ambiguous_dates_message, resolve_plan
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # CSRF is checked in post(), once the upload limit is set
@@ -94,12 +106,26 @@ class ImportPreviewView(TenantViewMixin, View):
         except ImportFailed as failure:
             context["failure"] = str(failure)
             return render(request, "imports/import_preview.html", context, status=200)
+        retried = self._retried(upload)
         if form is None:
             initial = {f"map_{name}": source for name, source in preview["mapping"].items()}
             initial["date_format"] = preview["date_format"]
+            if retried is not None:  # "Correct and retry": start from what the failed import used
+                params = retried.params or {}
+                initial.update({f"map_{k}": v for k, v in (params.get("mapping") or {}).items() if v})
+                initial["date_format"] = params.get("date_format") or preview["date_format"]
+                initial["restratify"] = params.get("restratify", False)
             form = MappingForm(kind=kind, headers=preview["headers"], initial=initial)
-        context.update(preview=preview, form=form)
+        context.update(preview=preview, form=form, retried=retried)
         return render(request, "imports/import_preview.html", context)
+
+    def _retried(self, upload):
+        """The failed import of this upload being corrected (`?retry=<import>`), if any."""
+        try:
+            job = import_get(distributor=self.distributor, job_id=int(self.request.GET.get("retry", "")))
+        except (ValueError, Job.DoesNotExist):
+            return None
+        return job if job.status == Job.Status.FAILED and import_upload_id(job) == upload else None
 
     def post(self, request):
         upload, meta, path = self.upload
@@ -110,6 +136,15 @@ class ImportPreviewView(TenantViewMixin, View):
             return self.get(request)
         form = MappingForm(request.POST, kind=kind, headers=preview["headers"])
         if not form.is_valid():
+            return self.get(request, form=form, preview=preview)
+        guess = preview["date_guess"]
+        if (
+            guess
+            and guess["ambiguous"]
+            and not form.cleaned_data["date_format"]
+            and "%Y-%m-%d" not in guess["candidates"]
+        ):
+            form.add_error("date_format", ambiguous_dates_message(guess["column"], _Guess(guess)))
             return self.get(request, form=form, preview=preview)
         try:  # a mapping that cannot work is corrected here rather than reported by a failed job
             resolve_plan(kind, preview["headers"], form.mapping(), form.cleaned_data["date_format"])
@@ -131,7 +166,7 @@ class ImportPreviewView(TenantViewMixin, View):
             for field, problems in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)
             return self.get(request, form=form, preview=preview)
-        messages.info(request, "The import has started.")
+        # No "has started" banner: the import's page says what it is doing (it may have failed by then).
         return redirect("import-detail", tenant=self.distributor.slug, pk=job.pk)
 
 
@@ -148,9 +183,43 @@ class ImportDetailView(TenantViewMixin, View):
             (entity, *(result.get(what, {}).get(entity, "—") for what in ("created", "updated", "unchanged")))
             for entity in dict.fromkeys(entities)
         ]
-        context = {"job": job, "errors": errors, "error_count": error_count, "result": result, "counts": counts}
+        follow_up = import_follow_up(job=job)
+        context = {
+            "job": job,
+            "errors": errors,
+            "error_count": error_count,
+            "error_groups": import_error_groups(job),
+            "result": result,
+            "counts": counts,
+            "retry_upload": import_upload_id(job) if job.status == Job.Status.FAILED else None,
+            "follow_up": follow_up,
+            "follow_up_run": (follow_up.result or {}).get("run_id") if follow_up else None,
+            "outside": _outside_window(job, result) if job.status == Job.Status.SUCCEEDED else None,
+        }
         template = "imports/partials/import_status.html" if request.htmx else "imports/import_detail.html"
         return render(request, template, context)
+
+
+class _Guess:
+    """The preview's date guess (a dict) as `ambiguous_dates_message` reads it."""
+
+    def __init__(self, guess: dict):
+        self.sample, self.candidates = guess["sample"], guess["candidates"]
+
+
+def _outside_window(job, result: dict) -> dict | None:
+    """When none of the imported lines falls in the published run's window: the file's dates and that
+    window (the page offers a run as of the file's last date)."""
+    first, last = result.get("first_date"), result.get("last_date")
+    if not (first and last):
+        return None
+    window = published_window(job.distributor)
+    if window is None:
+        return None
+    first, last = date.fromisoformat(first), date.fromisoformat(last)
+    if last < window.start or first > window.as_of:
+        return {"first": first, "last": last, "window": window, "before": last < window.start}
+    return None
 
 
 class ImportCancelView(TenantViewMixin, View):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from django.db.models import F, FilteredRelation, Q, Sum
+from django.db.models import F, FilteredRelation, Max, Q, Sum
 
 from channels.forms import InteractionForm
 from channels.selectors import interaction_list
@@ -132,6 +132,19 @@ def category_mix(*, distributor, run, customer) -> list[dict]:
     return out
 
 
+def no_score_reason(*, distributor, run, customer) -> dict | None:
+    """Why a customer is not in the published run: its last purchase and the run's window (a customer
+    with no purchase in the window, nor in the one before it, gets no score at all). None before any
+    run is published."""
+    if run is None:
+        return None
+    start, end = _window(run)
+    last = InvoiceLine.objects.filter(distributor=distributor, customer=customer).aggregate(last=Max("invoice_date"))[
+        "last"
+    ]
+    return {"start": start, "as_of": end, "window_days": (end - start).days + 1, "last_purchase": last}
+
+
 def customer_page_context(*, distributor, membership, customer, interactions_limit: int = 20) -> dict:
     """Everything the customer page and the account review show; a fixed number of queries."""
     run, _previous = published_runs(distributor=distributor)
@@ -154,6 +167,7 @@ def customer_page_context(*, distributor, membership, customer, interactions_lim
         "movement": movement_of(segment, score.previous_segment if score else None),
         "previous_label": SEGMENT_LABELS.get(score.previous_segment, "") if score else "",
         "reasons": explain(score.explanation if score else None),
+        "no_score": no_score_reason(distributor=distributor, run=run, customer=customer) if score is None else None,
         "attention": attention_reasons(score) if score else [],
         "trend": trend,
         "trend_json": json.dumps(trend),

@@ -142,6 +142,33 @@ class ModelSettingsForm(forms.Form):
                 self.add_error(field if field in self.fields else None, message)
 
 
+class RunForm(forms.Form):
+    """A run of the saved model as of a chosen date and over a chosen window: a preview (what-if,
+    nothing published) or a published run. Empty fields: the latest invoice date, the saved window."""
+
+    as_of = forms.DateField(
+        label="As of",
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The run ranks the purchases of the window ending this day (default: the latest invoice date).",
+    )
+    window_days = forms.IntegerField(label="Window (days)", required=False, min_value=7, max_value=3650)
+    action = forms.ChoiceField(choices=[("publish", "Run and publish"), ("preview", "Preview")], required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _style(self)
+
+    @property
+    def publish(self) -> bool:
+        return self.cleaned_data.get("action") != "preview"
+
+    def overrides(self) -> dict | None:
+        window = self.cleaned_data.get("window_days")
+        return {"window_days": window} if window else None
+
+
 class TierPolicyForm(forms.ModelForm):
     class Meta:
         model = TierPolicy

@@ -6,7 +6,10 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from sales.selectors import customer_list
+from stratify.engine import ModelSettings
+from stratify.published import RunWindow, register_window_provider
 
+from .aggregates import latest_invoice_date  # also the model page's default as-of date
 from .models import (
     CustomerScore,
     SettingsChange,
@@ -33,6 +36,21 @@ def current_run(distributor) -> StratificationRun | None:
 def previous_run(distributor) -> StratificationRun | None:
     profile = StratificationProfile.objects.filter(distributor=distributor).select_related("previous_run").first()
     return profile.previous_run if profile else None
+
+
+@register_window_provider
+def published_window(*, distributor) -> RunWindow | None:
+    """The published run's as-of date and window; before one is published, the window a run with the
+    current settings would use (ending the latest invoice date). None without invoice lines."""
+    run = current_run(distributor)
+    if run is not None and run.as_of is not None:
+        window = int((run.settings or {}).get("window_days") or ModelSettings().window_days)
+        return RunWindow(as_of=run.as_of, window_days=window, run_id=run.pk)
+    latest = latest_invoice_date(distributor=distributor)
+    if latest is None:
+        return None
+    settings = ModelSettings().with_overrides(profile_get(distributor=distributor).settings)
+    return RunWindow(as_of=latest, window_days=int(settings.window_days))
 
 
 def run_list(*, distributor, status: str | None = None) -> QuerySet[StratificationRun]:

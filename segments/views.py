@@ -10,24 +10,47 @@ from stratify.tenancy.permissions import Perm
 from stratify.tenancy.views import TenantViewMixin
 
 from . import selectors, services
-from .forms import ModelSettingsForm, TierPolicyForm
+from .forms import ModelSettingsForm, RunForm, TierPolicyForm
 from .lookups import RUN, TIER_POLICY
 from .models import StratificationRun
 from .vocabulary import FACTOR_LABELS, SEGMENT_LABELS, SEGMENT_ORDER
 
 
 class RunRequestView(TenantViewMixin, TemplateView):
-    """POST: re-run the stratification with the current settings and publish it when it succeeds."""
+    """POST: run the stratification with the saved settings and publish it when it succeeds (the
+    dashboard's re-run). Optional fields (`RunForm`): `as_of` (default: the latest invoice date),
+    `window_days` (default: the saved window), `action=preview` for a what-if run published by nobody."""
 
     permission = {"POST": Perm.RUN_JOBS}
 
     def post(self, request, *args, **kwargs):
+        form = RunForm(request.POST)
+        back = "model-settings" if request.POST.get("action") else "dashboard"
+        if not form.is_valid():
+            problems = [
+                f"{form.fields[k].label if k in form.fields else k}: {' '.join(v)}" for k, v in form.errors.items()
+            ]
+            messages.error(request, "Nothing was run. " + "; ".join(problems))
+            return redirect(back, tenant=self.distributor.slug)
         try:
-            run = services.run_request(distributor=self.distributor, actor=request.user, publish=True)
+            run = services.run_request(
+                distributor=self.distributor,
+                actor=request.user,
+                overrides=form.overrides(),
+                as_of=form.cleaned_data.get("as_of"),
+                publish=form.publish,
+            )
         except ValidationError as error:
             messages.error(request, "; ".join(error.messages))
-            return redirect("dashboard", tenant=self.distributor.slug)
-        messages.info(request, f"Run #{run.pk} queued; it will be published when it finishes.")
+            return redirect(back, tenant=self.distributor.slug)
+        as_of = form.cleaned_data.get("as_of")
+        when = f" as of {as_of:%Y-%m-%d}" if as_of else ""
+        if form.publish:
+            messages.info(request, f"Run #{run.pk}{when} queued; it will be published when it finishes.")
+        else:
+            messages.info(
+                request, f"Preview run #{run.pk}{when} queued: it shows who would move, and publishes nothing."
+            )
         return redirect("run-detail", tenant=self.distributor.slug, run_id=run.pk)
 
 
@@ -42,6 +65,10 @@ class ModelSettingsView(TenantViewMixin, TemplateView):
         if "form" not in kwargs:
             effective = services.settings_effective(distributor=self.distributor).to_dict()
             kwargs["form"] = ModelSettingsForm(initial=ModelSettingsForm.initial_from(effective))
+        if "run_form" not in kwargs:
+            effective = services.settings_effective(distributor=self.distributor)
+            latest = selectors.latest_invoice_date(distributor=self.distributor)
+            kwargs["run_form"] = RunForm(initial={"as_of": latest, "window_days": effective.window_days})
         return super().get_context_data(
             history=list(selectors.settings_history(distributor=self.distributor)[:20]),
             runs=list(selectors.run_list(distributor=self.distributor)[:10]),

@@ -33,3 +33,32 @@ def test_setup_demo_creates_three_logins_that_land_on_their_pages(client):
         assert page.redirect_chain[-1][0] == landing and page.status_code == 200, username
     with scopes_disabled():
         assert customer.customer.customer_id in page.content.decode()  # the scorecard of the demo customer
+
+
+def test_the_demo_has_two_published_runs_so_movement_shows(client):
+    """Issue 11, item 10: runs as of three months before the data's end and as of its end, both
+    published, so movement, migration and trends show something on first login."""
+    from datetime import date
+
+    from sales.models import InvoiceLine
+    from segments.models import CustomerScore, StratificationProfile, StratificationRun
+
+    call_command("setup_demo", customers=60, lines=6000)
+    with scopes_disabled():
+        demo = Distributor.objects.get(slug="demo")
+        end = InvoiceLine.objects.filter(distributor=demo).order_by("-invoice_date").first().invoice_date
+        runs = list(StratificationRun.objects.filter(distributor=demo, published_at__isnull=False).order_by("pk"))
+        assert len(runs) == 2
+        earlier, latest = runs
+        months_before = (end.year * 12 + end.month) - (earlier.as_of.year * 12 + earlier.as_of.month)
+        assert months_before == 3 and earlier.as_of <= date(end.year, end.month, 28)
+        assert latest.as_of == end
+        profile = StratificationProfile.objects.get(distributor=demo)
+        assert (profile.current_run_id, profile.previous_run_id) == (latest.pk, earlier.pk)
+        assert latest.compared_to_id == earlier.pk
+        scores = CustomerScore.objects.filter(run=latest)
+        moved = scores.exclude(previous_segment="").exclude(segment="lapsed")
+        assert sum(1 for s in moved if s.segment != s.previous_segment) > 0  # some customers moved
+    client.post("/accounts/login/", {"username": "demo-manager", "password": DEMO_PASSWORD})
+    page = client.get("/demo/dashboard/")
+    assert page.status_code == 200

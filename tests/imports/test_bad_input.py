@@ -91,7 +91,11 @@ def test_unparseable_numbers_and_dates_are_all_listed(failing):
         {"row": 5, "column": "customer_id", "value": "", "reason": "required value missing"},
         {"row": 5, "column": "cost", "value": "nan", "reason": "not a number"},
     ]
-    assert job.message.startswith("The file has 6 errors; nothing was imported. First: row 2, column 'quantity'")
+    # issue 11: identical errors are grouped (same column and reason), most frequent first
+    assert job.message.startswith(
+        "The file has 6 errors; nothing was imported. 2 rows: '2024-13-01' does not match %Y-%m-%d"
+        " (column invoice_date); 1 row: 'one' is not a number (column quantity);"
+    )
 
 
 def test_a_wrong_date_format_is_reported(failing):

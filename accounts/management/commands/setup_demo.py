@@ -1,17 +1,32 @@
 """`make run`'s first step: a demo distributor with a manager, a rep and a customer login (idempotent)."""
 
+import calendar
 import os
+from datetime import date
 
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
+from django.db.models import Max
 from django_scopes import scope
 
 from accounts.models import Distributor
 from accounts.services import tenant_create, user_create
-from sales.models import Customer, Rep
+from sales.models import Customer, InvoiceLine, Rep
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo-pass-2026"
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` calendar months earlier (the month's last day when it is shorter)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _data_end(distributor) -> date | None:
+    with scope(distributor=distributor):
+        return InvoiceLine.objects.filter(distributor=distributor).aggregate(end=Max("invoice_date"))["end"]
 
 
 class Command(BaseCommand):
@@ -28,6 +43,12 @@ class Command(BaseCommand):
             if "demo_data" in get_commands():
                 call_command("demo_data", DEMO_SLUG, customers=customers, lines=lines, seed=7, stdout=self.stdout)
             if "stratify" in get_commands():
+                # Two published runs, three months apart, so that movement, the migration matrix and
+                # the trends show something on first login.
+                end = _data_end(distributor)
+                if end is not None:
+                    earlier = months_before(end, 3)
+                    call_command("stratify", DEMO_SLUG, publish=True, as_of=earlier, stdout=self.stdout)
                 call_command("stratify", DEMO_SLUG, publish=True, stdout=self.stdout)
         with scope(distributor=distributor):
             rep = Rep.objects.filter(distributor=distributor).order_by("rep_id").first()
