@@ -153,7 +153,7 @@ def customer_page_context(*, distributor, membership, customer, interactions_lim
         "segment_label": SEGMENT_LABELS.get(segment, ""),
         "movement": movement_of(segment, score.previous_segment if score else None),
         "previous_label": SEGMENT_LABELS.get(score.previous_segment, "") if score else "",
-        "reasons": explain(score.explanation if score else None),
+        "reasons": explain(score.explanation if score else None, distributor),
         "attention": attention_reasons(score) if score else [],
         "trend": trend,
         "trend_json": json.dumps(trend),

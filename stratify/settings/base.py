@@ -83,6 +83,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "stratify.tenancy.context_processors.tenancy",
             ],
+            # Money, dates and percentages in the tenant's currency and locale, in every template.
+            "builtins": ["stratify.templatetags.stratify_format"],
         },
     },
 ]
