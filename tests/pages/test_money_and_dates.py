@@ -89,6 +89,8 @@ def test_every_page_writes_amounts_in_the_tenant_s_currency_and_dates_in_its_for
     scorecard = texts[reverse("scorecard", kwargs={"tenant": t})]
     assert "8.000\xa0€" in scorecard and "50.000\xa0€" in scorecard  # purchases against the target
     assert re.search(rf"over {DE_AMOUNT}\xa0€", texts[reverse("tier-policies", kwargs={"tenant": t})])
+    settings_page = texts[reverse("model-settings", kwargs={"tenant": t})]
+    assert "Cost-to-serve rates (amounts in EUR)" in settings_page
 
 
 def test_the_charts_get_the_currency_and_locale(tenant_a, euro):
