@@ -8,8 +8,21 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from stratify.formatting import is_valid_locale
 from stratify.tenancy.models import TenantOwnedModel
 from stratify.tenancy.permissions import Role
+
+
+def validate_locale(value: str) -> None:
+    if not is_valid_locale(value):
+        raise ValidationError(f"{value!r} is not a locale (e.g. en_US, en_GB, de_DE).")
+
+
+def validate_currency(value: str) -> None:
+    from babel.numbers import list_currencies
+
+    if value not in list_currencies():
+        raise ValidationError(f"{value!r} is not an ISO 4217 currency code (e.g. USD, EUR).")
 
 
 class Distributor(models.Model):
@@ -17,7 +30,9 @@ class Distributor(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=63, unique=True)
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
+    # How pages, exports and e-mails write its money and dates (stratify.formatting).
+    locale = models.CharField(max_length=20, default="en_US", validators=[validate_locale])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from django.utils.text import slugify
 from django_scopes import scope
 
 from sales.models import Customer, Rep
+from stratify.formatting import format_date
 from stratify.tenancy.permissions import Role
 
 from .models import Distributor, Invitation, Membership, User
@@ -16,14 +17,17 @@ from .models import Distributor, Invitation, Membership, User
 RESERVED_SLUGS = frozenset({"accounts", "admin", "api", "static", "media", "favicon.ico", "health"})
 
 
-def tenant_create(*, slug: str, name: str, currency: str = "USD") -> Distributor:
+def tenant_create(*, slug: str, name: str, currency: str = "USD", locale: str = "en_US") -> Distributor:
     if slug != slugify(slug) or not slug:
         raise ValidationError({"slug": f"{slug!r} is not a valid slug (lowercase letters, digits, hyphens)."})
     if slug in RESERVED_SLUGS:
         raise ValidationError({"slug": f"{slug!r} is reserved."})
     if Distributor.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": f"A distributor with slug {slug!r} already exists."})
-    return Distributor.objects.create(slug=slug, name=name, currency=currency.upper())
+    distributor = Distributor(slug=slug, name=name, currency=currency.upper(), locale=locale)
+    distributor.full_clean(exclude=["slug"])
+    distributor.save()
+    return distributor
 
 
 def _link_for_role(*, distributor: Distributor, role: str, rep_id: str | None, customer_id: str | None):
@@ -92,7 +96,10 @@ def invitation_create(
     link = request.build_absolute_uri(path) if request else path
     send_mail(
         subject=f"You are invited to {distributor.name} on Stratify",
-        message=f"{actor} invited you to {distributor.name} as {invitation.get_role_display()}.\n\nAccept: {link}\n",
+        message=(
+            f"{actor} invited you to {distributor.name} as {invitation.get_role_display()}.\n\n"
+            f"Accept: {link}\n\nThe invitation expires on {format_date(invitation.expires_at, distributor)}.\n"
+        ),
         from_email=None,
         recipient_list=[email],
     )

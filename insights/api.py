@@ -6,10 +6,28 @@ from rest_framework.response import Response
 
 from sales.lookups import CUSTOMER
 from sales.selectors import customer_list
+from stratify.formatting import money_str
 from stratify.tenancy.api import TenantApiView
 from stratify.tenancy.permissions import Perm, Role
 
 from .scorecard import scorecard_data
+
+
+def scorecard_body(card: dict) -> dict:
+    """The scorecard as the API answers it: every amount (12-month purchases, money targets, monthly
+    purchases) a decimal string with two decimals."""
+    if not card.get("available"):
+        return card
+    body = dict(card)
+    figures = dict(card["figures"])
+    figures["purchases"] = money_str(figures.get("purchases"))
+    body["figures"] = figures
+    body["progress"] = [
+        {**row, "actual": money_str(row["actual"]), "target": money_str(row["target"])} if row.get("money") else row
+        for row in card["progress"]
+    ]
+    body["trend"] = [{**month, "purchases": money_str(month["purchases"])} for month in card["trend"]]
+    return body
 
 
 class ScorecardApi(TenantApiView):
@@ -23,7 +41,7 @@ class ScorecardApi(TenantApiView):
             customer = customer_list(distributor=self.distributor, membership=self.membership).first()
         if customer is None:
             raise Http404("Only a customer user has an own scorecard; staff use customers/<id>/scorecard/.")
-        return Response(scorecard_data(distributor=self.distributor, customer=customer))
+        return Response(scorecard_body(scorecard_data(distributor=self.distributor, customer=customer)))
 
 
 class CustomerScorecardApi(TenantApiView):
@@ -34,4 +52,4 @@ class CustomerScorecardApi(TenantApiView):
     lookups = (CUSTOMER,)
 
     def get(self, request, *args, **kwargs):
-        return Response(scorecard_data(distributor=self.distributor, customer=self.customer))
+        return Response(scorecard_body(scorecard_data(distributor=self.distributor, customer=self.customer)))

@@ -166,7 +166,7 @@ def customer_page_context(*, distributor, membership, customer, interactions_lim
         "segment_label": SEGMENT_LABELS.get(segment, ""),
         "movement": movement_of(segment, score.previous_segment if score else None),
         "previous_label": SEGMENT_LABELS.get(score.previous_segment, "") if score else "",
-        "reasons": explain(score.explanation if score else None),
+        "reasons": explain(score.explanation if score else None, distributor),
         "no_score": no_score_reason(distributor=distributor, run=run, customer=customer) if score is None else None,
         "attention": attention_reasons(score) if score else [],
         "trend": trend,

@@ -2,6 +2,7 @@
 customer and those that hold it back, with the percentile it reaches) as sentences."""
 
 from segments.vocabulary import FACTOR_LABELS
+from stratify.formatting import format_money, format_number, format_percent
 
 # (when the factor helps, when it hurts); {p}: the share of ranked customers this one beats.
 FACTOR_TEXT: dict[str, tuple[str, str]] = {
@@ -42,17 +43,19 @@ MONEY_FACTORS = frozenset({"revenue", "gross_margin", "cost_to_serve", "net_prof
 PCT_FACTORS = frozenset({"growth", "gm_pct", "net_margin_pct", "share_of_wallet"})
 
 
-def format_factor(factor: str, value) -> str:
+def format_factor(factor: str, value, distributor=None) -> str:
+    """A factor's value as the page shows it: money in the tenant's currency, ratios as percentages,
+    counts with the locale's grouping."""
     if value is None:
         return "n/a"
     if factor in MONEY_FACTORS:
-        return f"{value:,.0f}"
+        return format_money(value, distributor)
     if factor in PCT_FACTORS:
-        return f"{value * 100:.1f}%"
-    return f"{value:,.0f}"
+        return format_percent(value, distributor)
+    return format_number(value, distributor)
 
 
-def explain(explanation: dict | None) -> list[dict]:
+def explain(explanation: dict | None, distributor=None) -> list[dict]:
     """The run's explanation JSON as sentences: per axis, what lifts and what holds the customer back."""
     out = []
     axes = {"value": "Value", "profit": "Profit"}
@@ -75,7 +78,7 @@ def explain(explanation: dict | None) -> list[dict]:
                         "factor": factor,
                         "label": FACTOR_LABELS[factor],
                         "text": text[0].upper() + text[1:],
-                        "value": format_factor(factor, item.get("value")),
+                        "value": format_factor(factor, item.get("value"), distributor),
                     }
                 )
     return out

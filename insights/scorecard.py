@@ -11,6 +11,7 @@ from django.db.models import Avg, Count, Q, Sum
 from sales.models import InvoiceLine
 from segments.policies import next_tier, policy_for_segment
 from segments.selectors import policy_list, published_runs, score_for
+from stratify.formatting import format_money
 
 from .customers import monthly_trend
 
@@ -89,8 +90,9 @@ COVERAGE_TEXT = {
 }
 
 
-def tier_benefits(policy) -> list[dict]:
-    """A tier's benefits in customer words (no internal field: never the playbook or the segment)."""
+def tier_benefits(policy, distributor=None) -> list[dict]:
+    """A tier's benefits in customer words (no internal field: never the playbook or the segment),
+    amounts in the tenant's currency."""
     if policy is None:
         return []
     out = [{"label": "Sales coverage", "value": COVERAGE_TEXT.get(policy.sales_coverage, policy.sales_coverage)}]
@@ -99,7 +101,9 @@ def tier_benefits(policy) -> list[dict]:
         out.append(
             {
                 "label": "Free shipping",
-                "value": "On every order" if threshold == 0 else f"On orders over {threshold:,.0f}",
+                "value": "On every order"
+                if threshold == 0
+                else f"On orders over {format_money(policy.free_shipping_threshold, distributor)}",
             }
         )
     if policy.discount_pct:
@@ -138,12 +142,12 @@ def scorecard_data(*, distributor, customer) -> dict:
         "tier": {
             "name": policy.tier_name,
             "description": policy.description,
-            "benefits": tier_benefits(policy),
+            "benefits": tier_benefits(policy, distributor),
         }
         if policy
         else None,
         "at_top_tier": at_top,
-        "next_tier": {"name": target.tier_name, "benefits": tier_benefits(target)} if target else None,
+        "next_tier": {"name": target.tier_name, "benefits": tier_benefits(target, distributor)} if target else None,
         "figures": figures,
         "progress": progress_rows(figures, goal),
         "trend": [{"month": m["month"], "purchases": m["revenue"]} for m in trend],

@@ -7,7 +7,9 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from segments.vocabulary import SEGMENT_LABELS, movement_of
+from segments.vocabulary import MOVEMENT_CHOICES, SEGMENT_LABELS, movement_of
+from stratify.exports import Money, Percent
+from stratify.formatting import format_money, format_percent
 from stratify.tenancy.converters import encode_erp_id
 from stratify.tenancy.lists import LeanTable
 
@@ -96,13 +98,15 @@ class MyCustomersTable(LeanTable):
         )
 
     def render_revenue(self, value, record=None):
-        return f"{value:,.0f}"
+        return format_money(value, self.distributor)
 
     def render_gm_pct(self, value, record=None):
-        return f"{value * 100:.1f}%"
+        return format_percent(value, self.distributor)
 
     def render_net_profit(self, value, record=None):
-        return format_html('<span class="{}">{}</span>', "text-danger" if value < 0 else "", f"{value:,.0f}")
+        return format_html(
+            '<span class="{}">{}</span>', "text-danger" if value < 0 else "", format_money(value, self.distributor)
+        )
 
     def render_attention(self, value=None, record=None):
         reasons = attention_reasons(record)
@@ -117,15 +121,40 @@ class MyCustomersTable(LeanTable):
         )
 
 
+# The export's columns: (header, field, kind). Money is rounded to the cent under a header naming the
+# currency, GM % is a percentage, segments are their labels (stratify.exports types the cells).
 EXPORT_COLUMNS = [
-    ("Account", "customer_id"),
-    ("Customer", "name"),
-    ("Branch", "branch"),
-    ("Class", "customer_class"),
-    ("Rep", "rep__rep_id"),
-    ("Segment", "segment"),
-    ("Previous segment", "previous_segment"),
-    ("Revenue", "revenue"),
-    ("GM %", "gm_pct"),
-    ("Net profit", "net_profit"),
+    ("Account", "customer_id", "text"),
+    ("Customer", "name", "text"),
+    ("Branch", "branch", "text"),
+    ("Class", "customer_class", "text"),
+    ("Rep", "rep__rep_id", "text"),
+    ("Segment", "segment", "segment"),
+    ("Previous segment", "previous_segment", "segment"),
+    ("Revenue", "revenue", "money"),
+    ("GM %", "gm_pct", "percent"),
+    ("Net profit", "net_profit", "money"),
 ]
+MOVEMENT_LABELS = dict(MOVEMENT_CHOICES)
+
+
+def export_headers(*, currency: str) -> list[str]:
+    headers = [f"{h} ({currency})" if kind == "money" else h for h, _, kind in EXPORT_COLUMNS]
+    return [*headers, "Movement", "Attention"]
+
+
+def export_row(record: dict) -> list:
+    """One customer's export cells from its `EXPORT_COLUMNS` fields."""
+    cells = []
+    for _, field, kind in EXPORT_COLUMNS:
+        value = record[field]
+        if kind == "segment":
+            value = SEGMENT_LABELS.get(value, value) if value else ""
+        elif kind == "money":
+            value = Money(value)
+        elif kind == "percent":
+            value = Percent(value)
+        cells.append(value)
+    movement = movement_of(record["segment"], record["previous_segment"])
+    reasons = attention_reasons(type("Row", (), record))
+    return [*cells, MOVEMENT_LABELS.get(movement, ""), "; ".join(reasons)]

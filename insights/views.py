@@ -12,17 +12,16 @@ from channels.services import interaction_log
 from sales.lookups import CUSTOMER
 from sales.selectors import customer_list
 from segments.selectors import pending_run, published_runs
-from segments.vocabulary import SEGMENT_COLORS, movement_of
+from segments.vocabulary import SEGMENT_COLORS
 from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
 from . import dashboard
-from .attention import attention_reasons
 from .customers import customer_page_context, customer_rows
 from .filters import MyCustomersFilter
 from .scorecard import scorecard_data
-from .tables import EXPORT_COLUMNS, MyCustomersTable
+from .tables import EXPORT_COLUMNS, MyCustomersTable, export_headers, export_row
 
 
 class DashboardView(TenantViewMixin, TemplateView):
@@ -78,15 +77,13 @@ class MyCustomersView(TenantListView):
         return {"tenant_slug": self.distributor.slug, "show_rep": self.membership.role == Role.MANAGER}
 
     def export_headers(self):
-        return [h for h, _ in EXPORT_COLUMNS] + ["Movement", "Attention"]
+        return export_headers(currency=self.distributor.currency)
 
     def export_rows(self, rows):
-        fields = [f for _, f in EXPORT_COLUMNS]
+        # growth and recency are read for the attention reasons (as on the page), not exported as columns.
+        fields = [f for _, f, _ in EXPORT_COLUMNS] + ["growth", "recency_days"]
         for row in rows.values_list(*fields).iterator(chunk_size=2000):
-            record = dict(zip(fields, row, strict=True))
-            movement = movement_of(record["segment"], record["previous_segment"])
-            reasons = attention_reasons(type("Row", (), record))
-            yield [*row, movement, "; ".join(reasons)]
+            yield export_row(dict(zip(fields, row, strict=True)))
 
     def get_context_data(self, **kwargs):
         form = self.filterset.form

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from stratify.tenancy.api import TenantListApi, TenantRetrieveApi
+from stratify.tenancy.api import MoneyField, TenantListApi, TenantRetrieveApi
 from stratify.tenancy.permissions import Perm
 
 from .filters import CustomerFilter, ProductFilter, RepFilter
@@ -16,6 +16,7 @@ class RepSerializer(serializers.ModelSerializer):
 
 class CustomerSerializer(serializers.ModelSerializer):
     rep_id = serializers.CharField(source="rep.rep_id", default=None, read_only=True)
+    potential_annual_spend = MoneyField(allow_null=True)
 
     class Meta:
         model = Customer

@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from stratify.tenancy.api import TenantApiView, TenantListApi, TenantScopedMixin
+from stratify.formatting import money_str
+from stratify.tenancy.api import MoneyField, TenantApiView, TenantListApi, TenantScopedMixin
 from stratify.tenancy.permissions import Perm
 
 from . import selectors, services
@@ -28,6 +29,7 @@ class RunSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     job_message = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
+    totals = serializers.SerializerMethodField()
     is_current = serializers.SerializerMethodField()
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
 
@@ -68,6 +70,13 @@ class RunSerializer(serializers.ModelSerializer):
     def get_counts(self, run) -> dict:
         return {segment: (run.totals.get(segment) or {}).get("count", 0) for segment, _ in SEGMENT_CHOICES}
 
+    def get_totals(self, run) -> dict:
+        """Per segment: the count, and the money totals as decimal strings with two decimals."""
+        return {
+            segment: {key: value if key == "count" else money_str(value) for key, value in (figures or {}).items()}
+            for segment, figures in (run.totals or {}).items()
+        }
+
     def get_is_current(self, run) -> bool:
         return run.pk == self.context.get("current_run_id")
 
@@ -81,6 +90,11 @@ class RunRequestSerializer(serializers.Serializer):
 class ScoreSerializer(serializers.ModelSerializer):
     customer_id = serializers.CharField(source="customer.customer_id", read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
+    # Money as decimal strings with two decimals, like every amount the API answers.
+    revenue = MoneyField(allow_null=True)
+    gross_margin = MoneyField(allow_null=True)
+    cost_to_serve = MoneyField(allow_null=True)
+    net_profit = MoneyField(allow_null=True)
 
     class Meta:
         model = CustomerScore

@@ -7,6 +7,16 @@
     var source = document.getElementById("trend-data");
     if (!canvas || !source || typeof Chart === "undefined") return;
     var rows = JSON.parse(source.textContent);
+    // Amounts in the tenant's currency and locale (data-currency / data-locale on the canvas).
+    var locale = canvas.dataset.locale || "en-US";
+    var money = new Intl.NumberFormat(locale, {
+      style: "currency", currency: canvas.dataset.currency || "USD", maximumFractionDigits: 0, minimumFractionDigits: 0,
+    });
+    var monthName = new Intl.DateTimeFormat(locale, { month: "short", year: "numeric", timeZone: "UTC" });
+    function monthLabel(month) {
+      var parts = String(month).split("-");
+      return parts.length === 2 ? monthName.format(new Date(Date.UTC(+parts[0], +parts[1] - 1, 1))) : month;
+    }
     var datasets = [];
     var hasMargin = rows.length && rows[0].gross_margin !== undefined;
     datasets.push({
@@ -29,12 +39,22 @@
       });
     }
     new Chart(canvas, {
-      data: { labels: rows.map(function (r) { return r.month; }), datasets: datasets },
+      data: { labels: rows.map(function (r) { return monthLabel(r.month); }), datasets: datasets },
       options: {
         animation: false,
         maintainAspectRatio: false,
-        scales: { x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } }, y: { beginAtZero: true } },
-        plugins: { legend: { position: "bottom" } },
+        scales: {
+          x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } },
+          y: { beginAtZero: true, ticks: { callback: function (value) { return money.format(value); } } },
+        },
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: {
+            callbacks: {
+              label: function (ctx) { return ctx.dataset.label + ": " + money.format(ctx.parsed.y); },
+            },
+          },
+        },
       },
     });
   }

@@ -5,6 +5,7 @@ from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils.html import format_html
 
+from stratify.formatting import format_datetime
 from stratify.tenancy.lists import LeanTable
 
 from .models import Job
@@ -44,6 +45,9 @@ class JobTable(LeanTable):
     def render_progress(self, value, record):
         return f"{value}%"
 
+    def render_started_at(self, value, record):
+        return format_datetime(value, self.distributor)
+
     def render_message(self, value, record):
         return truncatechars(value, self.message_chars)
 
@@ -56,6 +60,9 @@ class JobTable(LeanTable):
 
     def value_progress(self, value):
         return value
+
+    def value_started_at(self, value):
+        return value  # a datetime: the export writes it as one (local time)
 
     def value_message(self, value):
         return value

@@ -7,14 +7,30 @@ from collections.abc import Sequence
 
 from django.http import Http404
 from django_scopes import scope
-from rest_framework import exceptions, generics
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, generics, serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from stratify.formatting import money_str
+
 from .lookups import ObjectLookup, convert_args
 from .permissions import Perm, required_perm, role_has
 from .resolve import membership_for
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d+\.\d{2}$", "nullable": True})
+class MoneyField(serializers.Field):
+    """Money in every API answer: a decimal string with two decimals ("1234.50"), rounded half up from
+    the exact amount (floats of derived figures through their shortest repr); null stays null."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return money_str(value)
 
 
 class TenantRolePermission(BasePermission):
@@ -59,6 +75,8 @@ class TenantScopedMixin:
         convert_args(self, self.kwargs, self.lookups)
 
     def finalize_response(self, request, response, *args, **kwargs):
+        if getattr(response, "status_code", 200) >= 400 and hasattr(response, "data") and response.data is not None:
+            response.data = with_detail(response.data)
         response = super().finalize_response(request, response, *args, **kwargs)
         scope_cm, self._scope = getattr(self, "_scope", None), None
         if scope_cm is not None:
@@ -82,8 +100,45 @@ class TenantRetrieveApi(TenantScopedMixin, generics.RetrieveAPIView):
     pass
 
 
+def _first_message(data) -> str | None:
+    """The first message of a DRF error structure (a string, a list or a dict of them)."""
+    if isinstance(data, str):
+        return data
+    if isinstance(data, dict):
+        data = list(data.values())
+    if isinstance(data, list | tuple):
+        for item in data:
+            message = _first_message(item)
+            if message:
+                return message
+    return None
+
+
+def with_detail(data):
+    """An error body that carries a `detail` (a sentence a person can read), keeping what it said:
+    a 400's field messages stay beside it, under their field names (or `errors` for a list)."""
+    if isinstance(data, dict) and "detail" in data:
+        return data
+    if isinstance(data, dict):
+        if data.get("non_field_errors"):
+            message = _first_message(data["non_field_errors"])
+        else:
+            field, value = next(iter(data.items()), (None, None))
+            message = _first_message(value)
+            message = f"{field}: {message}" if field and message else message
+        return {"detail": str(message or "Invalid input."), **data}
+    if isinstance(data, list | tuple):
+        return {"detail": _first_message(data) or "Invalid input.", "errors": list(data)}
+    return {"detail": str(data) if data else "Error."}
+
+
 def exception_handler(exc, context):
-    """DRF's handler, with Django's Http404 message kept and every error carrying a `detail`."""
+    """DRF's handler, with Django's Http404 message kept and every error carrying a `detail`: a 400
+    from a serializer (a bad login to the token endpoint too) names the first problem in `detail` and
+    keeps every field's messages beside it."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        response.data = with_detail(response.data)
+    return response

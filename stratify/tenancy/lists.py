@@ -49,6 +49,8 @@ class LeanTable(tables.Table):
     in `always_render`."""
 
     always_render: frozenset[str] = frozenset()
+    # The tenant whose currency and locale cells are written in (set by TenantListView).
+    distributor = None
 
     class Meta:
         template_name = "partials/table.html"
@@ -124,6 +126,7 @@ class TenantListView(TenantViewMixin, TemplateView):
                 rows=self.export_rows(self.rows),
                 fmt=fmt,
                 filename=f"{self.distributor.slug}-{self.export_name}",
+                sheet=self.export_name.replace("-", " ").capitalize(),
             )
         return super().get(request, *args, **kwargs)
 
@@ -138,12 +141,17 @@ class TenantListView(TenantViewMixin, TemplateView):
         return values
 
     def _export_table(self, rows=None):
-        return self.table_class(self.rows if rows is None else rows, **self.get_table_kwargs())
+        return self._table(self.rows if rows is None else rows)
+
+    def _table(self, rows):
+        table = self.table_class(rows, **self.get_table_kwargs())
+        table.distributor = self.distributor
+        return table
 
     # --- page -------------------------------------------------------------------------------------
 
     def get_context_data(self, **kwargs):
-        table = self.table_class(self.rows, **self.get_table_kwargs())
+        table = self._table(self.rows)
         # `?per_page=` within 1..MAX_PER_PAGE (anything else: the page's default); a page number that
         # is not a number or out of range shows the first or last page (django-tables2 `silent`).
         per_page = _bounded_int(self.request.GET.get(table.prefixed_per_page_field), self.per_page, MAX_PER_PAGE)

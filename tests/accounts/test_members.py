@@ -166,7 +166,11 @@ def test_token_auth_and_malformed_bodies(api_client, tenant_a):
     bad_json = api_client.post("/api/v1/auth/token/", "{not json", content_type="application/json")
     assert bad_json.status_code == 400 and "JSON parse error" in bad_json.json()["detail"]
     missing = api_client.post("/api/v1/auth/token/", {"username": tenant_a.manager.username}, format="json")
-    assert missing.status_code == 400 and missing.json() == {"password": ["This field is required."]}
+    # Issue 11, item 8: every error carries a `detail`, the field messages stay beside it.
+    assert missing.status_code == 400 and missing.json() == {
+        "detail": "password: This field is required.",
+        "password": ["This field is required."],
+    }
     wrong = api_client.post(
         "/api/v1/auth/token/", {"username": tenant_a.manager.username, "password": "nope"}, format="json"
     )

@@ -118,7 +118,10 @@ def test_xlsx_export_escapes_formulas(tenant_a, scored):
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == "Account"
     by_account = {r[0]: r for r in values[1:]}
-    assert by_account["alpha-F1"][1] == '\'=HYPERLINK("http://evil")'
+    # Issue 11, item 3: stored as text (never a formula), without a visible apostrophe.
+    assert by_account["alpha-F1"][1] == '=HYPERLINK("http://evil")'
+    formula_row = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == "alpha-F1")
+    assert formula_row[1].data_type == "s" and formula_row[1].quotePrefix
     assert tenant_a.unassigned_customer.customer_id not in by_account
     assert by_account["alpha-D1"][7] == 99999  # numbers stay numbers, not text
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.core.management import call_command
@@ -11,6 +13,7 @@ from django.core.management.base import CommandError
 from django_scopes import scopes_disabled
 
 from segments.models import CustomerScore, StratificationProfile, StratificationRun
+from segments.vocabulary import SEGMENT_LABELS
 from stratify.engine import FACTORS
 from tests.segments.helpers import make_catalog, simple_lines, write_lines
 
@@ -59,27 +62,69 @@ def test_export_scores_columns_and_rows(loaded, tmp_path):
     call_command("export_scores", loaded.slug, str(run.pk), str(path), stdout=io.StringIO())
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
+    # Issue 11, item 3: headers for a person (money names the currency, ratios are percentages).
     assert rows[0] == [
-        "customer_id",
-        "segment",
-        "previous_segment",
-        "value_score",
-        "profit_score",
-        "value_rank",
-        "profit_rank",
-        *FACTORS,
+        "Account",
+        "Customer",
+        "Segment",
+        "Previous segment",
+        "Value score",
+        "Profit score",
+        "Value rank",
+        "Profit rank",
+        "Revenue (USD)",
+        "Growth %",
+        "Orders",
+        "Products",
+        "Categories",
+        "Active months",
+        "Tenure (days)",
+        "Days since last order",
+        "Gross margin (USD)",
+        "Gross margin %",
+        "Cost to serve (USD)",
+        "Net profit (USD)",
+        "Net margin %",
+        "Share of wallet %",
     ]
+    assert len(rows[0]) == len(FACTORS) + 8
     with scopes_disabled():
         assert len(rows) - 1 == CustomerScore.objects.filter(run=run).count() == 12
         by_id = {s.customer.customer_id: s for s in CustomerScore.objects.filter(run=run).select_related("customer")}
     body = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert "'=HYPERLINK(1)" in body  # escaped, never a formula
     some = next(k for k in body if not k.startswith("'"))
-    assert float(body[some]["revenue"]) == by_id[some].revenue
-    assert body[some]["segment"] == by_id[some].segment
+    score = by_id[some]
+    # Money to the cent, ratios as percentages, segments by their labels.
+    assert body[some]["Revenue (USD)"] == f"{Decimal(repr(score.revenue)).quantize(Decimal('0.01'), ROUND_HALF_UP)}"
+    assert re.fullmatch(r"-?\d+\.\d{2}", body[some]["Net profit (USD)"])
+    assert float(body[some]["Gross margin %"]) == pytest.approx(score.gm_pct * 100, abs=0.005)
+    assert body[some]["Segment"] == SEGMENT_LABELS[score.segment]
+    assert body[some]["Value score"] == f"{score.value_score:.4f}"
+    assert all("_" not in r[2] for r in rows[1:])  # never `service_drain`
     call_command("stratify", loaded.slug, "--publish", stdout=io.StringIO())
     latest = tmp_path / "latest.csv"
     call_command("export_scores", loaded.slug, "latest", str(latest), stdout=io.StringIO())
     assert latest.read_text().count("\n") == 13
     with pytest.raises(CommandError):
         call_command("export_scores", loaded.slug, "999999", str(latest), stdout=io.StringIO())
+
+
+def test_cli_summaries_write_money_in_the_tenant_s_currency(loaded, tmp_path):
+    """Issue 11, item 2: `stratify` and `export_scores` print amounts with the currency."""
+    distributor = loaded.distributor
+    distributor.currency, distributor.locale = "EUR", "de_DE"
+    distributor.save()
+    out = io.StringIO()
+    call_command("stratify", loaded.slug, "--publish", "--as-of", "2026-06-30", stdout=out)
+    core = next(line for line in out.getvalue().splitlines() if line.strip().startswith("core"))
+    with scopes_disabled():
+        run = StratificationRun.objects.get()
+    revenue = Decimal(run.totals["core"]["revenue"])
+    assert f"{revenue:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".") + "\xa0€" in core
+    assert "as of 30.06.2026" in out.getvalue()
+    out = io.StringIO()
+    call_command("export_scores", loaded.slug, "latest", str(tmp_path / "s.csv"), stdout=out)
+    assert "€" in out.getvalue() and "revenue" in out.getvalue()
+    with open(tmp_path / "s.csv", newline="", encoding="utf-8") as handle:
+        assert "Revenue (EUR)" in next(csv.reader(handle))

@@ -1,7 +1,11 @@
 """`manage.py export_scores SLUG RUN_ID|latest FILE.csv`: one row per customer of the run (`latest`: the
-published run), with its segment, scores, ranks and every factor of STRATIFICATION.md by name."""
+published run), with its segment, scores, ranks and every factor of STRATIFICATION.md, for a person:
+segments by their labels, money rounded to the cent under a header naming the currency, ratios as
+percentages (headers ending in "%"), scores and ranks to 4 decimals, counts as whole numbers. Cells go
+through `stratify.exports.csv_cell` (account numbers and names are escaped against formula injection)."""
 
 import csv
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
@@ -9,17 +13,50 @@ from django_scopes import scope
 from accounts.models import Distributor
 from segments import selectors
 from segments.models import RANKED_FIELDS, StratificationRun
-from stratify.exports import escape_formula
+from segments.vocabulary import FACTOR_LABELS, SEGMENT_LABELS
+from stratify.engine.model import MONEY_FACTORS, RATIO_FACTORS
+from stratify.exports import Money, Percent, csv_cell
+from stratify.formatting import format_money
 
-COLUMNS = ("customer_id", *RANKED_FIELDS)
+SCORE_COLUMNS = {
+    "value_score": "Value score",
+    "profit_score": "Profit score",
+    "value_rank": "Value rank",
+    "profit_rank": "Profit rank",
+}
 
 
-def _cell(value):
+def headers(currency: str) -> list[str]:
+    out = ["Account", "Customer"]
+    for field in RANKED_FIELDS:
+        if field == "segment":
+            out.append("Segment")
+        elif field == "previous_segment":
+            out.append("Previous segment")
+        elif field in SCORE_COLUMNS:
+            out.append(SCORE_COLUMNS[field])
+        elif field in MONEY_FACTORS:
+            out.append(f"{FACTOR_LABELS[field]} ({currency})")
+        elif field in RATIO_FACTORS:
+            label = FACTOR_LABELS[field]
+            out.append(label if label.endswith("%") else f"{label} %")
+        else:
+            out.append(FACTOR_LABELS[field])
+    return out
+
+
+def cell(field: str, value):
+    if field in ("segment", "previous_segment"):
+        return SEGMENT_LABELS.get(value, value or "")
     if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return escape_formula(value)  # account numbers are text from the ERP: never let a cell run a formula
+        return None
+    if field in MONEY_FACTORS:
+        return Money(value)
+    if field in RATIO_FACTORS:
+        return Percent(value)
+    if field in SCORE_COLUMNS:
+        return f"{value:.4f}"
+    return int(value) if float(value).is_integer() else round(value, 2)
 
 
 class Command(BaseCommand):
@@ -47,13 +84,20 @@ class Command(BaseCommand):
             if chosen.status != StratificationRun.Status.SUCCEEDED:
                 raise CommandError(f"Run #{chosen.pk} has no results ({chosen.status}).")
             rows = selectors.score_list(distributor=distributor, run=chosen).values_list(
-                "customer__customer_id", *COLUMNS[1:]
+                "customer__customer_id", "customer__name", *RANKED_FIELDS
             )
             count = 0
             with open(path, "w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
-                writer.writerow(COLUMNS)
-                for row in rows.iterator(chunk_size=5000):
-                    writer.writerow([_cell(v) for v in row])
+                writer.writerow(headers(distributor.currency))
+                for account, name, *values in rows.iterator(chunk_size=5000):
+                    cells = [account, name, *(cell(f, v) for f, v in zip(RANKED_FIELDS, values, strict=True))]
+                    writer.writerow([csv_cell(c) for c in cells])
                     count += 1
-        self.stdout.write(f"{count} customers of run #{chosen.pk} written to {path}")
+        totals = chosen.totals or {}
+        revenue = sum((Decimal(t.get("revenue", "0")) for t in totals.values()), Decimal(0))
+        net_profit = sum((Decimal(t.get("net_profit", "0")) for t in totals.values()), Decimal(0))
+        self.stdout.write(
+            f"{count} customers of run #{chosen.pk} written to {path} "
+            f"(revenue {format_money(revenue, distributor)}, net profit {format_money(net_profit, distributor)})"
+        )

@@ -11,6 +11,7 @@ from django_scopes import scope
 from accounts.models import Distributor
 from segments.services import run_request
 from stratify.engine import LAPSED, SEGMENTS
+from stratify.formatting import format_date, format_money
 from stratify.jobs.models import Job
 from stratify.jobs.services import job_execute
 
@@ -50,10 +51,14 @@ class Command(BaseCommand):
         if job is None or job.status != Job.Status.SUCCEEDED:
             message = run.message or (job.message if job else "the job was not claimed")
             raise CommandError(f"Run #{run.pk} failed: {message}")
-        self.stdout.write(f"as of {run.as_of}  ({run.timings.get('total_seconds', '?')} s)")
+        self.stdout.write(f"as of {format_date(run.as_of, distributor)}  ({run.timings.get('total_seconds', '?')} s)")
         for segment in (*SEGMENTS, LAPSED):
             totals = run.totals.get(segment, {})
-            money = f"  revenue {totals['revenue']}  net profit {totals['net_profit']}" if "revenue" in totals else ""
+            money = ""
+            if "revenue" in totals:
+                revenue = format_money(totals["revenue"], distributor, decimals=2)
+                net_profit = format_money(totals["net_profit"], distributor, decimals=2)
+                money = f"  revenue {revenue:>16}  net profit {net_profit:>16}"
             self.stdout.write(f"  {segment:<14} {totals.get('count', 0):>8}{money}")
         self.stdout.write(self.style.SUCCESS("Published." if run.published_at else "Not published (preview)."))
 

@@ -1,0 +1,131 @@
+"""Issue 11, item 3: exports a person can use. Read back with csv and openpyxl: money rounded to the
+cent (the header names the currency), percentages as percentages, segments and movements by their
+labels, XLSX numbers typed as numbers and dates as dates, formula-like text stored as text (no visible
+apostrophe in XLSX; CSV keeps its `'` escape)."""
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django_scopes import scope, scopes_disabled
+from openpyxl import load_workbook
+
+from stratify.exports import Money, Percent, export_response
+from stratify.jobs.services import job_enqueue
+from tests import factories as f
+from tests.pages.conftest import login, make_run
+
+pytestmark = pytest.mark.django_db
+
+
+def read(response, fmt):
+    if fmt == "csv":
+        return list(csv.reader(io.StringIO(response.content.decode())))
+    return load_workbook(io.BytesIO(response.content)).active
+
+
+@pytest.fixture
+def scored(tenant_a):
+    d = tenant_a.distributor
+    with scopes_disabled():
+        formula = f.CustomerFactory(distributor=d, rep=tenant_a.rep, customer_id="alpha-F1", name="=1+2")
+    make_run(d, {tenant_a.assigned_customer: {"segment": "core"}})
+    make_run(
+        d,
+        {
+            tenant_a.assigned_customer: {
+                "segment": "service_drain",
+                "previous_segment": "core",
+                "revenue": 12345.678,
+                "gm_pct": 0.23456,
+                "net_profit": -800.005,
+            },
+            formula: {"segment": "core", "previous_segment": "core"},
+        },
+    )
+    return tenant_a
+
+
+def test_my_customers_csv_has_money_to_the_cent_percentages_and_labels(scored):
+    url = reverse("my-customers", kwargs={"tenant": scored.slug})
+    rows = read(login(scored.rep_user).get(url, {"export": "csv"}), "csv")
+    header = rows[0]
+    assert header == [
+        "Account",
+        "Customer",
+        "Branch",
+        "Class",
+        "Rep",
+        "Segment",
+        "Previous segment",
+        "Revenue (USD)",
+        "GM %",
+        "Net profit (USD)",
+        "Movement",
+        "Attention",
+    ]
+    by_account = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
+    mine = by_account[scored.assigned_customer.customer_id]
+    assert mine["Revenue (USD)"] == "12345.68" and mine["Net profit (USD)"] == "-800.01"
+    assert mine["GM %"] == "23.46"
+    assert (mine["Segment"], mine["Previous segment"], mine["Movement"]) == ("Service drain", "Core", "Moved down")
+    assert "Dropped from Core" in mine["Attention"]
+    assert by_account["alpha-F1"]["Customer"] == "'=1+2"  # CSV keeps its escape
+    assert by_account["alpha-F1"]["Movement"] == "Unchanged"
+
+
+def test_my_customers_xlsx_types_its_cells(scored):
+    url = reverse("my-customers", kwargs={"tenant": scored.slug})
+    sheet = read(login(scored.rep_user).get(url, {"export": "xlsx"}), "xlsx")
+    header = [c.value for c in sheet[1]]
+    rows = {row[0].value: dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)}
+    mine = rows[scored.assigned_customer.customer_id]
+    assert mine["Revenue (USD)"].value == pytest.approx(12345.68) and mine["Revenue (USD)"].data_type == "n"
+    assert mine["Revenue (USD)"].number_format == "#,##0.00"
+    assert mine["GM %"].value == pytest.approx(0.23456) and mine["GM %"].number_format == "0.00%"
+    assert mine["Net profit (USD)"].value == pytest.approx(-800.01)
+    assert mine["Segment"].value == "Service drain" and mine["Movement"].value == "Moved down"
+    formula = rows["alpha-F1"]["Customer"]
+    assert formula.value == "=1+2" and formula.data_type == "s" and formula.quotePrefix  # text, no apostrophe
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_jobs_export_writes_dates_as_dates(tenant_a, fmt):
+    with scope(distributor=tenant_a.distributor):
+        job = job_enqueue(distributor=tenant_a.distributor, kind="import", dispatch=False)
+        job.started_at = datetime(2026, 11, 30, 7, 5, tzinfo=UTC)
+        job.save()
+    url = reverse("job-list", kwargs={"tenant": tenant_a.slug})
+    data = read(login(tenant_a.manager).get(url, {"export": fmt}), fmt)
+    if fmt == "csv":
+        assert data[1][4].startswith("2026-11-30 ")
+    else:
+        cell = data.cell(row=2, column=5)
+        assert isinstance(cell.value, datetime) and cell.value.date() == date(2026, 11, 30)
+        assert cell.is_date and data.cell(row=2, column=1).value == job.pk  # numbers stay numbers
+
+
+def test_export_response_types_every_kind_of_cell():
+    rows = [["=cmd|' /C calc'!A0", "-5.00", Money(Decimal("1.005")), Percent(0.5), date(2026, 1, 2), 7, None]]
+    headers = ["Text", "Number text", "Money", "Share %", "Day", "Count", "Empty"]
+    text = export_response(headers=headers, rows=rows, fmt="csv", filename="x").content.decode()
+    assert list(csv.reader(io.StringIO(text)))[1] == [
+        "'=cmd|' /C calc'!A0",
+        "-5.00",
+        "1.01",
+        "50.00",
+        "2026-01-02",
+        "7",
+        "",
+    ]
+    sheet = load_workbook(
+        io.BytesIO(export_response(headers=headers, rows=rows, fmt="xlsx", filename="x").content)
+    ).active
+    cells = list(sheet[2])
+    assert cells[0].value == "=cmd|' /C calc'!A0" and cells[0].data_type == "s"
+    assert cells[1].value == "-5.00" and cells[1].data_type == "s"
+    assert cells[2].value == pytest.approx(1.01) and cells[3].value == 0.5
+    assert cells[4].is_date and cells[5].value == 7 and cells[6].value is None
