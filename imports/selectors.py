@@ -9,5 +9,6 @@ def import_list(*, distributor):
     return job_list(distributor=distributor, kind=JOB_KIND)
 
 
-def import_get(*, distributor, job_id: int):
-    return import_list(distributor=distributor).get(pk=job_id)
+def import_get(*, distributor, number: int):
+    """The tenant's import #`number` (imports share the tenant's job numbering)."""
+    return import_list(distributor=distributor).get(number=number)

@@ -132,7 +132,7 @@ class ImportPreviewView(TenantViewMixin, View):
                 form.add_error(field if field in form.fields else None, problems)
             return self.get(request, form=form, preview=preview)
         messages.info(request, "The import has started.")
-        return redirect("import-detail", tenant=self.distributor.slug, pk=job.pk)
+        return redirect("import-detail", tenant=self.distributor.slug, pk=job.number)
 
 
 class ImportDetailView(TenantViewMixin, View):
@@ -170,7 +170,7 @@ class ImportCancelView(TenantViewMixin, View):
                 messages.info(request, "The import will stop at its next check; nothing will be written.")
             else:
                 messages.info(request, "The import was cancelled.")
-        return redirect("import-detail", tenant=self.distributor.slug, pk=pk)
+        return redirect("import-detail", tenant=self.distributor.slug, pk=self.job.number)
 
 
 class ImportErrorsCsvView(TenantViewMixin, View):
@@ -180,5 +180,5 @@ class ImportErrorsCsvView(TenantViewMixin, View):
     def get(self, request):
         job = self.job
         response = HttpResponse(errors_csv(job), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+        response["Content-Disposition"] = f'attachment; filename="import-{job.number}-errors.csv"'
         return response

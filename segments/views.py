@@ -27,8 +27,8 @@ class RunRequestView(TenantViewMixin, TemplateView):
         except ValidationError as error:
             messages.error(request, "; ".join(error.messages))
             return redirect("dashboard", tenant=self.distributor.slug)
-        messages.info(request, f"Run #{run.pk} queued; it will be published when it finishes.")
-        return redirect("run-detail", tenant=self.distributor.slug, run_id=run.pk)
+        messages.info(request, f"Run #{run.number} queued; it will be published when it finishes.")
+        return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
 
 
 class ModelSettingsView(TenantViewMixin, TemplateView):
@@ -61,9 +61,9 @@ class ModelSettingsView(TenantViewMixin, TemplateView):
                         distributor=self.distributor, actor=request.user, overrides=settings, publish=False
                     )
                     messages.info(
-                        request, f"Preview run #{run.pk} queued: it shows who would move, and publishes nothing."
+                        request, f"Preview run #{run.number} queued: it shows who would move, and publishes nothing."
                     )
-                    return redirect("run-detail", tenant=self.distributor.slug, run_id=run.pk)
+                    return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
                 services.settings_update(distributor=self.distributor, actor=request.user, settings=settings)
             except ValidationError as error:
                 form.add_service_errors(error.message_dict)
@@ -88,8 +88,10 @@ class RunDetailView(TenantViewMixin, TemplateView):
         if run.status == StratificationRun.Status.SUCCEEDED:
             current = selectors.current_run(self.distributor)
             context["is_current"] = current is not None and current.pk == run.pk
-            other = run.compared_to if context["is_current"] or run.published_at else current
-            comparison = services.run_compare(run, other)
+            published = context["is_current"] or run.published_at is not None
+            # A published run against the one it replaced (none for the first), a preview against the published one.
+            other = run.compared_to if published else current
+            comparison = services.run_compare(run, other, published_if_none=not published)
             labels = [s for s in SEGMENT_ORDER if s in comparison["matrix"]] + [""]
             context.update(
                 comparison=comparison,
@@ -116,8 +118,8 @@ class RunDetailView(TenantViewMixin, TemplateView):
         except services.RunError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, f"Run #{run.pk} is published: every page and scorecard now shows it.")
-        return redirect("run-detail", tenant=self.distributor.slug, run_id=run.pk)
+            messages.success(request, f"Run #{run.number} is published: every page and scorecard now shows it.")
+        return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
 
 
 def _settings_diff(before: dict | None, after: dict) -> list[tuple[str, object, object]]:

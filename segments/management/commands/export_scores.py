@@ -41,11 +41,11 @@ class Command(BaseCommand):
                     raise CommandError("No published run yet.")
             else:
                 try:
-                    chosen = selectors.run_get(distributor=distributor, run_id=int(run))
+                    chosen = selectors.run_get(distributor=distributor, number=int(run))
                 except (ValueError, StratificationRun.DoesNotExist):
                     raise CommandError(f"No run {run!r} for {slug}.")
             if chosen.status != StratificationRun.Status.SUCCEEDED:
-                raise CommandError(f"Run #{chosen.pk} has no results ({chosen.status}).")
+                raise CommandError(f"Run #{chosen.number} has no results ({chosen.status}).")
             rows = selectors.score_list(distributor=distributor, run=chosen).values_list(
                 "customer__customer_id", *COLUMNS[1:]
             )
@@ -56,4 +56,4 @@ class Command(BaseCommand):
                 for row in rows.iterator(chunk_size=5000):
                     writer.writerow([_cell(v) for v in row])
                     count += 1
-        self.stdout.write(f"{count} customers of run #{chosen.pk} written to {path}")
+        self.stdout.write(f"{count} customers of run #{chosen.number} written to {path}")
