@@ -17,13 +17,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-## make run: migrate, load a demo distributor, start the web server and a worker (Ctrl-C stops both).
+## make run: migrate, load a demo distributor, start the web server and a worker (Ctrl-C or SIGTERM
+## stops both within 10 s; see stratify/devrun.py). PORT=8001 make run serves another port.
+PORT ?= 8000
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py setup_demo
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A stratify worker --beat --loglevel=INFO --concurrency=2 & \
-	$(BIN)/python manage.py runserver $${PORT:-8000}
+	@exec $(BIN)/python -m stratify.devrun --port $(PORT)
 
 ## make test: the whole suite on SQLite (embedded default), then on PostgreSQL + Redis.
 test: venv lint test-sqlite test-postgres

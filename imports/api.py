@@ -52,9 +52,9 @@ def import_payload(job, request=None) -> dict:
     result = job.result or {}
     errors, count = import_errors(job)
     params = job.params or {}
-    csv_url = reverse("api-import-errors", kwargs={"tenant": job.distributor.slug, "pk": job.pk})
+    csv_url = reverse("api-import-errors", kwargs={"tenant": job.distributor.slug, "pk": job.number})
     return {
-        "id": job.pk,
+        "id": job.number,  # per tenant (imports share the job numbering), as URLs take it
         "status": job.status,
         "progress": job.progress,
         "message": job.message,
@@ -84,7 +84,7 @@ def import_payload(job, request=None) -> dict:
 
 def _csv_response(job) -> HttpResponse:
     response = HttpResponse(errors_csv(job), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    response["Content-Disposition"] = f'attachment; filename="import-{job.number}-errors.csv"'
     return response
 
 

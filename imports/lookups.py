@@ -8,7 +8,7 @@ from .services import upload_get
 IMPORT = ObjectLookup(
     kwarg="pk",
     attr="job",
-    find=lambda *, distributor, membership, key: import_get(distributor=distributor, job_id=key),
+    find=lambda *, distributor, membership, key: import_get(distributor=distributor, number=int(key)),
     not_found="No such import.",
 )
 # An upload waiting for its mapping step: (metadata, path).

@@ -10,13 +10,14 @@ def import_list(*, distributor):
     return job_list(distributor=distributor, kind=JOB_KIND)
 
 
-def import_get(*, distributor, job_id: int):
-    return import_list(distributor=distributor).get(pk=job_id)
+def import_get(*, distributor, number: int):
+    """The tenant's import #`number` (imports share the tenant's job numbering)."""
+    return import_list(distributor=distributor).get(number=number)
 
 
 def import_follow_up(*, job):
-    """The `restratify` job an import enqueued (None when it asked for none)."""
+    """The `restratify` job an import enqueued (None when it asked for none); named by its number."""
     follow_up = (job.result or {}).get("restratify_job")
     if not follow_up:
         return None
-    return job_list(distributor=job.distributor, kind=RESTRATIFY_JOB_KIND).filter(pk=follow_up).first()
+    return job_list(distributor=job.distributor, kind=RESTRATIFY_JOB_KIND).filter(number=follow_up).first()

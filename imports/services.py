@@ -210,10 +210,10 @@ def run_import(job: Job, progress) -> dict:
         follow_up = job_enqueue(
             distributor=job.distributor,
             kind=RESTRATIFY_JOB_KIND,
-            params={"after_import": job.pk},
+            params={"after_import": job.number},
             actor=job.created_by,
         )
-        result["restratify_job"] = follow_up.pk
+        result["restratify_job"] = follow_up.number
     return result
 
 

@@ -15,7 +15,7 @@ class ImportTable(JobTable):
     import_kind = tables.Column(verbose_name="Kind", accessor="params__import_kind", orderable=False)
 
     class Meta(JobTable.Meta):
-        sequence = ("pk", "filename", "import_kind", "status", "started_at", "message")
+        sequence = ("number", "filename", "import_kind", "status", "started_at", "message")
         exclude = ("kind", "progress")
         empty_text = "No imports yet."
         verbose_name = "Summary"

@@ -122,7 +122,7 @@ class ImportPreviewView(TenantViewMixin, View):
     def _retried(self, upload):
         """The failed import of this upload being corrected (`?retry=<import>`), if any."""
         try:
-            job = import_get(distributor=self.distributor, job_id=int(self.request.GET.get("retry", "")))
+            job = import_get(distributor=self.distributor, number=int(self.request.GET.get("retry", "")))
         except (ValueError, Job.DoesNotExist):
             return None
         return job if job.status == Job.Status.FAILED and import_upload_id(job) == upload else None
@@ -167,7 +167,7 @@ class ImportPreviewView(TenantViewMixin, View):
                 form.add_error(field if field in form.fields else None, problems)
             return self.get(request, form=form, preview=preview)
         # No "has started" banner: the import's page says what it is doing (it may have failed by then).
-        return redirect("import-detail", tenant=self.distributor.slug, pk=job.pk)
+        return redirect("import-detail", tenant=self.distributor.slug, pk=job.number)
 
 
 class ImportDetailView(TenantViewMixin, View):
@@ -229,9 +229,8 @@ class ImportCancelView(TenantViewMixin, View):
     lookups = (IMPORT,)
 
     def post(self, request):
-        pk = self.job.pk
         try:
-            job = import_cancel(distributor=self.distributor, job_id=pk, actor=request.user)
+            job = import_cancel(distributor=self.distributor, job_id=self.job.pk, actor=request.user)
         except JobNotCancellable:
             messages.warning(request, "The import has already finished.")
         else:
@@ -239,7 +238,7 @@ class ImportCancelView(TenantViewMixin, View):
                 messages.info(request, "The import will stop at its next check; nothing will be written.")
             else:
                 messages.info(request, "The import was cancelled.")
-        return redirect("import-detail", tenant=self.distributor.slug, pk=pk)
+        return redirect("import-detail", tenant=self.distributor.slug, pk=self.job.number)
 
 
 class ImportErrorsCsvView(TenantViewMixin, View):
@@ -249,5 +248,5 @@ class ImportErrorsCsvView(TenantViewMixin, View):
     def get(self, request):
         job = self.job
         response = HttpResponse(errors_csv(job), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+        response["Content-Disposition"] = f'attachment; filename="import-{job.number}-errors.csv"'
         return response

@@ -25,7 +25,11 @@ def _bad_request(error: ValidationError) -> Response:
 
 
 class RunSerializer(serializers.ModelSerializer):
-    job_id = serializers.IntegerField(read_only=True)
+    """`id`, `job_id` and `compared_to` are per-tenant numbers (what URLs take), never database ids."""
+
+    id = serializers.IntegerField(source="number", read_only=True)
+    job_id = serializers.IntegerField(source="job.number", default=None, read_only=True)
+    compared_to = serializers.IntegerField(source="compared_to.number", default=None, read_only=True)
     progress = serializers.SerializerMethodField()
     job_message = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
@@ -142,7 +146,7 @@ class RunListApi(TenantScopedMixin, generics.ListAPIView):
             )
         except ValidationError as error:
             return _bad_request(error)
-        run = selectors.run_get(distributor=self.distributor, run_id=run.pk)
+        run = selectors.run_get(distributor=self.distributor, number=run.number)
         body = RunSerializer(run, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -181,7 +185,7 @@ class RunPublishApi(TenantApiView):
 
 
 class RunCompareApi(TenantApiView):
-    """The run against the published one (or `?other=<run id>`): migration matrix and who moves."""
+    """The run against the published one (or `?other=<run number>`): migration matrix and who moves."""
 
     permission = Perm.VIEW_DASHBOARD
     lookups = (RUN_PK,)
@@ -191,7 +195,7 @@ class RunCompareApi(TenantApiView):
         other = None
         if other_id:
             if not str(other_id).isdigit():
-                return Response({"detail": "other must be a run id."}, status=status.HTTP_400_BAD_REQUEST)
+                return Response({"detail": "other must be a run number."}, status=status.HTTP_400_BAD_REQUEST)
             other = RUN.resolve(distributor=self.distributor, membership=self.membership, key=other_id)
         return Response(services.run_compare(self.run, other))
 

@@ -19,7 +19,7 @@ def restratify_job(job, progress) -> dict:
     """After an import that asked for it: queue a published run (none when there are no lines).
     A redelivered message finds its job already done (jobs are claimed once)."""
     run = restratify_after_import(distributor=job.distributor, actor=job.created_by)
-    return {"run_id": run.pk if run else None, "after_import": job.params.get("after_import")}
+    return {"run_id": run.number if run else None, "after_import": job.params.get("after_import")}
 
 
 @job_failed_handler(JOB_KIND)

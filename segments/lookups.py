@@ -7,7 +7,7 @@ from .selectors import policy_get, run_get
 RUN = ObjectLookup(
     kwarg="run_id",
     attr="run",
-    find=lambda *, distributor, membership, key: run_get(distributor=distributor, run_id=int(key)),
+    find=lambda *, distributor, membership, key: run_get(distributor=distributor, number=int(key)),
     not_found="No such run.",
 )
 TIER_POLICY = ObjectLookup(

@@ -5,6 +5,7 @@ from django.db import models
 
 from stratify.engine import FACTORS
 from stratify.tenancy.models import TenantOwnedModel
+from stratify.tenancy.numbering import TenantNumbered
 
 from .vocabulary import SEGMENT_CHOICES
 
@@ -46,7 +47,9 @@ class SettingsChange(TenantOwnedModel):
         ordering = ["-changed_at", "-id"]
 
 
-class StratificationRun(TenantOwnedModel):
+class StratificationRun(TenantOwnedModel, TenantNumbered):
+    """`number` is per tenant: pages, URLs and the API use it, never the id."""
+
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -74,11 +77,12 @@ class StratificationRun(TenantOwnedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["distributor", "number"], name="run_number_per_tenant")]
         indexes = [models.Index(fields=["distributor", "-created_at"], name="run_tenant_recent_idx")]
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Run #{self.pk} ({self.status})"
+        return f"Run #{self.number} ({self.status})"
 
 
 class CustomerScore(TenantOwnedModel):

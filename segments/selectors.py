@@ -54,13 +54,14 @@ def published_window(*, distributor) -> RunWindow | None:
 
 
 def run_list(*, distributor, status: str | None = None) -> QuerySet[StratificationRun]:
-    runs = StratificationRun.objects.filter(distributor=distributor).select_related("job")
+    runs = StratificationRun.objects.filter(distributor=distributor).select_related("job", "compared_to")
     return runs.filter(status=status) if status else runs
 
 
-def run_get(*, distributor, run_id: int) -> StratificationRun:
-    """Raises StratificationRun.DoesNotExist for a missing run or one of another tenant."""
-    return run_list(distributor=distributor).get(pk=run_id)
+def run_get(*, distributor, number: int) -> StratificationRun:
+    """The tenant's run #`number` (per tenant, as pages, URLs and the API name it). Raises
+    StratificationRun.DoesNotExist for a missing run (another tenant's runs are never found)."""
+    return run_list(distributor=distributor).get(number=number)
 
 
 def score_list(*, distributor, run=None, membership=None, segment: str | None = None) -> QuerySet[CustomerScore]:

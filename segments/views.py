@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
+from stratify.formatting import format_date
 from stratify.tenancy.permissions import Perm
 from stratify.tenancy.views import TenantViewMixin
 
@@ -44,14 +45,14 @@ class RunRequestView(TenantViewMixin, TemplateView):
             messages.error(request, "; ".join(error.messages))
             return redirect(back, tenant=self.distributor.slug)
         as_of = form.cleaned_data.get("as_of")
-        when = f" as of {as_of:%Y-%m-%d}" if as_of else ""
+        when = f" as of {format_date(as_of, self.distributor)}" if as_of else ""
         if form.publish:
-            messages.info(request, f"Run #{run.pk}{when} queued; it will be published when it finishes.")
+            messages.info(request, f"Run #{run.number}{when} queued; it will be published when it finishes.")
         else:
             messages.info(
-                request, f"Preview run #{run.pk}{when} queued: it shows who would move, and publishes nothing."
+                request, f"Preview run #{run.number}{when} queued: it shows who would move, and publishes nothing."
             )
-        return redirect("run-detail", tenant=self.distributor.slug, run_id=run.pk)
+        return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
 
 
 class ModelSettingsView(TenantViewMixin, TemplateView):
@@ -88,9 +89,9 @@ class ModelSettingsView(TenantViewMixin, TemplateView):
                         distributor=self.distributor, actor=request.user, overrides=settings, publish=False
                     )
                     messages.info(
-                        request, f"Preview run #{run.pk} queued: it shows who would move, and publishes nothing."
+                        request, f"Preview run #{run.number} queued: it shows who would move, and publishes nothing."
                     )
-                    return redirect("run-detail", tenant=self.distributor.slug, run_id=run.pk)
+                    return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
                 services.settings_update(distributor=self.distributor, actor=request.user, settings=settings)
             except ValidationError as error:
                 form.add_service_errors(error.message_dict)
@@ -115,8 +116,10 @@ class RunDetailView(TenantViewMixin, TemplateView):
         if run.status == StratificationRun.Status.SUCCEEDED:
             current = selectors.current_run(self.distributor)
             context["is_current"] = current is not None and current.pk == run.pk
-            other = run.compared_to if context["is_current"] or run.published_at else current
-            comparison = services.run_compare(run, other)
+            published = context["is_current"] or run.published_at is not None
+            # A published run against the one it replaced (none for the first), a preview against the published one.
+            other = run.compared_to if published else current
+            comparison = services.run_compare(run, other, published_if_none=not published)
             labels = [s for s in SEGMENT_ORDER if s in comparison["matrix"]] + [""]
             context.update(
                 comparison=comparison,
@@ -143,8 +146,8 @@ class RunDetailView(TenantViewMixin, TemplateView):
         except services.RunError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, f"Run #{run.pk} is published: every page and scorecard now shows it.")
-        return redirect("run-detail", tenant=self.distributor.slug, run_id=run.pk)
+            messages.success(request, f"Run #{run.number} is published: every page and scorecard now shows it.")
+        return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
 
 
 def _settings_diff(before: dict | None, after: dict) -> list[tuple[str, object, object]]:

@@ -82,18 +82,29 @@ class Case:
     shows_target: bool = False  # the page deliberately names its target tenant to whoever holds the link
 
 
+# Runs, jobs and imports are named by their per-tenant number. A's object is #1 and B's is #2 (after a
+# #1 of its own), so A's URL naming B's object asks A for a number A has none of: 404, not A's #1.
+NUMBER_OF = {"alpha": 1, "bravo": 2}
+
+
+def numbered_of(t: Tenant, model, **fields):
+    with scopes_disabled():
+        rows = model.objects.filter(distributor=t.distributor, **fields)
+        while rows.count() < NUMBER_OF.get(t.slug, 1):
+            model.objects.create(distributor=t.distributor, **fields)
+        return rows.order_by("number").last()
+
+
 def job_of(t: Tenant):
     from stratify.jobs.models import Job
 
-    with scopes_disabled():
-        return Job.objects.get_or_create(distributor=t.distributor, kind="import", defaults={"progress": 10})[0]
+    return numbered_of(t, Job, kind="import", progress=10)
 
 
 def run_of(t: Tenant):
     from segments.models import StratificationRun
 
-    with scopes_disabled():
-        return StratificationRun.objects.get_or_create(distributor=t.distributor, defaults={"status": "succeeded"})[0]
+    return numbered_of(t, StratificationRun, status="succeeded")
 
 
 def upload_of(t: Tenant) -> dict:
@@ -138,8 +149,8 @@ def reset_link(t: Tenant) -> dict:
 
 
 customer_kw = lambda t: {"customer_id": t.assigned_customer.customer_id}  # noqa: E731
-run_kw = lambda t: {"run_id": run_of(t).pk}  # noqa: E731
-run_pk = lambda t: {"pk": run_of(t).pk}  # noqa: E731
+run_kw = lambda t: {"run_id": run_of(t).number}  # noqa: E731
+run_pk = lambda t: {"pk": run_of(t).number}  # noqa: E731
 ANON_PAGE = {"anonymous": 200}
 NO_TENANT_PAGE = {"anonymous": 302, "manager": 200, "rep": 200, "customer": 200}
 
@@ -181,7 +192,7 @@ ROUTE_CASES: dict[str, Case] = {
     ),
     # ---- jobs ----
     "job-list": Case(get=STAFF),
-    "job-detail": Case(get=OTHERS_JOB, kwargs=lambda t: {"pk": job_of(t).pk}),
+    "job-detail": Case(get=OTHERS_JOB, kwargs=lambda t: {"pk": job_of(t).number}),
     # ---- imports (managers only: Perm.RUN_JOBS) ----
     "import-list": Case(
         get=MANAGER_ONLY,
@@ -202,11 +213,11 @@ ROUTE_CASES: dict[str, Case] = {
             )
         },
     ),
-    "import-detail": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
-    "import-errors-csv": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
+    "import-detail": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).number}),
+    "import-errors-csv": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).number}),
     "import-cancel": Case(
         get=NOT_ALLOWED,
-        kwargs=lambda t: {"pk": job_of(t).pk},
+        kwargs=lambda t: {"pk": job_of(t).number},
         writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403})},
     ),
     # ---- sales pages ----
@@ -264,7 +275,7 @@ ROUTE_CASES: dict[str, Case] = {
     "api-interaction-list": Case(get=STAFF),
     "api-interaction-detail": Case(get=STAFF, kwargs=lambda t: {"pk": t.interaction.pk}),
     "api-job-list": Case(get=STAFF),
-    "api-job-detail": Case(get=OTHERS_JOB, kwargs=lambda t: {"pk": job_of(t).pk}),
+    "api-job-detail": Case(get=OTHERS_JOB, kwargs=lambda t: {"pk": job_of(t).number}),
     "api-import-list": Case(
         get=MANAGER_ONLY,
         writes={
@@ -274,11 +285,11 @@ ROUTE_CASES: dict[str, Case] = {
             )
         },
     ),
-    "api-import-detail": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
-    "api-import-errors": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).pk}),
+    "api-import-detail": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).number}),
+    "api-import-errors": Case(get=MANAGER_ONLY, kwargs=lambda t: {"pk": job_of(t).number}),
     "api-import-cancel": Case(
         get=NOT_ALLOWED,
-        kwargs=lambda t: {"pk": job_of(t).pk},
+        kwargs=lambda t: {"pk": job_of(t).number},
         writes={"POST": Write({"manager": 200, "rep": 403, "customer": 403})},
     ),
     "api-run-list": Case(get=MANAGER_ONLY, writes={"POST": Write(STARTS_WITH_DEFAULTS | {"manager": 202}, json=True)}),

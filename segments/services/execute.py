@@ -43,7 +43,7 @@ def _start(run: StratificationRun) -> None:
             .first()
         )
         if busy is not None:
-            raise JobDeferred(f"Waiting for run #{busy.pk} of this distributor to finish.", countdown=5.0)
+            raise JobDeferred(f"Waiting for run #{busy.number} of this distributor to finish.", countdown=5.0)
         StratificationRun.objects.filter(pk=run.pk).update(
             status=Status.RUNNING, started_at=timezone.now(), message="", finished_at=None
         )
@@ -65,7 +65,7 @@ def run_execute(job, progress) -> dict:
     """The body of the "stratify" job: aggregate in SQL, score with the engine, write, publish."""
     run = StratificationRun.objects.select_related("distributor").get(distributor=job.distributor, job=job)
     if run.status in (Status.SUCCEEDED, Status.FAILED):
-        return {"run_id": run.pk, "status": run.status}
+        return {"run_id": run.number, "status": run.status}
     _start(run)
     try:
         return _compute(run, job, progress)
@@ -140,5 +140,5 @@ def _compute(run: StratificationRun, job, progress) -> dict:
         job_fence(job)  # only the attempt that still owns the job may publish
     counts = {segment: totals[segment]["count"] for segment in (*SEGMENTS, LAPSED)}
     summary = ", ".join(f"{segment} {count}" for segment, count in counts.items())
-    progress(99, f"Run #{run.pk}: {summary}" + (" (published)" if run.publish_requested else ""))
-    return {"run_id": run.pk, "as_of": as_of.isoformat(), "counts": counts, "published": run.publish_requested}
+    progress(99, f"Run #{run.number}: {summary}" + (" (published)" if run.publish_requested else ""))
+    return {"run_id": run.number, "as_of": as_of.isoformat(), "counts": counts, "published": run.publish_requested}

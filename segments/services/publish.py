@@ -52,12 +52,17 @@ def run_publish(run: StratificationRun) -> StratificationRun:
     return run
 
 
-def run_compare(run: StratificationRun, other: StratificationRun | None = None) -> dict:
-    """Who moves where between `other` (default: the published run) and `run`: the migration matrix
-    (from other's segment to run's segment, "" when a customer is absent from one run) and the list of
-    customers whose segment differs."""
-    if other is None:
+def run_compare(
+    run: StratificationRun, other: StratificationRun | None = None, *, published_if_none: bool = True
+) -> dict:
+    """Who moves where between `other` (default: the published run, unless `published_if_none` is
+    false) and `run`: the migration matrix (from other's segment to run's segment, "" when a customer
+    is absent from one run) and the list of customers whose segment differs. A run is never compared
+    with itself: the published run is compared with the run it replaced (nothing for the first one)."""
+    if other is None and published_if_none:
         other = profile_get(distributor=run.distributor).current_run
+    if other is not None and other.pk == run.pk:
+        other = run.compared_to
     distributor = run.distributor
     mine = pd.DataFrame.from_records(
         CustomerScore.objects.filter(distributor=distributor, run=run).values_list(
@@ -84,8 +89,8 @@ def run_compare(run: StratificationRun, other: StratificationRun | None = None) 
         matrix[a][b] = int(count)
     moved = both[both["from"] != both["to"]].sort_values("customer_id")
     return {
-        "run": run.pk,
-        "other": other.pk if other is not None else None,
+        "run": run.number,
+        "other": other.number if other is not None else None,
         "matrix": matrix,
         "moved_count": len(moved),
         "moves": [

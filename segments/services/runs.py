@@ -45,7 +45,7 @@ def run_request(
             created_by=user,
         )
         job = job_enqueue(
-            distributor=distributor, kind=JOB_KIND, params={"run_id": run.pk}, actor=user, dispatch=dispatch
+            distributor=distributor, kind=JOB_KIND, params={"run_id": run.number}, actor=user, dispatch=dispatch
         )
         run.job = job
         run.save(update_fields=["job"])

@@ -8,6 +8,7 @@ from .selectors import job_list, public_params
 
 
 class JobSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(source="number", read_only=True)  # per tenant, as URLs take it
     duration_seconds = serializers.FloatField(read_only=True)
     params = serializers.SerializerMethodField()
 
@@ -46,6 +47,7 @@ class JobListApi(TenantListApi):
 class JobDetailApi(TenantRetrieveApi):
     permission = Perm.VIEW_JOBS
     serializer_class = JobSerializer
+    lookup_field, lookup_url_kwarg = "number", "pk"  # the URL's `pk` carries the per-tenant number
 
     def get_queryset(self):
         return job_list(distributor=self.distributor, membership=self.membership)

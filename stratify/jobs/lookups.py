@@ -7,6 +7,8 @@ from .selectors import job_get
 JOB = ObjectLookup(
     kwarg="pk",
     attr="job",
-    find=lambda *, distributor, membership, key: job_get(distributor=distributor, job_id=key, membership=membership),
+    find=lambda *, distributor, membership, key: job_get(
+        distributor=distributor, number=int(key), membership=membership
+    ),
     not_found="No such job.",
 )

@@ -4,9 +4,12 @@ from django.conf import settings
 from django.db import models
 
 from stratify.tenancy.models import TenantOwnedModel
+from stratify.tenancy.numbering import TenantNumbered
 
 
-class Job(TenantOwnedModel):
+class Job(TenantOwnedModel, TenantNumbered):
+    """`number` is per tenant (pages, URLs and the API use it); imports, jobs of kind "import", share it."""
+
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -34,6 +37,7 @@ class Job(TenantOwnedModel):
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["distributor", "number"], name="job_number_per_tenant")]
         indexes = [
             models.Index(fields=["distributor", "-created_at"], name="job_tenant_recent_idx"),
             models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat_idx"),
@@ -41,7 +45,7 @@ class Job(TenantOwnedModel):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk} ({self.status})"
+        return f"{self.kind} #{self.number} ({self.status})"
 
     @property
     def is_finished(self) -> bool:

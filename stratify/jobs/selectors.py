@@ -16,8 +16,9 @@ def job_list(*, distributor, kind: str | None = None, membership=None):
     return jobs.filter(kind=kind) if kind else jobs
 
 
-def job_get(*, distributor, job_id: int, membership=None) -> Job:
-    return job_list(distributor=distributor, membership=membership).get(pk=job_id)
+def job_get(*, distributor, number: int, membership=None) -> Job:
+    """The tenant's job #`number` (per tenant, as pages, URLs and the API name it)."""
+    return job_list(distributor=distributor, membership=membership).get(number=number)
 
 
 def public_params(job: Job) -> dict:

@@ -14,7 +14,7 @@ from .models import Job
 class JobTable(LeanTable):
     detail_url_name = "job-detail"
 
-    pk = tables.Column(verbose_name="#")
+    number = tables.Column(verbose_name="#")  # per tenant (URLs take it), never the database id
     kind = tables.Column(verbose_name="Kind")
     status = tables.Column(verbose_name="Status")
     progress = tables.Column(verbose_name="Progress")
@@ -24,7 +24,7 @@ class JobTable(LeanTable):
     class Meta(LeanTable.Meta):
         model = Job
         fields = ()
-        order_by = ("-pk",)
+        order_by = ("-number",)
         empty_text = "No jobs yet."
 
     message_chars = 80
@@ -36,7 +36,7 @@ class JobTable(LeanTable):
     def before_render(self):
         self._url = reverse(self.detail_url_name, kwargs={"tenant": self.tenant_slug, "pk": 0})
 
-    def render_pk(self, value, record):
+    def render_number(self, value, record):
         return format_html('<a href="{}">{}</a>', self._url.replace("/0/", f"/{value}/"), value)
 
     def render_status(self, value, record):
@@ -52,7 +52,7 @@ class JobTable(LeanTable):
         return truncatechars(value, self.message_chars)
 
     # The export's cells: plain values (no link, the whole message).
-    def value_pk(self, value):
+    def value_number(self, value):
         return value
 
     def value_status(self, value, record):

@@ -94,11 +94,11 @@ def test_api_is_for_managers_of_the_tenant(tenant_a, tenant_b):
         job = Job.objects.create(distributor=tenant_a.distributor, kind="import", params={"import_kind": "customers"})
     for user in (tenant_a.rep_user, tenant_a.customer_user):
         assert api_as(user).post(api_url(tenant_a), {"kind": "customers", "file": upload("x")}).status_code == 403
-        assert api_as(user).get(api_url(tenant_a, "api-import-detail", pk=job.pk)).status_code == 403
-    assert api_as(tenant_b.manager).get(api_url(tenant_a, "api-import-detail", pk=job.pk)).status_code == 404
+        assert api_as(user).get(api_url(tenant_a, "api-import-detail", pk=job.number)).status_code == 403
+    assert api_as(tenant_b.manager).get(api_url(tenant_a, "api-import-detail", pk=job.number)).status_code == 404
     # B's manager on B's own URL naming A's job: 404 as well.
-    assert api_as(tenant_b.manager).get(api_url(tenant_b, "api-import-detail", pk=job.pk)).status_code == 404
-    assert api_as(tenant_b.manager).get(api_url(tenant_b, "api-import-errors", pk=job.pk)).status_code == 404
+    assert api_as(tenant_b.manager).get(api_url(tenant_b, "api-import-detail", pk=job.number)).status_code == 404
+    assert api_as(tenant_b.manager).get(api_url(tenant_b, "api-import-errors", pk=job.number)).status_code == 404
 
 
 # --- pages: upload -> mapping -> start -> progress -------------------------------------------------

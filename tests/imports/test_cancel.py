@@ -51,14 +51,14 @@ def page(user) -> Client:
 
 
 def cancel_url(t, job, name="import-cancel"):
-    return reverse(name, kwargs={"tenant": t.slug, "pk": job.pk})
+    return reverse(name, kwargs={"tenant": t.slug, "pk": job.number})
 
 
 def test_a_queued_import_cancelled_from_its_page_never_runs(tenant_a, queued):
     job = queued()
     before = table_counts(tenant_a.distributor)
     client = page(tenant_a.manager)
-    detail = client.get(reverse("import-detail", kwargs={"tenant": tenant_a.slug, "pk": job.pk})).content.decode()
+    detail = client.get(reverse("import-detail", kwargs={"tenant": tenant_a.slug, "pk": job.number})).content.decode()
     assert 'id="cancel-import"' in detail
     response = client.post(cancel_url(tenant_a, job))
     assert response.status_code == 302
@@ -74,7 +74,7 @@ def test_a_queued_import_cancelled_from_its_page_never_runs(tenant_a, queued):
 
 def test_the_job_page_offers_the_cancel_button_to_managers_only(tenant_a, queued):
     job = queued()
-    url = reverse("job-detail", kwargs={"tenant": tenant_a.slug, "pk": job.pk})
+    url = reverse("job-detail", kwargs={"tenant": tenant_a.slug, "pk": job.number})
     html = page(tenant_a.manager).get(url).content.decode()
     assert f'action="{cancel_url(tenant_a, job)}"' in html
     assert 'id="cancel-import"' not in page(tenant_a.rep_user).get(url).content.decode()

@@ -20,7 +20,7 @@ def make_job(tenant, **fields) -> Job:
 def test_running_job_page_polls_and_finished_page_does_not(client, tenant_a):
     job = make_job(tenant_a, status=Job.Status.RUNNING, progress=42, message="Loading lines")
     client.force_login(tenant_a.manager)
-    url = f"/{tenant_a.slug}/jobs/{job.pk}/"
+    url = f"/{tenant_a.slug}/jobs/{job.number}/"
     page = client.get(url)
     html = page.content.decode()
     assert page.status_code == 200
@@ -45,7 +45,7 @@ def test_running_job_page_polls_and_finished_page_does_not(client, tenant_a):
 def test_failed_job_page_shows_the_message_without_polling(client, tenant_a):
     job = make_job(tenant_a, status=Job.Status.FAILED, progress=30, message="Column 'Revenue' is missing.")
     client.force_login(tenant_a.manager)
-    body = client.get(f"/{tenant_a.slug}/jobs/{job.pk}/").content.decode()
+    body = client.get(f"/{tenant_a.slug}/jobs/{job.number}/").content.decode()
     assert "Column &#x27;Revenue&#x27; is missing." in body and "bg-danger" in body and "hx-get" not in body
 
 
@@ -54,22 +54,22 @@ def test_job_api_shows_progress_and_filters(tenant_a):
     running = make_job(tenant_a, status=Job.Status.RUNNING, progress=57, message="Half")
     make_job(tenant_a, status=Job.Status.SUCCEEDED, progress=100)
     api = api_as(tenant_a.manager)
-    detail = api.get(f"/api/v1/tenants/{tenant_a.slug}/jobs/{running.pk}/")
+    detail = api.get(f"/api/v1/tenants/{tenant_a.slug}/jobs/{running.number}/")
     assert detail.status_code == 200
     assert {k: detail.json()[k] for k in ("id", "kind", "status", "progress", "message")} == {
-        "id": running.pk,
+        "id": running.number,
         "kind": "import",
         "status": "running",
         "progress": 57,
         "message": "Half",
     }
     listing = api.get(f"/api/v1/tenants/{tenant_a.slug}/jobs/", {"status": "running"}).json()
-    assert listing["count"] == 1 and listing["results"][0]["id"] == running.pk
+    assert listing["count"] == 1 and listing["results"][0]["id"] == running.number
 
 
 @pytest.mark.django_db
 def test_job_of_another_tenant_is_404_on_page_and_api(client, tenant_a, tenant_b):
     foreign = make_job(tenant_b, status=Job.Status.RUNNING, progress=10)
     client.force_login(tenant_a.manager)
-    assert client.get(f"/{tenant_a.slug}/jobs/{foreign.pk}/").status_code == 404
-    assert api_as(tenant_a.manager).get(f"/api/v1/tenants/{tenant_a.slug}/jobs/{foreign.pk}/").status_code == 404
+    assert client.get(f"/{tenant_a.slug}/jobs/{foreign.number}/").status_code == 404
+    assert api_as(tenant_a.manager).get(f"/api/v1/tenants/{tenant_a.slug}/jobs/{foreign.number}/").status_code == 404

@@ -55,7 +55,7 @@ def test_dashboard_shows_segments_whale_peak_and_migration(tenant_a):
     assert whale["peak"]["customers"] == 3 and whale["peak"]["value"] == 6300.0
     assert whale["total"] == 5500.0
     html = response.content.decode()
-    assert f"Run #{run.pk}" in html and "Jun 30, 2026" in html  # issue 11: the tenant's locale (en_US)
+    assert f"Run #{run.number}" in html and "Jun 30, 2026" in html  # issue 11: the tenant's locale (en_US)
     assert 'id="rerun"' in html
     # Each migration cell links to the customers who made that move.
     customers = reverse("my-customers", kwargs={"tenant": tenant_a.slug})
@@ -92,5 +92,5 @@ def test_rerun_button_queues_a_run_that_publishes(tenant_a):
         run = StratificationRun.objects.get(distributor=tenant_a.distributor)
     assert run.publish_requested is True
     assert response.status_code == 302
-    assert response["Location"] == url(tenant_a, "run-detail", run_id=run.pk)
+    assert response["Location"] == url(tenant_a, "run-detail", run_id=run.number)
     assert login(tenant_a.rep_user).post(url(tenant_a, "run-request")).status_code == 403

@@ -56,7 +56,7 @@ def test_preview_queues_an_unpublished_run_with_the_changes_and_saves_nothing(te
     with scopes_disabled():
         run = StratificationRun.objects.get(distributor=tenant_a.distributor)
         assert not SettingsChange.objects.filter(distributor=tenant_a.distributor).exists()
-    assert response.status_code == 302 and response["Location"] == url(tenant_a, "run-detail", run_id=run.pk)
+    assert response.status_code == 302 and response["Location"] == url(tenant_a, "run-detail", run_id=run.number)
     assert run.publish_requested is False and run.settings["window_days"] == 180
 
 
@@ -94,14 +94,14 @@ def test_run_page_shows_who_moves_and_publishes(tenant_a):
         publish=False,
     )
     client = login(tenant_a.manager)
-    response = client.get(url(tenant_a, "run-detail", run_id=preview.pk))
+    response = client.get(url(tenant_a, "run-detail", run_id=preview.number))
     assert response.status_code == 200
     comparison = response.context["comparison"]
-    assert comparison["other"] == published.pk and comparison["moved_count"] == 2
+    assert comparison["other"] == published.number and comparison["moved_count"] == 2
     moves = {m["customer_id"]: (m["from"], m["to"]) for m in response.context["moves"]}
     assert moves == {"alpha-C1": ("core", "service_drain"), "alpha-X": ("", "core")}
     assert 'id="publish-run"' in response.content.decode()
-    assert client.post(url(tenant_a, "run-detail", run_id=preview.pk)).status_code == 302
+    assert client.post(url(tenant_a, "run-detail", run_id=preview.number)).status_code == 302
     with scopes_disabled():
         profile = StratificationProfile.objects.get(distributor=tenant_a.distributor)
     assert profile.current_run_id == preview.pk and profile.previous_run_id == published.pk
@@ -111,5 +111,5 @@ def test_model_pages_are_for_managers_and_runs_are_tenant_scoped(tenant_a, tenan
     run = make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "core"}})
     for user in (tenant_a.rep_user, tenant_a.customer_user):
         assert login(user).get(url(tenant_a)).status_code == 403
-        assert login(user).get(url(tenant_a, "run-detail", run_id=run.pk)).status_code == 403
-    assert login(tenant_b.manager).get(url(tenant_b, "run-detail", run_id=run.pk)).status_code == 404
+        assert login(user).get(url(tenant_a, "run-detail", run_id=run.number)).status_code == 403
+    assert login(tenant_b.manager).get(url(tenant_b, "run-detail", run_id=run.number)).status_code == 404

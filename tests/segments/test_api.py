@@ -72,7 +72,7 @@ def test_preview_with_overrides_and_compare(loaded, django_capture_on_commit_cal
     explicit = client.get(url("api-run-compare", loaded, pk=preview), {"other": published}).json()
     assert explicit["moves"] == comparison["moves"]
     with scopes_disabled():
-        assert StratificationRun.objects.get(pk=preview).published_at is None
+        assert StratificationRun.objects.get(distributor=loaded.distributor, number=preview).published_at is None
 
 
 def test_bad_run_settings_are_400_naming_the_field(loaded):

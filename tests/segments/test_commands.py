@@ -59,7 +59,7 @@ def test_export_scores_columns_and_rows(loaded, tmp_path):
     with scopes_disabled():
         run = StratificationRun.objects.get()
     path = tmp_path / "scores.csv"
-    call_command("export_scores", loaded.slug, str(run.pk), str(path), stdout=io.StringIO())
+    call_command("export_scores", loaded.slug, str(run.number), str(path), stdout=io.StringIO())
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     # Issue 11, item 3: headers for a person (money names the currency, ratios are percentages).

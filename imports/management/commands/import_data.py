@@ -58,7 +58,7 @@ class Command(BaseCommand):
                 for what in ("created", "updated", "unchanged"):
                     counts = ", ".join(f"{entity}={n}" for entity, n in result.get(what, {}).items())
                     self.stdout.write(f"  {what}: {counts or '-'}")
-                self.stdout.write(f"  {result['rows']:,} rows in {result['seconds']:.1f} s (job #{job.pk})")
+                self.stdout.write(f"  {result['rows']:,} rows in {result['seconds']:.1f} s (job #{job.number})")
                 if restratify and kind == "invoice_lines":
                     call_command("stratify", slug, publish=True, stdout=self.stdout)
                 return

@@ -78,11 +78,11 @@ class Command(BaseCommand):
                     raise CommandError("No published run yet.")
             else:
                 try:
-                    chosen = selectors.run_get(distributor=distributor, run_id=int(run))
+                    chosen = selectors.run_get(distributor=distributor, number=int(run))
                 except (ValueError, StratificationRun.DoesNotExist):
                     raise CommandError(f"No run {run!r} for {slug}.")
             if chosen.status != StratificationRun.Status.SUCCEEDED:
-                raise CommandError(f"Run #{chosen.pk} has no results ({chosen.status}).")
+                raise CommandError(f"Run #{chosen.number} has no results ({chosen.status}).")
             rows = selectors.score_list(distributor=distributor, run=chosen).values_list(
                 "customer__customer_id", "customer__name", *RANKED_FIELDS
             )
@@ -98,6 +98,6 @@ class Command(BaseCommand):
         revenue = sum((Decimal(t.get("revenue", "0")) for t in totals.values()), Decimal(0))
         net_profit = sum((Decimal(t.get("net_profit", "0")) for t in totals.values()), Decimal(0))
         self.stdout.write(
-            f"{count} customers of run #{chosen.pk} written to {path} "
+            f"{count} customers of run #{chosen.number} written to {path} "
             f"(revenue {format_money(revenue, distributor)}, net profit {format_money(net_profit, distributor)})"
         )

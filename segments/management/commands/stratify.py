@@ -45,12 +45,12 @@ class Command(BaseCommand):
                 )
             except ValidationError as error:
                 raise CommandError(f"Invalid settings: {error.message_dict}")
-            self.stdout.write(f"Run #{run.pk} (job #{run.job_id}) for {distributor.slug}")
+            self.stdout.write(f"Run #{run.number} (job #{run.job.number}) for {distributor.slug}")
             job = self._execute(run.job_id)
             run.refresh_from_db()
         if job is None or job.status != Job.Status.SUCCEEDED:
             message = run.message or (job.message if job else "the job was not claimed")
-            raise CommandError(f"Run #{run.pk} failed: {message}")
+            raise CommandError(f"Run #{run.number} failed: {message}")
         self.stdout.write(f"as of {format_date(run.as_of, distributor)}  ({run.timings.get('total_seconds', '?')} s)")
         for segment in (*SEGMENTS, LAPSED):
             totals = run.totals.get(segment, {})
