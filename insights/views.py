@@ -40,6 +40,7 @@ class DashboardView(TenantViewMixin, TemplateView):
                 summary=dashboard.segment_summary(distributor=self.distributor, run=run),
                 whale=dashboard.whale_curve(distributor=self.distributor, run=run),
                 migration=dashboard.migration_matrix(distributor=self.distributor, run=run),
+                thresholds=dashboard.thresholds(run),
                 colors=SEGMENT_COLORS,
             )
         context["pending_run"] = pending_run(distributor=self.distributor)

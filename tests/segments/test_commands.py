@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from django_scopes import scopes_disabled
 
 from segments.models import CustomerScore, StratificationProfile, StratificationRun
+from segments.vocabulary import SEGMENT_ORDER
 from stratify.engine import FACTORS
 from tests.segments.helpers import make_catalog, simple_lines, write_lines
 
@@ -83,3 +84,11 @@ def test_export_scores_columns_and_rows(loaded, tmp_path):
     assert latest.read_text().count("\n") == 13
     with pytest.raises(CommandError):
         call_command("export_scores", loaded.slug, "999999", str(latest), stdout=io.StringIO())
+
+
+def test_stratify_command_lists_segments_in_the_one_order(loaded):
+    """Issue 11, item 7: the CLI summary lists segments like every page (SEGMENT_ORDER)."""
+    out = io.StringIO()
+    call_command("stratify", loaded.slug, "--as-of", "2026-06-30", stdout=out)
+    listed = [line.split()[0] for line in out.getvalue().splitlines() if line.startswith("  ") and "%]" not in line]
+    assert [s for s in listed if s in SEGMENT_ORDER] == list(SEGMENT_ORDER)

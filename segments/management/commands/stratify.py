@@ -10,7 +10,7 @@ from django_scopes import scope
 
 from accounts.models import Distributor
 from segments.services import run_request
-from stratify.engine import LAPSED, SEGMENTS
+from segments.vocabulary import SEGMENT_ORDER
 from stratify.jobs.models import Job
 from stratify.jobs.services import job_execute
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             message = run.message or (job.message if job else "the job was not claimed")
             raise CommandError(f"Run #{run.pk} failed: {message}")
         self.stdout.write(f"as of {run.as_of}  ({run.timings.get('total_seconds', '?')} s)")
-        for segment in (*SEGMENTS, LAPSED):
+        for segment in SEGMENT_ORDER:
             totals = run.totals.get(segment, {})
             money = f"  revenue {totals['revenue']}  net profit {totals['net_profit']}" if "revenue" in totals else ""
             self.stdout.write(f"  {segment:<14} {totals.get('count', 0):>8}{money}")
