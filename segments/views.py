@@ -12,8 +12,8 @@ from stratify.tenancy.views import TenantViewMixin
 from . import selectors, services
 from .forms import ModelSettingsForm, TierPolicyForm
 from .lookups import RUN, TIER_POLICY
-from .models import StratificationRun
-from .vocabulary import FACTOR_LABELS, SEGMENT_LABELS, SEGMENT_ORDER
+from .models import StratificationProfile, StratificationRun
+from .vocabulary import FACTOR_LABELS, SEGMENT_LABELS, SEGMENT_ORDER, settings_diff
 
 
 class RunRequestView(TenantViewMixin, TemplateView):
@@ -42,8 +42,14 @@ class ModelSettingsView(TenantViewMixin, TemplateView):
         if "form" not in kwargs:
             effective = services.settings_effective(distributor=self.distributor).to_dict()
             kwargs["form"] = ModelSettingsForm(initial=ModelSettingsForm.initial_from(effective))
+        history = [
+            (change, settings_diff(*({k: pair[i] for k, pair in change.changes.items()} for i in (0, 1))))
+            for change in selectors.settings_history(distributor=self.distributor)[:20]
+        ]
         return super().get_context_data(
-            history=list(selectors.settings_history(distributor=self.distributor)[:20]),
+            history=history,
+            schedule=selectors.profile_get(distributor=self.distributor).schedule,
+            schedule_choices=StratificationProfile.Schedule.choices,
             runs=list(selectors.run_list(distributor=self.distributor)[:10]),
             current_run=selectors.current_run(self.distributor),
             factor_labels=FACTOR_LABELS,
@@ -51,8 +57,10 @@ class ModelSettingsView(TenantViewMixin, TemplateView):
         )
 
     def post(self, request, *args, **kwargs):
-        form = ModelSettingsForm(request.POST)
         action = request.POST.get("action", "save")
+        if action == "schedule":
+            return self.post_schedule(request)
+        form = ModelSettingsForm(request.POST)
         if form.is_valid():
             settings = form.to_settings()
             try:
@@ -71,6 +79,16 @@ class ModelSettingsView(TenantViewMixin, TemplateView):
                 messages.success(request, "Model settings saved. Re-run the stratification to apply them.")
                 return redirect("model-settings", tenant=self.distributor.slug)
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def post_schedule(self, request):
+        """The schedule (off, weekly, monthly): its own small form on the page, saved on its own."""
+        try:
+            profile = services.schedule_update(distributor=self.distributor, schedule=request.POST.get("schedule", ""))
+        except ValidationError:
+            messages.error(request, "Choose a schedule: off, weekly or monthly.")
+        else:
+            messages.success(request, f"Schedule saved: {profile.get_schedule_display().lower()}.")
+        return redirect("model-settings", tenant=self.distributor.slug)
 
 
 class RunDetailView(TenantViewMixin, TemplateView):
@@ -105,7 +123,7 @@ class RunDetailView(TenantViewMixin, TemplateView):
                     }
                     for m in comparison["moves"][: self.moves_shown]
                 ],
-                settings_diff=_settings_diff(other.settings if other else None, run.settings),
+                settings_diff=settings_diff(other.settings, run.settings) if other and other.settings else [],
             )
         return super().get_context_data(**context, **kwargs)
 
@@ -118,12 +136,6 @@ class RunDetailView(TenantViewMixin, TemplateView):
         else:
             messages.success(request, f"Run #{run.pk} is published: every page and scorecard now shows it.")
         return redirect("run-detail", tenant=self.distributor.slug, run_id=run.pk)
-
-
-def _settings_diff(before: dict | None, after: dict) -> list[tuple[str, object, object]]:
-    if not before:
-        return []
-    return [(key, before.get(key), after.get(key)) for key in after if before.get(key) != after.get(key)]
 
 
 class TierPolicyListView(TenantViewMixin, TemplateView):
