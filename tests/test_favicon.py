@@ -1,6 +1,8 @@
 """Issue 11, item 7: every page names the project's own favicon (served from static, nothing from the
 internet)."""
 
+from pathlib import Path
+
 import pytest
 from django.contrib.staticfiles import finders
 from django.templatetags.static import static
@@ -15,4 +17,4 @@ def test_pages_link_the_favicon_served_from_static(client, tenant_a):
     client.force_login(tenant_a.manager)
     assert f'<link rel="icon" href="{href}"' in client.get(f"/{tenant_a.slug}/dashboard/").content.decode()
     found = finders.find("favicon.svg")
-    assert found and open(found, encoding="utf-8").read().startswith("<svg")
+    assert found and Path(found).read_text(encoding="utf-8").startswith("<svg")
