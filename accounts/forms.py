@@ -23,9 +23,20 @@ class LoginForm(AuthenticationForm):
         field.validators.append(MaxLengthValidator(USERNAME_MAX_LENGTH))
 
 
+def bootstrap(form: forms.Form) -> None:
+    """The classes every form of the project's pages has (Bootstrap's form-control / form-select)."""
+    for field in form.fields.values():
+        widget = field.widget
+        css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+        widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+
 class InvitationForm(forms.Form):
+    """A manager's invitation (and, without the e-mail, a member's role): most people invited are
+    sales reps, so the role starts there."""
+
     email = forms.EmailField()
-    role = forms.ChoiceField(choices=Membership.ROLE_CHOICES)
+    role = forms.ChoiceField(choices=Membership.ROLE_CHOICES, initial=Role.REP)
     rep = forms.ModelChoiceField(queryset=Rep.objects.none(), required=False, help_text="For a sales rep")
     customer = forms.ModelChoiceField(
         queryset=Customer.objects.none(), required=False, help_text="For a customer contact"
@@ -35,6 +46,7 @@ class InvitationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["rep"].queryset = Rep.objects.filter(distributor=distributor)
         self.fields["customer"].queryset = Customer.objects.filter(distributor=distributor).order_by("customer_id")
+        bootstrap(self)
 
     def clean(self):
         data = super().clean()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+from django.core.paginator import Paginator
 from django.db.models import F, FilteredRelation, Max, Q, Sum
 
 from channels.forms import InteractionForm
@@ -145,19 +146,48 @@ def no_score_reason(*, distributor, run, customer) -> dict | None:
     return {"start": start, "as_of": end, "window_days": (end - start).days + 1, "last_purchase": last}
 
 
-def customer_page_context(*, distributor, membership, customer, interactions_limit: int = 20) -> dict:
-    """Everything the customer page and the account review show; a fixed number of queries."""
+MIX_SHOWN = 10  # category-mix rows shown before "show all"
+INTERACTIONS_PER_PAGE = 10
+
+
+def mix_split(mix: list[dict], shown: int = MIX_SHOWN) -> tuple[list[dict], list[dict]]:
+    """The category-mix rows that matter, and the rest (behind "show all"). The shown ones are the
+    `shown` biggest gaps either way (a category with no gap never is), listed like `mix`: biggest
+    shortfall first. The rest keeps that order, rows without a gap last."""
+    ranked = sorted((r for r in mix if r["gap"]), key=lambda r: -abs(r["gap"]))[:shown]
+    keep = {id(r) for r in ranked}
+    top = [r for r in mix if id(r) in keep]
+    rest = [r for r in mix if id(r) not in keep and r["gap"]] + [r for r in mix if not r["gap"]]
+    return top, rest
+
+
+def trend_columns(trend: list[dict], columns: int = 2) -> list[list[dict | None]]:
+    """The monthly figures as a table of `columns` runs of months side by side (oldest first, down
+    then across; None pads the last run): a fraction as tall, so a printed review or scorecard keeps
+    every month."""
+    rows = -(-len(trend) // columns)
+    return [[trend[c * rows + r] if c * rows + r < len(trend) else None for c in range(columns)] for r in range(rows)]
+
+
+def customer_page_context(
+    *, distributor, membership, customer, interactions_page=1, interactions_per_page: int = INTERACTIONS_PER_PAGE
+) -> dict:
+    """Everything the customer page and the account review show; a fixed number of queries.
+    Interactions come a page at a time (`interactions_page`, newest first)."""
     run, _previous = published_runs(distributor=distributor)
     score = score_for(distributor=distributor, run=run, customer=customer)
     policies = policy_list(distributor=distributor)
     segment = score.segment if score else None
     policy = policy_for_segment(policies, segment)
     trend = monthly_trend(distributor=distributor, customer=customer, as_of=run.as_of if run else None)
-    interactions = list(
+    interactions = Paginator(
         interaction_list(distributor=distributor, membership=membership, customer=customer).select_related(
             "rep", "created_by"
-        )[:interactions_limit]
-    )
+        ),
+        interactions_per_page,
+    ).get_page(interactions_page)
+    mix = category_mix(distributor=distributor, run=run, customer=customer) if run else []
+    mix_top, mix_more = mix_split(mix)
     return {
         "customer": customer,
         "run": run,
@@ -171,7 +201,10 @@ def customer_page_context(*, distributor, membership, customer, interactions_lim
         "attention": attention_reasons(score) if score else [],
         "trend": trend,
         "trend_json": json.dumps(trend),
-        "mix": category_mix(distributor=distributor, run=run, customer=customer) if run else [],
+        "trend_columns": trend_columns(trend),
+        "mix": mix,
+        "mix_top": mix_top,
+        "mix_more": mix_more,
         "policy": policy,
         "next_policy": next_tier(policies, policy, segment=segment),
         "interactions": interactions,

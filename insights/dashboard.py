@@ -21,8 +21,8 @@ MONEY_FIELDS: tuple[str, ...] = ("revenue", "gross_margin", "cost_to_serve", "ne
 
 
 def segment_summary(*, distributor, run) -> list[dict]:
-    """Per segment (ranked ones, then lapsed): customers and their share of revenue, gross margin,
-    cost-to-serve and net profit. One GROUP BY."""
+    """Per segment (in SEGMENT_ORDER, best first; lapsed only when there are some): customers and
+    their share of revenue, gross margin, cost-to-serve and net profit. One GROUP BY."""
 
     def compute():
         rows = (
@@ -34,7 +34,7 @@ def segment_summary(*, distributor, run) -> list[dict]:
         totals = {m: sum(float(r[m]) for r in by_segment.values()) for m in MONEY_FIELDS}
         totals["count"] = sum(r["count"] for r in by_segment.values())
         out = []
-        for segment in (*RANKED_SEGMENTS, "lapsed"):
+        for segment in SEGMENT_ORDER:
             r = by_segment.get(segment, {"count": 0, **dict.fromkeys(MONEY_FIELDS, 0.0)})
             if segment == "lapsed" and not r["count"]:
                 continue
@@ -54,8 +54,9 @@ def segment_summary(*, distributor, run) -> list[dict]:
 
 
 def quadrant_points(*, distributor, run) -> dict:
-    """Every ranked customer as [value_score, profit_score, account, name], grouped by segment
-    (Chart.js datasets). One query; rounded to keep the payload small."""
+    """Every ranked customer as [value_score, profit_score, account, name], grouped by segment in
+    SEGMENT_ORDER (Chart.js datasets: the legend lists them like every page), and the thresholds
+    (see `_threshold_lines`). One query; rounded to keep the payload small."""
 
     def compute():
         rows = (
@@ -63,7 +64,7 @@ def quadrant_points(*, distributor, run) -> dict:
             .values_list("segment", "value_score", "profit_score", "customer__customer_id", "customer__name")
             .order_by()
         )
-        data: dict[str, list] = {s: [] for s in RANKED_SEGMENTS}
+        data: dict[str, list] = {s: [] for s in SEGMENT_ORDER if s in RANKED_SEGMENTS}
         for segment, v, p, account, name in rows.iterator(chunk_size=5000):
             data.setdefault(segment, []).append([round(v, 4), round(p or 0, 4), account, name or account])
         return {
@@ -71,7 +72,7 @@ def quadrant_points(*, distributor, run) -> dict:
                 {"segment": s, "label": SEGMENT_LABELS[s], "color": SEGMENT_COLORS[s], "points": pts}
                 for s, pts in data.items()
             ],
-            "thresholds": _thresholds(run),
+            "thresholds": {**thresholds(run), **_threshold_lines(data)},
         }
 
     return run_cached(distributor, run, "quadrant", compute)
@@ -88,11 +89,39 @@ def quadrant_json(*, distributor, run) -> bytes:
     )
 
 
-def _thresholds(run) -> dict:
+def thresholds(run) -> dict:
+    """The run's thresholds: the top shares by value and by profit score (0.30 = the top 30%)."""
     settings = run.settings or {}
     return {
         "value_top_share": float(settings.get("value_top_share", 0.30)),
         "profit_top_share": float(settings.get("profit_top_share", 0.30)),
+    }
+
+
+def _boundary(high: list[float], low: list[float]) -> float | None:
+    """The score between the lowest of the high group and the highest of the rest (their midpoint
+    when they do not overlap)."""
+    if not high:
+        return None
+    lo, hi = min(high), (max(low) if low else None)
+    return round((lo + hi) / 2, 4) if hi is not None and hi < lo else round(lo, 4)
+
+
+def _threshold_lines(data: dict[str, list]) -> dict:
+    """Where the quadrant's thresholds fall on its axes, from the run's own segments: high value is
+    core and service drain (the top `value_top_share` by value score), high profit is core and
+    opportunistic (the top `profit_top_share` by profit score, with net profit above zero)."""
+    values = {s: [p[0] for p in pts] for s, pts in data.items()}
+    profits = {s: [p[1] for p in pts] for s, pts in data.items()}
+    return {
+        "value_line": _boundary(
+            values.get("core", []) + values.get("service_drain", []),
+            values.get("opportunistic", []) + values.get("marginal", []),
+        ),
+        "profit_line": _boundary(
+            profits.get("core", []) + profits.get("opportunistic", []),
+            profits.get("service_drain", []) + profits.get("marginal", []),
+        ),
     }
 
 

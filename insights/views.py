@@ -18,7 +18,7 @@ from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
 from . import dashboard
-from .customers import customer_page_context, customer_rows
+from .customers import INTERACTIONS_PER_PAGE, customer_page_context, customer_rows, trend_columns
 from .filters import MyCustomersFilter
 from .scorecard import scorecard_data
 from .tables import EXPORT_COLUMNS, MyCustomersTable, export_headers, export_row
@@ -39,6 +39,7 @@ class DashboardView(TenantViewMixin, TemplateView):
                 summary=dashboard.segment_summary(distributor=self.distributor, run=run),
                 whale=dashboard.whale_curve(distributor=self.distributor, run=run),
                 migration=dashboard.migration_matrix(distributor=self.distributor, run=run),
+                thresholds=dashboard.thresholds(run),
                 colors=SEGMENT_COLORS,
             )
         context["pending_run"] = pending_run(distributor=self.distributor)
@@ -100,10 +101,15 @@ class CustomerPageMixin(TenantViewMixin):
     """The customer named by the URL (404 for one the caller may not see, exactly like a missing one)."""
 
     lookups = (CUSTOMER,)
+    interactions_per_page = INTERACTIONS_PER_PAGE
 
     def customer_context(self, **extra) -> dict:
         context = customer_page_context(
-            distributor=self.distributor, membership=self.membership, customer=self.customer
+            distributor=self.distributor,
+            membership=self.membership,
+            customer=self.customer,
+            interactions_page=self.request.GET.get("interactions_page", 1),
+            interactions_per_page=self.interactions_per_page,
         )
         return {**context, **extra}
 
@@ -117,9 +123,11 @@ class CustomerDetailView(CustomerPageMixin, TemplateView):
 
 
 class CustomerReviewView(CustomerDetailView):
-    """The printable account review: the same facts, laid out for paper."""
+    """The printable account review: the same facts, laid out for paper (two pages: the most recent
+    interactions only)."""
 
     template_name = "insights/customer_review.html"
+    interactions_per_page = 8
 
 
 class InteractionCreateView(CustomerPageMixin, TemplateView):
@@ -161,7 +169,9 @@ class ScorecardView(TenantViewMixin, TemplateView):
 
     def get_context_data(self, *, customer, **kwargs):
         data = scorecard_data(distributor=self.distributor, customer=customer)
-        return super().get_context_data(card=data, customer=customer, **kwargs)
+        # The monthly figures in four runs of six months: a printed scorecard stays one page.
+        trend_rows = trend_columns(data.get("trend", []), columns=4)
+        return super().get_context_data(card=data, customer=customer, trend_rows=trend_rows, **kwargs)
 
 
 class CustomerScorecardView(ScorecardView):

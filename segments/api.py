@@ -14,7 +14,7 @@ from . import selectors, services
 from .lookups import RUN
 from .models import SCORE_FIELDS, CustomerScore, SettingsChange, StratificationProfile, StratificationRun, TierPolicy
 from .policies import EDITABLE_FIELDS
-from .vocabulary import SEGMENT_CHOICES
+from .vocabulary import SEGMENT_ORDER
 
 RUN_PK = RUN.on("pk")
 
@@ -72,7 +72,7 @@ class RunSerializer(serializers.ModelSerializer):
         return run.job.message if run.job_id and run.job else ""
 
     def get_counts(self, run) -> dict:
-        return {segment: (run.totals.get(segment) or {}).get("count", 0) for segment, _ in SEGMENT_CHOICES}
+        return {segment: (run.totals.get(segment) or {}).get("count", 0) for segment in SEGMENT_ORDER}
 
     def get_totals(self, run) -> dict:
         """Per segment: the count, and the money totals as decimal strings with two decimals."""

@@ -11,16 +11,9 @@ from stratify.engine.settings import RATE_FIELDS
 
 from .models import TierPolicy
 from .policies import EDITABLE_FIELDS
-from .vocabulary import FACTOR_LABELS
+from .vocabulary import FACTOR_LABELS, RATE_LABELS, SETTING_LABELS
 
-RATE_LABELS = {
-    "cost_per_order": "Cost per order",
-    "cost_per_line": "Cost per line",
-    "cost_per_return": "Cost per return line",
-    "cost_per_special_order": "Cost per special-order line",
-    "default_delivery_cost": "Default delivery cost",
-    "ar_carrying_rate": "Receivables carrying rate (per year)",
-}
+PERCENT = Decimal(100)
 
 
 def _style(form: forms.Form) -> None:
@@ -34,24 +27,33 @@ def _style(form: forms.Form) -> None:
             widget.attrs.setdefault("class", "form-control")
 
 
+def _percent(share) -> Decimal:
+    """0.3 -> 30 (the form shows shares as percentages), without float noise."""
+    value = Decimal(str(share)) * PERCENT
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
 class ModelSettingsForm(forms.Form):
     """Every setting of the model. `to_settings()` gives the complete dict the services take;
     `add_service_errors()` puts their `{"value_weights.revenue": [...]}` errors on the right fields."""
 
-    window_days = forms.IntegerField(label="Window (days)", min_value=1, max_value=3650)
+    window_days = forms.IntegerField(label=SETTING_LABELS["window_days"], min_value=1, max_value=3650)
+    # Shares are entered as percentages (30 for the top 30%) and stored as fractions (0.30).
     value_top_share = forms.DecimalField(
-        label="High value: top share of customers",
-        min_value=Decimal("0.01"),
-        max_value=Decimal("0.99"),
-        decimal_places=4,
-        help_text="e.g. 0.30 = the top 30% by value score",
+        label=SETTING_LABELS["value_top_share"],
+        min_value=1,
+        max_value=99,
+        decimal_places=2,
+        help_text="% of customers, by value score: 30 = the top 30%",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
     profit_top_share = forms.DecimalField(
-        label="High profit: top share of customers",
-        min_value=Decimal("0.01"),
-        max_value=Decimal("0.99"),
-        decimal_places=4,
-        help_text="and net profit above zero",
+        label=SETTING_LABELS["profit_top_share"],
+        min_value=1,
+        max_value=99,
+        decimal_places=2,
+        help_text="% of customers, by profit score, with net profit above zero",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
     delivery_cost = forms.CharField(
         label="Delivery cost per ship method",
@@ -78,8 +80,8 @@ class ModelSettingsForm(forms.Form):
     def initial_from(cls, settings: dict) -> dict:
         initial = {
             "window_days": settings["window_days"],
-            "value_top_share": settings["value_top_share"],
-            "profit_top_share": settings["profit_top_share"],
+            "value_top_share": _percent(settings["value_top_share"]),
+            "profit_top_share": _percent(settings["profit_top_share"]),
             "delivery_cost": "\n".join(f"{k} = {v}" for k, v in settings.get("delivery_cost", {}).items()),
         }
         for name in RATE_FIELDS:
@@ -90,8 +92,31 @@ class ModelSettingsForm(forms.Form):
         return initial
 
     def weight_rows(self):
-        """(factor label, value weight field, profit weight field) for the template's weights table."""
-        return [(FACTOR_LABELS[f], self[f"value_w_{f}"], self[f"profit_w_{f}"]) for f in FACTORS]
+        """(factor label, value weight field, its share of the value axis, profit weight field, its
+        share) for the template's weights table. A share is the weight over the axis' total (weights
+        are relative): None when the field holds no number."""
+        weights = {axis: {f: self._weight(f"{axis}_w_{f}") for f in FACTORS} for axis in ("value", "profit")}
+        totals = {axis: sum(w for w in values.values() if w and w > 0) for axis, values in weights.items()}
+
+        def share(axis, factor):
+            weight, total = weights[axis][factor], totals[axis]
+            if weight is None or not total or weight < 0:
+                return None
+            return round(float(weight / total * 100))
+
+        return [
+            (FACTOR_LABELS[f], self[f"value_w_{f}"], share("value", f), self[f"profit_w_{f}"], share("profit", f))
+            for f in FACTORS
+        ]
+
+    def _weight(self, name) -> Decimal | None:
+        raw = self[name].value()
+        if raw in (None, ""):
+            return Decimal(0)
+        try:
+            return Decimal(str(raw))
+        except InvalidOperation:
+            return None
 
     def rate_fields(self):
         return [self[name] for name in RATE_FIELDS]
@@ -117,8 +142,8 @@ class ModelSettingsForm(forms.Form):
         data = self.cleaned_data
         out = {
             "window_days": data["window_days"],
-            "value_top_share": float(data["value_top_share"]),
-            "profit_top_share": float(data["profit_top_share"]),
+            "value_top_share": float(data["value_top_share"] / PERCENT),
+            "profit_top_share": float(data["profit_top_share"] / PERCENT),
             "delivery_cost": data["delivery_cost"],
         }
         for name in RATE_FIELDS:

@@ -13,8 +13,8 @@ from stratify.tenancy.views import TenantViewMixin
 from . import selectors, services
 from .forms import ModelSettingsForm, RunForm, TierPolicyForm
 from .lookups import RUN, TIER_POLICY
-from .models import StratificationRun
-from .vocabulary import FACTOR_LABELS, SEGMENT_LABELS, SEGMENT_ORDER
+from .models import StratificationProfile, StratificationRun
+from .vocabulary import FACTOR_LABELS, SEGMENT_LABELS, SEGMENT_ORDER, settings_diff
 
 
 class RunRequestView(TenantViewMixin, TemplateView):
@@ -70,8 +70,14 @@ class ModelSettingsView(TenantViewMixin, TemplateView):
             effective = services.settings_effective(distributor=self.distributor)
             latest = selectors.latest_invoice_date(distributor=self.distributor)
             kwargs["run_form"] = RunForm(initial={"as_of": latest, "window_days": effective.window_days})
+        history = [
+            (change, settings_diff(*({k: pair[i] for k, pair in change.changes.items()} for i in (0, 1))))
+            for change in selectors.settings_history(distributor=self.distributor)[:20]
+        ]
         return super().get_context_data(
-            history=list(selectors.settings_history(distributor=self.distributor)[:20]),
+            history=history,
+            schedule=selectors.profile_get(distributor=self.distributor).schedule,
+            schedule_choices=StratificationProfile.Schedule.choices,
             runs=list(selectors.run_list(distributor=self.distributor)[:10]),
             current_run=selectors.current_run(self.distributor),
             factor_labels=FACTOR_LABELS,
@@ -79,8 +85,10 @@ class ModelSettingsView(TenantViewMixin, TemplateView):
         )
 
     def post(self, request, *args, **kwargs):
-        form = ModelSettingsForm(request.POST)
         action = request.POST.get("action", "save")
+        if action == "schedule":
+            return self.post_schedule(request)
+        form = ModelSettingsForm(request.POST)
         if form.is_valid():
             settings = form.to_settings()
             try:
@@ -99,6 +107,16 @@ class ModelSettingsView(TenantViewMixin, TemplateView):
                 messages.success(request, "Model settings saved. Re-run the stratification to apply them.")
                 return redirect("model-settings", tenant=self.distributor.slug)
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def post_schedule(self, request):
+        """The schedule (off, weekly, monthly): its own small form on the page, saved on its own."""
+        try:
+            profile = services.schedule_update(distributor=self.distributor, schedule=request.POST.get("schedule", ""))
+        except ValidationError:
+            messages.error(request, "Choose a schedule: off, weekly or monthly.")
+        else:
+            messages.success(request, f"Schedule saved: {profile.get_schedule_display().lower()}.")
+        return redirect("model-settings", tenant=self.distributor.slug)
 
 
 class RunDetailView(TenantViewMixin, TemplateView):
@@ -135,7 +153,7 @@ class RunDetailView(TenantViewMixin, TemplateView):
                     }
                     for m in comparison["moves"][: self.moves_shown]
                 ],
-                settings_diff=_settings_diff(other.settings if other else None, run.settings),
+                settings_diff=settings_diff(other.settings, run.settings) if other and other.settings else [],
             )
         return super().get_context_data(**context, **kwargs)
 
@@ -148,12 +166,6 @@ class RunDetailView(TenantViewMixin, TemplateView):
         else:
             messages.success(request, f"Run #{run.number} is published: every page and scorecard now shows it.")
         return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
-
-
-def _settings_diff(before: dict | None, after: dict) -> list[tuple[str, object, object]]:
-    if not before:
-        return []
-    return [(key, before.get(key), after.get(key)) for key in after if before.get(key) != after.get(key)]
 
 
 class TierPolicyListView(TenantViewMixin, TemplateView):

@@ -59,6 +59,63 @@ FACTOR_LABELS: dict[str, str] = {
 }
 
 
+# The model's settings as pages name them (the settings form, the run page's what-if diff, the
+# history of changes).
+RATE_LABELS: dict[str, str] = {
+    "cost_per_order": "Cost per order",
+    "cost_per_line": "Cost per line",
+    "cost_per_return": "Cost per return line",
+    "cost_per_special_order": "Cost per special-order line",
+    "default_delivery_cost": "Default delivery cost",
+    "ar_carrying_rate": "Receivables carrying rate (per year)",
+}
+SETTING_LABELS: dict[str, str] = {
+    "window_days": "Window (days)",
+    "value_top_share": "High value: top % of customers",
+    "profit_top_share": "High profit: top % of customers",
+    "value_weights": "Value weight",
+    "profit_weights": "Profit weight",
+    "delivery_cost": "Delivery cost",
+    **RATE_LABELS,
+}
+SHARE_SETTINGS = frozenset({"value_top_share", "profit_top_share"})
+
+
+def _setting_text(key: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if key in SHARE_SETTINGS:
+        try:
+            return f"{float(value) * 100:g}%"
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def settings_diff(before: dict | None, after: dict | None) -> list[tuple[str, str, str]]:
+    """What differs between two settings dicts, in words: (label, before, after) rows. Weights and
+    delivery costs are compared factor by factor ("Value weight: Revenue", 0.35 -> 0.9; a factor
+    left out weighs 0), shares shown as percentages."""
+    before, after = before or {}, after or {}
+    rows: list[tuple[str, str, str]] = []
+    for key in [*after, *(k for k in before if k not in after)]:
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        label = SETTING_LABELS.get(key, key.replace("_", " ").capitalize())
+        if isinstance(old, dict) or isinstance(new, dict):
+            old, new = old or {}, new or {}
+            missing = 0 if key.endswith("_weights") else None
+            for name in [*new, *(n for n in old if n not in new)]:
+                a, b = old.get(name, missing), new.get(name, missing)
+                if a != b:
+                    name_label = f"{label}: {FACTOR_LABELS.get(name, name)}"
+                    rows.append((name_label, _setting_text(key, a), _setting_text(key, b)))
+            continue
+        rows.append((label, _setting_text(key, old), _setting_text(key, new)))
+    return rows
+
+
 def segment_rank_expr(field: str) -> Case:
     """SQL: the segment's position in SEGMENT_ORDER (for sorting best first); NULL when unranked."""
     return Case(

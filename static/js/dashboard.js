@@ -6,6 +6,51 @@
   Chart.defaults.animation = false;
   Chart.defaults.maintainAspectRatio = false;
 
+  // Scores run from 0 to 1: the axis leaves a margin on both sides and labels only 0, 0.2, ... 1.
+  function unitAxis(title) {
+    return {
+      min: -0.04,
+      max: 1.04,
+      title: { display: true, text: title },
+      afterBuildTicks: function (scale) {
+        scale.ticks = [0, 0.2, 0.4, 0.6, 0.8, 1].map(function (v) { return { value: v }; });
+      },
+      ticks: { callback: function (v) { return Number(v).toFixed(1); } },
+    };
+  }
+
+  // The model's thresholds as dashed lines: right of the vertical one, the top share by value score
+  // (core, service drain); above the horizontal one, the top share by profit score (core,
+  // opportunistic).
+  var THRESHOLD_COLOR = "#212529";
+  function thresholdLines(t) {
+    return {
+      id: "thresholds",
+      afterDatasetsDraw: function (chart) {
+        var ctx = chart.ctx, area = chart.chartArea, x = chart.scales.x, y = chart.scales.y;
+        ctx.save();
+        ctx.strokeStyle = THRESHOLD_COLOR;
+        ctx.fillStyle = THRESHOLD_COLOR;
+        ctx.lineWidth = 1.5;
+        ctx.setLineDash([6, 4]);
+        ctx.font = "12px system-ui, sans-serif";
+        if (t.value_line != null) {
+          var px = x.getPixelForValue(t.value_line);
+          ctx.beginPath(); ctx.moveTo(px, area.top); ctx.lineTo(px, area.bottom); ctx.stroke();
+          ctx.textAlign = "left";
+          ctx.fillText("top " + Math.round(t.value_top_share * 100) + "% by value →", px + 4, area.bottom - 6);
+        }
+        if (t.profit_line != null) {
+          var py = y.getPixelForValue(t.profit_line);
+          ctx.beginPath(); ctx.moveTo(area.left, py); ctx.lineTo(area.right, py); ctx.stroke();
+          ctx.textAlign = "left";
+          ctx.fillText("↑ top " + Math.round(t.profit_top_share * 100) + "% by profit", area.left + 4, py - 6);
+        }
+        ctx.restore();
+      },
+    };
+  }
+
   function quadrant() {
     var canvas = document.getElementById("quadrant-chart");
     if (!canvas) return;
@@ -26,12 +71,11 @@
         var chart = new Chart(canvas, {
           type: "scatter",
           data: { datasets: datasets },
+          plugins: [thresholdLines(data.thresholds || {})],
           options: {
             parsing: false,
-            scales: {
-              x: { min: 0, max: 1, title: { display: true, text: "Value score" } },
-              y: { min: 0, max: 1, title: { display: true, text: "Profit score" } },
-            },
+            // A margin around 0..1, so a customer at 1.0 is drawn whole inside the chart area.
+            scales: { x: unitAxis("Value score"), y: unitAxis("Profit score") },
             plugins: {
               legend: { position: "bottom" },
               tooltip: {
@@ -96,9 +140,26 @@
           x: { min: 0, max: 100, title: { display: true, text: "Customers ranked by net profit (%)" } },
           y: { title: { display: true, text: "Cumulative net profit (% of total)" } },
         },
-        plugins: { legend: { position: "bottom" } },
+        // The nearest point along the curve, read in words.
+        interaction: { mode: "nearest", axis: "x", intersect: false },
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: {
+            callbacks: {
+              title: function () { return ""; },
+              label: function (ctx) {
+                return "The top " + formatPct(ctx.raw.x) + " of customers earn " + formatPct(ctx.raw.y) + " of net profit";
+              },
+            },
+          },
+        },
       },
     });
+  }
+
+  function formatPct(v) {
+    var rounded = Math.abs(v) >= 10 ? Math.round(v) : Math.round(v * 10) / 10;
+    return rounded.toLocaleString() + "%";
   }
 
   function start() { quadrant(); whale(); }

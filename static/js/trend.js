@@ -2,6 +2,7 @@
    (and purchases only, on the customer's scorecard: data without gross_margin). */
 (function () {
   "use strict";
+  var chart = null;
   function start() {
     var canvas = document.getElementById("trend-chart");
     var source = document.getElementById("trend-data");
@@ -38,11 +39,14 @@
         order: 1,
       });
     }
-    new Chart(canvas, {
+    chart = new Chart(canvas, {
       data: { labels: rows.map(function (r) { return monthLabel(r.month); }), datasets: datasets },
       options: {
         animation: false,
+        responsive: true,
         maintainAspectRatio: false,
+        // Sharp on paper too.
+        devicePixelRatio: Math.max(window.devicePixelRatio || 1, 2),
         scales: {
           x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } },
           y: { beginAtZero: true, ticks: { callback: function (value) { return money.format(value); } } },
@@ -58,10 +62,29 @@
       },
     });
   }
-  // Printing (account review): show the monthly figures folded under "Figures".
-  window.addEventListener("beforeprint", function () {
-    document.querySelectorAll("details.print-open").forEach(function (d) { d.open = true; });
-  });
+  // Printing: the print styles give the chart's box its paper height and its share of the page's
+  // width; draw the chart again at its size on paper (PAPER_WIDTH: A4's and Letter's printable width
+  // at 14 mm margins, in CSS pixels) before the page is laid out for paper — Chart.js does not
+  // resize by itself for print — and at the screen size again afterwards. Chromium raises the media
+  // change, other browsers beforeprint (where the print styles may not apply yet: the canvas is then
+  // scaled to its printed box, whole, by the print styles).
+  var PAPER_WIDTH = 680;
+  function fit() {
+    if (!chart) return;
+    var printing = window.matchMedia && window.matchMedia("print").matches;
+    var box = chart.canvas.parentElement;
+    var main = box.closest("main") || document.body;
+    if (!printing) { chart.resize(); return; }
+    var share = Math.min(1, box.clientWidth / Math.max(main.clientWidth, 1));
+    chart.resize(Math.round(Math.min(box.clientWidth, share * PAPER_WIDTH)), box.clientHeight);
+  }
+  window.addEventListener("beforeprint", fit);
+  window.addEventListener("afterprint", fit);
+  if (window.matchMedia) {
+    var print = window.matchMedia("print");
+    if (print.addEventListener) print.addEventListener("change", fit);
+    else if (print.addListener) print.addListener(fit);
+  }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

@@ -250,9 +250,15 @@ FILE_UPLOAD_TEMP_DIR = None
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"quiet_client_errors": {"()": "stratify.log_filters.QuietClientErrors"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # axes logs every successful login at INFO ("Deleted 0 failed login attempts"): noise.
-    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
+    # An expected 403/404 is one warning line, without the traceback Django attaches (500s keep it).
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
+        "django.request": {"filters": ["quiet_client_errors"]},
+    },
 }
 AXES_VERBOSE = False

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from accounts.models import Invitation, Membership, User
@@ -195,3 +196,27 @@ def test_anonymous_api_is_401_with_a_message(api_client, tenant_a):
     assert response.json() == {"detail": "Authentication credentials were not provided."}
     bad = api_client.get(f"/api/v1/tenants/{tenant_a.slug}/customers/", HTTP_AUTHORIZATION="Token nope")
     assert bad.status_code == 401 and bad.json() == {"detail": "Invalid token."}
+
+
+def test_invite_form_is_styled_like_the_rest_and_starts_on_the_rep_role(client, tenant_a):
+    """Issue 11, item 7: Bootstrap's form controls, labels above them, the rep role chosen."""
+    client.force_login(tenant_a.manager)
+    html = client.get(f"/{tenant_a.slug}/members/").content.decode()
+    form = re.search(r'<form method="post" id="invite-form".*?</form>', html, re.S).group(0)
+    assert re.search(r'<input type="email" name="email"[^>]*class="form-control"', form)
+    assert re.search(r'<select name="role"[^>]*class="form-select"', form)
+    assert '<option value="rep" selected>Sales rep</option>' in form
+    assert '<label class="form-label small mb-0" for="id_email">Email</label>' in form
+    # Errors sit under their field.
+    response = client.post(f"/{tenant_a.slug}/members/", {"email": "x@example.com", "role": "rep"})
+    assert '<div class="invalid-feedback d-block">Choose the rep code this person sells under.</div>' in (
+        response.content.decode()
+    )
+
+
+def test_changing_a_role_keeps_the_members_role_selected(client, tenant_a):
+    client.force_login(tenant_a.manager)
+    with scopes_disabled():
+        member = Membership.objects.get(user=tenant_a.customer_user)
+    html = client.get(reverse("member-role", kwargs={"tenant": tenant_a.slug, "pk": member.pk})).content.decode()
+    assert '<option value="customer" selected>Customer</option>' in html and 'class="form-select"' in html

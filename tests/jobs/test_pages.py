@@ -1,5 +1,7 @@
 """The job page polls with htmx while the job runs and stops when it ends; the API shows progress."""
 
+import re
+
 import pytest
 from django_scopes import scope, scopes_disabled
 
@@ -73,3 +75,24 @@ def test_job_of_another_tenant_is_404_on_page_and_api(client, tenant_a, tenant_b
     client.force_login(tenant_a.manager)
     assert client.get(f"/{tenant_a.slug}/jobs/{foreign.number}/").status_code == 404
     assert api_as(tenant_a.manager).get(f"/api/v1/tenants/{tenant_a.slug}/jobs/{foreign.number}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_reps_have_a_jobs_link_showing_only_their_own_jobs(client, tenant_a):
+    """Issue 11, item 7: the navigation offers reps their jobs; the list shows theirs only."""
+    with scope(distributor=tenant_a.distributor):
+        mine = job_enqueue(distributor=tenant_a.distributor, kind="import", actor=tenant_a.rep_user, dispatch=False)
+    theirs = make_job(tenant_a, message="The manager's import")
+    with scopes_disabled():
+        Job.objects.filter(pk=mine.pk).update(message="The rep's own import")
+    client.force_login(tenant_a.rep_user)
+    home = client.get(f"/{tenant_a.slug}/customers/").content.decode()
+    link = re.search(r'<a class="nav-link" href="([^"]+)" id="nav-jobs">Jobs</a>', home)
+    assert link
+    jobs = client.get(link.group(1))
+    assert jobs.status_code == 200
+    body = jobs.content.decode()
+    assert "The rep&#x27;s own import" in body and "manager&#x27;s import" not in body
+    assert theirs.pk != mine.pk
+    client.force_login(tenant_a.customer_user)
+    assert 'id="nav-jobs"' not in client.get(f"/{tenant_a.slug}/scorecard/").content.decode()

@@ -1,5 +1,9 @@
 """Customer page, account review and logging an interaction."""
 
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 from django_scopes import scopes_disabled
@@ -115,3 +119,65 @@ def test_customer_without_a_run_still_has_a_page(tenant_a):
     response = login(tenant_a.rep_user).get(url(tenant_a, tenant_a.assigned_customer))
     assert response.status_code == 200
     assert "none is published yet" in response.content.decode()
+
+
+def _mix_world(tenant):
+    """The customer buys five categories alike (20% each); the core peer buys "Same" at 20% too,
+    and eight others: 13 categories, 12 with a gap (4 over, 8 under), "Same" with none."""
+    d = tenant.distributor
+    with scopes_disabled():
+        peer = f.CustomerFactory(distributor=d, rep=tenant.other_rep, customer_id="alpha-CORE")
+    add_sales(d, tenant.assigned_customer, categories=("Same", "Mine1", "Mine2", "Mine3", "Mine4"), months=3)
+    add_sales(d, peer, categories=("Same",), months=3, amount=Decimal("2000"))
+    add_sales(d, peer, categories=tuple(f"Core{i}" for i in range(1, 9)), months=3)
+    make_run(d, {tenant.assigned_customer: {"segment": "opportunistic"}, peer: {"segment": "core"}})
+
+
+def test_category_mix_shows_the_ten_biggest_gaps_and_the_rest_under_show_all(tenant_a):
+    """Item 7: the gaps that matter first (top 10 by size, biggest shortfall first), rows without a
+    gap collapsed with the rest under "Show all"."""
+    _mix_world(tenant_a)
+    response = login(tenant_a.rep_user).get(url(tenant_a, tenant_a.assigned_customer))
+    html = response.content.decode()
+    top = re.search(r'<tbody id="mix-top">(.*?)</tbody>', html, re.S).group(1)
+    more = re.search(r'<tbody class="collapse[^"]*" id="mix-more">(.*?)</tbody>', html, re.S).group(1)
+    shown = re.findall(r'<td class="category">([^<]+)</td>', top)
+    hidden = re.findall(r'<td class="category">([^<]+)</td>', more)
+    assert len(shown) == 10 and len(hidden) == 3
+    assert set(shown) >= {"Mine1", "Mine2", "Mine3", "Mine4"}  # every +20 pt gap
+    assert shown[0].startswith("Core")  # a -12.5 pt shortfall first
+    assert hidden[-1] == "Same"  # no gap: collapsed, last
+    assert 'id="mix-show-all"' in html and "Show all 13 categories" in html
+
+
+def test_category_mix_of_few_categories_has_no_show_all(tenant_a, run):
+    html = login(tenant_a.rep_user).get(url(tenant_a, tenant_a.assigned_customer)).content.decode()
+    assert 'id="mix-top"' in html and 'id="mix-show-all"' not in html
+
+
+def test_interactions_are_paginated_newest_first(tenant_a, run):
+    """Item 7: ten interactions a page, with links to the others."""
+    with scopes_disabled():
+        Interaction.objects.filter(distributor=tenant_a.distributor).delete()
+        for n in range(23):
+            f.InteractionFactory(
+                distributor=tenant_a.distributor,
+                customer=tenant_a.assigned_customer,
+                date=date(2026, 6, 28) - timedelta(days=n),
+                summary=f"Call number {n:02d}",
+            )
+    client = login(tenant_a.rep_user)
+    base = url(tenant_a, tenant_a.assigned_customer)
+    first = client.get(base).content.decode()
+    assert re.findall(r"Call number (\d\d)", first) == [f"{n:02d}" for n in range(10)]
+    assert "?interactions_page=2#interactions" in first and "Page 1 of 3" in first
+    last = client.get(base + "?interactions_page=3").content.decode()
+    assert re.findall(r"Call number (\d\d)", last) == ["20", "21", "22"]
+    assert "?interactions_page=2#interactions" in last
+    # A page past the end or not a number: the last or the first page, never an error.
+    assert client.get(base + "?interactions_page=99").status_code == 200
+    assert client.get(base + "?interactions_page=x").status_code == 200
+    # The account review prints only the most recent ones, without pages.
+    review = client.get(url(tenant_a, tenant_a.assigned_customer, "customer-review")).content.decode()
+    assert re.findall(r"Call number (\d\d)", review) == [f"{n:02d}" for n in range(8)]
+    assert "interactions_page" not in review

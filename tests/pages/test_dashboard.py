@@ -1,10 +1,13 @@
 """Manager dashboard: segment figures, quadrant data, whale curve, migration matrix, re-run."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from segments.models import StratificationRun
+from segments.vocabulary import SEGMENT_ORDER
 from tests import factories as f
 
 from .conftest import login, make_run
@@ -94,3 +97,29 @@ def test_rerun_button_queues_a_run_that_publishes(tenant_a):
     assert response.status_code == 302
     assert response["Location"] == url(tenant_a, "run-detail", run_id=run.number)
     assert login(tenant_a.rep_user).post(url(tenant_a, "run-request")).status_code == 403
+
+
+def test_segments_appear_in_the_one_order_everywhere_on_the_dashboard(tenant_a):
+    """Item 7: the figures table, the quadrant's datasets (its legend) and the migration matrix list
+    segments in SEGMENT_ORDER (core, opportunistic, service drain, marginal, lapsed)."""
+    two_runs(tenant_a)
+    client = login(tenant_a.manager)
+    response = client.get(url(tenant_a))
+    order = list(SEGMENT_ORDER)
+    summary = [row["segment"] for row in response.context["summary"]["rows"]]
+    assert summary == [s for s in order if s in summary] and "opportunistic" in summary
+    assert re.findall(r'<tr data-segment="(\w+)">', response.content.decode()) == summary
+    assert [col["segment"] for col in response.context["migration"]["to"]] == [
+        s for s in order if s in {col["segment"] for col in response.context["migration"]["to"]}
+    ]
+    data = client.get(url(tenant_a, "dashboard-quadrant")).json()
+    assert [d["segment"] for d in data["datasets"]] == [s for s in order if s != "lapsed"]
+
+
+def test_quadrant_json_carries_the_threshold_lines(tenant_a):
+    """Item 7: where the thresholds fall on the quadrant's axes, from the run's own segments (the
+    vertical line between high and low value, the horizontal one between high and low profit)."""
+    two_runs(tenant_a)
+    t = login(tenant_a.manager).get(url(tenant_a, "dashboard-quadrant")).json()["thresholds"]
+    assert t["value_top_share"] == 0.3 and t["profit_top_share"] == 0.3
+    assert 0 < t["value_line"] <= 1 and 0 < t["profit_line"] <= 1

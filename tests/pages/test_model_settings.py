@@ -1,5 +1,7 @@
 """Model settings page: edit, preview (what-if run), history; the run page compares and publishes."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django_scopes import scopes_disabled
@@ -7,6 +9,7 @@ from django_scopes import scopes_disabled
 from segments.forms import ModelSettingsForm
 from segments.models import SettingsChange, StratificationProfile, StratificationRun
 from segments.services import settings_effective
+from stratify.engine.settings import DEFAULT_VALUE_WEIGHTS
 from tests import factories as f
 
 from .conftest import login, make_run
@@ -46,7 +49,7 @@ def test_save_records_history(tenant_a):
             StratificationProfile.objects.get(distributor=tenant_a.distributor).settings["value_weights"]["revenue"]
             == 0.5
         )
-    assert "value_weights" in client.get(url(tenant_a)).content.decode()
+    assert "Value weight: Revenue: 0.35 → 0.5" in client.get(url(tenant_a)).content.decode()
 
 
 def test_preview_queues_an_unpublished_run_with_the_changes_and_saves_nothing(tenant_a):
@@ -64,7 +67,7 @@ def test_preview_queues_an_unpublished_run_with_the_changes_and_saves_nothing(te
     ("changes", "expected"),
     [
         ({"window_days": "0"}, "Window (days): "),
-        ({"value_top_share": "1.5"}, "High value: top share of customers: "),
+        ({"value_top_share": "150"}, "High value: top % of customers: "),
         ({"cost_per_order": "-2"}, "Cost per order: "),
         ({"profit_w_net_profit": "-1"}, "Profit weight: Net profit: "),
         ({"delivery_cost": "truck = lots"}, "Delivery cost per ship method: Line 1"),
@@ -113,3 +116,65 @@ def test_model_pages_are_for_managers_and_runs_are_tenant_scoped(tenant_a, tenan
         assert login(user).get(url(tenant_a)).status_code == 403
         assert login(user).get(url(tenant_a, "run-detail", run_id=run.number)).status_code == 403
     assert login(tenant_b.manager).get(url(tenant_b, "run-detail", run_id=run.number)).status_code == 404
+
+
+def test_thresholds_are_entered_as_percentages(tenant_a):
+    """Item 7: the page shows 30 for a stored 0.30, and 25 entered is stored as 0.25."""
+    client = login(tenant_a.manager)
+    html = client.get(url(tenant_a)).content.decode()
+    assert 'name="value_top_share" value="30"' in html and 'name="profit_top_share" value="30"' in html
+    response = client.post(url(tenant_a), {**current_form_data(tenant_a, value_top_share="25"), "action": "save"})
+    assert response.status_code == 302
+    with scopes_disabled():
+        assert settings_effective(distributor=tenant_a.distributor).value_top_share == 0.25
+    assert 'name="value_top_share" value="25"' in client.get(url(tenant_a)).content.decode()
+    # A fraction typed out of habit is below the 1% floor: an error naming the field, nothing saved.
+    response = client.post(url(tenant_a), {**current_form_data(tenant_a, profit_top_share="0.3"), "action": "save"})
+    assert response.status_code == 400 and "High profit: top % of customers: " in response.content.decode()
+
+
+def test_weights_show_their_share_of_the_axis(tenant_a):
+    """Item 7: beside each weight, its part of the axis (weights are relative)."""
+    html = login(tenant_a.manager).get(url(tenant_a)).content.decode()
+    total = sum(DEFAULT_VALUE_WEIGHTS.values())
+    for factor, weight in DEFAULT_VALUE_WEIGHTS.items():
+        assert f'id="share-value_w_{factor}">{round(weight / total * 100)}%<' in html
+    assert 'id="share-profit_w_net_profit">60%<' in html and 'id="share-profit_w_revenue">0%<' in html
+    # A page shown again with errors keeps the shares of what was typed.
+    response = login(tenant_a.manager).post(
+        url(tenant_a),
+        {**current_form_data(tenant_a, profit_w_net_profit="3", profit_w_net_margin_pct="1", window_days="0")},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="share-profit_w_net_profit">75%<' in html and 'id="share-profit_w_net_margin_pct">25%<' in html
+
+
+def test_schedule_is_set_on_the_model_page(tenant_a):
+    """Item 7: the schedule (off, weekly, monthly) has its own form on the model page."""
+    client = login(tenant_a.manager)
+    assert 'id="schedule-form"' in client.get(url(tenant_a)).content.decode()
+    response = client.post(url(tenant_a), {"action": "schedule", "schedule": "weekly"}, follow=True)
+    assert "Schedule saved: weekly." in response.content.decode()
+    assert '<option value="weekly" selected>' in response.content.decode()
+    with scopes_disabled():
+        assert StratificationProfile.objects.get(distributor=tenant_a.distributor).schedule == "weekly"
+    response = client.post(url(tenant_a), {"action": "schedule", "schedule": "hourly"}, follow=True)
+    assert "Choose a schedule" in response.content.decode()
+    with scopes_disabled():
+        assert StratificationProfile.objects.get(distributor=tenant_a.distributor).schedule == "weekly"
+    assert login(tenant_a.rep_user).post(url(tenant_a), {"action": "schedule", "schedule": "off"}).status_code == 403
+
+
+def test_run_page_names_the_settings_that_differ_in_words(tenant_a):
+    """Item 7: the what-if diff uses the settings' labels, never their keys."""
+    a = tenant_a.assigned_customer
+    base = {"window_days": 365, "value_top_share": 0.3, "profit_top_share": 0.3, "value_weights": {"revenue": 0.35}}
+    make_run(tenant_a.distributor, {a: {"segment": "core"}}, settings=base)
+    what_if = {**base, "value_top_share": 0.25, "value_weights": {"revenue": 0.9, "orders": 0.1}}
+    preview = make_run(tenant_a.distributor, {a: {"segment": "core"}}, settings=what_if, publish=False)
+    html = login(tenant_a.manager).get(url(tenant_a, "run-detail", run_id=preview.number)).content.decode()
+    diff = re.search(r'<p class="small" id="settings-diff">(.*?)</p>', html, re.S).group(1)
+    assert "High value: top % of customers 30% → 25%" in diff
+    assert "Value weight: Revenue 0.35 → 0.9" in diff and "Value weight: Orders 0 → 0.1" in diff
+    assert "value_top_share" not in diff and "value_weights" not in diff and "<code>" not in diff

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django_scopes import scopes_disabled
 
 from segments.models import CustomerScore, StratificationProfile, StratificationRun
-from segments.vocabulary import SEGMENT_LABELS
+from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.engine import FACTORS
 from tests.segments.helpers import make_catalog, simple_lines, write_lines
 
@@ -128,3 +128,11 @@ def test_cli_summaries_write_money_in_the_tenant_s_currency(loaded, tmp_path):
     assert "€" in out.getvalue() and "revenue" in out.getvalue()
     with open(tmp_path / "s.csv", newline="", encoding="utf-8") as handle:
         assert "Revenue (EUR)" in next(csv.reader(handle))
+
+
+def test_stratify_command_lists_segments_in_the_one_order(loaded):
+    """Issue 11, item 7: the CLI summary lists segments like every page (SEGMENT_ORDER)."""
+    out = io.StringIO()
+    call_command("stratify", loaded.slug, "--as-of", "2026-06-30", stdout=out)
+    listed = [line.split()[0] for line in out.getvalue().splitlines() if line.startswith("  ") and "%]" not in line]
+    assert [s for s in listed if s in SEGMENT_ORDER] == list(SEGMENT_ORDER)

@@ -10,7 +10,7 @@ from django_scopes import scope
 
 from accounts.models import Distributor
 from segments.services import run_request
-from stratify.engine import LAPSED, SEGMENTS
+from segments.vocabulary import SEGMENT_ORDER
 from stratify.formatting import format_date, format_money
 from stratify.jobs.models import Job
 from stratify.jobs.services import job_execute
@@ -52,7 +52,7 @@ class Command(BaseCommand):
             message = run.message or (job.message if job else "the job was not claimed")
             raise CommandError(f"Run #{run.number} failed: {message}")
         self.stdout.write(f"as of {format_date(run.as_of, distributor)}  ({run.timings.get('total_seconds', '?')} s)")
-        for segment in (*SEGMENTS, LAPSED):
+        for segment in SEGMENT_ORDER:
             totals = run.totals.get(segment, {})
             money = ""
             if "revenue" in totals:
