@@ -14,16 +14,16 @@ PASSWORD = "pass-word-123"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `postgres` are deselected (not skipped) in the SQLite pass: `make test` runs them
-    in its PostgreSQL pass, so every test it reports has run somewhere."""
+    """Tests marked `postgres` are deselected (not skipped) in the SQLite pass, and tests marked
+    `sqlite` in the PostgreSQL pass: `make test` runs each in the other pass, so every test it
+    reports has run somewhere and none is skipped."""
     from django.conf import settings
 
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgres")]
+    other_pass = "sqlite" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "postgres"
+    deselected = [item for item in items if item.get_closest_marker(other_pass)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+        items[:] = [item for item in items if not item.get_closest_marker(other_pass)]
 
 
 @dataclass

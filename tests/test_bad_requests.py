@@ -69,18 +69,19 @@ def test_reps_see_only_the_jobs_they_started_and_nobody_sees_a_server_path(tenan
     reps = _import_job(tenant_a, tenant_a.rep_user)
     rep_api, manager_api = api_as(tenant_a.rep_user), api_as(tenant_a.manager)
     listed = rep_api.get(reverse("api-job-list", kwargs={"tenant": tenant_a.slug})).json()["results"]
-    assert [j["id"] for j in listed] == [reps.pk]
+    assert [j["id"] for j in listed] == [reps.number]
     assert (
-        rep_api.get(reverse("api-job-detail", kwargs={"tenant": tenant_a.slug, "pk": managers.pk})).status_code == 404
+        rep_api.get(reverse("api-job-detail", kwargs={"tenant": tenant_a.slug, "pk": managers.number})).status_code
+        == 404
     )
-    page = login(tenant_a.rep_user).get(reverse("job-detail", kwargs={"tenant": tenant_a.slug, "pk": managers.pk}))
+    page = login(tenant_a.rep_user).get(reverse("job-detail", kwargs={"tenant": tenant_a.slug, "pk": managers.number}))
     assert page.status_code == 404
     rep_list = login(tenant_a.rep_user).get(reverse("job-list", kwargs={"tenant": tenant_a.slug})).content.decode()
-    assert f"/jobs/{reps.pk}/" in rep_list and f"/jobs/{managers.pk}/" not in rep_list
+    assert f"/jobs/{reps.number}/" in rep_list and f"/jobs/{managers.number}/" not in rep_list
     all_jobs = manager_api.get(reverse("api-job-list", kwargs={"tenant": tenant_a.slug})).json()["results"]
-    assert {j["id"] for j in all_jobs} == {managers.pk, reps.pk}
+    assert {j["id"] for j in all_jobs} == {managers.number, reps.number}
     for job in all_jobs:
         assert "path" not in job["params"] and "/srv/" not in json.dumps(job)
         assert job["params"]["filename"] == "lines.csv"
-    detail = manager_api.get(reverse("api-import-detail", kwargs={"tenant": tenant_a.slug, "pk": managers.pk}))
+    detail = manager_api.get(reverse("api-import-detail", kwargs={"tenant": tenant_a.slug, "pk": managers.number}))
     assert "/srv/" not in detail.content.decode()

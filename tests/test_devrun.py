@@ -15,14 +15,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(
-    settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-    reason="the supervisor does not depend on the backend (its children use SQLite here): SQLite pass only",
-)
+# The supervisor does not depend on the backend (its children use SQLite here): the SQLite pass runs
+# it, the PostgreSQL pass deselects it (tests/conftest.py).
+pytestmark = pytest.mark.sqlite
 
 
 def free_port() -> int:

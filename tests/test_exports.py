@@ -105,7 +105,7 @@ def test_the_jobs_export_writes_dates_as_dates(tenant_a, fmt):
     else:
         cell = data.cell(row=2, column=5)
         assert isinstance(cell.value, datetime) and cell.value.date() == date(2026, 11, 30)
-        assert cell.is_date and data.cell(row=2, column=1).value == job.pk  # numbers stay numbers
+        assert cell.is_date and data.cell(row=2, column=1).value == job.number  # numbers stay numbers
 
 
 def test_export_response_types_every_kind_of_cell():

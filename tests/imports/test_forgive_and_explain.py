@@ -110,13 +110,15 @@ def test_identical_errors_are_grouped_in_the_page_the_api_and_the_message(tenant
     assert groups[0]["count"] == 1200 and groups[0]["column"] == "invoice_date"
     assert groups[0]["text"].startswith(expected)
     assert expected in job.message
-    html = page_client(tenant_a.manager).get(reverse("import-detail", kwargs={"tenant": tenant_a.slug, "pk": job.pk}))
+    html = page_client(tenant_a.manager).get(
+        reverse("import-detail", kwargs={"tenant": tenant_a.slug, "pk": job.number})
+    )
     assert expected in unescape(html.content.decode())
-    api = api_as(tenant_a.manager).get(reverse("api-import-detail", kwargs={"tenant": tenant_a.slug, "pk": job.pk}))
+    api = api_as(tenant_a.manager).get(reverse("api-import-detail", kwargs={"tenant": tenant_a.slug, "pk": job.number}))
     assert api.json()["error_groups"][0]["text"] == groups[0]["text"]
     csv_text = (
         page_client(tenant_a.manager)
-        .get(reverse("import-errors-csv", kwargs={"tenant": tenant_a.slug, "pk": job.pk}))
+        .get(reverse("import-errors-csv", kwargs={"tenant": tenant_a.slug, "pk": job.number}))
         .content.decode()
     )
     assert len(csv_text.splitlines()) == 1 + 1000 + 1  # header, one row per listed error, "… and 200 more"
@@ -159,7 +161,7 @@ def test_a_failed_import_is_corrected_and_retried_without_a_new_upload(
     # the upload is gone once imported: the failed import no longer offers a retry
     with scopes_disabled():
         first = Job.objects.filter(distributor=tenant_a.distributor, kind="import").order_by("pk").first()
-    html = client.get(reverse("import-detail", kwargs={"tenant": tenant_a.slug, "pk": first.pk})).content.decode()
+    html = client.get(reverse("import-detail", kwargs={"tenant": tenant_a.slug, "pk": first.number})).content.decode()
     assert 'id="retry-import"' not in html and "upload it again" in html
 
 
@@ -172,7 +174,7 @@ def test_a_failed_jobs_pages_say_it_failed(tenant_a, run_import):
         Job.objects.filter(pk=job.pk).update(progress=70)  # where a failed import stopped
     client = page_client(tenant_a.manager)
     for name in ("import-detail", "job-detail"):
-        html = client.get(reverse(name, kwargs={"tenant": tenant_a.slug, "pk": job.pk})).content.decode()
+        html = client.get(reverse(name, kwargs={"tenant": tenant_a.slug, "pk": job.number})).content.decode()
         assert "70%" not in html and 'aria-valuenow="70"' not in html, name
         assert re.search(r'class="alert alert-danger[^"]*"[^>]*id="job-failed"', html), name
         assert "Failed" in html
@@ -192,9 +194,11 @@ def test_an_import_with_restratification_links_its_job_and_run(tenant_a, media, 
         follow_up = Job.objects.get(distributor=tenant_a.distributor, kind="restratify")
         run_id = follow_up.result["run_id"]
     assert run_id
-    assert reverse("job-detail", kwargs={"tenant": tenant_a.slug, "pk": follow_up.pk}) in html
+    assert reverse("job-detail", kwargs={"tenant": tenant_a.slug, "pk": follow_up.number}) in html
     assert reverse("run-detail", kwargs={"tenant": tenant_a.slug, "run_id": run_id}) in html
-    job_page = client.get(reverse("job-detail", kwargs={"tenant": tenant_a.slug, "pk": follow_up.pk})).content.decode()
+    job_page = client.get(
+        reverse("job-detail", kwargs={"tenant": tenant_a.slug, "pk": follow_up.number})
+    ).content.decode()
     assert reverse("run-detail", kwargs={"tenant": tenant_a.slug, "run_id": run_id}) in job_page
 
 

@@ -72,7 +72,7 @@ def test_a_run_as_of_a_chosen_date_and_window(with_run, django_capture_on_commit
         assert run.as_of == date(2024, 1, 31) and run.settings["window_days"] == 30
         assert run.publish_requested is published and (run.published_at is not None) is published
         assert run.scores.exclude(segment="lapsed").count() == 1  # only C-100 bought in January 2024
-    assert response["Location"] == url(with_run, "run-detail", run_id=run.pk)
+    assert response["Location"] == url(with_run, "run-detail", run_id=run.number)
 
 
 @pytest.mark.parametrize("data", [{"as_of": "31/01/2024"}, {"as_of": "2024-01-31", "window_days": "3"}])
@@ -93,7 +93,7 @@ def test_an_import_outside_the_window_says_so_and_offers_a_run_as_of_its_last_da
     assert job.status == Job.Status.SUCCEEDED, job.message
     assert (job.result["first_date"], job.result["last_date"]) == ("2014-01-03", "2017-12-30")
     client = login(with_run.manager)
-    html = client.get(url(with_run, "import-detail", pk=job.pk)).content.decode()
+    html = client.get(url(with_run, "import-detail", pk=job.number)).content.decode()
     warning = re.search(r'<div class="alert alert-warning" id="outside-window".*?</div>', html, re.S)
     assert warning, html
     text = warning.group(0)
@@ -109,13 +109,13 @@ def test_an_import_outside_the_window_says_so_and_offers_a_run_as_of_its_last_da
         ranked = set(run.scores.exclude(segment="lapsed").values_list("customer__customer_id", flat=True))
     assert ranked == {"SS-1", "SS-2"}
     # now inside the published window: no warning
-    html = client.get(url(with_run, "import-detail", pk=job.pk)).content.decode()
+    html = client.get(url(with_run, "import-detail", pk=job.number)).content.decode()
     assert 'id="outside-window"' not in html
 
 
 def test_an_import_inside_the_window_has_no_warning(with_run, run_import):
     job = run_import(with_run, "invoice_lines", LINES.replace("INV-2,2024-02-10", "INV-3,2024-02-01"))
-    html = login(with_run.manager).get(url(with_run, "import-detail", pk=job.pk)).content.decode()
+    html = login(with_run.manager).get(url(with_run, "import-detail", pk=job.number)).content.decode()
     assert 'id="outside-window"' not in html
 
 

@@ -43,7 +43,7 @@ def test_every_page_of_a_customer_with_a_slash_answers(tenant_a, odd_customers):
     manager = login(tenant_a.manager)
     listing = manager.get(reverse("my-customers", kwargs={"tenant": tenant_a.slug})).content.decode()
     assigned = manager.get(reverse("rep-assignment", kwargs={"tenant": tenant_a.slug}))
-    run_page = manager.get(reverse("run-detail", kwargs={"tenant": tenant_a.slug, "run_id": first_run.pk}))
+    run_page = manager.get(reverse("run-detail", kwargs={"tenant": tenant_a.slug, "run_id": first_run.number}))
     assert assigned.status_code == 200 and run_page.status_code == 200
     for customer in customers:
         assert customer.customer_id.replace("&", "&amp;") in listing

@@ -62,7 +62,7 @@ def pages(tenant, run):
         (tenant.manager, reverse("customer-scorecard", kwargs={"tenant": t, "customer_id": c})),
         (tenant.manager, reverse("tier-policies", kwargs={"tenant": t})),
         (tenant.manager, reverse("model-settings", kwargs={"tenant": t})),
-        (tenant.manager, reverse("run-detail", kwargs={"tenant": t, "run_id": run.pk})),
+        (tenant.manager, reverse("run-detail", kwargs={"tenant": t, "run_id": run.number})),
         (tenant.manager, reverse("job-list", kwargs={"tenant": t})),
         (tenant.manager, reverse("import-list", kwargs={"tenant": t})),
         (tenant.manager, reverse("members", kwargs={"tenant": t})),

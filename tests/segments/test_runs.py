@@ -117,7 +117,7 @@ def test_deleting_a_run_or_a_customer_deletes_its_scores(loaded):
     with scopes_disabled():
         assert CustomerScore.objects.filter(run=first).count() == 12
         StratificationRun.objects.get(pk=first.pk).delete()
-        assert not CustomerScore.objects.filter(run_id=first.pk).exists()
+        assert not CustomerScore.objects.filter(run_id=first.number).exists()
         assert CustomerScore.objects.filter(run=second).count() == 12
         customer = CustomerScore.objects.filter(run=second).select_related("customer").first().customer
         customer.delete()
@@ -265,7 +265,7 @@ def test_preview_is_compared_with_the_published_run(loaded):
         mine = dict(CustomerScore.objects.filter(run=preview).values_list("customer__customer_id", "segment"))
         theirs = dict(CustomerScore.objects.filter(run=published).values_list("customer__customer_id", "segment"))
         assert selectors.current_run(d) == published
-    assert comparison["other"] == published.pk
+    assert comparison["other"] == published.number
     assert sum(sum(row.values()) for row in comparison["matrix"].values()) == 12
     moved = {m["customer_id"]: (m["from"], m["to"]) for m in comparison["moves"]}
     assert moved == {c: (theirs[c], mine[c]) for c in mine if mine[c] != theirs[c]}
