@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.paginator import Paginator
 from django.db.models import F, FilteredRelation, Max, Q, Sum
@@ -59,6 +60,10 @@ def _months_back(day: date, months: int) -> date:
     return date(y, m + 1, 1)
 
 
+def _cents(amount) -> float:
+    return float(Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def monthly_trend(*, distributor, customer, as_of: date | None, months: int = 24) -> list[dict]:
     """Revenue and gross margin per calendar month for the `months` months up to `as_of` (missing
     months are zero), from the precomputed CustomerMonth table. One query."""
@@ -67,7 +72,8 @@ def monthly_trend(*, distributor, customer, as_of: date | None, months: int = 24
     rows = CustomerMonth.objects.filter(
         distributor=distributor, customer=customer, month__gte=start, month__lte=as_of
     ).values_list("month", "revenue", "cost")
-    by_month = {m.replace(day=1): (float(r), float(r - c)) for m, r, c in rows}
+    # Cents rounded half-up from the exact sums (a float's round() would turn 2.675 into 2.67).
+    by_month = {m.replace(day=1): (_cents(r), _cents(r - c)) for m, r, c in rows}
     out = []
     for i in range(months):
         month = _months_back(as_of, months - 1 - i)

@@ -328,13 +328,15 @@ def read_run_input(*, distributor, as_of: date | None, window_days: int) -> RunI
         last_import = (
             Job.objects.filter(distributor=distributor, kind="import", status=Job.Status.SUCCEEDED)
             .order_by("-finished_at", "-pk")
-            .values("pk", "finished_at")
+            .values("number", "finished_at")
             .first()
         )
     data_seen = {
         "latest_invoice_date": latest.isoformat(),
-        "last_import_job": last_import["pk"] if last_import else None,
-        "last_import_finished_at": last_import["finished_at"].isoformat() if last_import else None,
+        "last_import_job": last_import["number"] if last_import else None,  # the import's per-tenant number
+        "last_import_finished_at": (
+            last_import["finished_at"].isoformat() if last_import and last_import["finished_at"] else None
+        ),
         "customers": len(keys),
     }
     return RunInput(as_of, aggregates, deliveries, keys, data_seen)

@@ -114,9 +114,10 @@ class ModelSettingsForm(forms.Form):
         if raw in (None, ""):
             return Decimal(0)
         try:
-            return Decimal(str(raw))
+            weight = Decimal(str(raw))
         except InvalidOperation:
             return None
+        return weight if weight.is_finite() else None
 
     def rate_fields(self):
         return [self[name] for name in RATE_FIELDS]
@@ -132,6 +133,8 @@ class ModelSettingsForm(forms.Form):
             try:
                 value = Decimal(cost.strip())
             except InvalidOperation:
+                raise forms.ValidationError(f"Line {number}: '{cost.strip()}' is not a number.")
+            if not value.is_finite():
                 raise forms.ValidationError(f"Line {number}: '{cost.strip()}' is not a number.")
             if value < 0:
                 raise forms.ValidationError(f"Line {number}: a cost must not be negative.")

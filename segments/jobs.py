@@ -1,12 +1,11 @@
 """Job handlers of the segments app (registered from SegmentsConfig.ready)."""
 
-from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from stratify.jobs.registry import RESTRATIFY_JOB_KIND, job_failed_handler, job_handler
 
-from .models import StratificationRun
 from .services import JOB_KIND, restratify_after_import, run_execute
+from .services.runs import runs_fail_for_job
 
 
 @job_handler(JOB_KIND)
@@ -28,8 +27,4 @@ def stratify_job_failed(job, message: str) -> None:
     (also when the sweep gave up on a lost worker, so the run page, the dashboard and the scheduler
     never see a run "running" whose job is over). A run already finished keeps what it has."""
     with scopes_disabled():  # the sweep runs outside any tenant scope: filtered by the job's tenant
-        StratificationRun.objects.filter(
-            distributor_id=job.distributor_id,
-            job_id=job.pk,
-            status__in=[StratificationRun.Status.QUEUED, StratificationRun.Status.RUNNING],
-        ).update(status=StratificationRun.Status.FAILED, message=message[:5000], finished_at=timezone.now())
+        runs_fail_for_job(distributor_id=job.distributor_id, job_id=job.pk, message=message)

@@ -45,7 +45,7 @@ def published_window(*, distributor) -> RunWindow | None:
     run = current_run(distributor)
     if run is not None and run.as_of is not None:
         window = int((run.settings or {}).get("window_days") or ModelSettings().window_days)
-        return RunWindow(as_of=run.as_of, window_days=window, run_id=run.pk)
+        return RunWindow(as_of=run.as_of, window_days=window, run_id=run.number)
     latest = latest_invoice_date(distributor=distributor)
     if latest is None:
         return None

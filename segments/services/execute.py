@@ -44,7 +44,7 @@ def _start(run: StratificationRun) -> None:
         )
         if busy is not None:
             raise JobDeferred(f"Waiting for run #{busy.number} of this distributor to finish.", countdown=5.0)
-        StratificationRun.objects.filter(pk=run.pk).update(
+        StratificationRun.objects.filter(distributor_id=run.distributor_id, pk=run.pk).update(
             status=Status.RUNNING, started_at=timezone.now(), message="", finished_at=None
         )
 
@@ -73,7 +73,7 @@ def run_execute(job, progress) -> dict:
         raise
     except Exception as error:
         message = str(error) if isinstance(error, JobFailed) else f"Internal error ({type(error).__name__}): {error}"
-        StratificationRun.objects.filter(pk=run.pk).update(
+        StratificationRun.objects.filter(distributor_id=run.distributor_id, pk=run.pk).update(
             status=Status.FAILED, message=message[:5000], finished_at=timezone.now()
         )
         raise
@@ -122,7 +122,7 @@ def _compute(run: StratificationRun, job, progress) -> dict:
     with transaction.atomic():
         write_scores(run, frame)
         job_fence(job)  # an attempt the sweep requeued meanwhile writes nothing
-        StratificationRun.objects.filter(pk=run.pk).update(
+        StratificationRun.objects.filter(distributor_id=run.distributor_id, pk=run.pk).update(
             as_of=as_of, compared_to_id=published, totals=totals, timings=timings, data_seen=data.data_seen
         )
     timings["write_seconds"] = round(time.perf_counter() - tick, 3)
@@ -131,7 +131,7 @@ def _compute(run: StratificationRun, job, progress) -> dict:
     run.refresh_from_db()
     with transaction.atomic():
         timings["total_seconds"] = round(time.perf_counter() - started, 3)
-        StratificationRun.objects.filter(pk=run.pk).update(
+        StratificationRun.objects.filter(distributor_id=run.distributor_id, pk=run.pk).update(
             status=Status.SUCCEEDED, finished_at=timezone.now(), timings=timings, message=""
         )
         run.refresh_from_db()

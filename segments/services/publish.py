@@ -37,7 +37,9 @@ def publish_in_transaction(run: StratificationRun) -> None:
         )
         locked.compared_to_id = profile.current_run_id
     now = timezone.now()
-    StratificationRun.objects.filter(pk=locked.pk).update(published_at=now, compared_to_id=locked.compared_to_id)
+    StratificationRun.objects.filter(distributor_id=locked.distributor_id, pk=locked.pk).update(
+        published_at=now, compared_to_id=locked.compared_to_id
+    )
     profile.previous_run_id = profile.current_run_id
     profile.current_run_id = locked.pk
     profile.save(update_fields=["previous_run", "current_run", "updated_at"])

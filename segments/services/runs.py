@@ -60,15 +60,20 @@ def restratify_after_import(*, distributor, actor=None) -> StratificationRun | N
     return run_request(distributor=distributor, actor=actor, publish=True)
 
 
+def runs_fail_for_job(*, distributor_id: int, job_id: int, message: str) -> int:
+    """The run of a failed job follows it: failed, with the job's message. A run already finished keeps
+    what it has. Returns how many runs changed (0 or 1)."""
+    return StratificationRun.objects.filter(
+        distributor_id=distributor_id, job_id=job_id, status__in=[Status.QUEUED, Status.RUNNING]
+    ).update(status=Status.FAILED, message=(message or "The run's job failed.")[:5000], finished_at=timezone.now())
+
+
 def runs_reconcile(*, distributor) -> int:
-    """Mark failed the runs whose job failed without them knowing (e.g. the sweep gave up on a worker
-    that was killed each time). Returns how many were fixed."""
+    """Mark failed the runs whose job failed without them knowing (a safety net: the job-failed hook in
+    `segments.jobs` settles them in the failing transaction). Returns how many were fixed."""
     stale = StratificationRun.objects.filter(
         distributor=distributor, status__in=[Status.QUEUED, Status.RUNNING], job__status=Job.Status.FAILED
-    ).select_related("job")
-    fixed = 0
-    for run in stale:
-        fixed += StratificationRun.objects.filter(pk=run.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
-            status=Status.FAILED, message=run.job.message or "The run's job failed.", finished_at=timezone.now()
-        )
-    return fixed
+    ).values_list("job_id", "job__message")
+    return sum(
+        runs_fail_for_job(distributor_id=distributor.pk, job_id=job_id, message=message) for job_id, message in stale
+    )

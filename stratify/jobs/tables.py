@@ -33,11 +33,16 @@ class JobTable(LeanTable):
         self.tenant_slug = tenant_slug
         super().__init__(*args, **kwargs)
 
+    # Reversed once per page; each row puts its number in place of this one (the last path segment).
+    URL_PLACEHOLDER = 999999999
+
     def before_render(self):
-        self._url = reverse(self.detail_url_name, kwargs={"tenant": self.tenant_slug, "pk": 0})
+        self._url = reverse(self.detail_url_name, kwargs={"tenant": self.tenant_slug, "pk": self.URL_PLACEHOLDER})
 
     def render_number(self, value, record):
-        return format_html('<a href="{}">{}</a>', self._url.replace("/0/", f"/{value}/"), value)
+        head, _, tail = self._url.rpartition(f"/{self.URL_PLACEHOLDER}/")
+        url = f"{head}/{value}/{tail}"
+        return format_html('<a href="{}">{}</a>', url, value)
 
     def render_status(self, value, record):
         return record.get_status_display()

@@ -181,3 +181,25 @@ def test_interactions_are_paginated_newest_first(tenant_a, run):
     review = client.get(url(tenant_a, tenant_a.assigned_customer, "customer-review")).content.decode()
     assert re.findall(r"Call number (\d\d)", review) == [f"{n:02d}" for n in range(8)]
     assert "interactions_page" not in review
+
+
+def test_monthly_figures_round_half_up_to_the_cent(tenant_a):
+    from decimal import Decimal
+
+    from insights.customers import monthly_trend
+    from sales.models import CustomerMonth
+    from tests.pages.conftest import AS_OF
+
+    with scopes_disabled():
+        CustomerMonth.objects.create(
+            distributor=tenant_a.distributor,
+            customer=tenant_a.assigned_customer,
+            month=AS_OF.replace(day=1),
+            revenue=Decimal("2.6750"),
+            cost=Decimal("0"),
+            lines=1,
+            return_lines=0,
+            orders=1,
+        )
+        trend = monthly_trend(distributor=tenant_a.distributor, customer=tenant_a.assigned_customer, as_of=AS_OF)
+    assert trend[-1]["revenue"] == 2.68

@@ -178,3 +178,14 @@ def test_run_page_names_the_settings_that_differ_in_words(tenant_a):
     assert "High value: top % of customers 30% → 25%" in diff
     assert "Value weight: Revenue 0.35 → 0.9" in diff and "Value weight: Orders 0 → 0.1" in diff
     assert "value_top_share" not in diff and "value_weights" not in diff and "<code>" not in diff
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"value_w_revenue": "NaN"}, {"profit_w_net_profit": "Infinity"}, {"delivery_cost": "truck = NaN"}],
+)
+def test_non_finite_numbers_are_form_errors_not_500s(tenant_a, changes):
+    response = login(tenant_a.manager).post(url(tenant_a), {**current_form_data(tenant_a, **changes), "action": "save"})
+    assert response.status_code == 400
+    with scopes_disabled():
+        assert not SettingsChange.objects.filter(distributor=tenant_a.distributor).exists()

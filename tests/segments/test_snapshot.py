@@ -106,3 +106,23 @@ def test_a_run_records_which_data_it_saw(tenant_a):
             "last_import_finished_at": None,
             "customers": Customer.objects.filter(distributor=distributor).count(),
         }
+
+
+def test_the_last_import_a_run_saw_is_named_by_its_number(tenant_a, tenant_b):
+    from django_scopes import scope
+
+    from stratify.jobs.models import Job
+    from stratify.jobs.services import job_enqueue
+
+    for tenant in (tenant_b, tenant_b, tenant_a):  # B's jobs push A's database ids past its numbers
+        with scope(distributor=tenant.distributor):
+            job = job_enqueue(distributor=tenant.distributor, kind="import", dispatch=False)
+        with scopes_disabled():
+            Job.objects.filter(pk=job.pk).update(status=Job.Status.SUCCEEDED)
+    distributor = tenant_a.distributor
+    customers, products = make_catalog(distributor)
+    write_lines(distributor, simple_lines(customers, products))
+    run = execute(distributor, publish=True)
+    assert run.status == "succeeded", run.message
+    assert job.pk != job.number == 1
+    assert run.data_seen["last_import_job"] == job.number
