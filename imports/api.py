@@ -16,6 +16,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from stratify.exports import csv_attachment
 from stratify.jobs.services import JobNotCancellable
 from stratify.tenancy.api import TenantApiView
 from stratify.tenancy.permissions import Perm
@@ -83,9 +84,7 @@ def import_payload(job, request=None) -> dict:
 
 
 def _csv_response(job) -> HttpResponse:
-    response = HttpResponse(errors_csv(job), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.number}-errors.csv"'
-    return response
+    return csv_attachment(errors_csv(job), f"import-{job.number}-errors.csv")
 
 
 class UploadTooLarge(APIException):

@@ -5,12 +5,12 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from stratify.exports import csv_attachment
 from stratify.jobs.models import Job
 from stratify.jobs.services import JobNotCancellable
 from stratify.published import published_window
@@ -246,7 +246,4 @@ class ImportErrorsCsvView(TenantViewMixin, View):
     lookups = (IMPORT,)
 
     def get(self, request):
-        job = self.job
-        response = HttpResponse(errors_csv(job), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="import-{job.number}-errors.csv"'
-        return response
+        return csv_attachment(errors_csv(self.job), f"import-{self.job.number}-errors.csv")

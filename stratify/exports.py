@@ -170,3 +170,10 @@ def export_response(
     response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
+
+
+def csv_attachment(body: str | bytes, filename: str) -> HttpResponse:
+    """An already written CSV as a download named `filename`."""
+    response = HttpResponse(body, content_type=CONTENT_TYPES["csv"])
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
