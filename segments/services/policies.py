@@ -86,3 +86,13 @@ def policies_update(*, distributor, actor, items) -> dict:
         if errors:
             transaction.set_rollback(True)
     return errors
+
+
+def qualification_end_update(*, distributor, value) -> None:
+    """Set (a date) or clear (None: the next scheduled run) the end of the qualification period."""
+    from .model_settings import profile_lock
+
+    with transaction.atomic():
+        profile = profile_lock(distributor=distributor)
+        profile.qualification_end = value
+        profile.save(update_fields=["qualification_end", "updated_at"])
