@@ -270,7 +270,10 @@ def qualification_end(*, distributor, run) -> date:
             due = start.replace(year=year, month=month, day=min(start.day, 28))
         return max(due, today)
     published = timezone.localtime(run.published_at).date() if run and run.published_at else today
-    return published.replace(year=published.year + 1, day=min(published.day, 28))
+    try:
+        return published.replace(year=published.year + 1)
+    except ValueError:  # 29 February
+        return published.replace(year=published.year + 1, day=28)
 
 
 def tier_history(*, distributor, customer, policies, limit: int = 12) -> list[dict]:

@@ -241,7 +241,9 @@ class TierSuggestView(TenantViewMixin, TemplateView):
             for row in tier["targets"]:
                 name = f"{segment}-{row['metric'].field}"
                 row["name"] = name
-                row["input"] = values.get(name, "") if values is not None else row["suggested"]
+                # Without a suggestion (no customer has the figure), the current target stays.
+                proposed = row["suggested"] if row["suggested"] is not None else row["current"]
+                row["input"] = values.get(name, "") if values is not None else proposed
                 row["errors"] = tier["errors"].get(row["metric"].field, [])
         return super().get_context_data(suggestions=suggestions, segment_labels=SEGMENT_LABELS, **kwargs)
 

@@ -233,13 +233,13 @@ ROUTE_CASES: dict[str, Case] = {
     "run-detail": Case(get=MANAGER_ONLY, kwargs=run_kw),
     "tier-policies": Case(
         get=MANAGER_ONLY,
-        writes={
-            "POST": Write({"manager": 302, "rep": 403, "customer": 403}, data=lambda t: {"qualification_end": ""})
-        },
+        writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403}, data=lambda t: {"qualification_end": ""})},
     ),
     # An empty POST changes no target (every tier keeps its values).
     "tier-suggest": Case(
-        get=MANAGER_ONLY, prepare=tier_policies_of, writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403})}
+        get=MANAGER_ONLY,
+        prepare=tier_policies_of,
+        writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403})},
     ),
     "tier-notices-send": Case(
         get=NOT_ALLOWED,

@@ -84,7 +84,12 @@ def test_manager_edits_a_policy_and_the_change_is_audited(tenant_a):
         ("service_drain", {"discount_pct": "150"}, "Discount %", "Must be between 0 and 100."),
         # Issue 12: targets are ordered along the ladder (Silver and Gold climb to Platinum), not by rank.
         ("core", {"target_revenue_12m": "5000"}, "Target: 12-month purchases", "may not be below the lower tier"),
-        ("core", {"target_days_to_pay": "90"}, "Target: average days to pay (at most)", "may not be above the lower tier"),
+        (
+            "core",
+            {"target_days_to_pay": "90"},
+            "Target: average days to pay (at most)",
+            "may not be above the lower tier",
+        ),
         ("service_drain", {"target_orders_12m": "-3"}, "Target: orders in 12 months", "greater than or equal to 0"),
         ("service_drain", {"free_shipping_threshold": "-10"}, "Free shipping on orders over", "Must not be negative."),
     ],

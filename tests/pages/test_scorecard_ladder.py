@@ -39,7 +39,9 @@ def api_card(t, customer_id=None):
 def add_paying_lines(t, customer, days: list[int], *, channel="", revenue=Decimal("500")):
     """One invoice per entry of `days` (its days to pay), in the month before AS_OF."""
     with scopes_disabled():
-        product = f.ProductFactory(distributor=t.distributor, category="Fittings", product_id=f"{customer.customer_id}-F")
+        product = f.ProductFactory(
+            distributor=t.distributor, category="Fittings", product_id=f"{customer.customer_id}-F"
+        )
         for i, d in enumerate(days):
             f.InvoiceLineFactory(
                 distributor=t.distributor,
@@ -164,8 +166,14 @@ def test_every_at_most_target_above_its_limit_is_not_met_in_every_segment(tenant
 
 
 def test_tier_history_under_tier_names(tenant_a):
-    make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "marginal"}}, as_of=AS_OF - timedelta(days=60))
-    make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "service_drain"}}, as_of=AS_OF - timedelta(days=30))
+    make_run(
+        tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "marginal"}}, as_of=AS_OF - timedelta(days=60)
+    )
+    make_run(
+        tenant_a.distributor,
+        {tenant_a.assigned_customer: {"segment": "service_drain"}},
+        as_of=AS_OF - timedelta(days=30),
+    )
     make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "core"}}, publish=False)  # a preview
     make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "core"}})
     card = api_card(tenant_a)
@@ -203,7 +211,10 @@ def test_period_end_follows_the_schedule_without_a_set_date(tenant_a):
 @pytest.mark.parametrize("segment", ["core", "service_drain", "opportunistic", "marginal", "lapsed"])
 def test_nothing_internal_in_any_segment(tenant_a, segment):
     add_paying_lines(tenant_a, tenant_a.assigned_customer, [40, 20], channel="web")
-    make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": segment}, tenant_a.unassigned_customer: {"segment": "core"}})
+    make_run(
+        tenant_a.distributor,
+        {tenant_a.assigned_customer: {"segment": segment}, tenant_a.unassigned_customer: {"segment": "core"}},
+    )
     client = login(tenant_a.customer_user)
     for url in (scorecard_url(tenant_a), reverse("scorecard-print", kwargs={"tenant": tenant_a.slug})):
         html = client.get(url).content.decode()
@@ -218,7 +229,9 @@ def test_printable_page(tenant_a):
     make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "service_drain"}})
     url = reverse("scorecard-print", kwargs={"tenant": tenant_a.slug})
     response = login(tenant_a.customer_user).get(url)
-    assert response.status_code == 200 and response["Content-Disposition"].startswith("inline; filename=\"scorecard-alpha-C1")
+    assert response.status_code == 200 and response["Content-Disposition"].startswith(
+        'inline; filename="scorecard-alpha-C1'
+    )
     html = response.content.decode()
     assert "nav.navbar { display: none; }" in html and "window.print()" in html
     assert 'class="collapse show print-show' in html  # the monthly figures unfolded

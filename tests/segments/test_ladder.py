@@ -137,7 +137,12 @@ def test_a_three_step_cycle_is_refused(tenant_a):
 def test_api_accepts_the_new_fields_and_warns_about_a_less_profitable_target(tenant_a):
     body = [
         {"segment": "opportunistic", "works_towards": "service_drain"},
-        {"segment": "core", "target_avg_order_value": "500", "target_returns_pct": "4", "target_self_service_pct": "60"},
+        {
+            "segment": "core",
+            "target_avg_order_value": "500",
+            "target_returns_pct": "4",
+            "target_self_service_pct": "60",
+        },
     ]
     response = api_as(tenant_a.manager).put(tiers_url(tenant_a), body, format="json")
     assert response.status_code == 200, response.json()
@@ -167,7 +172,9 @@ def edit_url(t, segment):
     ],
 )
 def test_form_bad_input_is_a_form_error_naming_the_field(tenant_a, segment, changes, label, message):
-    response = login(tenant_a.manager).post(edit_url(tenant_a, segment), form_data(policy(tenant_a, segment), **changes))
+    response = login(tenant_a.manager).post(
+        edit_url(tenant_a, segment), form_data(policy(tenant_a, segment), **changes)
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert f"{label}: " in html and message in html
@@ -179,7 +186,9 @@ def test_form_bad_input_is_a_form_error_naming_the_field(tenant_a, segment, chan
 def test_form_saves_a_less_profitable_target_with_a_warning(tenant_a):
     client = login(tenant_a.manager)
     silver = policy(tenant_a, "opportunistic")
-    response = client.post(edit_url(tenant_a, "opportunistic"), form_data(silver, works_towards="service_drain"), follow=True)
+    response = client.post(
+        edit_url(tenant_a, "opportunistic"), form_data(silver, works_towards="service_drain"), follow=True
+    )
     assert response.status_code == 200
     assert "a tier of less profitable customers" in response.content.decode()
     silver.refresh_from_db()
@@ -198,4 +207,7 @@ def test_targets_may_not_be_easier_up_the_ladder(tenant_a):
     ok = api.put(tiers_url(tenant_a), [{"segment": "service_drain", "target_revenue_12m": "90000"}], format="json")
     assert ok.status_code == 200
     with scopes_disabled():
-        assert TierPolicy.objects.get(distributor=tenant_a.distributor, segment="service_drain").target_revenue_12m == 90000
+        assert (
+            TierPolicy.objects.get(distributor=tenant_a.distributor, segment="service_drain").target_revenue_12m
+            == 90000
+        )
