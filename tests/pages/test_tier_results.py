@@ -144,8 +144,8 @@ def test_tier_page_counts_customers_meeting_each_target_and_the_near_ones(tenant
             for i in range(3)
         ]
     # Towards Platinum on buying targets: 50,000, 24 orders, 5 categories (one category each here).
-    buy(tenant_a, silvers[0], purchases=50000, days=30, orders=24)  # meets purchases and orders
-    buy(tenant_a, silvers[1], purchases=46000, days=30, orders=22)  # within 10% of both
+    buy(tenant_a, silvers[0], purchases=50000, days=30, orders=25)  # meets purchases and orders
+    buy(tenant_a, silvers[1], purchases=46000, days=30, orders=23)  # within 10% of both
     buy(tenant_a, silvers[2], purchases=1000, days=30, orders=2)  # far
     with scopes_disabled():
         TierPolicy.objects.filter(distributor=tenant_a.distributor, segment="core").update(target_categories=1)
