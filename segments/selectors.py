@@ -386,10 +386,37 @@ def target_suggestions(*, distributor) -> dict:
                     "meeting": meeting,
                     "of": len(values),
                     "share": round(meeting * 100 / len(values)) if values and suggested is not None else None,
+                    "values": values,
                 }
             )
         tiers.append({"policy": policy, "customers": len(members), "targets": rows})
+    _keep_ladder_order(tiers, policies)
     return {"run": run, "tiers": tiers}
+
+
+def _keep_ladder_order(tiers: list[dict], policies) -> None:
+    """A suggestion that would ask more of a tier than of the tier its customers work towards (on
+    the targets they are shown) is eased to that tier's, so that the suggestions can be saved as
+    they stand; its share meeting it is counted again."""
+    by_segment = {t["policy"].segment: t for t in tiers}
+    for _ in range(len(tiers)):  # a ladder is at most as long as the tiers are many
+        changed = False
+        for low in tiers:
+            high = by_segment.get(low["policy"].works_towards)
+            if high is None:
+                continue
+            shown = {m.key for m in metrics_towards(low["policy"].segment, high["policy"].segment)}
+            highs = {r["metric"].key: r for r in high["targets"]}
+            for row in low["targets"]:
+                metric, mine, theirs = row["metric"], row["suggested"], highs[row["metric"].key]["suggested"]
+                if metric.key not in shown or mine is None or theirs is None:
+                    continue
+                if mine > theirs if metric.direction == AT_LEAST else mine < theirs:
+                    row["suggested"], changed = theirs, True
+                    row["meeting"] = sum(evaluate(metric, v, theirs)["met"] for v in row["values"])
+                    row["share"] = round(row["meeting"] * 100 / len(row["values"]))
+        if not changed:
+            return
 
 
 def tier_changes(*, distributor, run) -> list[dict]:
