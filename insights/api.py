@@ -1,6 +1,8 @@
 """API of the read side: the customer scorecard (a customer user's own; staff "view as customer"
 for a customer they may see)."""
 
+from decimal import Decimal
+
 from django.http import Http404
 from rest_framework.response import Response
 
@@ -13,18 +15,41 @@ from stratify.tenancy.permissions import Perm, Role
 from .scorecard import scorecard_data
 
 
+def _number(value):
+    """A figure for JSON: whole numbers as integers, others as floats (None stays None)."""
+    if value is None or isinstance(value, int):
+        return value
+    value = Decimal(str(value))
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+MONEY_FIGURES = ("purchases", "average_order")
+
+
 def scorecard_body(card: dict) -> dict:
-    """The scorecard as the API answers it: every amount (12-month purchases, money targets, monthly
-    purchases) a decimal string with two decimals."""
+    """The scorecard as the API answers it: every amount (12-month purchases, average order, money
+    targets and gaps, monthly purchases) a decimal string with two decimals; other figures numbers.
+    `targets`: each with `metric`, `label`, `value`, `target`, `direction` ("at_least" or
+    "at_most"), `met`, `gap` (what is missing, 0 when met) and `text` (the gap in words)."""
     if not card.get("available"):
         return card
     body = dict(card)
-    figures = dict(card["figures"])
-    figures["purchases"] = money_str(figures.get("purchases"))
-    body["figures"] = figures
-    body["progress"] = [
-        {**row, "actual": money_str(row["actual"]), "target": money_str(row["target"])} if row.get("money") else row
-        for row in card["progress"]
+    body["figures"] = {
+        key: money_str(value) if key in MONEY_FIGURES else _number(value) for key, value in card["figures"].items()
+    }
+    spell = lambda row, v: money_str(v) if row["kind"] == "money" else _number(v)  # noqa: E731
+    body["targets"] = [
+        {
+            "metric": row["metric"],
+            "label": row["label"],
+            "value": spell(row, row["value"]),
+            "target": spell(row, row["target"]),
+            "direction": row["direction"],
+            "met": row["met"],
+            "gap": spell(row, row["gap"]),
+            "text": row["text"],
+        }
+        for row in card["targets"]
     ]
     body["trend"] = [{**month, "purchases": money_str(month["purchases"])} for month in card["trend"]]
     return body

@@ -8,6 +8,7 @@ tenant_urlpatterns = [
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("dashboard/quadrant.json", views.QuadrantDataView.as_view(), name="dashboard-quadrant"),
     path("scorecard/", views.ScorecardView.as_view(), name="scorecard"),
+    path("scorecard/print/", views.ScorecardPrintView.as_view(), name="scorecard-print"),
     path("customers/", views.MyCustomersView.as_view(), name="my-customers"),
     path("customers/<erp_id:customer_id>/", views.CustomerDetailView.as_view(), name="customer-detail"),
     path("customers/<erp_id:customer_id>/review/", views.CustomerReviewView.as_view(), name="customer-review"),

@@ -174,6 +174,21 @@ class ScorecardView(TenantViewMixin, TemplateView):
         return super().get_context_data(card=data, customer=customer, trend_rows=trend_rows, **kwargs)
 
 
+class ScorecardPrintView(ScorecardView):
+    """The customer's scorecard as a printable page (no navigation, figures unfolded) to print or
+    save as PDF: one or two A4/Letter pages with the chart whole (tests/browser/test_print.py)."""
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(printable=True, **kwargs)
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        account = context["customer"].customer_id
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in account)
+        response["Content-Disposition"] = f'inline; filename="scorecard-{safe}.html"'
+        return response
+
+
 class CustomerScorecardView(ScorecardView):
     """Staff "view as customer": exactly what the customer sees, for a customer the caller may see."""
 

@@ -13,7 +13,7 @@ from stratify.tenancy.permissions import Perm
 from . import selectors, services
 from .lookups import RUN
 from .models import SCORE_FIELDS, CustomerScore, SettingsChange, StratificationProfile, StratificationRun, TierPolicy
-from .policies import EDITABLE_FIELDS
+from .policies import EDITABLE_FIELDS, ladder_warnings
 from .vocabulary import SEGMENT_ORDER
 
 RUN_PK = RUN.on("pk")
@@ -253,21 +253,30 @@ class SettingsHistoryApi(TenantListApi):
 
 
 class TierPolicySerializer(serializers.ModelSerializer):
+    """A tier policy; `ladder_warning` says when its customers work towards a less profitable tier."""
+
+    ladder_warning = serializers.SerializerMethodField()
+
     class Meta:
         model = TierPolicy
-        fields = ["segment", *EDITABLE_FIELDS, "updated_at"]
-        read_only_fields = ["segment", "updated_at"]
+        fields = ["segment", *EDITABLE_FIELDS, "ladder_warning", "updated_at"]
+        read_only_fields = ["segment", "ladder_warning", "updated_at"]
+
+    def get_ladder_warning(self, policy) -> str | None:
+        return self.context.get("warnings", {}).get(policy.segment)
 
 
 class TierPolicyApi(TenantApiView):
     """GET: the four tier policies (top tier first). PUT (managers): a list of
-    `{"segment": ..., <fields to change>}`; each is validated against its neighbours and audited; on
+    `{"segment": ..., <fields to change>}`; each is validated against the ladder and audited; on
     any error nothing is saved and the answer names `segment` and field."""
 
     permission = {"GET": Perm.VIEW_CUSTOMERS, "PUT": Perm.MANAGE_MODEL}
 
     def get(self, request, *args, **kwargs):
-        return Response(TierPolicySerializer(selectors.policy_list(distributor=self.distributor), many=True).data)
+        policies = selectors.policy_list(distributor=self.distributor)
+        context = {"warnings": ladder_warnings(policies)}
+        return Response(TierPolicySerializer(policies, many=True, context=context).data)
 
     def put(self, request, *args, **kwargs):
         items = request.data if isinstance(request.data, list) else [request.data]
@@ -275,3 +284,47 @@ class TierPolicyApi(TenantApiView):
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         return self.get(request)
+
+
+class TierSuggestionsApi(TenantApiView):
+    """GET: each tier's targets suggested from the published run (first quartile of the tier's
+    segment's customers for at-least targets, last quartile for at-most ones) and the share of them
+    meeting each. Nothing is saved: PUT the values to tier-policies/ to keep them."""
+
+    permission = Perm.MANAGE_MODEL
+
+    def get(self, request, *args, **kwargs):
+        data = selectors.target_suggestions(distributor=self.distributor)
+        run = data["run"]
+        return Response(
+            {
+                "run": run.number if run else None,
+                "as_of": run.as_of if run else None,
+                "tiers": [
+                    {
+                        "segment": tier["policy"].segment,
+                        "tier_name": tier["policy"].tier_name,
+                        "customers": tier["customers"],
+                        "targets": [
+                            {
+                                "field": row["metric"].field,
+                                "metric": row["metric"].key,
+                                "direction": row["metric"].direction,
+                                "current": _spell(row["metric"], row["current"]),
+                                "suggested": _spell(row["metric"], row["suggested"]),
+                                "meeting": row["meeting"],
+                                "of": row["of"],
+                            }
+                            for row in tier["targets"]
+                        ],
+                    }
+                    for tier in data["tiers"]
+                ],
+            }
+        )
+
+
+def _spell(metric, value):
+    if value is None:
+        return None
+    return money_str(value) if metric.kind == "money" else str(value)

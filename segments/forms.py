@@ -212,14 +212,31 @@ class TierPolicyForm(forms.ModelForm):
             "target_orders_12m": "Target: orders in 12 months",
             "target_categories": "Target: product categories",
             "target_days_to_pay": "Target: average days to pay (at most)",
+            "target_avg_order_value": "Target: average order value (at least)",
+            "target_returns_pct": "Target: returns, % of lines (at most)",
+            "target_self_service_pct": "Target: orders on the web or EDI, % (at least)",
+            "works_towards": "Customers of this segment work towards the tier of",
             "playbook": "Internal playbook (reps only)",
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 2}), "playbook": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        field = self.fields["works_towards"]
+        field.choices = [("", "No other tier: its customers keep it (the top tier)"), *list(field.choices)[1:]]
+        field.help_text = "The tier whose targets this tier's customers see. Never a less profitable segment's."
         _style(self)
 
     def _post_clean(self):
         # Validation against the other tiers is the service's job (it locks them); skip the model's.
         pass
+
+
+class QualificationEndForm(forms.Form):
+    qualification_end = forms.DateField(
+        label="Qualification period ends",
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
+        help_text="Empty: the next scheduled run (a year after the latest publication when none is scheduled).",
+    )

@@ -26,6 +26,9 @@ class StratificationProfile(TenantOwnedModel):
     previous_run = models.ForeignKey(
         "StratificationRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The end of the qualification period customers' scorecards count towards (empty: the next
+    # scheduled run; see `segments.selectors.qualification_end`).
+    qualification_end = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -166,6 +169,12 @@ class TierPolicy(TenantOwnedModel):
     target_orders_12m = models.PositiveIntegerField(null=True, blank=True)
     target_categories = models.PositiveIntegerField(null=True, blank=True)
     target_days_to_pay = models.PositiveIntegerField(null=True, blank=True)
+    target_avg_order_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    target_returns_pct = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    target_self_service_pct = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    # The ladder: the segment whose tier this segment's customers work towards (empty: they keep
+    # their tier, the top). Rules in `segments.policies.validate_ladder`.
+    works_towards = models.CharField(max_length=20, choices=SEGMENT_CHOICES[:4], blank=True)
     playbook = models.TextField(blank=True, help_text="Internal: what reps should do with this segment")
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -188,3 +197,22 @@ class TierPolicyChange(TenantOwnedModel):
     class Meta:
         indexes = [models.Index(fields=["distributor", "policy", "-changed_at"], name="tierchange_policy_idx")]
         ordering = ["-changed_at", "-id"]
+
+
+class TierNotice(TenantOwnedModel):
+    """An e-mail telling a customer user their new tier after a published run: every message sent
+    is kept (to whom, what, when, by whom)."""
+
+    id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(StratificationRun, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey("sales.Customer", on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField()
+    tier_name = models.CharField(max_length=100)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+    sent_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["distributor", "run", "customer"], name="tiernotice_run_idx")]
+        ordering = ["-sent_at", "-id"]

@@ -3,11 +3,19 @@ explicitly; customer-level reads go through `sales.selectors` rules (reps: assig
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import math
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import Membership
+from sales.models import InvoiceLine
 from sales.selectors import customer_list
 from stratify.engine import ModelSettings
 from stratify.published import RunWindow, register_window_provider
+from stratify.tenancy.permissions import Role
 
 from .aggregates import latest_invoice_date  # also the model page's default as-of date
 from .models import (
@@ -15,9 +23,11 @@ from .models import (
     SettingsChange,
     StratificationProfile,
     StratificationRun,
+    TierNotice,
     TierPolicy,
     TierPolicyChange,
 )
+from .policies import AT_LEAST, LAPSED, METRICS, evaluate, metrics_towards, next_tier, policy_for_segment
 
 
 def profile_get(*, distributor) -> StratificationProfile:
@@ -136,3 +146,310 @@ def policy_changes(*, distributor, limit: int = 50):
         .select_related("policy", "changed_by")
         .order_by("-changed_at", "-id")[:limit]
     )
+
+
+# --- the ladder: customers' figures against the targets, tier history, suggestions, tier changes ------
+
+SELF_SERVICE_CHANNELS = ("web", "edi")
+TENTH = Decimal("0.1")
+
+
+def _tenth(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(TENTH)
+
+
+def _share(part, whole) -> Decimal | None:
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(TENTH) if whole else None
+
+
+def customer_figures(*, distributor, as_of: date | None, customers=None) -> dict[int, dict]:
+    """Per customer pk, what the targets measure over the 365 days up to `as_of` (default today):
+    purchases (net of returns), orders (distinct invoices among non-return lines), product
+    categories bought, average order value (non-return purchases per order), average days to pay
+    (per line), returns as a % of lines, and the % of orders placed on the web or EDI among the
+    orders whose channel is known (None when none is). Money is exact (Decimal). One GROUP BY query
+    on the (tenant, customer, date) index; `customers` (pks) narrows it."""
+    as_of = as_of or date.today()
+    lines = InvoiceLine.objects.filter(
+        distributor=distributor, invoice_date__gt=as_of - timedelta(days=365), invoice_date__lte=as_of
+    )
+    if customers is not None:
+        lines = lines.filter(customer_id__in=list(customers))
+    kept = Q(quantity__gte=0, revenue__gte=0)
+    known = kept & ~Q(channel="")
+    self_service = Q()
+    for channel in SELF_SERVICE_CHANNELS:
+        self_service |= Q(channel__iexact=channel)
+    rows = (
+        lines.order_by()
+        .values("customer_id")
+        .annotate(
+            purchases=Sum("revenue"),
+            kept_revenue=Sum("revenue", filter=kept),
+            orders=Count("invoice_id", filter=kept, distinct=True),
+            categories=Count("product__category", filter=kept & ~Q(product__category=""), distinct=True),
+            days_to_pay=Avg("days_to_pay"),
+            lines=Count("id"),
+            return_lines=Count("id", filter=~kept),
+            known_orders=Count("invoice_id", filter=known, distinct=True),
+            self_orders=Count("invoice_id", filter=known & self_service, distinct=True),
+        )
+    )
+    out = {}
+    for row in rows:
+        orders = int(row["orders"] or 0)
+        kept_revenue = Decimal(str(row["kept_revenue"] or 0))
+        out[row["customer_id"]] = {
+            "purchases": Decimal(str(row["purchases"] or 0)),
+            "orders": orders,
+            "categories": int(row["categories"] or 0),
+            "average_order": (kept_revenue / orders).quantize(Decimal("0.01")) if orders else None,
+            "days_to_pay": _tenth(row["days_to_pay"]),
+            "returns_pct": _share(row["return_lines"], row["lines"]),
+            "self_service_pct": _share(row["self_orders"], row["known_orders"]),
+        }
+    return out
+
+
+EMPTY_FIGURES = {
+    "purchases": Decimal(0),
+    "orders": 0,
+    "categories": 0,
+    "average_order": None,
+    "days_to_pay": None,
+    "returns_pct": None,
+    "self_service_pct": None,
+}
+
+
+def figures_for(*, distributor, customer, as_of: date | None) -> dict:
+    return customer_figures(distributor=distributor, as_of=as_of, customers=[customer.pk]).get(
+        customer.pk, dict(EMPTY_FIGURES)
+    )
+
+
+def goal_targets(*, policies, policy, figures: dict) -> tuple[str, object, list[dict]]:
+    """("keep" or "reach", the tier aimed at, its targets this customer is shown evaluated against
+    `figures`): the targets of the tier `policy` works towards, the behaviours its segment lacks; every
+    target of its own tier at the top. The web/EDI share is left out when the customer's channels
+    are unknown; targets the tier does not set are left out."""
+    target = next_tier(policies, policy)
+    goal, aim = ("reach", target) if target is not None else ("keep", policy)
+    rows = []
+    for metric in metrics_towards(policy.segment, target.segment if target else None):
+        limit = getattr(aim, metric.field)
+        value = figures.get(metric.key)
+        if limit is None or (metric.key == "self_service_pct" and value is None):
+            continue
+        rows.append({"metric": metric, "value": value, "target": limit, **evaluate(metric, value, limit)})
+    return goal, aim, rows
+
+
+def qualification_end(*, distributor, run) -> date:
+    """When the qualification period ends: the date the manager set; else the next scheduled run
+    (a week or a month after the last scheduled or published run, and not before today); else a
+    year after the published run was published."""
+    profile = profile_get(distributor=distributor)
+    if profile.qualification_end:
+        return profile.qualification_end
+    today = timezone.localdate()
+    if profile.schedule in (StratificationProfile.Schedule.WEEKLY, StratificationProfile.Schedule.MONTHLY):
+        last = (
+            run_list(distributor=distributor)
+            .filter(publish_requested=True)
+            .exclude(status=StratificationRun.Status.FAILED)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        start = timezone.localtime(last).date() if last else today
+        if profile.schedule == StratificationProfile.Schedule.WEEKLY:
+            due = start + timedelta(days=7)
+        else:
+            year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+            due = start.replace(year=year, month=month, day=min(start.day, 28))
+        return max(due, today)
+    published = timezone.localtime(run.published_at).date() if run and run.published_at else today
+    try:
+        return published.replace(year=published.year + 1)
+    except ValueError:  # 29 February
+        return published.replace(year=published.year + 1, day=28)
+
+
+def tier_history(*, distributor, customer, policies, limit: int = 12) -> list[dict]:
+    """The customer's tier in each published run it is in, newest first, under today's tier names."""
+    scores = (
+        CustomerScore.objects.filter(distributor=distributor, customer=customer, run__published_at__isnull=False)
+        .select_related("run")
+        .order_by("-run__as_of", "-run__published_at")[:limit]
+    )
+    out = []
+    for score in scores:
+        policy = policy_for_segment(policies, score.segment)
+        out.append({"as_of": score.run.as_of, "tier": policy.tier_name if policy else None})
+    return out
+
+
+def tier_overview(*, distributor) -> dict[str, dict]:
+    """Per tier (by segment) in the published run: how many customers are in it, how many meet each
+    target they are shown, how many meet them all, and how many are within 10% of every target they
+    miss (the ones to call). Empty without a published run. Two queries plus the policies'."""
+    run = current_run(distributor)
+    policies = policy_list(distributor=distributor)
+    if run is None or not policies:
+        return {}
+    segments = dict(
+        CustomerScore.objects.filter(distributor=distributor, run=run).values_list("customer_id", "segment")
+    )
+    figures = customer_figures(distributor=distributor, as_of=run.as_of)
+    out = {
+        p.segment: {"customers": 0, "qualify": 0, "near": 0, "targets": {}, "goal": None, "aim": None} for p in policies
+    }
+    for customer_id, segment in segments.items():
+        policy = policy_for_segment(policies, segment)
+        if policy is None:
+            continue
+        goal, aim, rows = goal_targets(
+            policies=policies, policy=policy, figures=figures.get(customer_id, EMPTY_FIGURES)
+        )
+        entry = out[policy.segment]
+        entry["customers"] += 1
+        entry["goal"], entry["aim"] = goal, aim
+        for row in rows:
+            counts = entry["targets"].setdefault(row["metric"].key, {"metric": row["metric"], "met": 0, "of": 0})
+            counts["of"] += 1
+            counts["met"] += row["met"]
+        if rows and all(r["met"] for r in rows):
+            entry["qualify"] += 1
+        elif rows and all(r["met"] or r["near"] for r in rows):
+            entry["near"] += 1
+    for policy in policies:  # a tier with no customer still says what it aims at
+        entry = out[policy.segment]
+        if entry["aim"] is None:
+            entry["goal"], entry["aim"], _ = goal_targets(policies=policies, policy=policy, figures=EMPTY_FIGURES)
+        entry["targets"] = list(entry["targets"].values())
+    return out
+
+
+def quantile(values: list, q: float) -> Decimal | None:
+    """The q-quantile of `values` by linear interpolation between the closest ranks (numpy's default)."""
+    ordered = sorted(Decimal(str(v)) for v in values)
+    if not ordered:
+        return None
+    h = (len(ordered) - 1) * Decimal(str(q))
+    lo = int(math.floor(h))
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (h - lo) * (ordered[hi] - ordered[lo])
+
+
+SUGGEST_STEP = {"money": Decimal(1), "count": Decimal(1), "days": Decimal(1), "pct": Decimal(1)}
+
+
+def suggest_value(metric, values: list) -> Decimal | None:
+    """A target the segment's customers mostly meet: the first quartile for an at-least target (three
+    in four meet it), the last quartile for an at-most one; rounded to a whole unit towards meeting
+    it (down for at-least, up for at-most)."""
+    value = quantile(values, 0.25 if metric.direction == AT_LEAST else 0.75)
+    if value is None:
+        return None
+    rounding = ROUND_FLOOR if metric.direction == AT_LEAST else ROUND_CEILING
+    return value.quantize(SUGGEST_STEP[metric.kind], rounding=rounding)
+
+
+def target_suggestions(*, distributor) -> dict:
+    """Each tier's targets proposed from the published run: per metric, from the figures of the
+    tier's segment's customers (ranked ones; lapsed customers are left out), and the share of them
+    that meet the suggestion. `{"run": run, "tiers": [...]}`; `run` None before a publication."""
+    run = current_run(distributor)
+    policies = policy_list(distributor=distributor)
+    if run is None:
+        return {"run": None, "tiers": []}
+    segments = dict(
+        CustomerScore.objects.filter(distributor=distributor, run=run)
+        .exclude(segment=LAPSED)
+        .values_list("customer_id", "segment")
+    )
+    figures = customer_figures(distributor=distributor, as_of=run.as_of)
+    tiers = []
+    for policy in policies:
+        members = [figures.get(pk, EMPTY_FIGURES) for pk, segment in segments.items() if segment == policy.segment]
+        rows = []
+        for metric in METRICS:
+            values = [f[metric.key] for f in members if f.get(metric.key) is not None]
+            suggested = suggest_value(metric, values)
+            meeting = sum(evaluate(metric, v, suggested)["met"] for v in values) if suggested is not None else 0
+            rows.append(
+                {
+                    "metric": metric,
+                    "current": getattr(policy, metric.field),
+                    "suggested": suggested,
+                    "meeting": meeting,
+                    "of": len(values),
+                    "share": round(meeting * 100 / len(values)) if values and suggested is not None else None,
+                    "values": values,
+                }
+            )
+        tiers.append({"policy": policy, "customers": len(members), "targets": rows})
+    _keep_ladder_order(tiers, policies)
+    return {"run": run, "tiers": tiers}
+
+
+def _keep_ladder_order(tiers: list[dict], policies) -> None:
+    """A suggestion that would ask more of a tier than of the tier its customers work towards (on
+    the targets they are shown) is eased to that tier's, so that the suggestions can be saved as
+    they stand; its share meeting it is counted again."""
+    by_segment = {t["policy"].segment: t for t in tiers}
+    for _ in range(len(tiers)):  # a ladder is at most as long as the tiers are many
+        changed = False
+        for low in tiers:
+            high = by_segment.get(low["policy"].works_towards)
+            if high is None:
+                continue
+            shown = {m.key for m in metrics_towards(low["policy"].segment, high["policy"].segment)}
+            highs = {r["metric"].key: r for r in high["targets"]}
+            for row in low["targets"]:
+                metric, mine, theirs = row["metric"], row["suggested"], highs[row["metric"].key]["suggested"]
+                if metric.key not in shown or mine is None or theirs is None:
+                    continue
+                if mine > theirs if metric.direction == AT_LEAST else mine < theirs:
+                    row["suggested"], changed = theirs, True
+                    row["meeting"] = sum(evaluate(metric, v, theirs)["met"] for v in row["values"])
+                    row["share"] = round(row["meeting"] * 100 / len(row["values"]))
+        if not changed:
+            return
+
+
+def tier_changes(*, distributor, run) -> list[dict]:
+    """The customers whose tier changed in `run` (a published run) against the run it replaced,
+    with their customer users' e-mail addresses and the notices already sent. Customers new in the
+    run (no tier before) are left out."""
+    policies = policy_list(distributor=distributor)
+    scores = (
+        CustomerScore.objects.filter(distributor=distributor, run=run)
+        .exclude(previous_segment="")
+        .exclude(previous_segment=F("segment"))
+        .select_related("customer")
+        .order_by("customer__customer_id")
+    )
+    changes = []
+    for score in scores:
+        before = policy_for_segment(policies, score.previous_segment)
+        after = policy_for_segment(policies, score.segment)
+        if before is None or after is None or before.pk == after.pk:
+            continue
+        changes.append({"customer": score.customer, "from": before, "to": after, "emails": [], "notices": []})
+    by_pk = {c["customer"].pk: c for c in changes}
+    if by_pk:
+        memberships = Membership.objects.filter(
+            distributor=distributor, role=Role.CUSTOMER, customer_id__in=list(by_pk)
+        ).select_related("user")
+        for membership in memberships:
+            if membership.user.email and membership.user.is_active:
+                by_pk[membership.customer_id]["emails"].append(membership.user.email)
+        for notice in TierNotice.objects.filter(distributor=distributor, run=run, customer_id__in=list(by_pk)):
+            by_pk[notice.customer_id]["notices"].append(notice)
+    return changes
+
+
+def tier_notices(*, distributor, run):
+    return TierNotice.objects.filter(distributor=distributor, run=run).select_related("customer", "sent_by")

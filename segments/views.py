@@ -11,9 +11,10 @@ from stratify.tenancy.permissions import Perm
 from stratify.tenancy.views import TenantViewMixin
 
 from . import selectors, services
-from .forms import ModelSettingsForm, RunForm, TierPolicyForm
+from .forms import ModelSettingsForm, QualificationEndForm, RunForm, TierPolicyForm
 from .lookups import RUN, TIER_POLICY
 from .models import StratificationProfile, StratificationRun
+from .policies import METRICS, ladder_warnings, next_tier
 from .vocabulary import FACTOR_LABELS, SEGMENT_LABELS, SEGMENT_ORDER, settings_diff
 
 
@@ -155,6 +156,13 @@ class RunDetailView(TenantViewMixin, TemplateView):
                 ],
                 settings_diff=settings_diff(other.settings, run.settings) if other and other.settings else [],
             )
+            if run.published_at is not None:
+                changes = selectors.tier_changes(distributor=self.distributor, run=run)
+                context.update(
+                    tier_changes=changes[: self.moves_shown],
+                    tier_changes_count=len(changes),
+                    tier_changes_waiting=sum(1 for c in changes if c["emails"] and not c["notices"]),
+                )
         return super().get_context_data(**context, **kwargs)
 
     def post(self, request, *args, **kwargs):
@@ -169,16 +177,122 @@ class RunDetailView(TenantViewMixin, TemplateView):
 
 
 class TierPolicyListView(TenantViewMixin, TemplateView):
-    permission = Perm.MANAGE_MODEL
+    """The tiers: each one's benefits, ladder and targets, and, from the published run, how many
+    customers are in it, how many meet each target they are shown and how many are within 10% of
+    them (the ones to call). POST: the end of the qualification period (empty: the next scheduled run)."""
+
+    permission = {"GET": Perm.MANAGE_MODEL, "POST": Perm.MANAGE_MODEL}
     template_name = "segments/tier_policies.html"
 
     def get_context_data(self, **kwargs):
+        policies = selectors.policy_list(distributor=self.distributor)
+        overview = selectors.tier_overview(distributor=self.distributor)
+        warnings = ladder_warnings(policies)
+        run = selectors.current_run(self.distributor)
+        tiers = [
+            {
+                "policy": p,
+                "towards": next_tier(policies, p),
+                "overview": overview.get(p.segment),
+                "warning": warnings.get(p.segment),
+                "targets": [(m, getattr(p, m.field)) for m in METRICS if getattr(p, m.field) is not None],
+            }
+            for p in policies
+        ]
         return super().get_context_data(
-            policies=selectors.policy_list(distributor=self.distributor),
+            policies=policies,
+            tiers=tiers,
+            run=run,
+            period_end=selectors.qualification_end(distributor=self.distributor, run=run) if run else None,
+            qualification_end=selectors.profile_get(distributor=self.distributor).qualification_end,
             changes=list(selectors.policy_changes(distributor=self.distributor)),
             segment_labels=SEGMENT_LABELS,
             **kwargs,
         )
+
+    def post(self, request, *args, **kwargs):
+        form = QualificationEndForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(period_form=form), status=400)
+        value = form.cleaned_data["qualification_end"]
+        services.qualification_end_update(distributor=self.distributor, value=value)
+        if value:
+            messages.success(request, f"The qualification period now ends on {format_date(value, self.distributor)}.")
+        else:
+            messages.success(request, "The qualification period now ends at the next scheduled run.")
+        return redirect("tier-policies", tenant=self.distributor.slug)
+
+
+class TierSuggestView(TenantViewMixin, TemplateView):
+    """Each tier's targets proposed from the published run (the first quartile of the tier's
+    segment's customers for at-least targets, the last for at-most ones), with the share of them that
+    meet each suggestion. POST saves the (possibly edited) values of every tier, all or nothing."""
+
+    permission = {"GET": Perm.MANAGE_MODEL, "POST": Perm.MANAGE_MODEL}
+    template_name = "segments/tier_suggest.html"
+
+    def get_context_data(self, **kwargs):
+        suggestions = selectors.target_suggestions(distributor=self.distributor)
+        values = kwargs.pop("values", None)
+        errors = kwargs.pop("errors", {})
+        for tier in suggestions["tiers"]:
+            segment = tier["policy"].segment
+            tier["errors"] = errors.get(segment, {}) if isinstance(errors.get(segment), dict) else {}
+            for row in tier["targets"]:
+                name = f"{segment}-{row['metric'].field}"
+                row["name"] = name
+                # Without a suggestion (no customer has the figure), the current target stays.
+                proposed = row["suggested"] if row["suggested"] is not None else row["current"]
+                row["input"] = values.get(name, "") if values is not None else proposed
+                row["errors"] = tier["errors"].get(row["metric"].field, [])
+        return super().get_context_data(suggestions=suggestions, segment_labels=SEGMENT_LABELS, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        items = []
+        for policy in selectors.policy_list(distributor=self.distributor):
+            item = {"segment": policy.segment}
+            for metric in METRICS:
+                name = f"{policy.segment}-{metric.field}"
+                if name in request.POST:
+                    item[metric.field] = request.POST[name].strip()
+            items.append(item)
+        errors = services.policies_update(distributor=self.distributor, actor=request.user, items=items)
+        if errors:
+            messages.error(request, "Nothing was saved: see the targets marked below.")
+            context = self.get_context_data(values=request.POST, errors=errors)
+            return self.render_to_response(context, status=400)
+        messages.success(request, "Targets saved for every tier.")
+        return redirect("tier-policies", tenant=self.distributor.slug)
+
+
+class TierNoticeSendView(TenantViewMixin, TemplateView):
+    """POST `customer=<account>` (one) or `all=1` (everyone not yet told): e-mail the customers of a
+    published run whose tier changed their new tier and a link to their scorecard."""
+
+    permission = {"POST": Perm.MANAGE_MODEL}
+    lookups = (RUN,)
+
+    def post(self, request, *args, **kwargs):
+        run = self.run
+        if run.published_at is None:
+            messages.error(request, "Only a published run's tier changes can be sent.")
+            return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
+        account = request.POST.get("customer", "").strip()
+        if not account and not request.POST.get("all"):
+            messages.error(request, "Choose a customer, or send to all.")
+            return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
+        sent = services.tier_notices_send(
+            distributor=self.distributor,
+            run=run,
+            actor=request.user,
+            customer_ids=[account] if account else None,
+            request=request,
+        )
+        if sent:
+            messages.success(request, f"{len(sent)} e-mail{'s' if len(sent) != 1 else ''} sent.")
+        else:
+            messages.info(request, "Nothing to send: no customer user with an e-mail address is waiting for one.")
+        return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
 
 
 class TierPolicyEditView(TenantViewMixin, TemplateView):
@@ -210,5 +324,8 @@ class TierPolicyEditView(TenantViewMixin, TemplateView):
                         form.add_error(field if field in form.fields else None, message)
             else:
                 messages.success(request, f"Tier {form.cleaned_data['tier_name']} saved.")
+                warning = ladder_warnings(selectors.policy_list(distributor=self.distributor)).get(policy.segment)
+                if warning:
+                    messages.warning(request, warning)
                 return redirect("tier-policies", tenant=self.distributor.slug)
         return self.render_to_response(self.context(policy, form), status=400)

@@ -35,6 +35,7 @@ tenant_patterns = [
     ),
     path("scorecard/", insights_api.ScorecardApi.as_view(), name="api-scorecard"),
     path("tier-policies/", segments_api.TierPolicyApi.as_view(), name="api-tier-policies"),
+    path("tier-policies/suggestions/", segments_api.TierSuggestionsApi.as_view(), name="api-tier-suggestions"),
     path("reps/", RepListApi.as_view(), name="api-rep-list"),
     path("reps/<erp_id:rep_id>/", RepDetailApi.as_view(), name="api-rep-detail"),
     path("products/", ProductListApi.as_view(), name="api-product-list"),

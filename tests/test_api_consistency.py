@@ -91,8 +91,9 @@ def test_money_is_a_decimal_string_with_two_decimals_everywhere(tenant_a):
     ):
         card = client.get(reverse(name, kwargs={"tenant": t, **kwargs})).json()
         assert card["figures"]["purchases"] == "8000.00"
-        purchases = next(row for row in card["progress"] if row["key"] == "purchases")
-        assert (purchases["actual"], purchases["target"]) == ("8000.00", "50000.00")
+        # Issue 12: `progress` became `targets` (a service-drain customer is shown profit targets).
+        order = next(row for row in card["targets"] if row["metric"] == "average_order")
+        assert (order["value"], order["target"], order["gap"]) == ("1000.00", "450.00", "0.00")
         assert all(MONEY.match(m["purchases"]) for m in card["trend"])
         assert card["figures"]["orders"] == 8  # counts stay numbers
 

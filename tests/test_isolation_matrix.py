@@ -231,7 +231,21 @@ ROUTE_CASES: dict[str, Case] = {
     "model-settings": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE)}),
     "run-request": Case(get=NOT_ALLOWED, writes={"POST": Write(STARTS_WITH_DEFAULTS | {"manager": 302})}),
     "run-detail": Case(get=MANAGER_ONLY, kwargs=run_kw),
-    "tier-policies": Case(get=MANAGER_ONLY),
+    "tier-policies": Case(
+        get=MANAGER_ONLY,
+        writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403}, data=lambda t: {"qualification_end": ""})},
+    ),
+    # An empty POST changes no target (every tier keeps its values).
+    "tier-suggest": Case(
+        get=MANAGER_ONLY,
+        prepare=tier_policies_of,
+        writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403})},
+    ),
+    "tier-notices-send": Case(
+        get=NOT_ALLOWED,
+        kwargs=run_kw,
+        writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403}, data=lambda t: {"all": "1"})},
+    ),
     "tier-policy-edit": Case(
         get=MANAGER_ONLY,
         kwargs=lambda t: {"segment": "core"},
@@ -241,6 +255,7 @@ ROUTE_CASES: dict[str, Case] = {
     ),
     # Staff opening /scorecard/ are sent to their customer list (they use "view as customer").
     "scorecard": Case(get={"manager": 302, "rep": 302, "customer": 200}),
+    "scorecard-print": Case(get={"manager": 302, "rep": 302, "customer": 200}),
     "customer-scorecard": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
     # ---- channels pages ----
     "interaction-create": Case(
@@ -266,6 +281,7 @@ ROUTE_CASES: dict[str, Case] = {
     "api-customer-scorecard": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
     "api-scorecard": Case(get=CUSTOMER_ONLY),
     "api-tier-policies": Case(get=STAFF, prepare=tier_policies_of, writes={"PUT": Write(EMPTY_WRITE, json=True)}),
+    "api-tier-suggestions": Case(get=MANAGER_ONLY),
     "api-rep-list": Case(get=STAFF),
     "api-rep-detail": Case(get=STAFF, kwargs=lambda t: {"rep_id": t.rep.rep_id}),
     "api-product-list": Case(get=STAFF),

@@ -10,12 +10,14 @@ def create_defaults(apps, schema_editor):
     Distributor = apps.get_model("accounts", "Distributor")
     Profile = apps.get_model("segments", "StratificationProfile")
     TierPolicy = apps.get_model("segments", "TierPolicy")
+    # Only the fields this migration's model has (later migrations add fields to the defaults).
+    known = {f.name for f in TierPolicy._meta.get_fields()}
     for distributor in Distributor.objects.all():
         Profile.objects.get_or_create(distributor=distributor)
         have = set(TierPolicy.objects.filter(distributor=distributor).values_list("segment", flat=True))
         TierPolicy.objects.bulk_create(
             [
-                TierPolicy(distributor=distributor, segment=segment, **fields)
+                TierPolicy(distributor=distributor, segment=segment, **{k: v for k, v in fields.items() if k in known})
                 for segment, fields in DEFAULT_POLICIES.items()
                 if segment not in have
             ]

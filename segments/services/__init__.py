@@ -6,13 +6,15 @@
 - `score_writer`: the scores written under a run (binary COPY on PostgreSQL);
 - `publish`: publishing a run and comparing two runs;
 - `schedule`: weekly/monthly runs;
-- `policies`: tier policies (defaults on tenant creation, a manager's changes).
+- `policies`: tier policies (defaults on tenant creation, a manager's changes, the qualification period);
+- `notices`: e-mailing customers their new tier after a published run.
 
 Callers import from here: the names below are the app's write API."""
 
 from .execute import run_execute
 from .model_settings import profile_lock, schedule_update, settings_effective, settings_resolve, settings_update
-from .policies import policies_create_defaults, policies_update, policy_update
+from .notices import tier_notices_send
+from .policies import policies_create_defaults, policies_update, policy_update, qualification_end_update
 from .publish import run_compare, run_publish
 from .runs import JOB_KIND, RunError, restratify_after_import, run_request, runs_reconcile
 from .schedule import runs_schedule_due
@@ -24,6 +26,7 @@ __all__ = [
     "policies_update",
     "policy_update",
     "profile_lock",
+    "qualification_end_update",
     "restratify_after_import",
     "run_compare",
     "run_execute",
@@ -35,4 +38,5 @@ __all__ = [
     "settings_effective",
     "settings_resolve",
     "settings_update",
+    "tier_notices_send",
 ]

@@ -29,10 +29,9 @@ def _json_safe(value):
     return value
 
 
-@transaction.atomic
-def policy_update(*, policy: TierPolicy, actor, data: dict) -> TierPolicy:
-    """Apply `data` (a subset of EDITABLE_FIELDS) to `policy`; validate; save and audit the change.
-    Raises ValidationError naming the fields at fault; nothing is saved then."""
+def _clean(data: dict) -> dict:
+    """`data` (a subset of EDITABLE_FIELDS) coerced to the fields' types; ValidationError naming the
+    fields at fault."""
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: ["Not an editable field."] for name in sorted(unknown)})
@@ -45,44 +44,96 @@ def policy_update(*, policy: TierPolicy, actor, data: dict) -> TierPolicy:
             errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
-    # Lock the tenant's policies: two managers editing neighbouring tiers must not both pass validation.
-    policies = list(TierPolicy.objects.select_for_update().filter(distributor=policy.distributor).order_by("rank"))
-    current = next(p for p in policies if p.pk == policy.pk)
+    return cleaned
+
+
+def _apply(policy: TierPolicy, cleaned: dict) -> dict:
+    """Set `cleaned` on `policy` (unsaved); the changes, field -> [before, after]."""
     changes = {}
     for field, value in cleaned.items():
-        before = getattr(current, field)
+        before = getattr(policy, field)
         if value is None and not TierPolicy._meta.get_field(field).null:
             value = TierPolicy._meta.get_field(field).get_default()
         if before != value:
             changes[field] = [_json_safe(before), _json_safe(value)]
-            setattr(current, field, value)
-    validate_policy(current, policies)
-    if changes:
-        current.updated_by = actor
-        current.save()
-        TierPolicyChange.objects.create(
-            distributor=current.distributor, policy=current, changed_by=actor, changes=changes
-        )
-    return current
+            setattr(policy, field, value)
+    return changes
+
+
+def _update(*, distributor, actor, changes_by_segment: dict[str, dict]) -> dict:
+    """Inside a transaction: apply every segment's changes to the tenant's locked policies, then
+    validate each changed policy against all the others as they will be (so that several tiers
+    changed together are checked together, whatever their order); save and audit when all are valid.
+    Returns the errors by segment (nothing saved then)."""
+    # Lock the tenant's policies: two managers editing neighbouring tiers must not both pass validation.
+    policies = list(TierPolicy.objects.select_for_update().filter(distributor=distributor).order_by("rank"))
+    by_segment = {p.segment: p for p in policies}
+    errors: dict = {}
+    changed: dict[str, dict] = {}
+    for segment, data in changes_by_segment.items():
+        try:
+            changes = _apply(by_segment[segment], _clean(data))
+        except ValidationError as error:
+            errors[segment] = error.message_dict
+            continue
+        if changes:
+            changed[segment] = changes
+    if errors:
+        return errors
+    for segment in changed:
+        try:
+            validate_policy(by_segment[segment], policies)
+        except ValidationError as error:
+            errors[segment] = error.message_dict
+    if errors:
+        return errors
+    for segment, changes in changed.items():
+        policy = by_segment[segment]
+        policy.updated_by = actor
+        policy.save()
+        TierPolicyChange.objects.create(distributor=distributor, policy=policy, changed_by=actor, changes=changes)
+    return {}
+
+
+def policy_update(*, policy: TierPolicy, actor, data: dict) -> TierPolicy:
+    """Apply `data` (a subset of EDITABLE_FIELDS) to `policy`; validate; save and audit the change.
+    Raises ValidationError naming the fields at fault; nothing is saved then."""
+    with transaction.atomic():
+        errors = _update(distributor=policy.distributor, actor=actor, changes_by_segment={policy.segment: data})
+        if errors:
+            transaction.set_rollback(True)
+    if errors:
+        raise ValidationError(errors[policy.segment])
+    return TierPolicy.objects.get(distributor=policy.distributor, pk=policy.pk)
 
 
 def policies_update(*, distributor, actor, items) -> dict:
-    """Apply several policies' changes (`[{"segment": ..., <fields>}, ...]`) all or nothing. Returns
-    the errors by segment (and `segment` for an item naming none of the tenant's); nothing is saved
-    when there is any."""
-    by_segment = {p.segment: p for p in policy_list(distributor=distributor)}
+    """Apply several policies' changes (`[{"segment": ..., <fields>}, ...]`) all or nothing, each
+    policy validated against the others as they will be. Returns the errors by segment (and
+    `segment` for an item naming none of the tenant's); nothing is saved when there is any."""
+    segments = [p.segment for p in policy_list(distributor=distributor)]
     errors: dict = {}
+    changes: dict[str, dict] = {}
+    for item in items:
+        segment = item.get("segment") if isinstance(item, dict) else None
+        if not isinstance(segment, str) or segment not in segments:
+            errors.setdefault("segment", []).append(f"must be one of {', '.join(segments)}")
+            continue
+        changes.setdefault(segment, {}).update({k: v for k, v in item.items() if k != "segment"})
+    if errors:
+        return errors
     with transaction.atomic():
-        for item in items:
-            segment = item.get("segment") if isinstance(item, dict) else None
-            if not isinstance(segment, str) or segment not in by_segment:
-                errors.setdefault("segment", []).append(f"must be one of {', '.join(by_segment)}")
-                continue
-            fields = {k: v for k, v in item.items() if k != "segment"}
-            try:
-                policy_update(policy=by_segment[segment], actor=actor, data=fields)
-            except ValidationError as error:
-                errors[segment] = error.message_dict
+        errors = _update(distributor=distributor, actor=actor, changes_by_segment=changes)
         if errors:
             transaction.set_rollback(True)
     return errors
+
+
+def qualification_end_update(*, distributor, value) -> None:
+    """Set (a date) or clear (None: the next scheduled run) the end of the qualification period."""
+    from .model_settings import profile_lock
+
+    with transaction.atomic():
+        profile = profile_lock(distributor=distributor)
+        profile.qualification_end = value
+        profile.save(update_fields=["qualification_end", "updated_at"])

@@ -177,3 +177,42 @@ def test_scorecard_prints_on_one_page_with_every_month(world, live_server, page,
     assert not missing, f"months missing from the printed scorecard: {missing}"
     for chart in charts_fit(page):
         assert chart["canvas"] <= chart["box"] + 1 and chart["canvas"] >= 0.9 * chart["box"], chart
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("paper", FORMATS)
+def test_scorecard_on_a_phone_and_its_printable_page_as_pdf(world, live_server, page, tmp_path, paper):
+    """Issue 12, item 7: a customer's scorecard on a phone (nothing wider than the screen, every target
+    met or not with its gap in words), then its printable page printed to PDF: one or two pages,
+    every target and its gap in the text, the chart whole."""
+    open_as(page, live_server, "alpha-customer", **PHONE)
+    page.wait_for_selector("#trend-chart")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    rows = page.locator(".target-row")
+    assert rows.count() >= 3
+    labels, texts = [], []
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        assert row.is_visible()
+        badge = row.locator(".badge").inner_text()
+        assert badge == ("Met" if row.get_attribute("data-met") == "true" else "Not met")
+        labels.append(row.locator("span").first.inner_text().split(" (")[0])
+        texts.append(row.locator(".target-text").inner_text())
+    shot_name = page.locator("h2.h5").first.inner_text()
+    assert shot_name.startswith(("Your path to", "What it takes to keep"))
+
+    page.click("#printable-scorecard")
+    page.wait_for_selector("#trend-chart")
+    assert page.url.endswith("/alpha/scorecard/print/")
+    assert not page.locator("nav.navbar").is_visible()
+    pages, text = print_to_pdf(page, tmp_path / "scorecard-print.pdf", paper)
+    assert pages <= 2, f"the printable scorecard runs to {pages} pages on {paper}"
+    flat = " ".join(text.split())
+    missing = [x for x in labels + texts if " ".join(x.split()) not in flat]
+    assert not missing, f"targets missing from the printed scorecard: {missing}"
+    assert "Your purchases, month by month" in text
+    for chart in charts_fit(page):
+        assert chart["canvas"] <= chart["box"] + 1 and chart["canvas"] >= 0.9 * chart["box"], chart
+        assert chart["height"] <= chart["boxHeight"] + 1, chart

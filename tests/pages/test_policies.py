@@ -30,7 +30,10 @@ def form_data(policy: TierPolicy, **changes):
         "target_categories": policy.target_categories if policy.target_categories is not None else "",
         "target_days_to_pay": policy.target_days_to_pay if policy.target_days_to_pay is not None else "",
         "playbook": policy.playbook,
+        "works_towards": policy.works_towards,
     }
+    for field in ("target_avg_order_value", "target_returns_pct", "target_self_service_pct"):
+        data[field] = getattr(policy, field) if getattr(policy, field) is not None else ""
     if policy.special_orders_allowed:
         data["special_orders_allowed"] = "on"
     data.update(changes)
@@ -75,21 +78,28 @@ def test_manager_edits_a_policy_and_the_change_is_audited(tenant_a):
 
 
 @pytest.mark.parametrize(
-    ("changes", "field", "message"),
+    ("segment", "changes", "field", "message"),
     [
-        ({"discount_pct": "-1"}, "Discount %", "Must not be negative."),
-        ({"discount_pct": "150"}, "Discount %", "Must be between 0 and 100."),
-        ({"target_revenue_12m": "5000"}, "Target: 12-month purchases", "may not be below the lower tier"),
-        ({"target_days_to_pay": "90"}, "Target: average days to pay (at most)", "may not be above the lower tier"),
-        ({"target_orders_12m": "-3"}, "Target: orders in 12 months", "greater than or equal to 0"),
-        ({"free_shipping_threshold": "-10"}, "Free shipping on orders over", "Must not be negative."),
+        ("service_drain", {"discount_pct": "-1"}, "Discount %", "Must not be negative."),
+        ("service_drain", {"discount_pct": "150"}, "Discount %", "Must be between 0 and 100."),
+        # Issue 12: targets are ordered along the ladder (Silver and Gold climb to Platinum), not by rank.
+        ("core", {"target_revenue_12m": "5000"}, "Target: 12-month purchases", "may not be below the lower tier"),
+        (
+            "core",
+            {"target_days_to_pay": "90"},
+            "Target: average days to pay (at most)",
+            "may not be above the lower tier",
+        ),
+        ("service_drain", {"target_orders_12m": "-3"}, "Target: orders in 12 months", "greater than or equal to 0"),
+        ("service_drain", {"free_shipping_threshold": "-10"}, "Free shipping on orders over", "Must not be negative."),
     ],
 )
-def test_invalid_values_give_an_error_naming_the_field(tenant_a, changes, field, message):
+def test_invalid_values_give_an_error_naming_the_field(tenant_a, segment, changes, field, message):
     client = login(tenant_a.manager)
     client.get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug}))
-    gold = policy(tenant_a, "service_drain")  # Gold sits above Silver (10,000 a year, 45 days to pay)
-    response = client.post(edit_url(tenant_a, "service_drain"), form_data(gold, **changes))
+    # Platinum sits above Silver (10,000 a year) and Gold (40 days to pay), who work towards it.
+    tier = policy(tenant_a, segment)
+    response = client.post(edit_url(tenant_a, segment), form_data(tier, **changes))
     assert response.status_code == 400
     html = response.content.decode()
     assert f"{field}: " in html and message in html

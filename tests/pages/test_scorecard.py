@@ -38,11 +38,13 @@ def test_customer_sees_tier_benefits_and_progress_to_the_next_tier(tenant_a, run
     card = response.context["card"]
     assert card["available"] and card["tier"]["name"] == "Gold" and card["next_tier"]["name"] == "Platinum"
     # 4 months x 2 categories x 1000 of purchases; 8 orders (one invoice per line); 2 categories.
-    assert card["figures"] == {"purchases": 8000.0, "orders": 8, "categories": 2, "days_to_pay": 30.0}
-    progress = {row["key"]: row for row in card["progress"]}
-    assert progress["purchases"]["target"] == 50000 and progress["purchases"]["pct"] == 16
-    assert progress["orders"]["pct"] == 33
-    assert progress["days_to_pay"]["met"] is True and progress["days_to_pay"]["pct"] == 100
+    figures = card["figures"]
+    assert (figures["purchases"], figures["orders"], figures["categories"], figures["days_to_pay"]) == (8000, 8, 2, 30)
+    # Issue 12: a service-drain customer is shown Platinum's profit targets (not purchases or orders).
+    targets = {row["metric"]: row for row in card["targets"]}
+    assert list(targets) == ["average_order", "days_to_pay", "returns_pct"]
+    assert targets["average_order"]["target"] == 450 and targets["average_order"]["pct"] == 100
+    assert targets["days_to_pay"]["met"] is True and targets["days_to_pay"]["pct"] is None
     html = response.content.decode()
     assert "Gold" in html and "Your path to Platinum" in html and 'role="progressbar"' in html
     assert "window.print()" in html

@@ -1,0 +1,51 @@
+"""Telling customers their new tier after a published run: one e-mail per customer user of each
+customer whose tier changed, through the configured e-mail backend; every message sent is recorded
+(`TierNotice`)."""
+
+from __future__ import annotations
+
+from django.core.mail import EmailMessage, get_connection
+from django.urls import reverse
+
+from ..models import TierNotice
+from ..selectors import tier_changes
+from ..tier_text import notice_message
+
+
+def tier_notices_send(*, distributor, run, actor, customer_ids: list[str] | None = None, request=None) -> list:
+    """E-mail the customers of `run` whose tier changed (`customer_ids`: only those accounts; None:
+    every one not yet told about this run). Returns the notices recorded, one per message sent."""
+    path = reverse("scorecard", kwargs={"tenant": distributor.slug})
+    link = request.build_absolute_uri(path) if request is not None else path
+    changes = tier_changes(distributor=distributor, run=run)
+    if customer_ids is not None:
+        wanted = set(customer_ids)
+        changes = [c for c in changes if c["customer"].customer_id in wanted]
+    else:
+        changes = [c for c in changes if not c["notices"]]
+    sent = []
+    with get_connection() as connection:
+        for change in changes:
+            subject, body = notice_message(
+                distributor=distributor,
+                customer=change["customer"],
+                before=change["from"],
+                after=change["to"],
+                link=link,
+                as_of=run.as_of,
+            )
+            for email in change["emails"]:
+                EmailMessage(subject, body, to=[email], connection=connection).send()
+                sent.append(
+                    TierNotice.objects.create(
+                        distributor=distributor,
+                        run=run,
+                        customer=change["customer"],
+                        email=email,
+                        tier_name=change["to"].tier_name,
+                        subject=subject,
+                        body=body,
+                        sent_by=actor,
+                    )
+                )
+    return sent
