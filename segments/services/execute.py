@@ -11,14 +11,17 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from stratify.db import read_snapshot
 from stratify.engine import LAPSED, SEGMENTS, ModelSettings, stratify
 from stratify.jobs.models import Job
 from stratify.jobs.registry import JobDeferred, JobFailed
 from stratify.jobs.services import job_fence
 
 from .. import aggregates as agg
+from .. import profit_centers as pc
 from ..models import CustomerScore, StratificationProfile, StratificationRun
 from .model_settings import profile_lock
+from .profit_writer import profit_rows, write_profit_centers
 from .publish import publish_in_transaction
 from .score_writer import score_rows, write_scores
 
@@ -87,21 +90,37 @@ def _compute(run: StratificationRun, job, progress) -> dict:
 
     progress(2, "Reading invoice lines")
     tick = time.perf_counter()
-    data = agg.read_run_input(distributor=distributor, as_of=run.as_of, window_days=model_settings.window_days)
-    if data is None:
-        raise JobFailed("This distributor has no invoice lines yet: import invoice lines, then run again.")
-    as_of, aggregates, deliveries = data.as_of, data.aggregates, data.deliveries
-    timings["aggregate_seconds"] = round(time.perf_counter() - tick, 3)
-    if not (aggregates["window_lines"] > 0).any():
-        raise JobFailed(
-            f"No invoice lines in the {model_settings.window_days}-day window ending {as_of.isoformat()}: "
-            "nothing to rank."
-        )
-    progress(40, f"Scoring {int((aggregates['window_lines'] > 0).sum())} active customers")
+    # One snapshot for the customers' aggregates and the profit centers' line groups, which need the
+    # segments the engine gives: both see exactly the same lines.
+    with read_snapshot():
+        data = agg.read_run_input(distributor=distributor, as_of=run.as_of, window_days=model_settings.window_days)
+        if data is None:
+            raise JobFailed("This distributor has no invoice lines yet: import invoice lines, then run again.")
+        as_of, aggregates, deliveries = data.as_of, data.aggregates, data.deliveries
+        timings["aggregate_seconds"] = round(time.perf_counter() - tick, 3)
+        if not (aggregates["window_lines"] > 0).any():
+            raise JobFailed(
+                f"No invoice lines in the {model_settings.window_days}-day window ending {as_of.isoformat()}: "
+                "nothing to rank."
+            )
+        progress(40, f"Scoring {int((aggregates['window_lines'] > 0).sum())} active customers")
 
-    tick = time.perf_counter()
-    result = stratify(aggregates, deliveries, model_settings, progress=lambda p: progress(40 + p * 0.3))
-    timings["engine_seconds"] = round(time.perf_counter() - tick, 3)
+        tick = time.perf_counter()
+        result = stratify(aggregates, deliveries, model_settings, progress=lambda p: progress(40 + p * 0.25))
+        timings["engine_seconds"] = round(time.perf_counter() - tick, 3)
+
+        progress(66, "Profit centers")
+        tick = time.perf_counter()
+        keys = data.customer_keys
+        segments = {
+            keys[str(c)]: str(s)
+            for c, s in zip(result.scores["customer_id"].tolist(), result.scores["segment"].tolist(), strict=True)
+        }
+        profit_input = pc.read_profit_input(
+            distributor=distributor, as_of=as_of, window_days=model_settings.window_days, segments=segments
+        )
+    tables = pc.compute(profit_input, model_settings)
+    timings["profit_centers_seconds"] = round(time.perf_counter() - tick, 3)
 
     progress(72, "Writing scores")
     tick = time.perf_counter()
@@ -119,8 +138,10 @@ def _compute(run: StratificationRun, job, progress) -> dict:
     )
     frame = score_rows(run, result, data.customer_keys, previous)
     totals = _totals(result)
+    profit = profit_rows(run, tables)
     with transaction.atomic():
         write_scores(run, frame)
+        write_profit_centers(run, profit)
         job_fence(job)  # an attempt the sweep requeued meanwhile writes nothing
         StratificationRun.objects.filter(pk=run.pk).update(
             as_of=as_of, compared_to_id=published, totals=totals, timings=timings, data_seen=data.data_seen
