@@ -219,6 +219,7 @@ class ProfitCenter(TenantOwnedModel):
     net_profit_share = models.FloatField(null=True)
     segment_net_profit = models.JSONField(default=dict, help_text="segment -> net profit, to the cent")
     exact = models.JSONField(default=dict, help_text="money figure -> exact fraction 'p/q'")
+    cost_parts = models.JSONField(default=dict, help_text="cost-to-serve by share (lines, orders, ...), to the cent")
 
     class Meta:
         indexes = [

@@ -55,6 +55,15 @@ DEFAULT_DIMENSION = "category"
 # Two-dimension matrices kept besides every dimension x segment: (row dimension, column dimension).
 PAIRS: tuple[tuple[str, str], ...] = (("branch", "category"),)
 MONEY = ("revenue", "gross_margin", "cost_to_serve", "net_profit")
+# The shares of a line's cost-to-serve (section 1), as the report names them.
+COST_PARTS: dict[str, str] = {
+    "lines": "lines",
+    "returns": "returns",
+    "special_orders": "special orders",
+    "carrying": "carrying receivables",
+    "orders": "orders",
+    "deliveries": "deliveries",
+}
 CENT = Decimal("0.01")
 
 
@@ -83,6 +92,12 @@ class Figures:
     gross_margin: Fraction = Fraction(0)
     cost_to_serve: Fraction = Fraction(0)
     segment_net_profit: dict[str, Fraction] = field(default_factory=dict)
+    # cost_to_serve by share of section 1 (COST_PARTS): they add up to cost_to_serve.
+    cost_parts: dict[str, Fraction] = field(default_factory=dict)
+
+    def add_cost(self, part: str, amount: Fraction) -> None:
+        self.cost_to_serve += amount
+        self.cost_parts[part] = self.cost_parts.get(part, Fraction(0)) + amount
 
     @property
     def net_profit(self) -> Fraction:
@@ -243,15 +258,16 @@ def compute(data: ProfitInput, settings: ModelSettings) -> dict[tuple[str, str],
             f.customers += int(customers)
             f.revenue += Fraction(int(rev), UNITS)
             f.gross_margin += Fraction(int(rev) - int(cost), UNITS)
-            f.cost_to_serve += (
-                int(lines) * per_line + int(returns or 0) * per_return + int(special or 0) * per_special
-            )
-            f.cost_to_serve += int(ar or 0) * carrying
+            f.add_cost("lines", int(lines) * per_line)
+            f.add_cost("returns", int(returns or 0) * per_return)
+            f.add_cost("special_orders", int(special or 0) * per_special)
+            f.add_cost("carrying", int(ar or 0) * carrying)
         for value, other, segment, k, ship, m, n in data.divided[key]:
             f = parts[(value, other, segment)]
             if ship not in rates:
                 rates[ship] = _rate(settings, ship)
-            f.cost_to_serve += Fraction(int(n) * per_order, int(k)) + Fraction(int(n) * rates[ship], int(m))
+            f.add_cost("orders", Fraction(int(n) * per_order, int(k)))
+            f.add_cost("deliveries", Fraction(int(n) * rates[ship], int(m)))
         tables[key] = _roll_up(key, parts)
     return tables
 
@@ -268,7 +284,8 @@ def _roll_up(key: tuple[str, str], parts: dict) -> ProfitTable:
             target.customers += f.customers
             target.revenue += f.revenue
             target.gross_margin += f.gross_margin
-            target.cost_to_serve += f.cost_to_serve
+            for part, amount in f.cost_parts.items():
+                target.add_cost(part, amount)
             target.segment_net_profit[segment] = target.segment_net_profit.get(segment, Fraction(0)) + f.net_profit
     return ProfitTable(dimension, by, dict(values), dict(cells))
 
@@ -307,3 +324,51 @@ __all__ = [
     "shown",
     "whale_curve",
 ]
+
+
+# --- what the report answers: columns of the export and the API, in this order -------------------
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "value",
+    "customers",
+    "lines",
+    "revenue",
+    "gross_margin",
+    "cost_to_serve",
+    "net_profit",
+    "net_margin_pct",
+    "net_profit_share",
+    *(f"net_profit_{s}" for s in SEGMENTS),
+)
+
+
+def unknown_dimension(dimension: str | None) -> str | None:
+    """The error message for a dimension that is not one of DIMENSIONS (None when it is)."""
+    if dimension in DIMENSIONS:
+        return None
+    return f"Unknown dimension {dimension!r}: use one of {', '.join(DIMENSIONS)}."
+
+
+def matrix_dimensions(dimension: str) -> tuple[str, ...]:
+    """The `by` a dimension's matrix may use: the segment, and the pairs it leads."""
+    return ("segment", *(b for a, b in PAIRS if a == dimension))
+
+
+def ratio_text(value: float | None) -> str:
+    return "" if value is None else format(value, ".10g")
+
+
+def export_record(row) -> dict:
+    """A stored `ProfitCenter` row as the export writes it: money to the cent as text, ratios as
+    fractions of 1, the empty value `(none)`."""
+    record = {
+        "value": shown(row.value),
+        "customers": row.customers,
+        "lines": row.lines,
+        **{name: f"{getattr(row, name):.2f}" for name in MONEY},
+        "net_margin_pct": ratio_text(row.net_margin_pct),
+        "net_profit_share": ratio_text(row.net_profit_share),
+    }
+    for segment in SEGMENTS:
+        record[f"net_profit_{segment}"] = row.segment_net_profit.get(segment, "0.00")
+    return record

@@ -12,6 +12,7 @@ from stratify.published import RunWindow, register_window_provider
 from .aggregates import latest_invoice_date  # also the model page's default as-of date
 from .models import (
     CustomerScore,
+    ProfitCenter,
     SettingsChange,
     StratificationProfile,
     StratificationRun,
@@ -135,4 +136,12 @@ def policy_changes(*, distributor, limit: int = 50):
         TierPolicyChange.objects.filter(distributor=distributor)
         .select_related("policy", "changed_by")
         .order_by("-changed_at", "-id")[:limit]
+    )
+
+
+def profit_center_list(*, distributor, run, dimension: str, by: str = "") -> QuerySet[ProfitCenter]:
+    """A run's profit-center rows of one dimension (`by`: "" for its values, "segment" or a second
+    dimension for the matrix cells), by net profit, highest first."""
+    return ProfitCenter.objects.filter(distributor=distributor, run=run, dimension=dimension, by=by).order_by(
+        "position", "value", "by_value"
     )

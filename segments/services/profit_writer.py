@@ -39,6 +39,7 @@ def _row(run, dimension: str, by: str, value: str, by_value: str, position: int,
             {s: str(cents(f.segment_net_profit.get(s, Fraction(0)))) for s in SEGMENTS} if not by else {}
         ),
         exact={name: _fraction(getattr(f, name)) for name in MONEY},
+        cost_parts={part: str(cents(amount)) for part, amount in f.cost_parts.items() if amount},
     )
 
 
