@@ -16,12 +16,14 @@ Nothing here writes: `segments.services.profit_writer` stores the rows under the
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
+import pandas as pd
 from django.db import connection
 
 from channels.models import Partner
@@ -139,8 +141,10 @@ def _from() -> str:
     reps, partners = Rep._meta.db_table, Partner._meta.db_table
     is_return = "(l.quantity < 0 OR l.revenue < 0)"
     special = "l.special_order" if is_postgres() else "l.special_order = 1"
+    # k and m (the non-return lines of the line's invoice, and of its invoice and ship method, in the
+    # window) by window functions over one sort of the window's lines, rather than joins.
     return f"""
-        WITH w AS (
+        WITH l AS (
             SELECT l.customer_id AS cpk, l.invoice_id, l.ship_method, l.product_id, l.branch, l.channel,
                    l.rep_id, l.partner_id,
                    CASE WHEN {is_return} THEN 1 ELSE 0 END AS ret,
@@ -151,9 +155,12 @@ def _from() -> str:
             WHERE l.distributor_id = %(distributor)s AND l.invoice_date >= %(window_start)s
               AND l.invoice_date <= %(as_of)s
         ),
-        k AS (SELECT cpk, invoice_id, count(*) AS n FROM w WHERE ret = 0 GROUP BY cpk, invoice_id),
-        m AS (SELECT cpk, invoice_id, ship_method, count(*) AS n FROM w WHERE ret = 0
-              GROUP BY cpk, invoice_id, ship_method),
+        w AS (
+            SELECT l.*,
+                   CASE WHEN ret = 0 THEN sum(1 - ret) OVER (PARTITION BY cpk, invoice_id) END AS k,
+                   CASE WHEN ret = 0 THEN sum(1 - ret) OVER (PARTITION BY cpk, invoice_id, ship_method) END AS m
+            FROM l
+        ),
         seg AS ({_segments_source()})
         SELECT {{select}}
         FROM w
@@ -163,9 +170,6 @@ def _from() -> str:
         LEFT JOIN {reps} lr ON lr.id = w.rep_id AND lr.distributor_id = %(distributor)s
         LEFT JOIN {reps} ar ON ar.id = c.rep_id AND ar.distributor_id = %(distributor)s
         LEFT JOIN {partners} pa ON pa.id = w.partner_id AND pa.distributor_id = %(distributor)s
-        LEFT JOIN k ON w.ret = 0 AND k.cpk = w.cpk AND k.invoice_id = w.invoice_id
-        LEFT JOIN m ON w.ret = 0 AND m.cpk = w.cpk AND m.invoice_id = w.invoice_id
-                   AND m.ship_method = w.ship_method
         {{where}}
         GROUP BY {{group}}"""
 
@@ -213,9 +217,9 @@ def read_profit_input(*, distributor, as_of: date, window_days: int, segments: d
             sums[(dimension, by)] = cursor.fetchall()
             cursor.execute(
                 template.format(
-                    select=f"{keys}, k.n, w.ship_method, m.n, count(*)",
+                    select=f"{keys}, w.k, w.ship_method, w.m, count(*)",
                     where="WHERE w.ret = 0",
-                    group=f"{keys}, k.n, w.ship_method, m.n",
+                    group=f"{keys}, w.k, w.ship_method, w.m",
                 ),
                 params,
             )
@@ -262,14 +266,47 @@ def compute(data: ProfitInput, settings: ModelSettings) -> dict[tuple[str, str],
             f.add_cost("returns", int(returns or 0) * per_return)
             f.add_cost("special_orders", int(special or 0) * per_special)
             f.add_cost("carrying", int(ar or 0) * carrying)
-        for value, other, segment, k, ship, m, n in data.divided[key]:
+        for (value, other, segment), orders, deliveries in _divided_shares(data.divided[key]):
             f = parts[(value, other, segment)]
-            if ship not in rates:
-                rates[ship] = _rate(settings, ship)
-            f.add_cost("orders", Fraction(int(n) * per_order, int(k)))
-            f.add_cost("deliveries", Fraction(int(n) * rates[ship], int(m)))
+            f.add_cost("orders", orders * per_order)
+            for ship, count in deliveries:
+                if ship not in rates:
+                    rates[ship] = _rate(settings, ship)
+                f.add_cost("deliveries", count * rates[ship])
         tables[key] = _roll_up(key, parts)
     return tables
+
+
+def _divided_shares(rows: list[tuple]):
+    """Per (value, other, segment): the exact sum of n/k (orders) and, per ship method, of n/m
+    (deliveries) over the grouped rows (value, other, segment, k, ship, m, n). Whole columns: each
+    count is scaled to a common denominator (the lcm of the k's, of the m's) as integers, summed by
+    group, and divided once; exact Fractions row by row when that denominator would not fit int64."""
+    if not rows:
+        return []
+    frame = pd.DataFrame.from_records(rows, columns=["value", "other", "segment", "k", "ship", "m", "n"])
+    for column in ("k", "m", "n"):
+        frame[column] = frame[column].astype("int64")
+    frame["ship"] = frame["ship"].astype(object).where(frame["ship"].notna(), "")
+    keys = ["value", "other", "segment"]
+    total = int(frame["n"].sum())
+    lcm_k = math.lcm(*map(int, frame["k"].unique()))
+    lcm_m = math.lcm(*map(int, frame["m"].unique()))
+    if max(lcm_k, lcm_m) * max(total, 1) >= 2**62:
+        out: dict = {}
+        for value, other, segment, k, ship, m, n in rows:
+            orders, deliveries = out.setdefault((value, other, segment), [Fraction(0), {}])
+            out[(value, other, segment)][0] = orders + Fraction(int(n), int(k))
+            deliveries[ship or ""] = deliveries.get(ship or "", Fraction(0)) + Fraction(int(n), int(m))
+        return [(key, orders, list(deliveries.items())) for key, (orders, deliveries) in out.items()]
+    frame["order_units"] = frame["n"] * (lcm_k // frame["k"])
+    frame["delivery_units"] = frame["n"] * (lcm_m // frame["m"])
+    orders = frame.groupby(keys, sort=False)["order_units"].sum()
+    per_ship = frame.groupby([*keys, "ship"], sort=False)["delivery_units"].sum()
+    deliveries: dict = defaultdict(list)
+    for (value, other, segment, ship), units in per_ship.items():
+        deliveries[(value, other, segment)].append((ship, Fraction(int(units), lcm_m)))
+    return [(key, Fraction(int(units), lcm_k), deliveries[key]) for key, units in orders.items()]
 
 
 def _roll_up(key: tuple[str, str], parts: dict) -> ProfitTable:

@@ -261,3 +261,20 @@ def test_hypothesis_lines_agree_and_add_up(tenant, drawn):
         return
     assert_agrees(run, tenant, dimensions=("category", "product", "branch", "ship_method", "segment", "region"))
     assert_adds_up(run)
+
+
+def test_divided_shares_are_exact_with_small_and_huge_denominators():
+    from segments.profit_centers import _divided_shares
+
+    for ks in ((1, 2, 3, 8), (1_000_003, 999_983, 7_919_777_777, 3)):
+        rows = [
+            ("v", "", "core", k, ship, m, n)
+            for k, ship, m, n in zip(ks, ("a", "", "a", "b"), (3, 1, 7, 2), (1, 2, 3, 4), strict=True)
+        ]
+        ((key, orders, deliveries),) = _divided_shares(rows)
+        assert key == ("v", "", "core")
+        assert orders == sum(Fraction(n, k) for _v, _o, _s, k, _sh, _m, n in rows)
+        want = {}
+        for _v, _o, _s, _k, ship, m, n in rows:
+            want[ship] = want.get(ship, Fraction(0)) + Fraction(n, m)
+        assert dict(deliveries) == want
