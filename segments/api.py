@@ -12,7 +12,15 @@ from stratify.tenancy.permissions import Perm
 
 from . import selectors, services
 from .lookups import RUN
-from .models import SCORE_FIELDS, CustomerScore, SettingsChange, StratificationProfile, StratificationRun, TierPolicy
+from .models import (
+    SCORE_FIELDS,
+    CustomerScore,
+    ProfitCenter,
+    SettingsChange,
+    StratificationProfile,
+    StratificationRun,
+    TierPolicy,
+)
 from .policies import EDITABLE_FIELDS
 from .profit_centers import DEFAULT_DIMENSION, DIMENSIONS, NONE, export_record, matrix_dimensions, unknown_dimension
 from .vocabulary import SEGMENT_ORDER
@@ -330,6 +338,8 @@ class RunProfitCentersApi(TenantListApi):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator: no tenant, no run
+            return ProfitCenter.objects.none()
         return selectors.profit_center_list(
             distributor=self.distributor, run=self.run, dimension=self.dimension, by=self.by
         )
