@@ -5,6 +5,8 @@ import django_filters
 from django.db.models import Q
 
 from sales.filters import customer_field_choices
+from segments.profit_centers import NONE
+from segments.selectors import profit_value_customers, published_runs
 from segments.vocabulary import MOVEMENT_CHOICES, SEGMENT_LABELS, SEGMENT_ORDER, movement_q
 
 from .attention import attention_q
@@ -28,6 +30,9 @@ class MyCustomersFilter(django_filters.FilterSet):
     )
     previous = django_filters.CharFilter(method="by_previous", label="Previous segment")
     attention = django_filters.BooleanFilter(method="by_attention", label="Needs attention")
+    # A profit center's drill-down: `?dimension=category&value=Pipe` (value "(none)": the empty one).
+    dimension = django_filters.CharFilter(method="by_profit_value", label="Dimension")
+    value = django_filters.CharFilter(method="by_profit_value", label="Value")
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
@@ -48,6 +53,18 @@ class MyCustomersFilter(django_filters.FilterSet):
 
     def by_attention(self, queryset, name, value):
         return queryset.filter(attention_q()) if value else queryset.exclude(attention_q())
+
+    def by_profit_value(self, queryset, name, value):
+        data = self.form.cleaned_data
+        if name != "dimension" or not data.get("dimension"):
+            return queryset
+        distributor = getattr(self.request, "distributor", None)
+        run, _ = published_runs(distributor=distributor)
+        shown = data.get("value") or ""
+        customers = profit_value_customers(
+            distributor=distributor, run=run, dimension=data["dimension"], value="" if shown == NONE else shown
+        )
+        return queryset.none() if customers is None else queryset.filter(pk__in=customers)
 
     @property
     def form(self):

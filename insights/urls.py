@@ -7,6 +7,7 @@ from . import views
 tenant_urlpatterns = [
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("dashboard/quadrant.json", views.QuadrantDataView.as_view(), name="dashboard-quadrant"),
+    path("profit-centers/", views.ProfitCentersView.as_view(), name="profit-centers"),
     path("scorecard/", views.ScorecardView.as_view(), name="scorecard"),
     path("scorecard/print/", views.ScorecardPrintView.as_view(), name="scorecard-print"),
     path("customers/", views.MyCustomersView.as_view(), name="my-customers"),

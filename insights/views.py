@@ -11,15 +11,18 @@ from channels.forms import InteractionForm
 from channels.services import interaction_log
 from sales.lookups import CUSTOMER
 from sales.selectors import customer_list
-from segments.selectors import pending_run, published_runs
+from segments.models import ProfitCenter
+from segments.profit_centers import DEFAULT_DIMENSION, DIMENSIONS, unknown_dimension
+from segments.selectors import pending_run, profit_center_list, published_runs
 from segments.vocabulary import SEGMENT_COLORS
 from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
-from . import dashboard
+from . import dashboard, profit
 from .customers import INTERACTIONS_PER_PAGE, customer_page_context, customer_rows, trend_columns
 from .filters import MyCustomersFilter
+from .profit import ProfitCenterFilter, ProfitCenterTable
 from .scorecard import scorecard_data
 from .tables import EXPORT_COLUMNS, MyCustomersTable, export_headers, export_row
 
@@ -41,9 +44,18 @@ class DashboardView(TenantViewMixin, TemplateView):
                 migration=dashboard.migration_matrix(distributor=self.distributor, run=run),
                 thresholds=dashboard.thresholds(run),
                 colors=SEGMENT_COLORS,
+                profit_centers=profit.top_centers_and_drains(
+                    distributor=self.distributor, run=run, dimension=self._profit_dimension()
+                ),
+                profit_dimensions=[(k, v[0]) for k, v in DIMENSIONS.items()],
             )
         context["pending_run"] = pending_run(distributor=self.distributor)
         return super().get_context_data(**context, **kwargs)
+
+    def _profit_dimension(self) -> str:
+        """The dimension of the profit-centers card (`?profit_by=`; default category)."""
+        chosen = self.request.GET.get("profit_by")
+        return chosen if chosen in DIMENSIONS else DEFAULT_DIMENSION
 
 
 class QuadrantDataView(TenantViewMixin, TemplateView):
@@ -197,3 +209,70 @@ class CustomerScorecardView(ScorecardView):
 
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.get_context_data(customer=self.customer, viewing_as=True))
+
+
+class ProfitCentersView(TenantListView):
+    """The published run's profit and loss along one dimension (`?dimension=`, default category):
+    the sortable, filterable, exportable table of its values, the whale curve, the top centers and
+    drains in words, and a heat map (`?matrix=segment` or a second dimension). 400 naming the allowed
+    dimensions for an unknown one; a clear page before the first published run."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/profit_centers.html"
+    table_class = ProfitCenterTable
+    filterset_class = ProfitCenterFilter
+    per_page = 25
+    export_name = "profit-centers"
+
+    def get(self, request, *args, **kwargs):
+        self.dimension = request.GET.get("dimension") or DEFAULT_DIMENSION
+        self.run, _ = published_runs(distributor=self.distributor)
+        problem = unknown_dimension(self.dimension)
+        if problem:
+            self.dimension = DEFAULT_DIMENSION
+            self.prepare_rows()
+            context = self.get_context_data(error=problem)
+            return self.render_to_response(context, status=400)
+        self.export_name = f"profit-centers-{self.dimension}"
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if self.run is None:
+            return ProfitCenter.objects.none()
+        return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension)
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension}
+
+    def export_headers(self):
+        return profit.export_headers(self.distributor.currency)
+
+    def export_rows(self, rows):
+        return (profit.export_row(row) for row in rows.iterator(chunk_size=2000))
+
+    def get_context_data(self, **kwargs):
+        context = {
+            "run": self.run,
+            "dimension": self.dimension,
+            "dimensions": [(k, v[0]) for k, v in DIMENSIONS.items()],
+        }
+        if self.run is not None:
+            # Computed by a job after the run (segments.services.profit): a moment after publishing.
+            context["profit_pending"] = not profit_center_list(
+                distributor=self.distributor, run=self.run, dimension=self.dimension
+            ).exists()
+        if self.run is not None:
+            choices = profit.matrix_choices(self.dimension)
+            matrix = self.request.GET.get("matrix")
+            matrix = matrix if matrix in dict(choices) else choices[0][0]
+            context.update(
+                report=profit.report(distributor=self.distributor, run=self.run, dimension=self.dimension),
+                matrix_choices=choices,
+                matrix=profit.heat_map(distributor=self.distributor, run=self.run, dimension=self.dimension, by=matrix),
+                branch_by_category=profit.heat_map(
+                    distributor=self.distributor, run=self.run, dimension="branch", by="category"
+                )
+                if self.dimension != "branch"
+                else None,
+            )
+        return super().get_context_data(**context, **kwargs)

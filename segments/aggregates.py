@@ -325,18 +325,31 @@ def read_run_input(*, distributor, as_of: date | None, window_days: int) -> RunI
         as_of = as_date(as_of) if as_of else latest
         aggregates, deliveries = customer_aggregates(distributor=distributor, as_of=as_of, window_days=window_days)
         keys = customer_keys(distributor=distributor)
-        last_import = (
-            Job.objects.filter(distributor=distributor, kind="import", status=Job.Status.SUCCEEDED)
-            .order_by("-finished_at", "-pk")
-            .values("number", "finished_at")
-            .first()
-        )
-    data_seen = {
-        "latest_invoice_date": latest.isoformat(),
+        last_import = _last_import(distributor)
+    data_seen = {**_stamp(latest, last_import), "customers": len(keys)}
+    return RunInput(as_of, aggregates, deliveries, keys, data_seen)
+
+
+def _last_import(distributor):
+    return (
+        Job.objects.filter(distributor=distributor, kind="import", status=Job.Status.SUCCEEDED)
+        .order_by("-finished_at", "-pk")
+        .values("number", "finished_at")
+        .first()
+    )
+
+
+def _stamp(latest: date, last_import) -> dict:
+    return {
+        "latest_invoice_date": latest.isoformat() if latest else None,
         "last_import_job": last_import["number"] if last_import else None,  # the import's per-tenant number
         "last_import_finished_at": (
             last_import["finished_at"].isoformat() if last_import and last_import["finished_at"] else None
         ),
-        "customers": len(keys),
     }
-    return RunInput(as_of, aggregates, deliveries, keys, data_seen)
+
+
+def data_stamp(*, distributor) -> dict:
+    """Which data the tenant holds now, as a run's `data_seen` names it (without the customer count):
+    equal to a run's when nothing was imported since."""
+    return _stamp(latest_invoice_date(distributor=distributor), _last_import(distributor))

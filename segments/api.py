@@ -12,8 +12,17 @@ from stratify.tenancy.permissions import Perm
 
 from . import selectors, services
 from .lookups import RUN
-from .models import SCORE_FIELDS, CustomerScore, SettingsChange, StratificationProfile, StratificationRun, TierPolicy
+from .models import (
+    SCORE_FIELDS,
+    CustomerScore,
+    ProfitCenter,
+    SettingsChange,
+    StratificationProfile,
+    StratificationRun,
+    TierPolicy,
+)
 from .policies import EDITABLE_FIELDS, ladder_warnings
+from .profit_centers import DEFAULT_DIMENSION, DIMENSIONS, NONE, export_record, matrix_dimensions, unknown_dimension
 from .vocabulary import SEGMENT_ORDER
 
 RUN_PK = RUN.on("pk")
@@ -328,3 +337,62 @@ def _spell(metric, value):
     if value is None:
         return None
     return money_str(value) if metric.kind == "money" else str(value)
+
+
+class ProfitCenterSerializer(serializers.Serializer):
+    """One value (or matrix cell) of a run's profit centers: money as decimal strings to the cent."""
+
+    def to_representation(self, row):
+        record = export_record(row)
+        record["value"] = row.value or NONE
+        record["net_margin_pct"] = row.net_margin_pct
+        record["net_profit_share"] = row.net_profit_share
+        if row.by:
+            record = {"value": record["value"], "by": row.by, "by_value": row.by_value or NONE, **record}
+            for segment in SEGMENT_ORDER:
+                record.pop(f"net_profit_{segment}", None)
+        return record
+
+
+class RunProfitCentersApi(TenantListApi):
+    """The run's profit centers of `?dimension=` (default category), by net profit, highest first;
+    `&by=segment` (or a second dimension the matrix offers, e.g. `branch` by `category`) gives the
+    matrix cells. 400 for an unknown dimension (naming the allowed ones), 409 for a run that has not
+    finished (with its status)."""
+
+    permission = Perm.VIEW_DASHBOARD
+    lookups = (RUN_PK,)
+    serializer_class = ProfitCenterSerializer
+    filterset_fields = []
+
+    def get(self, request, *args, **kwargs):
+        self.dimension = request.query_params.get("dimension") or DEFAULT_DIMENSION
+        problem = unknown_dimension(self.dimension)
+        if problem:
+            return Response({"detail": problem, "allowed": list(DIMENSIONS)}, status=status.HTTP_400_BAD_REQUEST)
+        self.by = request.query_params.get("by") or ""
+        if self.by and self.by not in matrix_dimensions(self.dimension):
+            allowed = list(matrix_dimensions(self.dimension))
+            return Response(
+                {
+                    "detail": f"by={self.by!r} is not offered for {self.dimension}: use one of {', '.join(allowed)}.",
+                    "allowed": allowed,
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if self.run.status != StratificationRun.Status.SUCCEEDED:
+            return Response(
+                {
+                    "detail": f"Run #{self.run.number} has not finished: it is {self.run.status}.",
+                    "status": self.run.status,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator: no tenant, no run
+            return ProfitCenter.objects.none()
+        return selectors.profit_center_list(
+            distributor=self.distributor, run=self.run, dimension=self.dimension, by=self.by
+        )

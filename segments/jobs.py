@@ -5,6 +5,7 @@ from django_scopes import scopes_disabled
 from stratify.jobs.registry import RESTRATIFY_JOB_KIND, job_failed_handler, job_handler
 
 from .services import JOB_KIND, restratify_after_import, run_execute
+from .services.profit import PROFIT_JOB_KIND, profit_centers_execute
 from .services.runs import runs_fail_for_job
 
 
@@ -28,3 +29,8 @@ def stratify_job_failed(job, message: str) -> None:
     never see a run "running" whose job is over). A run already finished keeps what it has."""
     with scopes_disabled():  # the sweep runs outside any tenant scope: filtered by the job's tenant
         runs_fail_for_job(distributor_id=job.distributor_id, job_id=job.pk, message=message)
+
+
+@job_handler(PROFIT_JOB_KIND)
+def profit_centers_job(job, progress) -> dict:
+    return profit_centers_execute(job, progress)

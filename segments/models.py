@@ -216,3 +216,40 @@ class TierNotice(TenantOwnedModel):
     class Meta:
         indexes = [models.Index(fields=["distributor", "run", "customer"], name="tiernotice_run_idx")]
         ordering = ["-sent_at", "-id"]
+
+
+class ProfitCenter(TenantOwnedModel):
+    """One value of one dimension in one run (docs PROFIT_CENTERS.md): section 3's figures, written by
+    the run in its own transaction and immutable like the scores. `by` is empty for a dimension's
+    values; `by="segment"` rows are the dimension x segment cells, `by=<dimension>` the cells of a
+    two-dimension matrix (e.g. branch x category). Money is rounded half-even to the cent from the
+    exact sums; `exact` keeps those sums as fractions ("p/q") so that totals re-add exactly."""
+
+    id = models.BigAutoField(primary_key=True)
+    distributor = models.ForeignKey(
+        "accounts.Distributor", on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
+    )
+    run = models.ForeignKey(
+        StratificationRun, on_delete=models.CASCADE, related_name="profit_centers", db_index=False, db_constraint=False
+    )
+    dimension = models.CharField(max_length=30)
+    by = models.CharField(max_length=30, blank=True)
+    value = models.CharField(max_length=255)
+    by_value = models.CharField(max_length=255, blank=True)
+    position = models.IntegerField(help_text="Order by net profit, highest first (1 = highest)")
+    customers = models.IntegerField()
+    lines = models.IntegerField()
+    revenue = models.DecimalField(max_digits=20, decimal_places=2)
+    gross_margin = models.DecimalField(max_digits=20, decimal_places=2)
+    cost_to_serve = models.DecimalField(max_digits=20, decimal_places=2)
+    net_profit = models.DecimalField(max_digits=20, decimal_places=2)
+    net_margin_pct = models.FloatField(null=True)
+    net_profit_share = models.FloatField(null=True)
+    segment_net_profit = models.JSONField(default=dict, help_text="segment -> net profit, to the cent")
+    exact = models.JSONField(default=dict, help_text="money figure -> exact fraction 'p/q'")
+    cost_parts = models.JSONField(default=dict, help_text="cost-to-serve by share (lines, orders, ...), to the cent")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["distributor", "run", "dimension", "by", "position"], name="profitcenter_run_idx")
+        ]

@@ -20,6 +20,7 @@ from stratify.tenancy.permissions import Role
 from .aggregates import latest_invoice_date  # also the model page's default as-of date
 from .models import (
     CustomerScore,
+    ProfitCenter,
     SettingsChange,
     StratificationProfile,
     StratificationRun,
@@ -453,3 +454,73 @@ def tier_changes(*, distributor, run) -> list[dict]:
 
 def tier_notices(*, distributor, run):
     return TierNotice.objects.filter(distributor=distributor, run=run).select_related("customer", "sent_by")
+
+
+def profit_center_list(*, distributor, run, dimension: str, by: str = "") -> QuerySet[ProfitCenter]:
+    """A run's profit-center rows of one dimension (`by`: "" for its values, "segment" or a second
+    dimension for the matrix cells), by net profit, highest first."""
+    return ProfitCenter.objects.filter(distributor=distributor, run=run, dimension=dimension, by=by).order_by(
+        "position", "value", "by_value"
+    )
+
+
+# A line-level dimension's value as an InvoiceLine lookup ("rep" is handled apart: line rep, else the
+# customer's assigned rep); a customer-level one as a Customer lookup.
+_LINE_LOOKUPS = {
+    "category": "product__category",
+    "brand": "product__brand",
+    "supplier": "product__supplier_id",
+    "product": "product__product_id",
+    "branch": "branch",
+    "channel": "channel",
+    "ship_method": "ship_method",
+    "partner": "partner__partner_id",
+}
+_CUSTOMER_LOOKUPS = {
+    "customer_class": "customer_class",
+    "supply_chain_role": "supply_chain_role",
+    "industry": "industry",
+    "region": "region",
+    "customer_branch": "branch",
+    "assigned_rep": "rep__rep_id",
+}
+
+
+def _empty_or(lookup: str, value: str):
+    from django.db.models import Q
+
+    if value:
+        return Q(**{lookup: value})
+    return Q(**{lookup: ""}) | Q(**{f"{lookup}__isnull": True})
+
+
+def profit_value_customers(*, distributor, run, dimension: str, value: str):
+    """The pks of the customers with a line of `value` (the empty value: "") of `dimension` in `run`'s
+    window: what a profit center drills down to (a subquery). None for an unknown dimension."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    from sales.models import Customer, InvoiceLine
+
+    if dimension == "segment":
+        return CustomerScore.objects.filter(distributor=distributor, run=run, segment=value).values("customer_id")
+    if dimension in _CUSTOMER_LOOKUPS:
+        customers = Customer.objects.filter(distributor=distributor).filter(
+            _empty_or(_CUSTOMER_LOOKUPS[dimension], value)
+        )
+        scored = CustomerScore.objects.filter(distributor=distributor, run=run).exclude(segment="lapsed")
+        return customers.filter(pk__in=scored.values("customer_id")).values("pk")
+    if run is None or run.as_of is None:
+        return None
+    window_days = int((run.settings or {}).get("window_days", 365))
+    lines = InvoiceLine.objects.filter(
+        distributor=distributor, invoice_date__lte=run.as_of, invoice_date__gt=run.as_of - timedelta(days=window_days)
+    )
+    if dimension == "rep":
+        line_rep = Q(rep__rep_id=value) if value else Q(rep__isnull=True)
+        assigned = Q(rep__isnull=True) & _empty_or("customer__rep__rep_id", value)
+        return lines.filter(line_rep & Q(rep__isnull=False) | assigned).values("customer_id")
+    if dimension in _LINE_LOOKUPS:
+        return lines.filter(_empty_or(_LINE_LOOKUPS[dimension], value)).values("customer_id")
+    return None

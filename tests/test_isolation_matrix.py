@@ -228,6 +228,7 @@ ROUTE_CASES: dict[str, Case] = {
     # ---- segments pages ----
     "dashboard": Case(get=MANAGER_ONLY),
     "dashboard-quadrant": Case(get=MANAGER_ONLY),
+    "profit-centers": Case(get=MANAGER_ONLY),
     "model-settings": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE)}),
     "run-request": Case(get=NOT_ALLOWED, writes={"POST": Write(STARTS_WITH_DEFAULTS | {"manager": 302})}),
     "run-detail": Case(get=MANAGER_ONLY, kwargs=run_kw),
@@ -313,6 +314,7 @@ ROUTE_CASES: dict[str, Case] = {
     "api-run-scores": Case(get=MANAGER_ONLY, kwargs=run_pk),
     "api-run-publish": Case(get=NOT_ALLOWED, kwargs=run_pk, writes={"POST": Write(STARTS_WITH_DEFAULTS, json=True)}),
     "api-run-compare": Case(get=MANAGER_ONLY, kwargs=run_pk),
+    "api-run-profit-centers": Case(get=MANAGER_ONLY, kwargs=run_pk),
     "api-model-settings": Case(
         get=MANAGER_ONLY,
         writes={"PUT": Write(STARTS_WITH_DEFAULTS, json=True), "PATCH": Write(STARTS_WITH_DEFAULTS, json=True)},

@@ -14,11 +14,12 @@ from django.utils import timezone
 from stratify.engine import LAPSED, SEGMENTS, ModelSettings, stratify
 from stratify.jobs.models import Job
 from stratify.jobs.registry import JobDeferred, JobFailed
-from stratify.jobs.services import job_fence
+from stratify.jobs.services import job_enqueue, job_fence
 
 from .. import aggregates as agg
 from ..models import CustomerScore, StratificationProfile, StratificationRun
 from .model_settings import profile_lock
+from .profit import PROFIT_JOB_KIND
 from .publish import publish_in_transaction
 from .score_writer import score_rows, write_scores
 
@@ -137,6 +138,9 @@ def _compute(run: StratificationRun, job, progress) -> dict:
         run.refresh_from_db()
         if run.publish_requested:
             publish_in_transaction(run)
+        # The run's profit centers follow in a job of their own (segments.services.profit), from the
+        # same data: the run is published without waiting for them.
+        job_enqueue(distributor=distributor, kind=PROFIT_JOB_KIND, params={"run": run.number})
         job_fence(job)  # only the attempt that still owns the job may publish
     counts = {segment: totals[segment]["count"] for segment in (*SEGMENTS, LAPSED)}
     summary = ", ".join(f"{segment} {count}" for segment, count in counts.items())

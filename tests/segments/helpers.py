@@ -97,3 +97,16 @@ def simple_lines(customers, products, *, as_of=AS_OF, per_customer: int = 6) -> 
                 }
             )
     return rows
+
+
+def run_profit_centers(run) -> None:
+    """Run the profit-centers job a run enqueued (tests run jobs in-process; the on-commit dispatch
+    never fires inside a test's transaction)."""
+    from stratify.jobs.models import Job
+    from stratify.jobs.services import job_execute
+
+    with scopes_disabled():
+        job = Job.objects.filter(distributor_id=run.distributor_id, kind="profit_centers", params__run=run.number)
+        job = job.order_by("-pk").first()
+    assert job is not None, "the run enqueued no profit-centers job"
+    job_execute(job.pk)

@@ -1,0 +1,231 @@
+"""The Profit centers report (docs PROFIT_CENTERS.md), read side: the table of a dimension's values
+(django-tables2 on the list-page base, with CSV/XLSX exports), its whale curve with the peak and what
+the drains give away, the top centers and drains in words, and the heat maps (a dimension x segment,
+branch x category). Everything is read from the rows the run stored; nothing is recomputed here."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from urllib.parse import urlencode
+
+import django_filters
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+
+from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, cents, shown
+from segments.selectors import profit_center_list
+from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
+from stratify.exports import Money, Percent
+from stratify.formatting import format_money, format_percent
+from stratify.tenancy.lists import LeanTable
+
+RIGHT = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
+MONEY_COLUMNS = ("revenue", "gross_margin", "cost_to_serve", "net_profit")
+SEGMENTS_SHOWN = tuple(s for s in SEGMENT_ORDER if s in SEGMENT_LABELS and s != "lapsed")
+TOP = 3  # centers and drains called out by name
+
+
+def dimension_label(dimension: str) -> str:
+    return DIMENSIONS[dimension][0]
+
+
+def drill_url(tenant_slug: str, dimension: str, value: str) -> str:
+    """The my-customers table filtered to the customers of one value."""
+    base = reverse("my-customers", kwargs={"tenant": tenant_slug})
+    return f"{base}?{urlencode({'dimension': dimension, 'value': shown(value)})}"
+
+
+class ProfitCenterFilter(django_filters.FilterSet):
+    """Filters of the table: a text search on the value and centers or drains only."""
+
+    q = django_filters.CharFilter(field_name="value", lookup_expr="icontains", label="Value contains")
+    kind = django_filters.ChoiceFilter(
+        choices=[("centers", "Profit centers"), ("drains", "Profit drains")],
+        method="by_kind",
+        empty_label="Centers and drains",
+        label="Show",
+    )
+
+    def by_kind(self, queryset, name, value):
+        return queryset.filter(net_profit__gt=0) if value == "centers" else queryset.filter(net_profit__lt=0)
+
+
+class ProfitCenterTable(LeanTable):
+    value = tables.Column(verbose_name="Value", order_by=("value",), empty_values=())
+    customers = tables.Column(verbose_name="Customers", attrs=RIGHT)
+    lines = tables.Column(verbose_name="Lines", attrs=RIGHT)
+    revenue = tables.Column(verbose_name="Revenue", attrs=RIGHT)
+    gross_margin = tables.Column(verbose_name="Gross margin", attrs=RIGHT)
+    cost_to_serve = tables.Column(verbose_name="Cost to serve", attrs=RIGHT)
+    net_profit = tables.Column(verbose_name="Net profit", attrs=RIGHT, order_by=("position",))
+    net_margin_pct = tables.Column(verbose_name="Net margin %", attrs=RIGHT)
+    net_profit_share = tables.Column(verbose_name="Share of net profit", attrs=RIGHT)
+
+    always_render = frozenset({"value"})
+
+    class Meta(LeanTable.Meta):
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "profit-centers-table"}
+        order_by_field = "sort"
+        per_page = 25
+        empty_text = "No values match."
+
+    def __init__(self, *args, tenant_slug: str, dimension: str, **kwargs):
+        self.tenant_slug, self.dimension = tenant_slug, dimension
+        extra = [
+            (f"np_{s}", tables.Column(verbose_name=f"Net profit: {SEGMENT_LABELS[s]}", attrs=RIGHT, orderable=False))
+            for s in SEGMENTS_SHOWN
+        ]
+        super().__init__(*args, extra_columns=extra, **kwargs)
+
+    def cell_value(self, record, name):
+        if name.startswith("np_"):
+            return Decimal(record.segment_net_profit.get(name[3:], "0"))
+        return getattr(record, name)
+
+    def render_value(self, value, record):
+        return format_html('<a href="{}">{}</a>', drill_url(self.tenant_slug, self.dimension, value), shown(value))
+
+    def _money(self, value, record=None):
+        css = "text-danger" if value < 0 else ""
+        return format_html('<span class="{}">{}</span>', css, format_money(value, self.distributor, decimals=2))
+
+    render_revenue = render_gross_margin = render_cost_to_serve = render_net_profit = _money
+
+    def render_net_margin_pct(self, value, record):
+        return format_percent(value, self.distributor)
+
+    render_net_profit_share = render_net_margin_pct
+
+    def render_customers(self, value, record):
+        return f"{value:,}"
+
+    render_lines = render_customers
+
+    def __getattr__(self, name):
+        if name.startswith("render_np_"):
+            return self._money
+        raise AttributeError(name)
+
+
+def export_headers(currency: str) -> list[str]:
+    """The columns of the page's CSV/XLSX export (money headers name the currency)."""
+    money = [f"{label} ({currency})" for label in ("Revenue", "Gross margin", "Cost to serve", "Net profit")]
+    segments = [f"Net profit: {SEGMENT_LABELS[s]} ({currency})" for s in SEGMENTS_SHOWN]
+    return ["Value", "Customers", "Lines", *money, "Net margin %", "Share of net profit %", *segments]
+
+
+def export_row(row) -> list:
+    """One value as the page's export writes it: money to the cent, ratios as percentages."""
+    return [
+        shown(row.value),
+        row.customers,
+        row.lines,
+        *(Money(getattr(row, name)) for name in MONEY_COLUMNS),
+        None if row.net_margin_pct is None else Percent(row.net_margin_pct),
+        None if row.net_profit_share is None else Percent(row.net_profit_share),
+        *(Money(Decimal(row.segment_net_profit.get(s, "0"))) for s in SEGMENTS_SHOWN),
+    ]
+
+
+def _fraction(row, name: str) -> Fraction:
+    return Fraction(row.exact[name])
+
+
+def report(*, distributor, run, dimension: str) -> dict:
+    """The whale curve (cumulative net profit along the values, highest first), its peak, what the
+    drains give away, and the top centers and drains in words."""
+    rows = list(profit_center_list(distributor=distributor, run=run, dimension=dimension))
+    label = dimension_label(dimension)
+    running, points, peak, peak_at = Fraction(0), [], Fraction(0), 0
+    for i, row in enumerate(rows, start=1):
+        running += _fraction(row, "net_profit")
+        points.append(float(cents(running)))
+        if running > peak:
+            peak, peak_at = running, i
+    total = running
+    centers = [r for r in rows if r.net_profit > 0][:TOP]
+    drains = [r for r in reversed(rows) if r.net_profit < 0][:TOP]
+    words = []
+    for r in centers:
+        share = format_percent(r.net_profit_share, distributor, decimals=0) if r.net_profit_share is not None else None
+        if share:
+            words.append(
+                f"{label} {shown(r.value)} earns {share} of net profit ({format_money(r.net_profit, distributor)})."
+            )
+        else:
+            words.append(f"{label} {shown(r.value)} earns {format_money(r.net_profit, distributor)}.")
+    for r in drains:
+        name, loss = f"{label} {shown(r.value)}", format_money(-r.net_profit, distributor)
+        parts = {k: Decimal(v) for k, v in (r.cost_parts or {}).items()}
+        biggest = max(parts, key=parts.get) if parts else None
+        mostly = f", mostly in {COST_PARTS[biggest]}" if biggest else ""
+        if r.gross_margin < 0:
+            words.append(f"{name} loses {loss}: its gross margin is already negative.")
+        else:
+            words.append(f"{name} loses {loss} after cost-to-serve{mostly}.")
+    return {
+        "label": label,
+        "count": len(rows),
+        "centers": centers,
+        "drains": drains,
+        "words": words,
+        "curve": {"labels": [shown(r.value) for r in rows], "points": points, "peak_at": peak_at},
+        "peak": cents(peak),
+        "peak_values": peak_at,
+        "total": cents(total),
+        "given_away": cents(peak - total),
+        "drain_count": sum(1 for r in rows if r.net_profit < 0),
+        "center_count": sum(1 for r in rows if r.net_profit > 0),
+    }
+
+
+def top_centers_and_drains(*, distributor, run, dimension: str, n: int = TOP) -> dict:
+    """The dashboard's card: the `n` biggest profit centers and drains of one dimension."""
+    rows = list(profit_center_list(distributor=distributor, run=run, dimension=dimension))
+    for r in rows:
+        r.loss = -r.net_profit
+    return {
+        "dimension": dimension,
+        "label": dimension_label(dimension),
+        "centers": [r for r in rows if r.net_profit > 0][:n],
+        "drains": [r for r in reversed(rows) if r.net_profit < 0][:n],
+    }
+
+
+def matrix_choices(dimension: str) -> list[tuple[str, str]]:
+    """The heat maps the page offers for a dimension: by segment, and the pairs it leads."""
+    return [("segment", "Segment")] + [(b, dimension_label(b)) for a, b in PAIRS if a == dimension]
+
+
+def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, max_columns: int = 20) -> dict:
+    """A two-dimension matrix of net profit: rows are `dimension`'s values (by net profit), columns
+    `by`'s; each cell's colour scales with its net profit against the largest absolute one."""
+    cells = list(profit_center_list(distributor=distributor, run=run, dimension=dimension, by=by))
+    values = [r.value for r in profit_center_list(distributor=distributor, run=run, dimension=dimension)]
+    if by == "segment":
+        columns = [s for s in SEGMENTS_SHOWN if any(c.by_value == s for c in cells)]
+        headers = [SEGMENT_LABELS[s] for s in columns]
+    else:
+        order = [r.value for r in profit_center_list(distributor=distributor, run=run, dimension=by)]
+        present = {c.by_value for c in cells}
+        columns = [v for v in order if v in present][:max_columns]
+        headers = [shown(v) for v in columns]
+    present_rows = {c.value for c in cells}
+    values = [v for v in values if v in present_rows][:max_rows]
+    lookup = {(c.value, c.by_value): c for c in cells}
+    biggest = max((abs(c.net_profit) for c in cells), default=Decimal(0)) or Decimal(1)
+    rows = []
+    for v in values:
+        row = []
+        for col in columns:
+            c = lookup.get((v, col))
+            if c is None:
+                row.append(None)
+                continue
+            strength = float(abs(c.net_profit) / biggest)
+            colour = "25, 135, 84" if c.net_profit >= 0 else "220, 53, 69"
+            row.append({"cell": c, "style": f"background-color: rgba({colour}, {0.08 + 0.62 * strength:.2f})"})
+        rows.append({"value": shown(v), "cells": row})
+    return {"by": by, "headers": headers, "rows": rows, "truncated": len(present_rows) > len(values)}

@@ -1,0 +1,56 @@
+"""`manage.py export_profit_centers SLUG RUN_ID|latest --dimension DIM FILE.csv`: one row per value of
+the dimension in the run (`latest`: the published run), by net profit, highest first, with the columns
+of PROFIT_CENTERS.md section 3 (`segments.profit_centers.EXPORT_COLUMNS`): money rounded half-even to
+the cent, ratios as fractions of 1, an empty value written `(none)`."""
+
+import csv
+
+from django.core.management.base import BaseCommand, CommandError
+from django_scopes import scope
+
+from accounts.models import Distributor
+from segments import selectors
+from segments.models import StratificationRun
+from segments.profit_centers import DEFAULT_DIMENSION, EXPORT_COLUMNS, export_record, unknown_dimension
+from stratify.exports import escape_formula
+
+
+class Command(BaseCommand):
+    help = "Export a run's profit centers of one dimension to CSV."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("run", help="a run id, or 'latest' for the published run")
+        parser.add_argument("path")
+        parser.add_argument("--dimension", default=DEFAULT_DIMENSION)
+
+    def handle(self, slug, run, path, dimension, **options):
+        problem = unknown_dimension(dimension)
+        if problem:
+            raise CommandError(problem)
+        distributor = Distributor.objects.filter(slug=slug).first()
+        if distributor is None:
+            raise CommandError(f"No distributor {slug!r}.")
+        with scope(distributor=distributor):
+            if run == "latest":
+                chosen = selectors.current_run(distributor)
+                if chosen is None:
+                    raise CommandError("No published run yet.")
+            else:
+                try:
+                    chosen = selectors.run_get(distributor=distributor, number=int(run))
+                except (ValueError, StratificationRun.DoesNotExist):
+                    raise CommandError(f"No run {run!r} for {slug}.")
+            if chosen.status != StratificationRun.Status.SUCCEEDED:
+                raise CommandError(f"Run #{chosen.number} has no results ({chosen.status}).")
+            rows = selectors.profit_center_list(distributor=distributor, run=chosen, dimension=dimension)
+            count = 0
+            with open(path, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(EXPORT_COLUMNS)
+                for row in rows.iterator(chunk_size=5000):
+                    record = export_record(row)
+                    record["value"] = escape_formula(record["value"])
+                    writer.writerow([record[c] for c in EXPORT_COLUMNS])
+                    count += 1
+        self.stdout.write(f"{count} values of {dimension} in run #{chosen.number} written to {path}")

@@ -1,0 +1,57 @@
+"""A run's profit centers (docs PROFIT_CENTERS.md), computed by a job of their own after the run.
+
+Why not inside the run: at 1M lines they take about 50 s against the run's few seconds (see
+docs/BENCHMARKS.md), and the run must stay fast and publish without waiting. They must still describe
+exactly the data the run ranked: the job reads in one snapshot, and first checks that the data is the
+data the run saw (`data_seen`: the latest invoice date and the last import); if an import has landed
+since, it fails saying so, and the next run computes them. Re-running the job for the same run
+changes nothing (rows already written are kept)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from stratify.db import read_snapshot
+from stratify.engine import LAPSED, ModelSettings
+from stratify.jobs.registry import JobFailed
+from stratify.jobs.services import job_fence
+
+from .. import aggregates as agg
+from .. import profit_centers as pc
+from ..models import CustomerScore, ProfitCenter, StratificationRun
+from .profit_writer import profit_rows, write_profit_centers
+
+PROFIT_JOB_KIND = "profit_centers"
+
+
+def profit_centers_execute(job, progress) -> dict:
+    distributor = job.distributor
+    run = StratificationRun.objects.get(distributor=distributor, number=job.params["run"])
+    if run.status != StratificationRun.Status.SUCCEEDED:
+        raise JobFailed(f"Run #{run.number} is {run.status}: it has no profit centers.")
+    if ProfitCenter.objects.filter(distributor=distributor, run=run).exists():
+        return {"run": run.number, "rows": 0, "already": True}
+    model_settings = ModelSettings.from_dict(run.settings)
+    progress(5, f"Reading the lines of run #{run.number}")
+    with read_snapshot():
+        seen = agg.data_stamp(distributor=distributor)
+        if any(run.data_seen.get(key) != value for key, value in seen.items()):
+            raise JobFailed(
+                f"The data changed since run #{run.number} was computed (an import landed): run the "
+                "stratification again to get its profit centers."
+            )
+        segments = dict(
+            CustomerScore.objects.filter(distributor=distributor, run=run)
+            .exclude(segment=LAPSED)
+            .values_list("customer_id", "segment")
+        )
+        data = pc.read_profit_input(
+            distributor=distributor, as_of=run.as_of, window_days=model_settings.window_days, segments=segments
+        )
+    progress(40, "Computing the profit centers")
+    rows = profit_rows(run, pc.compute(data, model_settings))
+    progress(80, "Writing the profit centers")
+    with transaction.atomic():
+        write_profit_centers(run, rows)
+        job_fence(job)  # an attempt the sweep requeued meanwhile writes nothing
+    return {"run": run.number, "rows": len(rows)}
