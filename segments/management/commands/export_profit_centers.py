@@ -8,9 +8,8 @@ import csv
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
-from accounts.models import Distributor
 from segments import selectors
-from segments.models import StratificationRun
+from segments.management.run_choice import tenant_and_finished_run
 from segments.profit_centers import DEFAULT_DIMENSION, EXPORT_COLUMNS, export_record, unknown_dimension
 from stratify.exports import escape_formula
 
@@ -28,21 +27,8 @@ class Command(BaseCommand):
         problem = unknown_dimension(dimension)
         if problem:
             raise CommandError(problem)
-        distributor = Distributor.objects.filter(slug=slug).first()
-        if distributor is None:
-            raise CommandError(f"No distributor {slug!r}.")
+        distributor, chosen = tenant_and_finished_run(slug, run)
         with scope(distributor=distributor):
-            if run == "latest":
-                chosen = selectors.current_run(distributor)
-                if chosen is None:
-                    raise CommandError("No published run yet.")
-            else:
-                try:
-                    chosen = selectors.run_get(distributor=distributor, number=int(run))
-                except (ValueError, StratificationRun.DoesNotExist):
-                    raise CommandError(f"No run {run!r} for {slug}.")
-            if chosen.status != StratificationRun.Status.SUCCEEDED:
-                raise CommandError(f"Run #{chosen.number} has no results ({chosen.status}).")
             rows = selectors.profit_center_list(distributor=distributor, run=chosen, dimension=dimension)
             count = 0
             with open(path, "w", newline="", encoding="utf-8") as handle:

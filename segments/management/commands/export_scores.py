@@ -7,12 +7,12 @@ through `stratify.exports.csv_cell` (account numbers and names are escaped again
 import csv
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django_scopes import scope
 
-from accounts.models import Distributor
 from segments import selectors
-from segments.models import RANKED_FIELDS, StratificationRun
+from segments.management.run_choice import tenant_and_finished_run
+from segments.models import RANKED_FIELDS
 from segments.vocabulary import FACTOR_LABELS, SEGMENT_LABELS
 from stratify.engine.model import MONEY_FACTORS, RATIO_FACTORS
 from stratify.exports import Money, Percent, csv_cell
@@ -68,21 +68,8 @@ class Command(BaseCommand):
         parser.add_argument("path")
 
     def handle(self, slug, run, path, **options):
-        distributor = Distributor.objects.filter(slug=slug).first()
-        if distributor is None:
-            raise CommandError(f"No distributor {slug!r}.")
+        distributor, chosen = tenant_and_finished_run(slug, run)
         with scope(distributor=distributor):
-            if run == "latest":
-                chosen = selectors.current_run(distributor)
-                if chosen is None:
-                    raise CommandError("No published run yet.")
-            else:
-                try:
-                    chosen = selectors.run_get(distributor=distributor, number=int(run))
-                except (ValueError, StratificationRun.DoesNotExist):
-                    raise CommandError(f"No run {run!r} for {slug}.")
-            if chosen.status != StratificationRun.Status.SUCCEEDED:
-                raise CommandError(f"Run #{chosen.number} has no results ({chosen.status}).")
             rows = selectors.score_list(distributor=distributor, run=chosen).values_list(
                 "customer__customer_id", "customer__name", *RANKED_FIELDS
             )
