@@ -28,7 +28,7 @@ from django_scopes import scope
 from stratify.exports import escape_formula
 from stratify.jobs.models import Job
 from stratify.jobs.registry import RESTRATIFY_JOB_KIND
-from stratify.jobs.services import job_cancel, job_enqueue, job_execute, job_fence
+from stratify.jobs.services import job_cancel, job_enqueue, job_execute, job_fence, job_record_result
 
 from . import formats
 from .errors import ErrorLog, ImportFailed, clip
@@ -142,8 +142,7 @@ def _record_failure(job: Job, failure: ImportFailed, kind_name: str) -> None:
         "error_count": failure.error_count,
         "error_groups": failure.groups,
     }
-    Job.objects.filter(pk=job.pk).update(result=result)
-    job.result = result
+    job_record_result(job, result)  # an attempt the sweep replaced writes nothing
 
 
 def run_import(job: Job, progress) -> dict:

@@ -204,6 +204,20 @@ def job_fence(job: Job) -> None:
         raise JobSuperseded(f"job {job.pk}: attempt {job.attempts} was superseded")
 
 
+def job_record_result(job: Job, result: dict) -> bool:
+    """Store what a handler found before it fails (e.g. an import's errors), if this attempt still owns
+    the job (a handler called directly, on a job never claimed, always does). Returns whether it did."""
+    if job.status == Job.Status.RUNNING:
+        rows = _mine(job)
+    else:
+        with scopes_disabled():
+            rows = Job.objects.filter(distributor_id=job.distributor_id, pk=job.pk)
+    if not rows.update(result=result):
+        return False
+    job.result = result
+    return True
+
+
 def _finish(job: Job, status: str, message: str, result: dict | None = None) -> bool:
     """Record the attempt's outcome if it still owns the job; returns whether it did. A failure runs
     the job's `job_failed_handler` hooks in the same transaction."""

@@ -471,3 +471,28 @@ def test_an_import_attempt_the_sweep_replaced_writes_nothing(tenant_a, write_fil
         run_import(job, progress)
     with scopes_disabled():
         assert not InvoiceLine.objects.filter(distributor=tenant_a.distributor).exists()
+
+
+def test_a_replaced_attempt_does_not_record_its_errors(tenant_a, write_file):
+    """The errors of a failed import are stored only by the attempt that still owns the job."""
+    from django_scopes import scope, scopes_disabled
+
+    from imports.errors import ImportFailed
+    from imports.services import import_start, run_import
+    from stratify.jobs.models import Job
+
+    job = import_start(
+        distributor=tenant_a.distributor,
+        actor=None,
+        kind="invoice_lines",
+        path=write_file("invoice_id,invoice_date\nI1,2026-01-01\n"),
+        dispatch=False,
+    )
+    with scopes_disabled():
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, attempts=1)
+        job.refresh_from_db()
+        Job.objects.filter(pk=job.pk).update(attempts=2, result={"kept": "attempt 2"})  # the sweep's new attempt
+    with scope(distributor=tenant_a.distributor), pytest.raises(ImportFailed):
+        run_import(job, lambda percent, message="": None)
+    with scopes_disabled():
+        assert Job.objects.get(pk=job.pk).result == {"kept": "attempt 2"}
