@@ -5,7 +5,7 @@ page's context."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.paginator import Paginator
@@ -17,7 +17,7 @@ from sales.models import CustomerMonth, InvoiceLine
 from sales.selectors import customer_list
 from segments.models import CustomerScore
 from segments.policies import next_tier, policy_for_segment
-from segments.selectors import policy_list, published_runs, score_for
+from segments.selectors import policy_list, published_runs, run_window, score_for
 from segments.vocabulary import SEGMENT_LABELS, movement_of, segment_rank_expr
 from stratify.tenancy.permissions import Perm, role_has
 
@@ -90,9 +90,8 @@ def monthly_trend(*, distributor, customer, as_of: date | None, months: int = 24
 
 
 def _window(run) -> tuple[date, date]:
-    as_of = run.as_of or date.today()
-    window_days = int((run.settings or {}).get("window_days", 365))
-    return as_of - timedelta(days=window_days - 1), as_of
+    window = run_window(run)
+    return window.start, window.as_of
 
 
 def category_mix(*, distributor, run, customer) -> list[dict]:

@@ -49,14 +49,19 @@ def previous_run(distributor) -> StratificationRun | None:
     return profile.previous_run if profile else None
 
 
+def run_window(run) -> RunWindow:
+    """The days `run` ranks customers on (a queued run without its as-of date yet: ending today)."""
+    window = int((run.settings or {}).get("window_days") or ModelSettings().window_days)
+    return RunWindow(as_of=run.as_of or date.today(), window_days=window, run_id=run.number)
+
+
 @register_window_provider
 def published_window(*, distributor) -> RunWindow | None:
     """The published run's as-of date and window; before one is published, the window a run with the
     current settings would use (ending the latest invoice date). None without invoice lines."""
     run = current_run(distributor)
     if run is not None and run.as_of is not None:
-        window = int((run.settings or {}).get("window_days") or ModelSettings().window_days)
-        return RunWindow(as_of=run.as_of, window_days=window, run_id=run.number)
+        return run_window(run)
     latest = latest_invoice_date(distributor=distributor)
     if latest is None:
         return None
