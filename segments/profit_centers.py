@@ -354,25 +354,29 @@ def _read_in_one_pass(params: dict, settings: ModelSettings) -> ProfitInput:
     Per line, the order share's numerator `L_k / k` and the delivery share's `rate * L_m / m`: integers
     (`numeric`, of any size) over the common denominators `L_k` and `L_m` times the rates' scale. A
     first GROUPING SETS pass sums them per customer and line-level value (so a value's customers are a
-    plain count), with each customer's totals; a second sums those rows per value and segment, and the
-    totals per customer-level value."""
+    plain count), with each customer's totals; then those rows are summed per value and segment, and
+    the customers' totals per customer-level value and segment."""
     rates, default = _rates(settings)
     scale = math.lcm(1, *(r.denominator for r in (*rates.values(), default)))
     ships = list(rates)
     when = " ".join(f"WHEN %(ship_{i})s THEN {int(rates[ship] * scale)}" for i, ship in enumerate(ships))
     rate = f"CASE w.ship_method {when} ELSE {int(default * scale)} END" if ships else str(int(default * scale))
     line_list = ", ".join(LINE_DIMENSIONS)
-    customer_list = ", ".join(f"cd_{d}" for d in CUSTOMER_DIMENSIONS)
-    customer_columns = ", ".join(
-        f"CASE WHEN g.gid = {CUSTOMER_TOTALS} THEN coalesce({DIMENSIONS[d][1]}, '') END AS cd_{d}"
-        for d in CUSTOMER_DIMENSIONS
-    )
+    # The value of a first-pass row (and the pair's second value): the column its set grouped.
+    value = " ".join(f"WHEN {_gid(d)} THEN {d}" for d in LINE_DIMENSIONS)
+    value += " " + " ".join(f"WHEN {_gid(a, b)} THEN {a}" for a, b in PAIRS)
+    other = " ".join(f"WHEN {_gid(a, b)} THEN {b}" for a, b in PAIRS)
     inner_sets = ", ".join([*(f"({d})" for d in LINE_DIMENSIONS), *(f"({a}, {b})" for a, b in PAIRS), "()"])
-    customers, reps = Customer._meta.db_table, Rep._meta.db_table
+    customer_list = ", ".join(CUSTOMER_DIMENSIONS)
+    customer_value = " ".join(f"WHEN {_customer_gid(d)} THEN {d}" for d in CUSTOMER_DIMENSIONS)
+    sums = """count(*), sum(lines), sum(returns), sum(special), sum(revenue_units), sum(cost_units),
+              sum(ar_units), sum(order_n), sum(delivery_n), sum(bad_divisor)"""
     with connection.cursor() as cursor:
         lk = _common_denominator(cursor, params, per_ship_method=False)
         lm = _common_denominator(cursor, params, per_ship_method=True)
         params = {**params, "lk": lk, "lm": lm, **{f"ship_{i}": ship for i, ship in enumerate(ships)}}
+        # Hash aggregation (rather than a sort per grouping set) needs more than the default 4 MB.
+        cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         cursor.execute(
             f"""
             WITH {_window_lines_sql()},
@@ -387,8 +391,10 @@ def _read_in_one_pass(params: dict, settings: ModelSettings) -> ProfitInput:
                             THEN 1 ELSE 0 END AS bad_divisor
                 FROM w {_dimension_joins()}
             ),
-            g AS (
-                SELECT cpk, segment, {line_list}, GROUPING({line_list}) AS gid,
+            g AS MATERIALIZED (
+                SELECT cpk, segment, GROUPING({line_list}) AS gid,
+                       CASE GROUPING({line_list}) {value} END AS value,
+                       CASE GROUPING({line_list}) {other} END AS other,
                        count(*) AS lines, sum(ret) AS returns, sum(special) AS special,
                        sum(revenue_units) AS revenue_units, sum(cost_units) AS cost_units,
                        sum(ar_units) AS ar_units, coalesce(sum(order_n), 0) AS order_n,
@@ -396,62 +402,50 @@ def _read_in_one_pass(params: dict, settings: ModelSettings) -> ProfitInput:
                 FROM x
                 GROUP BY cpk, segment, GROUPING SETS ({inner_sets})
             ),
-            gc AS (
-                SELECT g.*, {customer_columns}
+            totals AS (
+                SELECT g.*, {", ".join(f"coalesce({DIMENSIONS[d][1]}, '') AS {d}" for d in CUSTOMER_DIMENSIONS)}
                 FROM g
-                JOIN {customers} c ON c.id = g.cpk AND c.distributor_id = %(distributor)s
-                LEFT JOIN {reps} ar ON ar.id = c.rep_id AND ar.distributor_id = %(distributor)s
+                JOIN {Customer._meta.db_table} c ON c.id = g.cpk AND c.distributor_id = %(distributor)s
+                LEFT JOIN {Rep._meta.db_table} ar ON ar.id = c.rep_id AND ar.distributor_id = %(distributor)s
+                WHERE g.gid = {CUSTOMER_TOTALS}
             )
-            SELECT gid, segment, GROUPING(category) AS customer_set, {line_list}, {customer_list},
-                   count(*), sum(lines), sum(returns), sum(special), sum(revenue_units), sum(cost_units),
-                   sum(ar_units), sum(order_n), sum(delivery_n), sum(bad_divisor)
-            FROM gc
-            GROUP BY gid, segment,
-                     GROUPING SETS (({line_list}), {", ".join(f"(cd_{d})" for d in CUSTOMER_DIMENSIONS)})""",
+            SELECT FALSE, gid, segment, value, other, {sums}
+            FROM g GROUP BY gid, segment, value, other
+            UNION ALL
+            SELECT TRUE, GROUPING({customer_list}), segment, CASE GROUPING({customer_list}) {customer_value} END,
+                   NULL, {sums}
+            FROM totals GROUP BY segment, GROUPING SETS ({", ".join(f"({d})" for d in CUSTOMER_DIMENSIONS)})""",
             params,
         )
         grouped = cursor.fetchall()
     return ProfitInput(rows=_tables_from_one_pass(grouped), order_unit=lk, delivery_unit=lm * scale)
 
 
+WORK_MEM = "256MB"
+
+
+def _customer_gid(dimension: str) -> int:
+    """GROUPING() of the customer-level pass for the set grouping `dimension` alone."""
+    width = len(CUSTOMER_DIMENSIONS)
+    return sum(1 << (width - 1 - i) for i, d in enumerate(CUSTOMER_DIMENSIONS) if d != dimension)
+
+
 def _tables_from_one_pass(grouped: list[tuple]) -> dict:
     """The one-pass rows sorted into the tables of `_keys()`, in the rows' shape (see `GroupedRow`)."""
-    single = {_gid(d): d for d in LINE_DIMENSIONS}
-    pairs = {_gid(a, b): (a, b) for a, b in PAIRS}
-    width = len(LINE_DIMENSIONS)
+    line_sets = {_gid(d): (d, "segment") for d in LINE_DIMENSIONS}
+    line_sets |= {_gid(a, b): (a, b) for a, b in PAIRS}
+    line_sets[CUSTOMER_TOTALS] = ("segment", "segment")
+    customer_sets = {_customer_gid(d): (d, "segment") for d in CUSTOMER_DIMENSIONS}
     out: dict = {key: [] for key in _keys()}
-    for row in grouped:
-        gid, segment, customer_set = row[0], row[1], row[2]
-        line_values = dict(zip(LINE_DIMENSIONS, row[3 : 3 + width], strict=True))
-        customer_values = row[3 + width : 3 + width + len(CUSTOMER_DIMENSIONS)]
-        customers, lines, returns, special, rev, cost, ar, order_n, delivery_n, bad = row[-10:]
+    for is_customer_level, gid, segment, value, other, *figures in grouped:
+        customers, lines, returns, special, rev, cost, ar, order_n, delivery_n, bad = figures
         if bad:
             raise RuntimeError("The invoice summaries do not match the lines (sales.summaries.refresh).")
-        figures = (
-            int(lines),
-            int(customers),
-            int(returns),
-            int(special),
-            int(rev),
-            int(cost),
-            int(ar or 0),
-            int(order_n),
-            int(delivery_n),
-        )
-        if customer_set:
-            # A customer-level value; only the customers' totals carry one (other rows: skipped).
-            named = [(d, v) for d, v in zip(CUSTOMER_DIMENSIONS, customer_values, strict=True) if v is not None]
-            if named:
-                ((dimension, value),) = named
-                out[(dimension, "segment")].append((value, segment, segment, *figures))
-        elif gid in single:
-            dimension = single[gid]
-            out[(dimension, "segment")].append((line_values[dimension], segment, segment, *figures))
-        elif gid in pairs:
-            a, b = pairs[gid]
-            out[(a, b)].append((line_values[a], line_values[b], segment, *figures))
-        elif gid == CUSTOMER_TOTALS:
-            out[("segment", "segment")].append((segment, segment, segment, *figures))
+        key = (customer_sets if is_customer_level else line_sets)[gid]
+        if key[1] == "segment":
+            value, other = (segment if key[0] == "segment" else value), segment
+        counts = (int(lines), int(customers), int(returns), int(special), int(rev), int(cost), int(ar or 0))
+        out[key].append((value, other, segment, *counts, int(order_n), int(delivery_n)))
     return out
 
 
