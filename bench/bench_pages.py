@@ -48,7 +48,7 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
     from bench.common import bench_tenant
     from sales.models import Customer, CustomerMonth, InvoiceLine, Product, Rep
     from segments.models import CustomerScore, StratificationProfile, StratificationRun
-    from segments.policies import policy_list
+    from segments.selectors import policy_list
 
     rng = np.random.default_rng(seed)
     distributor, manager = bench_tenant(SLUG, "Page Benchmark Distributor")
@@ -177,9 +177,82 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
             role="customer",
             customer_id=first_customer.customer_id,
         )
+        build_profit_centers(distributor, run, rng, customers=customers)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {"manager": manager, "rep": rep_user, "customer": customer_user}
+
+
+# Values per dimension of the synthetic profit centers (a large distributor's catalogue and network).
+PROFIT_CARDINALITY = {
+    "category": 40,
+    "brand": 300,
+    "supplier": 120,
+    "product": 25_000,
+    "branch": 12,
+    "channel": 5,
+    "ship_method": 5,
+    "partner": 200,
+    "rep": 50,
+    "customer_class": 6,
+    "supply_chain_role": 5,
+    "industry": 20,
+    "region": 8,
+    "customer_branch": 12,
+    "assigned_rep": 50,
+    "segment": 4,
+}
+
+
+def build_profit_centers(distributor, run, rng, *, customers: int) -> None:
+    """The run's stored profit centers, as `segments.services.profit` writes them: every value of every
+    dimension, its dimension x segment cells and branch x category, with figures of a plausible size."""
+    from segments.models import ProfitCenter
+    from segments.profit_centers import PAIRS
+    from stratify.db import insert_objects
+
+    def row(dimension, by, value, by_value, position, scale):
+        revenue = Decimal(int(rng.lognormal(12, 1) * scale)) / 100
+        net = (revenue * Decimal(str(round(float(rng.normal(0.04, 0.08)), 4)))).quantize(Decimal("0.01"))
+        cts = (revenue * Decimal("0.1")).quantize(Decimal("0.01"))
+        return ProfitCenter(
+            distributor=distributor,
+            run=run,
+            dimension=dimension,
+            by=by,
+            value=value,
+            by_value=by_value,
+            position=position,
+            customers=int(rng.integers(1, customers)),
+            lines=int(rng.integers(1, 10**6)),
+            revenue=revenue,
+            gross_margin=net + cts,
+            cost_to_serve=cts,
+            net_profit=net,
+            net_margin_pct=float(net / revenue) if revenue else None,
+            net_profit_share=float(rng.random() / 100),
+            segment_net_profit={s: str((net / 4).quantize(Decimal("0.01"))) for s in SEGMENTS if s != "lapsed"}
+            if not by
+            else {},
+            exact={
+                "revenue": str(revenue),
+                "gross_margin": str(net + cts),
+                "cost_to_serve": str(cts),
+                "net_profit": str(net),
+            },
+            cost_parts={"lines": str(cts / 2), "deliveries": str(cts / 2)},
+        )
+
+    rows = []
+    for dimension, n in PROFIT_CARDINALITY.items():
+        values = [f"{dimension} {i}" for i in range(n)]
+        rows += [row(dimension, "", v, "", i + 1, 1) for i, v in enumerate(values)]
+        cells = [(v, s) for v in values for s in SEGMENTS if s != "lapsed"]
+        rows += [row(dimension, "segment", v, s, i + 1, 0.25) for i, (v, s) in enumerate(cells)]
+    for a, b in PAIRS:
+        cells = [(f"{a} {i}", f"{b} {j}") for i in range(PROFIT_CARDINALITY[a]) for j in range(PROFIT_CARDINALITY[b])]
+        rows += [row(a, b, v, o, i + 1, 0.1) for i, (v, o) in enumerate(cells)]
+    insert_objects(ProfitCenter, rows)
 
 
 def measure(pages: list[tuple[str, object, str]], n: int) -> dict[str, dict]:
@@ -258,6 +331,9 @@ def main(argv=None) -> int:
         (f"customers (manager, all {args.customers:,})", "manager", path("my-customers")),
         ("customers filtered core+down (manager)", "manager", path("my-customers") + "?segment=core&movement=down"),
         ("scorecard (customer)", "customer", path("scorecard")),
+        ("profit centers (category)", "manager", path("profit-centers")),
+        ("profit centers (product, 25,000 values)", "manager", path("profit-centers") + "?dimension=product"),
+        ("profit centers (branch x category)", "manager", path("profit-centers") + "?dimension=branch&matrix=category"),
     ]
     measured = measure([(label, clients[role], url_path) for label, role, url_path in pages], args.requests)
     results = [(label, measured[label]) for label, _, _ in pages]
@@ -267,7 +343,7 @@ def main(argv=None) -> int:
     main_pages = {"dashboard", "scorecard (customer)"}
     for label, r in results:
         ratio = r["median_ms"] / base
-        is_main = label in main_pages or label.startswith("my customers")
+        is_main = label in main_pages or label.startswith(("my customers", "profit centers"))
         if is_main and ratio > TARGET_RATIO:
             failed.append(label)
         rows.append(

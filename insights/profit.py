@@ -6,7 +6,6 @@ branch x category). Everything is read from the rows the run stored; nothing is 
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 from urllib.parse import urlencode
 
 import django_filters
@@ -14,8 +13,8 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, cents, shown
-from segments.selectors import profit_center_list
+from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, shown
+from segments.selectors import profit_center_list, profit_curve
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.exports import Money, Percent
 from stratify.formatting import format_money, format_percent
@@ -129,24 +128,20 @@ def export_row(row) -> list:
     ]
 
 
-def _fraction(row, name: str) -> Fraction:
-    return Fraction(row.exact[name])
+def _centers_and_drains(rows, n: int = TOP) -> tuple[list, list]:
+    """The `n` biggest profit centers (highest net profit first) and drains (biggest loss first) of a
+    dimension's rows, by two small indexed queries rather than reading every value."""
+    centers = list(rows.filter(net_profit__gt=0).order_by("position")[:n])
+    drains = list(rows.filter(net_profit__lt=0).order_by("-position")[:n])
+    return centers, drains
 
 
 def report(*, distributor, run, dimension: str) -> dict:
-    """The whale curve (cumulative net profit along the values, highest first), its peak, what the
-    drains give away, and the top centers and drains in words."""
-    rows = list(profit_center_list(distributor=distributor, run=run, dimension=dimension))
+    """The whale curve (cumulative net profit along the values, highest first, as the run stored it),
+    its peak, what the drains give away, and the top centers and drains in words."""
     label = dimension_label(dimension)
-    running, points, peak, peak_at = Fraction(0), [], Fraction(0), 0
-    for i, row in enumerate(rows, start=1):
-        running += _fraction(row, "net_profit")
-        points.append(float(cents(running)))
-        if running > peak:
-            peak, peak_at = running, i
-    total = running
-    centers = [r for r in rows if r.net_profit > 0][:TOP]
-    drains = [r for r in reversed(rows) if r.net_profit < 0][:TOP]
+    curve = profit_curve(distributor=distributor, run=run, dimension=dimension)
+    centers, drains = _centers_and_drains(profit_center_list(distributor=distributor, run=run, dimension=dimension))
     words = []
     for r in centers:
         share = format_percent(r.net_profit_share, distributor, decimals=0) if r.net_profit_share is not None else None
@@ -165,33 +160,36 @@ def report(*, distributor, run, dimension: str) -> dict:
             words.append(f"{name} loses {loss}: its gross margin is already negative.")
         else:
             words.append(f"{name} loses {loss} after cost-to-serve{mostly}.")
+    points = curve.points if curve else []
+    peak_at = curve.peak_at if curve else 0
     return {
         "label": label,
-        "count": len(rows),
+        "count": curve.values if curve else 0,
         "centers": centers,
         "drains": drains,
         "words": words,
-        "curve": {"labels": [shown(r.value) for r in rows], "points": points, "peak_at": peak_at},
-        "peak": cents(peak),
+        # The chart's points, and the peak's index among them (1-based; 0: no value reaches above 0).
+        "curve": {
+            "labels": [value for _position, value, _cumulative in points],
+            "points": [float(cumulative) for _position, _value, cumulative in points],
+            "positions": [position for position, _value, _cumulative in points],
+            "peak_at": next((i for i, p in enumerate(points, start=1) if p[0] == peak_at), 0),
+        },
+        "peak": curve.peak if curve else Decimal(0),
         "peak_values": peak_at,
-        "total": cents(total),
-        "given_away": cents(peak - total),
-        "drain_count": sum(1 for r in rows if r.net_profit < 0),
-        "center_count": sum(1 for r in rows if r.net_profit > 0),
+        "total": curve.total if curve else Decimal(0),
+        "given_away": curve.given_away if curve else Decimal(0),
+        "drain_count": curve.drains if curve else 0,
+        "center_count": curve.centers if curve else 0,
     }
 
 
 def top_centers_and_drains(*, distributor, run, dimension: str, n: int = TOP) -> dict:
     """The dashboard's card: the `n` biggest profit centers and drains of one dimension."""
-    rows = list(profit_center_list(distributor=distributor, run=run, dimension=dimension))
-    for r in rows:
+    centers, drains = _centers_and_drains(profit_center_list(distributor=distributor, run=run, dimension=dimension), n)
+    for r in drains:
         r.loss = -r.net_profit
-    return {
-        "dimension": dimension,
-        "label": dimension_label(dimension),
-        "centers": [r for r in rows if r.net_profit > 0][:n],
-        "drains": [r for r in reversed(rows) if r.net_profit < 0][:n],
-    }
+    return {"dimension": dimension, "label": dimension_label(dimension), "centers": centers, "drains": drains}
 
 
 def matrix_choices(dimension: str) -> list[tuple[str, str]]:
@@ -202,18 +200,24 @@ def matrix_choices(dimension: str) -> list[tuple[str, str]]:
 def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, max_columns: int = 20) -> dict:
     """A two-dimension matrix of net profit: rows are `dimension`'s values (by net profit), columns
     `by`'s; each cell's colour scales with its net profit against the largest absolute one."""
-    cells = list(profit_center_list(distributor=distributor, run=run, dimension=dimension, by=by))
-    values = [r.value for r in profit_center_list(distributor=distributor, run=run, dimension=dimension)]
+    # The top rows (and columns) by net profit, then only their cells: a few queries of bounded size
+    # whatever the number of values (25,000 products).
+    all_values = profit_center_list(distributor=distributor, run=run, dimension=dimension)
+    values = list(all_values.values_list("value", flat=True)[:max_rows])
+    cells_of = profit_center_list(distributor=distributor, run=run, dimension=dimension, by=by)
     if by == "segment":
+        cells = list(cells_of.filter(value__in=values))
         columns = [s for s in SEGMENTS_SHOWN if any(c.by_value == s for c in cells)]
         headers = [SEGMENT_LABELS[s] for s in columns]
     else:
-        order = [r.value for r in profit_center_list(distributor=distributor, run=run, dimension=by)]
-        present = {c.by_value for c in cells}
-        columns = [v for v in order if v in present][:max_columns]
+        order = profit_center_list(distributor=distributor, run=run, dimension=by)
+        present = order.filter(value__in=cells_of.values("by_value"))
+        columns = list(present.values_list("value", flat=True)[:max_columns])
+        cells = list(cells_of.filter(value__in=values, by_value__in=columns))
         headers = [shown(v) for v in columns]
     present_rows = {c.value for c in cells}
-    values = [v for v in values if v in present_rows][:max_rows]
+    truncated = all_values.count() > len(values)
+    values = [v for v in values if v in present_rows]
     lookup = {(c.value, c.by_value): c for c in cells}
     biggest = max((abs(c.net_profit) for c in cells), default=Decimal(0)) or Decimal(1)
     rows = []
@@ -228,4 +232,4 @@ def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, m
             colour = "25, 135, 84" if c.net_profit >= 0 else "220, 53, 69"
             row.append({"cell": c, "style": f"background-color: rgba({colour}, {0.08 + 0.62 * strength:.2f})"})
         rows.append({"value": shown(v), "cells": row})
-    return {"by": by, "headers": headers, "rows": rows, "truncated": len(present_rows) > len(values)}
+    return {"by": by, "headers": headers, "rows": rows, "truncated": truncated}

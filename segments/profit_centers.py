@@ -540,17 +540,33 @@ def ordered(values: dict[str, Figures]) -> list[tuple[str, Figures]]:
     return sorted(values.items(), key=lambda item: (-item[1].net_profit_n, item[0]))
 
 
-def whale_curve(values: dict[str, Figures]) -> dict:
-    """The cumulative net profit along `ordered`, its peak, and how far the peak stands above the
-    final total (what the drains give away)."""
-    running = Fraction(0)
-    points = []
-    for _value, f in ordered(values):
-        running += f.net_profit
-        points.append(running)
-    peak = max(points, default=Fraction(0))
-    peak = max(peak, Fraction(0))
-    return {"points": points, "peak": peak, "total": running, "given_away": peak - running}
+CURVE_POINTS = 300  # points of a stored whale curve: enough for a chart, whatever the values
+
+
+def whale_curve(net_profits: list[int], unit: int, labels: list[str]) -> dict:
+    """A dimension's whale curve (section 4) from its values' net profits, highest first, as integer
+    numerators over `unit`: the counts, the peak (never below zero: before any value) and how many
+    values reach it, the total, what the drains give away, and the curve at most CURVE_POINTS points
+    (evenly spaced, plus the peak and the last value) as [position, value, cumulative to the cent]."""
+    running, peak, peak_at, cumulative = 0, 0, 0, []
+    for position, n in enumerate(net_profits, start=1):
+        running += n
+        cumulative.append(running)
+        if running > peak:
+            peak, peak_at = running, position
+    count = len(net_profits)
+    step = max(1, math.ceil(count / CURVE_POINTS))
+    keep = sorted({*range(step, count + 1, step), peak_at, count} - {0})
+    return {
+        "values": count,
+        "centers": sum(1 for n in net_profits if n > 0),
+        "drains": sum(1 for n in net_profits if n < 0),
+        "peak": cents(peak, unit),
+        "peak_at": peak_at,
+        "total": cents(running, unit),
+        "given_away": cents(peak - running, unit),
+        "points": [[p, shown(labels[p - 1]), str(cents(cumulative[p - 1], unit))] for p in keep],
+    }
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from .aggregates import latest_invoice_date  # also the model page's default as-
 from .models import (
     CustomerScore,
     ProfitCenter,
+    ProfitCurve,
     SettingsChange,
     StratificationProfile,
     StratificationRun,
@@ -467,6 +468,11 @@ def profit_center_list(*, distributor, run, dimension: str, by: str = "") -> Que
     return ProfitCenter.objects.filter(distributor=distributor, run=run, dimension=dimension, by=by).order_by(
         "position", "value", "by_value"
     )
+
+
+def profit_curve(*, distributor, run, dimension: str) -> ProfitCurve | None:
+    """A run's whale curve of one dimension (None before its profit centers are computed)."""
+    return ProfitCurve.objects.filter(distributor=distributor, run=run, dimension=dimension).first()
 
 
 # A line-level dimension's value as an InvoiceLine lookup ("rep" is handled apart: line rep, else the

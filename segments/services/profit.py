@@ -21,7 +21,7 @@ from stratify.jobs.services import job_fence
 from .. import aggregates as agg
 from .. import profit_centers as pc
 from ..models import CustomerScore, ProfitCenter, StratificationRun
-from .profit_writer import profit_rows, write_profit_centers
+from .profit_writer import profit_curves, profit_rows, write_profit_centers
 
 PROFIT_JOB_KIND = "profit_centers"
 
@@ -58,12 +58,13 @@ def profit_centers_execute(job, progress) -> dict:
     timings = {"read": _since(clock)}
     progress(40, "Computing the profit centers")
     clock = time.perf_counter()
-    rows = profit_rows(run, pc.compute(data, model_settings))
+    tables = pc.compute(data, model_settings)
+    rows, curves = profit_rows(run, tables), profit_curves(run, tables)
     timings["compute"] = _since(clock)
     progress(80, "Writing the profit centers")
     clock = time.perf_counter()
     with transaction.atomic():
-        write_profit_centers(run, rows)
+        write_profit_centers(run, rows, curves)
         job_fence(job)  # an attempt the sweep requeued meanwhile writes nothing
     timings["write"] = _since(clock)
     return {"run": run.number, "rows": len(rows), "timings": timings}

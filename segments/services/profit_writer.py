@@ -7,8 +7,8 @@ from __future__ import annotations
 from stratify.db import insert_objects
 from stratify.engine import SEGMENTS
 
-from ..models import ProfitCenter
-from ..profit_centers import MONEY, Figures, ProfitTable, cents, ordered
+from ..models import ProfitCenter, ProfitCurve
+from ..profit_centers import MONEY, Figures, ProfitTable, cents, ordered, whale_curve
 
 BATCH = 5_000
 
@@ -40,6 +40,19 @@ def _row(
     )
 
 
+def profit_curves(run, tables: dict[tuple[str, str], ProfitTable]) -> list[ProfitCurve]:
+    """Each dimension's whale curve for `run` (not saved)."""
+    curves = []
+    for (dimension, by), table in tables.items():
+        if by != "segment":
+            continue
+        values = ordered(table.values)
+        unit = values[0][1].unit if values else 1
+        curve = whale_curve([f.net_profit_n for _v, f in values], unit, [v for v, _f in values])
+        curves.append(ProfitCurve(distributor_id=run.distributor_id, run_id=run.pk, dimension=dimension, **curve))
+    return curves
+
+
 def profit_rows(run, tables: dict[tuple[str, str], ProfitTable]) -> list[ProfitCenter]:
     """The rows to store for `run` (not saved)."""
     total = sum(f.net_profit_n for f in tables[("segment", "segment")].values.values())
@@ -53,7 +66,9 @@ def profit_rows(run, tables: dict[tuple[str, str], ProfitTable]) -> list[ProfitC
     return rows
 
 
-def write_profit_centers(run, rows: list[ProfitCenter]) -> None:
-    """Replace the run's rows (an attempt the sweep requeued may have written some) in bulk."""
+def write_profit_centers(run, rows: list[ProfitCenter], curves: list[ProfitCurve]) -> None:
+    """Replace the run's rows and curves (an attempt the sweep requeued may have written some) in bulk."""
     ProfitCenter.objects.filter(distributor_id=run.distributor_id, run_id=run.pk).delete()
+    ProfitCurve.objects.filter(distributor_id=run.distributor_id, run_id=run.pk).delete()
     insert_objects(ProfitCenter, rows, batch_size=BATCH)
+    ProfitCurve.objects.bulk_create(curves)
