@@ -179,7 +179,9 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
         )
         build_profit_centers(distributor, run, rng, customers=customers)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # The steady state autovacuum keeps (insert-triggered since PostgreSQL 13): statistics, and
+        # visibility maps so that counts over an index read only the index.
+        cursor.execute("VACUUM ANALYZE")
     return {"manager": manager, "rep": rep_user, "customer": customer_user}
 
 
@@ -207,8 +209,8 @@ PROFIT_CARDINALITY = {
 def build_profit_centers(distributor, run, rng, *, customers: int) -> None:
     """The run's stored profit centers, as `segments.services.profit` writes them: every value of every
     dimension, its dimension x segment cells and branch x category, with figures of a plausible size."""
-    from segments.models import ProfitCenter
-    from segments.profit_centers import PAIRS
+    from segments.models import ProfitCenter, ProfitCurve
+    from segments.profit_centers import PAIRS, whale_curve
     from stratify.db import insert_objects
 
     def row(dimension, by, value, by_value, position, scale):
@@ -243,16 +245,26 @@ def build_profit_centers(distributor, run, rng, *, customers: int) -> None:
             cost_parts={"lines": str(cts / 2), "deliveries": str(cts / 2)},
         )
 
-    rows = []
+    def by_net_profit(made):
+        """Positions by net profit, highest first, as the job stores them."""
+        made.sort(key=lambda r: -r.net_profit)
+        for position, r in enumerate(made, start=1):
+            r.position = position
+        return made
+
+    rows, curves = [], []
     for dimension, n in PROFIT_CARDINALITY.items():
-        values = [f"{dimension} {i}" for i in range(n)]
-        rows += [row(dimension, "", v, "", i + 1, 1) for i, v in enumerate(values)]
-        cells = [(v, s) for v in values for s in SEGMENTS if s != "lapsed"]
-        rows += [row(dimension, "segment", v, s, i + 1, 0.25) for i, (v, s) in enumerate(cells)]
+        values = by_net_profit([row(dimension, "", f"{dimension} {i}", "", 0, 1) for i in range(n)])
+        labels = [r.value for r in values]
+        curve = whale_curve([int(r.net_profit * 100) for r in values], 100, labels)
+        curves.append(ProfitCurve(distributor=distributor, run=run, dimension=dimension, **curve))
+        cells = [(v, s) for v in labels for s in SEGMENTS if s != "lapsed"]
+        rows += values + by_net_profit([row(dimension, "segment", v, s, 0, 0.25) for v, s in cells])
     for a, b in PAIRS:
         cells = [(f"{a} {i}", f"{b} {j}") for i in range(PROFIT_CARDINALITY[a]) for j in range(PROFIT_CARDINALITY[b])]
-        rows += [row(a, b, v, o, i + 1, 0.1) for i, (v, o) in enumerate(cells)]
+        rows += by_net_profit([row(a, b, v, o, 0, 0.1) for v, o in cells])
     insert_objects(ProfitCenter, rows)
+    ProfitCurve.objects.bulk_create(curves)
 
 
 def measure(pages: list[tuple[str, object, str]], n: int) -> dict[str, dict]:

@@ -13,6 +13,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
+from insights.caching import run_cached
 from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, shown
 from segments.selectors import profit_center_list, profit_curve
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
@@ -24,6 +25,7 @@ RIGHT = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
 MONEY_COLUMNS = ("revenue", "gross_margin", "cost_to_serve", "net_profit")
 SEGMENTS_SHOWN = tuple(s for s in SEGMENT_ORDER if s in SEGMENT_LABELS and s != "lapsed")
 TOP = 3  # centers and drains called out by name
+UNUSED_BY_MAPS = ("exact", "cost_parts", "segment_net_profit")  # JSON a heat map's cells need not parse
 
 
 def dimension_label(dimension: str) -> str:
@@ -204,7 +206,7 @@ def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, m
     # whatever the number of values (25,000 products).
     all_values = profit_center_list(distributor=distributor, run=run, dimension=dimension)
     values = list(all_values.values_list("value", flat=True)[:max_rows])
-    cells_of = profit_center_list(distributor=distributor, run=run, dimension=dimension, by=by)
+    cells_of = profit_center_list(distributor=distributor, run=run, dimension=dimension, by=by).defer(*UNUSED_BY_MAPS)
     if by == "segment":
         cells = list(cells_of.filter(value__in=values))
         columns = [s for s in SEGMENTS_SHOWN if any(c.by_value == s for c in cells)]
@@ -216,7 +218,7 @@ def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, m
         cells = list(cells_of.filter(value__in=values, by_value__in=columns))
         headers = [shown(v) for v in columns]
     present_rows = {c.value for c in cells}
-    truncated = all_values.count() > len(values)
+    truncated = len(values) == max_rows and all_values[max_rows : max_rows + 1].exists()
     values = [v for v in values if v in present_rows]
     lookup = {(c.value, c.by_value): c for c in cells}
     biggest = max((abs(c.net_profit) for c in cells), default=Decimal(0)) or Decimal(1)
@@ -233,3 +235,23 @@ def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, m
             row.append({"cell": c, "style": f"background-color: rgba({colour}, {0.08 + 0.62 * strength:.2f})"})
         rows.append({"value": shown(v), "cells": row})
     return {"by": by, "headers": headers, "rows": rows, "truncated": truncated}
+
+
+def page_figures(*, distributor, run, dimension: str, matrix: str) -> dict:
+    """What the Profit centers page shows above and beside its table: the report, the dimension's heat
+    map and branch x category. Cached per run once its profit centers are written (they never change
+    after; the curve's id is in the key, so nothing is cached while they are still being computed)."""
+
+    def compute():
+        return {
+            "report": report(distributor=distributor, run=run, dimension=dimension),
+            "matrix": heat_map(distributor=distributor, run=run, dimension=dimension, by=matrix),
+            "branch_by_category": heat_map(distributor=distributor, run=run, dimension="branch", by="category")
+            if dimension != "branch"
+            else None,
+        }
+
+    curve = profit_curve(distributor=distributor, run=run, dimension=dimension)
+    if curve is None:
+        return compute()
+    return run_cached(distributor, run, f"profit-centers:{dimension}:{matrix}:{curve.pk}", compute)

@@ -239,7 +239,8 @@ class ProfitCentersView(TenantListView):
     def get_queryset(self):
         if self.run is None:
             return ProfitCenter.objects.none()
-        return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension)
+        # The table shows money to the cent; the exact fractions (for re-adding) stay unread.
+        return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension).defer("exact")
 
     def get_table_kwargs(self):
         return {"tenant_slug": self.distributor.slug, "dimension": self.dimension}
@@ -266,13 +267,9 @@ class ProfitCentersView(TenantListView):
             matrix = self.request.GET.get("matrix")
             matrix = matrix if matrix in dict(choices) else choices[0][0]
             context.update(
-                report=profit.report(distributor=self.distributor, run=self.run, dimension=self.dimension),
                 matrix_choices=choices,
-                matrix=profit.heat_map(distributor=self.distributor, run=self.run, dimension=self.dimension, by=matrix),
-                branch_by_category=profit.heat_map(
-                    distributor=self.distributor, run=self.run, dimension="branch", by="category"
-                )
-                if self.dimension != "branch"
-                else None,
+                **profit.page_figures(
+                    distributor=self.distributor, run=self.run, dimension=self.dimension, matrix=matrix
+                ),
             )
         return super().get_context_data(**context, **kwargs)
