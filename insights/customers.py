@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.core.paginator import Paginator
 from django.db.models import F, FilteredRelation, Max, Q, Sum
@@ -61,7 +61,7 @@ def _months_back(day: date, months: int) -> date:
 
 
 def _cents(amount) -> float:
-    return float(Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return float(Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
 
 
 def monthly_trend(*, distributor, customer, as_of: date | None, months: int = 24) -> list[dict]:
@@ -72,7 +72,7 @@ def monthly_trend(*, distributor, customer, as_of: date | None, months: int = 24
     rows = CustomerMonth.objects.filter(
         distributor=distributor, customer=customer, month__gte=start, month__lte=as_of
     ).values_list("month", "revenue", "cost")
-    # Cents rounded half-up from the exact sums (a float's round() would turn 2.675 into 2.67).
+    # Cents rounded half-even from the exact sums (a float's round() would turn 2.675 into 2.67).
     by_month = {m.replace(day=1): (_cents(r), _cents(r - c)) for m, r, c in rows}
     out = []
     for i in range(months):

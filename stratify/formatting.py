@@ -9,7 +9,7 @@ these functions. Money stays exact until here: amounts are rounded only when wri
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
@@ -56,11 +56,12 @@ def to_decimal(value) -> Decimal | None:
 
 
 def money_decimal(value) -> Decimal | None:
-    """The amount rounded to the cent (half up), for exports and the API."""
+    """The amount rounded to the cent (half-even, the one rule of docs PROFIT_CENTERS.md for money shown
+    or exported, everywhere: so every report reconciles with the run's totals), for exports and the API."""
     amount = to_decimal(value)
     if amount is None or not amount.is_finite():
         return None
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
 def money_str(value) -> str | None:
@@ -76,7 +77,7 @@ def format_money(value, distributor, decimals: int = 0) -> str:
     if amount is None or not amount.is_finite():
         return EMPTY
     locale, pattern = _money_pattern(_locale(distributor), decimals)
-    rounded = amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    rounded = amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
     return pattern.apply(rounded, locale, currency=_currency(distributor), currency_digits=False)
 
 
@@ -96,7 +97,7 @@ def format_number(value, distributor, decimals: int = 0) -> str:
     amount = to_decimal(value)
     if amount is None or not amount.is_finite():
         return EMPTY
-    rounded = amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    rounded = amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
     fmt = "#,##0" + ("." + "0" * decimals if decimals else "")
     return format_decimal(rounded, format=fmt, locale=_locale(distributor))
 
