@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import django_filters
 import django_tables2 as tables
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -242,11 +243,17 @@ def page_figures(*, distributor, run, dimension: str, matrix: str) -> dict:
     map and branch x category. Cached per run once its profit centers are written (they never change
     after; the curve's id is in the key, so nothing is cached while they are still being computed)."""
 
+    def rendered(map_id: str, **kwargs) -> dict:
+        # The heat map's cells rendered once (hundreds of amounts in the tenant's format).
+        figures = heat_map(distributor=distributor, run=run, **kwargs)
+        context = {"map": figures, "map_id": map_id, "tenant": distributor}
+        return {**figures, "html": render_to_string("insights/_heat_map.html", context)}
+
     def compute():
         return {
             "report": report(distributor=distributor, run=run, dimension=dimension),
-            "matrix": heat_map(distributor=distributor, run=run, dimension=dimension, by=matrix),
-            "branch_by_category": heat_map(distributor=distributor, run=run, dimension="branch", by="category")
+            "matrix": rendered("profit-matrix", dimension=dimension, by=matrix),
+            "branch_by_category": rendered("branch-category-matrix", dimension="branch", by="category")
             if dimension != "branch"
             else None,
         }
