@@ -247,7 +247,8 @@ def export_parquet(url: str, distributor_id: int) -> str:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     csv_path, parquet_path = BENCH_DIR / "stratify-lines.csv", BENCH_DIR / "stratify-lines.parquet"
     query = f"""COPY (SELECT l.invoice_id, l.invoice_date, c.customer_id, p.product_id, p.category, l.quantity,
-                             l.revenue, l.cost, l.ship_method, l.special_order, l.days_to_pay
+                             l.revenue, l.cost, l.ship_method, l.special_order, l.days_to_pay,
+                             p.brand, p.supplier_id, l.branch, l.channel, c.customer_class
                       FROM sales_invoiceline l JOIN sales_customer c ON c.id = l.customer_id
                       JOIN sales_product p ON p.id = l.product_id WHERE l.distributor_id = {int(distributor_id)})
                 TO STDOUT (FORMAT csv, HEADER)"""
@@ -266,6 +267,11 @@ def export_parquet(url: str, distributor_id: int) -> str:
         "ship_method": "VARCHAR",
         "special_order": "BOOLEAN",
         "days_to_pay": "INTEGER",
+        "brand": "VARCHAR",
+        "supplier_id": "VARCHAR",
+        "branch": "VARCHAR",
+        "channel": "VARCHAR",
+        "customer_class": "VARCHAR",
     }
     duck = duckdb.connect()
     duck.execute(
@@ -341,6 +347,52 @@ def duckdb_baseline(parquet_path: str) -> dict:
     }
 
 
+def duckdb_profit_centers(parquet_path: str, segments: dict[str, str], settings: dict) -> dict:
+    """The same profit centers by DuckDB, for a second ratio (the job's profit centers against the same
+    work): each line's cost-to-serve (docs PROFIT_CENTERS.md section 1, with its k and m by window
+    functions), then every line-level dimension and the customer class, each by segment, in one
+    GROUPING SETS pass. DuckDB sums in DECIMAL/DOUBLE, not exact fractions: a timing baseline, checked
+    only on the window's revenue."""
+    import duckdb
+    import pandas as pd
+
+    window_start = AS_OF - timedelta(days=WINDOW_DAYS - 1)
+    rates = settings.get("delivery_cost", {})
+    rate = " ".join(f"WHEN '{k}' THEN {float(v)}" for k, v in rates.items())
+    rate = (
+        f"CASE ship_method {rate} ELSE {float(settings['default_delivery_cost'])} END"
+        if rates
+        else str(float(settings["default_delivery_cost"]))
+    )
+    dims = ["category", "brand", "supplier_id", "product_id", "branch", "channel", "ship_method", "customer_class"]
+    sql = f"""
+        WITH l AS (
+            SELECT *, CASE WHEN quantity < 0 OR revenue < 0 THEN 1 ELSE 0 END AS ret
+            FROM read_parquet('{parquet_path}')
+            WHERE invoice_date >= DATE '{window_start}' AND invoice_date <= DATE '{AS_OF}'),
+        w AS (
+            SELECT l.*, s.segment,
+                   sum(1 - ret) OVER (PARTITION BY l.customer_id, invoice_id) AS k,
+                   sum(1 - ret) OVER (PARTITION BY l.customer_id, invoice_id, ship_method) AS m
+            FROM l JOIN segments s ON s.customer_id = l.customer_id),
+        c AS (
+            SELECT w.*, {float(settings["cost_per_line"])} + ret * {float(settings["cost_per_return"])}
+                   + CASE WHEN special_order THEN {float(settings["cost_per_special_order"])} ELSE 0 END
+                   + coalesce(revenue * days_to_pay, 0) / 365 * {float(settings["ar_carrying_rate"])}
+                   + CASE WHEN ret = 0 THEN {float(settings["cost_per_order"])} / k + ({rate}) / m ELSE 0 END AS cts
+            FROM w)
+        SELECT {", ".join(dims)}, segment, count(DISTINCT customer_id) AS customers, count(*) AS lines,
+               sum(revenue) AS revenue, sum(revenue - cost) AS gross_margin, sum(cts) AS cost_to_serve
+        FROM c GROUP BY GROUPING SETS ({", ".join(f"({d}, segment)" for d in dims)}, (segment))"""
+    duck = duckdb.connect()
+    duck.register("segments", pd.DataFrame({"customer_id": list(segments), "segment": list(segments.values())}))
+    with Timer() as timer:
+        result = duck.execute(sql).df()
+    duck.close()
+    totals = result[result[dims].isna().all(axis=1)]
+    return {"seconds": timer.seconds, "rows": len(result), "revenue": f"{totals['revenue'].sum():.2f}"}
+
+
 # --- (b) the job, in a child process ----------------------------------------------------------------------
 def child_job() -> None:
     """Runs in the child: one published run of the bench tenant, timed from the task's start."""
@@ -386,11 +438,24 @@ def child_job() -> None:
             "profit_rows": rows,
             "profit_timings": profit_job.result.get("timings", {}),
             "run_id": run.pk,
+            "segments": segments_of(run),
+            "settings": run.settings,
             "timings": run.timings,
             "totals": run.totals,
             "vm_hwm_mib": vm_hwm_mib(),
         }
     )
+
+
+def segments_of(run) -> dict[str, str]:
+    """The run's segment of every active customer, by account number (for the DuckDB profit centers)."""
+    from django_scopes import scopes_disabled
+
+    from segments.models import CustomerScore
+
+    with scopes_disabled():
+        rows = CustomerScore.objects.filter(run=run).exclude(segment="lapsed")
+        return dict(rows.values_list("customer__customer_id", "segment"))
 
 
 def vm_hwm_mib() -> float:
@@ -420,7 +485,7 @@ def main(argv=None) -> int:
     print(f"Stratification benchmark: {fmt_int(args.lines)} lines, {fmt_int(args.customers)} customers, db {url}")
     if not args.reuse:
         recreate_database(url)
-        migrate(url)
+    migrate(url)  # a reused database gets the migrations added since it was loaded
     django_setup(url)
     from django_scopes import scopes_disabled
 
@@ -454,6 +519,15 @@ def main(argv=None) -> int:
         [f"  and its profit centers ({payload['profit_rows']:,} rows)", f"{payload['profit_seconds']:.2f}", "", ""],
         ["stratification job + profit centers", f"{payload['seconds']:.2f}", f"{ratio:.2f}", f"{peak:.0f}"],
     ]
+    duck_profit = duckdb_profit_centers(parquet, payload["segments"], payload["settings"])
+    rows.append(
+        [
+            "DuckDB profit centers (same work, doubles)",
+            f"{duck_profit['seconds']:.2f}",
+            f"job's / DuckDB's: {payload['profit_seconds'] / duck_profit['seconds']:.1f}",
+            "-",
+        ]
+    )
     print()
     print_table(["", "seconds", "ratio", "peak MiB"], rows)
     print(f"  job phases: {payload['timings']}; profit centers: {payload['profit_timings']}")
