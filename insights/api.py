@@ -78,3 +78,71 @@ class CustomerScorecardApi(TenantApiView):
 
     def get(self, request, *args, **kwargs):
         return Response(scorecard_body(scorecard_data(distributor=self.distributor, customer=self.customer)))
+
+
+# --- benchmarks (issue 16) --------------------------------------------------------------------------
+
+
+def _ratio(value):
+    return None if value is None else round(float(value), 6)
+
+
+def coaching_body(row: dict) -> dict:
+    """A rep row (or the median row) as the API answers it: money as decimal strings with two
+    decimals, ratios as fractions (0.25 = 25%), counts as numbers (the median's may be halves)."""
+    return {
+        "rep_id": row["rep_id"],
+        "name": row["name"],
+        "customers": _number(row["customers"]),
+        "core_customers": _number(row["core_customers"]),
+        "segments": {
+            s: {"customers": _number(v["customers"]), "net_profit": money_str(v["net_profit"])}
+            for s, v in row["segments"].items()
+        },
+        "core_share_customers": _ratio(row["core_share_customers"]),
+        "core_share_revenue": _ratio(row["core_share_revenue"]),
+        "revenue": money_str(row["revenue"]),
+        "gross_margin": money_str(row["gross_margin"]),
+        "cost_to_serve": money_str(row["cost_to_serve"]),
+        "net_profit": money_str(row["net_profit"]),
+        "net_margin_pct": _ratio(row["net_margin_pct"]),
+        "cost_to_serve_per_1000": money_str(row["cost_to_serve_per_1000"]),
+        "migration": {
+            "moved_up": _number(row["moved_up"]),
+            "moved_down": _number(row["moved_down"]),
+            "into_core": _number(row["into_core"]),
+            "out_of_core": _number(row["out_of_core"]),
+            "net_profit_into_core": money_str(row["net_profit_into_core"]),
+            "net_profit_out_of_core": money_str(row["net_profit_out_of_core"]),
+        },
+        "core_below_benchmark": _number(row["core_below_benchmark"]),
+        "core_below_benchmark_share": _ratio(row["core_below_benchmark_share"]),
+        "alerts": row.get("alerts"),
+        "coaching_points": row.get("points", []),
+    }
+
+
+class CoachingRepsApi(TenantApiView):
+    """GET: the rep coaching table of the published run (managers: every rep; a rep: their own row
+    only) and the team `median` row. `{"run": null, ...}` before a publication."""
+
+    permission = Perm.VIEW_CUSTOMERS
+
+    def get(self, request, *args, **kwargs):
+        from segments.selectors import current_run
+
+        from .coaching import rep_table, visible_reps
+
+        run = current_run(self.distributor)
+        if run is None:
+            return Response({"run": None, "reps": [], "median": None, "core_benchmark_categories": None})
+        table = rep_table(distributor=self.distributor, run=run, reps=visible_reps(self.distributor, self.membership))
+        return Response(
+            {
+                "run": run.number,
+                "as_of": run.as_of,
+                "core_benchmark_categories": table["benchmark"],
+                "reps": [coaching_body(r) for r in table["rows"]],
+                "median": coaching_body(table["median"]),
+            }
+        )

@@ -158,3 +158,136 @@ def export_row(record: dict) -> list:
     movement = movement_of(record["segment"], record["previous_segment"])
     reasons = attention_reasons(type("Row", (), record))
     return [*cells, MOVEMENT_LABELS.get(movement, ""), "; ".join(reasons)]
+
+
+# --- rep coaching (issue 16) --------------------------------------------------------------------------
+
+RIGHT = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
+
+
+class CoachingTable(LeanTable):
+    """The rep coaching table: one row per rep (dicts from `insights.coaching.rep_table`)."""
+
+    rep_id = tables.Column(verbose_name="Rep")
+    name = tables.Column(verbose_name="Name")
+    customers = tables.Column(verbose_name="Customers", attrs=RIGHT)
+    core_customers = tables.Column(verbose_name="Core", attrs=RIGHT)
+    core_share_customers = tables.Column(verbose_name="Core % of customers", attrs=RIGHT)
+    core_share_revenue = tables.Column(verbose_name="Core % of revenue", attrs=RIGHT)
+    revenue = tables.Column(verbose_name="Revenue", attrs=RIGHT)
+    net_profit = tables.Column(verbose_name="Net profit", attrs=RIGHT)
+    net_margin_pct = tables.Column(verbose_name="Net margin %", attrs=RIGHT)
+    cost_to_serve_per_1000 = tables.Column(verbose_name="Cost-to-serve per 1,000", attrs=RIGHT)
+    moved_up = tables.Column(verbose_name="Up", attrs=RIGHT)
+    moved_down = tables.Column(verbose_name="Down", attrs=RIGHT)
+    into_core = tables.Column(verbose_name="Into core", attrs=RIGHT)
+    out_of_core = tables.Column(verbose_name="Out of core", attrs=RIGHT)
+    core_below_benchmark = tables.Column(verbose_name="Core below category benchmark", attrs=RIGHT)
+    alerts = tables.Column(verbose_name="Open alerts (money at stake)", orderable=False, attrs=RIGHT)
+    points = tables.Column(verbose_name="Coaching points", orderable=False)
+
+    always_render = frozenset({"customers", "core_customers", "moved_up", "moved_down", "into_core", "out_of_core"})
+
+    class Meta(LeanTable.Meta):
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "coaching-table"}
+        order_by_field = "sort"
+        per_page = 50
+        empty_text = "No reps."
+
+    def __init__(self, *args, tenant_slug: str, show_alerts: bool = False, **kwargs):
+        self.tenant_slug = tenant_slug
+        super().__init__(*args, **kwargs)
+        if not show_alerts:
+            self.columns.hide("alerts")
+
+    def before_render(self):
+        self._rep_url = reverse("coaching-rep", kwargs={"tenant": self.tenant_slug, "rep_id": "__ID__"})
+
+    def render_rep_id(self, value, record):
+        return format_html(
+            '<a href="{}">{}</a>', self._rep_url.replace("__ID__", quote(encode_erp_id(value), safe="")), value
+        )
+
+    def _money(self, value, record=None):
+        return format_html(
+            '<span class="{}">{}</span>', "text-danger" if value < 0 else "", format_money(value, self.distributor)
+        )
+
+    render_revenue = render_net_profit = render_cost_to_serve_per_1000 = _money
+
+    def _ratio(self, value, record=None):
+        return format_percent(value, self.distributor)
+
+    render_core_share_customers = render_core_share_revenue = render_net_margin_pct = _ratio
+
+    def render_alerts(self, value, record=None):
+        return f"{value['open']} ({format_money(value['money_at_stake'], self.distributor)})"
+
+    def render_points(self, value, record=None):
+        return format_html_join("", '<div class="small">{}</div>', ((p,) for p in value))
+
+
+COACHING_COUNTS = ("customers", "core_customers", "moved_up", "moved_down", "into_core", "out_of_core")
+
+
+def coaching_export_headers(*, currency: str) -> list[str]:
+    from segments.vocabulary import RANKED_SEGMENTS
+
+    segments = []
+    for s in RANKED_SEGMENTS:
+        segments += [f"{SEGMENT_LABELS[s]} customers", f"{SEGMENT_LABELS[s]} net profit ({currency})"]
+    return [
+        "Rep",
+        "Name",
+        "Customers",
+        "Core customers",
+        *segments,
+        "Core % of customers",
+        "Core % of revenue",
+        f"Revenue ({currency})",
+        f"Gross margin ({currency})",
+        f"Cost to serve ({currency})",
+        f"Net profit ({currency})",
+        "Net margin %",
+        f"Cost-to-serve per 1,000 of revenue ({currency})",
+        "Moved up",
+        "Moved down",
+        "Into core",
+        "Out of core",
+        f"Net profit into core ({currency})",
+        f"Net profit out of core ({currency})",
+        "Core customers below category benchmark",
+        "Coaching points",
+    ]
+
+
+def coaching_export_row(row: dict) -> list:
+    from segments.vocabulary import RANKED_SEGMENTS
+
+    pct = lambda v: None if v is None else Percent(v)  # noqa: E731
+    segments = []
+    for s in RANKED_SEGMENTS:
+        segments += [row["segments"][s]["customers"], Money(row["segments"][s]["net_profit"])]
+    return [
+        row["rep_id"] or "Team median",
+        row["name"],
+        row["customers"],
+        row["core_customers"],
+        *segments,
+        pct(row["core_share_customers"]),
+        pct(row["core_share_revenue"]),
+        Money(row["revenue"]),
+        Money(row["gross_margin"]),
+        Money(row["cost_to_serve"]),
+        Money(row["net_profit"]),
+        pct(row["net_margin_pct"]),
+        Money(row["cost_to_serve_per_1000"]),
+        row["moved_up"],
+        row["moved_down"],
+        row["into_core"],
+        row["out_of_core"],
+        Money(row["net_profit_into_core"]),
+        Money(row["net_profit_out_of_core"]),
+        row["core_below_benchmark"],
+        "; ".join(row.get("points", [])),
+    ]

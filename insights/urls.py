@@ -20,3 +20,9 @@ tenant_urlpatterns = [
         name="interaction-create",
     ),
 ]
+
+# Benchmarks (issue 16).
+tenant_urlpatterns += [
+    path("benchmarks/coaching/", views.CoachingView.as_view(), name="coaching"),
+    path("benchmarks/coaching/<erp_id:rep_id>/", views.RepCoachingView.as_view(), name="coaching-rep"),
+]

@@ -20,11 +20,20 @@ from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
 from . import dashboard, profit
+from .coaching import FIGURES, REP, rep_table, visible_reps
 from .customers import INTERACTIONS_PER_PAGE, customer_page_context, customer_rows, trend_columns
 from .filters import MyCustomersFilter
 from .profit import ProfitCenterFilter, ProfitCenterTable
 from .scorecard import scorecard_data
-from .tables import EXPORT_COLUMNS, MyCustomersTable, export_headers, export_row
+from .tables import (
+    EXPORT_COLUMNS,
+    CoachingTable,
+    MyCustomersTable,
+    coaching_export_headers,
+    coaching_export_row,
+    export_headers,
+    export_row,
+)
 
 
 class DashboardView(TenantViewMixin, TemplateView):
@@ -275,4 +284,103 @@ class ProfitCentersView(TenantListView):
                 if self.dimension != "branch"
                 else None,
             )
+        return super().get_context_data(**context, **kwargs)
+
+
+# --- benchmarks (issue 16) ----------------------------------------------------------------------------
+
+
+def _figure_rows(row: dict, median: dict) -> list[dict]:
+    """A rep's figures beside the team median, for the rep page."""
+    return [
+        {"key": key, "label": label, "kind": kind, "better": better, "mine": row[key], "median": median[key]}
+        for key, (label, better, kind) in FIGURES.items()
+    ]
+
+
+class CoachingView(TenantListView):
+    """Rep coaching: one row per rep (a rep: their own row) and the team median, with exports."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/coaching.html"
+    per_page = 50
+    export_name = "rep-coaching"
+
+    table_class = CoachingTable
+
+    def get_queryset(self):
+        self.run, self.previous_run = published_runs(distributor=self.distributor)
+        self.coaching = None
+        if self.run is None:
+            return []
+        self.coaching = rep_table(
+            distributor=self.distributor, run=self.run, reps=visible_reps(self.distributor, self.membership)
+        )
+        return self.coaching["rows"]
+
+    def get_table_kwargs(self):
+        return {
+            "tenant_slug": self.distributor.slug,
+            "show_alerts": bool(self.coaching and self.coaching["has_alerts"]),
+        }
+
+    def export_headers(self):
+        return coaching_export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        out = [coaching_export_row(r) for r in rows]
+        if self.coaching:
+            out.append(coaching_export_row(self.coaching["median"]))
+        return out
+
+    def get_context_data(self, **kwargs):
+        median = self.coaching["median"] if self.coaching else None
+        return super().get_context_data(
+            run=self.run,
+            previous_run=self.previous_run,
+            median=median,
+            benchmark=self.coaching["benchmark"] if self.coaching else None,
+            is_rep=self.membership.role == Role.REP,
+            **kwargs,
+        )
+
+
+class RepCoachingView(TenantListView):
+    """One rep: their figures against the team median, coaching points, and their customers (the
+    my-customers table narrowed to the rep, with its exports). A rep may open only their own."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/coaching_rep.html"
+    table_class = MyCustomersTable
+    filterset_class = MyCustomersFilter
+    per_page = 25
+
+    lookups = (REP,)
+
+    @property
+    def export_name(self):
+        return f"rep-{self.rep.rep_id}-customers"
+
+    def get_queryset(self):
+        self.run, self.previous_run = published_runs(distributor=self.distributor)
+        rows = customer_rows(distributor=self.distributor, membership=self.membership, run=self.run)
+        return rows.filter(rep=self.rep)
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug, "show_rep": False}
+
+    def export_headers(self):
+        return export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        fields = [f for _, f, _ in EXPORT_COLUMNS] + ["growth", "recency_days"]
+        for row in rows.values_list(*fields).iterator(chunk_size=2000):
+            yield export_row(dict(zip(fields, row, strict=True)))
+
+    def get_context_data(self, **kwargs):
+        context = {"run": self.run, "rep": self.rep}
+        if self.run is not None:
+            table = rep_table(distributor=self.distributor, run=self.run, reps=[self.rep])
+            row, median = table["rows"][0], table["median"]
+            context.update(row=row, median=median, figures=_figure_rows(row, median), benchmark=table["benchmark"])
         return super().get_context_data(**context, **kwargs)
