@@ -4,14 +4,18 @@ for a customer they may see)."""
 from decimal import Decimal
 
 from django.http import Http404
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from sales.lookups import CUSTOMER
 from sales.selectors import customer_list
+from segments.selectors import current_run
 from stratify.formatting import money_str
 from stratify.tenancy.api import TenantApiView
 from stratify.tenancy.permissions import Perm, Role
 
+from . import leakage
+from .coaching import rep_table, visible_reps
 from .scorecard import scorecard_data
 
 
@@ -129,10 +133,6 @@ class CoachingRepsApi(TenantApiView):
     permission = Perm.VIEW_CUSTOMERS
 
     def get(self, request, *args, **kwargs):
-        from segments.selectors import current_run
-
-        from .coaching import rep_table, visible_reps
-
         run = current_run(self.distributor)
         if run is None:
             return Response({"run": None, "reps": [], "median": None, "core_benchmark_categories": None})
@@ -146,3 +146,50 @@ class CoachingRepsApi(TenantApiView):
                 "median": coaching_body(table["median"]),
             }
         )
+
+
+def _leak_body(row: dict) -> dict:
+    return {
+        "value": row["value"],
+        "buyers": row["buyers"],
+        "buyer_share": _ratio(row["buyer_share"]),
+        "revenue": money_str(row["revenue"]),
+        "prior_revenue": money_str(row["prior_revenue"]),
+        "year_ago_revenue": money_str(row["year_ago_revenue"]),
+        "change_vs_prior": _ratio(row["change_vs_prior"]),
+        "change_vs_year_ago": _ratio(row["change_vs_year_ago"]),
+        "stopped": row["stopped"],
+        "cut": row["cut"],
+        "leaked": money_str(row["leaked"]),
+        "top_losers": row["top_losers"],
+    }
+
+
+class LeakageApi(TenantApiView):
+    """GET `?dimension=category|brand|supplier` (default category): leakage among the published run's
+    core customers, one row per value, most money leaked first; with `&value=`, the core customers
+    behind that value instead. 400 naming the dimensions for another."""
+
+    permission = Perm.VIEW_DASHBOARD
+
+    def get(self, request, *args, **kwargs):
+        dimension = request.query_params.get("dimension") or "category"
+        problem = leakage.unknown_dimension(dimension)
+        if problem:
+            raise ValidationError({"dimension": [problem]})
+        run = current_run(self.distributor)
+        if run is None:
+            return Response({"run": None, "dimension": dimension, "rows": []})
+        body = {"run": run.number, "dimension": dimension, "core_customers": leakage.core_count(self.distributor, run)}
+        value = request.query_params.get("value")
+        if value is not None:
+            rows = leakage.value_customers(distributor=self.distributor, run=run, dimension=dimension, value=value)
+            body["value"] = value
+            body["customers"] = [
+                {**r, **{k: money_str(r[k]) for k in ("revenue", "prior_revenue", "year_ago_revenue", "drop")}}
+                for r in rows
+            ]
+            return Response(body)
+        rows = leakage.leakage_rows(distributor=self.distributor, run=run, dimension=dimension)
+        body["rows"] = [_leak_body(r) for r in rows]
+        return Response(body)

@@ -291,3 +291,151 @@ def coaching_export_row(row: dict) -> list:
         row["core_below_benchmark"],
         "; ".join(row.get("points", [])),
     ]
+
+
+# --- leakage (issue 16) --------------------------------------------------------------------------------
+
+
+class LeakageTable(LeanTable):
+    """Leakage among core customers, one row per value (dicts from `insights.leakage.leakage_rows`)."""
+
+    value = tables.Column(verbose_name="Value")
+    buyers = tables.Column(verbose_name="Core buyers", attrs=RIGHT)
+    buyer_share = tables.Column(verbose_name="Share of core customers", attrs=RIGHT)
+    revenue = tables.Column(verbose_name="Core revenue (window)", attrs=RIGHT)
+    prior_revenue = tables.Column(verbose_name="Prior window", attrs=RIGHT)
+    change_vs_prior = tables.Column(verbose_name="vs prior", attrs=RIGHT)
+    year_ago_revenue = tables.Column(verbose_name="A year earlier", attrs=RIGHT)
+    change_vs_year_ago = tables.Column(verbose_name="vs a year earlier", attrs=RIGHT)
+    stopped = tables.Column(verbose_name="Stopped", attrs=RIGHT)
+    cut = tables.Column(verbose_name="Cut", attrs=RIGHT)
+    leaked = tables.Column(verbose_name="Money leaked", attrs=RIGHT)
+    top_losers = tables.Column(verbose_name="Stopped or cut most", orderable=False)
+
+    always_render = frozenset({"buyers", "stopped", "cut"})
+
+    class Meta(LeanTable.Meta):
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "leakage-table"}
+        order_by_field = "sort"
+        per_page = 25
+        empty_text = "No core customer bought anything in these windows."
+
+    def __init__(self, *args, tenant_slug: str, dimension: str, **kwargs):
+        self.tenant_slug, self.dimension = tenant_slug, dimension
+        super().__init__(*args, **kwargs)
+
+    def before_render(self):
+        self._url = reverse("leakage-customers", kwargs={"tenant": self.tenant_slug})
+
+    def render_value(self, value, record=None):
+        from urllib.parse import urlencode
+
+        query = urlencode({"dimension": self.dimension, "value": value})
+        return format_html('<a href="{}?{}">{}</a>', self._url, query, value)
+
+    def _money(self, value, record=None):
+        return format_money(value, self.distributor)
+
+    render_revenue = render_prior_revenue = render_year_ago_revenue = render_leaked = _money
+
+    def _ratio(self, value, record=None):
+        return format_percent(value, self.distributor)
+
+    render_buyer_share = render_change_vs_prior = render_change_vs_year_ago = _ratio
+
+    def render_top_losers(self, value, record=None):
+        return ", ".join(value)
+
+
+def leakage_export_headers(*, currency: str, label: str) -> list[str]:
+    return [
+        label,
+        "Core buyers",
+        "Share of core customers %",
+        f"Core revenue in the window ({currency})",
+        f"Prior window ({currency})",
+        "Change vs prior %",
+        f"A year earlier ({currency})",
+        "Change vs a year earlier %",
+        "Stopped",
+        "Cut",
+        f"Money leaked ({currency})",
+        "Stopped or cut most",
+    ]
+
+
+def leakage_export_row(row: dict) -> list:
+    pct = lambda v: None if v is None else Percent(v)  # noqa: E731
+    return [
+        row["value"],
+        row["buyers"],
+        pct(row["buyer_share"]),
+        Money(row["revenue"]),
+        Money(row["prior_revenue"]),
+        pct(row["change_vs_prior"]),
+        Money(row["year_ago_revenue"]),
+        pct(row["change_vs_year_ago"]),
+        row["stopped"],
+        row["cut"],
+        Money(row["leaked"]),
+        ", ".join(row["top_losers"]),
+    ]
+
+
+class LeakageCustomersTable(LeanTable):
+    """The core customers behind one leakage value."""
+
+    customer_id = tables.Column(verbose_name="Account")
+    name = tables.Column(verbose_name="Customer")
+    revenue = tables.Column(verbose_name="Window", attrs=RIGHT)
+    prior_revenue = tables.Column(verbose_name="Prior window", attrs=RIGHT)
+    year_ago_revenue = tables.Column(verbose_name="A year earlier", attrs=RIGHT)
+    drop = tables.Column(verbose_name="Drop vs prior", attrs=RIGHT)
+    status = tables.Column(verbose_name="Status")
+
+    class Meta(LeanTable.Meta):
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "leakage-customers-table"}
+        order_by_field = "sort"
+        per_page = 50
+        empty_text = "No core customer bought this value in these windows."
+
+    def __init__(self, *args, tenant_slug: str, **kwargs):
+        self.tenant_slug = tenant_slug
+        super().__init__(*args, **kwargs)
+
+    def before_render(self):
+        self._detail_url = reverse("customer-detail", kwargs={"tenant": self.tenant_slug, "customer_id": "__ID__"})
+
+    def render_customer_id(self, value, record):
+        return format_html(
+            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", quote(encode_erp_id(value), safe="")), value
+        )
+
+    def _money(self, value, record=None):
+        return format_money(value, self.distributor)
+
+    render_revenue = render_prior_revenue = render_year_ago_revenue = render_drop = _money
+
+
+def leakage_customers_export_headers(*, currency: str) -> list[str]:
+    return [
+        "Account",
+        "Customer",
+        f"Window ({currency})",
+        f"Prior window ({currency})",
+        f"A year earlier ({currency})",
+        f"Drop vs prior ({currency})",
+        "Status",
+    ]
+
+
+def leakage_customers_export_row(row: dict) -> list:
+    return [
+        row["customer_id"],
+        row["name"],
+        Money(row["revenue"]),
+        Money(row["prior_revenue"]),
+        Money(row["year_ago_revenue"]),
+        Money(row["drop"]),
+        row["status"],
+    ]

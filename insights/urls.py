@@ -26,3 +26,7 @@ tenant_urlpatterns += [
     path("benchmarks/coaching/", views.CoachingView.as_view(), name="coaching"),
     path("benchmarks/coaching/<erp_id:rep_id>/", views.RepCoachingView.as_view(), name="coaching-rep"),
 ]
+tenant_urlpatterns += [
+    path("benchmarks/leakage/", views.LeakageView.as_view(), name="leakage"),
+    path("benchmarks/leakage/customers/", views.LeakageCustomersView.as_view(), name="leakage-customers"),
+]

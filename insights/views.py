@@ -2,8 +2,10 @@
 and its printable account review (where interactions are logged), and the customer's scorecard
 (a customer's own, or staff's "view as customer")."""
 
+from decimal import Decimal
+
 from django.contrib import messages
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
@@ -19,7 +21,7 @@ from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
-from . import dashboard, profit
+from . import dashboard, leakage, profit
 from .coaching import FIGURES, REP, rep_table, visible_reps
 from .customers import INTERACTIONS_PER_PAGE, customer_page_context, customer_rows, trend_columns
 from .filters import MyCustomersFilter
@@ -28,11 +30,17 @@ from .scorecard import scorecard_data
 from .tables import (
     EXPORT_COLUMNS,
     CoachingTable,
+    LeakageCustomersTable,
+    LeakageTable,
     MyCustomersTable,
     coaching_export_headers,
     coaching_export_row,
     export_headers,
     export_row,
+    leakage_customers_export_headers,
+    leakage_customers_export_row,
+    leakage_export_headers,
+    leakage_export_row,
 )
 
 
@@ -384,3 +392,86 @@ class RepCoachingView(TenantListView):
             row, median = table["rows"][0], table["median"]
             context.update(row=row, median=median, figures=_figure_rows(row, median), benchmark=table["benchmark"])
         return super().get_context_data(**context, **kwargs)
+
+
+class LeakageView(TenantListView):
+    """Category, brand and supplier leakage among the published run's core customers
+    (`?dimension=category|brand|supplier`; 400 naming them for another), sortable and exportable."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/leakage.html"
+    table_class = LeakageTable
+    per_page = 25
+
+    def get(self, request, *args, **kwargs):
+        self.dimension = request.GET.get("dimension") or "category"
+        self.run, _ = published_runs(distributor=self.distributor)
+        problem = leakage.unknown_dimension(self.dimension)
+        if problem:
+            self.dimension = "category"
+            self.prepare_rows()
+            return self.render_to_response(self.get_context_data(error=problem), status=400)
+        self.export_name = f"leakage-{self.dimension}"
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if self.run is None:
+            return []
+        return leakage.leakage_rows(distributor=self.distributor, run=self.run, dimension=self.dimension)
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension}
+
+    def export_headers(self):
+        return leakage_export_headers(currency=self.distributor.currency, label=leakage.DIMENSIONS[self.dimension])
+
+    def export_rows(self, rows):
+        return [leakage_export_row(r) for r in rows]
+
+    def get_context_data(self, **kwargs):
+        context = {"run": self.run, "dimension": self.dimension, "dimensions": list(leakage.DIMENSIONS.items())}
+        if self.run is not None:
+            context["spans"] = leakage.windows(self.run)
+            context["core_total"] = leakage.core_count(self.distributor, self.run)
+            context["leaked_total"] = sum((r["leaked"] for r in self.rows), Decimal(0))
+        return super().get_context_data(**context, **kwargs)
+
+
+class LeakageCustomersView(TenantListView):
+    """The core customers behind one leakage value (`?dimension=&value=`), biggest drop first."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/leakage_customers.html"
+    table_class = LeakageCustomersTable
+    per_page = 50
+
+    def get(self, request, *args, **kwargs):
+        self.dimension = request.GET.get("dimension") or "category"
+        self.value = request.GET.get("value") or ""
+        self.run, _ = published_runs(distributor=self.distributor)
+        problem = leakage.unknown_dimension(self.dimension)
+        if problem:
+            return HttpResponseBadRequest(problem)
+        self.export_name = f"leakage-{self.dimension}-customers"
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if self.run is None:
+            return []
+        return leakage.value_customers(
+            distributor=self.distributor, run=self.run, dimension=self.dimension, value=self.value
+        )
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug}
+
+    def export_headers(self):
+        return leakage_customers_export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        return [leakage_customers_export_row(r) for r in rows]
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            run=self.run, dimension=self.dimension, label=leakage.DIMENSIONS[self.dimension], value=self.value, **kwargs
+        )

@@ -60,6 +60,7 @@ tenant_patterns = [
     path("settings/history/", segments_api.SettingsHistoryApi.as_view(), name="api-model-settings-history"),
     # Benchmarks (issue 16).
     path("coaching/reps/", insights_api.CoachingRepsApi.as_view(), name="api-coaching-reps"),
+    path("leakage/", insights_api.LeakageApi.as_view(), name="api-leakage"),
 ]
 
 urlpatterns = [

@@ -25,7 +25,7 @@ BOOK = {
 FIELDS = ("segment", "previous_segment", "revenue", "gross_margin", "cost_to_serve", "net_profit", "categories")
 
 
-def build(t, book=BOOK):
+def build(t, book=BOOK, settings=None):
     """Customers of `book` in tenant t (rep keys: r1 = t.rep, r2 = t.other_rep, r3 = a third rep
     with no customer), and a published run scoring them. The tenant's own fixture customers (C1, C2)
     are left out of the run. Returns (run, {account: customer}, reps)."""
@@ -43,9 +43,53 @@ def build(t, book=BOOK):
                 branch="North" if account in ("K1", "K2", "K6") else "South",
             )
     rows = {customers[a]: dict(zip(FIELDS, values[1:8], strict=True)) for a, values in book.items()}
-    run = make_run(t.distributor, rows)
+    run = make_run(t.distributor, rows, settings=settings)
     return run, customers, reps
 
 
 def money(value) -> Decimal:
     return Decimal(0) if value is None else Decimal(repr(float(value)))
+
+
+SHORT = {"window_days": 180, "value_top_share": 0.3, "profit_top_share": 0.3}
+PRODUCTS = [  # (sku, category, brand, supplier)
+    ("S1", "Pipe", "Acme", "SUP1"),
+    ("S2", "Pipe", "Bolt", "SUP2"),
+    ("S3", "Valves", "Acme", "SUP1"),
+    ("S4", "Safety", "", "SUP3"),
+    ("S5", "", "Bolt", ""),
+]
+
+
+def add_lines(t, customers, *, seed=7, n=160):
+    """Random invoice lines of the book's customers between 2024-06 and the run's as-of date
+    (returns included). Returns [(account, sku, date, revenue)] to compute against."""
+    import random
+    from datetime import date, timedelta
+
+    rng = random.Random(seed)
+    with scopes_disabled():
+        products = {
+            sku: f.ProductFactory(
+                distributor=t.distributor, product_id=f"{t.slug}-{sku}", category=c, brand=b, supplier_id=s
+            )
+            for sku, c, b, s in PRODUCTS
+        }
+        lines = []
+        start = date(2024, 6, 1)
+        for i in range(n):
+            account = rng.choice(sorted(customers))
+            sku = rng.choice(sorted(products))
+            day = start + timedelta(days=rng.randrange(0, (date(2026, 6, 30) - start).days + 1))
+            revenue = Decimal(rng.randrange(-2000, 90000)) / 100
+            f.InvoiceLineFactory(
+                distributor=t.distributor,
+                customer=customers[account],
+                product=products[sku],
+                invoice_date=day,
+                invoice_id=f"{t.slug}-I{i}",
+                revenue=revenue,
+                cost=revenue * Decimal("0.7"),
+            )
+            lines.append((account, sku, day, revenue))
+    return lines
