@@ -14,7 +14,8 @@ from stratify.formatting import money_str
 from stratify.tenancy.api import TenantApiView
 from stratify.tenancy.permissions import Perm, Role
 
-from . import leakage
+from . import history, leakage
+from .benchframe import Slice, SliceError, assignment_stamp, customer_frame, parse_slice
 from .coaching import rep_table, visible_reps
 from .scorecard import scorecard_data
 
@@ -192,4 +193,76 @@ class LeakageApi(TenantApiView):
             return Response(body)
         rows = leakage.leakage_rows(distributor=self.distributor, run=run, dimension=dimension)
         body["rows"] = [_leak_body(r) for r in rows]
+        return Response(body)
+
+
+def _history_entry(e: dict) -> dict:
+    return {
+        "run": e["number"],
+        "as_of": e["as_of"],
+        "published_at": e["published_at"],
+        "customers": e["customers"],
+        "segments": {
+            s: {
+                "customers": v["count"],
+                "revenue": money_str(v["revenue"]),
+                "net_profit": money_str(v["net_profit"]),
+                "revenue_share": _ratio(v["revenue_share"]),
+                "net_profit_share": _ratio(v["net_profit_share"]),
+            }
+            for s, v in e["segments"].items()
+        },
+        "revenue": money_str(e["revenue"]),
+        "net_profit": money_str(e["net_profit"]),
+        "whale_peak": money_str(e["whale_peak"]),
+        "core_retention": _ratio(e["core_retention"]),
+        "settings_changes": [{"setting": a, "before": b, "after": c} for a, b, c in e["settings_changes"]],
+    }
+
+
+class HistoryApi(TenantApiView):
+    """GET: per published run (oldest first) the segment figures, whale peak, core retention and
+    settings changes, and the migration matrix between two runs (`?from=&to=`, run numbers; default
+    the last two). `?slice_by=branch|customer_class|region|rep&slice=<value>` recomputes them for a
+    slice; an unknown dimension, value or run number is a 400 naming the allowed ones."""
+
+    permission = Perm.VIEW_DASHBOARD
+
+    def get(self, request, *args, **kwargs):
+        runs = history.published_run_list(self.distributor)
+        stamp = assignment_stamp(self.distributor)
+        cut = Slice()
+        if runs:
+            try:
+                cut = parse_slice(request.query_params, customer_frame(self.distributor, runs[-1], stamp))
+            except SliceError as error:
+                raise ValidationError({"slice": [str(error)]})
+        numbers = {r.number: r for r in runs}
+        pair = {}
+        for key, default in (("from", -2), ("to", -1)):
+            raw = request.query_params.get(key)
+            if raw:
+                try:
+                    pair[key] = numbers[int(raw)]
+                except (KeyError, ValueError):
+                    allowed = ", ".join(str(n) for n in numbers)
+                    raise ValidationError({key: [f"Unknown run {raw!r}: use one of the published runs {allowed}."]})
+            elif len(runs) >= 2:
+                pair[key] = runs[default]
+        data = history.history(distributor=self.distributor, runs=runs, stamp=stamp, cut=cut)
+        body = {
+            "slice": {"by": cut.by, "value": cut.value} if cut.active else None,
+            "runs": [_history_entry(e) for e in data["runs"]],
+            "migration": None,
+            "note": "Trends need two published runs." if len(runs) < 2 else None,
+        }
+        if len(pair) == 2:
+            matrix = history.migration_between_runs(
+                distributor=self.distributor, before=pair["from"], after=pair["to"], stamp=stamp, cut=cut
+            )
+            body["migration"] = {
+                "from": pair["from"].number,
+                "to": pair["to"].number,
+                "cells": [{"from": f, "to": t, "customers": n} for (f, t), n in sorted(matrix["counts"].items())],
+            }
         return Response(body)

@@ -43,7 +43,7 @@ ZERO = Decimal(0)
 
 def _money(value) -> Decimal:
     amount = to_decimal(value)
-    return ZERO if amount is None else amount
+    return ZERO if amount is None or not amount.is_finite() else amount
 
 
 def score_frame(distributor, run) -> pd.DataFrame:

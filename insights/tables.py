@@ -439,3 +439,48 @@ def leakage_customers_export_row(row: dict) -> list:
         Money(row["drop"]),
         row["status"],
     ]
+
+
+# --- history (issue 16) --------------------------------------------------------------------------------
+
+
+def history_export_headers(*, currency: str) -> list[str]:
+    from segments.vocabulary import RANKED_SEGMENTS
+
+    per_segment = []
+    for s in RANKED_SEGMENTS:
+        label = SEGMENT_LABELS[s]
+        per_segment += [f"{label} customers", f"{label} share of revenue %", f"{label} share of net profit %"]
+    return [
+        "Run",
+        "As of",
+        "Published",
+        "Ranked customers",
+        *per_segment,
+        f"Revenue ({currency})",
+        f"Net profit ({currency})",
+        f"Whale peak ({currency})",
+        "Core retention %",
+        "Settings changed",
+    ]
+
+
+def history_export_row(entry: dict) -> list:
+    from segments.vocabulary import RANKED_SEGMENTS
+
+    per_segment = []
+    for s in RANKED_SEGMENTS:
+        seg = entry["segments"].get(s, {"count": 0, "revenue_share": 0.0, "net_profit_share": 0.0})
+        per_segment += [seg["count"], Percent(seg["revenue_share"]), Percent(seg["net_profit_share"])]
+    return [
+        entry["number"],
+        entry["as_of"],
+        entry["published_at"],
+        entry["customers"],
+        *per_segment,
+        Money(entry["revenue"]),
+        Money(entry["net_profit"]),
+        Money(entry["whale_peak"]),
+        None if entry["core_retention"] is None else Percent(entry["core_retention"]),
+        "; ".join(f"{label}: {a} -> {b}" for label, a, b in entry["settings_changes"]),
+    ]

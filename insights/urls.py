@@ -30,3 +30,6 @@ tenant_urlpatterns += [
     path("benchmarks/leakage/", views.LeakageView.as_view(), name="leakage"),
     path("benchmarks/leakage/customers/", views.LeakageCustomersView.as_view(), name="leakage-customers"),
 ]
+tenant_urlpatterns += [
+    path("benchmarks/history/", views.HistoryView.as_view(), name="history"),
+]

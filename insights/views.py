@@ -17,11 +17,13 @@ from segments.models import ProfitCenter
 from segments.profit_centers import DEFAULT_DIMENSION, DIMENSIONS, unknown_dimension
 from segments.selectors import pending_run, profit_center_list, published_runs
 from segments.vocabulary import SEGMENT_COLORS
+from stratify.exports import EXPORT_FORMATS, export_response
 from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
-from . import dashboard, leakage, profit
+from . import dashboard, history, leakage, profit
+from .benchframe import SLICES, Slice, SliceError, assignment_stamp, customer_frame, parse_slice, slice_values
 from .coaching import FIGURES, REP, rep_table, visible_reps
 from .customers import INTERACTIONS_PER_PAGE, customer_page_context, customer_rows, trend_columns
 from .filters import MyCustomersFilter
@@ -37,6 +39,8 @@ from .tables import (
     coaching_export_row,
     export_headers,
     export_row,
+    history_export_headers,
+    history_export_row,
     leakage_customers_export_headers,
     leakage_customers_export_row,
     leakage_export_headers,
@@ -475,3 +479,86 @@ class LeakageCustomersView(TenantListView):
         return super().get_context_data(
             run=self.run, dimension=self.dimension, label=leakage.DIMENSIONS[self.dimension], value=self.value, **kwargs
         )
+
+
+class SliceMixin:
+    """`?slice_by=&slice=`: the slice of the page (see insights.benchframe); `slice_error` names the
+    allowed dimensions or values when the request asks for something else."""
+
+    def read_slice(self, run):
+        self.stamp = assignment_stamp(self.distributor)
+        self.slice, self.slice_error, self.slice_choices = Slice(), None, {}
+        if run is None:
+            return
+        customers = customer_frame(self.distributor, run, self.stamp)
+        self.slice_choices = {by: slice_values(customers, by) for by in SLICES}
+        try:
+            self.slice = parse_slice(self.request.GET, customers)
+        except SliceError as error:
+            self.slice_error = str(error)
+
+    def slice_context(self) -> dict:
+        return {
+            "slice": self.slice,
+            "slice_error": self.slice_error,
+            "slice_dimensions": [(k, v[0]) for k, v in SLICES.items()],
+            "slice_choices": self.slice_choices,
+        }
+
+
+class HistoryView(SliceMixin, TenantViewMixin, TemplateView):
+    """Trends across published runs: per run the segment counts, shares of revenue and net profit,
+    whale peak, core retention and settings changes; line charts; the migration matrix between any
+    two runs (`?from=&to=`, run numbers; default the last two). Sliceable; CSV/XLSX export of the
+    per-run table (`?export=`)."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/history.html"
+
+    def get(self, request, *args, **kwargs):
+        runs = history.published_run_list(self.distributor)
+        self.read_slice(runs[-1] if runs else None)
+        if self.slice_error:
+            return self.render_to_response(self.get_context_data(runs=runs, error=self.slice_error), status=400)
+        numbers = {r.number: r for r in runs}
+        before, after, problem = self._pair(numbers, runs)
+        if problem:
+            return self.render_to_response(self.get_context_data(runs=runs, error=problem), status=400)
+        data = history.history(distributor=self.distributor, runs=runs, stamp=self.stamp, cut=self.slice)
+        fmt = request.GET.get("export")
+        if fmt in EXPORT_FORMATS:
+            return export_response(
+                headers=history_export_headers(currency=self.distributor.currency),
+                rows=[history_export_row(e) for e in data["runs"]],
+                fmt=fmt,
+                filename=f"{self.distributor.slug}-history",
+                sheet="History",
+            )
+        matrix = None
+        if before is not None:
+            matrix = history.migration_between_runs(
+                distributor=self.distributor, before=before, after=after, stamp=self.stamp, cut=self.slice
+            )
+        return self.render_to_response(
+            self.get_context_data(runs=runs, data=data, before=before, after=after, matrix=matrix)
+        )
+
+    def _pair(self, numbers, runs):
+        """The two runs of the migration matrix, or a message naming the run numbers there are."""
+        if len(runs) < 2:
+            return None, None, None
+        raw = {k: self.request.GET.get(k) for k in ("from", "to")}
+        chosen = {}
+        for key, default in (("from", runs[-2]), ("to", runs[-1])):
+            if not raw[key]:
+                chosen[key] = default
+                continue
+            try:
+                chosen[key] = numbers[int(raw[key])]
+            except (KeyError, ValueError):
+                allowed = ", ".join(str(n) for n in numbers)
+                return None, None, f"Unknown run {raw[key]!r} for {key!r}: use one of the published runs {allowed}."
+        return chosen["from"], chosen["to"], None
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**self.slice_context(), **kwargs)

@@ -61,6 +61,7 @@ tenant_patterns = [
     # Benchmarks (issue 16).
     path("coaching/reps/", insights_api.CoachingRepsApi.as_view(), name="api-coaching-reps"),
     path("leakage/", insights_api.LeakageApi.as_view(), name="api-leakage"),
+    path("history/", insights_api.HistoryApi.as_view(), name="api-history"),
 ]
 
 urlpatterns = [
