@@ -23,7 +23,16 @@ from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
 from . import dashboard, history, leakage, profit
-from .benchframe import SLICES, Slice, SliceError, assignment_stamp, customer_frame, parse_slice, slice_values
+from .benchframe import (
+    SLICES,
+    Slice,
+    SliceError,
+    assignment_stamp,
+    customer_frame,
+    parse_slice,
+    run_frame,
+    slice_values,
+)
 from .coaching import FIGURES, REP, rep_table, visible_reps
 from .customers import INTERACTIONS_PER_PAGE, customer_page_context, customer_rows, trend_columns
 from .filters import MyCustomersFilter
@@ -48,21 +57,65 @@ from .tables import (
 )
 
 
-class DashboardView(TenantViewMixin, TemplateView):
+class SliceMixin:
+    """`?slice_by=&slice=`: the slice of the page (see insights.benchframe); `slice_error` names the
+    allowed dimensions or values when the request asks for something else."""
+
+    def read_slice(self, run):
+        self.stamp = assignment_stamp(self.distributor)
+        self.slice, self.slice_error, self.slice_choices = Slice(), None, {}
+        if run is None:
+            return
+        customers = customer_frame(self.distributor, run, self.stamp)
+        self.slice_choices = {by: slice_values(customers, by) for by in SLICES}
+        try:
+            self.slice = parse_slice(self.request.GET, customers)
+        except SliceError as error:
+            self.slice_error = str(error)
+
+    def slice_context(self) -> dict:
+        return {
+            "slice": self.slice,
+            "slice_error": self.slice_error,
+            "slice_dimensions": [(k, v[0]) for k, v in SLICES.items()],
+            "slice_choices": self.slice_choices,
+        }
+
+
+class DashboardView(SliceMixin, TenantViewMixin, TemplateView):
     """Per-segment figures, the quadrant chart (its points load from `QuadrantDataView`), the whale
-    curve and the migration matrix of the published run."""
+    curve and the migration matrix of the published run. `?slice_by=&slice=` recomputes the figures
+    for a slice of the customers from the run's per-customer table (400 naming the allowed
+    dimensions or values for another)."""
 
     permission = Perm.VIEW_DASHBOARD
     template_name = "insights/dashboard.html"
 
+    def get(self, request, *args, **kwargs):
+        run, _ = published_runs(distributor=self.distributor)
+        self.read_slice(run)
+        context = self.get_context_data(**kwargs)
+        return self.render_to_response(context, status=400 if self.slice_error else 200)
+
     def get_context_data(self, **kwargs):
         run, previous = published_runs(distributor=self.distributor)
-        context = {"run": run, "previous_run": previous}
+        context = {"run": run, "previous_run": previous, **self.slice_context()}
         if run is not None:
+            if self.slice.active:
+                frame = self.slice.apply(run_frame(self.distributor, run, self.stamp))
+                figures = {
+                    "summary": history.summary(frame),
+                    "whale": history.whale(frame),
+                    "migration": history.migration_in_run(frame),
+                }
+            else:
+                figures = {
+                    "summary": dashboard.segment_summary(distributor=self.distributor, run=run),
+                    "whale": dashboard.whale_curve(distributor=self.distributor, run=run),
+                    "migration": dashboard.migration_matrix(distributor=self.distributor, run=run),
+                }
             context.update(
-                summary=dashboard.segment_summary(distributor=self.distributor, run=run),
-                whale=dashboard.whale_curve(distributor=self.distributor, run=run),
-                migration=dashboard.migration_matrix(distributor=self.distributor, run=run),
+                **figures,
                 thresholds=dashboard.thresholds(run),
                 colors=SEGMENT_COLORS,
                 profit_centers=profit.top_centers_and_drains(
@@ -88,6 +141,17 @@ class QuadrantDataView(TenantViewMixin, TemplateView):
         run, _ = published_runs(distributor=self.distributor)
         if run is None:
             return JsonResponse({"datasets": [], "thresholds": {}})
+        stamp = assignment_stamp(self.distributor)
+        frame = run_frame(self.distributor, run, stamp)
+        try:
+            cut = parse_slice(request.GET, frame)
+        except SliceError as error:
+            return JsonResponse({"detail": str(error)}, status=400)
+        if cut.active:
+            accounts = set(cut.apply(frame)["account"])
+            data = dashboard.quadrant_points(distributor=self.distributor, run=run)
+            datasets = [{**d, "points": [p for p in d["points"] if p[2] in accounts]} for d in data["datasets"]]
+            return JsonResponse({**data, "datasets": datasets})
         return HttpResponse(
             dashboard.quadrant_json(distributor=self.distributor, run=run), content_type="application/json"
         )
@@ -479,31 +543,6 @@ class LeakageCustomersView(TenantListView):
         return super().get_context_data(
             run=self.run, dimension=self.dimension, label=leakage.DIMENSIONS[self.dimension], value=self.value, **kwargs
         )
-
-
-class SliceMixin:
-    """`?slice_by=&slice=`: the slice of the page (see insights.benchframe); `slice_error` names the
-    allowed dimensions or values when the request asks for something else."""
-
-    def read_slice(self, run):
-        self.stamp = assignment_stamp(self.distributor)
-        self.slice, self.slice_error, self.slice_choices = Slice(), None, {}
-        if run is None:
-            return
-        customers = customer_frame(self.distributor, run, self.stamp)
-        self.slice_choices = {by: slice_values(customers, by) for by in SLICES}
-        try:
-            self.slice = parse_slice(self.request.GET, customers)
-        except SliceError as error:
-            self.slice_error = str(error)
-
-    def slice_context(self) -> dict:
-        return {
-            "slice": self.slice,
-            "slice_error": self.slice_error,
-            "slice_dimensions": [(k, v[0]) for k, v in SLICES.items()],
-            "slice_choices": self.slice_choices,
-        }
 
 
 class HistoryView(SliceMixin, TenantViewMixin, TemplateView):
