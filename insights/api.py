@@ -14,7 +14,7 @@ from stratify.formatting import money_str
 from stratify.tenancy.api import TenantApiView
 from stratify.tenancy.permissions import Perm, Role
 
-from . import history, leakage
+from . import gaps, history, leakage
 from .benchframe import Slice, SliceError, assignment_stamp, customer_frame, parse_slice
 from .coaching import rep_table, visible_reps
 from .scorecard import scorecard_data
@@ -266,3 +266,38 @@ class HistoryApi(TenantApiView):
                 "cells": [{"from": f, "to": t, "customers": n} for (f, t), n in sorted(matrix["counts"].items())],
             }
         return Response(body)
+
+
+class CustomerGapsApi(TenantApiView):
+    """GET: the category gap analysis of a customer the caller may see (reps: assigned customers):
+    its peers (core customers of its class, or all core customers when the class has fewer than
+    10) and every category by money at stake. 404 for a customer of another tenant or not visible."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    lookups = (CUSTOMER,)
+
+    def get(self, request, *args, **kwargs):
+        run = current_run(self.distributor)
+        if run is None:
+            return Response({"run": None, "categories": []})
+        data = gaps.gap_rows(distributor=self.distributor, run=run, customer=self.customer)
+        return Response(
+            {
+                "run": run.number,
+                "customer_id": self.customer.customer_id,
+                "peers": {"scope": data["scope"], "customers": data["peers"], "customer_class": data["customer_class"]},
+                "at_stake": money_str(data["at_stake"]),
+                "categories": [
+                    {
+                        "category": r["category"],
+                        "revenue": money_str(r["revenue"]),
+                        "share_pct": r["share"],
+                        "core_share_pct": r["core_share"],
+                        "gap_pts": r["gap"],
+                        "expected": money_str(r["expected"]),
+                        "at_stake": money_str(r["at_stake"]),
+                    }
+                    for r in data["rows"]
+                ],
+            }
+        )

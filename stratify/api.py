@@ -62,6 +62,7 @@ tenant_patterns = [
     path("coaching/reps/", insights_api.CoachingRepsApi.as_view(), name="api-coaching-reps"),
     path("leakage/", insights_api.LeakageApi.as_view(), name="api-leakage"),
     path("history/", insights_api.HistoryApi.as_view(), name="api-history"),
+    path("customers/<erp_id:customer_id>/gaps/", insights_api.CustomerGapsApi.as_view(), name="api-customer-gaps"),
 ]
 
 urlpatterns = [

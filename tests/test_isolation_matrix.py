@@ -344,6 +344,7 @@ ROUTE_CASES: dict[str, Case] = {
     "api-coaching-reps": Case(get=STAFF, kwargs=with_run(), tenant_objects=False),
     "api-leakage": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
     "api-history": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "api-customer-gaps": Case(get=STAFF, kwargs=with_run(customer_kw), customer_level=True),
 }
 
 SKIPPED_PREFIXES = {
