@@ -484,3 +484,72 @@ def history_export_row(entry: dict) -> list:
         None if entry["core_retention"] is None else Percent(entry["core_retention"]),
         "; ".join(f"{label}: {a} -> {b}" for label, a, b in entry["settings_changes"]),
     ]
+
+
+# --- segments and categories side by side (issue 16) ---------------------------------------------------
+
+
+class SideBySideTable(LeanTable):
+    """Per category: revenue, net profit and net margin of each segment's customers, core first,
+    and the category's total (dicts from `insights.side_by_side.categories`)."""
+
+    value = tables.Column(verbose_name="Category")
+
+    class Meta(LeanTable.Meta):
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "side-by-side-table"}
+        order_by_field = "sort"
+        per_page = 50
+        empty_text = "No categories (the profit centers of this run are not computed yet)."
+
+    def __init__(self, *args, **kwargs):
+        from .side_by_side import CATEGORY_FIGURES, SEGMENTS
+
+        names = {"revenue": "revenue", "net_profit": "net profit", "net_margin_pct": "net margin %"}
+        extra = []
+        for s in (*SEGMENTS, "total"):
+            label = SEGMENT_LABELS.get(s, "Total")
+            for key in CATEGORY_FIGURES:
+                extra.append((f"{s}__{key}", tables.Column(verbose_name=f"{label}: {names[key]}", attrs=RIGHT)))
+        super().__init__(*args, extra_columns=extra, **kwargs)
+
+    def render_value(self, value, record=None):
+        from segments.profit_centers import shown
+
+        return shown(value)
+
+    def __getattr__(self, name):
+        if name.startswith("render_") and "__" in name:
+            if name.endswith("net_margin_pct"):
+                return lambda value, record=None: format_percent(value, self.distributor)
+            return lambda value, record=None: format_money(value, self.distributor)
+        raise AttributeError(name)
+
+
+def side_by_side_export_headers(*, currency: str) -> list[str]:
+    from .side_by_side import CATEGORY_FIGURES, SEGMENTS
+
+    names = {
+        "revenue": f"revenue ({currency})",
+        "net_profit": f"net profit ({currency})",
+        "net_margin_pct": "net margin %",
+    }
+    headers = ["Category"]
+    for s in (*SEGMENTS, "total"):
+        headers += [f"{SEGMENT_LABELS.get(s, 'Total')}: {names[k]}" for k in CATEGORY_FIGURES]
+    return headers
+
+
+def side_by_side_export_row(row: dict) -> list:
+    from segments.profit_centers import shown
+
+    from .side_by_side import CATEGORY_FIGURES, SEGMENTS
+
+    cells = [shown(row["value"])]
+    for s in (*SEGMENTS, "total"):
+        for key in CATEGORY_FIGURES:
+            value = row[f"{s}__{key}"]
+            if value is None:
+                cells.append(None)
+            else:
+                cells.append(Percent(value) if key == "net_margin_pct" else Money(value))
+    return cells

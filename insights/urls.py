@@ -33,3 +33,6 @@ tenant_urlpatterns += [
 tenant_urlpatterns += [
     path("benchmarks/history/", views.HistoryView.as_view(), name="history"),
 ]
+tenant_urlpatterns += [
+    path("benchmarks/segments/", views.SideBySideView.as_view(), name="benchmark-segments"),
+]

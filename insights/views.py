@@ -22,7 +22,7 @@ from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
-from . import dashboard, history, leakage, profit
+from . import dashboard, history, leakage, profit, side_by_side
 from .benchframe import (
     SLICES,
     Slice,
@@ -44,6 +44,7 @@ from .tables import (
     LeakageCustomersTable,
     LeakageTable,
     MyCustomersTable,
+    SideBySideTable,
     coaching_export_headers,
     coaching_export_row,
     export_headers,
@@ -54,6 +55,8 @@ from .tables import (
     leakage_customers_export_row,
     leakage_export_headers,
     leakage_export_row,
+    side_by_side_export_headers,
+    side_by_side_export_row,
 )
 
 
@@ -601,3 +604,32 @@ class HistoryView(SliceMixin, TenantViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(**self.slice_context(), **kwargs)
+
+
+class SideBySideView(TenantListView):
+    """Segments and categories benchmarked against each other, core first, from the run's profit
+    centers (PROFIT_CENTERS.md figures). The categories table is sortable and exportable."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/side_by_side.html"
+    table_class = SideBySideTable
+    per_page = 50
+    export_name = "segments-and-categories"
+
+    def get_queryset(self):
+        self.run, _ = published_runs(distributor=self.distributor)
+        if self.run is None:
+            return []
+        return side_by_side.categories(distributor=self.distributor, run=self.run)
+
+    def export_headers(self):
+        return side_by_side_export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        return [side_by_side_export_row(r) for r in rows]
+
+    def get_context_data(self, **kwargs):
+        context = {"run": self.run}
+        if self.run is not None:
+            context["segments"] = side_by_side.segments(distributor=self.distributor, run=self.run)
+        return super().get_context_data(**context, **kwargs)
