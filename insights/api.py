@@ -15,7 +15,7 @@ from stratify.tenancy.api import TenantApiView
 from stratify.tenancy.permissions import Perm, Role
 
 from . import gaps, history, leakage
-from .benchframe import Slice, SliceError, assignment_stamp, customer_frame, parse_slice
+from .benchframe import Slice, SliceError, assignment_stamp, parse_slice, slice_choices
 from .coaching import rep_table, visible_reps
 from .scorecard import scorecard_data
 
@@ -234,7 +234,7 @@ class HistoryApi(TenantApiView):
         cut = Slice()
         if runs:
             try:
-                cut = parse_slice(request.query_params, customer_frame(self.distributor, runs[-1], stamp))
+                cut = parse_slice(request.query_params, slice_choices(self.distributor, runs[-1], stamp))
             except SliceError as error:
                 raise ValidationError({"slice": [str(error)]})
         numbers = {r.number: r for r in runs}

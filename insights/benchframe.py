@@ -9,11 +9,13 @@ Slices (`?slice_by=<dimension>&slice=<value>`) keep the rows of one value of a c
 the figures recompute from this table, without re-running the model. Ranks and segments stay the
 tenant's (a slice never re-ranks its customers).
 
-Money is exact: per-customer amounts are read as Decimals (through the floats' shortest repr, as the
-API and the exports show them) and summed as Decimals; rounded only when shown."""
+Money: the per-customer amounts are the floats the run stored; sums are exact over them
+(`math.fsum`, correctly rounded) and become Decimals, rounded to the cent only when shown. The frames
+keep numpy columns so that they pickle into the cache cheaply."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,13 +25,23 @@ from django.db.models.functions import Coalesce
 
 from sales.models import Customer
 from segments.models import CustomerScore
-from stratify.formatting import to_decimal
 
 from .caching import run_cached
 
 MONEY = ("revenue", "gross_margin", "cost_to_serve", "net_profit")
 SCORE_COLUMNS = ("customer", "segment", "previous_segment", *MONEY, "categories")
-CUSTOMER_COLUMNS = ("customer", "account", "name", "rep", "rep_code", "branch", "customer_class", "region")
+CUSTOMER_COLUMNS = (
+    "customer",
+    "account",
+    "name",
+    "rep",
+    "rep_code",
+    "branch",
+    "customer_class",
+    "region",
+    "industry",
+    "supply_chain_role",
+)
 # The slice dimensions: query value -> (label, frame column).
 SLICES: dict[str, tuple[str, str]] = {
     "branch": ("Branch", "branch"),
@@ -41,14 +53,9 @@ NONE_VALUE = "(none)"  # the empty value of a slice dimension, as PROFIT_CENTERS
 ZERO = Decimal(0)
 
 
-def _money(value) -> Decimal:
-    amount = to_decimal(value)
-    return ZERO if amount is None or not amount.is_finite() else amount
-
-
 def score_frame(distributor, run) -> pd.DataFrame:
-    """The run's scores, one row per customer (lapsed ones included): `SCORE_COLUMNS`, money as
-    Decimal (missing: 0). One query, cached per run."""
+    """The run's scores, one row per customer (lapsed ones included): `SCORE_COLUMNS`, money as the
+    floats the run stored (missing: 0). One query, cached per run."""
 
     def compute():
         rows = list(
@@ -59,7 +66,8 @@ def score_frame(distributor, run) -> pd.DataFrame:
         )
         frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
         for name in MONEY:
-            frame[name] = pd.Series([_money(v) for v in frame[name]], index=frame.index, dtype=object)
+            frame[name] = frame[name].astype("float64").fillna(0.0)
+        frame["categories"] = frame["categories"].astype("float64")
         frame["previous_segment"] = frame["previous_segment"].fillna("")
         return frame
 
@@ -83,12 +91,23 @@ def customer_frame(distributor, run, stamp: str) -> pd.DataFrame:
         rows = list(
             Customer.objects.filter(distributor=distributor)
             .order_by()
-            .values_list("pk", "customer_id", "name", "rep_id", "rep__rep_id", "branch", "customer_class", "region")
+            .values_list(
+                "pk",
+                "customer_id",
+                "name",
+                "rep_id",
+                "rep__rep_id",
+                "branch",
+                "customer_class",
+                "region",
+                "industry",
+                "supply_chain_role",
+            )
             .iterator(chunk_size=10000)
         )
         frame = pd.DataFrame(rows, columns=list(CUSTOMER_COLUMNS))
         frame["rep"] = frame["rep"].astype("Int64")
-        for name in ("rep_code", "branch", "customer_class", "region", "name"):
+        for name in ("rep_code", "branch", "customer_class", "region", "industry", "supply_chain_role", "name"):
             frame[name] = frame[name].fillna("").astype(object)
         return frame
 
@@ -142,16 +161,27 @@ def slice_values(frame: pd.DataFrame, by: str) -> list[str]:
     return sorted(values)
 
 
-def parse_slice(params, frame: pd.DataFrame | None) -> Slice:
-    """The slice asked for by `?slice_by=&slice=` (none: the whole tenant). Raises SliceError naming
-    the allowed dimensions, or the allowed values of the dimension, for anything else."""
+def slice_choices(distributor, run, stamp: str) -> dict[str, list[str]]:
+    """Per slice dimension, the values among the tenant's customers (cached per run and stamp)."""
+
+    def compute():
+        customers = customer_frame(distributor, run, stamp)
+        return {by: slice_values(customers, by) for by in SLICES}
+
+    return run_cached(distributor, run, f"slice_choices:{stamp}", compute)
+
+
+def parse_slice(params, choices: dict[str, list[str]] | None) -> Slice:
+    """The slice asked for by `?slice_by=&slice=` (none: the whole tenant), given the allowed values
+    (`slice_choices`). Raises SliceError naming the allowed dimensions, or the allowed values of the
+    dimension, for anything else."""
     by = (params.get("slice_by") or "").strip()
     value = (params.get("slice") or "").strip()
     if not by and not value:
         return Slice()
     if by not in SLICES:
         raise SliceError(f"Unknown slice dimension {by!r}: use one of {', '.join(SLICES)}.")
-    allowed = slice_values(frame, by) if frame is not None else []
+    allowed = (choices or {}).get(by, [])
     if value not in allowed:
         shown = ", ".join(allowed[:50]) + (" ..." if len(allowed) > 50 else "")
         raise SliceError(f"Unknown {by} {value!r}: use one of {shown or '(no values)'}.")
@@ -159,11 +189,15 @@ def parse_slice(params, frame: pd.DataFrame | None) -> Slice:
 
 
 def dsum(values) -> Decimal:
-    """The exact sum of Decimals."""
-    total = ZERO
-    for v in values:
-        total += v
-    return total
+    """The exact sum of the stored amounts (floats: `math.fsum`, correctly rounded; Decimals added
+    exactly), as a Decimal through the float's shortest repr."""
+    values = list(values)
+    if values and isinstance(values[0], Decimal):
+        total = ZERO
+        for v in values:
+            total += v
+        return total
+    return Decimal(repr(math.fsum(values))) if values else ZERO
 
 
 def ratio(part, whole) -> float | None:
@@ -171,3 +205,8 @@ def ratio(part, whole) -> float | None:
     if whole is None or whole <= 0:
         return None
     return float(Decimal(part) / Decimal(whole))
+
+
+def slice_cached(distributor, run, stamp: str, cut: Slice, name: str, compute):
+    """`compute()` cached per run, assignment stamp and slice (the figures a sliced page shows)."""
+    return run_cached(distributor, run, f"{name}:{stamp}:{cut.by}={cut.value}", compute)

@@ -112,20 +112,14 @@ def rep_figures(book, *, rep_pk, rep_code, name, benchmark) -> dict:
     row["core_share_revenue"] = ratio(core_revenue, row["revenue"])
     row["net_margin_pct"] = ratio(row["net_profit"], row["revenue"])
     row["cost_to_serve_per_1000"] = row["cost_to_serve"] * THOUSAND / row["revenue"] if row["revenue"] > 0 else None
-    for segment, previous, net_profit in zip(
-        book["segment"], book["previous_segment"], book["net_profit"], strict=True
-    ):
-        movement = movement_of(segment, previous)
-        if movement == "up":
-            row["moved_up"] += 1
-        elif movement == "down":
-            row["moved_down"] += 1
-        if segment == "core" and previous != "core":
-            row["into_core"] += 1
-            row["net_profit_into_core"] += net_profit
-        elif previous == "core" and segment != "core":
-            row["out_of_core"] += 1
-            row["net_profit_out_of_core"] += net_profit
+    movement = [movement_of(seg, prev) for seg, prev in zip(book["segment"], book["previous_segment"], strict=True)]
+    row["moved_up"] = movement.count("up")
+    row["moved_down"] = movement.count("down")
+    into = (book["segment"] == "core") & (book["previous_segment"] != "core")
+    out = (book["previous_segment"] == "core") & (book["segment"] != "core")
+    row["into_core"], row["out_of_core"] = int(into.sum()), int(out.sum())
+    row["net_profit_into_core"] = dsum(book.loc[into, "net_profit"])
+    row["net_profit_out_of_core"] = dsum(book.loc[out, "net_profit"])
     if benchmark is not None and len(core):
         below = int((core["categories"].fillna(0) < benchmark).sum())
         row["core_below_benchmark"] = below

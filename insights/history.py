@@ -22,7 +22,7 @@ import pandas as pd
 from segments.models import StratificationRun
 from segments.vocabulary import RANKED_SEGMENTS, SEGMENT_LABELS, SEGMENT_ORDER, movement_of, settings_diff
 
-from .benchframe import MONEY, Slice, customer_frame, dsum, score_frame
+from .benchframe import MONEY, Slice, customer_frame, dsum, score_frame, slice_cached
 from .caching import run_cached
 
 MAX_RUNS = 24
@@ -229,7 +229,12 @@ def history(*, distributor, runs: list, stamp: str, cut: Slice) -> dict:
 
 
 def migration_between_runs(*, distributor, before, after, stamp: str, cut: Slice) -> dict:
-    customers = customer_frame(distributor, after, stamp)
-    return migration_between(
-        sliced_frame(distributor, before, customers, cut), sliced_frame(distributor, after, customers, cut)
-    )
+    """`migration_between` two runs for the slice; cached per pair, stamp and slice."""
+
+    def compute():
+        customers = customer_frame(distributor, after, stamp)
+        return migration_between(
+            sliced_frame(distributor, before, customers, cut), sliced_frame(distributor, after, customers, cut)
+        )
+
+    return slice_cached(distributor, after, stamp, cut, f"migration_between:{before.pk}", compute)

@@ -133,10 +133,11 @@ def _fraction(row, name: str) -> Fraction:
     return Fraction(row.exact[name])
 
 
-def report(*, distributor, run, dimension: str) -> dict:
+def report(*, distributor, run, dimension: str, rows=None) -> dict:
     """The whale curve (cumulative net profit along the values, highest first), its peak, what the
-    drains give away, and the top centers and drains in words."""
-    rows = list(profit_center_list(distributor=distributor, run=run, dimension=dimension))
+    drains give away, and the top centers and drains in words (of `rows` when given: a slice)."""
+    if rows is None:
+        rows = list(profit_center_list(distributor=distributor, run=run, dimension=dimension))
     label = dimension_label(dimension)
     running, points, peak, peak_at = Fraction(0), [], Fraction(0), 0
     for i, row in enumerate(rows, start=1):
@@ -229,3 +230,62 @@ def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, m
             row.append({"cell": c, "style": f"background-color: rgba({colour}, {0.08 + 0.62 * strength:.2f})"})
         rows.append({"value": shown(v), "cells": row})
     return {"by": by, "headers": headers, "rows": rows, "truncated": len(present_rows) > len(values)}
+
+
+# --- slices (issue 16, item 6) ---------------------------------------------------------------------------
+
+# The dimensions a slice can be cut along from the run's per-customer table (customer-level ones:
+# every line of a customer has its customer's value), and the frame column of each.
+SLICEABLE: dict[str, str] = {
+    "customer_class": "customer_class",
+    "supply_chain_role": "supply_chain_role",
+    "industry": "industry",
+    "region": "region",
+    "customer_branch": "branch",
+    "assigned_rep": "rep_code",
+    "segment": "segment",
+}
+
+
+def sliced_rows(frame, dimension: str) -> list:
+    """Profit-center rows of a customer-level `dimension` for the customers of a sliced frame, from
+    their per-customer figures (a customer's cost-to-serve is the sum of its lines' shares, so the
+    sums are PROFIT_CENTERS.md's): customers, revenue, gross margin, cost to serve, net profit,
+    net margin, share of the slice's net profit, net profit by segment. Lines are not kept per
+    customer (shown empty). Highest net profit first."""
+    from types import SimpleNamespace
+
+    from .benchframe import dsum
+
+    ranked = frame[frame["segment"] != "lapsed"]
+    total = dsum(ranked["net_profit"])
+    rows = []
+    for value, part in ranked.groupby(ranked[SLICEABLE[dimension]].fillna(""), sort=False):
+        money = {m: dsum(part[m]) for m in MONEY_COLUMNS}
+        by_segment = {s: str(dsum(part.loc[part["segment"] == s, "net_profit"])) for s in SEGMENTS_SHOWN}
+        rows.append(
+            SimpleNamespace(
+                value=value,
+                customers=len(part),
+                lines=None,
+                **money,
+                net_margin_pct=float(money["net_profit"] / money["revenue"]) if money["revenue"] > 0 else None,
+                net_profit_share=float(money["net_profit"] / total) if total > 0 else None,
+                segment_net_profit=by_segment,
+                exact={"net_profit": str(Fraction(money["net_profit"]))},
+                cost_parts={},
+            )
+        )
+    rows.sort(key=lambda r: (-r.net_profit, r.value))
+    for i, row in enumerate(rows, start=1):
+        row.position = i
+    return rows
+
+
+def unsliceable(dimension: str) -> str | None:
+    if dimension in SLICEABLE:
+        return None
+    return (
+        f"A slice of the profit centers is computed from the run's per-customer figures, so it is cut along a "
+        f"customer dimension: use one of {', '.join(SLICEABLE)} (or clear the slice for {dimension})."
+    )

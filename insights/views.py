@@ -2,6 +2,7 @@
 and its printable account review (where interactions are logged), and the customer's scorecard
 (a customer's own, or staff's "view as customer")."""
 
+import json
 from decimal import Decimal
 
 from django.contrib import messages
@@ -28,10 +29,10 @@ from .benchframe import (
     Slice,
     SliceError,
     assignment_stamp,
-    customer_frame,
     parse_slice,
     run_frame,
-    slice_values,
+    slice_cached,
+    slice_choices,
 )
 from .coaching import FIGURES, REP, rep_table, visible_reps
 from .customers import INTERACTIONS_PER_PAGE, customer_page_context, customer_rows, trend_columns
@@ -69,10 +70,9 @@ class SliceMixin:
         self.slice, self.slice_error, self.slice_choices = Slice(), None, {}
         if run is None:
             return
-        customers = customer_frame(self.distributor, run, self.stamp)
-        self.slice_choices = {by: slice_values(customers, by) for by in SLICES}
+        self.slice_choices = slice_choices(self.distributor, run, self.stamp)
         try:
-            self.slice = parse_slice(self.request.GET, customers)
+            self.slice = parse_slice(self.request.GET, self.slice_choices)
         except SliceError as error:
             self.slice_error = str(error)
 
@@ -105,12 +105,16 @@ class DashboardView(SliceMixin, TenantViewMixin, TemplateView):
         context = {"run": run, "previous_run": previous, **self.slice_context()}
         if run is not None:
             if self.slice.active:
-                frame = self.slice.apply(run_frame(self.distributor, run, self.stamp))
-                figures = {
-                    "summary": history.summary(frame),
-                    "whale": history.whale(frame),
-                    "migration": history.migration_in_run(frame),
-                }
+
+                def sliced():
+                    frame = self.slice.apply(run_frame(self.distributor, run, self.stamp))
+                    return {
+                        "summary": history.summary(frame),
+                        "whale": history.whale(frame),
+                        "migration": history.migration_in_run(frame),
+                    }
+
+                figures = slice_cached(self.distributor, run, self.stamp, self.slice, "dashboard", sliced)
             else:
                 figures = {
                     "summary": dashboard.segment_summary(distributor=self.distributor, run=run),
@@ -145,16 +149,20 @@ class QuadrantDataView(TenantViewMixin, TemplateView):
         if run is None:
             return JsonResponse({"datasets": [], "thresholds": {}})
         stamp = assignment_stamp(self.distributor)
-        frame = run_frame(self.distributor, run, stamp)
         try:
-            cut = parse_slice(request.GET, frame)
+            cut = parse_slice(request.GET, slice_choices(self.distributor, run, stamp))
         except SliceError as error:
             return JsonResponse({"detail": str(error)}, status=400)
         if cut.active:
-            accounts = set(cut.apply(frame)["account"])
-            data = dashboard.quadrant_points(distributor=self.distributor, run=run)
-            datasets = [{**d, "points": [p for p in d["points"] if p[2] in accounts]} for d in data["datasets"]]
-            return JsonResponse({**data, "datasets": datasets})
+
+            def sliced():
+                accounts = set(cut.apply(run_frame(self.distributor, run, stamp))["account"])
+                data = dashboard.quadrant_points(distributor=self.distributor, run=run)
+                datasets = [{**d, "points": [p for p in d["points"] if p[2] in accounts]} for d in data["datasets"]]
+                return json.dumps({**data, "datasets": datasets}).encode()
+
+            body = slice_cached(self.distributor, run, stamp, cut, "quadrant", sliced)
+            return HttpResponse(body, content_type="application/json")
         return HttpResponse(
             dashboard.quadrant_json(distributor=self.distributor, run=run), content_type="application/json"
         )
@@ -299,11 +307,15 @@ class CustomerScorecardView(ScorecardView):
         return self.render_to_response(self.get_context_data(customer=self.customer, viewing_as=True))
 
 
-class ProfitCentersView(TenantListView):
+class ProfitCentersView(SliceMixin, TenantListView):
     """The published run's profit and loss along one dimension (`?dimension=`, default category):
     the sortable, filterable, exportable table of its values, the whale curve, the top centers and
     drains in words, and a heat map (`?matrix=segment` or a second dimension). 400 naming the allowed
-    dimensions for an unknown one; a clear page before the first published run."""
+    dimensions for an unknown one; a clear page before the first published run.
+
+    Sliced (`?slice_by=&slice=`, issue 16): the values of a customer-level dimension recomputed for the
+    slice's customers from the run's per-customer figures (no heat maps; 400 naming the customer
+    dimensions for a line-level one)."""
 
     permission = Perm.VIEW_DASHBOARD
     template_name = "insights/profit_centers.html"
@@ -315,18 +327,37 @@ class ProfitCentersView(TenantListView):
     def get(self, request, *args, **kwargs):
         self.dimension = request.GET.get("dimension") or DEFAULT_DIMENSION
         self.run, _ = published_runs(distributor=self.distributor)
-        problem = unknown_dimension(self.dimension)
+        self.read_slice(self.run)
+        problem = unknown_dimension(self.dimension) or self.slice_error
+        if not problem and self.slice.active:
+            problem = profit.unsliceable(self.dimension)
         if problem:
-            self.dimension = DEFAULT_DIMENSION
+            if unknown_dimension(self.dimension) or self.slice.active:
+                self.dimension = DEFAULT_DIMENSION
+            self.slice = Slice()
             self.prepare_rows()
             context = self.get_context_data(error=problem)
             return self.render_to_response(context, status=400)
         self.export_name = f"profit-centers-{self.dimension}"
         return super().get(request, *args, **kwargs)
 
+    def get_filterset(self, queryset):
+        return None if self.slice.active else super().get_filterset(queryset)
+
     def get_queryset(self):
         if self.run is None:
             return ProfitCenter.objects.none()
+        if self.slice.active:
+            return slice_cached(
+                self.distributor,
+                self.run,
+                self.stamp,
+                self.slice,
+                f"profit:{self.dimension}",
+                lambda: profit.sliced_rows(
+                    self.slice.apply(run_frame(self.distributor, self.run, self.stamp)), self.dimension
+                ),
+            )
         return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension)
 
     def get_table_kwargs(self):
@@ -336,6 +367,8 @@ class ProfitCentersView(TenantListView):
         return profit.export_headers(self.distributor.currency)
 
     def export_rows(self, rows):
+        if isinstance(rows, list):
+            return (profit.export_row(row) for row in rows)
         return (profit.export_row(row) for row in rows.iterator(chunk_size=2000))
 
     def get_context_data(self, **kwargs):
@@ -343,13 +376,24 @@ class ProfitCentersView(TenantListView):
             "run": self.run,
             "dimension": self.dimension,
             "dimensions": [(k, v[0]) for k, v in DIMENSIONS.items()],
+            "slice_keep": [("dimension", self.dimension)],
+            **self.slice_context(),
         }
         if self.run is not None:
             # Computed by a job after the run (segments.services.profit): a moment after publishing.
             context["profit_pending"] = not profit_center_list(
                 distributor=self.distributor, run=self.run, dimension=self.dimension
             ).exists()
-        if self.run is not None:
+        if self.run is not None and self.slice.active:
+            context.update(
+                report=profit.report(
+                    distributor=self.distributor, run=self.run, dimension=self.dimension, rows=list(self.rows)
+                ),
+                matrix_choices=[],
+                matrix=None,
+                branch_by_category=None,
+            )
+        elif self.run is not None:
             choices = profit.matrix_choices(self.dimension)
             matrix = self.request.GET.get("matrix")
             matrix = matrix if matrix in dict(choices) else choices[0][0]
