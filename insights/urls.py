@@ -36,3 +36,6 @@ tenant_urlpatterns += [
 tenant_urlpatterns += [
     path("benchmarks/segments/", views.SideBySideView.as_view(), name="benchmark-segments"),
 ]
+tenant_urlpatterns += [
+    path("customers/<erp_id:customer_id>/gaps/", views.CustomerGapsExportView.as_view(), name="customer-gaps-export"),
+]

@@ -18,12 +18,12 @@ from segments.models import ProfitCenter
 from segments.profit_centers import DEFAULT_DIMENSION, DIMENSIONS, unknown_dimension
 from segments.selectors import pending_run, profit_center_list, published_runs
 from segments.vocabulary import SEGMENT_COLORS
-from stratify.exports import EXPORT_FORMATS, export_response
+from stratify.exports import EXPORT_FORMATS, Money, export_response
 from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
-from . import dashboard, history, leakage, profit, side_by_side
+from . import dashboard, gaps, history, leakage, profit, side_by_side
 from .benchframe import (
     SLICES,
     Slice,
@@ -677,3 +677,46 @@ class SideBySideView(TenantListView):
         if self.run is not None:
             context["segments"] = side_by_side.segments(distributor=self.distributor, run=self.run)
         return super().get_context_data(**context, **kwargs)
+
+
+class CustomerGapsExportView(TenantViewMixin, TemplateView):
+    """The customer's category gaps as CSV or Excel (`?export=csv|xlsx`, default csv): every category
+    by money at stake, as the customer page shows them."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    lookups = (CUSTOMER,)
+
+    def get(self, request, *args, **kwargs):
+        fmt = request.GET.get("export") or "csv"
+        if fmt not in EXPORT_FORMATS:
+            return HttpResponseBadRequest(f"Unknown export {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}.")
+        run, _ = published_runs(distributor=self.distributor)
+        rows = gaps.gap_rows(distributor=self.distributor, run=run, customer=self.customer)["rows"] if run else []
+        currency = self.distributor.currency
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in self.customer.customer_id)
+        return export_response(
+            headers=[
+                "Category",
+                f"Revenue ({currency})",
+                "Share %",
+                "Core share %",
+                "Gap (points)",
+                f"Expected ({currency})",
+                f"At stake ({currency})",
+            ],
+            rows=[
+                [
+                    r["category"],
+                    Money(r["revenue"]),
+                    r["share"],
+                    r["core_share"],
+                    r["gap"],
+                    Money(r["expected"]),
+                    Money(r["at_stake"]),
+                ]
+                for r in rows
+            ],
+            fmt=fmt,
+            filename=f"{self.distributor.slug}-gaps-{safe}",
+            sheet="Category gaps",
+        )

@@ -251,6 +251,7 @@ ROUTE_CASES: dict[str, Case] = {
     "leakage-customers": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
     "history": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
     "benchmark-segments": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "customer-gaps-export": Case(get=STAFF, kwargs=with_run(customer_kw), customer_level=True),
     "model-settings": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE)}),
     "run-request": Case(get=NOT_ALLOWED, writes={"POST": Write(STARTS_WITH_DEFAULTS | {"manager": 302})}),
     "run-detail": Case(get=MANAGER_ONLY, kwargs=run_kw),

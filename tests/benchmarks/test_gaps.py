@@ -102,3 +102,17 @@ def test_gaps_of_another_reps_customer_are_not_found(tenant_a):
     assert api_as(tenant_a.rep_user).get(url).status_code == 404
     assert api_as(tenant_a.manager).get(url).status_code == 200
     assert api_as(tenant_a.customer_user).get(url).status_code == 403
+
+
+def test_gaps_export(tenant_a):
+    subject, spend, people = world(tenant_a, 12)
+    expected, _ = naive(spend, people, "contractor")
+    url = reverse("customer-gaps-export", kwargs={"tenant": tenant_a.slug, "customer_id": "SUBJ"})
+    response = login(tenant_a.rep_user).get(url)
+    lines = response.content.decode("utf-8-sig").strip().splitlines()
+    got = {line.split(",")[0]: Decimal(line.split(",")[-1]) for line in lines[1:]}
+    assert got == expected
+    assert login(tenant_a.rep_user).get(url, {"export": "xlsx"}).status_code == 200
+    assert login(tenant_a.rep_user).get(url, {"export": "pdf"}).status_code == 400
+    other = reverse("customer-gaps-export", kwargs={"tenant": tenant_a.slug, "customer_id": "CC0"})
+    assert login(tenant_a.rep_user).get(other).status_code == 404
