@@ -12,16 +12,19 @@ number of categories bought by the run's core customers (the whole tenant's)."""
 from __future__ import annotations
 
 import hashlib
+import math
 import statistics
 from decimal import Decimal
 
+import pandas as pd
+
 from sales.selectors import rep_list
-from segments.vocabulary import RANKED_SEGMENTS, SEGMENT_LABELS, movement_of
+from segments.vocabulary import RANKED_SEGMENTS, SEGMENT_LABELS, SEGMENT_RANK
 from stratify.formatting import format_money, format_percent
 from stratify.tenancy.lookups import ObjectLookup
 from stratify.tenancy.permissions import Role
 
-from .benchframe import ZERO, assignment_stamp, dsum, ratio, run_frame
+from .benchframe import ZERO, assignment_stamp, ratio, run_frame
 from .caching import run_cached
 
 THOUSAND = Decimal(1000)
@@ -95,36 +98,67 @@ def _empty_row(rep_pk, rep_code, name) -> dict:
     return row
 
 
-def rep_figures(book, *, rep_pk, rep_code, name, benchmark) -> dict:
-    """One rep's row from the frame rows of their assigned customers (`book`)."""
-    row = _empty_row(rep_pk, rep_code, name)
-    ranked = book[book["segment"].isin(RANKED_SEGMENTS)]
-    row["customers"] = len(ranked)
-    for s in RANKED_SEGMENTS:
-        part = ranked[ranked["segment"] == s]
-        row["segments"][s] = {"customers": len(part), "net_profit": dsum(part["net_profit"])}
-    core = ranked[ranked["segment"] == "core"]
-    row["core_customers"] = len(core)
-    for m in ("revenue", "gross_margin", "cost_to_serve", "net_profit"):
-        row[m] = dsum(ranked[m])
-    core_revenue = dsum(core["revenue"])
-    row["core_share_customers"] = row["core_customers"] / row["customers"] if row["customers"] else None
-    row["core_share_revenue"] = ratio(core_revenue, row["revenue"])
-    row["net_margin_pct"] = ratio(row["net_profit"], row["revenue"])
-    row["cost_to_serve_per_1000"] = row["cost_to_serve"] * THOUSAND / row["revenue"] if row["revenue"] > 0 else None
-    movement = [movement_of(seg, prev) for seg, prev in zip(book["segment"], book["previous_segment"], strict=True)]
-    row["moved_up"] = movement.count("up")
-    row["moved_down"] = movement.count("down")
-    into = (book["segment"] == "core") & (book["previous_segment"] != "core")
-    out = (book["previous_segment"] == "core") & (book["segment"] != "core")
-    row["into_core"], row["out_of_core"] = int(into.sum()), int(out.sum())
-    row["net_profit_into_core"] = dsum(book.loc[into, "net_profit"])
-    row["net_profit_out_of_core"] = dsum(book.loc[out, "net_profit"])
-    if benchmark is not None and len(core):
-        below = int((core["categories"].fillna(0) < benchmark).sum())
-        row["core_below_benchmark"] = below
-        row["core_below_benchmark_share"] = below / len(core)
-    return row
+def team_figures(frame, reps, benchmark) -> list[dict]:
+    """Every rep's row (`reps`: (pk, code, name)) from the run's frame, in whole columns: one pass of
+    masks, then one GROUP BY rep (counts summed, money summed exactly with `math.fsum`)."""
+    f = frame[frame["rep"].notna()].copy()
+    f["rep"] = f["rep"].astype("int64")
+    ranked = f["segment"].isin(RANKED_SEGMENTS)
+    seg_rank = f["segment"].map(SEGMENT_RANK)
+    prev_rank = f["previous_segment"].map(SEGMENT_RANK)
+    has_prev = f["previous_segment"] != ""
+    core = f["segment"] == "core"
+    into = core & (f["previous_segment"] != "core")
+    out = (f["previous_segment"] == "core") & ~core
+    counts = {
+        "customers": ranked,
+        "core_customers": core,
+        "moved_up": has_prev & (seg_rank < prev_rank),
+        "moved_down": has_prev & (seg_rank > prev_rank),
+        "into_core": into,
+        "out_of_core": out,
+        "core_below_benchmark": core & (f["categories"].fillna(0) < benchmark)
+        if benchmark is not None
+        else core & False,
+        **{f"n_{s}": f["segment"] == s for s in RANKED_SEGMENTS},
+    }
+    money = {
+        **{m: f[m].where(ranked, 0.0) for m in ("revenue", "gross_margin", "cost_to_serve", "net_profit")},
+        "core_revenue": f["revenue"].where(core, 0.0),
+        "net_profit_into_core": f["net_profit"].where(into, 0.0),
+        "net_profit_out_of_core": f["net_profit"].where(out, 0.0),
+        **{f"np_{s}": f["net_profit"].where(f["segment"] == s, 0.0) for s in RANKED_SEGMENTS},
+    }
+    columns = pd.DataFrame({"rep": f["rep"], **{k: v.astype("int64") for k, v in counts.items()}, **money})
+    grouped = columns.groupby("rep")
+    count_sums = grouped[list(counts)].sum().to_dict("index")
+    money_sums = grouped[list(money)].agg(math.fsum).to_dict("index")
+    rows = []
+    for pk, code, name in reps:
+        row = _empty_row(pk, code, name)
+        c, m = count_sums.get(pk), money_sums.get(pk)
+        if c is not None:
+            exact = {k: Decimal(repr(v)) for k, v in m.items()}
+            for key in ("customers", "core_customers", "moved_up", "moved_down", "into_core", "out_of_core"):
+                row[key] = int(c[key])
+            for key in ("revenue", "gross_margin", "cost_to_serve", "net_profit"):
+                row[key] = exact[key]
+            row["net_profit_into_core"] = exact["net_profit_into_core"]
+            row["net_profit_out_of_core"] = exact["net_profit_out_of_core"]
+            row["segments"] = {
+                s: {"customers": int(c[f"n_{s}"]), "net_profit": exact[f"np_{s}"]} for s in RANKED_SEGMENTS
+            }
+            row["core_share_customers"] = row["core_customers"] / row["customers"] if row["customers"] else None
+            row["core_share_revenue"] = ratio(exact["core_revenue"], row["revenue"])
+            row["net_margin_pct"] = ratio(row["net_profit"], row["revenue"])
+            row["cost_to_serve_per_1000"] = (
+                row["cost_to_serve"] * THOUSAND / row["revenue"] if row["revenue"] > 0 else None
+            )
+            if benchmark is not None and row["core_customers"]:
+                row["core_below_benchmark"] = int(c["core_below_benchmark"])
+                row["core_below_benchmark_share"] = row["core_below_benchmark"] / row["core_customers"]
+        rows.append(row)
+    return rows
 
 
 def _median(values):
@@ -224,12 +258,7 @@ def _team(distributor, run, stamp: str) -> dict:
     def compute():
         frame = run_frame(distributor, run, stamp)
         benchmark = core_benchmark(frame)
-        by_rep = dict(iter(frame[frame["rep"].notna()].groupby("rep")))
-        empty = frame.iloc[0:0]
-        rows = [
-            rep_figures(by_rep.get(pk, empty), rep_pk=pk, rep_code=code, name=name, benchmark=benchmark)
-            for pk, code, name in reps
-        ]
+        rows = team_figures(frame, reps, benchmark)
         median = median_row(rows)
         for row in rows:
             row["points"] = coaching_points(row, median, distributor)
