@@ -100,6 +100,8 @@ def test_leakage_drill_down_and_exports(tenant_a):
     client = login(tenant_a.manager)
     page = client.get(reverse("leakage", kwargs={"tenant": tenant_a.slug}))
     assert page.status_code == 200 and "leakage-table" in page.content.decode()
+    for column in ("change_vs_prior", "-change_vs_year_ago", "buyers", "-leaked", "value"):
+        assert client.get(reverse("leakage", kwargs={"tenant": tenant_a.slug}), {"sort": column}).status_code == 200
     export = client.get(reverse("leakage", kwargs={"tenant": tenant_a.slug}), {"dimension": "brand", "export": "csv"})
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert rows[0][0] == "Brand" and len(rows) - 1 == len(naive(lines, "brand")[0])
