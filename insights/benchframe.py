@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pandas as pd
-from django.db.models import Count, F, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, Count, F, Sum
+from django.db.models.functions import Cast, Coalesce
 
 from sales.models import Customer
 from segments.models import CustomerScore
@@ -75,10 +75,12 @@ def score_frame(distributor, run) -> pd.DataFrame:
 
 
 def assignment_stamp(distributor) -> str:
-    """A fingerprint of the tenant's customers and their reps (one aggregate query): changes when a
-    customer is added or re-assigned."""
+    """A fingerprint of the tenant's customers and their reps (one aggregate query, in 64-bit
+    integers): changes when a customer is added, removed or re-assigned. Other attribute changes
+    (branch, class, region) show when the cache entry expires or the next run is published."""
+    weighted = Cast(F("id"), BigIntegerField()) * Cast(Coalesce(F("rep_id"), 0), BigIntegerField())
     agg = Customer.objects.filter(distributor=distributor).aggregate(
-        n=Count("id"), s=Coalesce(Sum(F("id") * Coalesce(F("rep_id"), 0)), 0), r=Coalesce(Sum("rep_id"), 0)
+        n=Count("id"), s=Coalesce(Sum(weighted), 0), r=Coalesce(Sum("rep_id"), 0)
     )
     return f"{agg['n']}-{agg['s']}-{agg['r']}"
 
