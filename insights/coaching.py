@@ -230,9 +230,11 @@ def coaching_points(row: dict, median: dict, distributor, limit: int = POINTS) -
                 "consolidate orders and deliveries."
             )
         elif key == "moved_down":
-            points.append(f"{mine} customers moved down since the last run (team median {mid}): call them first.")
+            noun = "customer" if row[key] == 1 else "customers"
+            points.append(f"{mine} {noun} moved down since the last run (team median {mid}): call them first.")
         else:
-            points.append(f"{mine} customers left core since the last run (team median {mid}): win them back.")
+            noun = "customer" if row[key] == 1 else "customers"
+            points.append(f"{mine} {noun} left core since the last run (team median {mid}): win them back.")
     return points
 
 
