@@ -16,7 +16,9 @@ navigation, one small query). Target: every main page under 4x the minimal page 
 
 Pages: the manager's dashboard (summary, whale curve, migration; the quadrant's points load
 separately as JSON, also measured), the rep's my-customers (their N/R customers), the manager's
-customers list (all N: the hardest case of the same page), the customer's scorecard.
+customers list (all N: the hardest case of the same page), the customer's scorecard; and the
+benchmarks of issue 16: rep coaching (manager and rep), a rep's page, leakage, history (whole and
+sliced), the dashboard sliced by rep, segments and categories side by side.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from bench.common import django_setup, migrate, print_table, recreate_database, 
 
 AS_OF = date(2026, 6, 30)
 TARGET_RATIO = 4.0
+# Issue 16's pages, held to the same target (labels start with these).
+BENCHMARK_PAGES = ("rep coaching", "rep page", "leakage", "history", "dashboard sliced", "segments and")
 SLUG = "bench-pages"
 SEGMENTS = np.array(["core", "service_drain", "opportunistic", "marginal", "lapsed"], dtype=object)
 
@@ -305,12 +309,13 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database", default="stratify_bench_pages", help="scratch database name (dropped, recreated)")
     parser.add_argument(
         "--reuse", action="store_true", help="measure the data a previous run built (same --customers and --reps)"
     )
     args = parser.parse_args(argv)
 
-    url = scratch_database_url(os.environ.get("DATABASE_URL"), "stratify_bench_pages")
+    url = scratch_database_url(os.environ.get("DATABASE_URL"), args.database)
     if not args.reuse:
         print(f"Scratch database {url}: recreating and migrating...", flush=True)
         recreate_database(url)
@@ -346,6 +351,15 @@ def main(argv=None) -> int:
         ("profit centers (category)", "manager", path("profit-centers")),
         ("profit centers (product, 25,000 values)", "manager", path("profit-centers") + "?dimension=product"),
         ("profit centers (branch x category)", "manager", path("profit-centers") + "?dimension=branch&matrix=category"),
+        # Benchmarks (issue 16): each within the same target.
+        (f"rep coaching (manager, {args.reps} reps)", "manager", path("coaching")),
+        ("rep coaching (rep: own row)", "rep", path("coaching")),
+        ("rep page (rep)", "rep", path("coaching-rep", rep_id="R000")),
+        ("leakage (category)", "manager", path("leakage")),
+        ("history", "manager", path("history")),
+        ("history sliced by branch", "manager", path("history") + "?slice_by=branch&slice=B1"),
+        ("dashboard sliced by rep", "manager", path("dashboard") + "?slice_by=rep&slice=R001"),
+        ("segments and categories", "manager", path("benchmark-segments")),
     ]
     measured = measure([(label, clients[role], url_path) for label, role, url_path in pages], args.requests)
     results = [(label, measured[label]) for label, _, _ in pages]
@@ -355,7 +369,7 @@ def main(argv=None) -> int:
     main_pages = {"dashboard", "scorecard (customer)"}
     for label, r in results:
         ratio = r["median_ms"] / base
-        is_main = label in main_pages or label.startswith(("my customers", "profit centers"))
+        is_main = label in main_pages or label.startswith(("my customers", "profit centers", *BENCHMARK_PAGES))
         if is_main and ratio > TARGET_RATIO:
             failed.append(label)
         rows.append(

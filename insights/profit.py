@@ -6,6 +6,7 @@ branch x category). Everything is read from the rows the run stored; nothing is 
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from urllib.parse import urlencode
 
 import django_filters
@@ -15,7 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from insights.caching import run_cached
-from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, shown
+from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, shown, whale_curve
 from segments.selectors import profit_center_list, profit_curve
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.exports import Money, Percent
@@ -26,6 +27,7 @@ RIGHT = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
 MONEY_COLUMNS = ("revenue", "gross_margin", "cost_to_serve", "net_profit")
 SEGMENTS_SHOWN = tuple(s for s in SEGMENT_ORDER if s in SEGMENT_LABELS and s != "lapsed")
 TOP = 3  # centers and drains called out by name
+CURVE_FIELDS = ("values", "centers", "drains", "peak", "peak_at", "total", "given_away", "points")
 UNUSED_BY_MAPS = ("exact", "cost_parts", "segment_net_profit")  # JSON a heat map's cells need not parse
 
 
@@ -139,12 +141,21 @@ def _centers_and_drains(rows, n: int = TOP) -> tuple[list, list]:
     return centers, drains
 
 
-def report(*, distributor, run, dimension: str) -> dict:
-    """The whale curve (cumulative net profit along the values, highest first, as the run stored it),
-    its peak, what the drains give away, and the top centers and drains in words."""
+def report(*, distributor, run, dimension: str, rows=None) -> dict:
+    """The whale curve (cumulative net profit along the values, highest first), its peak, what the
+    drains give away, and the top centers and drains in words: as the run stored them, or of `rows`
+    when given (a slice, computed in memory)."""
     label = dimension_label(dimension)
-    curve = profit_curve(distributor=distributor, run=run, dimension=dimension)
-    centers, drains = _centers_and_drains(profit_center_list(distributor=distributor, run=run, dimension=dimension))
+    if rows is None:
+        stored = profit_curve(distributor=distributor, run=run, dimension=dimension)
+        curve = {field: getattr(stored, field) for field in CURVE_FIELDS} if stored else None
+        listed = profit_center_list(distributor=distributor, run=run, dimension=dimension)
+        centers, drains = _centers_and_drains(listed)
+    else:
+        # Sliced rows are whole cents: the curve's exact numerators over 100.
+        curve = whale_curve([int(r.net_profit * 100) for r in rows], 100, [r.value for r in rows])
+        centers = [r for r in rows if r.net_profit > 0][:TOP]
+        drains = [r for r in reversed(rows) if r.net_profit < 0][:TOP]
     words = []
     for r in centers:
         share = format_percent(r.net_profit_share, distributor, decimals=0) if r.net_profit_share is not None else None
@@ -163,11 +174,11 @@ def report(*, distributor, run, dimension: str) -> dict:
             words.append(f"{name} loses {loss}: its gross margin is already negative.")
         else:
             words.append(f"{name} loses {loss} after cost-to-serve{mostly}.")
-    points = curve.points if curve else []
-    peak_at = curve.peak_at if curve else 0
+    curve = curve or dict.fromkeys(CURVE_FIELDS, 0) | {"points": []}
+    points, peak_at = curve["points"], curve["peak_at"]
     return {
         "label": label,
-        "count": curve.values if curve else 0,
+        "count": curve["values"],
         "centers": centers,
         "drains": drains,
         "words": words,
@@ -178,12 +189,12 @@ def report(*, distributor, run, dimension: str) -> dict:
             "positions": [position for position, _value, _cumulative in points],
             "peak_at": next((i for i, p in enumerate(points, start=1) if p[0] == peak_at), 0),
         },
-        "peak": curve.peak if curve else Decimal(0),
+        "peak": curve["peak"],
         "peak_values": peak_at,
-        "total": curve.total if curve else Decimal(0),
-        "given_away": curve.given_away if curve else Decimal(0),
-        "drain_count": curve.drains if curve else 0,
-        "center_count": curve.centers if curve else 0,
+        "total": curve["total"],
+        "given_away": curve["given_away"],
+        "drain_count": curve["drains"],
+        "center_count": curve["centers"],
     }
 
 
@@ -262,3 +273,62 @@ def page_figures(*, distributor, run, dimension: str, matrix: str) -> dict:
     if curve is None:
         return compute()
     return run_cached(distributor, run, f"profit-centers:{dimension}:{matrix}:{curve.pk}", compute)
+
+
+# --- slices (issue 16, item 6) ---------------------------------------------------------------------------
+
+# The dimensions a slice can be cut along from the run's per-customer table (customer-level ones:
+# every line of a customer has its customer's value), and the frame column of each.
+SLICEABLE: dict[str, str] = {
+    "customer_class": "customer_class",
+    "supply_chain_role": "supply_chain_role",
+    "industry": "industry",
+    "region": "region",
+    "customer_branch": "branch",
+    "assigned_rep": "rep_code",
+    "segment": "segment",
+}
+
+
+def sliced_rows(frame, dimension: str) -> list:
+    """Profit-center rows of a customer-level `dimension` for the customers of a sliced frame, from
+    their per-customer figures (a customer's cost-to-serve is the sum of its lines' shares, so the
+    sums are PROFIT_CENTERS.md's): customers, revenue, gross margin, cost to serve, net profit,
+    net margin, share of the slice's net profit, net profit by segment. Lines are not kept per
+    customer (shown empty). Highest net profit first."""
+    from types import SimpleNamespace
+
+    from .benchframe import dsum
+
+    ranked = frame[frame["segment"] != "lapsed"]
+    total = dsum(ranked["net_profit"])
+    rows = []
+    for value, part in ranked.groupby(ranked[SLICEABLE[dimension]].fillna(""), sort=False):
+        money = {m: dsum(part[m]) for m in MONEY_COLUMNS}
+        by_segment = {s: str(dsum(part.loc[part["segment"] == s, "net_profit"])) for s in SEGMENTS_SHOWN}
+        rows.append(
+            SimpleNamespace(
+                value=value,
+                customers=len(part),
+                lines=None,
+                **money,
+                net_margin_pct=float(money["net_profit"] / money["revenue"]) if money["revenue"] > 0 else None,
+                net_profit_share=float(money["net_profit"] / total) if total > 0 else None,
+                segment_net_profit=by_segment,
+                exact={"net_profit": str(Fraction(money["net_profit"]))},
+                cost_parts={},
+            )
+        )
+    rows.sort(key=lambda r: (-r.net_profit, r.value))
+    for i, row in enumerate(rows, start=1):
+        row.position = i
+    return rows
+
+
+def unsliceable(dimension: str) -> str | None:
+    if dimension in SLICEABLE:
+        return None
+    return (
+        f"A slice of the profit centers is computed from the run's per-customer figures, so it is cut along a "
+        f"customer dimension: use one of {', '.join(SLICEABLE)} (or clear the slice for {dimension})."
+    )

@@ -20,3 +20,22 @@ tenant_urlpatterns = [
         name="interaction-create",
     ),
 ]
+
+# Benchmarks (issue 16).
+tenant_urlpatterns += [
+    path("benchmarks/coaching/", views.CoachingView.as_view(), name="coaching"),
+    path("benchmarks/coaching/<erp_id:rep_id>/", views.RepCoachingView.as_view(), name="coaching-rep"),
+]
+tenant_urlpatterns += [
+    path("benchmarks/leakage/", views.LeakageView.as_view(), name="leakage"),
+    path("benchmarks/leakage/customers/", views.LeakageCustomersView.as_view(), name="leakage-customers"),
+]
+tenant_urlpatterns += [
+    path("benchmarks/history/", views.HistoryView.as_view(), name="history"),
+]
+tenant_urlpatterns += [
+    path("benchmarks/segments/", views.SideBySideView.as_view(), name="benchmark-segments"),
+]
+tenant_urlpatterns += [
+    path("customers/<erp_id:customer_id>/gaps/", views.CustomerGapsExportView.as_view(), name="customer-gaps-export"),
+]

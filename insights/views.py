@@ -2,8 +2,11 @@
 and its printable account review (where interactions are logged), and the customer's scorecard
 (a customer's own, or staff's "view as customer")."""
 
+import json
+from decimal import Decimal
+
 from django.contrib import messages
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
@@ -15,33 +18,111 @@ from segments.models import ProfitCenter
 from segments.profit_centers import DEFAULT_DIMENSION, DIMENSIONS, unknown_dimension
 from segments.selectors import pending_run, profit_center_list, published_runs
 from segments.vocabulary import SEGMENT_COLORS
+from stratify.exports import EXPORT_FORMATS, Money, export_response
 from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
-from . import dashboard, profit
+from . import dashboard, gaps, history, leakage, profit, side_by_side
+from .benchframe import (
+    SLICES,
+    Slice,
+    SliceError,
+    assignment_stamp,
+    parse_slice,
+    run_frame,
+    slice_cached,
+    slice_choices,
+)
+from .coaching import FIGURES, REP, rep_table, visible_reps
 from .customers import INTERACTIONS_PER_PAGE, customer_page_context, customer_rows, trend_columns
 from .filters import MyCustomersFilter
 from .profit import ProfitCenterFilter, ProfitCenterTable
 from .scorecard import scorecard_data
-from .tables import EXPORT_COLUMNS, MyCustomersTable, export_headers, export_row
+from .tables import (
+    EXPORT_COLUMNS,
+    CoachingTable,
+    LeakageCustomersTable,
+    LeakageTable,
+    MyCustomersTable,
+    SideBySideTable,
+    coaching_export_headers,
+    coaching_export_row,
+    export_headers,
+    export_row,
+    history_export_headers,
+    history_export_row,
+    leakage_customers_export_headers,
+    leakage_customers_export_row,
+    leakage_export_headers,
+    leakage_export_row,
+    side_by_side_export_headers,
+    side_by_side_export_row,
+)
 
 
-class DashboardView(TenantViewMixin, TemplateView):
+class SliceMixin:
+    """`?slice_by=&slice=`: the slice of the page (see insights.benchframe); `slice_error` names the
+    allowed dimensions or values when the request asks for something else."""
+
+    def read_slice(self, run):
+        self.stamp = assignment_stamp(self.distributor)
+        self.slice, self.slice_error, self.slice_choices = Slice(), None, {}
+        if run is None:
+            return
+        self.slice_choices = slice_choices(self.distributor, run, self.stamp)
+        try:
+            self.slice = parse_slice(self.request.GET, self.slice_choices)
+        except SliceError as error:
+            self.slice_error = str(error)
+
+    def slice_context(self) -> dict:
+        return {
+            "slice": self.slice,
+            "slice_error": self.slice_error,
+            "slice_dimensions": [(k, v[0]) for k, v in SLICES.items()],
+            "slice_choices": self.slice_choices,
+        }
+
+
+class DashboardView(SliceMixin, TenantViewMixin, TemplateView):
     """Per-segment figures, the quadrant chart (its points load from `QuadrantDataView`), the whale
-    curve and the migration matrix of the published run."""
+    curve and the migration matrix of the published run. `?slice_by=&slice=` recomputes the figures
+    for a slice of the customers from the run's per-customer table (400 naming the allowed
+    dimensions or values for another)."""
 
     permission = Perm.VIEW_DASHBOARD
     template_name = "insights/dashboard.html"
 
+    def get(self, request, *args, **kwargs):
+        run, _ = published_runs(distributor=self.distributor)
+        self.read_slice(run)
+        context = self.get_context_data(**kwargs)
+        return self.render_to_response(context, status=400 if self.slice_error else 200)
+
     def get_context_data(self, **kwargs):
         run, previous = published_runs(distributor=self.distributor)
-        context = {"run": run, "previous_run": previous}
+        context = {"run": run, "previous_run": previous, **self.slice_context()}
         if run is not None:
+            if self.slice.active:
+
+                def sliced():
+                    frame = self.slice.apply(run_frame(self.distributor, run, self.stamp))
+                    return {
+                        "summary": history.summary(frame),
+                        "whale": history.whale(frame),
+                        "migration": history.migration_in_run(frame),
+                    }
+
+                figures = slice_cached(self.distributor, run, self.stamp, self.slice, "dashboard", sliced)
+            else:
+                figures = {
+                    "summary": dashboard.segment_summary(distributor=self.distributor, run=run),
+                    "whale": dashboard.whale_curve(distributor=self.distributor, run=run),
+                    "migration": dashboard.migration_matrix(distributor=self.distributor, run=run),
+                }
             context.update(
-                summary=dashboard.segment_summary(distributor=self.distributor, run=run),
-                whale=dashboard.whale_curve(distributor=self.distributor, run=run),
-                migration=dashboard.migration_matrix(distributor=self.distributor, run=run),
+                **figures,
                 thresholds=dashboard.thresholds(run),
                 colors=SEGMENT_COLORS,
                 profit_centers=profit.top_centers_and_drains(
@@ -67,6 +148,21 @@ class QuadrantDataView(TenantViewMixin, TemplateView):
         run, _ = published_runs(distributor=self.distributor)
         if run is None:
             return JsonResponse({"datasets": [], "thresholds": {}})
+        stamp = assignment_stamp(self.distributor)
+        try:
+            cut = parse_slice(request.GET, slice_choices(self.distributor, run, stamp))
+        except SliceError as error:
+            return JsonResponse({"detail": str(error)}, status=400)
+        if cut.active:
+
+            def sliced():
+                accounts = set(cut.apply(run_frame(self.distributor, run, stamp))["account"])
+                data = dashboard.quadrant_points(distributor=self.distributor, run=run)
+                datasets = [{**d, "points": [p for p in d["points"] if p[2] in accounts]} for d in data["datasets"]]
+                return json.dumps({**data, "datasets": datasets}).encode()
+
+            body = slice_cached(self.distributor, run, stamp, cut, "quadrant", sliced)
+            return HttpResponse(body, content_type="application/json")
         return HttpResponse(
             dashboard.quadrant_json(distributor=self.distributor, run=run), content_type="application/json"
         )
@@ -211,11 +307,15 @@ class CustomerScorecardView(ScorecardView):
         return self.render_to_response(self.get_context_data(customer=self.customer, viewing_as=True))
 
 
-class ProfitCentersView(TenantListView):
+class ProfitCentersView(SliceMixin, TenantListView):
     """The published run's profit and loss along one dimension (`?dimension=`, default category):
     the sortable, filterable, exportable table of its values, the whale curve, the top centers and
     drains in words, and a heat map (`?matrix=segment` or a second dimension). 400 naming the allowed
-    dimensions for an unknown one; a clear page before the first published run."""
+    dimensions for an unknown one; a clear page before the first published run.
+
+    Sliced (`?slice_by=&slice=`, issue 16): the values of a customer-level dimension recomputed for the
+    slice's customers from the run's per-customer figures (no heat maps; 400 naming the customer
+    dimensions for a line-level one)."""
 
     permission = Perm.VIEW_DASHBOARD
     template_name = "insights/profit_centers.html"
@@ -227,18 +327,37 @@ class ProfitCentersView(TenantListView):
     def get(self, request, *args, **kwargs):
         self.dimension = request.GET.get("dimension") or DEFAULT_DIMENSION
         self.run, _ = published_runs(distributor=self.distributor)
-        problem = unknown_dimension(self.dimension)
+        self.read_slice(self.run)
+        problem = unknown_dimension(self.dimension) or self.slice_error
+        if not problem and self.slice.active:
+            problem = profit.unsliceable(self.dimension)
         if problem:
-            self.dimension = DEFAULT_DIMENSION
+            if unknown_dimension(self.dimension) or self.slice.active:
+                self.dimension = DEFAULT_DIMENSION
+            self.slice = Slice()
             self.prepare_rows()
             context = self.get_context_data(error=problem)
             return self.render_to_response(context, status=400)
         self.export_name = f"profit-centers-{self.dimension}"
         return super().get(request, *args, **kwargs)
 
+    def get_filterset(self, queryset):
+        return None if self.slice.active else super().get_filterset(queryset)
+
     def get_queryset(self):
         if self.run is None:
             return ProfitCenter.objects.none()
+        if self.slice.active:
+            return slice_cached(
+                self.distributor,
+                self.run,
+                self.stamp,
+                self.slice,
+                f"profit:{self.dimension}",
+                lambda: profit.sliced_rows(
+                    self.slice.apply(run_frame(self.distributor, self.run, self.stamp)), self.dimension
+                ),
+            )
         # The table shows money to the cent; the exact fractions (for re-adding) stay unread.
         return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension).defer("exact")
 
@@ -249,6 +368,8 @@ class ProfitCentersView(TenantListView):
         return profit.export_headers(self.distributor.currency)
 
     def export_rows(self, rows):
+        if isinstance(rows, list):
+            return (profit.export_row(row) for row in rows)
         return (profit.export_row(row) for row in rows.iterator(chunk_size=2000))
 
     def get_context_data(self, **kwargs):
@@ -256,13 +377,24 @@ class ProfitCentersView(TenantListView):
             "run": self.run,
             "dimension": self.dimension,
             "dimensions": [(k, v[0]) for k, v in DIMENSIONS.items()],
+            "slice_keep": [("dimension", self.dimension)],
+            **self.slice_context(),
         }
         if self.run is not None:
             # Computed by a job after the run (segments.services.profit): a moment after publishing.
             context["profit_pending"] = not profit_center_list(
                 distributor=self.distributor, run=self.run, dimension=self.dimension
             ).exists()
-        if self.run is not None:
+        if self.run is not None and self.slice.active:
+            context.update(
+                report=profit.report(
+                    distributor=self.distributor, run=self.run, dimension=self.dimension, rows=list(self.rows)
+                ),
+                matrix_choices=[],
+                matrix=None,
+                branch_by_category=None,
+            )
+        elif self.run is not None:
             choices = profit.matrix_choices(self.dimension)
             matrix = self.request.GET.get("matrix")
             matrix = matrix if matrix in dict(choices) else choices[0][0]
@@ -273,3 +405,315 @@ class ProfitCentersView(TenantListView):
                 ),
             )
         return super().get_context_data(**context, **kwargs)
+
+
+# --- benchmarks (issue 16) ----------------------------------------------------------------------------
+
+
+def _figure_rows(row: dict, median: dict) -> list[dict]:
+    """A rep's figures beside the team median, for the rep page."""
+    return [
+        {"key": key, "label": label, "kind": kind, "better": better, "mine": row[key], "median": median[key]}
+        for key, (label, better, kind) in FIGURES.items()
+    ]
+
+
+class CoachingView(TenantListView):
+    """Rep coaching: one row per rep (a rep: their own row) and the team median, with exports."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/coaching.html"
+    per_page = 50
+    export_name = "rep-coaching"
+
+    table_class = CoachingTable
+
+    def get_queryset(self):
+        self.run, self.previous_run = published_runs(distributor=self.distributor)
+        self.coaching = None
+        if self.run is None:
+            return []
+        self.coaching = rep_table(
+            distributor=self.distributor, run=self.run, reps=visible_reps(self.distributor, self.membership)
+        )
+        return self.coaching["rows"]
+
+    def get_table_kwargs(self):
+        return {
+            "tenant_slug": self.distributor.slug,
+            "show_alerts": bool(self.coaching and self.coaching["has_alerts"]),
+        }
+
+    def export_headers(self):
+        return coaching_export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        out = [coaching_export_row(r) for r in rows]
+        if self.coaching:
+            out.append(coaching_export_row(self.coaching["median"]))
+        return out
+
+    def get_context_data(self, **kwargs):
+        median = self.coaching["median"] if self.coaching else None
+        return super().get_context_data(
+            run=self.run,
+            previous_run=self.previous_run,
+            median=median,
+            benchmark=self.coaching["benchmark"] if self.coaching else None,
+            is_rep=self.membership.role == Role.REP,
+            **kwargs,
+        )
+
+
+class RepCoachingView(TenantListView):
+    """One rep: their figures against the team median, coaching points, and their customers (the
+    my-customers table narrowed to the rep, with its exports). A rep may open only their own."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/coaching_rep.html"
+    table_class = MyCustomersTable
+    filterset_class = MyCustomersFilter
+    per_page = 25
+
+    lookups = (REP,)
+
+    @property
+    def export_name(self):
+        return f"rep-{self.rep.rep_id}-customers"
+
+    def get_queryset(self):
+        self.run, self.previous_run = published_runs(distributor=self.distributor)
+        rows = customer_rows(distributor=self.distributor, membership=self.membership, run=self.run)
+        return rows.filter(rep=self.rep)
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug, "show_rep": False}
+
+    def export_headers(self):
+        return export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        fields = [f for _, f, _ in EXPORT_COLUMNS] + ["growth", "recency_days"]
+        for row in rows.values_list(*fields).iterator(chunk_size=2000):
+            yield export_row(dict(zip(fields, row, strict=True)))
+
+    def get_context_data(self, **kwargs):
+        context = {"run": self.run, "rep": self.rep}
+        if self.run is not None:
+            table = rep_table(distributor=self.distributor, run=self.run, reps=[self.rep])
+            row, median = table["rows"][0], table["median"]
+            context.update(row=row, median=median, figures=_figure_rows(row, median), benchmark=table["benchmark"])
+        return super().get_context_data(**context, **kwargs)
+
+
+class LeakageView(TenantListView):
+    """Category, brand and supplier leakage among the published run's core customers
+    (`?dimension=category|brand|supplier`; 400 naming them for another), sortable and exportable."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/leakage.html"
+    table_class = LeakageTable
+    per_page = 25
+
+    def get(self, request, *args, **kwargs):
+        self.dimension = request.GET.get("dimension") or "category"
+        self.run, _ = published_runs(distributor=self.distributor)
+        problem = leakage.unknown_dimension(self.dimension)
+        if problem:
+            self.dimension = "category"
+            self.prepare_rows()
+            return self.render_to_response(self.get_context_data(error=problem), status=400)
+        self.export_name = f"leakage-{self.dimension}"
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if self.run is None:
+            return []
+        return leakage.leakage_rows(distributor=self.distributor, run=self.run, dimension=self.dimension)
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension}
+
+    def export_headers(self):
+        return leakage_export_headers(currency=self.distributor.currency, label=leakage.DIMENSIONS[self.dimension])
+
+    def export_rows(self, rows):
+        return [leakage_export_row(r) for r in rows]
+
+    def get_context_data(self, **kwargs):
+        context = {"run": self.run, "dimension": self.dimension, "dimensions": list(leakage.DIMENSIONS.items())}
+        if self.run is not None:
+            context["spans"] = leakage.windows(self.run)
+            context["core_total"] = leakage.core_count(self.distributor, self.run)
+            context["leaked_total"] = sum((r["leaked"] for r in self.rows), Decimal(0))
+        return super().get_context_data(**context, **kwargs)
+
+
+class LeakageCustomersView(TenantListView):
+    """The core customers behind one leakage value (`?dimension=&value=`), biggest drop first."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/leakage_customers.html"
+    table_class = LeakageCustomersTable
+    per_page = 50
+
+    def get(self, request, *args, **kwargs):
+        self.dimension = request.GET.get("dimension") or "category"
+        self.value = request.GET.get("value") or ""
+        self.run, _ = published_runs(distributor=self.distributor)
+        problem = leakage.unknown_dimension(self.dimension)
+        if problem:
+            return HttpResponseBadRequest(problem)
+        self.export_name = f"leakage-{self.dimension}-customers"
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if self.run is None:
+            return []
+        return leakage.value_customers(
+            distributor=self.distributor, run=self.run, dimension=self.dimension, value=self.value
+        )
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug}
+
+    def export_headers(self):
+        return leakage_customers_export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        return [leakage_customers_export_row(r) for r in rows]
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            run=self.run, dimension=self.dimension, label=leakage.DIMENSIONS[self.dimension], value=self.value, **kwargs
+        )
+
+
+class HistoryView(SliceMixin, TenantViewMixin, TemplateView):
+    """Trends across published runs: per run the segment counts, shares of revenue and net profit,
+    whale peak, core retention and settings changes; line charts; the migration matrix between any
+    two runs (`?from=&to=`, run numbers; default the last two). Sliceable; CSV/XLSX export of the
+    per-run table (`?export=`)."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/history.html"
+
+    def get(self, request, *args, **kwargs):
+        runs = history.published_run_list(self.distributor)
+        self.read_slice(runs[-1] if runs else None)
+        if self.slice_error:
+            return self.render_to_response(self.get_context_data(runs=runs, error=self.slice_error), status=400)
+        numbers = {r.number: r for r in runs}
+        before, after, problem = self._pair(numbers, runs)
+        if problem:
+            return self.render_to_response(self.get_context_data(runs=runs, error=problem), status=400)
+        data = history.history(distributor=self.distributor, runs=runs, stamp=self.stamp, cut=self.slice)
+        fmt = request.GET.get("export")
+        if fmt in EXPORT_FORMATS:
+            return export_response(
+                headers=history_export_headers(currency=self.distributor.currency),
+                rows=[history_export_row(e) for e in data["runs"]],
+                fmt=fmt,
+                filename=f"{self.distributor.slug}-history",
+                sheet="History",
+            )
+        matrix = None
+        if before is not None:
+            matrix = history.migration_between_runs(
+                distributor=self.distributor, before=before, after=after, stamp=self.stamp, cut=self.slice
+            )
+        return self.render_to_response(
+            self.get_context_data(runs=runs, data=data, before=before, after=after, matrix=matrix)
+        )
+
+    def _pair(self, numbers, runs):
+        """The two runs of the migration matrix, or a message naming the run numbers there are."""
+        if len(runs) < 2:
+            return None, None, None
+        raw = {k: self.request.GET.get(k) for k in ("from", "to")}
+        chosen = {}
+        for key, default in (("from", runs[-2]), ("to", runs[-1])):
+            if not raw[key]:
+                chosen[key] = default
+                continue
+            try:
+                chosen[key] = numbers[int(raw[key])]
+            except (KeyError, ValueError):
+                allowed = ", ".join(str(n) for n in numbers)
+                return None, None, f"Unknown run {raw[key]!r} for {key!r}: use one of the published runs {allowed}."
+        return chosen["from"], chosen["to"], None
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**self.slice_context(), **kwargs)
+
+
+class SideBySideView(TenantListView):
+    """Segments and categories benchmarked against each other, core first, from the run's profit
+    centers (PROFIT_CENTERS.md figures). The categories table is sortable and exportable."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/side_by_side.html"
+    table_class = SideBySideTable
+    per_page = 50
+    export_name = "segments-and-categories"
+
+    def get_queryset(self):
+        self.run, _ = published_runs(distributor=self.distributor)
+        if self.run is None:
+            return []
+        return side_by_side.categories(distributor=self.distributor, run=self.run)
+
+    def export_headers(self):
+        return side_by_side_export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        return [side_by_side_export_row(r) for r in rows]
+
+    def get_context_data(self, **kwargs):
+        context = {"run": self.run}
+        if self.run is not None:
+            context["segments"] = side_by_side.segments(distributor=self.distributor, run=self.run)
+        return super().get_context_data(**context, **kwargs)
+
+
+class CustomerGapsExportView(TenantViewMixin, TemplateView):
+    """The customer's category gaps as CSV or Excel (`?export=csv|xlsx`, default csv): every category
+    by money at stake, as the customer page shows them."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    lookups = (CUSTOMER,)
+
+    def get(self, request, *args, **kwargs):
+        fmt = request.GET.get("export") or "csv"
+        if fmt not in EXPORT_FORMATS:
+            return HttpResponseBadRequest(f"Unknown export {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}.")
+        run, _ = published_runs(distributor=self.distributor)
+        rows = gaps.gap_rows(distributor=self.distributor, run=run, customer=self.customer)["rows"] if run else []
+        currency = self.distributor.currency
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in self.customer.customer_id)
+        return export_response(
+            headers=[
+                "Category",
+                f"Revenue ({currency})",
+                "Share %",
+                "Core share %",
+                "Gap (points)",
+                f"Expected ({currency})",
+                f"At stake ({currency})",
+            ],
+            rows=[
+                [
+                    r["category"],
+                    Money(r["revenue"]),
+                    r["share"],
+                    r["core_share"],
+                    r["gap"],
+                    Money(r["expected"]),
+                    Money(r["at_stake"]),
+                ]
+                for r in rows
+            ],
+            fmt=fmt,
+            filename=f"{self.distributor.slug}-gaps-{safe}",
+            sheet="Category gaps",
+        )

@@ -58,6 +58,11 @@ tenant_patterns = [
     path("runs/<int:pk>/compare/", segments_api.RunCompareApi.as_view(), name="api-run-compare"),
     path("settings/", segments_api.SettingsApi.as_view(), name="api-model-settings"),
     path("settings/history/", segments_api.SettingsHistoryApi.as_view(), name="api-model-settings-history"),
+    # Benchmarks (issue 16).
+    path("coaching/reps/", insights_api.CoachingRepsApi.as_view(), name="api-coaching-reps"),
+    path("leakage/", insights_api.LeakageApi.as_view(), name="api-leakage"),
+    path("history/", insights_api.HistoryApi.as_view(), name="api-history"),
+    path("customers/<erp_id:customer_id>/gaps/", insights_api.CustomerGapsApi.as_view(), name="api-customer-gaps"),
 ]
 
 urlpatterns = [

@@ -148,6 +148,21 @@ def reset_link(t: Tenant) -> dict:
     return {"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)}
 
 
+def published_run_of(t: Tenant):
+    """A published run scoring both of t's customers (once), for the benchmark pages (issue 16)."""
+    from segments.selectors import current_run
+    from tests.pages.conftest import make_run
+
+    with scopes_disabled():
+        if current_run(t.distributor) is None:
+            make_run(t.distributor, {t.assigned_customer: {"segment": "core"}, t.unassigned_customer: {}})
+
+
+def with_run(kwargs=lambda t: {}):
+    """URL kwargs that first publish a run of the tenant (the benchmark pages then show real rows)."""
+    return lambda t: (published_run_of(t), kwargs(t))[1]
+
+
 customer_kw = lambda t: {"customer_id": t.assigned_customer.customer_id}  # noqa: E731
 run_kw = lambda t: {"run_id": run_of(t).number}  # noqa: E731
 run_pk = lambda t: {"pk": run_of(t).number}  # noqa: E731
@@ -229,6 +244,14 @@ ROUTE_CASES: dict[str, Case] = {
     "dashboard": Case(get=MANAGER_ONLY),
     "dashboard-quadrant": Case(get=MANAGER_ONLY),
     "profit-centers": Case(get=MANAGER_ONLY),
+    # ---- benchmarks (issue 16): with a published run, so the rows are real ----
+    "coaching": Case(get=STAFF, kwargs=with_run(), tenant_objects=False),
+    "coaching-rep": Case(get=STAFF, kwargs=with_run(lambda t: {"rep_id": t.rep.rep_id})),
+    "leakage": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "leakage-customers": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "history": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "benchmark-segments": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "customer-gaps-export": Case(get=STAFF, kwargs=with_run(customer_kw), customer_level=True),
     "model-settings": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE)}),
     "run-request": Case(get=NOT_ALLOWED, writes={"POST": Write(STARTS_WITH_DEFAULTS | {"manager": 302})}),
     "run-detail": Case(get=MANAGER_ONLY, kwargs=run_kw),
@@ -320,6 +343,10 @@ ROUTE_CASES: dict[str, Case] = {
         writes={"PUT": Write(STARTS_WITH_DEFAULTS, json=True), "PATCH": Write(STARTS_WITH_DEFAULTS, json=True)},
     ),
     "api-model-settings-history": Case(get=MANAGER_ONLY),
+    "api-coaching-reps": Case(get=STAFF, kwargs=with_run(), tenant_objects=False),
+    "api-leakage": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "api-history": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "api-customer-gaps": Case(get=STAFF, kwargs=with_run(customer_kw), customer_level=True),
 }
 
 SKIPPED_PREFIXES = {
