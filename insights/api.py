@@ -4,14 +4,17 @@ for a customer they may see)."""
 from decimal import Decimal
 
 from django.http import Http404
+from rest_framework import status
 from rest_framework.response import Response
 
 from sales.lookups import CUSTOMER
 from sales.selectors import customer_list
+from segments.selectors import published_runs
 from stratify.formatting import money_str
 from stratify.tenancy.api import TenantApiView
 from stratify.tenancy.permissions import Perm, Role
 
+from . import channel_map
 from .scorecard import scorecard_data
 
 
@@ -78,3 +81,24 @@ class CustomerScorecardApi(TenantApiView):
 
     def get(self, request, *args, **kwargs):
         return Response(scorecard_body(scorecard_data(distributor=self.distributor, customer=self.customer)))
+
+
+class ChannelMapApi(TenantApiView):
+    """GET: the supply chain and distribution channel map of the published run's window (issue 14;
+    docs/API.md): `?by=customer_class|supply_chain_role&weight=revenue|net_profit|lines|customers`,
+    `limit` (nodes kept per column, 1-100, default 12; the rest grouped as "other") and the filters
+    `branch`, `segment`, `customer_class`. 400 naming the allowed values; 404 before a published run.
+    Managers and reps (the figures are the tenant's; a rep's clicks lead to their own customers)."""
+
+    permission = Perm.VIEW_CUSTOMERS
+
+    def get(self, request, *args, **kwargs):
+        try:
+            params = channel_map.parse_params(request.query_params)
+        except channel_map.BadInput as problem:
+            return Response({"detail": str(problem)}, status=status.HTTP_400_BAD_REQUEST)
+        run, _ = published_runs(distributor=self.distributor)
+        if run is None:
+            raise Http404("No published run yet: run and publish a stratification first.")
+        result = channel_map.channel_map(distributor=self.distributor, run=run, **params)
+        return Response(channel_map.api_body(result, tenant_slug=self.distributor.slug, role=self.membership.role))
