@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_EVEN
 
 import django_filters
 import django_tables2 as tables
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import CharField, Count, OuterRef, Q, Subquery, Value
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -108,6 +108,12 @@ class PartnerTable(LeanTable):
     def render_revenue(self, value, record):
         return format_money(value, self.distributor)
 
+    def value_partner_id(self, value, record):
+        return value
+
+    def value_kind(self, value, record):
+        return record.get_kind_display()
+
     def value_revenue(self, value, record):
         return Money(value) if value is not None else None
 
@@ -117,9 +123,13 @@ class PartnerTable(LeanTable):
 
 def interaction_rows(queryset, *, run):
     """Interactions with their customer, rep and the customer's segment in the published run."""
-    segment = CustomerScore.objects.filter(run=run, customer_id=OuterRef("customer_id")).values("segment")[:1]
     rows = queryset.select_related("customer", "rep")
-    return rows.annotate(segment=Subquery(segment)) if run is not None else rows
+    if run is None:
+        return rows.annotate(segment=Value(None, output_field=CharField()))
+    segment = CustomerScore.objects.filter(
+        distributor_id=run.distributor_id, run=run, customer_id=OuterRef("customer_id")
+    ).values("segment")[:1]
+    return rows.annotate(segment=Subquery(segment))
 
 
 class InteractionFilter(django_filters.FilterSet):
