@@ -1,0 +1,94 @@
+"""Issue 14, item 6: the channel map in Chromium — the drawing renders (its nodes are on the page, as
+SVG text), hovering a node shows its figures, a click on a customer category opens its definition,
+SVG export works, and nothing loads from the internet (tests/browser/conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django_scopes import scope, scopes_disabled
+
+from channels.models import Interaction, Partner
+from segments import services
+from stratify.jobs.services import job_execute
+from tests.browser.test_role_walks import open_as
+from tests.conftest import make_tenant
+from tests.segments.helpers import AS_OF, make_catalog, simple_lines, write_lines
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture
+def world(transactional_db):
+    cache.clear()
+    tenant = make_tenant("alpha")
+    d = tenant.distributor
+    customers, products = make_catalog(d)
+    with scopes_disabled():
+        for i, c in enumerate(customers):
+            c.customer_class = ["Contractor", "OEM", "Institution"][i % 3]
+            c.save()
+        for i, p in enumerate(products):
+            p.supplier_id = ["SUP-A", "SUP-B"][i % 2]
+            p.save()
+        Partner.objects.create(distributor=d, partner_id="SUP-A", name="Acme Valves", kind="supplier")
+        installer = Partner.objects.create(distributor=d, partner_id="IN1", name="Fit Pros", kind="installer")
+        Interaction.objects.create(distributor=d, customer=customers[0], date=AS_OF, kind="visit", natural_key="v1")
+    rows = simple_lines(customers, products)
+    for i, row in enumerate(rows):
+        row["branch"] = ["Dallas", "Tulsa"][i % 2]
+        row["channel"] = ["counter", "edi", "web"][i % 3]
+        row["partner"] = installer if i % 4 == 0 else None
+    write_lines(d, rows)
+    with scope(distributor=d):
+        run = services.run_request(distributor=d, dispatch=False, publish=True)
+    job_execute(run.job_id)
+    yield tenant
+    cache.clear()
+
+
+def test_map_renders_hovers_and_clicks_through(world, live_server, page):
+    open_as(page, live_server, "alpha-manager", width=1400, height=1000)
+    page.goto(f"{live_server.url}/alpha/channels/map/")
+    page.wait_for_selector("#channel-map[data-ready='1']")
+    svg_text = page.locator("#channel-map svg text").all_inner_texts()
+    joined = " ".join(svg_text)
+    for label in ("Acme Valves", "Dallas", "Tulsa", "Fit Pros", "Contractor", "OEM", "Institution"):
+        assert label in joined, label
+    # Hover a customer category: the tooltip shows its figures and how it prefers to buy.
+    box = page.evaluate(
+        """() => {
+          const chart = window.stratifyChannelMap;
+          const model = chart.getModel().getSeriesByIndex(0);
+          const data = model.getData();
+          for (let i = 0; i < data.count(); i++) {
+            if (data.getName(i) === 'customer_group:Contractor') {
+              const layout = data.getItemLayout(i);
+              return {x: layout.x + layout.dx / 2, y: layout.y + layout.dy / 2};
+            }
+          }
+          return null;
+        }"""
+    )
+    assert box is not None
+    origin = page.locator("#channel-map").bounding_box()
+    page.mouse.move(origin["x"] + box["x"], origin["y"] + box["y"])
+    tooltip = page.locator("#channel-map div").filter(has_text="Revenue").last
+    tooltip.wait_for(state="visible")
+    text = tooltip.inner_text()
+    assert "Contractor" in text and "Revenue" in text and "Buys mostly" in text
+    # SVG export gives an SVG document.
+    with page.expect_download() as download:
+        page.click("#export-svg")
+    assert download.value.suggested_filename.endswith(".svg")
+    # A click opens the category's definition.
+    page.mouse.click(origin["x"] + box["x"], origin["y"] + box["y"])
+    page.wait_for_url("**/channels/definitions/customer_class/Contractor/")
+    assert "Contractor" in page.locator("#definition-title").inner_text()
+
+
+def test_rep_sees_the_map_and_only_their_customers_behind_a_click(world, live_server, page):
+    open_as(page, live_server, "alpha-rep", width=1400, height=1000)
+    page.goto(f"{live_server.url}/alpha/channels/map/")
+    page.wait_for_selector("#channel-map[data-ready='1']")
+    assert "Dallas" in " ".join(page.locator("#channel-map svg text").all_inner_texts())
