@@ -51,7 +51,7 @@ def test_map_renders_hovers_and_clicks_through(world, live_server, page):
     open_as(page, live_server, "alpha-manager", width=1400, height=1000)
     page.goto(f"{live_server.url}/alpha/channels/map/")
     page.wait_for_selector("#channel-map[data-ready='1']")
-    svg_text = page.locator("#channel-map svg text").all_inner_texts()
+    svg_text = page.locator("#channel-map svg text").all_text_contents()
     joined = " ".join(svg_text)
     for label in ("Acme Valves", "Dallas", "Tulsa", "Fit Pros", "Contractor", "OEM", "Institution"):
         assert label in joined, label
@@ -63,8 +63,8 @@ def test_map_renders_hovers_and_clicks_through(world, live_server, page):
           const data = model.getData();
           for (let i = 0; i < data.count(); i++) {
             if (data.getName(i) === 'customer_group:Contractor') {
-              const layout = data.getItemLayout(i);
-              return {x: layout.x + layout.dx / 2, y: layout.y + layout.dy / 2};
+              const layout = data.getItemLayout(i), origin = model.layoutInfo || {x: 0, y: 0};
+              return {x: origin.x + layout.x + layout.dx / 2, y: origin.y + layout.y + layout.dy / 2};
             }
           }
           return null;
@@ -91,4 +91,4 @@ def test_rep_sees_the_map_and_only_their_customers_behind_a_click(world, live_se
     open_as(page, live_server, "alpha-rep", width=1400, height=1000)
     page.goto(f"{live_server.url}/alpha/channels/map/")
     page.wait_for_selector("#channel-map[data-ready='1']")
-    assert "Dallas" in " ".join(page.locator("#channel-map svg text").all_inner_texts())
+    assert "Dallas" in " ".join(page.locator("#channel-map svg text").all_text_contents())
