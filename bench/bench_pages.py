@@ -16,7 +16,9 @@ navigation, one small query). Target: every main page under 4x the minimal page 
 
 Pages: the manager's dashboard (summary, whale curve, migration; the quadrant's points load
 separately as JSON, also measured), the rep's my-customers (their N/R customers), the manager's
-customers list (all N: the hardest case of the same page), the customer's scorecard.
+customers list (all N: the hardest case of the same page), the customer's scorecard, and (issue 14)
+the channel map, the customer definitions side by side and one category's definition (their data:
+two window lines per customer over branches, channels, partners and suppliers; figures cached per run).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
     from bench.common import bench_tenant
     from sales.models import Customer, CustomerMonth, InvoiceLine, Product, Rep
     from segments.models import CustomerScore, StratificationProfile, StratificationRun
-    from segments.policies import policy_list
+    from segments.selectors import policy_list
 
     rng = np.random.default_rng(seed)
     distributor, manager = bench_tenant(SLUG, "Page Benchmark Distributor")
@@ -162,6 +164,44 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
             )
         InvoiceLine.objects.bulk_create(lines)
         CustomerMonth.objects.bulk_create(months, ignore_conflicts=True)
+        # The channel map's input (issue 14): two lines per customer in the window, over 5 branches,
+        # 4 channels, 20 partners (on a fifth of the lines) and the products' 6 suppliers.
+        from channels.models import Partner
+
+        partners = Partner.objects.bulk_create(
+            [
+                Partner(distributor=distributor, partner_id=f"PA{i:02d}", name=f"Partner {i}", kind="reseller")
+                for i in range(20)
+            ]
+        )
+        for i, p in enumerate(products):
+            p.supplier_id = f"SUP{i % 6}"
+        Product.objects.bulk_update(products, ["supplier_id"])
+        channels = ("counter", "web", "edi", "")
+        batch = []
+        for i, pk in enumerate(pks[1:], start=1):
+            for k in range(2):
+                batch.append(
+                    InvoiceLine(
+                        distributor=distributor,
+                        invoice_id=f"M{i}",
+                        line_no=k + 1,
+                        invoice_date=AS_OF - timedelta(days=(i * 7 + k) % 360),
+                        customer_id=pk,
+                        product=products[(i + k) % 12],
+                        quantity=Decimal(1),
+                        revenue=Decimal(100 + i % 900),
+                        cost=Decimal(70 + i % 600),
+                        ship_method=("truck", "parcel", "will_call")[(i + k) % 3],
+                        branch=f"B{i % 5}",
+                        channel=channels[(i // 3) % 4],
+                        partner=partners[i % 20] if i % 5 == 0 else None,
+                    )
+                )
+            if len(batch) >= 20000:
+                InvoiceLine.objects.bulk_create(batch)
+                batch = []
+        InvoiceLine.objects.bulk_create(batch)
         policy_list(distributor=distributor)
         rep_user = user_create(
             distributor=distributor,
@@ -225,7 +265,8 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
 
-    url = scratch_database_url(os.environ.get("DATABASE_URL"), "stratify_bench_pages")
+    # BENCH_PAGES_DB: another scratch database name (two people benchmarking on one server).
+    url = scratch_database_url(os.environ.get("DATABASE_URL"), os.environ.get("BENCH_PAGES_DB", "stratify_bench_pages"))
     if not args.reuse:
         print(f"Scratch database {url}: recreating and migrating...", flush=True)
         recreate_database(url)
@@ -258,13 +299,26 @@ def main(argv=None) -> int:
         (f"customers (manager, all {args.customers:,})", "manager", path("my-customers")),
         ("customers filtered core+down (manager)", "manager", path("my-customers") + "?segment=core&movement=down"),
         ("scorecard (customer)", "customer", path("scorecard")),
+        ("channel map (manager)", "manager", path("channel-map")),
+        ("customer definitions (manager)", "manager", path("customer-definitions")),
+        (
+            "customer definition: contractor",
+            "manager",
+            path("customer-definition", by="customer_class", value="contractor"),
+        ),
     ]
     measured = measure([(label, clients[role], url_path) for label, role, url_path in pages], args.requests)
     results = [(label, measured[label]) for label, _, _ in pages]
     base = results[0][1]["median_ms"]
     rows = []
     failed = []
-    main_pages = {"dashboard", "scorecard (customer)"}
+    main_pages = {
+        "dashboard",
+        "scorecard (customer)",
+        "channel map (manager)",
+        "customer definitions (manager)",
+        "customer definition: contractor",
+    }
     for label, r in results:
         ratio = r["median_ms"] / base
         is_main = label in main_pages or label.startswith("my customers")

@@ -91,14 +91,18 @@ def channel_map(*, distributor, run, by: str, weight: str, limit: int, filters: 
 
 
 def filter_choices(*, distributor, run) -> dict:
-    """The values the page's filters offer (branches of lines, customer classes, segments)."""
-    frame = flows_for(distributor=distributor, run=run).frame
-    shown = lambda values: sorted({v or cm.NONE for v in values})  # noqa: E731
-    return {
-        "branch": shown(frame["branch"].unique()) if not frame.empty else [],
-        "customer_class": shown(frame["customer_class"].unique()) if not frame.empty else [],
-        "segment": [(s, SEGMENT_LABELS[s]) for s in SEGMENT_ORDER if s != LAPSED],
-    }
+    """The values the page's filters offer (branches of lines, customer classes, segments), cached per run."""
+
+    def compute():
+        frame = flows_for(distributor=distributor, run=run).frame
+        shown = lambda values: sorted({v or cm.NONE for v in values})  # noqa: E731
+        return {
+            "branch": shown(frame["branch"].unique()) if not frame.empty else [],
+            "customer_class": shown(frame["customer_class"].unique()) if not frame.empty else [],
+            "segment": [(s, SEGMENT_LABELS[s]) for s in SEGMENT_ORDER if s != LAPSED],
+        }
+
+    return run_cached(distributor, run, "channel-map-choices", compute)
 
 
 def node_url(node: dict, *, tenant_slug: str, role: str, by: str) -> str | None:

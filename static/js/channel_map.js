@@ -38,12 +38,11 @@
     return String(s).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; });
   }
   var total = data.links.reduce(function (s, l) { return s + (l.value || 0); }, 0) || 1;
-  var maxDepth = data.nodes.reduce(function (m, n) { return Math.max(m, n.depth); }, 0);
   var nodes = data.nodes.map(function (n) {
     return {
       name: n.id, depth: n.depth, value: Math.max(n.value, 0),
       itemStyle: { color: KIND_COLORS[n.kind] || "#6c757d" },
-      label: { position: n.depth === maxDepth ? "left" : "right" }
+      label: { position: "right" }
     };
   });
   var links = data.links.map(function (l) {
@@ -76,21 +75,22 @@
       }
     },
     series: [{
-      type: "sankey", left: 10, right: 10, top: 30, bottom: 10, nodeGap: 10, nodeWidth: 16,
+      // The categories' labels (name, then how they buy) stand to the right of the last column.
+      type: "sankey", left: 10, right: 210, top: 30, bottom: 10, nodeGap: 10, nodeWidth: 16,
       layoutIterations: 32, nodeAlign: "justify", draggable: false, emphasis: { focus: "adjacency" },
       data: nodes, links: links,
       label: {
-        fontSize: 11,
+        fontSize: 11, lineHeight: 14, backgroundColor: "rgba(255,255,255,0.75)", padding: [1, 3],
         formatter: function (p) {
           var n = byId[p.name];
           var line = n.label;
           if (n.kind === "customer_group" && n.preferred_channel) {
-            line += "\n{hint|" + n.preferred_channel[0] + " " + pct(n.preferred_channel[1]) +
+            line += "\n{hint|via " + n.preferred_channel[0] + " " + pct(n.preferred_channel[1]) +
               (n.preferred_ship_method ? " · " + n.preferred_ship_method[0] + " " + pct(n.preferred_ship_method[1]) : "") + "}";
           }
           return line;
         },
-        rich: { hint: { fontSize: 10, color: "#495057" } }
+        rich: { hint: { fontSize: 10, lineHeight: 13, color: "#495057" } }
       },
       edgeLabel: {
         show: true, fontSize: 9, color: "#343a40",

@@ -92,3 +92,47 @@ def test_rep_sees_the_map_and_only_their_customers_behind_a_click(world, live_se
     page.goto(f"{live_server.url}/alpha/channels/map/")
     page.wait_for_selector("#channel-map[data-ready='1']")
     assert "Dallas" in " ".join(page.locator("#channel-map svg text").all_text_contents())
+
+
+@pytest.fixture
+def demo_world(transactional_db):
+    from django.core.management import call_command
+
+    cache.clear()
+    call_command("setup_demo", customers=300, lines=30000)
+    yield
+    cache.clear()
+
+
+def test_demo_map_says_how_each_category_buys(demo_world, live_server, page):
+    """The demo's drawing, read as a newcomer would: each category's leading channel is on the page.
+    With STRATIFY_SCREENSHOTS=<dir>, saves the README's screenshot (channel-map.png)."""
+    from accounts.management.commands.setup_demo import DEMO_PASSWORD
+
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.set_default_timeout(30000)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "demo-manager")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{live_server.url}/demo/channels/map/")
+    page.wait_for_selector("#channel-map[data-ready='1']")
+    joined = " ".join(page.locator("#channel-map svg text").all_text_contents())
+    assert "contractor" in joined and "counter" in joined
+    assert "OEM" in joined and "edi" in joined
+    assert "institution" in joined and "web" in joined
+    assert "Swift Freight Logistics" in joined or "Other routes to market" in joined
+    rows = {
+        r.locator("td").nth(0).inner_text(): r.locator("td").nth(3).inner_text()
+        for r in page.locator("#buying-table tbody tr").all()
+    }
+    assert rows["contractor"].startswith("counter") and rows["OEM"].startswith("edi")
+    assert rows["institution"].startswith("web")
+    from tests.browser.test_role_walks import SHOTS
+
+    if SHOTS:
+        from pathlib import Path
+
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.locator(".channel-map-card").screenshot(path=str(Path(SHOTS) / "channel-map.png"))
