@@ -346,7 +346,7 @@ def build_map(
             node = {"id": node_id(kind, value), "label": label, "kind": kind, "depth": depth, **extra}
             node.update(_figures(group, core_segment))
             if kind == "customer_group":
-                node.update(_buying(group, flows.interactions, by, value))
+                node.update(_buying(group, flows.interactions, flows.partners, by, value))
             nodes.append(node)
     nodes.sort(key=lambda n: (n["depth"], -n["revenue_units"], n["label"]))
     links = []
@@ -379,22 +379,31 @@ def _weight_value(item: dict, weight: str) -> float:
     return max(float(value), 0.0) if value is not None else 0.0
 
 
-def _buying(group: pd.DataFrame, interactions: pd.DataFrame, by: str, value: str) -> dict:
+def _buying(group: pd.DataFrame, interactions: pd.DataFrame, partners: dict, by: str, value: str) -> dict:
     """A category's preferred way of buying (leading channel and ship method, with shares of its
     lines) and its interaction points (counts by kind and channel, the share that flagged an
     opportunity)."""
     channels = _shares(group.groupby("channel")["lines"].sum())
     ships = _shares(group.groupby("ship")["lines"].sum())
     partner_kinds = group[group["partner"] != ""]
+    kinds = partner_kinds.groupby(
+        partner_kinds["partner"].map(lambda p: (partners.get(p) or {}).get("kind") or "other")
+    )
+    total_lines = int(group["lines"].sum())
+    through = {
+        k: round(int(n) / total_lines, 4)
+        for k, n in kinds["lines"].sum().sort_values(ascending=False).items()
+        if total_lines
+    }
     mine = interactions[interactions[by] == value] if not interactions.empty else interactions
     count = len(mine)
     return {
         "channels": channels,
         "preferred_channel": next(iter(channels.items()), None),
         "preferred_ship_method": next(iter(ships.items()), None),
-        "partner_lines_share": round(int(partner_kinds["lines"].sum()) / int(group["lines"].sum()), 4)
-        if int(group["lines"].sum())
-        else None,
+        "partner_lines_share": round(int(partner_kinds["lines"].sum()) / total_lines, 4) if total_lines else None,
+        # Shares of the category's lines that went through a partner, by the partner's kind.
+        "through_partners": through,
         "interactions": {
             "count": count,
             "by_kind": {k: int(v) for k, v in mine.groupby("kind").size().sort_values(ascending=False).items()}

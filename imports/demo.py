@@ -609,13 +609,17 @@ class DemoDistributor:
         )
         credit = rng.random(n_inv) < self.customer_returns[inv_cust]
         partner = self.customer_partner[inv_cust]
-        partner = np.where((partner >= 0) & (rng.random(n_inv) < 0.55), partner, -1)
+        # End users buy through their installer most of the time; others now and then.
+        through = np.where(self.customer_class[inv_cust] == 4, 0.85, 0.55)
+        partner = np.where((partner >= 0) & (rng.random(n_inv) < through), partner, -1)
         channel = CLASS_CHANNEL[self.customer_class[inv_cust]].copy()
         channel[SHIP_METHODS[ship] == "will_call"] = "counter"
         channel[SHIP_METHODS[ship] == "web"] = "web"
         channel[self.customer_edi[inv_cust] & (rng.random(n_inv) < 0.7)] = "edi"
-        via_partner = (partner >= 0) & (rng.random(n_inv) < 0.5)
-        channel[via_partner] = "via " + self.partner_kind[partner[via_partner]]
+        rng.random(n_inv)  # (a draw kept so the rest of the lines stay as they were)
+        # A sale through a partner was ordered through it: its channel is the partner's kind.
+        via_partner = partner >= 0
+        channel[via_partner] = self.partner_kind[partner[via_partner]]
         # Freight without a sales partner: often carried by the logistics partner (its own stream).
         if self.logistics_partner >= 0:
             carried = np.random.default_rng([self.seed, 4, invoice_no]).random(n_inv) < 0.6

@@ -66,6 +66,7 @@
         if (n.kind === "customer_group") {
           if (n.preferred_channel) html += "<br><strong>Buys mostly</strong> via " + esc(n.preferred_channel[0]) + " (" + pct(n.preferred_channel[1]) + " of lines)";
           if (n.preferred_ship_method) html += ", delivered by " + esc(n.preferred_ship_method[0]) + " (" + pct(n.preferred_ship_method[1]) + ")";
+          if (Object.keys(n.through_partners || {}).length) html += "<br>Through partners: " + esc(shares(n.through_partners));
           var it = n.interactions || {};
           if (it.count) html += "<br>Interactions " + number.format(it.count) + ": " + esc(shares(it.by_kind, 4).replace(/ \d+%/g, "")) +
             "; opportunity flagged " + pct(it.opportunity_share);
@@ -87,6 +88,10 @@
           if (n.kind === "customer_group" && n.preferred_channel) {
             line += "\n{hint|via " + n.preferred_channel[0] + " " + pct(n.preferred_channel[1]) +
               (n.preferred_ship_method ? " · " + n.preferred_ship_method[0] + " " + pct(n.preferred_ship_method[1]) : "") + "}";
+            var kinds = Object.keys(n.through_partners || {});
+            if (kinds.length && n.through_partners[kinds[0]] >= 0.25 && kinds[0] !== n.preferred_channel[0]) {
+              line += "\n{hint|through " + kinds[0] + "s " + pct(n.through_partners[kinds[0]]) + "}";
+            }
           }
           return line;
         },
@@ -111,8 +116,13 @@
     if (target && target.url) window.location.href = target.url;
   });
   window.addEventListener("resize", function () { chart.resize(); });
-  window.addEventListener("beforeprint", function () { chart.resize({ width: 1000, height: 620 }); });
+  // Printing: the drawing at a landscape page's width (A4 or Letter, 8 mm margins), then back.
+  var forPrint = function () { chart.resize({ width: 1000, height: 560 }); };
+  window.addEventListener("beforeprint", forPrint);
   window.addEventListener("afterprint", function () { chart.resize(); });
+  window.stratifyPrintMap = forPrint;
+  var printButton = document.getElementById("print-map");
+  if (printButton) printButton.addEventListener("click", function () { forPrint(); window.print(); });
 
   function download(url, name) {
     var a = document.createElement("a");

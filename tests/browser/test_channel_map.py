@@ -136,3 +136,18 @@ def test_demo_map_says_how_each_category_buys(demo_world, live_server, page):
 
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.locator(".channel-map-card").screenshot(path=str(Path(SHOTS) / "channel-map.png"))
+
+
+def test_map_prints_on_one_landscape_page(world, live_server, page):
+    import re
+
+    open_as(page, live_server, "alpha-manager", width=1400, height=1000)
+    page.goto(f"{live_server.url}/alpha/channels/map/")
+    page.wait_for_selector("#channel-map[data-ready='1']")
+    page.emulate_media(media="print")
+    page.evaluate("() => window.stratifyPrintMap()")
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pages == 1, pages
+    width = page.evaluate("() => document.querySelector('#channel-map svg').getBoundingClientRect().width")
+    assert width <= 1000

@@ -212,6 +212,9 @@ def test_customer_groups_carry_preferred_buying_and_interaction_points(tenant_a)
     assert contractor["interactions"]["by_kind"] == dict(want_kinds)
     assert contractor["interactions"]["count"] == mine.count()
     assert contractor["url"].endswith("/channels/definitions/customer_class/contractor/")
+    # Lines through partners, by the partner's kind, against a count of the hand-made lines.
+    assert set(contractor["through_partners"]) <= {"reseller", "installer"}
+    assert sum(contractor["through_partners"].values()) == pytest.approx(contractor["partner_lines_share"], abs=2e-4)
 
 
 def test_filters_keep_only_their_flows(tenant_a):
