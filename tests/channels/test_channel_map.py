@@ -190,7 +190,7 @@ def test_exact_conservation_in_units_before_rounding(tenant_a):
 
 
 def test_customer_groups_carry_preferred_buying_and_interaction_points(tenant_a):
-    build(tenant_a.distributor)
+    run, rows = build(tenant_a.distributor)
     body = get_map(tenant_a).json()
     groups = [n for n in body["nodes"] if n["kind"] == "customer_group"]
     contractor = next(n for n in groups if n["id"] == "customer_group:contractor")
@@ -215,6 +215,24 @@ def test_customer_groups_carry_preferred_buying_and_interaction_points(tenant_a)
     # Lines through partners, by the partner's kind, against a count of the hand-made lines.
     assert set(contractor["through_partners"]) <= {"reseller", "installer"}
     assert sum(contractor["through_partners"].values()) == pytest.approx(contractor["partner_lines_share"], abs=2e-4)
+    with scopes_disabled():
+        active = set(
+            CustomerScore.objects.filter(run=run).exclude(segment="lapsed").values_list("customer_id", flat=True)
+        )
+    window = [
+        r
+        for r in rows
+        if r["customer"].customer_class == "contractor"
+        and r["customer"].pk in active
+        and 0 <= (run.as_of - r["invoice_date"]).days < 365
+    ]
+    installer = sum(1 for r in window if r["partner"] is not None and r["partner"].kind == "installer")
+    assert contractor["through_partners"].get("installer", 0) == pytest.approx(installer / len(window), abs=1e-4)
+    channels = defaultdict(int)
+    for r in window:
+        channels[r["channel"] or "(none)"] += 1
+    leader = max(channels, key=lambda k: (channels[k], k))
+    assert contractor["preferred_channel"][1] == pytest.approx(channels[leader] / len(window), abs=1e-4)
 
 
 def test_filters_keep_only_their_flows(tenant_a):
