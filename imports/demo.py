@@ -341,8 +341,9 @@ class DemoDistributor:
         self.customer_returns = ARCH["returns"][arch] * rng.uniform(0.5, 1.5, n)
         self.customer_special = ARCH["special"][arch] * rng.uniform(0.5, 1.5, n)
         self.customer_dtp = ARCH["days_to_pay"][arch] * rng.uniform(0.75, 1.3, n)
+        # Service drains keep their deliveries (what makes them drains), except OEMs: freight.
         ship_mix = np.where(
-            (arch == DRAIN)[:, None],
+            ((arch == DRAIN) & (cls != 1))[:, None],
             ARCH["ship"][arch],
             (1 - CLASS_SHIP_WEIGHT) * ARCH["ship"][arch] + CLASS_SHIP_WEIGHT * CLASS_SHIP[cls],
         )

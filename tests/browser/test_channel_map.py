@@ -124,11 +124,12 @@ def test_demo_map_says_how_each_category_buys(demo_world, live_server, page):
     assert "institution" in joined and "web" in joined
     assert "Swift Freight Logistics" in joined or "Other routes to market" in joined
     rows = {
-        r.locator("td").nth(0).inner_text(): r.locator("td").nth(3).inner_text()
+        r.locator("td").nth(0).inner_text(): (r.locator("td").nth(3).inner_text(), r.locator("td").nth(4).inner_text())
         for r in page.locator("#buying-table tbody tr").all()
     }
-    assert rows["contractor"].startswith("counter") and rows["OEM"].startswith("edi")
-    assert rows["institution"].startswith("web")
+    assert rows["contractor"][0].startswith("counter") and rows["OEM"][0].startswith("edi")
+    assert rows["OEM"][1].startswith("freight") and rows["end user"][0].startswith("installer")
+    assert rows["institution"][0].startswith("web")
     from tests.browser.test_role_walks import SHOTS
 
     if SHOTS:
