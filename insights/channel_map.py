@@ -107,7 +107,8 @@ def filter_choices(*, distributor, run) -> dict:
 
 def node_url(node: dict, *, tenant_slug: str, role: str, by: str) -> str | None:
     """Where a click on a node leads: a partner's page, a branch's profit centers (reps: its
-    customers), the customers of a channel, supplier or category (reps see only theirs there)."""
+    customers), the customers of a channel, supplier or category (reps see only theirs there). A
+    category's definition is linked from the table under the drawing (`definition_url`)."""
     if node.get("other"):
         return None
     customers = reverse("my-customers", kwargs={"tenant": tenant_slug})
@@ -127,8 +128,15 @@ def node_url(node: dict, *, tenant_slug: str, role: str, by: str) -> str | None:
     if kind == "route":
         return customers + "?" + urlencode({"dimension": "channel", "value": node.get("channel") or cm.NONE})
     if kind == "customer_group":
-        return reverse("customer-definition", kwargs={"tenant": tenant_slug, "by": by, "value": value})
+        return customers + "?" + urlencode({"dimension": by, "value": value})
     return None
+
+
+def definition_url(node: dict, *, tenant_slug: str, by: str) -> str | None:
+    if node["kind"] != "customer_group" or node.get("other"):
+        return None
+    value = node["id"].split(":", 1)[1]
+    return reverse("customer-definition", kwargs={"tenant": tenant_slug, "by": by, "value": value})
 
 
 def _link_body(item: dict) -> dict:
@@ -154,6 +162,8 @@ def api_body(result: dict, *, tenant_slug: str, role: str) -> dict:
         }
         body.update(_link_body(node))
         body["url"] = node_url(node, tenant_slug=tenant_slug, role=role, by=result["by"])
+        if node["kind"] == "customer_group":
+            body["definition_url"] = definition_url(node, tenant_slug=tenant_slug, by=result["by"])
         nodes.append(body)
     links = [{"source": link["source"], "target": link["target"], **_link_body(link)} for link in result["links"]]
     return {
@@ -173,11 +183,11 @@ BY_LABELS = {"customer_class": "Customer class", "supply_chain_role": "Supply-ch
 WEIGHT_LABELS = {"revenue": "Revenue", "net_profit": "Net profit", "lines": "Lines", "customers": "Customers"}
 
 
-def group_summaries(result: dict) -> list[dict]:
-    """Per customer category, in words for the page's table: how it prefers to buy and its
-    interaction points."""
+def group_summaries(body: dict) -> list[dict]:
+    """Per customer category (of the API body, with its links), for the page's table: how it
+    prefers to buy and its interaction points."""
     out = []
-    for node in result["nodes"]:
+    for node in body["nodes"]:
         if node["kind"] != "customer_group":
             continue
         channel, ship = node.get("preferred_channel"), node.get("preferred_ship_method")

@@ -309,11 +309,12 @@ class ChannelMapView(TenantViewMixin, TemplateView):
         context.update(params=params, weight_label=channel_map.WEIGHT_LABELS[params["weight"]])
         if run is not None:
             result = channel_map.channel_map(distributor=self.distributor, run=run, **params)
+            body = channel_map.api_body(result, tenant_slug=self.distributor.slug, role=self.membership.role)
             context.update(
                 result=result,
-                body=channel_map.api_body(result, tenant_slug=self.distributor.slug, role=self.membership.role),
+                body=body,
                 choices=channel_map.filter_choices(distributor=self.distributor, run=run),
-                groups=channel_map.group_summaries(result),
+                groups=channel_map.group_summaries(body),
             )
         return self.render_to_response(self.get_context_data(**context))
 
@@ -414,14 +415,10 @@ class DefinitionDetailView(TenantViewMixin, TemplateView):
             raise Http404("No active customer of the published run is in this category.")
         context = {"run": run, "by": by, "by_label": channel_map.BY_LABELS[by], "data": data}
         if data is not None:
+            core_median = definitions.overview(distributor=self.distributor, run=run, by=by)["core_median"]
             context.update(
                 activities=[
-                    (
-                        label,
-                        data["cost_per_thousand"][key],
-                        definitions.overview(distributor=self.distributor, run=run, by=by)["core_median"][key],
-                    )
-                    for key, label in ACTIVITIES.items()
+                    (label, data["cost_per_thousand"][key], core_median[key]) for key, label in ACTIVITIES.items()
                 ],
                 customers_url=definitions.customers_url(self.distributor.slug, by, value),
             )

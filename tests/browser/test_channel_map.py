@@ -81,17 +81,37 @@ def test_map_renders_hovers_and_clicks_through(world, live_server, page):
     with page.expect_download() as download:
         page.click("#export-svg")
     assert download.value.suggested_filename.endswith(".svg")
-    # A click opens the category's definition.
+    # A click opens the category's customers.
     page.mouse.click(origin["x"] + box["x"], origin["y"] + box["y"])
-    page.wait_for_url("**/channels/definitions/customer_class/Contractor/")
-    assert "Contractor" in page.locator("#definition-title").inner_text()
+    page.wait_for_url("**/customers/?dimension=customer_class&value=Contractor")
+    with scopes_disabled():
+        from sales.models import Customer
+
+        contractors = set(
+            Customer.objects.filter(distributor=world.distributor, customer_class="Contractor")
+            .exclude(customer_id="C011")  # the lapsed one is not on the map
+            .values_list("customer_id", flat=True)
+        )
+    shown = set(page.locator("#my-customers-table tbody tr td:first-child").all_text_contents())
+    assert {s.strip() for s in shown} == contractors
 
 
 def test_rep_sees_the_map_and_only_their_customers_behind_a_click(world, live_server, page):
+    from sales.models import Customer
+
+    with scopes_disabled():
+        mine = list(Customer.objects.filter(distributor=world.distributor, customer_class="OEM")[:2])
+        for c in mine:
+            c.rep = world.rep
+            c.save()
     open_as(page, live_server, "alpha-rep", width=1400, height=1000)
     page.goto(f"{live_server.url}/alpha/channels/map/")
     page.wait_for_selector("#channel-map[data-ready='1']")
-    assert "Dallas" in " ".join(page.locator("#channel-map svg text").all_text_contents())
+    assert "OEM" in " ".join(page.locator("#channel-map svg text").all_text_contents())
+    page.evaluate("() => window.stratifyChannelMap.trigger('click', {dataType: 'node', name: 'customer_group:OEM'})")
+    page.wait_for_url("**/customers/?dimension=customer_class&value=OEM")
+    shown = {s.strip() for s in page.locator("#my-customers-table tbody tr td:first-child").all_text_contents()}
+    assert shown == {c.customer_id for c in mine}
 
 
 @pytest.fixture

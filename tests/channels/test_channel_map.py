@@ -211,7 +211,8 @@ def test_customer_groups_carry_preferred_buying_and_interaction_points(tenant_a)
             want_kinds[i.kind] += 1
     assert contractor["interactions"]["by_kind"] == dict(want_kinds)
     assert contractor["interactions"]["count"] == mine.count()
-    assert contractor["url"].endswith("/channels/definitions/customer_class/contractor/")
+    assert contractor["url"].endswith("/customers/?dimension=customer_class&value=contractor")
+    assert contractor["definition_url"].endswith("/channels/definitions/customer_class/contractor/")
     # Lines through partners, by the partner's kind, against a count of the hand-made lines.
     assert set(contractor["through_partners"]) <= {"reseller", "installer"}
     assert sum(contractor["through_partners"].values()) == pytest.approx(contractor["partner_lines_share"], abs=2e-4)
