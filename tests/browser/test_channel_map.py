@@ -4,6 +4,8 @@ SVG export works, and nothing loads from the internet (tests/browser/conftest.py
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from django_scopes import scope, scopes_disabled
@@ -81,6 +83,11 @@ def test_map_renders_hovers_and_clicks_through(world, live_server, page):
     with page.expect_download() as download:
         page.click("#export-svg")
     assert download.value.suggested_filename.endswith(".svg")
+    assert b"<svg" in Path(download.value.path()).read_bytes()[:2000]
+    with page.expect_download() as download:
+        page.click("#export-png")
+    assert download.value.suggested_filename.endswith(".png")
+    assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # A click opens the category's customers.
     page.mouse.click(origin["x"] + box["x"], origin["y"] + box["y"])
     page.wait_for_url("**/customers/?dimension=customer_class&value=Contractor")
@@ -153,8 +160,6 @@ def test_demo_map_says_how_each_category_buys(demo_world, live_server, page):
     from tests.browser.test_role_walks import SHOTS
 
     if SHOTS:
-        from pathlib import Path
-
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.locator(".channel-map-card").screenshot(path=str(Path(SHOTS) / "channel-map.png"))
 

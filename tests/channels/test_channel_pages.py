@@ -162,3 +162,11 @@ def test_interactions_page_filters_searches_exports_and_counts(built):
         theirs = Interaction.objects.filter(distributor=tenant.distributor, customer__rep=tenant.rep).count()
     assert rep_page.context["page"].paginator.count == theirs
     assert login(tenant.customer_user).get(url(tenant, "interaction-list")).status_code == 403
+    # From the customer page (its timeline is paginated there) to all its interactions.
+    customer = first.customer
+    detail = login(tenant.manager).get(url(tenant, "customer-detail", customer_id=customer.customer_id))
+    assert f"?customer={customer.customer_id}" in detail.content.decode()
+    theirs = login(tenant.manager).get(url(tenant, "interaction-list") + f"?customer={customer.customer_id}")
+    with scopes_disabled():
+        want = set(Interaction.objects.filter(customer=customer).values_list("pk", flat=True))
+    assert {r.pk for r in theirs.context["page"]} == want
