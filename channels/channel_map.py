@@ -77,6 +77,8 @@ class Flows:
     frame: pd.DataFrame
     interactions: pd.DataFrame
     partners: dict[str, dict]  # partner_id -> {"name", "kind"}
+    # Per active customer with lines: cost_<activity> (ACTIVITIES), revenue_units, segment, class, role.
+    customers: pd.DataFrame | None = None
 
 
 _FRAME_COLUMNS = [
@@ -174,6 +176,17 @@ def read_flows(
     frame["route"] = np.where(
         has_partner, "partner:" + frame["partner"], np.where(has_channel, "channel:" + frame["channel"], "")
     )
+    # Per customer: its cost-to-serve by activity and revenue (the customer definitions' cost table),
+    # then the flows kept compact for the per-run cache: text columns as categories, the per-activity
+    # costs and their inputs dropped (their sum, `cost_float`, stays).
+    activity_columns = [f"cost_{a}" for a in ACTIVITIES]
+    per_customer = frame.groupby("cpk", sort=False)[[*activity_columns, "revenue_units"]].sum()
+    per_customer = per_customer.join(seg).join(customers)
+    per_customer["customer_class"] = per_customer["customer_class"].fillna("")
+    per_customer["supply_chain_role"] = per_customer["supply_chain_role"].fillna("")
+    frame = frame.drop(columns=[*activity_columns, "returns", "special", "ar_units", "delivery_share"])
+    frame = compact(frame)
+    per_customer = compact(per_customer)
 
     interactions = pd.DataFrame.from_records(
         list(
@@ -196,7 +209,35 @@ def read_flows(
         pid: {"name": name, "kind": kind}
         for pid, name, kind in Partner.objects.filter(distributor=distributor).values_list("partner_id", "name", "kind")
     }
-    return Flows(frame=frame, interactions=interactions, partners=partners)
+    return Flows(frame=frame, interactions=interactions, partners=partners, customers=per_customer)
+
+
+TEXT_COLUMNS = (
+    "supplier",
+    "branch",
+    "partner",
+    "channel",
+    "ship",
+    "route",
+    "segment",
+    "customer_class",
+    "supply_chain_role",
+)
+
+
+def compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as categories (a few bytes a row instead of a string object): what the per-run
+    cache stores. `plain` turns them back before grouping."""
+    columns = {c: "category" for c in TEXT_COLUMNS if c in frame.columns}
+    if "lines" in frame.columns:
+        columns["lines"] = "int32"
+    return frame.astype(columns)
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` with its category columns as plain text (for `where`, `groupby`...)."""
+    columns = {c: object for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    return frame.astype(columns) if columns else frame.copy()
 
 
 ACTIVITIES = {
@@ -251,7 +292,7 @@ def filter_flows(flows: Flows, *, branch: str | None = None, segment: str | None
         inter = inter[inter["customer_class"] == customer_class]
     if branch is not None:
         inter = inter[inter["cpk"].isin(frame["cpk"].unique())]
-    return Flows(frame=frame, interactions=inter, partners=flows.partners)
+    return Flows(frame=frame, interactions=inter, partners=flows.partners, customers=flows.customers)
 
 
 def node_id(kind: str, value: str) -> str:
@@ -318,7 +359,7 @@ def build_map(
     core_segment: str = "core",
 ) -> dict:
     """The map's nodes and links (see the module doc). Money as exact Decimals (to the cent)."""
-    frame = flows.frame.copy()
+    frame = plain(flows.frame)
     frame["customer_group"] = frame[by]
     notes = []
     columns = []

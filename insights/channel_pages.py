@@ -38,7 +38,7 @@ def partner_figures(*, distributor, run) -> dict[str, dict]:
 
     def compute():
         frame = flows_for(distributor=distributor, run=run).frame
-        frame = frame[frame["partner"] != ""] if not frame.empty else frame
+        frame = cm.plain(frame[frame["partner"] != ""]) if not frame.empty else frame
         out = {}
         for pid, group in frame.groupby("partner"):
             out[pid] = {

@@ -18,12 +18,10 @@ Choices (where the issue is silent):
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pandas as pd
-from django.db.models import Count
 from django.urls import reverse
 
 from channels import channel_map as cm
@@ -53,12 +51,9 @@ def _per_thousand(cost: float, revenue_units: int) -> float | None:
     return round(cost * 1000 * cm.UNITS / revenue_units, 2) if revenue_units > 0 else None
 
 
-def _core_medians(frame) -> dict[str, float | None]:
+def _core_medians(customers) -> dict[str, float | None]:
     """Per activity: the median over the core customers of their cost per 1,000 of revenue."""
-    core = frame[frame["segment"] == CORE]
-    columns = [f"cost_{a}" for a in cm.ACTIVITIES]
-    per_customer = core.groupby("cpk")[[*columns, "revenue_units"]].sum()
-    per_customer = per_customer[per_customer["revenue_units"] > 0]
+    per_customer = customers[(customers["segment"] == CORE) & (customers["revenue_units"] > 0)]
     out = {}
     for activity in cm.ACTIVITIES:
         if per_customer.empty:
@@ -73,7 +68,8 @@ def _money(units: int) -> Decimal:
     return cm.money(units).quantize(cm.CENT, rounding=ROUND_HALF_EVEN)
 
 
-def _summary(by: str, value: str, group, total_units: int) -> dict:
+def _summary(by: str, value: str, group, costs, total_units: int) -> dict:
+    """A category's figures: `group` its rows of the flows, `costs` its customers' activity costs."""
     revenue_units = int(group["revenue_units"].sum())
     orders = float(group["order_share"].sum())
     customers = int(group["cpk"].nunique())
@@ -104,7 +100,7 @@ def _summary(by: str, value: str, group, total_units: int) -> dict:
         ],
         "channels": cm._shares(group.groupby("channel")["lines"].sum()),
         "ship_methods": cm._shares(group.groupby("ship")["lines"].sum()),
-        "cost_per_thousand": {a: _per_thousand(float(group[f"cost_{a}"].sum()), revenue_units) for a in cm.ACTIVITIES},
+        "cost_per_thousand": {a: _per_thousand(float(costs[f"cost_{a}"].sum()), revenue_units) for a in cm.ACTIVITIES},
     }
 
 
@@ -113,14 +109,15 @@ def overview(*, distributor, run, by: str) -> dict:
 
     def compute():
         flows = flows_for(distributor=distributor, run=run)
-        frame = flows.frame
+        frame, customers = cm.plain(flows.frame), cm.plain(flows.customers)
         total = int(frame["revenue_units"].sum()) if not frame.empty else 0
-        rows = [_summary(by, value, group, total) for value, group in frame.groupby(by, sort=False)]
+        costs = dict(list(customers.groupby(by, sort=False))) if not customers.empty else {}
+        rows = [_summary(by, value, group, costs[value], total) for value, group in frame.groupby(by, sort=False)]
         rows.sort(key=lambda r: (-r["revenue"], r["label"]))
         return {
             "by": by,
             "rows": rows,
-            "core_median": _core_medians(frame) if not frame.empty else dict.fromkeys(cm.ACTIVITIES),
+            "core_median": _core_medians(customers) if not customers.empty else dict.fromkeys(cm.ACTIVITIES),
         }
 
     return run_cached(distributor, run, f"definitions:{by}", compute)
@@ -132,23 +129,31 @@ def definition(*, distributor, run, by: str, value: str) -> dict | None:
     def compute():
         flows = flows_for(distributor=distributor, run=run)
         frame = flows.frame
-        group = frame[frame[by] == value] if not frame.empty else frame
+        group = cm.plain(frame[frame[by] == value]) if not frame.empty else frame
         if group.empty:
             return None
         total = int(frame["revenue_units"].sum())
-        data = _summary(by, value, group, total)
+        customers_costs = flows.customers[flows.customers[by] == value]
+        data = _summary(by, value, group, customers_costs, total)
         cpks = [int(c) for c in group["cpk"].unique()]
         customers = Customer.objects.filter(distributor=distributor, **{by: value})
+        # The category's active customers: their place in the supply chain and their reasons for purchase.
         other = "supply_chain_role" if by == "customer_class" else "customer_class"
-        counts = Counter()
-        for other_value, n in customers.values_list(other).annotate(n=Count("pk")).order_by():
-            counts[category_label(other, other_value or "")] += n
-        data["placement"] = {"by": other, "counts": counts.most_common(TOP)}
-        reasons = Counter()
-        for text in customers.exclude(reasons_for_purchase="").values_list("reasons_for_purchase", flat=True):
-            for tag in {t.strip() for t in text.split(";") if t.strip()}:
-                reasons[tag] += 1
-        data["reasons"] = reasons.most_common(TOP * 2)
+        people = pd.DataFrame.from_records(
+            list(customers.values_list("pk", other, "reasons_for_purchase").order_by()),
+            columns=["cpk", "other", "reasons"],
+        )
+        people = people[people["cpk"].isin(set(cpks))]
+        placement = people["other"].fillna("").value_counts()
+        data["placement"] = {
+            "by": other,
+            "counts": [(category_label(other, v), int(n)) for v, n in placement.head(TOP).items()],
+        }
+        tags = people.assign(tag=people["reasons"].fillna("").str.split(";")).explode("tag")
+        tags["tag"] = tags["tag"].str.strip()
+        tags = tags[tags["tag"] != ""].drop_duplicates(["cpk", "tag"])  # a tag counts once per customer
+        counted = tags["tag"].value_counts()
+        data["reasons"] = sorted(((t, int(n)) for t, n in counted.items()), key=lambda x: (-x[1], x[0]))[: TOP * 2]
         partners = group[group["partner"] != ""].groupby("partner")["lines"].sum().sort_values(ascending=False)
         data["partners"] = [
             {
@@ -159,13 +164,14 @@ def definition(*, distributor, run, by: str, value: str) -> dict | None:
             }
             for pid, n in partners.head(TOP).items()
         ]
-        reps = (
-            customers.filter(rep__isnull=False)
-            .values("rep__rep_id", "rep__name")
-            .annotate(n=Count("pk"))
-            .order_by("-n", "rep__rep_id")[:TOP]
+        reps = pd.DataFrame.from_records(
+            list(customers.filter(rep__isnull=False).values_list("pk", "rep__rep_id", "rep__name").order_by()),
+            columns=["cpk", "rep_id", "name"],
         )
-        data["reps"] = [{"rep_id": r["rep__rep_id"], "name": r["rep__name"], "customers": r["n"]} for r in reps]
+        reps = reps[reps["cpk"].isin(set(cpks))]
+        reps = reps.groupby(["rep_id", "name"]).size().reset_index(name="n")
+        reps = reps.sort_values(["n", "rep_id"], ascending=[False, True]).head(TOP)
+        data["reps"] = [{"rep_id": r.rep_id, "name": r.name, "customers": int(r.n)} for r in reps.itertuples()]
         inter = flows.interactions
         mine = inter[inter[by] == value] if not inter.empty else inter
         data["interactions"] = {
