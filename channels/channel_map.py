@@ -185,7 +185,7 @@ def read_flows(
     per_customer["customer_class"] = per_customer["customer_class"].fillna("")
     per_customer["supply_chain_role"] = per_customer["supply_chain_role"].fillna("")
     frame = frame.drop(columns=[*activity_columns, "returns", "special", "ar_units", "delivery_share"])
-    frame = compact(frame)
+    frame = compact(frame.reset_index(drop=True))
     per_customer = compact(per_customer)
 
     interactions = pd.DataFrame.from_records(
@@ -231,6 +231,8 @@ def compact(frame: pd.DataFrame) -> pd.DataFrame:
     columns = {c: "category" for c in TEXT_COLUMNS if c in frame.columns}
     if "lines" in frame.columns:
         columns["lines"] = "int32"
+    if "cpk" in frame.columns and (frame.empty or int(frame["cpk"].max()) < 2**31):
+        columns["cpk"] = "int32"
     return frame.astype(columns)
 
 
