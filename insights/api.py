@@ -4,6 +4,7 @@ for a customer they may see)."""
 from decimal import Decimal
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -149,6 +150,7 @@ class CustomerDefinitionApi(TenantApiView):
 
     permission = Perm.VIEW_CUSTOMERS
 
+    @extend_schema(operation_id="tenants_customer_definition_detail")
     def get(self, request, *args, by, value, **kwargs):
         if definitions.unknown_by(by):
             raise Http404(definitions.unknown_by(by))
