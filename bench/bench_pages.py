@@ -16,9 +16,12 @@ navigation, one small query). Target: every main page under 4x the minimal page 
 
 Pages: the manager's dashboard (summary, whale curve, migration; the quadrant's points load
 separately as JSON, also measured), the rep's my-customers (their N/R customers), the manager's
-customers list (all N: the hardest case of the same page), the customer's scorecard; and the
-benchmarks of issue 16: rep coaching (manager and rep), a rep's page, leakage, history (whole and
-sliced), the dashboard sliced by rep, segments and categories side by side.
+customers list (all N: the hardest case of the same page), the customer's scorecard; the profit
+centers (issue 13: by category, by product at 25,000 values, branch x category); the benchmarks of
+issue 16: rep coaching (manager and rep), a rep's page, leakage, history (whole and sliced), the
+dashboard sliced by rep, segments and categories side by side; and (issue 14) the channel map, the
+customer definitions side by side and one category's definition (their data: two window lines per
+customer over branches, channels, partners and suppliers; figures cached per run).
 """
 
 from __future__ import annotations
@@ -166,6 +169,44 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
             )
         InvoiceLine.objects.bulk_create(lines)
         CustomerMonth.objects.bulk_create(months, ignore_conflicts=True)
+        # The channel map's input (issue 14): two lines per customer in the window, over 5 branches,
+        # 4 channels, 20 partners (on a fifth of the lines) and the products' 6 suppliers.
+        from channels.models import Partner
+
+        partners = Partner.objects.bulk_create(
+            [
+                Partner(distributor=distributor, partner_id=f"PA{i:02d}", name=f"Partner {i}", kind="reseller")
+                for i in range(20)
+            ]
+        )
+        for i, p in enumerate(products):
+            p.supplier_id = f"SUP{i % 6}"
+        Product.objects.bulk_update(products, ["supplier_id"])
+        channels = ("counter", "web", "edi", "")
+        batch = []
+        for i, pk in enumerate(pks[1:], start=1):
+            for k in range(2):
+                batch.append(
+                    InvoiceLine(
+                        distributor=distributor,
+                        invoice_id=f"M{i}",
+                        line_no=k + 1,
+                        invoice_date=AS_OF - timedelta(days=(i * 7 + k) % 360),
+                        customer_id=pk,
+                        product=products[(i + k) % 12],
+                        quantity=Decimal(1),
+                        revenue=Decimal(100 + i % 900),
+                        cost=Decimal(70 + i % 600),
+                        ship_method=("truck", "parcel", "will_call")[(i + k) % 3],
+                        branch=f"B{i % 5}",
+                        channel=channels[(i // 3) % 4],
+                        partner=partners[i % 20] if i % 5 == 0 else None,
+                    )
+                )
+            if len(batch) >= 20000:
+                InvoiceLine.objects.bulk_create(batch)
+                batch = []
+        InvoiceLine.objects.bulk_create(batch)
         policy_list(distributor=distributor)
         rep_user = user_create(
             distributor=distributor,
@@ -309,7 +350,11 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--database", default="stratify_bench_pages", help="scratch database name (dropped, recreated)")
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("BENCH_PAGES_DB", "stratify_bench_pages"),
+        help="scratch database name (dropped, recreated; default BENCH_PAGES_DB or stratify_bench_pages)",
+    )
     parser.add_argument(
         "--reuse", action="store_true", help="measure the data a previous run built (same --customers and --reps)"
     )
@@ -360,13 +405,26 @@ def main(argv=None) -> int:
         ("history sliced by branch", "manager", path("history") + "?slice_by=branch&slice=B1"),
         ("dashboard sliced by rep", "manager", path("dashboard") + "?slice_by=rep&slice=R001"),
         ("segments and categories", "manager", path("benchmark-segments")),
+        ("channel map (manager)", "manager", path("channel-map")),
+        ("customer definitions (manager)", "manager", path("customer-definitions")),
+        (
+            "customer definition: contractor",
+            "manager",
+            path("customer-definition", by="customer_class", value="contractor"),
+        ),
     ]
     measured = measure([(label, clients[role], url_path) for label, role, url_path in pages], args.requests)
     results = [(label, measured[label]) for label, _, _ in pages]
     base = results[0][1]["median_ms"]
     rows = []
     failed = []
-    main_pages = {"dashboard", "scorecard (customer)"}
+    main_pages = {
+        "dashboard",
+        "scorecard (customer)",
+        "channel map (manager)",
+        "customer definitions (manager)",
+        "customer definition: contractor",
+    }
     for label, r in results:
         ratio = r["median_ms"] / base
         is_main = label in main_pages or label.startswith(("my customers", "profit centers", *BENCHMARK_PAGES))

@@ -19,6 +19,17 @@ tenant_urlpatterns = [
         views.InteractionCreateView.as_view(),
         name="interaction-create",
     ),
+    # Channels (issue 14): the map, partners, customer definitions, interaction points.
+    path("channels/map/", views.ChannelMapView.as_view(), name="channel-map"),
+    path("channels/partners/", views.PartnerListView.as_view(), name="partner-list"),
+    path("channels/partners/<erp_id:partner_id>/", views.PartnerDetailView.as_view(), name="partner-detail"),
+    path("channels/definitions/", views.DefinitionsView.as_view(), name="customer-definitions"),
+    path(
+        "channels/definitions/<str:by>/<erp_id:value>/",
+        views.DefinitionDetailView.as_view(),
+        name="customer-definition",
+    ),
+    path("channels/interactions/", views.InteractionListView.as_view(), name="interaction-list"),
 ]
 
 # Benchmarks (issue 16).

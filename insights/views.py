@@ -4,26 +4,32 @@ and its printable account review (where interactions are logged), and the custom
 
 import json
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.generic import TemplateView
 
-from channels.forms import InteractionForm
-from channels.services import interaction_log
+from channels.channel_map import ACTIVITIES, NONE
+from channels.forms import InteractionForm, PartnerForm
+from channels.lookups import PARTNER
+from channels.models import Interaction
+from channels.selectors import interaction_list, partner_list
+from channels.services import interaction_log, partner_update
 from sales.lookups import CUSTOMER
 from sales.selectors import customer_list
 from segments.models import ProfitCenter
 from segments.profit_centers import DEFAULT_DIMENSION, DIMENSIONS, unknown_dimension
 from segments.selectors import pending_run, profit_center_list, published_runs
-from segments.vocabulary import SEGMENT_COLORS
+from segments.vocabulary import SEGMENT_COLORS, SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.exports import EXPORT_FORMATS, Money, export_response
 from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
-from . import dashboard, gaps, history, leakage, profit, side_by_side
+from . import channel_map, channel_pages, dashboard, definitions, gaps, history, leakage, profit, side_by_side
 from .benchframe import (
     SLICES,
     Slice,
@@ -716,4 +722,174 @@ class CustomerGapsExportView(TenantViewMixin, TemplateView):
             fmt=fmt,
             filename=f"{self.distributor.slug}-gaps-{safe}",
             sheet="Category gaps",
+        )
+
+
+# --- Channels (issue 14): the channel map, partners, customer definitions, interactions -----------
+
+
+class ChannelMapView(TenantViewMixin, TemplateView):
+    """The supply chain and distribution channel map of the published run's window (ECharts Sankey,
+    static/vendor/echarts): `?by=`, `?weight=`, filters branch, segment, customer class. Its figures
+    are computed once per run and cached (insights.channel_map); 400 naming the allowed values for
+    an unknown switch. Managers and reps (a rep's clicks lead to their own customers)."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/channel_map.html"
+
+    def get(self, request, *args, **kwargs):
+        run, _ = published_runs(distributor=self.distributor)
+        context = {"run": run, "by_choices": channel_map.BY_LABELS, "weight_choices": channel_map.WEIGHT_LABELS}
+        try:
+            params = channel_map.parse_params(request.GET)
+        except channel_map.BadInput as problem:
+            params = channel_map.parse_params({})
+            context.update(error=str(problem), params=params)
+            return self.render_to_response(self.get_context_data(**context), status=400)
+        context.update(params=params, weight_label=channel_map.WEIGHT_LABELS[params["weight"]])
+        if run is not None:
+            result = channel_map.channel_map(distributor=self.distributor, run=run, **params)
+            body = channel_map.api_body(result, tenant_slug=self.distributor.slug, role=self.membership.role)
+            context.update(
+                result=result,
+                body=body,
+                choices=channel_map.filter_choices(distributor=self.distributor, run=run),
+                groups=channel_map.group_summaries(body),
+            )
+        return self.render_to_response(self.get_context_data(**context))
+
+
+class PartnerListView(TenantListView):
+    """The tenant's partners (suppliers, resellers, installers, logistics...) with the revenue and
+    customers flowing through each in the published run's window; filters, sorting, CSV/XLSX."""
+
+    permission = Perm.VIEW_CATALOG
+    template_name = "insights/channels/partner_list.html"
+    table_class = channel_pages.PartnerTable
+    filterset_class = channel_pages.PartnerFilter
+    per_page = 50
+    export_name = "partners"
+
+    def get_queryset(self):
+        self.run, _ = published_runs(distributor=self.distributor)
+        return partner_list(distributor=self.distributor)
+
+    def get_table_kwargs(self):
+        return {
+            "tenant_slug": self.distributor.slug,
+            "figures": channel_pages.partner_figures(distributor=self.distributor, run=self.run),
+        }
+
+
+class PartnerDetailView(TenantViewMixin, TemplateView):
+    """One partner: what it is and does (editable by managers), the customers and revenue that flow
+    through it in the window, their segments, and its profit contribution (profit centers)."""
+
+    permission = {"GET": Perm.VIEW_CATALOG, "POST": Perm.MANAGE_MODEL}
+    lookups = (PARTNER,)
+    template_name = "insights/channels/partner_detail.html"
+
+    def get_context_data(self, **kwargs):
+        run, _ = published_runs(distributor=self.distributor)
+        figures = channel_pages.partner_figures(distributor=self.distributor, run=run).get(self.partner.partner_id)
+        can_edit = self.membership.role == Role.MANAGER
+        context = {
+            "partner": self.partner,
+            "run": run,
+            "figures": figures,
+            "segments": [(SEGMENT_LABELS[s], n) for s, n in (figures or {}).get("segments", {}).items()],
+            "profit": channel_pages.partner_profit(
+                distributor=self.distributor, run=run, partner_id=self.partner.partner_id
+            )
+            if can_edit
+            else None,
+            "can_edit": can_edit,
+            "customers_url": reverse("my-customers", kwargs={"tenant": self.distributor.slug})
+            + "?"
+            + urlencode({"dimension": "partner", "value": self.partner.partner_id}),
+        }
+        if can_edit:
+            context["form"] = kwargs.pop("form", None) or PartnerForm(instance=self.partner)
+        return super().get_context_data(**context, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        form = PartnerForm(request.POST, instance=self.partner)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        partner_update(partner=self.partner, data=form.cleaned_data)
+        messages.success(request, "Partner saved.")
+        return redirect("partner-detail", tenant=self.distributor.slug, partner_id=self.partner.partner_id)
+
+
+class DefinitionsView(TenantViewMixin, TemplateView):
+    """Customer definitions side by side: every customer class (or `?by=supply_chain_role`)."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/channels/definitions.html"
+
+    def get(self, request, *args, **kwargs):
+        by = request.GET.get("by") or "customer_class"
+        problem = definitions.unknown_by(by)
+        run, _ = published_runs(distributor=self.distributor)
+        context = {"run": run, "by": "customer_class" if problem else by, "error": problem}
+        context["by_choices"] = channel_map.BY_LABELS
+        if run is not None:
+            context["overview"] = definitions.overview(distributor=self.distributor, run=run, by=context["by"])
+            context["activities"] = ACTIVITIES
+        return self.render_to_response(self.get_context_data(**context), status=400 if problem else 200)
+
+
+class DefinitionDetailView(TenantViewMixin, TemplateView):
+    """One customer category's definition (class or supply-chain role; `(none)`: the empty value)."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/channels/definition_detail.html"
+
+    def get(self, request, *args, by, value, **kwargs):
+        if definitions.unknown_by(by):
+            raise Http404(definitions.unknown_by(by))
+        run, _ = published_runs(distributor=self.distributor)
+        value = "" if value == NONE else value
+        data = definitions.definition(distributor=self.distributor, run=run, by=by, value=value) if run else None
+        if run is not None and data is None:
+            raise Http404("No active customer of the published run is in this category.")
+        context = {"run": run, "by": by, "by_label": channel_map.BY_LABELS[by], "data": data}
+        if data is not None:
+            core_median = definitions.overview(distributor=self.distributor, run=run, by=by)["core_median"]
+            context.update(
+                activities=[
+                    (label, data["cost_per_thousand"][key], core_median[key]) for key, label in ACTIVITIES.items()
+                ],
+                customers_url=definitions.customers_url(self.distributor.slug, by, value),
+            )
+        return self.render_to_response(self.get_context_data(**context))
+
+
+class InteractionListView(TenantListView):
+    """Every interaction point the caller may see (reps: their customers'), filtered by kind,
+    channel, rep, customer class, segment, opportunity, dates and a search of the notes; sortable,
+    exportable; with the counts per kind and channel per segment of what the filters keep."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/channels/interaction_list.html"
+    table_class = channel_pages.InteractionTable
+    filterset_class = channel_pages.InteractionFilter
+    per_page = 50
+    export_name = "interactions"
+
+    def get_queryset(self):
+        self.run, _ = published_runs(distributor=self.distributor)
+        base = interaction_list(distributor=self.distributor, membership=self.membership)
+        return channel_pages.interaction_rows(base, run=self.run).order_by("-date", "-id")
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            run=self.run,
+            counts=channel_pages.interaction_counts(self.rows),
+            kinds=Interaction.Kind.choices,
+            segments=[(s, SEGMENT_LABELS[s]) for s in SEGMENT_ORDER],
+            **kwargs,
         )

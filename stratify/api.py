@@ -42,6 +42,13 @@ tenant_patterns = [
     path("products/<erp_id:product_id>/", ProductDetailApi.as_view(), name="api-product-detail"),
     path("partners/", PartnerListApi.as_view(), name="api-partner-list"),
     path("partners/<erp_id:partner_id>/", PartnerDetailApi.as_view(), name="api-partner-detail"),
+    path("channel-map/", insights_api.ChannelMapApi.as_view(), name="api-channel-map"),
+    path("customer-definitions/", insights_api.CustomerDefinitionsApi.as_view(), name="api-customer-definitions"),
+    path(
+        "customer-definitions/<str:by>/<erp_id:value>/",
+        insights_api.CustomerDefinitionApi.as_view(),
+        name="api-customer-definition",
+    ),
     path("interactions/", InteractionListApi.as_view(), name="api-interaction-list"),
     path("interactions/<int:pk>/", InteractionDetailApi.as_view(), name="api-interaction-detail"),
     path("jobs/", JobListApi.as_view(), name="api-job-list"),

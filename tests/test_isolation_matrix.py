@@ -293,6 +293,25 @@ ROUTE_CASES: dict[str, Case] = {
             )
         },
     ),
+    # Issue 14: the channel map, partners, customer definitions, interaction points (the matrix's
+    # tenants have no published run: the pages say so, the map and definition endpoints are 404).
+    "channel-map": Case(get=STAFF),
+    "partner-list": Case(get=STAFF),
+    "partner-detail": Case(
+        get=STAFF,
+        kwargs=lambda t: {"partner_id": t.partner.partner_id},
+        writes={
+            "POST": Write(
+                {"manager": 302, "rep": 403, "customer": 403},
+                data=lambda t: {"name": "Matrix partner", "kind": "reseller", "region": "North"},
+            )
+        },
+    ),
+    "customer-definitions": Case(get=STAFF),
+    "customer-definition": Case(
+        get=STAFF, kwargs=lambda t: {"by": "customer_class", "value": "contractor"}, tenant_objects=False
+    ),
+    "interaction-list": Case(get=STAFF),
     # ---- API outside a tenant ----
     "api-token": Case(get={"anonymous": 405, **NOT_ALLOWED}),
     "api-tenant-list": Case(get={"anonymous": {401, 403}, **EVERYONE}),
@@ -312,6 +331,13 @@ ROUTE_CASES: dict[str, Case] = {
     "api-product-detail": Case(get=STAFF, kwargs=lambda t: {"product_id": t.product.product_id}),
     "api-partner-list": Case(get=STAFF),
     "api-partner-detail": Case(get=STAFF, kwargs=lambda t: {"partner_id": t.partner.partner_id}),
+    "api-channel-map": Case(get={"manager": 404, "rep": 404, "customer": 403}),
+    "api-customer-definitions": Case(get={"manager": 404, "rep": 404, "customer": 403}),
+    "api-customer-definition": Case(
+        get={"manager": 404, "rep": 404, "customer": 403},
+        kwargs=lambda t: {"by": "customer_class", "value": "contractor"},
+        tenant_objects=False,
+    ),
     "api-interaction-list": Case(get=STAFF),
     "api-interaction-detail": Case(get=STAFF, kwargs=lambda t: {"pk": t.interaction.pk}),
     "api-job-list": Case(get=STAFF),
