@@ -6,7 +6,6 @@ branch x category). Everything is read from the rows the run stored; nothing is 
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 from urllib.parse import urlencode
 
 import django_filters
@@ -16,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from insights.caching import run_cached
-from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, shown, whale_curve
+from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, ordered, shown, whale_curve
 from segments.selectors import profit_center_list, profit_curve
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.exports import Money, Percent
@@ -277,58 +276,42 @@ def page_figures(*, distributor, run, dimension: str, matrix: str) -> dict:
 
 # --- slices (issue 16, item 6) ---------------------------------------------------------------------------
 
-# The dimensions a slice can be cut along from the run's per-customer table (customer-level ones:
-# every line of a customer has its customer's value), and the frame column of each.
-SLICEABLE: dict[str, str] = {
-    "customer_class": "customer_class",
-    "supply_chain_role": "supply_chain_role",
-    "industry": "industry",
-    "region": "region",
-    "customer_branch": "branch",
-    "assigned_rep": "rep_code",
-    "segment": "segment",
-}
 
-
-def sliced_rows(frame, dimension: str) -> list:
-    """Profit-center rows of a customer-level `dimension` for the customers of a sliced frame, from
-    their per-customer figures (a customer's cost-to-serve is the sum of its lines' shares, so the
-    sums are PROFIT_CENTERS.md's): customers, revenue, gross margin, cost to serve, net profit,
-    net margin, share of the slice's net profit, net profit by segment. Lines are not kept per
-    customer (shown empty). Highest net profit first."""
+def sliced_rows(*, distributor, run, frame, dimension: str) -> list | None:
+    """Profit-center rows of `dimension` for the customers of a sliced frame (the run's per-customer
+    table cut by branch, class, region or rep), computed exactly as the job computes them for every
+    customer (segments.selectors.profit_centers_of_customers): every figure of PROFIT_CENTERS.md,
+    the share of the slice's net profit, net profit by segment. Highest net profit first. None when
+    the data changed since the run."""
     from types import SimpleNamespace
 
-    from .benchframe import dsum
+    from segments.profit_centers import cents
+    from segments.selectors import profit_centers_of_customers
 
     ranked = frame[frame["segment"] != "lapsed"]
-    total = dsum(ranked["net_profit"])
+    segments = dict(zip(ranked["customer"].astype(int), ranked["segment"], strict=True))
+    tables = profit_centers_of_customers(distributor=distributor, run=run, segments=segments)
+    if tables is None:
+        return None
+    values = tables[(dimension, "segment")].values
+    total = sum(f.net_profit_n for f in tables[("segment", "segment")].values.values())
     rows = []
-    for value, part in ranked.groupby(ranked[SLICEABLE[dimension]].fillna(""), sort=False):
-        money = {m: dsum(part[m]) for m in MONEY_COLUMNS}
-        by_segment = {s: str(dsum(part.loc[part["segment"] == s, "net_profit"])) for s in SEGMENTS_SHOWN}
+    for position, (value, f) in enumerate(ordered(values), start=1):
         rows.append(
             SimpleNamespace(
                 value=value,
-                customers=len(part),
-                lines=None,
-                **money,
-                net_margin_pct=float(money["net_profit"] / money["revenue"]) if money["revenue"] > 0 else None,
-                net_profit_share=float(money["net_profit"] / total) if total > 0 else None,
-                segment_net_profit=by_segment,
-                exact={"net_profit": str(Fraction(money["net_profit"]))},
-                cost_parts={},
+                position=position,
+                customers=f.customers,
+                lines=f.lines,
+                revenue=cents(f.revenue_n, f.unit),
+                gross_margin=cents(f.gross_margin_n, f.unit),
+                cost_to_serve=cents(f.cost_to_serve_n, f.unit),
+                net_profit=cents(f.net_profit_n, f.unit),
+                net_margin_pct=f.net_margin_pct,
+                net_profit_share=f.share_of(total),
+                segment_net_profit={s: str(cents(f.segment_net_profit_n.get(s, 0), f.unit)) for s in SEGMENTS_SHOWN},
+                exact={"net_profit": f"{f.net_profit_n}/{f.unit}"},
+                cost_parts={part: str(cents(n, f.unit)) for part, n in f.cost_parts_n.items() if n},
             )
         )
-    rows.sort(key=lambda r: (-r.net_profit, r.value))
-    for i, row in enumerate(rows, start=1):
-        row.position = i
     return rows
-
-
-def unsliceable(dimension: str) -> str | None:
-    if dimension in SLICEABLE:
-        return None
-    return (
-        f"A slice of the profit centers is computed from the run's per-customer figures, so it is cut along a "
-        f"customer dimension: use one of {', '.join(SLICEABLE)} (or clear the slice for {dimension})."
-    )

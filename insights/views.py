@@ -319,9 +319,9 @@ class ProfitCentersView(SliceMixin, TenantListView):
     drains in words, and a heat map (`?matrix=segment` or a second dimension). 400 naming the allowed
     dimensions for an unknown one; a clear page before the first published run.
 
-    Sliced (`?slice_by=&slice=`, issue 16): the values of a customer-level dimension recomputed for the
-    slice's customers from the run's per-customer figures (no heat maps; 400 naming the customer
-    dimensions for a line-level one)."""
+    Sliced (`?slice_by=&slice=`, issue 16): any dimension's values computed for the slice's customers
+    exactly as the profit-centers job computes them for all (no heat maps; cached per slice); when the
+    data changed since the run, the page says so instead of showing other data as the run's."""
 
     permission = Perm.VIEW_DASHBOARD
     template_name = "insights/profit_centers.html"
@@ -335,8 +335,6 @@ class ProfitCentersView(SliceMixin, TenantListView):
         self.run, _ = published_runs(distributor=self.distributor)
         self.read_slice(self.run)
         problem = unknown_dimension(self.dimension) or self.slice_error
-        if not problem and self.slice.active:
-            problem = profit.unsliceable(self.dimension)
         if problem:
             if unknown_dimension(self.dimension) or self.slice.active:
                 self.dimension = DEFAULT_DIMENSION
@@ -354,16 +352,21 @@ class ProfitCentersView(SliceMixin, TenantListView):
         if self.run is None:
             return ProfitCenter.objects.none()
         if self.slice.active:
-            return slice_cached(
+            rows = slice_cached(
                 self.distributor,
                 self.run,
                 self.stamp,
                 self.slice,
                 f"profit:{self.dimension}",
                 lambda: profit.sliced_rows(
-                    self.slice.apply(run_frame(self.distributor, self.run, self.stamp)), self.dimension
+                    distributor=self.distributor,
+                    run=self.run,
+                    frame=self.slice.apply(run_frame(self.distributor, self.run, self.stamp)),
+                    dimension=self.dimension,
                 ),
             )
+            self.slice_stale = rows is None
+            return rows or []
         # The table shows money to the cent; the exact fractions (for re-adding) stay unread.
         return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension).defer("exact")
 
@@ -392,6 +395,11 @@ class ProfitCentersView(SliceMixin, TenantListView):
                 distributor=self.distributor, run=self.run, dimension=self.dimension
             ).exists()
         if self.run is not None and self.slice.active:
+            if getattr(self, "slice_stale", False):
+                context["error"] = (
+                    "The data changed since this run was computed (an import landed): run the stratification "
+                    "again to slice its profit centers."
+                )
             context.update(
                 report=profit.report(
                     distributor=self.distributor, run=self.run, dimension=self.dimension, rows=list(self.rows)
