@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "stratify.tenancy.middleware.TenantMiddleware",
 ]
 
+if os.environ.get("DATABASE_REPLICA_URL"):
+    MIDDLEWARE.insert(0, "stratify.replica.ReplicaMiddleware")
+
 ROOT_URLCONF = "stratify.urls"
 WSGI_APPLICATION = "stratify.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
@@ -115,6 +118,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A read replica (docs/SCALING.md): pages' reads (GET/HEAD) go to it, writes, transactions and jobs to
+# the primary (stratify/replica.py). A browser that just wrote reads from the primary for
+# REPLICA_PIN_SECONDS, so it sees its own change whatever the replica's lag.
+REPLICA_PIN_SECONDS = float(os.environ.get("REPLICA_PIN_SECONDS", "10"))
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=DB_CONN_MAX_AGE != 0
+    )
+    DATABASE_ROUTERS = ["stratify.replica.ReplicaRouter"]
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -27,3 +27,12 @@ CACHE_KEY_PREFIX = os.environ.setdefault("STRATIFY_CACHE_PREFIX", f"stratify-tes
 CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"]["BACKEND"] = "stratify.cache.ScopedRedisCache"
+# A second database standing in for a read replica (tests/test_replica.py; created only for the tests
+# that ask for it): on PostgreSQL a second database on the same server, on SQLite a second file. The
+# router and middleware are switched on by those tests alone.
+if "replica" not in DATABASES:
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {**DATABASES["default"].get("TEST", {})}}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["replica"]["TEST"]["NAME"] = str(VAR_DIR / f"test-{os.getpid()}-replica.sqlite3")
+    else:
+        DATABASES["replica"]["TEST"]["NAME"] = f"test_{DATABASES['default']['NAME']}_replica"
