@@ -28,7 +28,8 @@ APPS = tuple(
 )
 NOT_TENANT_SCOPED = re.compile(
     # maintenance and session statements: statistics of whole tables, locks, settings, savepoints
-    r"^\s*(ANALYZE|VACUUM|SET |SHOW |SELECT pg_advisory|SELECT set_config|RESET |CREATE TEMP|SAVEPOINT|RELEASE|ROLLBACK)",
+    r"^\s*(ANALYZE|VACUUM|SET |SHOW |SELECT pg_advisory|SELECT set_config|RESET |CREATE TEMP|SAVEPOINT|RELEASE"
+    r"|ROLLBACK)",
     re.I,
 )
 PREDICATE = re.compile(r"distributor_id\"?\s*(=|IN\b|IS NOT DISTINCT FROM)|=\s*[\w\".]*distributor_id\b", re.I)
