@@ -82,6 +82,8 @@ def main(argv=None) -> int:
     url = scratch_database_url(os.environ.get("DATABASE_URL"), args.db)
     redis_url = os.environ.get("REDIS_URL", "")
     cache_url = os.environ.get("REDIS_CACHE_URL", "")
+    # The sessions made here are signed with the key the server will use.
+    secret_key = os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
     if not args.reuse:
         print(f"Scratch database {url}: recreating and migrating...", flush=True)
         recreate_database(url)
@@ -106,7 +108,7 @@ def main(argv=None) -> int:
     env.update(
         DJANGO_SETTINGS_MODULE="stratify.settings.production",
         DATABASE_URL=url,
-        SECRET_KEY=secrets.token_urlsafe(50),
+        SECRET_KEY=secret_key,
         SECURE_SSL_REDIRECT="0",  # loopback, no TLS: requests say X-Forwarded-Proto https, as behind nginx
         DEBUG="0",
         LOG_LEVEL="WARNING",
@@ -144,6 +146,7 @@ def main(argv=None) -> int:
             env=locust_env,
             check=False,
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
     finally:
         os.killpg(server.pid, signal.SIGTERM)

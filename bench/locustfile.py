@@ -14,12 +14,14 @@ from locust import HttpUser, between, task
 
 SESSIONS = json.loads(open(os.environ["LOADTEST_SESSIONS"]).read())  # noqa: SIM115
 SLUG = os.environ.get("LOADTEST_TENANT", "bench-pages")
+# Think time between a user's requests, seconds (min,max): short, so 10 users keep 2 workers busy.
+WAIT = tuple(float(x) for x in os.environ.get("LOADTEST_WAIT", "0.1,0.5").split(","))
 
 
 class Role(HttpUser):
     abstract = True
     role = ""
-    wait_time = between(0.5, 1.5)
+    wait_time = between(*WAIT)
 
     def on_start(self):
         self.client.headers.update({"X-Forwarded-Proto": "https"})
