@@ -30,6 +30,12 @@ def test_kinds_are_routed_to_their_queues(settings):
     assert queue_for("import") == f"{settings.JOB_QUEUE_PREFIX}imports"
     # A worker without -Q (make run's) consumes the default queue and every job queue.
     assert sorted(q.name for q in celery_app.conf.task_queues) == sorted(all_queue_names())
+    from stratify.devrun import commands
+
+    assert "-Q" not in commands(host="127.0.0.1", port=8000)["worker"]
+    # Each queue has its own routing key: a message sent to one is never copied to the others.
+    keys = [q.routing_key for q in celery_app.conf.task_queues]
+    assert len(set(keys)) == len(keys)
 
 
 def test_enqueue_sends_to_the_kinds_queue(db, monkeypatch, settings, django_capture_on_commit_callbacks):
