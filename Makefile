@@ -7,7 +7,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/stratify
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres bench bench-import bench-stratify bench-pages lint venv demo
+.PHONY: run serve worker loadtest test test-sqlite test-postgres bench bench-import bench-stratify bench-pages lint venv demo
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -53,3 +53,28 @@ bench-stratify: venv
 	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.bench_stratify $(ARGS)
 bench-pages: venv
 	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.bench_pages $(ARGS)
+
+## make serve: the production server. gunicorn with WEB_WORKERS processes (default 2 x cores + 1) on
+## BIND (default 127.0.0.1:8000, behind nginx: docs/OPERATIONS.md), stratify.settings.production (needs
+## SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS...). Workers run separately: `make worker QUEUES=...`.
+WEB_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 + 1 )))
+WEB_THREADS ?= 1
+BIND ?= 127.0.0.1:8000
+serve: venv
+	DJANGO_SETTINGS_MODULE=stratify.settings.production $(BIN)/python manage.py collectstatic --noinput -v 0
+	DJANGO_SETTINGS_MODULE=stratify.settings.production exec $(BIN)/gunicorn stratify.wsgi \
+	  --workers $(WEB_WORKERS) --threads $(WEB_THREADS) --bind $(BIND) --max-requests 2000 --max-requests-jitter 200 \
+	  --timeout 120 --graceful-timeout 30 --access-logfile -
+
+## make worker QUEUES=imports,runs CONCURRENCY=2: a Celery worker on some queues (default: all of them,
+## with beat: what `make run` starts). See docs/OPERATIONS.md "Workers and queues".
+QUEUES ?=
+CONCURRENCY ?= 2
+worker: venv
+	exec $(BIN)/celery -A stratify worker --loglevel=INFO --concurrency=$(CONCURRENCY) \
+	  $(if $(QUEUES),-Q $(QUEUES),--beat)
+
+## make loadtest: gunicorn (2 workers, production settings) on loopback under a 60 s Locust run of the
+## three roles at 50,000 customers, in its own scratch database (LOADTEST_DB, default stratify_loadtest).
+loadtest: venv
+	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.loadtest $(ARGS)

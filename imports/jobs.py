@@ -3,7 +3,7 @@
 from stratify.jobs.registry import job_handler
 
 
-@job_handler("import")
+@job_handler("import", queue="imports")
 def run_import_job(job, progress):
     from .services import run_import
 

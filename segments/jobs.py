@@ -9,12 +9,12 @@ from .services.profit import PROFIT_JOB_KIND, profit_centers_execute
 from .services.runs import runs_fail_for_job
 
 
-@job_handler(JOB_KIND)
+@job_handler(JOB_KIND, queue="runs")
 def stratify_job(job, progress) -> dict:
     return run_execute(job, progress)
 
 
-@job_handler(RESTRATIFY_JOB_KIND)
+@job_handler(RESTRATIFY_JOB_KIND, queue="runs")
 def restratify_job(job, progress) -> dict:
     """After an import that asked for it: queue a published run (none when there are no lines).
     A redelivered message finds its job already done (jobs are claimed once)."""
@@ -31,6 +31,6 @@ def stratify_job_failed(job, message: str) -> None:
         runs_fail_for_job(distributor_id=job.distributor_id, job_id=job.pk, message=message)
 
 
-@job_handler(PROFIT_JOB_KIND)
+@job_handler(PROFIT_JOB_KIND, queue="insights")
 def profit_centers_job(job, progress) -> dict:
     return profit_centers_execute(job, progress)

@@ -182,6 +182,7 @@ def commands(*, host: str, port: int, python: str = sys.executable) -> dict[str,
     return {
         "web": [python, "manage.py", "runserver", f"{host}:{port}"],
         # One local worker: no mingle/gossip with others nor event heartbeats (they only slow start and stop).
+        # No -Q: it consumes every queue of CELERY_TASK_QUEUES (the default one and each job queue).
         "worker": [
             *worker,
             *("-A", "stratify", "worker", "--beat", "--loglevel=INFO", "--concurrency=2"),

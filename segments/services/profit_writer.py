@@ -4,6 +4,11 @@ tables of `segments.profit_centers.compute`, in the run's write transaction."""
 
 from __future__ import annotations
 
+from functools import partial
+
+from django.db import transaction
+
+from stratify.cache import tenant_cache_bump
 from stratify.db import insert_objects
 from stratify.engine import SEGMENTS
 
@@ -72,3 +77,5 @@ def write_profit_centers(run, rows: list[ProfitCenter], curves: list[ProfitCurve
     ProfitCurve.objects.filter(distributor_id=run.distributor_id, run_id=run.pk).delete()
     insert_objects(ProfitCenter, rows, batch_size=BATCH)
     ProfitCurve.objects.bulk_create(curves)
+    # Pages cached before the rows existed are stale in every process once this commits.
+    transaction.on_commit(partial(tenant_cache_bump, run.distributor_id))

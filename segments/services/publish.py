@@ -3,12 +3,15 @@ comparing two runs (who moves where)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 from django.db import transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from stratify.cache import tenant_cache_bump
 from stratify.engine import LAPSED, SEGMENTS
 
 from ..models import CustomerScore, StratificationRun
@@ -44,6 +47,8 @@ def publish_in_transaction(run: StratificationRun) -> None:
     profile.current_run_id = locked.pk
     profile.save(update_fields=["previous_run", "current_run", "updated_at"])
     run.published_at, run.compared_to_id = now, locked.compared_to_id
+    # Every process's page caches of the tenant are stale once this commits (stratify/cache.py).
+    transaction.on_commit(partial(tenant_cache_bump, locked.distributor_id))
 
 
 def run_publish(run: StratificationRun) -> StratificationRun:

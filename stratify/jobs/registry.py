@@ -21,6 +21,8 @@ commits (see there)."""
 from collections.abc import Callable
 from typing import Any
 
+from .routing import register_queue
+
 Progress = Callable[..., None]
 Handler = Callable[[Any, Progress], dict | None]
 FailedHook = Callable[[Any, str], None]
@@ -61,12 +63,20 @@ class JobSuperseded(BaseException):  # noqa: N818 - a signal like asyncio.Cancel
     owns. Transactions it passes through roll back; `job_execute` swallows it and records nothing."""
 
 
-def job_handler(kind: str) -> Callable[[Handler], Handler]:
+def job_handler(kind: str, *, queue: str | None = None) -> Callable[[Handler], Handler]:
+    """Register the handler of `kind`; `queue` (one of routing.JOB_QUEUES: "imports", "runs",
+    "insights", "email") is the Celery queue its jobs go to (see stratify/jobs/routing.py)."""
+    register_queue(kind, queue)
+
     def register(func: Handler) -> Handler:
         _HANDLERS[kind] = func
         return func
 
     return register
+
+
+def registered_kinds() -> list[str]:
+    return list(_HANDLERS)
 
 
 def get_handler(kind: str) -> Handler:

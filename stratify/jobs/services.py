@@ -21,12 +21,23 @@ from functools import partial
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, TextField, Value, When
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from stratify.db import is_postgres
+
 from .models import Job
-from .registry import JobCancelled, JobDeferred, JobFailed, JobSuperseded, get_handler, on_job_failed
+from .registry import (
+    JobCancelled,
+    JobDeferred,
+    JobFailed,
+    JobSuperseded,
+    get_handler,
+    on_job_failed,
+    registered_kinds,
+)
+from .routing import job_queue, kinds_sharing_queue, queue_for, tenant_queue_lock_key
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15
@@ -38,7 +49,8 @@ def _bounded(message: str) -> str:
     return message if len(message) <= MESSAGE_MAX_CHARS else message[: MESSAGE_MAX_CHARS - 1] + "…"
 
 
-def _send(job_id: int, countdown: float | None = None) -> None:
+def _send(job_id: int, countdown: float | None = None, *, kind: str | None = None) -> None:
+    """Hand job `job_id` to a worker, on the queue of its kind (routing.queue_for)."""
     from .tasks import run_job_task
 
     if countdown and run_job_task.app.conf.task_always_eager:
@@ -46,11 +58,15 @@ def _send(job_id: int, countdown: float | None = None) -> None:
         # It stays queued; the periodic sweep resends it (a worker honours the countdown).
         logger.info("job %s deferred in eager mode: left queued for the sweep", job_id)
         return
-    run_job_task.apply_async((job_id,), countdown=countdown)
+    if kind is None:
+        with scopes_disabled():
+            kind = Job.objects.filter(pk=job_id).values_list("kind", flat=True).first() or ""
+    run_job_task.apply_async((job_id,), countdown=countdown, queue=queue_for(kind))
 
 
 def job_enqueue(*, distributor, kind: str, params: dict | None = None, actor=None, dispatch: bool = True) -> Job:
-    """Create a queued job; with `dispatch`, hand it to a worker once the transaction commits."""
+    """Create a queued job; with `dispatch`, hand it to a worker (on its kind's queue) once the
+    transaction commits."""
     job = Job.objects.create(
         distributor=distributor,
         kind=kind,
@@ -58,7 +74,7 @@ def job_enqueue(*, distributor, kind: str, params: dict | None = None, actor=Non
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     if dispatch:
-        transaction.on_commit(partial(_send, job.pk))
+        transaction.on_commit(partial(_send, job.pk, kind=kind))
     return job
 
 
@@ -164,9 +180,50 @@ class _Heartbeat(threading.Thread):
             connection.connection = None
 
 
-def _claim(job_id: int) -> Job | None:
+WAITING_PREFIX = "Waiting for "  # the message of a job held back by the per-tenant share (cleared at its claim)
+_WAIT = object()  # _claim's answer for a job held back: resend it later
+
+
+def _tenant_share_taken(job: Job, now) -> int:
+    """Inside the claim's transaction: how many jobs of `job`'s tenant run now on its queue (jobs
+    with a stale heartbeat are not counted: their worker is gone and the sweep will requeue them).
+    Takes the (tenant, queue) lock first, so two workers cannot both see a free share."""
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", tenant_queue_lock_key(job.distributor_id, job.kind))
+    kinds = kinds_sharing_queue(job.kind, {*registered_kinds(), job.kind})
+    fresh = now - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+    return (
+        Job.objects.filter(
+            distributor_id=job.distributor_id, status=Job.Status.RUNNING, kind__in=kinds, heartbeat_at__gte=fresh
+        )
+        .exclude(pk=job.pk)
+        .count()
+    )
+
+
+def _fair() -> bool:
+    """Per-tenant shares apply to workers; jobs run in-process (eager mode: tests, foreground) have
+    no queue to share (and a job enqueued by a running job would wait for its parent forever)."""
+    from .tasks import run_job_task
+
+    return settings.JOB_MAX_RUNNING_PER_TENANT > 0 and not run_job_task.app.conf.task_always_eager
+
+
+def _claim(job_id: int):
+    """queued -> running in one conditional UPDATE; None when the job is not queued, _WAIT when its
+    tenant already has its share running on the job's queue (routing.py: fairness across tenants)."""
     now = timezone.now()
-    with scopes_disabled():
+    with scopes_disabled(), transaction.atomic():
+        job = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).only("pk", "kind", "distributor_id").first()
+        if job is None:
+            return None
+        if _fair() and _tenant_share_taken(job, now) >= settings.JOB_MAX_RUNNING_PER_TENANT:
+            queue = job_queue(job.kind) or "default"
+            Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+                message=f"{WAITING_PREFIX}this tenant's other {queue} jobs to finish.", heartbeat_at=now
+            )
+            return _WAIT
         claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
             status=Job.Status.RUNNING,
             started_at=now,
@@ -174,7 +231,11 @@ def _claim(job_id: int) -> Job | None:
             finished_at=None,
             attempts=F("attempts") + 1,
             progress=0,
+            message=Case(
+                When(message__startswith=WAITING_PREFIX, then=Value("")), default=F("message"), output_field=TextField()
+            ),
         )
+    with scopes_disabled():
         return Job.objects.select_related("distributor").get(pk=job_id) if claimed else None
 
 
@@ -257,6 +318,10 @@ def job_execute(job_id: int) -> Job | None:
     """Run a queued job to its end in this process. Returns None when it was not queued (a duplicate
     delivery, or already finished): running it again would do the work twice."""
     job = _claim(job_id)
+    if job is _WAIT:
+        logger.info("job %s waits: its tenant has its share of the queue running", job_id)
+        _send(job_id, settings.JOB_FAIR_RETRY_SECONDS)
+        return None
     if job is None:
         logger.info("job %s not claimed (not queued)", job_id)
         return None
@@ -271,7 +336,7 @@ def job_execute(job_id: int) -> Job | None:
                 logger.warning("job %s: attempt %s stopped, superseded by a newer attempt", job.pk, job.attempts)
             except JobDeferred as deferred:
                 if _mine(job).update(status=Job.Status.QUEUED, message=str(deferred), attempts=F("attempts") - 1):
-                    transaction.on_commit(partial(_send, job.pk, deferred.countdown))
+                    transaction.on_commit(partial(_send, job.pk, deferred.countdown, kind=job.kind))
             except JobCancelled as cancelled:
                 _finish(job, Job.Status.FAILED, str(cancelled), {"cancelled": True})
             except JobFailed as failure:
@@ -345,7 +410,7 @@ def jobs_sweep_stale(*, now=None, stale_after: float | None = None) -> dict[str,
                     status=Job.Status.QUEUED, message="The worker was lost; the job was requeued.", heartbeat_at=now
                 ):
                     counts["requeued"] += 1
-                    transaction.on_commit(partial(_send, job.pk))
+                    transaction.on_commit(partial(_send, job.pk, kind=job.kind))
                 continue
             message = f"The worker was lost {job.attempts} times; the job was stopped."
             with transaction.atomic():
@@ -355,8 +420,8 @@ def jobs_sweep_stale(*, now=None, stale_after: float | None = None) -> dict[str,
         forgotten = Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=cutoff).filter(
             Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None)
         )
-        for job_id in forgotten.values_list("pk", flat=True):
+        for job_id, kind in forgotten.values_list("pk", "kind"):
             Job.objects.filter(pk=job_id).update(heartbeat_at=now)
-            transaction.on_commit(partial(_send, job_id))
+            transaction.on_commit(partial(_send, job_id, kind=kind))
             counts["resent"] += 1
     return counts

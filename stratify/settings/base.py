@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "stratify.tenancy.middleware.TenantMiddleware",
 ]
 
+if os.environ.get("DATABASE_REPLICA_URL"):
+    MIDDLEWARE.insert(0, "stratify.replica.ReplicaMiddleware")
+
 ROOT_URLCONF = "stratify.urls"
 WSGI_APPLICATION = "stratify.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
@@ -115,6 +118,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A read replica (docs/SCALING.md): pages' reads (GET/HEAD) go to it, writes, transactions and jobs to
+# the primary (stratify/replica.py). A browser that just wrote reads from the primary for
+# REPLICA_PIN_SECONDS, so it sees its own change whatever the replica's lag.
+REPLICA_PIN_SECONDS = float(os.environ.get("REPLICA_PIN_SECONDS", "10"))
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=DB_CONN_MAX_AGE != 0
+    )
+    DATABASE_ROUTERS = ["stratify.replica.ReplicaRouter"]
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -207,6 +219,55 @@ else:
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("STRATIFY_TASK_QUEUE", "celery")
+
+# --- Cache ----------------------------------------------------------------------------------------
+# With Redis, one cache shared by every web process and worker (per-run page caches, stratify/cache.py),
+# on a Redis database number of its own: REDIS_CACHE_URL, default the broker's number + 1 (a cache may
+# be flushed; the broker's messages must not be). Without Redis, each process's local memory.
+
+
+def redis_db_url(url: str, offset: int = 1) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(db + offset) % 16}"))
+
+
+REDIS_CACHE_URL = os.environ.get("REDIS_CACHE_URL", "") or (redis_db_url(REDIS_URL) if REDIS_URL else "")
+CACHE_KEY_PREFIX = os.environ.get("STRATIFY_CACHE_PREFIX", "stratify")
+if REDIS_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_CACHE_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": CACHE_KEY_PREFIX}}
+# Jobs go to a queue per kind of work: imports, runs, insights (profit centers, alerts), email
+# (stratify/jobs/routing.py); beat's periodic tasks and unrouted kinds to the default queue. A worker
+# started without -Q consumes all of them (`make run`); production runs a worker pool per queue
+# (docs/OPERATIONS.md "Workers and queues"). The prefix keeps test sessions apart.
+JOB_QUEUE_PREFIX = os.environ.get("STRATIFY_JOB_QUEUE_PREFIX", "")
+JOB_QUEUE_NAMES = ("imports", "runs", "insights", "email")
+
+
+def celery_task_queues(default: str, prefix: str) -> list:
+    from kombu import Queue
+
+    # Each queue bound by its own routing key (same-named keys would copy every message to all queues).
+    names = [default, *(f"{prefix}{name}" for name in JOB_QUEUE_NAMES)]
+    return [Queue(name, routing_key=name) for name in names]
+
+
+CELERY_TASK_QUEUES = celery_task_queues(CELERY_TASK_DEFAULT_QUEUE, JOB_QUEUE_PREFIX)
+# Fairness across tenants: at most this many jobs of one tenant run at once on one queue; a worker
+# that takes a further one puts it back (still queued) for JOB_FAIR_RETRY_SECONDS and takes the next
+# message, another tenant's. 0 turns the limit off.
+JOB_MAX_RUNNING_PER_TENANT = int(os.environ.get("JOB_MAX_RUNNING_PER_TENANT", "1"))
+JOB_FAIR_RETRY_SECONDS = float(os.environ.get("JOB_FAIR_RETRY_SECONDS", "3"))
 CELERY_RESULT_BACKEND = None  # job state lives in the Job table, not in Celery results
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -26,7 +26,7 @@ def sent(monkeypatch):
     """Requeued jobs are not handed to a worker (tests are eager: it would run at once); a test runs
     the next attempt itself where it wants one."""
     calls = []
-    monkeypatch.setattr(services, "_send", lambda job_id, countdown=None: calls.append(job_id))
+    monkeypatch.setattr(services, "_send", lambda job_id, countdown=None, **kw: calls.append(job_id))
     return calls
 
 

@@ -57,7 +57,7 @@ def _slow(job, progress):
 class Sent(list):
     """Records run_job_task.apply_async calls instead of sending."""
 
-    def __call__(self, args, countdown=None):
+    def __call__(self, args, countdown=None, **kw):
         self.append((args, countdown))
 
 

@@ -56,16 +56,33 @@ def worker_env(extra: dict | None = None) -> dict[str, str]:
 
 
 class WorkerProcess:
-    def __init__(self, *, include: str = "", env: dict | None = None, startup_timeout: float = 60):
+    def __init__(
+        self,
+        *,
+        include: str = "",
+        env: dict | None = None,
+        startup_timeout: float = 60,
+        queues: list[str] | None = None,
+        concurrency: int = 1,
+    ):
+        """`queues`: the job queues it consumes (routing.JOB_QUEUES names, "default" for the default
+        queue); None: all of them, like `make run`'s worker."""
         self.name = f"test-{os.getpid()}-{next(_names)}"
         self.include, self.extra_env, self.startup_timeout = include, env, startup_timeout
+        self.queues, self.concurrency = queues, concurrency
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(tempfile.gettempdir()) / f"stratify-worker-{self.name}.log"
 
     def command(self) -> list[str]:
         celery = str(Path(sys.executable).with_name("celery"))
-        queue = settings.CELERY_TASK_DEFAULT_QUEUE
-        cmd = [celery, "-A", "stratify", "worker", "-Q", queue, "--concurrency=1", "--pool=prefork"]
+        from stratify.jobs.routing import all_queue_names, queue_name
+
+        if self.queues is None:
+            queues = all_queue_names()
+        else:
+            queues = [settings.CELERY_TASK_DEFAULT_QUEUE if q == "default" else queue_name(q) for q in self.queues]
+        cmd = [celery, "-A", "stratify", "worker", "-Q", ",".join(queues), f"--concurrency={self.concurrency}"]
+        cmd += ["--pool=prefork"]
         cmd += ["-n", f"{self.name}@%h", "--loglevel=INFO", "--without-mingle", "--without-gossip"]
         return cmd + (["--include", self.include] if self.include else [])
 

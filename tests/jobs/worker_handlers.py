@@ -13,3 +13,14 @@ def run_steps(job, progress):
         time.sleep(delay)
         progress(100 * step / steps, f"step {step} of {steps}")
     return {"steps": steps, "pid": os.getpid()}
+
+
+def _timed_steps(job, progress):
+    started = time.time()
+    result = run_steps(job, progress)
+    return {**result, "started": started, "finished": time.time()}
+
+
+# Stand-ins for a long import and a short run, on the real kinds' queues (routing.py).
+job_handler("test-import", queue="imports")(_timed_steps)
+job_handler("test-run", queue="runs")(_timed_steps)
