@@ -173,7 +173,7 @@ def _insert_categories(cursor, pairs: str, tenant: int) -> None:
     cursor.execute(
         f"""INSERT INTO {CATEGORIES} (distributor_id, customer_id, category, last_kept)
             SELECT {tenant}, cp.customer_id, p.category, max(cp.last_kept)
-            FROM {pairs} cp JOIN {PRODUCTS} p ON p.id = cp.product_id
+            FROM {pairs} cp JOIN {PRODUCTS} p ON p.id = cp.product_id AND p.distributor_id = {tenant}
             WHERE p.category <> ''
             GROUP BY cp.customer_id, p.category
             ORDER BY cp.customer_id, p.category""",

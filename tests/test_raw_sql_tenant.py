@@ -36,12 +36,7 @@ PREDICATE = re.compile(r"distributor_id\"?\s*(=|IN\b|IS NOT DISTINCT FROM)|=\s*[
 
 
 # (file, a piece of the statement) -> why it is safe today and its fix for Citus (docs/SCALING.md).
-EXCEPTIONS = {
-    ("sales/summaries.py", "JOIN sales_product p ON p.id = cp.product_id"): (
-        "Safe (product ids are global, the pairs are the tenant's), but on Citus the join must be "
-        "co-located: add `AND p.distributor_id = <tenant>` to the join (sales/summaries.py, the lead's file)."
-    ),
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}  # none left: every join of a tenant table names the tenant
 
 
 def tenant_tables() -> set[str]:
