@@ -1,0 +1,826 @@
+"""Core-first operations (issue 17): what purchasing, operations and marketing read, computed over the
+published run's window in the database (SQL `GROUP BY`, one statement per figure) and pandas over
+whole columns, never a query per customer or product.
+
+* `cut_impact`: the core customers a supplier, brand or product cut would hit and the money at risk;
+* `core_demand`: revenue, units and lines by segment per product, category, brand or supplier;
+* `scarce_stock`: products whose stock is below the lead-time demand, allocated core first;
+* `stock_recommendations`: non-stock items core customers buy repeatedly, stock items nobody core buys;
+* `deliveries` and `consolidation`: deliveries per branch and ship method, and what consolidating the
+  marginal customers' deliveries would save;
+* `lookalikes`: non-core customers that look like core ones, with the categories to pitch.
+
+Money is summed exactly in integer units of 1/10,000 (as `sales.summaries` does) and given as Decimal
+cents; quantities are floats (they are shown, never booked). Every statement filters by the tenant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+
+from sales.models import Customer, CustomerCategory, CustomerInvoice, Inventory, InvoiceLine, Product
+from segments.models import CustomerScore
+from segments.selectors import run_window
+from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER, SEGMENT_RANK
+from stratify.db import is_postgres
+from stratify.engine import ModelSettings
+
+from .models import CutScenario, OperationsSettings
+
+LINES = InvoiceLine._meta.db_table
+PRODUCTS = Product._meta.db_table
+CUSTOMERS = Customer._meta.db_table
+SCORES = CustomerScore._meta.db_table
+INVENTORY = Inventory._meta.db_table
+INVOICES = CustomerInvoice._meta.db_table
+CATEGORIES = CustomerCategory._meta.db_table
+UNITS = 10_000
+CENT = Decimal("0.01")
+CORE = "core"
+DEMAND_DIMENSIONS: dict[str, tuple[str, str]] = {
+    "product": ("Product", "p.product_id"),
+    "category": ("Category", "p.category"),
+    "brand": ("Brand", "p.brand"),
+    "supplier": ("Supplier", "p.supplier_id"),
+}
+CUT_KEYS = ("supplier", "brand", "product")
+
+
+# --- small helpers ---------------------------------------------------------------------------------
+
+
+def units_sum(expr: str) -> str:
+    """SQL for the exact sum of a 4-decimal column in integer units (SQLite keeps decimals as REAL:
+    each value is rounded to its units before summing)."""
+    if is_postgres():
+        return f"CAST(coalesce(sum({expr}), 0) * {UNITS} AS bigint)"
+    return f"coalesce(sum(CAST(round({expr} * {UNITS}) AS INTEGER)), 0)"
+
+
+def money(units) -> Decimal:
+    """Integer units of 1/10,000 -> Decimal rounded half-even to the cent."""
+    return (Decimal(int(units)) / UNITS).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(_rows(sql, params), columns=columns)
+
+
+def settings_get(*, distributor) -> OperationsSettings:
+    """The tenant's thresholds (an unsaved row of defaults when it has never changed them)."""
+    found = OperationsSettings.objects.filter(distributor=distributor).first()
+    return found if found is not None else OperationsSettings(distributor=distributor)
+
+
+def model_settings(run) -> ModelSettings:
+    """The cost rates the run was computed with."""
+    return ModelSettings().with_overrides(run.settings or {})
+
+
+def has_inventory(*, distributor) -> bool:
+    return Inventory.objects.filter(distributor=distributor).exists()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What every statement is bound to: the tenant, the published run and its window."""
+
+    tenant: int
+    run_pk: int
+    start: date
+    end: date
+    window_days: int
+
+    @classmethod
+    def of(cls, distributor, run) -> Scope:
+        window = run_window(run)
+        return cls(int(distributor.pk), int(run.pk), window.start, window.as_of, int(window.window_days))
+
+    def lines_from(self, *, segment: str | None = None) -> tuple[str, list]:
+        """FROM the window's lines with their product (p) and score in the run (s)."""
+        sql = (
+            f" FROM {LINES} l JOIN {PRODUCTS} p ON p.id = l.product_id AND p.distributor_id = %s"
+            f" JOIN {SCORES} s ON s.customer_id = l.customer_id AND s.distributor_id = %s AND s.run_id = %s"
+            " WHERE l.distributor_id = %s AND l.invoice_date >= %s AND l.invoice_date <= %s"
+        )
+        params = [self.tenant, self.tenant, self.run_pk, self.tenant, self.start, self.end]
+        if segment:
+            sql += " AND s.segment = %s"
+            params.append(segment)
+        return sql, params
+
+
+# --- cut impact ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CutChoice:
+    """Suppliers (ids), brands (names) and products (SKUs); a line matching any of them is cut."""
+
+    supplier: list[str] = field(default_factory=list)
+    brand: list[str] = field(default_factory=list)
+    product: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_query(cls, query) -> CutChoice:
+        """From `?supplier=..&brand=..&product=..` (each repeatable; blanks ignored; order kept, no repeats)."""
+
+        def values(key):
+            return list(dict.fromkeys(v.strip() for v in query.getlist(key) if v and v.strip()))
+
+        return cls(*(values(key) for key in CUT_KEYS))
+
+    @classmethod
+    def of_scenario(cls, scenario: CutScenario) -> CutChoice:
+        return cls(list(scenario.suppliers), list(scenario.brands), list(scenario.products))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.supplier or self.brand or self.product)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"supplier": self.supplier, "brand": self.brand, "product": self.product}
+
+    def condition(self, alias: str = "p") -> tuple[str, list]:
+        parts, params = [], []
+        for values, column in ((self.supplier, "supplier_id"), (self.brand, "brand"), (self.product, "product_id")):
+            if values:
+                parts.append(f"{alias}.{column} IN ({', '.join(['%s'] * len(values))})")
+                params.extend(values)
+        return "(" + " OR ".join(parts or ["1 = 0"]) + ")", params
+
+
+def cut_unknown(*, distributor, choice: CutChoice) -> dict[str, list[str]]:
+    """The chosen values the tenant's products do not have ({"supplier": [...], ...}; empty: all known)."""
+    products = Product.objects.filter(distributor=distributor)
+    unknown = {}
+    for key, column, values in (
+        ("supplier", "supplier_id", choice.supplier),
+        ("brand", "brand", choice.brand),
+        ("product", "product_id", choice.product),
+    ):
+        if values:
+            known = set(products.filter(**{f"{column}__in": values}).values_list(column, flat=True).distinct())
+            missing = [v for v in values if v not in known]
+            if missing:
+                unknown[key] = missing
+    return unknown
+
+
+def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) -> dict:
+    """What cutting `choice` puts at risk in the published run's window.
+
+    Per customer with a cut line (any segment): its cut lines' revenue, gross margin (revenue - cost) and
+    net profit at risk (that gross margin less the per-line costs the lines carry at the run's rates:
+    cost per line, and cost per special-order line; the orders and deliveries they rode on stay), and the
+    revenue's share of the customer's window revenue. `core_customers`, `revenue`, `gross_margin` and
+    `net_profit` are the core customers' sums; `total` and `by_segment` every customer's. `alternatives`:
+    per category of the cut products, the products not cut that core customers already buy."""
+    scope = Scope.of(distributor, run)
+    rates = model_settings(run)
+    base, params = scope.lines_from()
+    cut, cut_params = choice.condition()
+    rows = _frame(
+        f"SELECT l.customer_id, s.segment, count(*), sum(CASE WHEN l.special_order THEN 1 ELSE 0 END),"
+        f" {units_sum('l.revenue')}, {units_sum('l.cost')}{base} AND {cut} GROUP BY l.customer_id, s.segment",
+        params + cut_params,
+        ["customer_pk", "segment", "lines", "special_lines", "revenue_units", "cost_units"],
+    )
+    # Each affected customer's window revenue (its lines through the customer-and-date index).
+    spend = _frame(
+        f"SELECT l.customer_id, {units_sum('l.revenue')} FROM {LINES} l WHERE l.distributor_id = %s"
+        " AND l.invoice_date >= %s AND l.invoice_date <= %s AND l.customer_id IN"
+        f" (SELECT DISTINCT l.customer_id{base} AND {cut}) GROUP BY l.customer_id",
+        [scope.tenant, scope.start, scope.end, *params, *cut_params],
+        ["customer_pk", "window_units"],
+    )
+    names = pd.DataFrame(
+        list(
+            Customer.objects.filter(distributor=distributor, pk__in=rows["customer_pk"].tolist()).values_list(
+                "pk", "customer_id", "name"
+            )
+        ),
+        columns=["customer_pk", "customer_id", "name"],
+    )
+    rows = rows.merge(spend, on="customer_pk", how="left").merge(names, on="customer_pk", how="left")
+    per_line, per_special = Decimal(rates.cost_per_line), Decimal(rates.cost_per_special_order)
+    customers, by_segment = [], {}
+    for row in rows.itertuples(index=False):  # one row per affected customer, already aggregated
+        revenue_units, gm_units = int(row.revenue_units), int(row.revenue_units) - int(row.cost_units)
+        handling = int(row.lines) * per_line + int(row.special_lines) * per_special
+        net = Decimal(gm_units) / UNITS - handling
+        window_units = int(row.window_units or 0)
+        entry = {
+            "customer_id": row.customer_id,
+            "name": row.name or "",
+            "segment": row.segment,
+            "lines": int(row.lines),
+            "revenue": money(revenue_units),
+            "gross_margin": money(gm_units),
+            "net_profit": net.quantize(CENT, rounding=ROUND_HALF_EVEN),
+            "window_revenue": money(window_units),
+            "share": (revenue_units / window_units) if window_units > 0 else None,
+            "_revenue_units": revenue_units,
+            "_gm_units": gm_units,
+            "_net": net,
+        }
+        customers.append(entry)
+        seg = by_segment.setdefault(row.segment, {"customers": 0, "revenue": 0, "gross_margin": 0, "net": Decimal(0)})
+        seg["customers"] += 1
+        seg["revenue"] += revenue_units
+        seg["gross_margin"] += gm_units
+        seg["net"] += net
+    customers.sort(key=lambda c: (-c["_revenue_units"], c["customer_id"]))
+    core = [c for c in customers if c["segment"] == CORE]
+
+    segments = [
+        {
+            "segment": s,
+            "label": SEGMENT_LABELS[s],
+            "customers": by_segment[s]["customers"],
+            "revenue": money(by_segment[s]["revenue"]),
+            "gross_margin": money(by_segment[s]["gross_margin"]),
+            "net_profit": by_segment[s]["net"].quantize(CENT, rounding=ROUND_HALF_EVEN),
+        }
+        for s in SEGMENT_ORDER
+        if s in by_segment
+    ]
+    for c in customers:
+        c.pop("_revenue_units"), c.pop("_gm_units")
+    # Exact sums of units (not sums of rounded rows); net profit is exact Decimal per customer.
+    core_rows = rows[rows["segment"] == CORE]
+    net_of = {c["customer_id"]: c.pop("_net") for c in customers}
+    core_net = sum((net_of[c["customer_id"]] for c in core), Decimal(0))
+    total = {
+        "customers": len(customers),
+        "revenue": money(int(rows["revenue_units"].sum())),
+        "gross_margin": money(int(rows["revenue_units"].sum() - rows["cost_units"].sum())),
+        "net_profit": sum(net_of.values(), Decimal(0)).quantize(CENT, rounding=ROUND_HALF_EVEN),
+    }
+    return {
+        "choice": choice.as_dict(),
+        "run": run.number,
+        "window": {"start": scope.start, "end": scope.end},
+        "core_customers": sorted(c["customer_id"] for c in core),
+        "revenue": money(int(core_rows["revenue_units"].sum())),
+        "gross_margin": money(int(core_rows["revenue_units"].sum() - core_rows["cost_units"].sum())),
+        "net_profit": core_net.quantize(CENT, rounding=ROUND_HALF_EVEN),
+        "total": total,
+        "by_segment": segments,
+        "customers": core,
+        "other_customers": [c for c in customers if c["segment"] != CORE],
+        "alternatives": cut_alternatives(scope=scope, choice=choice, limit=alternatives) if alternatives else [],
+    }
+
+
+def cut_alternatives(*, scope: Scope, choice: CutChoice, limit: int = 5) -> list[dict]:
+    """Per category of the cut products: the products not cut that core customers bought in the window,
+    most core customers first (at most `limit` per category)."""
+    base, params = scope.lines_from(segment=CORE)
+    cut, cut_params = choice.condition("p")
+    cut2, cut2_params = choice.condition("p2")
+    frame = _frame(
+        f"SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, count(DISTINCT l.customer_id),"
+        f" {units_sum('l.revenue')}{base} AND NOT {cut} AND p.category <> '' AND p.category IN"
+        f" (SELECT DISTINCT p2.category FROM {PRODUCTS} p2 WHERE p2.distributor_id = %s AND {cut2})"
+        " GROUP BY p.category, p.product_id, p.name, p.brand, p.supplier_id",
+        params + cut_params + [scope.tenant] + cut2_params,
+        ["category", "product_id", "name", "brand", "supplier_id", "core_customers", "revenue_units"],
+    )
+    if frame.empty:
+        return []
+    frame = frame.sort_values(
+        ["category", "core_customers", "revenue_units", "product_id"], ascending=[True, False, False, True]
+    )
+    frame = frame.groupby("category", sort=False).head(limit)
+    return [
+        {
+            "category": r.category,
+            "product_id": r.product_id,
+            "name": r.name or "",
+            "brand": r.brand or "",
+            "supplier_id": r.supplier_id or "",
+            "core_customers": int(r.core_customers),
+            "core_revenue": money(r.revenue_units),
+        }
+        for r in frame.itertuples(index=False)
+    ]
+
+
+def scenario_list(*, distributor):
+    return CutScenario.objects.filter(distributor=distributor).order_by("name")
+
+
+def compare_scenarios(*, distributor, run, first: CutScenario, second: CutScenario) -> dict:
+    """Two saved scenarios on the same published run: their figures side by side and the core
+    customers both would hit."""
+    a = cut_impact(distributor=distributor, run=run, choice=CutChoice.of_scenario(first), alternatives=0)
+    b = cut_impact(distributor=distributor, run=run, choice=CutChoice.of_scenario(second), alternatives=0)
+    both = sorted(set(a["core_customers"]) & set(b["core_customers"]))
+    return {"first": a, "second": b, "both": both, "names": (first.name, second.name)}
+
+
+# --- core demand -----------------------------------------------------------------------------------
+
+
+def branch_choices(*, distributor) -> list[str]:
+    """The branches the tenant's lines and inventory name (for the filters)."""
+    lines = InvoiceLine.objects.filter(distributor=distributor).exclude(branch="").values_list("branch", flat=True)
+    stock = Inventory.objects.filter(distributor=distributor).exclude(branch="").values_list("branch", flat=True)
+    return sorted(set(lines.distinct()) | set(stock.distinct()))
+
+
+def _lead_times(*, distributor, default: int) -> pd.DataFrame:
+    """Per product pk: its longest lead time over its branches (the default where none is given)."""
+    frame = pd.DataFrame(
+        list(Inventory.objects.filter(distributor=distributor).values_list("product_id", "lead_time_days")),
+        columns=["product_pk", "lead"],
+    )
+    frame["lead"] = frame["lead"].fillna(default).astype(float)
+    return frame.groupby("product_pk", as_index=False)["lead"].max()
+
+
+def core_demand(*, distributor, run, dimension: str = "product", branch: str = "") -> list[dict]:
+    """Per value of `dimension` (product, category, brand, supplier) in the window, optionally at one
+    branch (the lines' branch): revenue by segment, units and order lines (all and core), the core
+    share of revenue, how many core customers buy it and how often (orders per core customer), and for
+    products the core customers' expected demand over the lead time (their units per day in the window
+    times the product's lead time; the tenant's default lead time without inventory)."""
+    label, expr = DEMAND_DIMENSIONS[dimension]
+    scope = Scope.of(distributor, run)
+    base, params = scope.lines_from()
+    if branch:
+        base += " AND l.branch = %s"
+        params = [*params, branch]
+    product_pk = ", p.id" if dimension == "product" else ""
+    frame = _frame(
+        f"SELECT {expr}{product_pk}, s.segment, count(*), {units_sum('l.quantity')}, {units_sum('l.revenue')},"
+        f" count(DISTINCT l.customer_id), count(DISTINCT l.invoice_id){base}"
+        f" GROUP BY {expr}{product_pk}, s.segment",
+        params,
+        [
+            "value",
+            *(["product_pk"] if product_pk else []),
+            "segment",
+            "lines",
+            "qty_units",
+            "revenue_units",
+            "customers",
+            "orders",
+        ],
+    )
+    if frame.empty:
+        return []
+    keys = ["value", "product_pk"] if product_pk else ["value"]
+    frame["value"] = frame["value"].fillna("")
+    total = frame.groupby(keys, as_index=False)[["lines", "qty_units", "revenue_units"]].sum()
+    core = frame[frame["segment"] == CORE].set_index(keys)[
+        ["lines", "qty_units", "revenue_units", "customers", "orders"]
+    ]
+    core.columns = [f"core_{c}" for c in core.columns]
+    out = total.set_index(keys).join(core, how="left").fillna(0)
+    pivot = frame.pivot_table(index=keys, columns="segment", values="revenue_units", aggfunc="sum", fill_value=0)
+    out = out.join(pivot, how="left").fillna(0).reset_index()
+    if product_pk:
+        settings = settings_get(distributor=distributor)
+        leads = _lead_times(distributor=distributor, default=settings.default_lead_time_days)
+        out = out.merge(leads, on="product_pk", how="left")
+        out["lead"] = out["lead"].fillna(settings.default_lead_time_days)
+        names = pd.DataFrame(
+            list(
+                Product.objects.filter(distributor=distributor)
+                .filter(pk__in=out["product_pk"].tolist())
+                .values_list("pk", "name")
+            ),
+            columns=["product_pk", "name"],
+        )
+        out = out.merge(names, on="product_pk", how="left")
+        out["lead_demand"] = out["core_qty_units"] / UNITS / scope.window_days * out["lead"]
+    rows = []
+    for r in out.to_dict("records"):
+        revenue_units = int(r["revenue_units"])
+        core_units = int(r["core_revenue_units"])
+        row = {
+            "value": r["value"],
+            "name": r.get("name") or "",
+            "revenue": money(revenue_units),
+            "units": round(r["qty_units"] / UNITS, 4),
+            "lines": int(r["lines"]),
+            "core_revenue": money(core_units),
+            "core_units": round(r["core_qty_units"] / UNITS, 4),
+            "core_lines": int(r["core_lines"]),
+            "core_share": (core_units / revenue_units) if revenue_units > 0 else None,
+            "core_customers": int(r["core_customers"]),
+            "core_orders": int(r["core_orders"]),
+            "orders_per_core_customer": (r["core_orders"] / r["core_customers"]) if r["core_customers"] else None,
+            "lead_time_days": int(r["lead"]) if "lead" in r else None,
+            "core_lead_time_demand": round(float(r["lead_demand"]), 2) if "lead_demand" in r else None,
+        }
+        for segment in SEGMENT_ORDER:
+            row[f"revenue_{segment}"] = money(int(r.get(segment, 0)))
+        rows.append(row)
+    rows.sort(key=lambda row: (-row["core_revenue"], -row["revenue"], row["value"]))
+    return rows
+
+
+# --- scarce stock ----------------------------------------------------------------------------------
+
+
+def scarce_stock(*, distributor, run) -> tuple[list[dict], list[dict]]:
+    """(products, allocation). For each inventory row (product x branch; an empty branch stands for
+    every branch's lines), each customer's expected demand over the lead time is its units per day in
+    the window (non-return lines, at that branch) times the lead time; a row is scarce when on hand plus
+    on order is below the sum. Its stock is then allocated in order: core customers first, then by
+    segment order (segments.vocabulary.SEGMENT_ORDER), then by net profit (highest first); each
+    customer gets min(its demand, what is left), and the rest of its demand is short."""
+    scope = Scope.of(distributor, run)
+    default_lead = settings_get(distributor=distributor).default_lead_time_days
+    frame = _frame(
+        f"SELECT i.id, p.product_id, p.name, i.branch, i.on_hand, i.on_order, i.lead_time_days, c.customer_id,"
+        f" c.name, s.segment, s.net_profit, {units_sum('l.quantity')}"
+        f" FROM {INVENTORY} i JOIN {PRODUCTS} p ON p.id = i.product_id AND p.distributor_id = %s"
+        f" JOIN {LINES} l ON l.distributor_id = %s AND l.product_id = i.product_id"
+        " AND (i.branch = '' OR l.branch = i.branch)"
+        f" JOIN {SCORES} s ON s.customer_id = l.customer_id AND s.distributor_id = %s AND s.run_id = %s"
+        f" JOIN {CUSTOMERS} c ON c.id = l.customer_id AND c.distributor_id = %s"
+        " WHERE i.distributor_id = %s AND l.invoice_date >= %s AND l.invoice_date <= %s AND l.quantity > 0"
+        " GROUP BY i.id, p.product_id, p.name, i.branch, i.on_hand, i.on_order, i.lead_time_days,"
+        " c.customer_id, c.name, s.segment, s.net_profit",
+        [scope.tenant, scope.tenant, scope.tenant, scope.run_pk, scope.tenant, scope.tenant, scope.start, scope.end],
+        [
+            "inventory", "product_id", "product_name", "branch", "on_hand", "on_order", "lead",
+            "customer_id", "customer_name", "segment", "net_profit", "qty_units",
+        ],
+    )  # fmt: skip
+    if frame.empty:
+        return [], []
+    frame["lead"] = frame["lead"].fillna(default_lead).astype(float)
+    frame["supply"] = frame["on_hand"].astype(float) + frame["on_order"].astype(float)
+    frame["need"] = (frame["qty_units"] / UNITS / scope.window_days * frame["lead"]).round(4)
+    demand = frame.groupby("inventory")["need"].transform("sum")
+    frame = frame[frame["supply"] < demand - 1e-9].copy()
+    if frame.empty:
+        return [], []
+    frame["rank"] = frame["segment"].map(SEGMENT_RANK).fillna(len(SEGMENT_RANK))
+    frame["net_profit"] = frame["net_profit"].fillna(-np.inf)
+    frame = frame.sort_values(
+        ["product_id", "branch", "rank", "net_profit", "customer_id"], ascending=[True, True, True, False, True]
+    )
+    before = frame.groupby("inventory")["need"].cumsum() - frame["need"]
+    frame["allocated"] = np.minimum(frame["need"], np.maximum(frame["supply"] - before, 0)).round(4)
+    frame["short"] = (frame["need"] - frame["allocated"]).round(4)
+    frame["position"] = frame.groupby("inventory").cumcount() + 1
+    allocation = [
+        {
+            "product_id": r.product_id,
+            "product_name": r.product_name or "",
+            "branch": r.branch,
+            "position": int(r.position),
+            "customer_id": r.customer_id,
+            "customer_name": r.customer_name or "",
+            "segment": r.segment,
+            "net_profit": None if r.net_profit == -np.inf else Decimal(str(r.net_profit)).quantize(CENT),
+            "demand": round(float(r.need), 2),
+            "allocated": round(float(r.allocated), 2),
+            "short": round(float(r.short), 2),
+        }
+        for r in frame.itertuples(index=False)
+    ]
+    is_core = frame["segment"] == CORE
+    summary = frame.assign(core_need=frame["need"].where(is_core, 0), core_short=frame["short"].where(is_core, 0))
+    products = (
+        summary.groupby(["inventory", "product_id", "product_name", "branch", "supply", "lead"], dropna=False)
+        .agg(
+            demand=("need", "sum"),
+            core_demand=("core_need", "sum"),
+            short=("short", "sum"),
+            core_short=("core_short", "sum"),
+            customers=("customer_id", "count"),
+            core_customers=("core_need", lambda s: int((s > 0).sum())),
+        )
+        .reset_index()
+        .sort_values(["core_short", "short", "product_id"], ascending=[False, False, True])
+    )
+    product_rows = [
+        {
+            "product_id": r.product_id,
+            "product_name": r.product_name or "",
+            "branch": r.branch,
+            "supply": round(float(r.supply), 2),
+            "lead_time_days": int(r.lead),
+            "demand": round(float(r.demand), 2),
+            "core_demand": round(float(r.core_demand), 2),
+            "short": round(float(r.short), 2),
+            "core_short": round(float(r.core_short), 2),
+            "customers": int(r.customers),
+            "core_customers": int(r.core_customers),
+        }
+        for r in products.itertuples(index=False)
+    ]
+    return product_rows, allocation
+
+
+# --- stock / non-stock -----------------------------------------------------------------------------
+
+
+def stock_recommendations(*, distributor, run) -> dict[str, list[dict]]:
+    """{"to_stock": [...], "to_drop": [...]} with the tenant's thresholds (OperationsSettings).
+
+    To stock: non-stock products (`is_stock` false) that at least `stock_min_core_customers` core
+    customers bought in at least `stock_min_orders` core orders in the window; the saving is the
+    window's special-order lines of the product (every customer's) times the run's cost per
+    special-order line. To drop: stock products (`is_stock` true) that no core customer bought in the
+    window and that had at most `drop_max_lines` lines (none counts), with the customers it would affect.
+    A product whose stock flag is unknown is in neither list."""
+    scope = Scope.of(distributor, run)
+    settings = settings_get(distributor=distributor)
+    rates = model_settings(run)
+    base, params = scope.lines_from()
+    core_case = "CASE WHEN s.segment = 'core' THEN {} END"
+    to_stock = _frame(
+        f"SELECT p.product_id, p.name, p.category, p.supplier_id,"
+        f" count(DISTINCT {core_case.format('l.customer_id')}), count(DISTINCT {core_case.format('l.invoice_id')}),"
+        " count(DISTINCT l.customer_id), sum(CASE WHEN l.special_order THEN 1 ELSE 0 END),"
+        f" {units_sum('l.revenue')}{base} AND p.is_stock = %s"
+        " GROUP BY p.product_id, p.name, p.category, p.supplier_id",
+        params + [False],
+        ["product_id", "name", "category", "supplier_id", "core_customers", "core_orders", "customers",
+         "special_lines", "revenue_units"],
+    )  # fmt: skip
+    to_stock = to_stock[
+        (to_stock["core_orders"] >= settings.stock_min_orders)
+        & (to_stock["core_customers"] >= max(settings.stock_min_core_customers, 1))
+    ].sort_values(["core_orders", "special_lines", "product_id"], ascending=[False, False, True])
+    per_special = Decimal(rates.cost_per_special_order)
+    stock_rows = [
+        {
+            "product_id": r.product_id,
+            "name": r.name or "",
+            "category": r.category or "",
+            "supplier_id": r.supplier_id or "",
+            "core_customers": int(r.core_customers),
+            "core_orders": int(r.core_orders),
+            "customers": int(r.customers),
+            "special_lines": int(r.special_lines),
+            "saving": (int(r.special_lines) * per_special).quantize(CENT),
+            "revenue": money(r.revenue_units),
+        }
+        for r in to_stock.itertuples(index=False)
+    ]
+    # Stock items: per product, the window's lines (all and core) first, then the products joined to it.
+    moved = (
+        f"SELECT l.product_id AS product_pk, count(*) AS lines,"
+        f" sum(CASE WHEN s.segment = 'core' THEN 1 ELSE 0 END) AS core_lines,"
+        f" count(DISTINCT l.customer_id) AS customers, {units_sum('l.revenue')} AS revenue_units{base}"
+        " GROUP BY l.product_id"
+    )
+    drop = _frame(
+        f"SELECT p.id, p.product_id, p.name, p.category, p.supplier_id, coalesce(m.lines, 0),"
+        f" coalesce(m.core_lines, 0), coalesce(m.customers, 0), coalesce(m.revenue_units, 0)"
+        f" FROM {PRODUCTS} p LEFT JOIN ({moved}) m ON m.product_pk = p.id"
+        " WHERE p.distributor_id = %s AND p.is_stock = %s",
+        params + [scope.tenant, True],
+        ["product_pk", "product_id", "name", "category", "supplier_id", "lines", "core_lines", "customers",
+         "revenue_units"],
+    )  # fmt: skip
+    drop = drop[(drop["core_lines"] == 0) & (drop["lines"] <= settings.drop_max_lines)]
+    drop = drop.sort_values(["lines", "revenue_units", "product_id"], ascending=[True, True, True])
+    affected = _affected_customers(scope=scope, product_pks=drop.loc[drop["lines"] > 0, "product_pk"].tolist())
+    drop_rows = [
+        {
+            "product_id": r.product_id,
+            "name": r.name or "",
+            "category": r.category or "",
+            "supplier_id": r.supplier_id or "",
+            "lines": int(r.lines),
+            "customers": int(r.customers),
+            "revenue": money(r.revenue_units),
+            "affected": affected.get(r.product_pk, ""),
+        }
+        for r in drop.itertuples(index=False)
+    ]
+    return {"to_stock": stock_rows, "to_drop": drop_rows}
+
+
+def _affected_customers(*, scope: Scope, product_pks: list[int], shown: int = 5) -> dict[int, str]:
+    """Per product pk: the customers who bought it in the window, as "C1 (segment), C2 …" (one query)."""
+    if not product_pks:
+        return {}
+    base, params = scope.lines_from()
+    found: dict[int, list] = {}
+    for start in range(0, len(product_pks), 500):
+        chunk = product_pks[start : start + 500]
+        with_customer = base.replace(" WHERE ", f" JOIN {CUSTOMERS} c ON c.id = l.customer_id WHERE ", 1)
+        frame = _frame(
+            f"SELECT DISTINCT l.product_id, c.customer_id, s.segment{with_customer}"
+            f" AND l.product_id IN ({', '.join(['%s'] * len(chunk))})",
+            params + chunk,
+            ["product_pk", "customer_id", "segment"],
+        )
+        for r in frame.sort_values(["product_pk", "customer_id"]).itertuples(index=False):
+            found.setdefault(r.product_pk, []).append(f"{r.customer_id} ({SEGMENT_LABELS.get(r.segment, r.segment)})")
+    return {
+        pk: ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+        for pk, names in found.items()
+    }
+
+
+# --- deliveries and routes -------------------------------------------------------------------------
+
+
+def _delivery_frame(scope: Scope) -> pd.DataFrame:
+    """One row per delivery of the window: a distinct (customer, invoice, ship method) among the
+    non-return lines (STRATIFICATION.md's deliveries), from the invoice summaries, with its first date,
+    revenue, the customer's branch and segment."""
+    return _frame(
+        f"SELECT ci.customer_id, c.branch, s.segment, ci.invoice_id, ci.ship_method, min(ci.invoice_date),"
+        f" sum(ci.revenue_units) FROM {INVOICES} ci"
+        f" JOIN {SCORES} s ON s.customer_id = ci.customer_id AND s.distributor_id = %s AND s.run_id = %s"
+        f" JOIN {CUSTOMERS} c ON c.id = ci.customer_id AND c.distributor_id = %s"
+        " WHERE ci.distributor_id = %s AND ci.invoice_date >= %s AND ci.invoice_date <= %s AND ci.kept_lines > 0"
+        " GROUP BY ci.customer_id, c.branch, s.segment, ci.invoice_id, ci.ship_method",
+        [scope.tenant, scope.run_pk, scope.tenant, scope.tenant, scope.start, scope.end],
+        ["customer_pk", "branch", "segment", "invoice_id", "ship_method", "day", "revenue_units"],
+    )
+
+
+def _rate_of(rates: ModelSettings):
+    table = {str(k): Decimal(v) for k, v in rates.delivery_cost.items()}
+    default = Decimal(rates.default_delivery_cost)
+    return lambda method: table.get(str(method), default) if method else default
+
+
+def deliveries(*, distributor, run) -> dict:
+    """Per branch (the customer's) and ship method: deliveries, their cost at the run's delivery rates
+    and revenue, by segment; and each segment's deliveries per customer per month of the window."""
+    scope = Scope.of(distributor, run)
+    frame = _delivery_frame(scope)
+    rate = _rate_of(model_settings(run))
+    if frame.empty:
+        return {"rows": [], "frequency": []}
+    frame["ship_method"] = frame["ship_method"].fillna("")
+    frame["branch"] = frame["branch"].fillna("")
+    grouped = (
+        frame.groupby(["branch", "ship_method", "segment"])
+        .agg(
+            deliveries=("invoice_id", "size"),
+            customers=("customer_pk", "nunique"),
+            revenue_units=("revenue_units", "sum"),
+        )
+        .reset_index()
+    )
+    rows = []
+    for (branch, method), part in grouped.groupby(["branch", "ship_method"], sort=True):
+        row = {"branch": branch, "ship_method": method, "rate": rate(method)}
+        total_deliveries, total_units = 0, 0
+        for r in part.itertuples(index=False):
+            row[f"deliveries_{r.segment}"] = int(r.deliveries)
+            row[f"revenue_{r.segment}"] = money(r.revenue_units)
+            total_deliveries += int(r.deliveries)
+            total_units += int(r.revenue_units)
+        row.update(
+            deliveries=total_deliveries,
+            cost=(total_deliveries * row["rate"]).quantize(CENT),
+            revenue=money(total_units),
+        )
+        for s in SEGMENT_ORDER:
+            row.setdefault(f"deliveries_{s}", 0)
+            row.setdefault(f"revenue_{s}", Decimal("0.00"))
+            row[f"cost_{s}"] = (row[f"deliveries_{s}"] * row["rate"]).quantize(CENT)
+        rows.append(row)
+    months = scope.window_days / (365.25 / 12)
+    per_segment = frame.groupby("segment").agg(deliveries=("invoice_id", "size"), customers=("customer_pk", "nunique"))
+    frequency = [
+        {
+            "segment": s,
+            "label": SEGMENT_LABELS[s],
+            "customers": int(per_segment.loc[s, "customers"]),
+            "deliveries": int(per_segment.loc[s, "deliveries"]),
+            "per_customer_month": round(per_segment.loc[s, "deliveries"] / per_segment.loc[s, "customers"] / months, 2),
+        }
+        for s in SEGMENT_ORDER
+        if s in per_segment.index
+    ]
+    return {"rows": rows, "frequency": frequency}
+
+
+def consolidation(*, distributor, run, segment: str = "marginal") -> dict:
+    """What consolidating `segment`'s deliveries to at most `max_deliveries_per_week` a week (Monday to
+    Sunday, by the delivery's date) would save: each customer-week keeps its most expensive deliveries
+    and the others are saved at their ship method's rate."""
+    scope = Scope.of(distributor, run)
+    limit = max(1, settings_get(distributor=distributor).max_deliveries_per_week)
+    rate = _rate_of(model_settings(run))
+    frame = _delivery_frame(scope)
+    frame = frame[frame["segment"] == segment].copy()
+    result = {"segment": segment, "label": SEGMENT_LABELS[segment], "per_week": limit, "customers": 0,
+              "deliveries": int(len(frame)), "saved_deliveries": 0, "saved_cost": Decimal("0.00")}  # fmt: skip
+    if frame.empty:
+        return result
+    days = pd.to_datetime(frame["day"])
+    frame["week"] = (days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.date
+    frame["ship_method"] = frame["ship_method"].fillna("")
+    methods = frame["ship_method"].unique()
+    rates = {m: rate(m) for m in methods}
+    frame["rate"] = frame["ship_method"].map(lambda m: float(rates[m]))
+    frame = frame.sort_values(["customer_pk", "week", "rate", "invoice_id"], ascending=[True, True, False, True])
+    saved = frame[frame.groupby(["customer_pk", "week"]).cumcount() >= limit]
+    counts = saved["ship_method"].value_counts()
+    result.update(
+        customers=int(saved["customer_pk"].nunique()),
+        saved_deliveries=int(len(saved)),
+        saved_cost=sum((int(n) * rates[m] for m, n in counts.items()), Decimal(0)).quantize(CENT),
+    )
+    return result
+
+
+# --- marketing lists -------------------------------------------------------------------------------
+
+
+def lookalikes(*, distributor, run, pitch: int = 3) -> list[dict]:
+    """Non-core customers (any other segment but lapsed) that look like the core customers of their
+    group (customer class, else supply-chain role): `similarity` is the cosine between the categories
+    the customer bought in the window and the share of the group's core customers buying each one;
+    `score` = similarity x (1 - share of wallet / 2) where the share of wallet is known (potential
+    given), else similarity x 3/4, so a low share of wallet ranks higher. `pitch`: the group's core
+    categories (bought by at least half of its core customers) the customer does not buy, most bought
+    first."""
+    scope = Scope.of(distributor, run)
+    customers = _frame(
+        f"SELECT c.id, c.customer_id, c.name, c.customer_class, c.supply_chain_role, s.segment, s.share_of_wallet,"
+        f" s.revenue FROM {SCORES} s JOIN {CUSTOMERS} c ON c.id = s.customer_id AND c.distributor_id = %s"
+        " WHERE s.distributor_id = %s AND s.run_id = %s",
+        [scope.tenant, scope.tenant, scope.run_pk],
+        ["customer_pk", "customer_id", "name", "customer_class", "role", "segment", "sow", "revenue"],
+    )
+    if customers.empty:
+        return []
+    customers["group"] = (
+        customers["customer_class"]
+        .fillna("")
+        .where(customers["customer_class"].fillna("") != "", "role:" + customers["role"].fillna(""))
+    )
+    customers = customers[customers["group"] != "role:"]
+    bought = _frame(
+        f"SELECT cc.customer_id, cc.category FROM {CATEGORIES} cc WHERE cc.distributor_id = %s AND cc.last_kept >= %s",
+        [scope.tenant, scope.start],
+        ["customer_pk", "category"],
+    )
+    bought = bought.merge(customers[["customer_pk", "group", "segment"]], on="customer_pk")
+    core_bought = bought[bought["segment"] == CORE]
+    core_count = customers[customers["segment"] == CORE].groupby("group").size().rename("core_n")
+    if core_count.empty:
+        return []
+    profile = core_bought.groupby(["group", "category"]).size().rename("n").reset_index()
+    profile = profile.merge(core_count, left_on="group", right_index=True)
+    profile["weight"] = profile["n"] / profile["core_n"]
+    norms = np.sqrt((profile["weight"] ** 2).groupby(profile["group"]).sum()).rename("profile_norm")
+    candidates = customers[(customers["segment"] != CORE) & (customers["segment"] != "lapsed")]
+    candidates = candidates[candidates["group"].isin(core_count.index)]
+    theirs = bought[bought["customer_pk"].isin(candidates["customer_pk"])][["customer_pk", "group", "category"]]
+    dot = theirs.merge(profile[["group", "category", "weight"]], on=["group", "category"], how="left").fillna(
+        {"weight": 0}
+    )
+    stats = dot.groupby("customer_pk").agg(dot=("weight", "sum"), bought=("category", "size"))
+    out = candidates.merge(stats, left_on="customer_pk", right_index=True, how="left").fillna({"dot": 0, "bought": 0})
+    out = out.merge(norms, left_on="group", right_index=True, how="left")
+    out["similarity"] = np.where(out["bought"] > 0, out["dot"] / (np.sqrt(out["bought"]) * out["profile_norm"]), 0.0)
+    sow = pd.to_numeric(out["sow"], errors="coerce")
+    out["score"] = np.where(sow.notna(), out["similarity"] * (1 - sow.clip(0, 1) / 2), out["similarity"] * 0.75)
+    out = out[out["similarity"] > 0].sort_values(["score", "customer_id"], ascending=[False, True])
+    # Categories to pitch: the group's core categories (weight >= 0.5) the customer does not buy.
+    strong = profile[profile["weight"] >= 0.5].sort_values(
+        ["group", "weight", "category"], ascending=[True, False, True]
+    )
+    owned = set(zip(theirs["customer_pk"], theirs["category"], strict=True))
+    strong_by_group = {
+        g: list(zip(part["category"], part["weight"], strict=True)) for g, part in strong.groupby("group")
+    }
+    rows = []
+    for r in out.itertuples(index=False):
+        pitches = [c for c, _ in strong_by_group.get(r.group, []) if (r.customer_pk, c) not in owned][:pitch]
+        rows.append(
+            {
+                "customer_id": r.customer_id,
+                "name": r.name or "",
+                "segment": r.segment,
+                "group": r.group.removeprefix("role:"),
+                "similarity": round(float(r.similarity), 4),
+                "share_of_wallet": None if pd.isna(r.sow) else float(r.sow),
+                "score": round(float(r.score), 4),
+                "pitch": ", ".join(pitches),
+            }
+        )
+    return rows
