@@ -16,6 +16,7 @@ from tests.operations.conftest import AS_OF, RATES, START, WINDOW_DAYS, cents
 
 pytestmark = pytest.mark.django_db
 
+DEMAND_FIELDS = ("revenue", "core_revenue", "units", "core_units")
 CHOICES = [
     CutChoice(supplier=["S1"]),
     CutChoice(brand=["Bolt"]),
@@ -116,10 +117,9 @@ def test_core_demand_per_product_and_category(data, branch):
                     distributor=data.tenant.distributor, run=data.run, dimension=dimension, branch=branch
                 )
             }
-        fields = ("revenue", "core_revenue", "units", "core_units")
         expected = defaultdict(
             lambda: {
-                **{k: Decimal(0) for k in fields},
+                **{k: Decimal(0) for k in DEMAND_FIELDS},
                 "lines": 0,
                 "core_lines": 0,
                 "core_customers": set(),
