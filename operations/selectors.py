@@ -332,6 +332,17 @@ def compare_scenarios(*, distributor, run, first: CutScenario, second: CutScenar
     return {"first": a, "second": b, "both": both, "names": (first.name, second.name)}
 
 
+def supplier_choices(*, distributor) -> list[str]:
+    """The tenant's supplier ids (for the cut page's picker)."""
+    products = Product.objects.filter(distributor=distributor).exclude(supplier_id="")
+    return sorted(products.values_list("supplier_id", flat=True).distinct())
+
+
+def brand_choices(*, distributor) -> list[str]:
+    products = Product.objects.filter(distributor=distributor).exclude(brand="")
+    return sorted(products.values_list("brand", flat=True).distinct())
+
+
 # --- core demand -----------------------------------------------------------------------------------
 
 
