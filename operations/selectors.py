@@ -172,7 +172,9 @@ def cut_unknown(*, distributor, choice: CutChoice) -> dict[str, list[str]]:
         ("product", "product_id", choice.product),
     ):
         if values:
-            known = set(products.filter(**{f"{column}__in": values}).values_list(column, flat=True).distinct())
+            known = set(
+                products.filter(**{f"{column}__in": values}).order_by().values_list(column, flat=True).distinct()
+            )
             missing = [v for v in values if v not in known]
             if missing:
                 unknown[key] = missing
@@ -335,12 +337,12 @@ def compare_scenarios(*, distributor, run, first: CutScenario, second: CutScenar
 def supplier_choices(*, distributor) -> list[str]:
     """The tenant's supplier ids (for the cut page's picker)."""
     products = Product.objects.filter(distributor=distributor).exclude(supplier_id="")
-    return sorted(products.values_list("supplier_id", flat=True).distinct())
+    return sorted(products.order_by().values_list("supplier_id", flat=True).distinct())
 
 
 def brand_choices(*, distributor) -> list[str]:
     products = Product.objects.filter(distributor=distributor).exclude(brand="")
-    return sorted(products.values_list("brand", flat=True).distinct())
+    return sorted(products.order_by().values_list("brand", flat=True).distinct())
 
 
 # --- core demand -----------------------------------------------------------------------------------
@@ -348,8 +350,15 @@ def brand_choices(*, distributor) -> list[str]:
 
 def branch_choices(*, distributor) -> list[str]:
     """The branches the tenant's lines and inventory name (for the filters)."""
-    lines = InvoiceLine.objects.filter(distributor=distributor).exclude(branch="").values_list("branch", flat=True)
-    stock = Inventory.objects.filter(distributor=distributor).exclude(branch="").values_list("branch", flat=True)
+    lines = (
+        InvoiceLine.objects.filter(distributor=distributor)
+        .exclude(branch="")
+        .order_by()
+        .values_list("branch", flat=True)
+    )
+    stock = (
+        Inventory.objects.filter(distributor=distributor).exclude(branch="").order_by().values_list("branch", flat=True)
+    )
     return sorted(set(lines.distinct()) | set(stock.distinct()))
 
 

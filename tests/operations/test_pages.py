@@ -82,6 +82,7 @@ def test_cut_page_save_compare_delete(data):
     html = client.get(page(t, "ops-cut-impact", "?supplier=S1")).content.decode()
     with scopes_disabled():
         impact = ops.cut_impact(distributor=t.distributor, run=data.run, choice=ops.CutChoice(supplier=["S1"]))
+    assert html.count('<option value="S1" selected>') == 1 and html.count('<option value="Acme">') == 1
     assert f'id="cut-core-count">{len(impact["core_customers"])}<' in html
     for customer_id in impact["core_customers"]:
         assert customer_id in html
