@@ -8,13 +8,15 @@ Each page says in one sentence what it is for and which department uses it (`PAG
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
 import django_tables2 as tables
+import pandas as pd
 from django.db.models import Count, Max
 from django.utils.html import format_html
-from django_tables2.data import TableListData
+from django_tables2.data import TableData
 
 from operations.selectors import settings_get
 from sales.models import Inventory
@@ -98,8 +100,17 @@ def data_stamp(distributor) -> str:
     return f"{stock['n']}-{stock['last']}-{imported.timestamp() if imported else 0}-{changed}"
 
 
-def cached(distributor, run, name: str, compute):
-    return run_cached(distributor, run, f"ops:{name}:{data_stamp(distributor)}", compute)
+def cached(distributor, run, name: str, compute, *, frames: bool = True):
+    """`compute()` (rows or a tuple of rows), cached as DataFrames (`frames`; else as it is) under
+    (tenant, run, name, stamp)."""
+
+    def as_frames():
+        result = compute()
+        if not frames:
+            return result
+        return tuple(to_frame(r) for r in result) if isinstance(result, tuple) else to_frame(result)
+
+    return run_cached(distributor, run, f"ops:{name}:{data_stamp(distributor)}", as_frames)
 
 
 # --- tables ----------------------------------------------------------------------------------------
@@ -107,18 +118,60 @@ def cached(distributor, run, name: str, compute):
 MONEY, PCT, NUMBER, INT, TEXT, SEGMENT = "money", "pct", "number", "int", "text", "segment"
 
 
-class FastListData(TableListData):
-    """Rows (dicts) sorted with a plain key per column (None last), stable, instead of
-    django-tables2's comparator."""
+def to_frame(rows) -> pd.DataFrame:
+    """Rows (dicts) as a DataFrame: what the pages cache, filter, sort and page (columnar: a cached
+    frame of 200,000 rows loads in milliseconds, where a list of dicts takes most of a second)."""
+    return rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+
+
+def _record(row: dict) -> dict:
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+
+
+class FrameData(TableData):
+    """django-tables2 data over a DataFrame: pages are sliced out as dicts, sorting is pandas'
+    (missing values last), so only the rows shown become Python objects."""
+
+    def __init__(self, frame: pd.DataFrame):
+        super().__init__(frame.reset_index(drop=True))
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return [_record(r) for r in self.data.iloc[key].to_dict("records")]
+        return _record(self.data.iloc[key].to_dict())
+
+    def __iter__(self):
+        for start in range(0, len(self.data), 5000):
+            yield from self[start : start + 5000]
 
     def order_by(self, aliases):
-        for alias in reversed(list(aliases)):
+        columns, ascending = [], []
+        for alias in aliases:
             name = alias.lstrip("-")
-            descending = alias.startswith("-")
-            present = [r for r in self.data if r.get(name) is not None]
-            missing = [r for r in self.data if r.get(name) is None]
-            present.sort(key=lambda r, n=name: r[n], reverse=descending)
-            self.data[:] = present + missing
+            if name in self.data.columns:
+                columns.append(name)
+                ascending.append(not alias.startswith("-"))
+        if columns:
+            self.data = self.data.sort_values(columns, ascending=ascending, na_position="last", kind="stable")
+            self.data = self.data.reset_index(drop=True)
+
+
+def filter_frame(frame: pd.DataFrame, *, query: str = "", keys=(), segment: str = "") -> pd.DataFrame:
+    """The rows whose `keys` contain `query` (case-insensitive) and, when given, of one segment."""
+    if frame.empty:
+        return frame
+    if query and keys:
+        mask = pd.Series(False, index=frame.index)
+        for key in keys:
+            if key in frame.columns:
+                mask |= frame[key].astype(str).str.contains(query, case=False, regex=False, na=False)
+        frame = frame[mask]
+    if segment and "segment" in frame.columns:
+        frame = frame[frame["segment"] == segment]
+    return frame
 
 
 class RowsTable(LeanTable):
@@ -137,9 +190,7 @@ class RowsTable(LeanTable):
             )
             for key, label, kind in self.spec
         ]
-        super().__init__(rows, *args, extra_columns=extra, **kwargs)
-        self.data = FastListData(self.data.data)
-        self.data.set_table(self)
+        super().__init__(FrameData(to_frame(rows)), *args, extra_columns=extra, **kwargs)
         self.kinds = {key: kind for key, _, kind in self.spec}
 
     def cell_value(self, record, name):
@@ -340,9 +391,3 @@ LookalikeTable = table_class(
     ],
     "lookalike-table",
 )
-
-
-def matches(row: dict, keys: tuple[str, ...], query: str) -> bool:
-    """A text filter: `query` (case-insensitive) in any of the row's `keys`."""
-    query = query.lower()
-    return any(query in str(row.get(k) or "").lower() for k in keys)

@@ -320,20 +320,19 @@ class OperationsListView(TenantListView):
 
     def prepare_rows(self) -> None:
         self.filterset = None
-        rows = list(self.compute()) if self.run is not None else []
-        query = (self.request.GET.get("q") or "").strip()
-        if query and self.search_keys:
-            rows = [r for r in rows if ops_pages.matches(r, self.search_keys, query)]
-        segment = self.request.GET.get("segment")
-        if segment and rows and "segment" in rows[0]:
-            rows = [r for r in rows if r.get("segment") == segment]
-        self.rows = rows
+        rows = ops_pages.to_frame(self.compute()) if self.run is not None else ops_pages.to_frame([])
+        self.rows = ops_pages.filter_frame(
+            rows,
+            query=(self.request.GET.get("q") or "").strip(),
+            keys=self.search_keys,
+            segment=self.request.GET.get("segment") or "",
+        )
 
     def export_headers(self):
         return self.table_class.export_headers(self.distributor.currency)
 
     def export_rows(self, rows):
-        return (self.table_class.export_row(row) for row in rows)
+        return (self.table_class.export_row(row) for row in ops_pages.FrameData(rows))
 
     def extra(self) -> dict:
         return {}
@@ -414,7 +413,7 @@ class ScarceStockView(OperationsListView):
     def compute(self):
         products, allocation = ops_pages.cached(
             self.distributor, self.run, "scarce", lambda: ops.scarce_stock(distributor=self.distributor, run=self.run)
-        )
+        )  # two frames
         return allocation if self.view_name == "allocation" else products
 
     def extra(self):
@@ -443,13 +442,12 @@ class StockView(OperationsListView):
         return None
 
     def compute(self):
-        lists = ops_pages.cached(
+        return ops_pages.cached(
             self.distributor,
             self.run,
-            "stock",
-            lambda: ops.stock_recommendations(distributor=self.distributor, run=self.run),
+            f"stock:{self.which}",
+            lambda: ops.stock_recommendations(distributor=self.distributor, run=self.run)[self.which],
         )
-        return lists[self.which]
 
     def extra(self):
         return {
@@ -492,6 +490,7 @@ class DeliveriesView(OperationsListView):
                 **ops.deliveries(distributor=self.distributor, run=self.run),
                 "consolidation": ops.consolidation(distributor=self.distributor, run=self.run),
             },
+            frames=False,
         )
 
     def compute(self):
