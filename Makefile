@@ -7,7 +7,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/stratify
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres bench bench-import bench-stratify bench-pages lint venv demo
+.PHONY: run test test-sqlite test-postgres bench bench-import bench-stratify bench-pages bench-operations lint venv demo
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -53,3 +53,5 @@ bench-stratify: venv
 	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.bench_stratify $(ARGS)
 bench-pages: venv
 	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.bench_pages $(ARGS)
+bench-operations: venv
+	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.bench_operations $(ARGS)
