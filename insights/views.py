@@ -2,6 +2,8 @@
 and its printable account review (where interactions are logged), and the customer's scorecard
 (a customer's own, or staff's "view as customer")."""
 
+import hashlib
+import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -581,7 +583,14 @@ class CutImpactView(OperationsListView):
     def compute(self):
         if self.choice.empty:
             return []
-        self.impact = ops.cut_impact(distributor=self.distributor, run=self.run, choice=self.choice)
+        key = hashlib.sha256(json.dumps(self.choice.as_dict(), sort_keys=True).encode()).hexdigest()[:32]
+        self.impact = ops_pages.cached(
+            self.distributor,
+            self.run,
+            f"cut:{key}",
+            lambda: ops.cut_impact(distributor=self.distributor, run=self.run, choice=self.choice),
+            frames=False,
+        )
         return self.impact["customers"]
 
     def extra(self):
