@@ -22,7 +22,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.core.cache import cache
+from django.db import connection, transaction
 
 from sales.models import Customer, CustomerCategory, CustomerInvoice, Inventory, InvoiceLine, Product
 from segments.models import CustomerScore
@@ -69,7 +70,12 @@ def money(units) -> Decimal:
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    """Run one statement. On PostgreSQL without JIT compilation: these statements run in a fraction of
+    a second, and the planner's cost estimates (a correlated subquery per customer) trigger JIT, whose
+    compilation alone took 3 s at 1M lines (bench/bench_operations.py)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -194,36 +200,24 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
     rates = model_settings(run)
     base, params = scope.lines_from()
     cut, cut_params = choice.condition()
+    # One statement over the window's cut lines: per customer its sums, with its account number and
+    # name, and its window revenue as the run computed it (the score's revenue: every window line).
     rows = _frame(
-        f"SELECT l.customer_id, s.segment, count(*), sum(CASE WHEN l.special_order THEN 1 ELSE 0 END),"
-        f" {units_sum('l.revenue')}, {units_sum('l.cost')}{base} AND {cut} GROUP BY l.customer_id, s.segment",
-        params + cut_params,
-        ["customer_pk", "segment", "lines", "special_lines", "revenue_units", "cost_units"],
-    )
-    # Each affected customer's window revenue (its lines through the customer-and-date index).
-    spend = _frame(
-        f"SELECT l.customer_id, {units_sum('l.revenue')} FROM {LINES} l WHERE l.distributor_id = %s"
-        " AND l.invoice_date >= %s AND l.invoice_date <= %s AND l.customer_id IN"
-        f" (SELECT DISTINCT l.customer_id{base} AND {cut}) GROUP BY l.customer_id",
-        [scope.tenant, scope.start, scope.end, *params, *cut_params],
-        ["customer_pk", "window_units"],
-    )
-    names = pd.DataFrame(
-        list(
-            Customer.objects.filter(distributor=distributor, pk__in=rows["customer_pk"].tolist()).values_list(
-                "pk", "customer_id", "name"
-            )
-        ),
-        columns=["customer_pk", "customer_id", "name"],
-    )
-    rows = rows.merge(spend, on="customer_pk", how="left").merge(names, on="customer_pk", how="left")
+        f"SELECT l.customer_id, s.segment, s.revenue, c.customer_id, c.name, count(*),"
+        f" sum(CASE WHEN l.special_order THEN 1 ELSE 0 END), {units_sum('l.revenue')}, {units_sum('l.cost')}"
+        f"{base.replace(' WHERE ', f' JOIN {CUSTOMERS} c ON c.id = l.customer_id AND c.distributor_id = %s WHERE ', 1)}"
+        f" AND {cut} GROUP BY l.customer_id, s.segment, s.revenue, c.customer_id, c.name",
+        [*params[:3], scope.tenant, *params[3:], *cut_params],
+        ["customer_pk", "segment", "window_revenue", "customer_id", "name", "lines", "special_lines",
+         "revenue_units", "cost_units"],
+    )  # fmt: skip
     per_line, per_special = Decimal(rates.cost_per_line), Decimal(rates.cost_per_special_order)
     customers, by_segment = [], {}
     for row in rows.itertuples(index=False):  # one row per affected customer, already aggregated
         revenue_units, gm_units = int(row.revenue_units), int(row.revenue_units) - int(row.cost_units)
         handling = int(row.lines) * per_line + int(row.special_lines) * per_special
         net = Decimal(gm_units) / UNITS - handling
-        window_units = int(row.window_units or 0)
+        window = None if pd.isna(row.window_revenue) else Decimal(repr(float(row.window_revenue)))
         entry = {
             "customer_id": row.customer_id,
             "name": row.name or "",
@@ -232,8 +226,8 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
             "revenue": money(revenue_units),
             "gross_margin": money(gm_units),
             "net_profit": net.quantize(CENT, rounding=ROUND_HALF_EVEN),
-            "window_revenue": money(window_units),
-            "share": (revenue_units / window_units) if window_units > 0 else None,
+            "window_revenue": None if window is None else window.quantize(CENT, rounding=ROUND_HALF_EVEN),
+            "share": float(Decimal(revenue_units) / UNITS / window) if window and window > 0 else None,
             "_revenue_units": revenue_units,
             "_gm_units": gm_units,
             "_net": net,
@@ -287,20 +281,49 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
     }
 
 
+CORE_PRODUCTS_SECONDS = 6 * 3600
+
+
+def core_products(*, scope: Scope) -> pd.DataFrame:
+    """Per product that core customers bought in the run's window: its category, name, brand, supplier,
+    core customers and core revenue (units). One scan of the window's lines, then cached per run (a
+    published run never changes; the key carries the run's pk and window): the cut page and API read
+    their alternatives from it."""
+    key = f"stratify:ops:{scope.tenant}:{scope.run_pk}:{scope.start}:{scope.end}:core-products:v1"
+
+    def compute() -> pd.DataFrame:
+        base, params = scope.lines_from(segment=CORE)
+        return _frame(
+            f"SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, count(DISTINCT l.customer_id),"
+            f" {units_sum('l.revenue')}{base} AND p.category <> ''"
+            " GROUP BY p.category, p.product_id, p.name, p.brand, p.supplier_id",
+            params,
+            ["category", "product_id", "name", "brand", "supplier_id", "core_customers", "revenue_units"],
+        )
+
+    return cache.get_or_set(key, compute, CORE_PRODUCTS_SECONDS)
+
+
 def cut_alternatives(*, scope: Scope, choice: CutChoice, limit: int = 5) -> list[dict]:
     """Per category of the cut products: the products not cut that core customers bought in the window,
-    most core customers first (at most `limit` per category)."""
-    base, params = scope.lines_from(segment=CORE)
+    most core customers first (at most `limit` per category); from `core_products`."""
     cut, cut_params = choice.condition("p")
-    cut2, cut2_params = choice.condition("p2")
-    frame = _frame(
-        f"SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, count(DISTINCT l.customer_id),"
-        f" {units_sum('l.revenue')}{base} AND NOT {cut} AND p.category <> '' AND p.category IN"
-        f" (SELECT DISTINCT p2.category FROM {PRODUCTS} p2 WHERE p2.distributor_id = %s AND {cut2})"
-        " GROUP BY p.category, p.product_id, p.name, p.brand, p.supplier_id",
-        params + cut_params + [scope.tenant] + cut2_params,
-        ["category", "product_id", "name", "brand", "supplier_id", "core_customers", "revenue_units"],
+    categories = {
+        c
+        for (c,) in _rows(
+            f"SELECT DISTINCT p.category FROM {PRODUCTS} p WHERE p.distributor_id = %s AND {cut}",
+            [scope.tenant, *cut_params],
+        )
+        if c
+    }
+    frame = core_products(scope=scope)
+    frame = frame[frame["category"].isin(categories)]
+    chosen = (
+        frame["supplier_id"].isin(choice.supplier)
+        | frame["brand"].isin(choice.brand)
+        | frame["product_id"].isin(choice.product)
     )
+    frame = frame[~chosen]
     if frame.empty:
         return []
     frame = frame.sort_values(

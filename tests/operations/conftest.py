@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django_scopes import scopes_disabled
 
 from sales import summaries
@@ -133,8 +134,20 @@ def build(tenant, *, seed: int = 7, n_lines: int = 400) -> Data:
                 for i, (b, h, o, t) in enumerate(stock)
             ]
         )
-    rows = {c: {"segment": s, "net_profit": 1000.0 - 37 * i, "share_of_wallet": (0.2 + 0.07 * i) if i % 2 else None}
-            for i, (c, s) in enumerate(zip(customers, SEGMENTS, strict=True))}  # fmt: skip
+    # The run's window revenue of each customer (every window line, returns included), as a run stores it.
+    revenue = {c.pk: Decimal(0) for c in customers}
+    for ln in lines:
+        if START <= ln["invoice_date"] <= AS_OF:
+            revenue[ln["customer"].pk] += ln["revenue"]
+    rows = {
+        c: {
+            "segment": s,
+            "net_profit": 1000.0 - 37 * i,
+            "share_of_wallet": (0.2 + 0.07 * i) if i % 2 else None,
+            "revenue": float(revenue[c.pk]),
+        }
+        for i, (c, s) in enumerate(zip(customers, SEGMENTS, strict=True))
+    }
     run = make_run(d, rows, as_of=AS_OF, settings=RATES)
     return Data(
         tenant=tenant,
@@ -145,6 +158,14 @@ def build(tenant, *, seed: int = 7, n_lines: int = 400) -> Data:
         segment={c.pk: rows[c]["segment"] for c in customers},
         net_profit={c.pk: rows[c]["net_profit"] for c in customers},
     )
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """The per-run caches are keyed by the run's pk, which a rolled-back test may hand to the next one."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
