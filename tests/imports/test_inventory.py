@@ -135,3 +135,29 @@ def test_api_command_and_page_offer_the_kind(
         "import_data", tenant_a.slug, "inventory", str(write_file(HEADER + "P-2,E,4,0,1,\n")), stdout=StringIO()
     )
     assert stock(tenant_a.distributor)[("P-2", "E")][0] == Decimal(4)
+
+
+def test_the_mapping_step_of_the_import_page(tenant_a, products, client, django_capture_on_commit_callbacks):
+    """Upload, mapping step (an ERP's own headers, mapped by hand), then the failed import's page lists
+    the unknown product with its row, and the corrected file imports."""
+    client.force_login(tenant_a.manager)
+    list_url = reverse("import-list", kwargs={"tenant": tenant_a.slug})
+    content = "Item Code,Whse,Qty Avail,Open PO\nP-1,East,5,1\nNOPE,East,2,0\n"
+    preview = client.post(list_url, {"kind": "inventory", "file": SimpleUploadedFile("stock.csv", content.encode())})
+    assert preview.status_code == 302
+    html = client.get(preview["Location"]).content.decode()
+    assert 'name="map_on_hand"' in html
+    form = {"map_product_id": "Item Code", "map_branch": "Whse", "map_on_hand": "Qty Avail", "map_on_order": "Open PO"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(preview["Location"], {"date_format": ""} | form)
+    html = client.get(response["Location"]).content.decode()
+    assert 'data-status="failed"' in html and "<code>NOPE</code>" in html and "unknown product" in html
+    assert stock(tenant_a.distributor) == {}
+    preview = client.post(
+        list_url,
+        {"kind": "inventory", "file": SimpleUploadedFile("stock.csv", content.replace("NOPE", "P-2").encode())},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(preview["Location"], {"date_format": ""} | form)
+    assert 'data-status="succeeded"' in client.get(response["Location"]).content.decode()
+    assert stock(tenant_a.distributor)[("P-2", "East")][:2] == (Decimal(2), Decimal(0))
