@@ -114,3 +114,19 @@ def test_thresholds_and_consolidation_from_the_pages(data):
     with scopes_disabled():
         playbook = TierPolicy.objects.get(distributor=t.distributor, segment="marginal").playbook
     assert "Deliveries: consolidate to at most 1 a week" in playbook
+
+
+def test_sorting_and_filters_of_a_list_page(data):
+    client = login(data.tenant.manager)
+    with scopes_disabled():
+        rows = ops.core_demand(distributor=data.tenant.distributor, run=data.run, dimension="product", branch="West")
+    best = max(rows, key=lambda r: (r["core_revenue"], r["value"]))
+    html = client.get(page(data.tenant, "ops-core-demand", "?branch=West&sort=-core_revenue")).content.decode()
+    body = html.split('id="core-demand-table"', 1)[1].split("<tbody>", 1)[1]
+    assert body.split("<td", 2)[1].split(">", 1)[1].startswith(best["value"])
+    response = client.get(page(data.tenant, "ops-core-demand", "?branch=West&q=P0&export=csv"))
+    exported = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert {r[0] for r in exported[1:]} == {r["value"] for r in rows if "P0" in r["value"]}
+    allocation = client.get(page(data.tenant, "ops-scarce-stock", "?view=allocation&segment=core&export=csv"))
+    segments = {r[5] for r in list(csv.reader(io.StringIO(allocation.content.decode("utf-8-sig"))))[1:]}
+    assert segments == {"Core"}
