@@ -108,12 +108,14 @@ def main(argv=None) -> int:
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reuse", action="store_true", help="measure the data a previous run built")
     args = parser.parse_args(argv)
 
     url = scratch_database_url(os.environ.get("DATABASE_URL"), "stratify_bench_ops")
-    print(f"Scratch database {url}: recreating and migrating...", flush=True)
-    recreate_database(url)
-    migrate(url)
+    if not args.reuse:
+        print(f"Scratch database {url}: recreating and migrating...", flush=True)
+        recreate_database(url)
+        migrate(url)
     django_setup(url)
     from django.db.models import Count, Sum
     from django.test import Client
@@ -122,7 +124,16 @@ def main(argv=None) -> int:
     from operations import selectors as ops
     from sales.models import InvoiceLine, Product
 
-    distributor, manager, run = build(customers=args.customers, lines=args.lines, seed=args.seed)
+    if args.reuse:
+        from accounts.models import Distributor, User
+        from segments.selectors import published_runs
+
+        distributor = Distributor.objects.get(slug=SLUG)
+        manager = User.objects.get(username=f"{SLUG}-manager")
+        with scope(distributor=distributor):
+            run, _ = published_runs(distributor=distributor)
+    else:
+        distributor, manager, run = build(customers=args.customers, lines=args.lines, seed=args.seed)
     rows = []
     with scope(distributor=distributor):
         suppliers = list(

@@ -211,72 +211,57 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
         ["customer_pk", "segment", "window_revenue", "customer_id", "name", "lines", "special_lines",
          "revenue_units", "cost_units"],
     )  # fmt: skip
-    per_line, per_special = Decimal(rates.cost_per_line), Decimal(rates.cost_per_special_order)
-    customers, by_segment = [], {}
-    for row in rows.itertuples(index=False):  # one row per affected customer, already aggregated
-        revenue_units, gm_units = int(row.revenue_units), int(row.revenue_units) - int(row.cost_units)
-        handling = int(row.lines) * per_line + int(row.special_lines) * per_special
-        net = Decimal(gm_units) / UNITS - handling
-        window = None if pd.isna(row.window_revenue) else Decimal(repr(float(row.window_revenue)))
-        entry = {
-            "customer_id": row.customer_id,
-            "name": row.name or "",
-            "segment": row.segment,
-            "lines": int(row.lines),
-            "revenue": money(revenue_units),
-            "gross_margin": money(gm_units),
-            "net_profit": net.quantize(CENT, rounding=ROUND_HALF_EVEN),
-            "window_revenue": None if window is None else window.quantize(CENT, rounding=ROUND_HALF_EVEN),
-            "share": float(Decimal(revenue_units) / UNITS / window) if window and window > 0 else None,
-            "_revenue_units": revenue_units,
-            "_gm_units": gm_units,
-            "_net": net,
-        }
-        customers.append(entry)
-        seg = by_segment.setdefault(row.segment, {"customers": 0, "revenue": 0, "gross_margin": 0, "net": Decimal(0)})
-        seg["customers"] += 1
-        seg["revenue"] += revenue_units
-        seg["gross_margin"] += gm_units
-        seg["net"] += net
-    customers.sort(key=lambda c: (-c["_revenue_units"], c["customer_id"]))
-    core = [c for c in customers if c["segment"] == CORE]
+    # Money in exact integer units of 1/10,000; the per-line costs too (rates have at most 4 decimals,
+    # else they are rounded to 4: RATE_FIELDS are money).
+    per_line = int((Decimal(rates.cost_per_line) * UNITS).to_integral_value(ROUND_HALF_EVEN))
+    per_special = int((Decimal(rates.cost_per_special_order) * UNITS).to_integral_value(ROUND_HALF_EVEN))
+    for column in ("lines", "special_lines", "revenue_units", "cost_units"):
+        rows[column] = rows[column].astype("int64")
+    rows["gm_units"] = rows["revenue_units"] - rows["cost_units"]
+    rows["net_units"] = rows["gm_units"] - rows["lines"] * per_line - rows["special_lines"] * per_special
+    rows = rows.sort_values(["revenue_units", "customer_id"], ascending=[False, True])
 
-    segments = [
-        {
-            "segment": s,
-            "label": SEGMENT_LABELS[s],
-            "customers": by_segment[s]["customers"],
-            "revenue": money(by_segment[s]["revenue"]),
-            "gross_margin": money(by_segment[s]["gross_margin"]),
-            "net_profit": by_segment[s]["net"].quantize(CENT, rounding=ROUND_HALF_EVEN),
+    def sums(part: pd.DataFrame) -> dict:
+        return {
+            "customers": int(len(part)),
+            "revenue": money(int(part["revenue_units"].sum())),
+            "gross_margin": money(int(part["gm_units"].sum())),
+            "net_profit": money(int(part["net_units"].sum())),
         }
-        for s in SEGMENT_ORDER
-        if s in by_segment
+
+    by_segment = [
+        {"segment": s, "label": SEGMENT_LABELS[s], **sums(part)}
+        for s, part in sorted(rows.groupby("segment"), key=lambda item: SEGMENT_RANK.get(item[0], 99))
     ]
-    for c in customers:
-        c.pop("_revenue_units"), c.pop("_gm_units")
-    # Exact sums of units (not sums of rounded rows); net profit is exact Decimal per customer.
     core_rows = rows[rows["segment"] == CORE]
-    net_of = {c["customer_id"]: c.pop("_net") for c in customers}
-    core_net = sum((net_of[c["customer_id"]] for c in core), Decimal(0))
-    total = {
-        "customers": len(customers),
-        "revenue": money(int(rows["revenue_units"].sum())),
-        "gross_margin": money(int(rows["revenue_units"].sum() - rows["cost_units"].sum())),
-        "net_profit": sum(net_of.values(), Decimal(0)).quantize(CENT, rounding=ROUND_HALF_EVEN),
-    }
+    customers = []
+    for row in core_rows.itertuples(index=False):  # the core customers only: they are listed
+        window = None if pd.isna(row.window_revenue) else Decimal(repr(float(row.window_revenue)))
+        customers.append(
+            {
+                "customer_id": row.customer_id,
+                "name": row.name or "",
+                "segment": row.segment,
+                "lines": int(row.lines),
+                "revenue": money(row.revenue_units),
+                "gross_margin": money(row.gm_units),
+                "net_profit": money(row.net_units),
+                "window_revenue": None if window is None else window.quantize(CENT, rounding=ROUND_HALF_EVEN),
+                "share": float(Decimal(int(row.revenue_units)) / UNITS / window) if window and window > 0 else None,
+            }
+        )
+    core = sums(core_rows)
     return {
         "choice": choice.as_dict(),
         "run": run.number,
         "window": {"start": scope.start, "end": scope.end},
-        "core_customers": sorted(c["customer_id"] for c in core),
-        "revenue": money(int(core_rows["revenue_units"].sum())),
-        "gross_margin": money(int(core_rows["revenue_units"].sum() - core_rows["cost_units"].sum())),
-        "net_profit": core_net.quantize(CENT, rounding=ROUND_HALF_EVEN),
-        "total": total,
-        "by_segment": segments,
-        "customers": core,
-        "other_customers": [c for c in customers if c["segment"] != CORE],
+        "core_customers": sorted(core_rows["customer_id"].tolist()),
+        "revenue": core["revenue"],
+        "gross_margin": core["gross_margin"],
+        "net_profit": core["net_profit"],
+        "total": sums(rows),
+        "by_segment": by_segment,
+        "customers": customers,
         "alternatives": cut_alternatives(scope=scope, choice=choice, limit=alternatives) if alternatives else [],
     }
 
