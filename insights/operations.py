@@ -14,19 +14,14 @@ from decimal import Decimal
 
 import django_tables2 as tables
 import pandas as pd
-from django.db.models import Count, Max
 from django.utils.html import format_html
 from django_tables2.data import TableData
 
-from operations.selectors import settings_get
-from sales.models import Inventory
+from operations.selectors import run_cached
 from segments.vocabulary import SEGMENT_LABELS
 from stratify.exports import Money, Percent
 from stratify.formatting import format_money, format_number, format_percent
-from stratify.jobs.models import Job
 from stratify.tenancy.lists import LeanTable
-
-from .caching import run_cached
 
 RIGHT = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
 
@@ -86,20 +81,6 @@ INVENTORY_PITCH = (
 )
 
 
-def data_stamp(distributor) -> str:
-    """What the operations figures depend on besides the run: the inventory (its row count, latest row
-    and latest inventory import) and the thresholds. Part of every cache key."""
-    stock = Inventory.objects.filter(distributor=distributor).aggregate(n=Count("id"), last=Max("id"))
-    imported = (
-        Job.objects.filter(distributor=distributor, params__import_kind="inventory", status=Job.Status.SUCCEEDED)
-        .aggregate(last=Max("finished_at"))
-        .get("last")
-    )
-    settings = settings_get(distributor=distributor)
-    changed = settings.updated_at.timestamp() if settings.updated_at else 0
-    return f"{stock['n']}-{stock['last']}-{imported.timestamp() if imported else 0}-{changed}"
-
-
 def cached(distributor, run, name: str, compute, *, frames: bool = True):
     """`compute()` (rows or a tuple of rows), cached as DataFrames (`frames`; else as it is) under
     (tenant, run, name, stamp)."""
@@ -110,7 +91,7 @@ def cached(distributor, run, name: str, compute, *, frames: bool = True):
             return result
         return tuple(to_frame(r) for r in result) if isinstance(result, tuple) else to_frame(result)
 
-    return run_cached(distributor, run, f"ops:{name}:{data_stamp(distributor)}", as_frames)
+    return run_cached(distributor=distributor, run=run, name=f"page:{name}", compute=as_frames)
 
 
 # --- tables ----------------------------------------------------------------------------------------
@@ -203,6 +184,7 @@ class RowsTable(LeanTable):
     """A table over dict rows whose columns are declared by `spec`: [(key, label, kind)]."""
 
     spec: tuple[tuple[str, str, str], ...] = ()
+    blanks: dict[str, str] = {}  # what an empty text cell says, per column
 
     class Meta(LeanTable.Meta):
         attrs = {"class": "table table-sm table-hover align-middle mb-0"}
@@ -248,7 +230,7 @@ class RowsTable(LeanTable):
             for name, attrs, default in columns:
                 value = record.get(name)
                 if value in (None, ""):
-                    cells.append((attrs, default))
+                    cells.append((attrs, self.blanks.get(name, default) if value == "" else default))
                     continue
                 cells.append((attrs, format_html("{}", self.render_cell(name, value))))
             rows.append(cells)
@@ -277,11 +259,11 @@ class RowsTable(LeanTable):
         return out
 
 
-def table_class(name: str, spec, table_id: str) -> type[RowsTable]:
+def table_class(name: str, spec, table_id: str, blanks: dict | None = None) -> type[RowsTable]:
     meta = type(
         "Meta", (RowsTable.Meta,), {"attrs": {"class": "table table-sm table-hover align-middle mb-0", "id": table_id}}
     )
-    return type(name, (RowsTable,), {"spec": tuple(spec), "Meta": meta})
+    return type(name, (RowsTable,), {"spec": tuple(spec), "Meta": meta, "blanks": blanks or {}})
 
 
 SEGMENT_REVENUE = tuple(
@@ -338,6 +320,7 @@ ScarceTable = table_class(
         ("core_customers", "Core customers", INT),
     ],
     "scarce-table",
+    {"branch": "all branches"},  # an inventory row without a branch covers every branch
 )
 AllocationTable = table_class(
     "AllocationTable",
@@ -354,6 +337,7 @@ AllocationTable = table_class(
         ("short", "Short", NUMBER),
     ],
     "allocation-table",
+    {"branch": "all branches"},
 )
 ToStockTable = table_class(
     "ToStockTable",
@@ -401,6 +385,7 @@ DeliveriesTable = table_class(
         *((f"revenue_{s}", f"Revenue: {SEGMENT_LABELS[s]}", MONEY) for s in ("core", "marginal")),
     ],
     "deliveries-table",
+    {"branch": "(none)", "ship_method": "(none)"},
 )
 LookalikeTable = table_class(
     "LookalikeTable",

@@ -392,7 +392,7 @@ class CoreDemandView(OperationsListView):
             "dimension": self.dimension,
             "dimensions": [(k, v[0]) for k, v in ops.DEMAND_DIMENSIONS.items()],
             "branch": self.branch,
-            "branches": ops.branch_choices(distributor=self.distributor),
+            "branches": ops.branch_choices(distributor=self.distributor, run=self.run),
         }
 
 
@@ -575,7 +575,7 @@ class CutImpactView(OperationsListView):
         if self.choice.empty:
             return None
         try:
-            ops_services.check_choice(distributor=self.distributor, choice=self.choice)
+            ops_services.check_choice(distributor=self.distributor, choice=self.choice, run=self.run)
         except ValidationError as error:
             return " ".join(m for messages_ in error.message_dict.values() for m in messages_)
         return None
@@ -600,8 +600,8 @@ class CutImpactView(OperationsListView):
             "impact": self.impact,
             "scenario": self.scenario,
             "scenarios": scenarios,
-            "suppliers": ops.supplier_choices(distributor=self.distributor),
-            "brands": ops.brand_choices(distributor=self.distributor),
+            "suppliers": ops.supplier_choices(distributor=self.distributor, run=self.run),
+            "brands": ops.brand_choices(distributor=self.distributor, run=self.run),
             "product_text": ", ".join(self.choice.product),
             "choice_query": urlencode([(k, v) for k, values in self.choice.as_dict().items() for v in values]),
         }

@@ -90,11 +90,11 @@ class CutImpactApi(OperationsApi):
 
     def get(self, request, *args, **kwargs):
         choice = CutChoice.from_query(request.query_params)
+        run = self.published()
         try:
-            services.check_choice(distributor=self.distributor, choice=choice)
+            services.check_choice(distributor=self.distributor, choice=choice, run=run)
         except ValidationError as error:
             return Response(errors_body(error), status=status.HTTP_400_BAD_REQUEST)
-        run = self.published()
         if run is None:
             return self.no_run()
         return Response(impact_body(selectors.cut_impact(distributor=self.distributor, run=run, choice=choice)))

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Max
 
 from sales.models import Customer, CustomerCategory, CustomerInvoice, Inventory, InvoiceLine, Product
 from segments.models import CustomerScore
@@ -31,6 +32,7 @@ from segments.selectors import run_window
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER, SEGMENT_RANK
 from stratify.db import is_postgres
 from stratify.engine import ModelSettings
+from stratify.jobs.models import Job
 
 from .models import CutScenario, OperationsSettings
 
@@ -88,6 +90,29 @@ def settings_get(*, distributor) -> OperationsSettings:
     """The tenant's thresholds (an unsaved row of defaults when it has never changed them)."""
     found = OperationsSettings.objects.filter(distributor=distributor).first()
     return found if found is not None else OperationsSettings(distributor=distributor)
+
+
+def data_stamp(*, distributor) -> str:
+    """What the operations figures depend on besides the published run: the tenant's latest successful
+    import (inventory, products...) and its thresholds. Part of every per-run cache key (two small
+    queries; writes that bypass the import, like the demo loader, come before the run they go with)."""
+    imported = (
+        Job.objects.filter(distributor=distributor, kind="import", status=Job.Status.SUCCEEDED)
+        .aggregate(last=Max("finished_at"))
+        .get("last")
+    )
+    settings = settings_get(distributor=distributor)
+    changed = settings.updated_at.timestamp() if settings.updated_at else 0
+    return f"{imported.timestamp() if imported else 0}-{changed}"
+
+
+def run_cached(*, distributor, run, name: str, compute, stamp: str | None = None):
+    """`compute()`, cached under (tenant, run, its publication, `name`, the data stamp). A published run
+    never changes; the stamp covers the inventory and thresholds it is read with."""
+    published = (run.published_at or run.created_at).timestamp() if (run.published_at or run.created_at) else 0
+    stamp = data_stamp(distributor=distributor) if stamp is None else stamp
+    key = f"stratify:ops:{distributor.pk}:{run.pk}:{published}:{name}:{stamp}:v1"
+    return cache.get_or_set(key, compute, CORE_PRODUCTS_SECONDS)
 
 
 def model_settings(run) -> ModelSettings:
@@ -168,13 +193,23 @@ class CutChoice:
         return "(" + " OR ".join(parts or ["1 = 0"]) + ")", params
 
 
-def cut_unknown(*, distributor, choice: CutChoice) -> dict[str, list[str]]:
-    """The chosen values the tenant's products do not have ({"supplier": [...], ...}; empty: all known)."""
+def cut_unknown(*, distributor, choice: CutChoice, run=None) -> dict[str, list[str]]:
+    """The chosen values the tenant's products do not have ({"supplier": [...], ...}; empty: all known).
+    With the published run, suppliers and brands are checked against its cached lists."""
     products = Product.objects.filter(distributor=distributor)
     unknown = {}
+    if run is not None:
+        for key, known in (
+            ("supplier", supplier_choices(distributor=distributor, run=run)),
+            ("brand", brand_choices(distributor=distributor, run=run)),
+        ):
+            known = set(known)
+            missing = [v for v in getattr(choice, key) if v not in known]
+            if missing:
+                unknown[key] = missing
     for key, column, values in (
-        ("supplier", "supplier_id", choice.supplier),
-        ("brand", "brand", choice.brand),
+        ("supplier", "supplier_id", choice.supplier if run is None else []),
+        ("brand", "brand", choice.brand if run is None else []),
         ("product", "product_id", choice.product),
     ):
         if values:
@@ -342,22 +377,40 @@ def compare_scenarios(*, distributor, run, first: CutScenario, second: CutScenar
     return {"first": a, "second": b, "both": both, "names": (first.name, second.name)}
 
 
-def supplier_choices(*, distributor) -> list[str]:
-    """The tenant's supplier ids (for the cut page's picker)."""
-    products = Product.objects.filter(distributor=distributor).exclude(supplier_id="")
-    return sorted(products.order_by().values_list("supplier_id", flat=True).distinct())
+def _distinct_products(distributor, column: str) -> list[str]:
+    products = Product.objects.filter(distributor=distributor).exclude(**{column: ""})
+    return sorted(products.order_by().values_list(column, flat=True).distinct())
 
 
-def brand_choices(*, distributor) -> list[str]:
-    products = Product.objects.filter(distributor=distributor).exclude(brand="")
-    return sorted(products.order_by().values_list("brand", flat=True).distinct())
+def supplier_choices(*, distributor, run=None) -> list[str]:
+    """The tenant's supplier ids (the cut page's picker and the check of a choice; cached with the run)."""
+    if run is None:
+        return _distinct_products(distributor, "supplier_id")
+    return run_cached(
+        distributor=distributor,
+        run=run,
+        name="suppliers",
+        compute=lambda: _distinct_products(distributor, "supplier_id"),
+    )
+
+
+def brand_choices(*, distributor, run=None) -> list[str]:
+    if run is None:
+        return _distinct_products(distributor, "brand")
+    return run_cached(
+        distributor=distributor, run=run, name="brands", compute=lambda: _distinct_products(distributor, "brand")
+    )
 
 
 # --- core demand -----------------------------------------------------------------------------------
 
 
-def branch_choices(*, distributor) -> list[str]:
-    """The branches the tenant's lines and inventory name (for the filters)."""
+def branch_choices(*, distributor, run=None) -> list[str]:
+    """The branches the tenant's lines and inventory name (for the filters; cached with the run)."""
+    if run is not None:
+        return run_cached(
+            distributor=distributor, run=run, name="branches", compute=lambda: branch_choices(distributor=distributor)
+        )
     lines = (
         InvoiceLine.objects.filter(distributor=distributor)
         .exclude(branch="")

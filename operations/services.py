@@ -23,7 +23,7 @@ SETTING_RANGES: dict[str, tuple[int, int]] = {
 MAX_VALUES_PER_KIND = 100
 
 
-def check_choice(*, distributor, choice: CutChoice) -> None:
+def check_choice(*, distributor, choice: CutChoice, run=None) -> None:
     """ValidationError naming what is wrong with a cut choice: nothing chosen, too many values, or
     suppliers, brands or products the tenant does not have."""
     if choice.empty:
@@ -33,7 +33,7 @@ def check_choice(*, distributor, choice: CutChoice) -> None:
             raise ValidationError({key: f"At most {MAX_VALUES_PER_KIND} values."})
         if any(len(v) > 255 for v in values):
             raise ValidationError({key: "A value is longer than 255 characters."})
-    unknown = cut_unknown(distributor=distributor, choice=choice)
+    unknown = cut_unknown(distributor=distributor, choice=choice, run=run)
     if unknown:
         raise ValidationError({key: f"Unknown {key}: {', '.join(values)}." for key, values in unknown.items()})
 
