@@ -382,7 +382,7 @@ class CoreDemandView(OperationsListView):
             self.distributor,
             self.run,
             key,
-            lambda: ops.core_demand(
+            lambda: ops.core_demand_frame(
                 distributor=self.distributor, run=self.run, dimension=self.dimension, branch=self.branch
             ),
         )

@@ -72,6 +72,14 @@ class OperationsApi(TenantApiView):
             status=status.HTTP_409_CONFLICT,
         )
 
+    def paged_frame(self, frame) -> Response:
+        """A page of a DataFrame's rows: only that page becomes dicts."""
+        paginator = BoundedPageNumberPagination()
+        positions = paginator.paginate_queryset(range(len(frame)), self.request, view=self)
+        part = frame.iloc[list(positions)] if len(positions) else frame.iloc[0:0]
+        part.attrs = dict(frame.attrs)
+        return paginator.get_paginated_response(plain(selectors.frame_records(part)))
+
     def paged(self, rows: list[dict]) -> Response:
         paginator = BoundedPageNumberPagination()
         page = paginator.paginate_queryset(rows, self.request, view=self)
@@ -206,8 +214,8 @@ class CoreDemandApi(OperationsApi):
         if run is None:
             return self.no_run()
         branch = (request.query_params.get("branch") or "").strip()
-        rows = selectors.core_demand(distributor=self.distributor, run=run, dimension=dimension, branch=branch)
-        return self.paged(rows)
+        frame = selectors.core_demand_frame(distributor=self.distributor, run=run, dimension=dimension, branch=branch)
+        return self.paged_frame(frame)
 
 
 class ScarceStockApi(OperationsApi):

@@ -433,7 +433,7 @@ def _lead_times(*, distributor, default: int) -> pd.DataFrame:
     return frame.groupby("product_pk", as_index=False)["lead"].max()
 
 
-def core_demand(*, distributor, run, dimension: str = "product", branch: str = "") -> list[dict]:
+def core_demand_frame(*, distributor, run, dimension: str = "product", branch: str = "") -> pd.DataFrame:
     """Per value of `dimension` (product, category, brand, supplier) in the window, optionally at one
     branch (the lines' branch): revenue by segment, units and order lines (all and core), the core
     share of revenue, how many core customers buy it and how often (orders per core customer), and for
@@ -463,7 +463,7 @@ def core_demand(*, distributor, run, dimension: str = "product", branch: str = "
         ],
     )
     if frame.empty:
-        return []
+        return pd.DataFrame()
     keys = ["value", "product_pk"] if product_pk else ["value"]
     frame["value"] = frame["value"].fillna("")
     total = frame.groupby(keys, as_index=False)[["lines", "qty_units", "revenue_units"]].sum()
@@ -489,31 +489,69 @@ def core_demand(*, distributor, run, dimension: str = "product", branch: str = "
         )
         out = out.merge(names, on="product_pk", how="left")
         out["lead_demand"] = out["core_qty_units"] / UNITS / scope.window_days * out["lead"]
-    rows = []
-    for r in out.to_dict("records"):
-        revenue_units = int(r["revenue_units"])
-        core_units = int(r["core_revenue_units"])
-        row = {
-            "value": r["value"],
-            "name": r.get("name") or "",
-            "revenue": money(revenue_units),
-            "units": round(r["qty_units"] / UNITS, 4),
-            "lines": int(r["lines"]),
-            "core_revenue": money(core_units),
-            "core_units": round(r["core_qty_units"] / UNITS, 4),
-            "core_lines": int(r["core_lines"]),
-            "core_share": (core_units / revenue_units) if revenue_units > 0 else None,
-            "core_customers": int(r["core_customers"]),
-            "core_orders": int(r["core_orders"]),
-            "orders_per_core_customer": (r["core_orders"] / r["core_customers"]) if r["core_customers"] else None,
-            "lead_time_days": int(r["lead"]) if "lead" in r else None,
-            "core_lead_time_demand": round(float(r["lead_demand"]), 2) if "lead_demand" in r else None,
+    # Whole columns: money as exact integer cents (half-even from the units), ratios as floats.
+    revenue, core_revenue = out["revenue_units"].astype("int64"), out["core_revenue_units"].astype("int64")
+    result = pd.DataFrame(
+        {
+            "value": out["value"].astype(object),
+            "name": out["name"].fillna("").astype(object) if "name" in out else "",
+            "revenue": cents_of(revenue),
+            "units": (out["qty_units"] / UNITS).round(4),
+            "lines": out["lines"].astype("int64"),
+            "core_revenue": cents_of(core_revenue),
+            "core_units": (out["core_qty_units"] / UNITS).round(4),
+            "core_lines": out["core_lines"].astype("int64"),
+            "core_share": (core_revenue / revenue.where(revenue > 0)).astype("float64"),
+            "core_customers": out["core_customers"].astype("int64"),
+            "core_orders": out["core_orders"].astype("int64"),
+            "orders_per_core_customer": (out["core_orders"] / out["core_customers"].where(out["core_customers"] > 0)),
+            "lead_time_days": out["lead"].astype("int64") if "lead" in out else None,
+            "core_lead_time_demand": out["lead_demand"].round(2) if "lead_demand" in out else None,
+            **{
+                f"revenue_{s}": cents_of(out[s].astype("int64") if s in out else pd.Series(0, index=out.index))
+                for s in SEGMENT_ORDER
+            },
         }
-        for segment in SEGMENT_ORDER:
-            row[f"revenue_{segment}"] = money(int(r.get(segment, 0)))
+    )
+    result["_order"] = -revenue
+    result = result.sort_values(["core_revenue", "_order", "value"], ascending=[False, True, True], kind="stable")
+    result = result.drop(columns="_order").reset_index(drop=True)
+    result.attrs["cents"] = ["revenue", "core_revenue", *(f"revenue_{s}" for s in SEGMENT_ORDER)]
+    return result
+
+
+def cents_of(units: pd.Series) -> pd.Series:
+    """Integer units of 1/10,000 -> integer cents, rounded half-even (exact, whole column)."""
+    units = units.astype("int64")
+    quotient, remainder = units // 100, units % 100
+    up = (remainder > 50) | ((remainder == 50) & (quotient % 2 == 1))
+    return (quotient + up.astype("int64")).astype("int64")
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict]:
+    """A frame's rows as dicts: NaN as None, its cents columns (`attrs["cents"]`) as Decimal money."""
+    cents = set(frame.attrs.get("cents", ()))
+    rows = []
+    for record in frame.to_dict("records"):
+        row = {}
+        for key, value in record.items():
+            if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+                row[key] = None
+            elif key in cents:
+                row[key] = Decimal(int(value)).scaleb(-2)
+            elif isinstance(value, np.integer):
+                row[key] = int(value)
+            elif isinstance(value, np.floating):
+                row[key] = float(value)
+            else:
+                row[key] = value
         rows.append(row)
-    rows.sort(key=lambda row: (-row["core_revenue"], -row["revenue"], row["value"]))
     return rows
+
+
+def core_demand(*, distributor, run, dimension: str = "product", branch: str = "") -> list[dict]:
+    """`core_demand_frame`'s rows as dicts (money as Decimal)."""
+    return frame_records(core_demand_frame(distributor=distributor, run=run, dimension=dimension, branch=branch))
 
 
 # --- scarce stock ----------------------------------------------------------------------------------
