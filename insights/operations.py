@@ -9,6 +9,8 @@ Each page says in one sentence what it is for and which department uses it (`PAG
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -91,7 +93,7 @@ def cached(distributor, run, name: str, compute, *, frames: bool = True):
             return result
         return tuple(to_frame(r) for r in result) if isinstance(result, tuple) else to_frame(result)
 
-    return run_cached(distributor=distributor, run=run, name=f"page:{name}", compute=as_frames)
+    return run_cached(distributor=distributor, run=run, name=f"page:{name}", compute=as_frames, memo=True)
 
 
 # --- tables ----------------------------------------------------------------------------------------
@@ -133,12 +135,17 @@ def _record(row: dict, cents=()) -> dict:
     return out
 
 
+_SORTED: dict = {}  # (id of a table, sort) -> (weak reference to it, the sorted table): the last few
+_SORTED_LOCK = threading.Lock()
+
+
 class FrameData(TableData):
     """django-tables2 data over a DataFrame: pages are sliced out as dicts, sorting is pandas'
     (missing values last), so only the rows shown become Python objects."""
 
     def __init__(self, frame: pd.DataFrame):
         self.cents = frozenset(frame.attrs.get("cents", ()))
+        self.source = frame  # the table as given (sorted versions of a cached one are kept: _SORTED)
         super().__init__(frame.reset_index(drop=True))
 
     def __len__(self) -> int:
@@ -160,9 +167,20 @@ class FrameData(TableData):
             if name in self.data.columns:
                 columns.append(name)
                 ascending.append(not alias.startswith("-"))
-        if columns:
-            self.data = self.data.sort_values(columns, ascending=ascending, na_position="last", kind="stable")
-            self.data = self.data.reset_index(drop=True)
+        if not columns:
+            return
+        key = (id(self.source), tuple(columns), tuple(ascending))
+        with _SORTED_LOCK:
+            found = _SORTED.get(key)
+        if found is not None and found[0]() is self.source:  # the same (memoized) table, sorted before
+            self.data = found[1]
+            return
+        self.data = self.data.sort_values(columns, ascending=ascending, na_position="last", kind="stable")
+        self.data = self.data.reset_index(drop=True)
+        with _SORTED_LOCK:
+            _SORTED[key] = (weakref.ref(self.source), self.data)
+            while len(_SORTED) > 8:
+                _SORTED.pop(next(iter(_SORTED)))
 
 
 def filter_frame(frame: pd.DataFrame, *, query: str = "", keys=(), segment: str = "") -> pd.DataFrame:

@@ -16,6 +16,8 @@ cents; quantities are floats (they are shown, never booked). Every statement fil
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -106,13 +108,34 @@ def data_stamp(*, distributor) -> str:
     return f"{imported.timestamp() if imported else 0}-{changed}"
 
 
-def run_cached(*, distributor, run, name: str, compute, stamp: str | None = None):
+_MEMO: OrderedDict[str, object] = OrderedDict()  # this process's latest per-run results, by cache key
+_MEMO_SIZE = 6
+_MEMO_LOCK = threading.Lock()
+
+
+def run_cached(*, distributor, run, name: str, compute, stamp: str | None = None, memo: bool = False):
     """`compute()`, cached under (tenant, run, its publication, `name`, the data stamp). A published run
-    never changes; the stamp covers the inventory and thresholds it is read with."""
+    never changes; the stamp covers the inventory and thresholds it is read with. `memo`: also keep the
+    result in this process (the last few, never modified by readers), which saves unpickling a large
+    table on every page view. The data stamp is read once per distributor object (one request)."""
     published = (run.published_at or run.created_at).timestamp() if (run.published_at or run.created_at) else 0
-    stamp = data_stamp(distributor=distributor) if stamp is None else stamp
+    if stamp is None:
+        stamp = getattr(distributor, "_ops_stamp", None)
+        if stamp is None:
+            stamp = distributor._ops_stamp = data_stamp(distributor=distributor)
     key = f"stratify:ops:{distributor.pk}:{run.pk}:{published}:{name}:{stamp}:v1"
-    return cache.get_or_set(key, compute, CORE_PRODUCTS_SECONDS)
+    if memo:
+        with _MEMO_LOCK:
+            if key in _MEMO:
+                _MEMO.move_to_end(key)
+                return _MEMO[key]
+    value = cache.get_or_set(key, compute, CORE_PRODUCTS_SECONDS)
+    if memo:
+        with _MEMO_LOCK:
+            _MEMO[key] = value
+            while len(_MEMO) > _MEMO_SIZE:
+                _MEMO.popitem(last=False)
+    return value
 
 
 def model_settings(run) -> ModelSettings:

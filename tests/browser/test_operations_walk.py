@@ -62,3 +62,21 @@ def test_supplier_cut_scenario(world, live_server, page):
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].startswith("Customer,Name,Cut lines")
     assert len(text.strip().splitlines()) == 1 + len(core)
+
+
+def test_every_operations_page_in_the_menu(world, live_server, page):
+    """Each Operations page opens from the menu, says what it is for, and shows its table."""
+    open_as(page, live_server, "alpha-manager")
+    for label, table in (
+        ("Core demand", "#core-demand-table"),
+        ("Scarce stock", "#scarce-table"),
+        ("Stock / non-stock", "#to-stock-table"),
+        ("Deliveries and routes", "#deliveries-table"),
+        ("Marketing lists", "#lookalike-table"),
+    ):
+        page.click("#nav-operations")
+        page.click(f".dropdown-menu >> text={label}")
+        page.wait_for_selector(table)
+        assert page.locator("#page-purpose").inner_text().startswith("For ")
+        assert page.locator(f"{table} tbody tr").count() >= 1
+        shot(page, "operations-" + label.split()[0].lower())

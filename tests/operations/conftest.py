@@ -163,9 +163,13 @@ def build(tenant, *, seed: int = 7, n_lines: int = 400) -> Data:
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """The per-run caches are keyed by the run's pk, which a rolled-back test may hand to the next one."""
+    from operations import selectors
+
     cache.clear()
+    selectors._MEMO.clear()
     yield
     cache.clear()
+    selectors._MEMO.clear()
 
 
 @pytest.fixture
