@@ -146,7 +146,7 @@ class FrameData(TableData):
     def __init__(self, frame: pd.DataFrame):
         self.cents = frozenset(frame.attrs.get("cents", ()))
         self.source = frame  # the table as given (sorted versions of a cached one are kept: _SORTED)
-        super().__init__(frame.reset_index(drop=True))
+        super().__init__(frame)  # rows are taken by position (iloc): no copy of the table per request
 
     def __len__(self) -> int:
         return len(self.data)
@@ -176,7 +176,6 @@ class FrameData(TableData):
             self.data = found[1]
             return
         self.data = self.data.sort_values(columns, ascending=ascending, na_position="last", kind="stable")
-        self.data = self.data.reset_index(drop=True)
         with _SORTED_LOCK:
             _SORTED[key] = (weakref.ref(self.source), self.data)
             while len(_SORTED) > 8:

@@ -739,7 +739,7 @@ def stock_recommendations(*, distributor, run) -> dict[str, list[dict]]:
     )  # fmt: skip
     drop = drop[(drop["core_lines"] == 0) & (drop["lines"] <= settings.drop_max_lines)]
     drop = drop.sort_values(["lines", "revenue_units", "product_id"], ascending=[True, True, True])
-    affected = _affected_customers(scope=scope, product_pks=drop.loc[drop["lines"] > 0, "product_pk"].tolist())
+    affected = _affected_customers(scope=scope, moved=moved, max_lines=settings.drop_max_lines)
     drop_rows = [
         {
             "product_id": r.product_id,
@@ -756,27 +756,27 @@ def stock_recommendations(*, distributor, run) -> dict[str, list[dict]]:
     return {"to_stock": stock_rows, "to_drop": drop_rows}
 
 
-def _affected_customers(*, scope: Scope, product_pks: list[int], shown: int = 5) -> dict[int, str]:
-    """Per product pk: the customers who bought it in the window, as "C1 (segment), C2 …" (one query)."""
-    if not product_pks:
-        return {}
+def _affected_customers(*, scope: Scope, moved: str, max_lines: int, shown: int = 5) -> dict[int, str]:
+    """Per stock product no core customer bought, with at most `max_lines` window lines (`moved`: the
+    per-product SQL over the window): its customers as "C1 (Segment), C2 (Segment) …" (one statement)."""
     base, params = scope.lines_from()
-    found: dict[int, list] = {}
-    for start in range(0, len(product_pks), 500):
-        chunk = product_pks[start : start + 500]
-        with_customer = base.replace(" WHERE ", f" JOIN {CUSTOMERS} c ON c.id = l.customer_id WHERE ", 1)
-        frame = _frame(
-            f"SELECT DISTINCT l.product_id, c.customer_id, s.segment{with_customer}"
-            f" AND l.product_id IN ({', '.join(['%s'] * len(chunk))})",
-            params + chunk,
-            ["product_pk", "customer_id", "segment"],
-        )
-        for r in frame.sort_values(["product_pk", "customer_id"]).itertuples(index=False):
-            found.setdefault(r.product_pk, []).append(f"{r.customer_id} ({SEGMENT_LABELS.get(r.segment, r.segment)})")
-    return {
-        pk: ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
-        for pk, names in found.items()
-    }
+    join = f" JOIN {CUSTOMERS} c ON c.id = l.customer_id AND c.distributor_id = %s WHERE "
+    with_customer = base.replace(" WHERE ", join, 1)
+    frame = _frame(
+        f"SELECT DISTINCT l.product_id, c.customer_id, s.segment{with_customer} AND p.is_stock = %s"
+        f" AND l.product_id IN (SELECT m.product_pk FROM ({moved}) m WHERE m.core_lines = 0 AND m.lines <= %s)",
+        [*params[:3], scope.tenant, *params[3:], True, *params, max_lines],
+        ["product_pk", "customer_id", "segment"],
+    )
+    if frame.empty:
+        return {}
+    frame = frame.sort_values(["product_pk", "customer_id"])
+    frame["text"] = frame["customer_id"] + " (" + frame["segment"].map(SEGMENT_LABELS).fillna(frame["segment"]) + ")"
+    out = {}
+    for pk, names in frame.groupby("product_pk")["text"]:
+        names = names.tolist()
+        out[pk] = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return out
 
 
 # --- deliveries and routes -------------------------------------------------------------------------

@@ -226,6 +226,12 @@ def test_stock_recommendations_use_the_thresholds(data):
     }
     assert {r["product_id"] for r in result["to_drop"]} == to_drop
     assert "P13" in to_drop  # a stock item nobody bought
+    buyers = defaultdict(set)
+    for ln in data.in_window():
+        buyers[ln["product"].product_id].add(ln["customer"].customer_id)
+    for r in result["to_drop"]:
+        named = {part.split(" (")[0] for part in r["affected"].split(", ")} if r["affected"] else set()
+        assert named == buyers[r["product_id"]], r
 
 
 def test_deliveries_and_consolidation(data):
