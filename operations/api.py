@@ -20,6 +20,7 @@ published."""
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -123,6 +124,7 @@ class ScenarioListApi(OperationsApi):
 
     permission = {"GET": Perm.VIEW_DASHBOARD, "POST": Perm.VIEW_DASHBOARD}
 
+    @extend_schema(operation_id="tenants_operations_scenarios_list")
     def get(self, request, *args, **kwargs):
         return Response([scenario_body(s) for s in selectors.scenario_list(distributor=self.distributor)])
 
