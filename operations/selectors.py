@@ -108,9 +108,18 @@ def data_stamp(*, distributor) -> str:
     return f"{imported.timestamp() if imported else 0}-{changed}"
 
 
-_MEMO: OrderedDict[str, object] = OrderedDict()  # this process's latest per-run results, by cache key
-_MEMO_SIZE = 6
+_MEMO: OrderedDict[str, tuple[object, int]] = OrderedDict()  # this process's latest results: (value, bytes)
+_MEMO_ENTRIES = 32
+_MEMO_BYTES = 256 * 2**20  # a few pages' tables at 200,000 products each
 _MEMO_LOCK = threading.Lock()
+
+
+def _size(value) -> int:
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(deep=True).sum())
+    if isinstance(value, tuple):
+        return sum(_size(v) for v in value)
+    return 0
 
 
 def run_cached(*, distributor, run, name: str, compute, stamp: str | None = None, memo: bool = False):
@@ -128,13 +137,15 @@ def run_cached(*, distributor, run, name: str, compute, stamp: str | None = None
         with _MEMO_LOCK:
             if key in _MEMO:
                 _MEMO.move_to_end(key)
-                return _MEMO[key]
+                return _MEMO[key][0]
     value = cache.get_or_set(key, compute, CORE_PRODUCTS_SECONDS)
     if memo:
+        size = _size(value)
         with _MEMO_LOCK:
-            _MEMO[key] = value
-            while len(_MEMO) > _MEMO_SIZE:
-                _MEMO.popitem(last=False)
+            _MEMO[key] = (value, size)
+            total = sum(n for _, n in _MEMO.values())
+            while len(_MEMO) > 1 and (len(_MEMO) > _MEMO_ENTRIES or total > _MEMO_BYTES):
+                total -= _MEMO.popitem(last=False)[1][1]
     return value
 
 
