@@ -269,8 +269,13 @@ def add_operations_data(distributor, pks: list[int], *, products: int, lines: in
         }
     )
     with connection.cursor() as cursor:
-        for table, frame in ((InvoiceLine._meta.db_table, line_frame), (Inventory._meta.db_table, inventory)):
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)") as copy:
+        # An empty CSV cell is NULL to COPY: FORCE_NOT_NULL reads the empty channel and branch as "".
+        for table, frame, text in (
+            (InvoiceLine._meta.db_table, line_frame, "channel"),
+            (Inventory._meta.db_table, inventory, "branch"),
+        ):
+            sql = f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv, FORCE_NOT_NULL ({text}))"
+            with cursor.cursor.copy(sql) as copy:
                 copy.write(copy_text(frame))
     summaries.refresh_tenant(distributor)
 
