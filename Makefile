@@ -7,7 +7,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/stratify
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: run serve worker loadtest test test-sqlite test-postgres bench bench-import bench-stratify bench-pages lint venv demo
+.PHONY: run serve worker loadtest test test-sqlite test-postgres bench bench-import bench-stratify bench-pages bench-operations lint venv demo
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -78,3 +78,5 @@ worker: venv
 ## three roles at 50,000 customers, in its own scratch database (LOADTEST_DB, default stratify_loadtest).
 loadtest: venv
 	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.loadtest $(ARGS)
+bench-operations: venv
+	DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.bench_operations $(ARGS)

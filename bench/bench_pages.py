@@ -21,7 +21,9 @@ centers (issue 13: by category, by product at 25,000 values, branch x category);
 issue 16: rep coaching (manager and rep), a rep's page, leakage, history (whole and sliced), the
 dashboard sliced by rep, segments and categories side by side; and (issue 14) the channel map, the
 customer definitions side by side and one category's definition (their data: two window lines per
-customer over branches, channels, partners and suppliers; figures cached per run).
+customer over branches, channels, partners and suppliers; figures cached per run); and the
+operations pages of issue 17 over `--products` products (200,000) and `--lines` window lines (400,000)
+with inventory.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 
 from bench.common import django_setup, migrate, print_table, recreate_database, scratch_database_url
 
@@ -46,7 +49,7 @@ SLUG = "bench-pages"
 SEGMENTS = np.array(["core", "service_drain", "opportunistic", "marginal", "lapsed"], dtype=object)
 
 
-def build(*, customers: int, reps: int, seed: int) -> dict:
+def build(*, customers: int, reps: int, seed: int, operations_products: int = 0, operations_lines: int = 0) -> dict:
     from django.db import connection
     from django.utils import timezone
     from django_scopes import scope, scopes_disabled
@@ -223,6 +226,8 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
             customer_id=first_customer.customer_id,
         )
         build_profit_centers(distributor, run, rng, customers=customers)
+    if operations_lines:
+        add_operations_data(distributor, pks, products=operations_products, lines=operations_lines, seed=seed)
     with connection.cursor() as cursor:
         # The steady state autovacuum keeps (insert-triggered since PostgreSQL 13): statistics, and
         # visibility maps so that counts over an index read only the index.
@@ -312,6 +317,99 @@ def build_profit_centers(distributor, run, rng, *, customers: int) -> None:
     ProfitCurve.objects.bulk_create(curves)
 
 
+def add_operations_data(distributor, pks: list[int], *, products: int, lines: int, seed: int) -> None:
+    """Issue 17: the operations pages' data. `products` products over 40 categories, 60 brands and 24
+    suppliers (15% non-stock), `lines` invoice lines in the run's window over every customer (skewed:
+    a few products and customers buy most), COPYed, their summaries, and inventory for every stock
+    product (the most popular ones scarce)."""
+    from django.db import connection
+    from django_scopes import scopes_disabled
+
+    from imports.loading import copy_text
+    from sales import summaries
+    from sales.models import Inventory, InvoiceLine, Product
+
+    rng = np.random.default_rng([seed, 17])
+    d = int(distributor.pk)
+    ids = np.array([f"OP{i:06d}" for i in range(products)], dtype=object)
+    stock = rng.random(products) >= 0.15
+    product_frame = pd.DataFrame(
+        {
+            "distributor_id": d,
+            "product_id": ids,
+            "name": "Product " + pd.Series(ids).str[2:],
+            "category": "Cat" + pd.Series(np.arange(products) % 40).astype(str),
+            "brand": "Brand" + pd.Series(np.arange(products) % 60).astype(str),
+            "supplier_id": "S" + pd.Series((np.arange(products) % 60) % 24).astype(str),
+            "is_stock": stock,
+        }
+    )
+    with connection.cursor() as cursor:
+        columns = list(product_frame.columns)
+        with cursor.cursor.copy(
+            f"COPY {Product._meta.db_table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+        ) as copy:
+            copy.write(copy_text(product_frame))
+    with scopes_disabled():
+        product_pk = dict(Product.objects.filter(distributor=distributor).values_list("product_id", "pk"))
+    product_pks = np.array([product_pk[i] for i in ids], dtype=np.int64)
+    popular = np.minimum((products * rng.random(lines) ** 3).astype(np.int64), products - 1)
+    customer = np.array(pks, dtype=np.int64)[
+        np.minimum((len(pks) * rng.random(lines) ** 1.5).astype(np.int64), len(pks) - 1)
+    ]
+    qty = rng.integers(1, 12, lines)
+    price = np.round(rng.lognormal(3, 1, lines), 2)
+    line_frame = pd.DataFrame(
+        {
+            "distributor_id": d,
+            "invoice_id": "OPI" + pd.Series(np.arange(lines) // 4).astype(str),
+            "line_no": np.arange(lines) % 4 + 1,
+            "invoice_date": pd.Series(
+                np.datetime64(AS_OF, "D") - rng.integers(0, 365, lines // 4 + 1).astype("timedelta64[D]")
+            )
+            .repeat(4)
+            .to_numpy()[:lines]
+            .astype("datetime64[D]")
+            .astype(str),
+            "customer_id": np.repeat(customer[::4], 4)[:lines],
+            "product_id": product_pks[popular],
+            "quantity": qty,
+            "revenue": np.round(qty * price, 2),
+            "cost": np.round(qty * price * rng.uniform(0.55, 0.9, lines), 2),
+            "ship_method": np.repeat(
+                np.array(["truck", "ups", "will_call"], dtype=object)[rng.integers(0, 3, lines // 4 + 1)], 4
+            )[:lines],
+            "branch": np.repeat(
+                np.array([f"B{i}" for i in range(5)], dtype=object)[rng.integers(0, 5, lines // 4 + 1)], 4
+            )[:lines],
+            "channel": "",
+            "special_order": ~stock[popular] | (rng.random(lines) < 0.03),
+        }
+    )
+    inventory = pd.DataFrame(
+        {
+            "distributor_id": d,
+            "product_id": product_pks[stock],
+            "branch": "",
+            "on_hand": np.where(
+                np.flatnonzero(stock) < 200, rng.integers(0, 3, stock.sum()), rng.integers(100, 5000, stock.sum())
+            ),
+            "on_order": 0,
+            "lead_time_days": 14,
+        }
+    )
+    with connection.cursor() as cursor:
+        # An empty CSV cell is NULL to COPY: FORCE_NOT_NULL reads the empty channel and branch as "".
+        for table, frame, text in (
+            (InvoiceLine._meta.db_table, line_frame, "channel"),
+            (Inventory._meta.db_table, inventory, "branch"),
+        ):
+            sql = f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv, FORCE_NOT_NULL ({text}))"
+            with cursor.cursor.copy(sql) as copy:
+                copy.write(copy_text(frame))
+    summaries.refresh_tenant(distributor)
+
+
 def measure(pages: list[tuple[str, object, str]], n: int) -> dict[str, dict]:
     """Each page once cold (caches cleared), then `n` rounds requesting every page in turn, so that
     load on the machine falls on all pages alike (the ratios are what the benchmark reports)."""
@@ -350,6 +448,8 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--products", type=int, default=200_000, help="products of the operations pages")
+    parser.add_argument("--lines", type=int, default=400_000, help="invoice lines of the operations pages (0: none)")
     parser.add_argument(
         "--database",
         default=os.environ.get("BENCH_PAGES_DB", "stratify_bench_pages"),
@@ -375,7 +475,13 @@ def main(argv=None) -> int:
         users = {role: User.objects.get(username=f"{SLUG}-{role}") for role in ("manager", "rep", "customer")}
     else:
         start = time.perf_counter()
-        users = build(customers=args.customers, reps=args.reps, seed=args.seed)
+        users = build(
+            customers=args.customers,
+            reps=args.reps,
+            seed=args.seed,
+            operations_products=args.products,
+            operations_lines=args.lines,
+        )
         print(f"Built {args.customers:,} customers with scores in {time.perf_counter() - start:.1f}s", flush=True)
     clients = {}
     for role, user in users.items():
@@ -412,6 +518,15 @@ def main(argv=None) -> int:
             "manager",
             path("customer-definition", by="customer_class", value="contractor"),
         ),
+        # Issue 17: the operations pages (each cached per run after its first request, like the dashboard).
+        ("ops: supplier cut (S1)", "manager", path("ops-cut-impact") + "?supplier=S1"),
+        ("ops: core demand per product", "manager", path("ops-core-demand")),
+        ("ops: core demand sorted by core share", "manager", path("ops-core-demand") + "?sort=-core_share"),
+        ("ops: core demand per category", "manager", path("ops-core-demand") + "?dimension=category"),
+        ("ops: scarce stock allocation", "manager", path("ops-scarce-stock") + "?view=allocation"),
+        ("ops: stock / non-stock", "manager", path("ops-stock")),
+        ("ops: deliveries", "manager", path("ops-deliveries")),
+        ("ops: marketing lists", "manager", path("ops-marketing")),
     ]
     measured = measure([(label, clients[role], url_path) for label, role, url_path in pages], args.requests)
     results = [(label, measured[label]) for label, _, _ in pages]
@@ -428,6 +543,7 @@ def main(argv=None) -> int:
     for label, r in results:
         ratio = r["median_ms"] / base
         is_main = label in main_pages or label.startswith(("my customers", "profit centers", *BENCHMARK_PAGES))
+        is_main = label in main_pages or label.startswith(("my customers", "ops:"))
         if is_main and ratio > TARGET_RATIO:
             failed.append(label)
         rows.append(

@@ -261,6 +261,9 @@ class DemoDistributor:
         self.product_brand = rng.integers(0, n_brands, n_products)
         self.product_price = np.round(rng.lognormal(3.2, 1.1, n_products), 2) + 0.5
         self.product_is_stock = rng.random(n_products) < 0.85
+        # Issue 17: each category's second most popular product is a special-order (non-stock) item, so
+        # core customers buy some non-stock items repeatedly (no draw: the random streams are unchanged).
+        self.product_is_stock[self.cat_start + 1] = False
         self.product_cycle = np.where(cat_cycle[self.product_category] > 0, cat_cycle[self.product_category], 0)
         self.product_margin = np.clip(cat_margin[self.product_category] + rng.normal(0, 0.04, n_products), 0.04, 0.6)
 
@@ -434,6 +437,37 @@ class DemoDistributor:
                 ),
             }
         ).assign(replacement_cycle_days=lambda f: f["replacement_cycle_days"].where(self.product_cycle > 0))
+
+    def inventory_frame(self) -> pd.DataFrame:
+        """Issue 17: stock per product and branch. Each category's five most popular stock products are
+        stocked at every branch, the first two of them scarce (0-2 on hand, nothing on order: below any
+        lead-time demand); every other stock product has one row for the whole distributor (no branch)
+        with plenty on hand. Its own random stream: the other frames do not change."""
+        rng = np.random.default_rng([self.seed, 17])
+        stock = np.flatnonzero(self.product_is_stock)
+        rank = np.arange(len(self.product_category)) - self.cat_start[self.product_category]
+        top = stock[rank[stock] < 5]
+        rest = stock[rank[stock] >= 5]
+        n_b = len(self.branch_names)
+        top_rows = np.repeat(top, n_b)
+        scarce = rank[top_rows] < 2
+        products = np.concatenate([top_rows, rest])
+        on_hand = np.concatenate(
+            [np.where(scarce, rng.integers(0, 3, len(top_rows)), rng.integers(400, 4000, len(top_rows))),
+             rng.integers(200, 2000, len(rest))]
+        )  # fmt: skip
+        return pd.DataFrame(
+            {
+                "product_id": self.product_ids[products],
+                "branch": np.concatenate([np.tile(self.branch_names, len(top)), np.full(len(rest), "", dtype=object)]),
+                "on_hand": on_hand,
+                "on_order": np.where(
+                    np.concatenate([scarce, np.zeros(len(rest), bool)]), 0, rng.integers(0, 100, len(products))
+                ),
+                "lead_time_days": rng.choice(np.array([7, 14, 21, 30, 45]), len(products)),
+                "as_of": np.full(len(products), np.datetime64(self.end_date, "D")),
+            }
+        )
 
     def partners_frame(self) -> pd.DataFrame:
         support = {
@@ -764,4 +798,7 @@ def load_demo(*, distributor, demo: DemoDistributor, log=None) -> dict:
         result = load_frame(distributor=distributor, kind="interactions", frame=interactions)
         add("interactions", result)
         log(f"interactions: {len(interactions):,} rows in {result.get('seconds', 0):.1f} s")
+        inventory = demo.inventory_frame()  # issue 17: stock per product and branch
+        add("inventory", load_frame(distributor=distributor, kind="inventory", frame=inventory))
+        log(f"inventory: {len(inventory):,} rows")
     return summary

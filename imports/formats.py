@@ -21,6 +21,8 @@ class Column:
     choices: tuple[str, ...] = ()
     # For an optional CHOICE column: the value an empty cell gets.
     default: str = ""
+    # For a number column: the smallest value allowed (None: any), e.g. 0 for stock on hand.
+    minimum: int | None = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class Kind:
     key: tuple[str, ...]
     label: str = ""
     extra_required: tuple[str, ...] = field(default=())
+    # Columns that must name a record the tenant already has ({column: entity}, e.g. a product):
+    # a row naming another is an import error with its row, not a record created on the fly.
+    references: tuple[tuple[str, str], ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -263,7 +268,31 @@ INTERACTIONS = Kind(
     ),
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (INVOICE_LINES, CUSTOMERS, PRODUCTS, PARTNERS, INTERACTIONS)}
+# Stock per product and branch (issue 17: core-first operations). Optional: without it the operations
+# pages say what importing it would add. Every product must be one the tenant already has (from its
+# invoice lines or products file); one row per product x branch; quantities are never negative.
+INVENTORY = Kind(
+    name="inventory",
+    label="Inventory",
+    key=("product_id", "branch"),
+    references=(("product_id", "products"),),
+    columns=(
+        Column("product_id", required=True, aliases=_PRODUCT_ID_ALIASES),
+        Column("branch", aliases=("location", "warehouse", "whse", "branchid", "store")),
+        Column(
+            "on_hand",
+            DECIMAL,
+            required=True,
+            minimum=0,
+            aliases=("onhand", "qtyonhand", "quantityonhand", "stock", "instock", "available", "qtyavailable"),
+        ),
+        Column("on_order", DECIMAL, minimum=0, aliases=("onorder", "qtyonorder", "quantityonorder", "openpo")),
+        Column("lead_time_days", INT, minimum=0, aliases=("leadtime", "leadtimedays", "leaddays", "lt")),
+        Column("as_of", DATE, aliases=("asof", "date", "snapshotdate", "countdate", "stockdate")),
+    ),
+)
+
+KINDS: dict[str, Kind] = {k.name: k for k in (INVOICE_LINES, CUSTOMERS, PRODUCTS, PARTNERS, INTERACTIONS, INVENTORY)}
 KIND_CHOICES = [(k.name, k.label) for k in KINDS.values()]
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")

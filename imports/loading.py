@@ -20,7 +20,7 @@ from django.db import connection, transaction
 
 from channels.models import Interaction, Partner
 from sales import summaries
-from sales.models import Customer, InvoiceLine, Product, Rep
+from sales.models import Customer, Inventory, InvoiceLine, Product, Rep
 from stratify.db import distinct_from, is_postgres
 
 from .errors import ErrorLog
@@ -367,7 +367,11 @@ def line_no_expr(stage: Stage, present: set[str], alias: str = "s") -> str:
 def key_exprs(stage: Stage, present: set[str]) -> list[tuple[str, str]]:
     if stage.kind.name == "invoice_lines":
         return [("invoice_id", "s.invoice_id"), ("line_no", line_no_expr(stage, present))]
-    return [(name, f"s.{name}") for name in stage.kind.key]
+    # An optional key column (inventory's branch) may be absent or blank: both are the empty value.
+    return [
+        (name, f"s.{name}" if name not in stage.kind.names or stage.kind.column(name).required else _text(f"s.{name}"))
+        for name in stage.kind.key
+    ]
 
 
 def find_duplicates(stage: Stage, present: set[str], errors: ErrorLog) -> None:
@@ -401,6 +405,31 @@ def find_duplicates(stage: Stage, present: set[str], errors: ErrorLog) -> None:
             pd.Index(group["row"]), label, values[group.index], reason, group=f"duplicate {label}", phrase="repeats"
         )
     errors.count_more(label, f"duplicate {label}", extra - len(frame))  # past the listed ones
+
+
+_REFERENCED = {"products": (Product, "product_id", "product")}
+
+
+def find_unknown_references(stage: Stage, distributor, errors: ErrorLog) -> None:
+    """Record every row naming a record the tenant does not have, for the kinds whose columns must
+    name existing ones (`Kind.references`: inventory's products). One anti-join per column."""
+    tenant = int(distributor.pk)
+    for column, entity in stage.kind.references:
+        model, key, word = _REFERENCED[entity]
+        unknown = (
+            f"FROM {stage.name} s WHERE s.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {_table(model)} r"
+            f" WHERE r.distributor_id = {tenant} AND r.{key} = s.{column})"
+        )
+        with connection.cursor() as cursor:
+            total = _count(cursor, f"SELECT count(*) {unknown}")
+            if not total:
+                continue
+            cursor.execute(f"SELECT s._row, s.{column} {unknown} ORDER BY s._row LIMIT {errors.limit}", [])
+            rows = cursor.fetchall()
+        frame = pd.DataFrame(rows, columns=["row", "value"])
+        reason = f"unknown {word} (import its invoice lines or the products file first)"
+        errors.add(pd.Index(frame["row"]), column, frame["value"], reason, phrase="is not a known " + word)
+        errors.count_more(column, reason, total - len(frame))
 
 
 # --- merges, one per kind --------------------------------------------------------------------------
@@ -661,12 +690,31 @@ def _simple_upsert(cursor, stage, model, columns, update, conflict, tenant, coun
     counts[label] = {"created": created, "updated": updated, "unchanged": stage.rows - created - updated}
 
 
+def _merge_inventory(cursor, stage: Stage, tenant: int, present: set[str], counts: dict, progress) -> None:
+    """Stock per (product, branch): the product by the tenant's SKU (checked to exist before the merge),
+    an empty branch for a file without one, nothing on order when the column is absent or blank."""
+    columns = {
+        "distributor_id": str(tenant),
+        "product_id": "p.id",
+        "branch": _text("s.branch") if "branch" in present else "''",
+        "on_hand": "s.on_hand",
+        "on_order": "COALESCE(s.on_order, 0)" if "on_order" in present else "0",
+    }
+    update = ["on_hand", "on_order"]
+    _take_present(columns, update, present, plain=("lead_time_days", "as_of"))
+    joins = f" JOIN {_table(Product)} p ON p.distributor_id = {tenant} AND p.product_id = s.product_id"
+    _simple_upsert(
+        cursor, stage, Inventory, columns, update, ["product_id", "branch"], tenant, counts, "inventory", joins
+    )
+
+
 MERGES = {
     "invoice_lines": _merge_invoice_lines,
     "customers": _merge_customers,
     "products": _merge_products,
     "partners": _merge_partners,
     "interactions": _merge_interactions,
+    "inventory": _merge_inventory,
 }
 
 

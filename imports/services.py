@@ -33,7 +33,7 @@ from stratify.jobs.services import job_cancel, job_enqueue, job_execute, job_fen
 from . import formats
 from .errors import ErrorLog, ImportFailed, clip
 from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, KINDS, get_kind
-from .loading import Stage, find_duplicates, merge
+from .loading import Stage, find_duplicates, find_unknown_references, merge
 from .models import ColumnMapping
 from .reading import check_size, inspect_file, iter_chunks, preview, read_headers
 from .uploads import upload_discard, upload_folder_of
@@ -177,6 +177,7 @@ def run_import(job: Job, progress) -> dict:
             if not data_rows:
                 raise ImportFailed("The file has a header but no data rows.")
             find_duplicates(stage, plan.present, errors)
+            find_unknown_references(stage, job.distributor, errors)
             if errors:
                 raise errors.failure()
             progress(72, f"Checked {data_rows:,} rows; writing…")

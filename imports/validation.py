@@ -361,6 +361,17 @@ def _choices(cells: pd.Series, label: str, column: Column, errors: ErrorLog) -> 
     return normalized.where(normalized != "", column.default or ""), bad
 
 
+def _below_minimum(values: pd.Series, cells: pd.Series, label: str, column: Column, errors: ErrorLog) -> pd.Series:
+    """Cells below the column's minimum (e.g. a negative stock on hand), recorded with their rows."""
+    if column.minimum is None:
+        return pd.Series(False, index=values.index)
+    low = values.notna() & (values < column.minimum)
+    if low.any():
+        reason = "negative (must be 0 or more)" if column.minimum == 0 else f"less than {column.minimum}"
+        errors.add(cells.index[low], label, cells[low], reason)
+    return low
+
+
 def validate_chunk(plan: Plan, chunk: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
     """The chunk's valid rows in the staging layout (`stage_columns`, present columns only)."""
     out: dict[str, pd.Series] = {}
@@ -399,10 +410,12 @@ def validate_chunk(plan: Plan, chunk: pd.DataFrame, errors: ErrorLog) -> pd.Data
             out[name] = cells
         elif column.type == DECIMAL:
             values, col_bad = _numbers(cells, label, errors)
+            col_bad |= _below_minimum(values, cells, label, column, errors)
             out[name] = _decimal_text(cells, values)
             bad |= col_bad
         elif column.type == INT:
             values, col_bad = _numbers(cells, label, errors, integer=True)
+            col_bad |= _below_minimum(values, cells, label, column, errors)
             out[name] = values.astype("Int64")
             bad |= col_bad
         elif column.type == DATE:

@@ -49,4 +49,11 @@ tenant_urlpatterns += [
 ]
 tenant_urlpatterns += [
     path("customers/<erp_id:customer_id>/gaps/", views.CustomerGapsExportView.as_view(), name="customer-gaps-export"),
+    # Core-first operations (issue 17)
+    path("operations/cut-impact/", views.CutImpactView.as_view(), name="ops-cut-impact"),
+    path("operations/core-demand/", views.CoreDemandView.as_view(), name="ops-core-demand"),
+    path("operations/scarce-stock/", views.ScarceStockView.as_view(), name="ops-scarce-stock"),
+    path("operations/stock/", views.StockView.as_view(), name="ops-stock"),
+    path("operations/deliveries/", views.DeliveriesView.as_view(), name="ops-deliveries"),
+    path("operations/marketing/", views.MarketingListView.as_view(), name="ops-marketing"),
 ]

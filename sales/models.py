@@ -223,3 +223,26 @@ class CustomerCategory(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["distributor", "customer", "category"], name="customercategory_natural_key")
         ]
+
+
+class Inventory(TenantOwnedModel):
+    """Stock of one product at one branch on a date (the optional `inventory` import, issue 17): what is
+    on hand, what is on order, and how many days a reorder takes. One row per (product, branch); a new
+    import of the same pair replaces its figures. `branch` may be empty (a single-warehouse tenant)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="inventory")
+    branch = models.CharField(max_length=100, blank=True)
+    on_hand = models.DecimalField(max_digits=18, decimal_places=4)
+    on_order = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    lead_time_days = models.IntegerField(null=True, blank=True)
+    as_of = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["distributor", "product", "branch"], name="inventory_natural_key")
+        ]
+        ordering = ["product_id", "branch"]
+        verbose_name_plural = "inventory"
+
+    def __str__(self) -> str:
+        return f"{self.product_id} @ {self.branch or '-'}"

@@ -10,6 +10,7 @@ from accounts.api import TenantListApi, TokenObtainApi
 from channels.api import InteractionDetailApi, InteractionListApi, PartnerDetailApi, PartnerListApi
 from imports.api import ImportCancelApi, ImportDetailApi, ImportErrorsCsvApi, ImportListApi
 from insights import api as insights_api
+from operations import api as operations_api
 from sales.api import CustomerDetailApi, CustomerListApi, ProductDetailApi, ProductListApi, RepDetailApi, RepListApi
 from segments import api as segments_api
 from stratify.jobs.api import JobDetailApi, JobListApi
@@ -70,6 +71,25 @@ tenant_patterns = [
     path("leakage/", insights_api.LeakageApi.as_view(), name="api-leakage"),
     path("history/", insights_api.HistoryApi.as_view(), name="api-history"),
     path("customers/<erp_id:customer_id>/gaps/", insights_api.CustomerGapsApi.as_view(), name="api-customer-gaps"),
+    # Core-first operations (issue 17)
+    path("operations/cut-impact/", operations_api.CutImpactApi.as_view(), name="api-ops-cut-impact"),
+    path("operations/scenarios/", operations_api.ScenarioListApi.as_view(), name="api-ops-scenarios"),
+    path("operations/scenarios/compare/", operations_api.ScenarioCompareApi.as_view(), name="api-ops-compare"),
+    path(
+        "operations/scenarios/<int:scenario_id>/", operations_api.ScenarioDetailApi.as_view(), name="api-ops-scenario"
+    ),
+    path("operations/core-demand/", operations_api.CoreDemandApi.as_view(), name="api-ops-core-demand"),
+    path("operations/scarce-stock/", operations_api.ScarceStockApi.as_view(), name="api-ops-scarce-stock"),
+    path(
+        "operations/scarce-stock/allocation/",
+        operations_api.ScarceAllocationApi.as_view(),
+        name="api-ops-allocation",
+    ),
+    path("operations/stock/", operations_api.StockApi.as_view(), name="api-ops-stock"),
+    path("operations/deliveries/", operations_api.DeliveriesApi.as_view(), name="api-ops-deliveries"),
+    path("operations/deliveries/consolidate/", operations_api.ConsolidateApi.as_view(), name="api-ops-consolidate"),
+    path("operations/lookalikes/", operations_api.LookalikesApi.as_view(), name="api-ops-lookalikes"),
+    path("operations/settings/", operations_api.OperationsSettingsApi.as_view(), name="api-ops-settings"),
 ]
 
 urlpatterns = [

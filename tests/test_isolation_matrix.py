@@ -163,6 +163,16 @@ def with_run(kwargs=lambda t: {}):
     return lambda t: (published_run_of(t), kwargs(t))[1]
 
 
+def scenario_of(t: Tenant) -> dict:
+    from operations.models import CutScenario
+
+    with scopes_disabled():
+        scenario, _ = CutScenario.objects.get_or_create(
+            distributor=t.distributor, name=f"Cut {t.slug}", defaults={"products": [t.product.product_id]}
+        )
+    return {"scenario_id": scenario.pk}
+
+
 customer_kw = lambda t: {"customer_id": t.assigned_customer.customer_id}  # noqa: E731
 run_kw = lambda t: {"run_id": run_of(t).number}  # noqa: E731
 run_pk = lambda t: {"pk": run_of(t).number}  # noqa: E731
@@ -373,6 +383,51 @@ ROUTE_CASES: dict[str, Case] = {
     "api-leakage": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
     "api-history": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
     "api-customer-gaps": Case(get=STAFF, kwargs=with_run(customer_kw), customer_level=True),
+    # ---- core-first operations (issue 17): managers only; the matrix's tenants have no published run ----
+    "ops-cut-impact": Case(
+        get=MANAGER_ONLY,
+        writes={
+            "POST": Write(
+                {"manager": 302, "rep": 403, "customer": 403},
+                data=lambda t: {"name": "Without SKU1", "product": t.product.product_id},
+            )
+        },
+    ),
+    "ops-core-demand": Case(get=MANAGER_ONLY),
+    "ops-scarce-stock": Case(get=MANAGER_ONLY),
+    "ops-stock": Case(
+        get=MANAGER_ONLY,
+        writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403}, data=lambda t: {"stock_min_orders": "2"})},
+    ),
+    "ops-deliveries": Case(get=MANAGER_ONLY, writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403})}),
+    "ops-marketing": Case(get=MANAGER_ONLY),
+    "api-ops-cut-impact": Case(get={"manager": 400, "rep": 403, "customer": 403}),  # nothing chosen
+    "api-ops-scenarios": Case(
+        get=MANAGER_ONLY,
+        writes={
+            "POST": Write(
+                {"manager": 201, "rep": 403, "customer": 403},
+                data=lambda t: {"name": "Without SKU1", "product": [t.product.product_id]},
+                json=True,
+            )
+        },
+    ),
+    "api-ops-scenario": Case(
+        get=MANAGER_ONLY,
+        kwargs=scenario_of,
+        writes={"DELETE": Write({"manager": 204, "rep": 403, "customer": 403})},
+    ),
+    "api-ops-compare": Case(get={"manager": 400, "rep": 403, "customer": 403}),  # no scenarios named
+    "api-ops-core-demand": Case(get={"manager": 409, "rep": 403, "customer": 403}),  # no published run
+    "api-ops-scarce-stock": Case(get={"manager": 409, "rep": 403, "customer": 403}),
+    "api-ops-allocation": Case(get={"manager": 409, "rep": 403, "customer": 403}),
+    "api-ops-stock": Case(get={"manager": 409, "rep": 403, "customer": 403}),
+    "api-ops-deliveries": Case(get={"manager": 409, "rep": 403, "customer": 403}),
+    "api-ops-consolidate": Case(
+        get=NOT_ALLOWED, writes={"POST": Write({"manager": 409, "rep": 403, "customer": 403}, json=True)}
+    ),
+    "api-ops-lookalikes": Case(get={"manager": 409, "rep": 403, "customer": 403}),
+    "api-ops-settings": Case(get=MANAGER_ONLY, writes={"PATCH": Write(STARTS_WITH_DEFAULTS, json=True)}),
 }
 
 SKIPPED_PREFIXES = {

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "insights",
     "channels.apps.ChannelsConfig",
     "imports",
+    "operations",
 ]
 
 MIDDLEWARE = [

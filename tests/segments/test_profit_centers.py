@@ -309,7 +309,7 @@ def test_the_run_publishes_without_waiting_and_stale_data_is_refused(tenant):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(-10**9, 10**9), max_size=1500), st.integers(1, 10**6))
+@given(st.lists(st.integers(-(10**9), 10**9), max_size=1500), st.integers(1, 10**6))
 def test_whale_curve_against_a_naive_cumulative_sum(profits, unit):
     """The stored curve: peak, where it is, total, what drains give away (to the cent from the exact
     sums), at most CURVE_POINTS points with the peak and the last value among them."""

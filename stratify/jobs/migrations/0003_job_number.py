@@ -16,7 +16,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(model_name="job", name="number", field=models.PositiveIntegerField(null=True, editable=False)),
+        migrations.AddField(
+            model_name="job", name="number", field=models.PositiveIntegerField(null=True, editable=False)
+        ),
         migrations.RunPython(number_jobs, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="job",

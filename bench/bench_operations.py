@@ -1,0 +1,221 @@
+"""Operations benchmark (issue 17): the supplier-cut scenario and the operations figures on a demo
+distributor.
+
+    python -m bench.bench_operations [--lines 1000000] [--customers 50000] [--repeat 5]
+    make bench-operations ARGS="--lines 1000000"
+
+On a scratch database (`stratify_bench_ops` on the DATABASE_URL server: dropped, created, migrated;
+dev data is never touched): the demo distributor (imports/demo.py, loaded through the import's write
+path, with its inventory), and a published run whose scores are drawn at random (the cut's SQL does not
+care how customers got their segment; a real run at this size is `bench_stratify`'s subject). Then:
+
+1. the cut impact (`operations.selectors.cut_impact`, what the API and the page call) for the largest
+   supplier, the three largest, a brand and ten products, each `--repeat` times (median and worst), and
+   once through the API (`GET .../operations/cut-impact/?supplier=...`, full middleware stack);
+2. once each (cold, what a page computes before caching it per run): core demand per product and per
+   category, scarce stock with its allocation, stock / non-stock lists, deliveries, consolidation and
+   the lookalike list.
+
+Target (issue 17): a supplier-cut scenario answers in under a second (stated for 10M lines; measured
+here up to 1M on the shared 2-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+
+import numpy as np
+
+from bench.common import django_setup, migrate, print_table, recreate_database, scratch_database_url
+
+SLUG = "bench-ops"
+SEGMENTS = np.array(["core", "service_drain", "opportunistic", "marginal", "lapsed"], dtype=object)
+TARGET_SECONDS = 1.0
+
+
+def build(*, customers: int, lines: int, seed: int):
+    from django.db import connection
+    from django.utils import timezone
+    from django_scopes import scope, scopes_disabled
+
+    from bench.common import bench_tenant
+    from imports.demo import DemoDistributor, load_demo
+    from sales.models import Customer
+    from segments.models import CustomerScore, StratificationProfile, StratificationRun
+
+    rng = np.random.default_rng(seed)
+    distributor, manager = bench_tenant(SLUG, "Operations Benchmark Distributor")
+    demo = DemoDistributor(customers=customers, lines=lines, seed=seed)
+    start = time.perf_counter()
+    load_demo(distributor=distributor, demo=demo)
+    print(f"Loaded {lines:,} lines, {customers:,} customers in {time.perf_counter() - start:.1f}s", flush=True)
+    with scopes_disabled(), scope(distributor=distributor):
+        run = StratificationRun.objects.create(
+            distributor=distributor,
+            status="succeeded",
+            as_of=demo.end_date,
+            published_at=timezone.now(),
+            settings={"window_days": 365, "value_top_share": 0.3, "profit_top_share": 0.3},
+        )
+        pks = list(Customer.objects.filter(distributor=distributor).values_list("pk", flat=True))
+        segment = SEGMENTS[rng.choice(5, len(pks), p=[0.2, 0.15, 0.2, 0.3, 0.15])]
+        CustomerScore.objects.bulk_create(
+            [
+                CustomerScore(
+                    distributor=distributor,
+                    run=run,
+                    customer_id=pk,
+                    segment=segment[i],
+                    net_profit=float(rng.normal(500, 2000)),
+                    share_of_wallet=float(rng.random()) if i % 3 else None,
+                    explanation={},
+                )
+                for i, pk in enumerate(pks)
+            ],
+            batch_size=5000,
+        )
+        StratificationProfile.objects.update_or_create(distributor=distributor, defaults={"current_run": run})
+        # Each score's revenue is the customer's window revenue, as a real run stores it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE segments_customerscore s SET revenue = w.revenue FROM (SELECT customer_id,"
+                " sum(revenue) AS revenue FROM sales_invoiceline WHERE distributor_id = %s AND invoice_date"
+                " BETWEEN %s AND %s GROUP BY customer_id) w WHERE s.run_id = %s AND s.customer_id = w.customer_id",
+                [distributor.pk, demo.end_date - timedelta(days=364), demo.end_date, run.pk],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return distributor, manager, run
+
+
+def timed(fn, repeat: int) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), max(times)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reuse", action="store_true", help="measure the data a previous run built")
+    args = parser.parse_args(argv)
+
+    url = scratch_database_url(os.environ.get("DATABASE_URL"), "stratify_bench_ops")
+    if not args.reuse:
+        print(f"Scratch database {url}: recreating and migrating...", flush=True)
+        recreate_database(url)
+        migrate(url)
+    django_setup(url)
+    from django.db.models import Count, Sum
+    from django.test import Client
+    from django_scopes import scope
+
+    from operations import selectors as ops
+    from sales.models import InvoiceLine, Product
+
+    if args.reuse:
+        from accounts.models import Distributor, User
+        from segments.selectors import published_runs
+
+        distributor = Distributor.objects.get(slug=SLUG)
+        manager = User.objects.get(username=f"{SLUG}-manager")
+        with scope(distributor=distributor):
+            run, _ = published_runs(distributor=distributor)
+    else:
+        distributor, manager, run = build(customers=args.customers, lines=args.lines, seed=args.seed)
+    rows = []
+    with scope(distributor=distributor):
+        suppliers = list(
+            InvoiceLine.objects.filter(distributor=distributor)
+            .values("product__supplier_id")
+            .annotate(n=Count("id"), revenue=Sum("revenue"))
+            .order_by("-n")
+            .values_list("product__supplier_id", "n")[:3]
+        )
+        total = InvoiceLine.objects.filter(distributor=distributor).count()
+        brand = Product.objects.filter(distributor=distributor).exclude(brand="").values_list("brand", flat=True)[0]
+        products = list(Product.objects.filter(distributor=distributor).values_list("product_id", flat=True)[:10])
+        choices = [
+            (f"largest supplier ({suppliers[0][1] / total:.0%} of lines)", ops.CutChoice(supplier=[suppliers[0][0]])),
+            ("three largest suppliers", ops.CutChoice(supplier=[s for s, _ in suppliers])),
+            ("one brand", ops.CutChoice(brand=[brand])),
+            ("ten products", ops.CutChoice(product=products)),
+        ]
+        from django.core.cache import cache
+
+        cache.clear()
+        start = time.perf_counter()
+        ops.cut_impact(distributor=distributor, run=run, choice=choices[0][1])
+        rows.append(
+            [
+                "cut impact, first after publishing (core products cached)",
+                f"{(time.perf_counter() - start) * 1000:.0f}",
+                "",
+                "",
+                "cold, once",
+            ]
+        )
+        for label, choice in choices:
+            median, worst = timed(
+                lambda c=choice: ops.cut_impact(distributor=distributor, run=run, choice=c), args.repeat
+            )
+            result = ops.cut_impact(distributor=distributor, run=run, choice=choice)
+            rows.append(
+                [
+                    f"cut impact: {label}",
+                    f"{median * 1000:.0f}",
+                    f"{worst * 1000:.0f}",
+                    f"{len(result['core_customers']):,} core / {result['total']['customers']:,} customers",
+                    "< 1 s" if median < TARGET_SECONDS else "MISSED",
+                ]
+            )
+        for label, fn in (
+            ("core demand per product", lambda: ops.core_demand(distributor=distributor, run=run, dimension="product")),
+            (
+                "core demand per category",
+                lambda: ops.core_demand(distributor=distributor, run=run, dimension="category"),
+            ),
+            ("scarce stock + allocation", lambda: ops.scarce_stock(distributor=distributor, run=run)),
+            ("stock / non-stock", lambda: ops.stock_recommendations(distributor=distributor, run=run)),
+            ("deliveries", lambda: ops.deliveries(distributor=distributor, run=run)),
+            ("consolidation", lambda: ops.consolidation(distributor=distributor, run=run)),
+            ("lookalikes", lambda: ops.lookalikes(distributor=distributor, run=run)),
+        ):
+            start = time.perf_counter()
+            out = fn()
+            seconds = time.perf_counter() - start
+            size = len(out[1]) if isinstance(out, tuple) else (len(out) if isinstance(out, list) else "")
+            rows.append([label, f"{seconds * 1000:.0f}", "", f"{size:,} rows" if size != "" else "", "cold, once"])
+    client = Client()
+    client.force_login(manager)
+    path = f"/api/v1/tenants/{SLUG}/operations/cut-impact/?supplier={suppliers[0][0]}"
+    median, worst = timed(lambda: client.get(path), args.repeat)
+    assert client.get(path).status_code == 200
+    rows.insert(
+        1,
+        [
+            "cut impact API: largest supplier",
+            f"{median * 1000:.0f}",
+            f"{worst * 1000:.0f}",
+            "",
+            "< 1 s" if median < TARGET_SECONDS else "MISSED",
+        ],
+    )
+    print(f"\nOperations at {args.lines:,} lines, {args.customers:,} customers (PostgreSQL):")
+    print_table(["figure", "median ms", "worst ms", "size", ""], rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

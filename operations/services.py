@@ -1,0 +1,111 @@
+"""Writes of the operations pages: saved cut scenarios, the tenant's thresholds, and turning the
+consolidation suggestion into a change of the marginal segment's tier policy (audited like any
+policy edit, through `segments.services.policies`)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from segments.selectors import policy_get
+from segments.services.policies import policy_update
+
+from .models import CutScenario, OperationsSettings
+from .selectors import CutChoice, consolidation, cut_unknown
+
+SETTING_RANGES: dict[str, tuple[int, int]] = {
+    "default_lead_time_days": (0, 365),
+    "stock_min_orders": (1, 1000),
+    "stock_min_core_customers": (1, 1000),
+    "drop_max_lines": (0, 10_000),
+    "max_deliveries_per_week": (1, 7),
+}
+MAX_VALUES_PER_KIND = 100
+
+
+def check_choice(*, distributor, choice: CutChoice, run=None) -> None:
+    """ValidationError naming what is wrong with a cut choice: nothing chosen, too many values, or
+    suppliers, brands or products the tenant does not have."""
+    if choice.empty:
+        raise ValidationError({"choice": "Choose at least one supplier, brand or product to cut."})
+    for key, values in choice.as_dict().items():
+        if len(values) > MAX_VALUES_PER_KIND:
+            raise ValidationError({key: f"At most {MAX_VALUES_PER_KIND} values."})
+        if any(len(v) > 255 for v in values):
+            raise ValidationError({key: "A value is longer than 255 characters."})
+    unknown = cut_unknown(distributor=distributor, choice=choice, run=run)
+    if unknown:
+        raise ValidationError({key: f"Unknown {key}: {', '.join(values)}." for key, values in unknown.items()})
+
+
+def scenario_save(*, distributor, actor, name: str, choice: CutChoice) -> CutScenario:
+    """Save (or replace, by name) a named cut scenario."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": "Give the scenario a name of 1 to 100 characters."})
+    check_choice(distributor=distributor, choice=choice)
+    try:
+        with transaction.atomic():
+            scenario, _ = CutScenario.objects.update_or_create(
+                distributor=distributor,
+                name=name,
+                defaults={
+                    "suppliers": choice.supplier,
+                    "brands": choice.brand,
+                    "products": choice.product,
+                    "created_by": actor,
+                },
+            )
+    except IntegrityError:  # two saves of the same new name at once: the other one won
+        scenario = CutScenario.objects.get(distributor=distributor, name=name)
+    return scenario
+
+
+def scenario_delete(*, scenario: CutScenario) -> None:
+    scenario.delete()
+
+
+def settings_update(*, distributor, data: dict) -> OperationsSettings:
+    """Set some thresholds (whole numbers within SETTING_RANGES); ValidationError naming the bad ones."""
+    errors, clean = {}, {}
+    for key, value in data.items():
+        if key not in SETTING_RANGES:
+            errors[key] = f"Unknown setting (expected one of: {', '.join(SETTING_RANGES)})."
+            continue
+        low, high = SETTING_RANGES[key]
+        try:
+            number = int(str(value).strip())
+        except (TypeError, ValueError):
+            errors[key] = f"A whole number from {low} to {high}."
+            continue
+        if not low <= number <= high:
+            errors[key] = f"A whole number from {low} to {high}."
+            continue
+        clean[key] = number
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        row, _ = OperationsSettings.objects.select_for_update().get_or_create(distributor=distributor)
+        for key, number in clean.items():
+            setattr(row, key, number)
+        row.save()
+    return row
+
+
+def consolidation_to_policy(*, distributor, run, actor, currency_text) -> str:
+    """Write the consolidation suggestion into the marginal segment's tier policy (its playbook, what
+    reps follow; audited as a policy change). Returns the sentence added. `currency_text(amount)`
+    formats the saving in the tenant's currency."""
+    suggestion = consolidation(distributor=distributor, run=run)
+    if not suggestion["saved_deliveries"]:
+        raise ValidationError({"consolidation": "There is nothing to consolidate in the published run's window."})
+    per_week = suggestion["per_week"]
+    sentence = (
+        f"Deliveries: consolidate to at most {per_week} a week"
+        f" (run #{run.number}: saves {suggestion['saved_deliveries']:,} deliveries,"
+        f" {currency_text(suggestion['saved_cost'])} at our delivery rates)."
+    )
+    policy = policy_get(distributor=distributor, segment=suggestion["segment"])
+    kept = [line for line in (policy.playbook or "").splitlines() if not line.startswith("Deliveries: consolidate")]
+    policy_update(policy=policy, actor=actor, data={"playbook": "\n".join([*kept, sentence]).strip()})
+    return sentence

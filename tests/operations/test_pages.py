@@ -1,0 +1,132 @@
+"""The operations pages: each says what it is for, shows the published run's figures (the same as the
+selectors), exports them, answers bad input with a 400 naming the allowed values, and tells a tenant
+without inventory what importing it would add."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from insights.operations import INVENTORY_PITCH, PAGES
+from operations import selectors as ops
+from operations.models import CutScenario, OperationsSettings
+from sales.models import Inventory
+from segments.models import TierPolicy
+from tests.pages.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+
+def page(t, name, query=""):
+    return reverse(name, kwargs={"tenant": t.slug}) + query
+
+
+@pytest.mark.parametrize("key", list(PAGES))
+def test_every_page_says_what_it_is_for(data, key):
+    response = login(data.tenant.manager).get(page(data.tenant, PAGES[key].url_name))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert PAGES[key].purpose in html.replace("&#x27;", "'")
+    assert 'id="nav-operations"' in html
+
+
+def test_no_inventory_says_what_importing_would_add(data):
+    with scopes_disabled():
+        Inventory.objects.filter(distributor=data.tenant.distributor).delete()
+    html = login(data.tenant.manager).get(page(data.tenant, "ops-scarce-stock")).content.decode()
+    assert 'id="inventory-pitch"' in html and INVENTORY_PITCH.split(":")[0].split(".")[0] in html
+
+
+def test_before_a_published_run(tenant_a):
+    html = login(tenant_a.manager).get(page(tenant_a, "ops-core-demand")).content.decode()
+    assert 'id="no-run"' in html
+
+
+def test_core_demand_page_and_export(data):
+    client = login(data.tenant.manager)
+    with scopes_disabled():
+        rows = ops.core_demand(distributor=data.tenant.distributor, run=data.run, dimension="category")
+    response = client.get(page(data.tenant, "ops-core-demand", "?dimension=category&export=csv"))
+    assert response.status_code == 200
+    exported = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert exported[0][0] == "Value" and "Revenue (USD)" in exported[0]
+    assert {r[0] for r in exported[1:]} == {r["value"] for r in rows}
+    by_value = {r[0]: r for r in exported[1:]}
+    i = exported[0].index("Core revenue (USD)")
+    for r in rows:
+        assert by_value[r["value"]][i] == f"{r['core_revenue']:.2f}"
+    bad = client.get(page(data.tenant, "ops-core-demand", "?dimension=colour"))
+    assert bad.status_code == 400 and "product, category, brand, supplier" in bad.content.decode()
+    sorted_page = client.get(page(data.tenant, "ops-core-demand", "?dimension=category&sort=-core_share"))
+    assert sorted_page.status_code == 200
+
+
+def test_scarce_allocation_export_serves_core_first(data):
+    response = login(data.tenant.manager).get(page(data.tenant, "ops-scarce-stock", "?view=allocation&export=csv"))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header = rows[0]
+    seg = header.index("Segment")
+    first = {}
+    for r in rows[1:]:
+        first.setdefault((r[0], r[1]), r[seg])
+    assert first and all(s == "Core" for s in first.values())
+
+
+def test_cut_page_save_compare_delete(data):
+    t = data.tenant
+    client = login(t.manager)
+    html = client.get(page(t, "ops-cut-impact", "?supplier=S1")).content.decode()
+    with scopes_disabled():
+        impact = ops.cut_impact(distributor=t.distributor, run=data.run, choice=ops.CutChoice(supplier=["S1"]))
+    assert html.count('<option value="S1" selected>') == 1 and html.count('<option value="Acme">') == 1
+    assert f'id="cut-core-count">{len(impact["core_customers"])}<' in html
+    for customer_id in impact["core_customers"]:
+        assert customer_id in html
+    response = client.post(page(t, "ops-cut-impact"), {"name": "No S1", "supplier": ["S1"]})
+    assert response.status_code == 302
+    client.post(page(t, "ops-cut-impact"), {"name": "No Bolt", "brand": ["Bolt"]})
+    with scopes_disabled():
+        a, b = (CutScenario.objects.get(name=n).pk for n in ("No S1", "No Bolt"))
+    html = client.get(page(t, "ops-cut-impact", f"?first={a}&second={b}")).content.decode()
+    assert 'id="comparison"' in html and "No S1 vs No Bolt" in html
+    bad = client.get(page(t, "ops-cut-impact", "?supplier=NOPE&product=P01,ZZ"))
+    assert bad.status_code == 400 and "NOPE" in bad.content.decode() and "ZZ" in bad.content.decode()
+    client.post(page(t, "ops-cut-impact"), {"delete": a})
+    with scopes_disabled():
+        assert list(CutScenario.objects.values_list("name", flat=True)) == ["No Bolt"]
+
+
+def test_thresholds_and_consolidation_from_the_pages(data):
+    t = data.tenant
+    client = login(t.manager)
+    client.post(page(t, "ops-stock"), {"stock_min_orders": "1", "drop_max_lines": "0"})
+    with scopes_disabled():
+        assert OperationsSettings.objects.get(distributor=t.distributor).stock_min_orders == 1
+    html = client.get(page(t, "ops-stock", "?list=to_stock")).content.decode()
+    assert "at least 1 times" in html
+    html = client.get(page(t, "ops-deliveries")).content.decode()
+    assert 'id="consolidate"' in html
+    client.post(page(t, "ops-deliveries"))
+    with scopes_disabled():
+        playbook = TierPolicy.objects.get(distributor=t.distributor, segment="marginal").playbook
+    assert "Deliveries: consolidate to at most 1 a week" in playbook
+
+
+def test_sorting_and_filters_of_a_list_page(data):
+    client = login(data.tenant.manager)
+    with scopes_disabled():
+        rows = ops.core_demand(distributor=data.tenant.distributor, run=data.run, dimension="product", branch="West")
+    best = max(rows, key=lambda r: (r["core_revenue"], r["value"]))
+    html = client.get(page(data.tenant, "ops-core-demand", "?branch=West&sort=-core_revenue")).content.decode()
+    body = html.split('id="core-demand-table"', 1)[1].split("<tbody>", 1)[1]
+    assert body.split("<td", 2)[1].split(">", 1)[1].startswith(best["value"])
+    response = client.get(page(data.tenant, "ops-core-demand", "?branch=West&q=P0&export=csv"))
+    exported = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert {r[0] for r in exported[1:]} == {r["value"] for r in rows if "P0" in r["value"]}
+    allocation = client.get(page(data.tenant, "ops-scarce-stock", "?view=allocation&segment=core&export=csv"))
+    segments = {r[5] for r in list(csv.reader(io.StringIO(allocation.content.decode("utf-8-sig"))))[1:]}
+    assert segments == {"Core"}
