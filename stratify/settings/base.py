@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "stratify.jobs",
     "sales",
     "segments",
+    "alerts",
     "insights",
     "channels.apps.ChannelsConfig",
     "imports",
@@ -222,6 +223,11 @@ CELERY_BEAT_SCHEDULE = {
     "scheduled-stratification": {
         "task": "segments.tasks.run_scheduled_stratifications_task",
         "schedule": crontab(minute=15),
+    },
+    # The weekly alerts digest (alerts.tasks): Monday morning, each rep and manager who has not opted out.
+    "weekly-alerts-digest": {
+        "task": "alerts.tasks.send_weekly_digests_task",
+        "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
     },
 }
 
