@@ -696,7 +696,7 @@ def segment_shift(data: RuleInput, s: dict) -> list[dict]:
             .groupby(column)["segment"]
             .agg(total="size", core=lambda x: int((x == "core").sum()))
         )
-        both = now.join(before, lsuffix="_now", rsuffix="_before", how="inner")
+        both = now.add_suffix("_now").join(before.add_suffix("_before"), how="inner")
         for value, row in both.iterrows():
             share_now = Decimal(int(row["core_now"])) / int(row["total_now"])
             share_before = Decimal(int(row["core_before"])) / int(row["total_before"])
