@@ -95,7 +95,7 @@ class Ref:
                             and self.kept(x)})  # fmt: skip
             if len(dates) < int(self.s["overdue_min_orders"]):
                 continue
-            median = Fraction(statistics.median([(b - c).days for c, b in zip(dates, dates[1:])]))
+            median = Fraction(statistics.median([(b - c).days for c, b in zip(dates, dates[1:], strict=False)]))
             days = (self.as_of - dates[-1]).days
             if days > F(self.s["overdue_factor"]) * median and days > int(self.s["overdue_min_days"]):
                 window = self.revenue(a, self.in_window)
@@ -159,7 +159,7 @@ class Ref:
             if not cycle or cycle <= 0:
                 if len(dates) < int(self.s["replenish_min_dates"]):
                     continue
-                cycle = Fraction(statistics.median([(b - c).days for c, b in zip(dates, dates[1:])]))
+                cycle = Fraction(statistics.median([(b - c).days for c, b in zip(dates, dates[1:], strict=False)]))
             days = (self.as_of - dates[-1]).days
             if cycle <= days < 2 * cycle:
                 out[(a, "product", p)] = cents(sum(F(x["revenue"]) for x in rows) / len(dates))
