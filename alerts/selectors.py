@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 
 from stratify.formatting import money_str
 from stratify.tenancy.permissions import Role
@@ -121,8 +121,16 @@ def distributor_alerts(*, distributor) -> QuerySet[Alert]:
     ).order_by("-amount", "id")
 
 
+STATUS_ORDER = Case(
+    *(When(status=s, then=Value(i)) for i, s in enumerate(("open", "acknowledged", "done", "dismissed"))),
+    default=Value(9),
+    output_field=IntegerField(),
+)
+
+
 def customer_alerts(*, distributor, customer) -> QuerySet[Alert]:
-    return Alert.objects.filter(distributor=distributor, customer=customer).order_by("status", "-amount", "id")
+    """A customer's alerts: open first, then acknowledged, done and dismissed; biggest first within."""
+    return Alert.objects.filter(distributor=distributor, customer=customer).order_by(STATUS_ORDER, "-amount", "id")
 
 
 def worklist(*, distributor, membership, limit: int = 500) -> list[dict]:

@@ -5,12 +5,19 @@ and its printable account review (where interactions are logged), and the custom
 from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.generic import TemplateView
 
+from alerts.lookups import ALERT
+from alerts.models import SETTING_FIELDS
+from alerts.selectors import alert_list
+from alerts.selectors import settings_for as alert_settings_for
+from alerts.services import AlertError, alert_set_status, digest_subscribe
+from alerts.services import settings_update as alert_settings_update
 from channels.forms import InteractionForm
 from channels.services import interaction_log
 from sales.lookups import CUSTOMER
-from sales.selectors import customer_list
+from sales.selectors import customer_list, rep_list
 from segments.models import ProfitCenter
 from segments.profit_centers import DEFAULT_DIMENSION, DIMENSIONS, unknown_dimension
 from segments.selectors import pending_run, profit_center_list, published_runs
@@ -19,7 +26,9 @@ from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
+from . import alerts as alert_pages
 from . import dashboard, profit
+from .attention import attention_by_customer
 from .customers import INTERACTIONS_PER_PAGE, customer_page_context, customer_rows, trend_columns
 from .filters import MyCustomersFilter
 from .profit import ProfitCenterFilter, ProfitCenterTable
@@ -50,6 +59,7 @@ class DashboardView(TenantViewMixin, TemplateView):
                 profit_dimensions=[(k, v[0]) for k, v in DIMENSIONS.items()],
             )
         context["pending_run"] = pending_run(distributor=self.distributor)
+        context.update(alert_pages.dashboard_context(distributor=self.distributor))
         return super().get_context_data(**context, **kwargs)
 
     def _profit_dimension(self) -> str:
@@ -93,10 +103,20 @@ class MyCustomersView(TenantListView):
         return export_headers(currency=self.distributor.currency)
 
     def export_rows(self, rows):
-        # growth and recency are read for the attention reasons (as on the page), not exported as columns.
-        fields = [f for _, f, _ in EXPORT_COLUMNS] + ["growth", "recency_days"]
+        # The attention column: the customers' open alerts, read a chunk of customers at a time.
+        fields = ["pk"] + [f for _, f, _ in EXPORT_COLUMNS]
+        chunk = []
         for row in rows.values_list(*fields).iterator(chunk_size=2000):
-            yield export_row(dict(zip(fields, row, strict=True)))
+            chunk.append(dict(zip(fields, row, strict=True)))
+            if len(chunk) == 2000:
+                yield from self._export_chunk(chunk)
+                chunk = []
+        yield from self._export_chunk(chunk)
+
+    def _export_chunk(self, chunk):
+        reasons = attention_by_customer(distributor=self.distributor, customers=[r["pk"] for r in chunk])
+        for record in chunk:
+            yield export_row(record, reasons.get(record["pk"], []))
 
     def get_context_data(self, **kwargs):
         form = self.filterset.form
@@ -123,6 +143,7 @@ class CustomerPageMixin(TenantViewMixin):
             interactions_page=self.request.GET.get("interactions_page", 1),
             interactions_per_page=self.interactions_per_page,
         )
+        context["customer_alerts"] = alert_pages.customer_alerts(distributor=self.distributor, customer=self.customer)
         return {**context, **extra}
 
 
@@ -211,6 +232,10 @@ class CustomerScorecardView(ScorecardView):
         return self.render_to_response(self.get_context_data(customer=self.customer, viewing_as=True))
 
 
+def rep_codes(*, distributor) -> list[str]:
+    return list(rep_list(distributor=distributor).values_list("rep_id", flat=True)[:500])
+
+
 class ProfitCentersView(TenantListView):
     """The published run's profit and loss along one dimension (`?dimension=`, default category):
     the sortable, filterable, exportable table of its values, the whale curve, the top centers and
@@ -276,3 +301,120 @@ class ProfitCentersView(TenantListView):
                 else None,
             )
         return super().get_context_data(**context, **kwargs)
+
+
+# --- alerts (docs INSIGHTS.md; raised by the `alerts` app after each published run) -----------------
+
+
+class WorklistView(TenantViewMixin, TemplateView):
+    """ "My worklist": the caller's open and acknowledged alerts (reps: their customers'; managers: every
+    customer's), grouped by customer, biggest money at stake first, each with its sentence, figures,
+    the segment's playbook line and one-click acknowledge / done / dismiss."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/worklist.html"
+
+    def get_context_data(self, **kwargs):
+        context = alert_pages.worklist_context(distributor=self.distributor, membership=self.membership)
+        return super().get_context_data(**context, **kwargs)
+
+
+class AlertListView(TenantListView):
+    """Managers: every alert, filtered by kind, severity, rep, branch, segment and status, sortable and
+    exportable (CSV/XLSX of every filtered row)."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/alerts.html"
+    table_class = alert_pages.AlertTable
+    filterset_class = alert_pages.AlertFilter
+    per_page = 25
+    export_name = "alerts"
+
+    def get_queryset(self):
+        return alert_list(distributor=self.distributor, membership=self.membership).select_related("customer", "rep")
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug}
+
+    def export_headers(self):
+        return alert_pages.export_headers(self.distributor.currency)
+
+    def export_rows(self, rows):
+        return alert_pages.export_rows(rows)
+
+    def get_context_data(self, **kwargs):
+        form = self.filterset.form
+        selects = [
+            (name, form.fields[name].label or name.title(), list(form.fields[name].choices), form[name].value() or "")
+            for name in ("kind", "severity", "status", "branch", "segment")
+        ]
+        return super().get_context_data(
+            selects=selects, rep_value=form["rep"].value() or "", reps=rep_codes(distributor=self.distributor), **kwargs
+        )
+
+
+class AlertStatusView(TenantViewMixin, TemplateView):
+    """POST {status, note, next}: acknowledge, mark done or dismiss (with a note) an alert the caller may
+    see (another rep's: 404). A change the life cycle forbids is a 400 saying why."""
+
+    permission = {"POST": Perm.VIEW_CUSTOMERS}
+    lookups = (ALERT,)
+    template_name = "insights/alert_error.html"
+
+    def post(self, request, *args, **kwargs):
+        try:
+            alert_set_status(
+                alert=self.alert,
+                status=request.POST.get("status", ""),
+                note=request.POST.get("note", ""),
+                actor=request.user,
+                membership=self.membership,
+            )
+        except AlertError as error:
+            return self.render_to_response({"error": str(error), "back": self._next()}, status=400)
+        messages.success(request, f"Alert marked {request.POST.get('status')}.")
+        return redirect(self._next())
+
+    def _next(self) -> str:
+        target = self.request.POST.get("next") or ""
+        if target.startswith(f"/{self.distributor.slug}/") and "//" not in target:
+            return target
+        return reverse("worklist", kwargs={"tenant": self.distributor.slug})
+
+
+class AlertSettingsView(TenantViewMixin, TemplateView):
+    """The alert thresholds (managers; linked from the model page). A bad value is a 400 naming the field."""
+
+    permission = {"GET": Perm.MANAGE_MODEL, "POST": Perm.MANAGE_MODEL}
+    template_name = "insights/alert_settings.html"
+
+    def get_context_data(self, **kwargs):
+        row = alert_settings_for(distributor=self.distributor)
+        fields = [
+            {"name": name, "label": label, "value": kwargs.get("values", {}).get(name, getattr(row, name)),
+             "default": default, "errors": kwargs.get("errors", {}).get(name, [])}
+            for name, default, _, label in SETTING_FIELDS
+        ]  # fmt: skip
+        return super().get_context_data(fields=fields, settings_row=row, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        data = {name: request.POST.get(name, "") for name, _, _, _ in SETTING_FIELDS if name in request.POST}
+        try:
+            alert_settings_update(distributor=self.distributor, data=data, actor=request.user)
+        except AlertError as error:
+            context = self.get_context_data(errors=error.errors, values=data, error=str(error))
+            return self.render_to_response(context, status=400)
+        messages.success(request, "Alert settings saved. They apply from the next published run.")
+        return redirect("alert-settings", tenant=self.distributor.slug)
+
+
+class DigestSubscriptionView(TenantViewMixin, TemplateView):
+    """POST {weekly_digest: on|off}: the caller's choice about the weekly alerts digest e-mail."""
+
+    permission = {"POST": Perm.VIEW_CUSTOMERS}
+
+    def post(self, request, *args, **kwargs):
+        enabled = request.POST.get("weekly_digest") == "on"
+        digest_subscribe(distributor=self.distributor, user=request.user, weekly_digest=enabled)
+        messages.success(request, "Weekly digest " + ("on." if enabled else "off: you will not receive it."))
+        return redirect("worklist", tenant=self.distributor.slug)
