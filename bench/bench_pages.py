@@ -16,7 +16,8 @@ navigation, one small query). Target: every main page under 4x the minimal page 
 
 Pages: the manager's dashboard (summary, whale curve, migration; the quadrant's points load
 separately as JSON, also measured), the rep's my-customers (their N/R customers), the manager's
-customers list (all N: the hardest case of the same page), the customer's scorecard.
+customers list (all N: the hardest case of the same page), the customer's scorecard; (issue 15) the
+rep's worklist and the managers' alerts list (about one customer in three with alerts).
 """
 
 from __future__ import annotations
@@ -126,6 +127,37 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
                     )
                 )
             CustomerScore.objects.bulk_create(objects, batch_size=5000)
+        # Issue 15: the run's alerts, about one customer in three with one to three alerts (open, some
+        # acknowledged, done or dismissed), assigned to the customer's rep, and distributor-wide ones.
+        from alerts.models import KINDS, Alert
+
+        per_customer = KINDS[:9]
+        alerts = []
+        for i, pk in enumerate(pks):
+            if i % 3:
+                continue
+            for k in range(1 + i % 3):
+                kind = per_customer[(i + k) % len(per_customer)]
+                alerts.append(
+                    Alert(
+                        distributor=distributor, kind=kind, severity=("high", "medium", "low")[k],
+                        key=f"{pk}|customer|{k}",
+                        customer_id=pk, subject_type="customer", subject=f"C{i:07d}", rep=rep_rows[i % reps],
+                        segment=segment[i], raised_run=run, last_run=run, amount=Decimal(int(revenue[i] // (k + 2))),
+                        figures={"days_since_last_order": int(rng.integers(30, 200)), "median_gap_days": 14.0},
+                        message=f"Customer {i} has not ordered for a while: about {int(revenue[i])} at stake.",
+                        status=("open", "open", "open", "acknowledged", "done", "dismissed")[(i // 3 + k) % 6],
+                    )
+                )  # fmt: skip
+        for j in range(20):
+            alerts.append(
+                Alert(
+                    distributor=distributor, kind="core_slowdown", severity="high", key=f"|brand|Brand{j}",
+                    subject_type="brand", subject=f"Brand{j}", raised_run=run, last_run=run, amount=Decimal(1000 * j),
+                    figures={"recent_revenue": "1.00"}, message=f"Brand{j} slows among core customers.",
+                )
+            )  # fmt: skip
+        Alert.objects.bulk_create(alerts, batch_size=5000)
         StratificationProfile.objects.update_or_create(
             distributor=distributor, defaults={"current_run": run, "previous_run": previous}
         )
@@ -220,12 +252,13 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--db-name", default="stratify_bench_pages")
     parser.add_argument(
         "--reuse", action="store_true", help="measure the data a previous run built (same --customers and --reps)"
     )
     args = parser.parse_args(argv)
 
-    url = scratch_database_url(os.environ.get("DATABASE_URL"), "stratify_bench_pages")
+    url = scratch_database_url(os.environ.get("DATABASE_URL"), args.db_name)
     if not args.reuse:
         print(f"Scratch database {url}: recreating and migrating...", flush=True)
         recreate_database(url)
@@ -258,13 +291,16 @@ def main(argv=None) -> int:
         (f"customers (manager, all {args.customers:,})", "manager", path("my-customers")),
         ("customers filtered core+down (manager)", "manager", path("my-customers") + "?segment=core&movement=down"),
         ("scorecard (customer)", "customer", path("scorecard")),
+        ("my worklist (rep)", "rep", path("worklist")),
+        ("alerts (manager, all)", "manager", path("alert-list")),
+        ("alerts filtered overdue+open (manager)", "manager", path("alert-list") + "?kind=overdue&status=open"),
     ]
     measured = measure([(label, clients[role], url_path) for label, role, url_path in pages], args.requests)
     results = [(label, measured[label]) for label, _, _ in pages]
     base = results[0][1]["median_ms"]
     rows = []
     failed = []
-    main_pages = {"dashboard", "scorecard (customer)"}
+    main_pages = {"dashboard", "scorecard (customer)", "my worklist (rep)", "alerts (manager, all)"}
     for label, r in results:
         ratio = r["median_ms"] / base
         is_main = label in main_pages or label.startswith("my customers")
