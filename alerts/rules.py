@@ -142,8 +142,10 @@ def _recent_and_year_earlier(data: RuleInput, recent_days: int, lines: pd.DataFr
     return recent, earlier
 
 
-def _records(scores: pd.DataFrame) -> pd.DataFrame:
-    return scores.set_index("customer", drop=False)
+def _records(scores: pd.DataFrame) -> dict:
+    """customer pk -> its score row as a dict (one pass; lookups in the loops that word the alerts)."""
+    columns = [c for c in ("customer", "account", "name", "segment") if c in scores.columns]
+    return {row["customer"]: row for row in scores[columns].to_dict("records")}
 
 
 # --- risk, per customer -----------------------------------------------------------------------------
@@ -289,9 +291,9 @@ def overdue(data: RuleInput, s: dict) -> list[dict]:
     who = _records(data.scores)
     out = []
     for cpk, n, median, last_age in stats[["customer", "dates", "median_gap", "last_age"]].itertuples(index=False):
-        if cpk not in who.index:
+        if cpk not in who:
             continue
-        row = who.loc[cpk].to_dict()
+        row = who[cpk]
         units = _int(revenue.get(cpk, 0))
         median_d = Decimal(repr(float(median)))
         overdue_days = Decimal(int(last_age)) - median_d
@@ -357,7 +359,7 @@ def category_leakage(data: RuleInput, s: dict) -> list[dict]:
     for cpk, category, prior, window, p_total, w_total in cells.loc[
         fired.astype(bool), ["customer", "category", "prior", "window", "prior_total", "window_total"]
     ].itertuples(index=False):
-        row = who.loc[cpk].to_dict()
+        row = who[cpk]
         amount = to_money(prior - window)
         out.append(
             {
@@ -408,12 +410,13 @@ def category_gap(data: RuleInput, s: dict) -> list[dict]:
     has = pairs.merge(bought.assign(has=True), how="left", on=["customer", "category"])["has"].fillna(False)
     gaps = pairs[~has.astype(bool).to_numpy()]
     records = _records(scores)
+    median_of, buyers_of = medians.to_dict(), buyers.to_dict()
     out = []
     for cpk, category in gaps.itertuples(index=False):
-        row = records.loc[cpk].to_dict()
-        median = Decimal(repr(float(medians[category])))
+        row = records[cpk]
+        median = Decimal(repr(float(median_of[category])))
         amount = to_money(median)
-        pct = buyers[category] / len(core_ids)
+        pct = buyers_of[category] / len(core_ids)
         out.append(
             {
                 "customer": cpk,
@@ -452,16 +455,16 @@ def replenishment_due(data: RuleInput, s: dict) -> list[dict]:
     if stats.empty:
         return []
     revenue = span.groupby(["customer", "product"])["units"].sum()
-    products = data.products.set_index("product")
+    products = data.products.set_index("product")[["product_id", "name"]].to_dict("index")
     records = _records(data.scores)
     out = []
     for cpk, ppk, n, last_age, cycle, source in stats[
         ["customer", "product", "dates", "last_age", "cycle", "source"]
     ].itertuples(index=False):
-        if cpk not in records.index:
+        if cpk not in records:
             continue
-        row = records.loc[cpk].to_dict()
-        product = products.loc[ppk]
+        row = records[cpk]
+        product = products[ppk]
         units = _int(revenue.get((cpk, ppk), 0))
         amount = to_money(Decimal(units) / int(n))
         label = product["product_id"] + (f" ({product['name']})" if product.get("name") else "")
@@ -640,7 +643,7 @@ def core_slowdown(data: RuleInput, s: dict) -> list[dict]:
             cr = mine.loc[mine["recent"]].groupby("customer")["units"].sum().reindex(cy.index, fill_value=0)
             cut = (cy - cr).sort_values(ascending=False, kind="stable")
             cut = cut[cut > 0].head(5)
-            cutters = [{"customer_id": names.loc[c, "account"], "cut": str(to_money(int(v)))} for c, v in cut.items()]
+            cutters = [{"customer_id": names[c]["account"], "cut": str(to_money(int(v)))} for c, v in cut.items()]
             yv, rv = int(y[value]), int(r[value])
             amount = to_money(yv - rv)
             who = ", ".join(f"{c['customer_id']} ({data.money(Decimal(c['cut']))})" for c in cutters)

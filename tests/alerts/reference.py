@@ -243,6 +243,6 @@ class Ref:
                         and r["segment"] == "core"
                         and self.scores.get(a, {}).get("segment") != "core"
                     ]
-                    total = sum(Decimal(str(self.previous[a]["net_profit"] or 0.0)) for a in left)
+                    total = sum((Decimal(str(self.previous[a]["net_profit"] or 0.0)) for a in left), Decimal(0))
                     out[(None, subject_type, g)] = max(total.quantize(Decimal("0.01"), ROUND_HALF_UP), Decimal(0))
         return out

@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from alerts.models import KINDS, SETTING_DEFAULTS
+from alerts.inputs import read_rule_input
+from alerts.rules import ACTIVITY_COLUMNS
 from alerts.services import alerts_compute
 from sales.models import Customer
 from tests.alerts.helpers import AS_OF, catalog, history, publish_run, reference_for
@@ -55,6 +57,15 @@ def compare(distributor, run, overrides=None):
             tolerance = Decimal("0.02") if kind in FLOAT_KINDS else Decimal(0)
             assert abs(mine[key] - amount) <= tolerance, (kind, key, mine[key], amount)
         raised[kind] = len(mine)
+    # The cost-to-serve parts (which name the activity of cost_to_serve_fix) add up to each core and
+    # service-drain customer's cost to serve in the run.
+    with scopes_disabled():
+        parts = read_rule_input(distributor=distributor, run=run, settings=dict(SETTING_DEFAULTS)).costs
+    totals = parts.set_index("customer")[list(ACTIVITY_COLUMNS)].sum(axis=1)
+    for account, row in ref.scores.items():
+        if row["segment"] in ("core", "service_drain"):
+            pk = next(pk for pk, a in accounts.items() if a == account)
+            assert abs(totals.get(pk, 0.0) - row["cost_to_serve"]) < 1e-6 * max(1.0, row["cost_to_serve"]), account
     return raised
 
 
