@@ -225,3 +225,15 @@ def test_segment_shift():
     assert set(found) == {("branch", "North"), ("customer_class", "oem"), ("rep", "R1")}
     assert found[("branch", "North")]["amount"] == Decimal("700.00")
     assert rules.segment_shift(data(scores, []), S) == []  # no previous run
+
+
+def test_the_fast_money_formatter_says_what_format_money_says():
+    from accounts.models import Distributor
+    from alerts.inputs import money_formatter
+    from stratify.formatting import format_money
+
+    for locale, currency in (("en_US", "USD"), ("de_DE", "EUR"), ("fr_FR", "EUR"), ("en_IN", "INR"), ("ja_JP", "JPY")):
+        distributor = Distributor(slug="x", name="x", locale=locale, currency=currency)
+        fast = money_formatter(distributor)
+        for value in (0, 1, -1, 999.5, 1234.49, -1234567.5, 12345678901, Decimal("0.5"), Decimal("-0.5")):
+            assert fast(value) == format_money(value, distributor), (locale, value)
