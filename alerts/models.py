@@ -71,12 +71,18 @@ class Alert(TenantOwnedModel):
     subject_type = models.CharField(max_length=20, choices=SubjectType.choices)
     subject = models.CharField(max_length=255, help_text="The customer's account number, or the category, ...")
     # The assignee: the customer's assigned rep when raised (empty: managers, distributor-wide kinds).
-    rep = models.ForeignKey("sales.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No single-column FK indexes (writes of a hundred thousand alerts pay for each index): the
+    # tenant-first indexes below cover the reads.
+    rep = models.ForeignKey(
+        "sales.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     segment = models.CharField(max_length=20, blank=True, help_text="The customer's segment in the last run")
     raised_run = models.ForeignKey(
         "segments.StratificationRun", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    last_run = models.ForeignKey("segments.StratificationRun", on_delete=models.CASCADE, related_name="+")
+    last_run = models.ForeignKey(
+        "segments.StratificationRun", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     amount = models.DecimalField(max_digits=20, decimal_places=2, help_text="Money at stake")
     figures = models.JSONField(default=dict)
     message = models.TextField()
@@ -86,7 +92,12 @@ class Alert(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     status_changed_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
