@@ -104,6 +104,7 @@ class Alert(TenantOwnedModel):
         constraints = [models.UniqueConstraint(fields=["distributor", "kind", "key"], name="alert_one_per_subject")]
         indexes = [
             models.Index(fields=["distributor", "status", "-amount"], name="alert_status_amount_idx"),
+            models.Index(fields=["distributor", "-amount", "id"], name="alert_amount_idx"),
             models.Index(fields=["distributor", "customer"], name="alert_customer_idx"),
             models.Index(fields=["distributor", "rep", "status"], name="alert_rep_status_idx"),
         ]

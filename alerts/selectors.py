@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 
 from stratify.formatting import money_str
 from stratify.tenancy.permissions import Role
@@ -133,14 +133,22 @@ def customer_alerts(*, distributor, customer) -> QuerySet[Alert]:
     return Alert.objects.filter(distributor=distributor, customer=customer).order_by(STATUS_ORDER, "-amount", "id")
 
 
-def worklist(*, distributor, membership, limit: int = 500) -> list[dict]:
-    """The caller's open and acknowledged alerts grouped by customer, customers in order of their
-    biggest money at stake (then by total), alerts biggest first."""
-    alerts = list(
+def worklist_alerts(*, distributor, membership) -> QuerySet[Alert]:
+    """The caller's open and acknowledged alerts on customers, biggest money at stake first."""
+    return (
         visible_alerts(distributor=distributor, membership=membership)
         .filter(status__in=(Status.OPEN, Status.ACKNOWLEDGED), customer__isnull=False)
-        .select_related("customer")
-        .order_by("-amount", "id")[:limit]
+        .order_by("-amount", "id")
+    )
+
+
+def worklist(*, distributor, membership, offset: int = 0, limit: int = 50) -> list[dict]:
+    """A page of the caller's open and acknowledged alerts (`limit` from `offset`, biggest money at
+    stake first) grouped by customer, customers in the order of their biggest alert."""
+    alerts = list(
+        worklist_alerts(distributor=distributor, membership=membership).select_related("customer")[
+            offset : offset + limit
+        ]
     )
     groups: dict[int, dict] = {}
     for alert in alerts:
@@ -154,43 +162,49 @@ def worklist(*, distributor, membership, limit: int = 500) -> list[dict]:
 
 
 def rep_response(*, distributor) -> list[dict]:
-    """How quickly each rep works their alerts: per rep, alerts assigned, still open, worked (acknowledged,
-    done or dismissed by a person), and the median hours from raising to the first change by a person."""
-    alerts = Alert.objects.filter(distributor=distributor, rep__isnull=False).values_list(
-        "pk", "rep__rep_id", "rep__name", "status", "created_at"
+    """How quickly each rep works their alerts: per rep, alerts assigned, still open, worked (changed by
+    a person at least once: acknowledged, done or dismissed), and the median hours from raising to that
+    first change. Counts in SQL; only the worked alerts' two timestamps are read."""
+    rows = (
+        Alert.objects.filter(distributor=distributor, rep__isnull=False)
+        .values("rep__rep_id", "rep__name")
+        .annotate(assigned=Count("id"), open=Count("id", filter=Q(status=Status.OPEN)))
+        .order_by("rep__rep_id")
     )
-    firsts = {}
-    for alert_id, changed_at in (
-        AlertStatusChange.objects.filter(distributor=distributor, changed_by__isnull=False)
-        .order_by("alert_id", "changed_at")
-        .values_list("alert_id", "changed_at")
-    ):
-        firsts.setdefault(alert_id, changed_at)
-    per_rep: dict[str, dict] = defaultdict(lambda: {"assigned": 0, "open": 0, "worked": 0, "hours": []})
-    names = {}
-    for pk, code, name, status, created in alerts:
-        row = per_rep[code]
-        names[code] = name or code
-        row["assigned"] += 1
-        row["open"] += status == Status.OPEN
-        if pk in firsts:
-            row["worked"] += 1
-            row["hours"].append((firsts[pk] - created).total_seconds() / 3600)
+    first_action = (
+        AlertStatusChange.objects.filter(
+            distributor_id=OuterRef("distributor_id"), alert_id=OuterRef("pk"), changed_by__isnull=False
+        )
+        .order_by("changed_at")
+        .values("changed_at")[:1]
+    )
+    worked = (
+        Alert.objects.filter(distributor=distributor, rep__isnull=False)
+        .filter(Exists(AlertStatusChange.objects.filter(
+            distributor_id=OuterRef("distributor_id"), alert_id=OuterRef("pk"), changed_by__isnull=False
+        )))
+        .annotate(first=Subquery(first_action))
+        .values_list("rep__rep_id", "created_at", "first")
+    )  # fmt: skip
+    hours: dict[str, list[float]] = defaultdict(list)
+    for code, created, first in worked:
+        hours[code].append((first - created).total_seconds() / 3600)
     out = []
-    for code, row in sorted(per_rep.items()):
-        hours = sorted(row["hours"])
+    for row in rows:
+        code = row["rep__rep_id"]
+        spent = sorted(hours.get(code, []))
         median = None
-        if hours:
-            mid = len(hours) // 2
-            median = hours[mid] if len(hours) % 2 else (hours[mid - 1] + hours[mid]) / 2
+        if spent:
+            mid = len(spent) // 2
+            median = spent[mid] if len(spent) % 2 else (spent[mid - 1] + spent[mid]) / 2
         out.append(
             {
                 "rep": code,
-                "name": names[code],
+                "name": row["rep__name"] or code,
                 "assigned": row["assigned"],
                 "open": row["open"],
-                "worked": row["worked"],
-                "worked_share": row["worked"] / row["assigned"] if row["assigned"] else None,
+                "worked": len(spent),
+                "worked_share": len(spent) / row["assigned"] if row["assigned"] else None,
                 "median_hours": median,
             }
         )

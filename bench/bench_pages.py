@@ -49,7 +49,7 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
     from bench.common import bench_tenant
     from sales.models import Customer, CustomerMonth, InvoiceLine, Product, Rep
     from segments.models import CustomerScore, StratificationProfile, StratificationRun
-    from segments.policies import policy_list
+    from segments.selectors import policy_list
 
     rng = np.random.default_rng(seed)
     distributor, manager = bench_tenant(SLUG, "Page Benchmark Distributor")

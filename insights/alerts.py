@@ -66,8 +66,17 @@ def playbook_line(policy) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def worklist_context(*, distributor, membership) -> dict:
-    groups = alert_selectors.worklist(distributor=distributor, membership=membership)
+WORKLIST_PAGE = 50
+
+
+def worklist_context(*, distributor, membership, page: int = 1) -> dict:
+    """One page of the worklist (WORKLIST_PAGE alerts, biggest money at stake first, grouped by customer)."""
+    total = alert_selectors.worklist_alerts(distributor=distributor, membership=membership).count()
+    pages = max(1, -(-total // WORKLIST_PAGE))
+    page = min(max(1, page), pages)
+    groups = alert_selectors.worklist(
+        distributor=distributor, membership=membership, offset=(page - 1) * WORKLIST_PAGE, limit=WORKLIST_PAGE
+    )
     policies = policy_list(distributor=distributor)
     for group in groups:
         group["playbook"] = playbook_line(policy_for_segment(policies, group["segment"] or None))
@@ -78,7 +87,9 @@ def worklist_context(*, distributor, membership) -> dict:
             alert.severity_css = SEVERITY_CSS.get(alert.severity, "")
     return {
         "groups": groups,
-        "open_count": sum(len(g["alerts"]) for g in groups),
+        "open_count": total,
+        "page": page,
+        "pages": pages,
         "digest_enabled": alert_selectors.digest_enabled(distributor=distributor, user=membership.user),
     }
 

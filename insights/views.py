@@ -315,7 +315,11 @@ class WorklistView(TenantViewMixin, TemplateView):
     template_name = "insights/worklist.html"
 
     def get_context_data(self, **kwargs):
-        context = alert_pages.worklist_context(distributor=self.distributor, membership=self.membership)
+        try:
+            page = int(self.request.GET.get("page", 1))
+        except ValueError:
+            page = 1
+        context = alert_pages.worklist_context(distributor=self.distributor, membership=self.membership, page=page)
         return super().get_context_data(**context, **kwargs)
 
 

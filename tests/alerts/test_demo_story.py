@@ -39,6 +39,8 @@ def test_demo_shows_every_story():
     assert len({a.customer.customer_id for a in by_kind.get("category_leakage", [])} & leak) >= 2, out.getvalue()
     brand = demo.brand_names[demo.story_brand]
     assert any(a.subject_type == "brand" and a.subject == brand for a in by_kind.get("core_slowdown", [])), (
-        brand, [(a.subject_type, a.subject) for a in by_kind.get("core_slowdown", [])], out.getvalue()
+        brand,
+        [(a.subject_type, a.subject) for a in by_kind.get("core_slowdown", [])],
+        out.getvalue(),
     )
     assert by_kind.get("replenishment_due") and by_kind.get("moved_down"), out.getvalue()

@@ -139,3 +139,30 @@ def test_digest_choice(tenant_a):
             DigestSubscription.objects.get(distributor=tenant_a.distributor, user=tenant_a.rep_user).weekly_digest
             is True
         )
+
+
+def test_rep_response_and_worklist_pages(tenant_a, alerts_a):
+    from alerts.selectors import rep_response
+    from insights.alerts import WORKLIST_PAGE
+
+    rep = login(tenant_a.rep_user)
+    rep.post(u("alert-status", tenant_a, alert_id=alerts_a["mine"].pk), {"status": "acknowledged"})
+    with scopes_disabled():
+        rows = {r["rep"]: r for r in rep_response(distributor=tenant_a.distributor)}
+    mine, other = rows[tenant_a.rep.rep_id], rows[tenant_a.other_rep.rep_id]
+    assert (mine["assigned"], mine["open"], mine["worked"]) == (2, 1, 1) and mine["median_hours"] >= 0
+    assert (other["assigned"], other["open"], other["worked"], other["median_hours"]) == (1, 1, 0, None)
+    with scopes_disabled():  # more alerts than a page: the worklist pages, biggest first
+        for i in range(WORKLIST_PAGE + 3):
+            Alert.objects.create(
+                distributor=tenant_a.distributor, kind="replenishment_due", severity="low",
+                key=f"{tenant_a.assigned_customer.pk}|product|P{i}", customer=tenant_a.assigned_customer,
+                subject_type="product", subject=f"P{i}", rep=tenant_a.rep, raised_run=alerts_a["run"],
+                last_run=alerts_a["run"], amount=i, figures={}, message=f"P{i} due",
+            )  # fmt: skip
+    first = rep.get(u("worklist", tenant_a)).context
+    assert first["open_count"] == WORKLIST_PAGE + 5 and first["pages"] == 2
+    assert sum(len(g["alerts"]) for g in first["groups"]) == WORKLIST_PAGE
+    second = rep.get(u("worklist", tenant_a), {"page": 2}).context
+    assert sum(len(g["alerts"]) for g in second["groups"]) == 5
+    assert rep.get(u("worklist", tenant_a), {"page": "x"}).status_code == 200
