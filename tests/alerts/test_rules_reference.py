@@ -12,8 +12,8 @@ from django_scopes import scopes_disabled
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from alerts.models import KINDS, SETTING_DEFAULTS
 from alerts.inputs import read_rule_input
+from alerts.models import KINDS, SETTING_DEFAULTS
 from alerts.rules import ACTIVITY_COLUMNS
 from alerts.services import alerts_compute
 from sales.models import Customer
