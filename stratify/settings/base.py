@@ -185,7 +185,14 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "DEFAULT_GENERATOR_CLASS": "stratify.tenancy.schema.TenantSchemaGenerator",
     # One name for the segment choices wherever they appear (segment, previous_segment...).
-    "ENUM_NAME_OVERRIDES": {"SegmentEnum": "segments.vocabulary.SEGMENT_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "SegmentEnum": "segments.vocabulary.SEGMENT_CHOICES",
+        "AlertStatusEnum": "alerts.models.Status",
+        "JobStatusEnum": "stratify.jobs.models.Job.Status",
+        "AlertKindEnum": "alerts.models.Kind",
+        "AlertSeverityEnum": "alerts.models.Severity",
+        "AlertSubjectTypeEnum": "alerts.models.SubjectType",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
