@@ -6,7 +6,7 @@ and the cost-to-serve parts of the run's settings from the run's own aggregates.
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pandas as pd
 from django.db import connection
@@ -164,9 +164,9 @@ def money_formatter(distributor):
     prefix, suffix, nprefix, nsuffix = sample[:i], sample[j + 1 :], negative[:ni], negative[nj + 1 :]
 
     def fmt(value) -> str:
-        amount = Decimal(str(value)).quantize(Decimal(1), ROUND_HALF_UP)
+        amount = Decimal(str(value)).quantize(Decimal(1), ROUND_HALF_EVEN)
         digits = f"{abs(int(amount)):,}".replace(",", group)
-        return f"{nprefix}{digits}{nsuffix}" if amount < 0 else f"{prefix}{digits}{suffix}"
+        return f"{nprefix}{digits}{nsuffix}" if amount.is_signed() else f"{prefix}{digits}{suffix}"
 
     return fmt
 

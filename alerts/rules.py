@@ -10,7 +10,7 @@ product and date, the products and the cost-to-serve parts) and the thresholds (
 
 Money is read as integer units of 1/10,000 (the lines' four decimals) and compared exactly: a
 threshold with at most four decimals is scaled to an integer of 1/10,000 too, so `a < (1 - s) x b`
-is `a * 10000 < (10000 - s*10000) * b` in integers. Amounts are rounded half-up to the cent.
+is `a * 10000 < (10000 - s*10000) * b` in integers. Amounts are rounded half-even to the cent (the house rule).
 
 Choices where INSIGHTS.md is silent (also in docs/alerts-settings.md):
 * an order date is a date with at least one non-return line (quantity >= 0 and revenue >= 0); a
@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
 import pandas as pd
@@ -54,7 +54,7 @@ ACTIVITY_COLUMNS = ("cost_orders", "cost_lines", "cost_returns", "cost_special",
 
 
 def _money_words(value) -> str:
-    return f"{Decimal(value).quantize(CENT, ROUND_HALF_UP):,.2f}"
+    return f"{Decimal(value).quantize(CENT, ROUND_HALF_EVEN):,.2f}"
 
 
 @dataclass
@@ -90,16 +90,16 @@ class RuleInput:
 
 def _scaled(value) -> int:
     """A threshold (<= 4 decimals) in integer 1/10,000."""
-    return int((Decimal(str(value)) * UNIT).to_integral_value(ROUND_HALF_UP))
+    return int((Decimal(str(value)) * UNIT).to_integral_value(ROUND_HALF_EVEN))
 
 
 def to_money(units) -> Decimal:
-    """Integer 1/10,000 (or an exact Decimal of them) -> Decimal rounded half-up to the cent."""
-    return (Decimal(units) / UNIT).quantize(CENT, ROUND_HALF_UP)
+    """Integer 1/10,000 (or an exact Decimal of them) -> Decimal rounded half-even to the cent."""
+    return (Decimal(units) / UNIT).quantize(CENT, ROUND_HALF_EVEN)
 
 
 def _float_money(value) -> Decimal:
-    return Decimal(repr(float(value))).quantize(CENT, ROUND_HALF_UP) if pd.notna(value) else Decimal(0)
+    return Decimal(repr(float(value))).quantize(CENT, ROUND_HALF_EVEN) if pd.notna(value) else Decimal(0)
 
 
 def _stake(amount: Decimal) -> Decimal:
@@ -585,7 +585,7 @@ def cost_to_serve_fix(data: RuleInput, s: dict) -> list[dict]:
     for i, row in enumerate(drain.to_dict("records")):
         worst = ACTIVITIES[int(np.argmax(above[i]))]
         saved = Decimal(repr(float(row["cost_to_serve"] - core_median * row["revenue"] / 1000)))
-        amount = _stake(saved.quantize(CENT, ROUND_HALF_UP))
+        amount = _stake(saved.quantize(CENT, ROUND_HALF_EVEN))
         out.append(
             {
                 "customer": row["customer"],

@@ -16,7 +16,12 @@ navigation, one small query). Target: every main page under 4x the minimal page 
 
 Pages: the manager's dashboard (summary, whale curve, migration; the quadrant's points load
 separately as JSON, also measured), the rep's my-customers (their N/R customers), the manager's
-customers list (all N: the hardest case of the same page), the customer's scorecard; (issue 15) the
+customers list (all N: the hardest case of the same page), the customer's scorecard; the profit
+centers (issue 13: by category, by product at 25,000 values, branch x category); the benchmarks of
+issue 16: rep coaching (manager and rep), a rep's page, leakage, history (whole and sliced), the
+dashboard sliced by rep, segments and categories side by side; and (issue 14) the channel map, the
+customer definitions side by side and one category's definition (their data: two window lines per
+customer over branches, channels, partners and suppliers; figures cached per run); (issue 15) the
 rep's worklist and the managers' alerts list (about one customer in three with alerts).
 """
 
@@ -36,6 +41,8 @@ from bench.common import django_setup, migrate, print_table, recreate_database, 
 
 AS_OF = date(2026, 6, 30)
 TARGET_RATIO = 4.0
+# Issue 16's pages, held to the same target (labels start with these).
+BENCHMARK_PAGES = ("rep coaching", "rep page", "leakage", "history", "dashboard sliced", "segments and")
 SLUG = "bench-pages"
 SEGMENTS = np.array(["core", "service_drain", "opportunistic", "marginal", "lapsed"], dtype=object)
 
@@ -194,6 +201,44 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
             )
         InvoiceLine.objects.bulk_create(lines)
         CustomerMonth.objects.bulk_create(months, ignore_conflicts=True)
+        # The channel map's input (issue 14): two lines per customer in the window, over 5 branches,
+        # 4 channels, 20 partners (on a fifth of the lines) and the products' 6 suppliers.
+        from channels.models import Partner
+
+        partners = Partner.objects.bulk_create(
+            [
+                Partner(distributor=distributor, partner_id=f"PA{i:02d}", name=f"Partner {i}", kind="reseller")
+                for i in range(20)
+            ]
+        )
+        for i, p in enumerate(products):
+            p.supplier_id = f"SUP{i % 6}"
+        Product.objects.bulk_update(products, ["supplier_id"])
+        channels = ("counter", "web", "edi", "")
+        batch = []
+        for i, pk in enumerate(pks[1:], start=1):
+            for k in range(2):
+                batch.append(
+                    InvoiceLine(
+                        distributor=distributor,
+                        invoice_id=f"M{i}",
+                        line_no=k + 1,
+                        invoice_date=AS_OF - timedelta(days=(i * 7 + k) % 360),
+                        customer_id=pk,
+                        product=products[(i + k) % 12],
+                        quantity=Decimal(1),
+                        revenue=Decimal(100 + i % 900),
+                        cost=Decimal(70 + i % 600),
+                        ship_method=("truck", "parcel", "will_call")[(i + k) % 3],
+                        branch=f"B{i % 5}",
+                        channel=channels[(i // 3) % 4],
+                        partner=partners[i % 20] if i % 5 == 0 else None,
+                    )
+                )
+            if len(batch) >= 20000:
+                InvoiceLine.objects.bulk_create(batch)
+                batch = []
+        InvoiceLine.objects.bulk_create(batch)
         policy_list(distributor=distributor)
         rep_user = user_create(
             distributor=distributor,
@@ -209,9 +254,94 @@ def build(*, customers: int, reps: int, seed: int) -> dict:
             role="customer",
             customer_id=first_customer.customer_id,
         )
+        build_profit_centers(distributor, run, rng, customers=customers)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # The steady state autovacuum keeps (insert-triggered since PostgreSQL 13): statistics, and
+        # visibility maps so that counts over an index read only the index.
+        cursor.execute("VACUUM ANALYZE")
     return {"manager": manager, "rep": rep_user, "customer": customer_user}
+
+
+# Values per dimension of the synthetic profit centers (a large distributor's catalogue and network).
+PROFIT_CARDINALITY = {
+    "category": 40,
+    "brand": 300,
+    "supplier": 120,
+    "product": 25_000,
+    "branch": 12,
+    "channel": 5,
+    "ship_method": 5,
+    "partner": 200,
+    "rep": 50,
+    "customer_class": 6,
+    "supply_chain_role": 5,
+    "industry": 20,
+    "region": 8,
+    "customer_branch": 12,
+    "assigned_rep": 50,
+    "segment": 4,
+}
+
+
+def build_profit_centers(distributor, run, rng, *, customers: int) -> None:
+    """The run's stored profit centers, as `segments.services.profit` writes them: every value of every
+    dimension, its dimension x segment cells and branch x category, with figures of a plausible size."""
+    from segments.models import ProfitCenter, ProfitCurve
+    from segments.profit_centers import PAIRS, whale_curve
+    from stratify.db import insert_objects
+
+    def row(dimension, by, value, by_value, position, scale):
+        revenue = Decimal(int(rng.lognormal(12, 1) * scale)) / 100
+        net = (revenue * Decimal(str(round(float(rng.normal(0.04, 0.08)), 4)))).quantize(Decimal("0.01"))
+        cts = (revenue * Decimal("0.1")).quantize(Decimal("0.01"))
+        return ProfitCenter(
+            distributor=distributor,
+            run=run,
+            dimension=dimension,
+            by=by,
+            value=value,
+            by_value=by_value,
+            position=position,
+            customers=int(rng.integers(1, customers)),
+            lines=int(rng.integers(1, 10**6)),
+            revenue=revenue,
+            gross_margin=net + cts,
+            cost_to_serve=cts,
+            net_profit=net,
+            net_margin_pct=float(net / revenue) if revenue else None,
+            net_profit_share=float(rng.random() / 100),
+            segment_net_profit={s: str((net / 4).quantize(Decimal("0.01"))) for s in SEGMENTS if s != "lapsed"}
+            if not by
+            else {},
+            exact={
+                "revenue": str(revenue),
+                "gross_margin": str(net + cts),
+                "cost_to_serve": str(cts),
+                "net_profit": str(net),
+            },
+            cost_parts={"lines": str(cts / 2), "deliveries": str(cts / 2)},
+        )
+
+    def by_net_profit(made):
+        """Positions by net profit, highest first, as the job stores them."""
+        made.sort(key=lambda r: -r.net_profit)
+        for position, r in enumerate(made, start=1):
+            r.position = position
+        return made
+
+    rows, curves = [], []
+    for dimension, n in PROFIT_CARDINALITY.items():
+        values = by_net_profit([row(dimension, "", f"{dimension} {i}", "", 0, 1) for i in range(n)])
+        labels = [r.value for r in values]
+        curve = whale_curve([int(r.net_profit * 100) for r in values], 100, labels)
+        curves.append(ProfitCurve(distributor=distributor, run=run, dimension=dimension, **curve))
+        cells = [(v, s) for v in labels for s in SEGMENTS if s != "lapsed"]
+        rows += values + by_net_profit([row(dimension, "segment", v, s, 0, 0.25) for v, s in cells])
+    for a, b in PAIRS:
+        cells = [(f"{a} {i}", f"{b} {j}") for i in range(PROFIT_CARDINALITY[a]) for j in range(PROFIT_CARDINALITY[b])]
+        rows += by_net_profit([row(a, b, v, o, 0, 0.1) for v, o in cells])
+    insert_objects(ProfitCenter, rows)
+    ProfitCurve.objects.bulk_create(curves)
 
 
 def measure(pages: list[tuple[str, object, str]], n: int) -> dict[str, dict]:
@@ -252,13 +382,17 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--db-name", default="stratify_bench_pages")
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("BENCH_PAGES_DB", "stratify_bench_pages"),
+        help="scratch database name (dropped, recreated; default BENCH_PAGES_DB or stratify_bench_pages)",
+    )
     parser.add_argument(
         "--reuse", action="store_true", help="measure the data a previous run built (same --customers and --reps)"
     )
     args = parser.parse_args(argv)
 
-    url = scratch_database_url(os.environ.get("DATABASE_URL"), args.db_name)
+    url = scratch_database_url(os.environ.get("DATABASE_URL"), args.database)
     if not args.reuse:
         print(f"Scratch database {url}: recreating and migrating...", flush=True)
         recreate_database(url)
@@ -294,16 +428,43 @@ def main(argv=None) -> int:
         ("my worklist (rep)", "rep", path("worklist")),
         ("alerts (manager, all)", "manager", path("alert-list")),
         ("alerts filtered overdue+open (manager)", "manager", path("alert-list") + "?kind=overdue&status=open"),
+        ("profit centers (category)", "manager", path("profit-centers")),
+        ("profit centers (product, 25,000 values)", "manager", path("profit-centers") + "?dimension=product"),
+        ("profit centers (branch x category)", "manager", path("profit-centers") + "?dimension=branch&matrix=category"),
+        # Benchmarks (issue 16): each within the same target.
+        (f"rep coaching (manager, {args.reps} reps)", "manager", path("coaching")),
+        ("rep coaching (rep: own row)", "rep", path("coaching")),
+        ("rep page (rep)", "rep", path("coaching-rep", rep_id="R000")),
+        ("leakage (category)", "manager", path("leakage")),
+        ("history", "manager", path("history")),
+        ("history sliced by branch", "manager", path("history") + "?slice_by=branch&slice=B1"),
+        ("dashboard sliced by rep", "manager", path("dashboard") + "?slice_by=rep&slice=R001"),
+        ("segments and categories", "manager", path("benchmark-segments")),
+        ("channel map (manager)", "manager", path("channel-map")),
+        ("customer definitions (manager)", "manager", path("customer-definitions")),
+        (
+            "customer definition: contractor",
+            "manager",
+            path("customer-definition", by="customer_class", value="contractor"),
+        ),
     ]
     measured = measure([(label, clients[role], url_path) for label, role, url_path in pages], args.requests)
     results = [(label, measured[label]) for label, _, _ in pages]
     base = results[0][1]["median_ms"]
     rows = []
     failed = []
-    main_pages = {"dashboard", "scorecard (customer)", "my worklist (rep)", "alerts (manager, all)"}
+    main_pages = {
+        "dashboard",
+        "scorecard (customer)",
+        "channel map (manager)",
+        "customer definitions (manager)",
+        "customer definition: contractor",
+        "my worklist (rep)",
+        "alerts (manager, all)",
+    }
     for label, r in results:
         ratio = r["median_ms"] / base
-        is_main = label in main_pages or label.startswith("my customers")
+        is_main = label in main_pages or label.startswith(("my customers", "profit centers", *BENCHMARK_PAGES))
         if is_main and ratio > TARGET_RATIO:
             failed.append(label)
         rows.append(

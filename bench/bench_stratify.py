@@ -250,7 +250,8 @@ def export_parquet(url: str, distributor_id: int) -> str:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     csv_path, parquet_path = BENCH_DIR / "stratify-lines.csv", BENCH_DIR / "stratify-lines.parquet"
     query = f"""COPY (SELECT l.invoice_id, l.invoice_date, c.customer_id, p.product_id, p.category, l.quantity,
-                             l.revenue, l.cost, l.ship_method, l.special_order, l.days_to_pay
+                             l.revenue, l.cost, l.ship_method, l.special_order, l.days_to_pay,
+                             p.brand, p.supplier_id, l.branch, l.channel, c.customer_class
                       FROM sales_invoiceline l JOIN sales_customer c ON c.id = l.customer_id
                       JOIN sales_product p ON p.id = l.product_id WHERE l.distributor_id = {int(distributor_id)})
                 TO STDOUT (FORMAT csv, HEADER)"""
@@ -269,6 +270,11 @@ def export_parquet(url: str, distributor_id: int) -> str:
         "ship_method": "VARCHAR",
         "special_order": "BOOLEAN",
         "days_to_pay": "INTEGER",
+        "brand": "VARCHAR",
+        "supplier_id": "VARCHAR",
+        "branch": "VARCHAR",
+        "channel": "VARCHAR",
+        "customer_class": "VARCHAR",
     }
     duck = duckdb.connect()
     duck.execute(
@@ -344,6 +350,52 @@ def duckdb_baseline(parquet_path: str) -> dict:
     }
 
 
+def duckdb_profit_centers(parquet_path: str, segments: dict[str, str], settings: dict) -> dict:
+    """The same profit centers by DuckDB, for a second ratio (the job's profit centers against the same
+    work): each line's cost-to-serve (docs PROFIT_CENTERS.md section 1, with its k and m by window
+    functions), then every line-level dimension and the customer class, each by segment, in one
+    GROUPING SETS pass. DuckDB sums in DECIMAL/DOUBLE, not exact fractions: a timing baseline, checked
+    only on the window's revenue."""
+    import duckdb
+    import pandas as pd
+
+    window_start = AS_OF - timedelta(days=WINDOW_DAYS - 1)
+    rates = settings.get("delivery_cost", {})
+    rate = " ".join(f"WHEN '{k}' THEN {float(v)}" for k, v in rates.items())
+    rate = (
+        f"CASE ship_method {rate} ELSE {float(settings['default_delivery_cost'])} END"
+        if rates
+        else str(float(settings["default_delivery_cost"]))
+    )
+    dims = ["category", "brand", "supplier_id", "product_id", "branch", "channel", "ship_method", "customer_class"]
+    sql = f"""
+        WITH l AS (
+            SELECT *, CASE WHEN quantity < 0 OR revenue < 0 THEN 1 ELSE 0 END AS ret
+            FROM read_parquet('{parquet_path}')
+            WHERE invoice_date >= DATE '{window_start}' AND invoice_date <= DATE '{AS_OF}'),
+        w AS (
+            SELECT l.*, s.segment,
+                   sum(1 - ret) OVER (PARTITION BY l.customer_id, invoice_id) AS k,
+                   sum(1 - ret) OVER (PARTITION BY l.customer_id, invoice_id, ship_method) AS m
+            FROM l JOIN segments s ON s.customer_id = l.customer_id),
+        c AS (
+            SELECT w.*, {float(settings["cost_per_line"])} + ret * {float(settings["cost_per_return"])}
+                   + CASE WHEN special_order THEN {float(settings["cost_per_special_order"])} ELSE 0 END
+                   + coalesce(revenue * days_to_pay, 0) / 365 * {float(settings["ar_carrying_rate"])}
+                   + CASE WHEN ret = 0 THEN {float(settings["cost_per_order"])} / k + ({rate}) / m ELSE 0 END AS cts
+            FROM w)
+        SELECT {", ".join(dims)}, segment, count(DISTINCT customer_id) AS customers, count(*) AS lines,
+               sum(revenue) AS revenue, sum(revenue - cost) AS gross_margin, sum(cts) AS cost_to_serve
+        FROM c GROUP BY GROUPING SETS ({", ".join(f"({d}, segment)" for d in dims)}, (segment))"""
+    duck = duckdb.connect()
+    duck.register("segments", pd.DataFrame({"customer_id": list(segments), "segment": list(segments.values())}))
+    with Timer() as timer:
+        result = duck.execute(sql).df()
+    duck.close()
+    totals = result[result[dims].isna().all(axis=1)]
+    return {"seconds": timer.seconds, "rows": len(result), "revenue": f"{totals['revenue'].sum():.2f}"}
+
+
 # --- (b) the job, in a child process ----------------------------------------------------------------------
 def child_job() -> None:
     """Runs in the child: one published run of the bench tenant, timed from the task's start."""
@@ -353,7 +405,10 @@ def child_job() -> None:
     from django_scopes import scope, scopes_disabled
 
     from accounts.models import Distributor
+    from segments.models import ProfitCenter
     from segments.services import run_request
+    from segments.services.profit import PROFIT_JOB_KIND
+    from stratify.jobs.models import Job
     from stratify.jobs.services import job_execute
 
     with scopes_disabled():
@@ -362,35 +417,60 @@ def child_job() -> None:
         run = run_request(distributor=distributor, actor=None, as_of=AS_OF, publish=True, dispatch=False)
     start = time.perf_counter()
     job = job_execute(run.job_id)  # what the Celery task runs
-    seconds = time.perf_counter() - start
+    run_seconds = time.perf_counter() - start
     with scopes_disabled():
         run.refresh_from_db()
+        profit_job = Job.objects.get(distributor=distributor, kind=PROFIT_JOB_KIND, params__run=run.number)
     if job is None or run.status != "succeeded" or run.published_at is None:
         print(f"run failed: {run.message or (job and job.message)}", file=sys.stderr)
         raise SystemExit(1)
+    # The profit centers follow the run in a job of their own (issue 13 times both together).
+    profit_start = time.perf_counter()
+    profit_job = job_execute(profit_job.pk)
+    profit_seconds = time.perf_counter() - profit_start
+    if profit_job is None or profit_job.status != "succeeded":
+        print(f"profit centers failed: {profit_job and profit_job.message}", file=sys.stderr)
+        raise SystemExit(1)
+    with scopes_disabled():
+        rows = ProfitCenter.objects.filter(distributor=distributor, run=run).count()
     # Issue 15: the run's alerts, raised by the job its publish enqueued (no worker here: run in-process).
-    from stratify.jobs.models import Job
-
     with scopes_disabled():
         alert_job = Job.objects.filter(distributor=distributor, kind="raise_alerts").order_by("-pk").first()
     alerts = {"seconds": None}
     if alert_job is not None:
         start = time.perf_counter()
-        done = job_execute(alert_job.pk)
-        alerts = {"seconds": time.perf_counter() - start, "status": getattr(done, "status", None)}
+        job_execute(alert_job.pk)
+        alerts = {"seconds": time.perf_counter() - start}
         with scopes_disabled():
             alert_job.refresh_from_db()
         alerts.update(status=alert_job.status, counts=(alert_job.result or {}).get("counts"), message=alert_job.message)
     emit_result(
         {
-            "seconds": seconds,
+            "alerts": alerts,
+            "seconds": run_seconds + profit_seconds,
+            "run_seconds": run_seconds,
+            "profit_seconds": profit_seconds,
+            "profit_rows": rows,
+            "profit_timings": profit_job.result.get("timings", {}),
             "run_id": run.pk,
+            "segments": segments_of(run),
+            "settings": run.settings,
             "timings": run.timings,
             "totals": run.totals,
             "vm_hwm_mib": vm_hwm_mib(),
-            "alerts": alerts,
         }
     )
+
+
+def segments_of(run) -> dict[str, str]:
+    """The run's segment of every active customer, by account number (for the DuckDB profit centers)."""
+    from django_scopes import scopes_disabled
+
+    from segments.models import CustomerScore
+
+    with scopes_disabled():
+        rows = CustomerScore.objects.filter(run=run).exclude(segment="lapsed")
+        return dict(rows.values_list("customer__customer_id", "segment"))
 
 
 def vm_hwm_mib() -> float:
@@ -420,7 +500,7 @@ def main(argv=None) -> int:
     print(f"Stratification benchmark: {fmt_int(args.lines)} lines, {fmt_int(args.customers)} customers, db {url}")
     if not args.reuse:
         recreate_database(url)
-        migrate(url)
+    migrate(url)  # a reused database gets the migrations added since it was loaded
     django_setup(url)
     from django_scopes import scopes_disabled
 
@@ -450,16 +530,25 @@ def main(argv=None) -> int:
     peak = float(payload.get("vm_hwm_mib", job.peak_rss_mib))
     rows = [
         ["DuckDB aggregates (baseline)", f"{baseline['seconds']:.2f}", "1.00", "-"],
-        ["stratification job", f"{payload['seconds']:.2f}", f"{ratio:.2f}", f"{peak:.0f}"],
+        ["  of which the run", f"{payload['run_seconds']:.2f}", "", ""],
+        [f"  and its profit centers ({payload['profit_rows']:,} rows)", f"{payload['profit_seconds']:.2f}", "", ""],
+        ["stratification job + profit centers", f"{payload['seconds']:.2f}", f"{ratio:.2f}", f"{peak:.0f}"],
     ]
+    duck_profit = duckdb_profit_centers(parquet, payload["segments"], payload["settings"])
+    rows.append(
+        [
+            "DuckDB profit centers (same work, doubles)",
+            f"{duck_profit['seconds']:.2f}",
+            f"job's / DuckDB's: {payload['profit_seconds'] / duck_profit['seconds']:.1f}",
+            "-",
+        ]
+    )
     alerts = payload.get("alerts") or {}
     if alerts.get("seconds") is not None:
-        rows.append(
-            ["raise alerts job", f"{alerts['seconds']:.2f}", f"{alerts['seconds'] / baseline['seconds']:.2f}", "-"]
-        )
+        rows.append(["raise alerts job", f"{alerts['seconds']:.2f}", "", "-"])
     print()
     print_table(["", "seconds", "ratio", "peak MiB"], rows)
-    print(f"  job phases: {payload['timings']}")
+    print(f"  job phases: {payload['timings']}; profit centers: {payload['profit_timings']}")
     print(f"  counts: { {s: totals[s]['count'] for s in totals} }")
     agree = active == baseline["active"] and str(revenue) == baseline["revenue"]
     print(f"  sanity: active {active} vs DuckDB {baseline['active']}, revenue {revenue} vs {baseline['revenue']}")
@@ -469,7 +558,7 @@ def main(argv=None) -> int:
         f"results agree -> {'OK' if agree else 'NO'}"
     )
     if alerts.get("seconds") is not None:
-        quicker = alerts["seconds"] < payload["seconds"]
+        quicker = alerts["seconds"] < payload["run_seconds"]
         print(f"  alerts: {alerts.get('status')}, counts {alerts.get('counts')}")
         print(f"  target: raising alerts < the stratification job -> {'OK' if quicker else 'MISSED'}")
     return 0 if agree else 1

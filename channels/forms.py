@@ -3,7 +3,7 @@
 from django import forms
 from django.utils import timezone
 
-from .models import TEXT_MAX_CHARS, Interaction
+from .models import TEXT_MAX_CHARS, Interaction, Partner
 
 
 class BoundedTextarea(forms.Textarea):
@@ -40,3 +40,27 @@ class InteractionForm(forms.ModelForm):
         if value > timezone.localdate():
             raise forms.ValidationError("Date: an interaction cannot be in the future.")
         return value
+
+
+class PartnerForm(forms.ModelForm):
+    """A manager's edit of a partner's description (its id stays the import's key)."""
+
+    class Meta:
+        model = Partner
+        fields = ["name", "kind", "region", "supports_customer", "services", "why_customers_use_it"]
+        widgets = {
+            "supports_customer": BoundedTextarea(attrs={"rows": 3}),
+            "services": BoundedTextarea(attrs={"rows": 3}),
+            "why_customers_use_it": BoundedTextarea(attrs={"rows": 3}),
+        }
+        labels = {
+            "supports_customer": "Who it supports",
+            "services": "What it does",
+            "why_customers_use_it": "Why customers use it",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)

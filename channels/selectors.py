@@ -12,3 +12,8 @@ def interaction_list(*, distributor, membership=None, customer=None):
     visible = customer_list(distributor=distributor, membership=membership)
     interactions = Interaction.objects.filter(distributor=distributor, customer__in=visible)
     return interactions.filter(customer=customer) if customer is not None else interactions
+
+
+def partner_get(*, distributor, partner_id: str) -> Partner:
+    """The tenant's partner `partner_id` (Partner.DoesNotExist otherwise: another tenant's is never found)."""
+    return partner_list(distributor=distributor).get(partner_id=partner_id)

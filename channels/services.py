@@ -2,7 +2,7 @@
 
 import uuid
 
-from .models import Interaction
+from .models import Interaction, Partner
 
 
 def interaction_log(*, distributor, customer, membership, actor, data: dict) -> Interaction:
@@ -17,3 +17,16 @@ def interaction_log(*, distributor, customer, membership, actor, data: dict) -> 
         natural_key=f"manual-{uuid.uuid4().hex}",
         **data,
     )
+
+
+PARTNER_EDITABLE = ("name", "kind", "region", "supports_customer", "services", "why_customers_use_it")
+
+
+def partner_update(*, partner: Partner, data: dict) -> Partner:
+    """Save a manager's edit of `partner` (the validated fields of `PartnerForm`; the id is the import's
+    key and does not change). A later import of the same partner id overwrites these fields again."""
+    for name in PARTNER_EDITABLE:
+        if name in data:
+            setattr(partner, name, data[name])
+    partner.save(update_fields=[name for name in PARTNER_EDITABLE if name in data])
+    return partner

@@ -104,6 +104,23 @@ LAST_NAMES = ["Nguyen", "Smith", "Garcia", "Patel", "Johnson", "Okafor", "Miller
 CLASSES = np.array(["contractor", "OEM", "reseller", "institution", "end user", "installer", "MRO"], dtype=object)
 CLASS_ROLE = np.array(["end_user", "oem", "reseller", "end_user", "end_user", "installer", "end_user"], dtype=object)
 CLASS_P = np.array([0.34, 0.10, 0.10, 0.10, 0.14, 0.10, 0.12])
+# Each class's own buying habits (issue 14): its ship-method mix (order of SHIP_METHODS), blended into
+# the archetype's for all but the service drains, and the channel it mostly orders through.
+# Contractors buy at the counter, OEMs by EDI with freight, end users through installers, institutions
+# on the web.
+CLASS_SHIP = np.array(
+    [
+        [0.15, 0.70, 0.05, 0.02, 0.03, 0.05],  # contractor: will call at the counter
+        [0.15, 0.02, 0.05, 0.08, 0.68, 0.02],  # OEM: freight
+        [0.40, 0.10, 0.20, 0.15, 0.10, 0.05],  # reseller
+        [0.15, 0.03, 0.17, 0.02, 0.03, 0.60],  # institution: the web shop
+        [0.55, 0.10, 0.20, 0.05, 0.02, 0.08],  # end user: delivered to site (installers)
+        [0.60, 0.25, 0.05, 0.05, 0.03, 0.02],  # installer
+        [0.50, 0.20, 0.15, 0.02, 0.03, 0.10],  # MRO
+    ]
+)
+CLASS_SHIP_WEIGHT = 0.6
+CLASS_CHANNEL = np.array(["counter", "edi", "direct", "web", "direct", "direct", "phone"], dtype=object)
 INDUSTRIES = np.array(
     ["construction", "manufacturing", "healthcare", "education", "government", "food processing", "energy",
      "property management", "agriculture", "transportation"],
@@ -324,12 +341,30 @@ class DemoDistributor:
         self.customer_returns = ARCH["returns"][arch] * rng.uniform(0.5, 1.5, n)
         self.customer_special = ARCH["special"][arch] * rng.uniform(0.5, 1.5, n)
         self.customer_dtp = ARCH["days_to_pay"][arch] * rng.uniform(0.75, 1.3, n)
-        self.customer_ship_cum = np.cumsum(ARCH["ship"][arch], axis=1)
+        # Service drains keep their deliveries (what makes them drains), except OEMs: freight.
+        ship_mix = np.where(
+            ((arch == DRAIN) & (cls != 1))[:, None],
+            ARCH["ship"][arch],
+            (1 - CLASS_SHIP_WEIGHT) * ARCH["ship"][arch] + CLASS_SHIP_WEIGHT * CLASS_SHIP[cls],
+        )
+        self.customer_ship_cum = np.cumsum(ship_mix, axis=1)
         self.customer_fav = rng.choice(n_cat, size=(n, 3), p=self.cat_popularity)
         # Some accounts buy through (or with) a reseller or installer; large accounts often on EDI.
         has_partner = (rng.random(n) < 0.18) | (CLASS_ROLE[cls] == "installer")
         self.customer_partner = np.where(has_partner, sale_partners[rng.integers(0, len(sale_partners), n)], -1)
         self.customer_edi = (arch == CORE) & (pct < 0.05) & (rng.random(n) < 0.5)
+        # Drawn apart (their own stream), so the rest of the world stays what it was: most end users
+        # buy through an installer; OEMs order by EDI; freight often goes with the logistics partner.
+        extra = np.random.default_rng([self.seed, 3])
+        installers = np.flatnonzero(self.partner_kind == "installer")
+        end_user = (cls == 4) & (extra.random(n) < 0.7)
+        if len(installers):
+            self.customer_partner[end_user] = installers[extra.integers(0, len(installers), int(end_user.sum()))]
+        self.customer_edi |= cls == 1
+        logistics = np.flatnonzero(self.partner_kind == "logistics")
+        self.logistics_partner = int(logistics[0]) if len(logistics) else -1
+        if self.logistics_partner >= 0:
+            self.partner_names[self.logistics_partner] = "Swift Freight Logistics"
         self.customer_parent = np.where((pct > 0.1) & (rng.random(n) < 0.04), rng.integers(0, max(1, n // 20), n), -1)
         self.customer_parent[self.customer_parent == np.arange(n)] = -1
 
@@ -416,11 +451,31 @@ class DemoDistributor:
 
     def partners_frame(self) -> pd.DataFrame:
         support = {
-            "reseller": ("small contractors and end users", "resells our catalogue with local credit", "local stock"),
-            "installer": ("facility owners", "installs and commissions equipment", "turnkey installation"),
-            "dealer": ("OEMs", "sells and services branded equipment", "brand expertise"),
-            "logistics": ("all customers", "last-mile delivery", "fast delivery"),
-            "service": ("institutions", "maintenance contracts", "uptime"),
+            "reseller": (
+                "Small contractors and end users in towns without a branch.",
+                "Resells our catalogue from its own shelf, with local credit and delivery.",
+                "Stock close by, an account they already have, someone who knows them.",
+            ),
+            "installer": (
+                "Facility owners and end users who buy an installed result, not parts.",
+                "Specifies, buys from us, installs and commissions the equipment, and services it.",
+                "One party answers for parts and labour; the end user never has to choose a SKU.",
+            ),
+            "dealer": (
+                "OEMs and plants standardised on a brand.",
+                "Sells and services branded equipment; stocks the brand's spare parts.",
+                "Brand expertise and warranty handling.",
+            ),
+            "logistics": (
+                "OEMs and large accounts that receive freight.",
+                "Carries our freight: full and part truckloads, scheduled plant deliveries, cross-docking.",
+                "On-time scheduled deliveries at a freight rate a branch truck cannot match.",
+            ),
+            "service": (
+                "Institutions (schools, hospitals, public buildings).",
+                "Maintenance contracts: planned upkeep with parts bought from us.",
+                "Uptime without a maintenance team of their own.",
+            ),
         }
         kind = self.partner_kind
         sup = pd.DataFrame(
@@ -429,9 +484,9 @@ class DemoDistributor:
                 "name": self.supplier_names,
                 "kind": "supplier",
                 "region": "National",
-                "supports_customer": "all customers",
-                "services": "manufactures and supplies products",
-                "why_customers_use_it": "brand preference",
+                "supports_customer": "Every customer class, through our branches.",
+                "services": "Manufactures the brands we stock; ships to our branches; technical and warranty support.",
+                "why_customers_use_it": "Brand preference, specifications that name the brand, warranty.",
             }
         )
         sales = pd.DataFrame(
@@ -569,13 +624,22 @@ class DemoDistributor:
         )
         credit = rng.random(n_inv) < self.customer_returns[inv_cust]
         partner = self.customer_partner[inv_cust]
-        partner = np.where((partner >= 0) & (rng.random(n_inv) < 0.55), partner, -1)
-        channel = np.full(n_inv, "direct", dtype=object)
+        # End users buy through their installer most of the time; others now and then.
+        through = np.where(self.customer_class[inv_cust] == 4, 0.85, 0.55)
+        partner = np.where((partner >= 0) & (rng.random(n_inv) < through), partner, -1)
+        channel = CLASS_CHANNEL[self.customer_class[inv_cust]].copy()
         channel[SHIP_METHODS[ship] == "will_call"] = "counter"
         channel[SHIP_METHODS[ship] == "web"] = "web"
         channel[self.customer_edi[inv_cust] & (rng.random(n_inv) < 0.7)] = "edi"
-        via_partner = (partner >= 0) & (rng.random(n_inv) < 0.5)
-        channel[via_partner] = self.partner_ids[partner[via_partner]]
+        rng.random(n_inv)  # (a draw kept so the rest of the lines stay as they were)
+        # A sale through a partner was ordered through it: its channel is the partner's kind.
+        via_partner = partner >= 0
+        channel[via_partner] = self.partner_kind[partner[via_partner]]
+        # Freight without a sales partner: often carried by the logistics partner (its own stream).
+        if self.logistics_partner >= 0:
+            carried = np.random.default_rng([self.seed, 4, invoice_no]).random(n_inv) < 0.6
+            carried &= (SHIP_METHODS[ship] == "freight") & (partner < 0)
+            partner = np.where(carried, self.logistics_partner, partner)
         dtp = np.maximum(np.round(self.customer_dtp[inv_cust] + rng.normal(0, 8, n_inv)), 0)
         unpaid = inv_date + dtp.astype("timedelta64[D]") > np.datetime64(self.end_date, "D")
         inv_ids = (

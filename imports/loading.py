@@ -675,6 +675,9 @@ def _progress(progress, percent: float, message: str = "") -> None:
         progress(percent, message)
 
 
+MERGE_WORK_MEM = "256MB"
+
+
 def merge(stage: Stage, *, distributor, present: set[str], progress=None, before_commit=None) -> dict:
     """Write the staged rows into the tenant's tables in one transaction. Returns
     {"created": {entity: n}, "updated": {...}, "unchanged": {...}}. Progress is reported before the
@@ -689,6 +692,9 @@ def merge(stage: Stage, *, distributor, present: set[str], progress=None, before
         if is_postgres():
             # One merge at a time per tenant: two imports naming the same new key must not both insert it.
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK, tenant])
+            # The merge and the summaries group and sort the whole stage and the tenant's lines: with
+            # the default 4 MB each GROUP BY spills to disk in batches.
+            cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
         MERGES[stage.kind.name](cursor, stage, tenant, present, counts, progress)
         # The last report, just before the commit: a cancel asked for during the merge rolls it back.
         _progress(progress, 97, "Committing…")

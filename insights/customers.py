@@ -1,29 +1,29 @@
 """What the customer pages read: the my-customers rows (customers with their score in the published
-run), a customer's monthly trend and category mix against the core customers', and the customer
-page's context."""
+run), a customer's monthly trend, and the customer page's context (its category gaps against core
+customers come from `insights.gaps`)."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.core.paginator import Paginator
-from django.db.models import F, FilteredRelation, Max, Q, Sum
+from django.db.models import F, FilteredRelation, Max, Q
 
 from channels.forms import InteractionForm
 from channels.selectors import interaction_list
 from sales.models import CustomerMonth, InvoiceLine
 from sales.selectors import customer_list
-from segments.models import CustomerScore
 from segments.policies import next_tier, policy_for_segment
 from segments.selectors import policy_list, published_runs, run_window, score_for
 from segments.vocabulary import SEGMENT_LABELS, movement_of, segment_rank_expr
 from stratify.tenancy.permissions import Perm, role_has
 
 from .attention import attention_by_customer
-from .caching import run_cached
 from .explain import explain
+from .gaps import gap_rows
+from .gaps import split as gap_split
 
 ROW_FIELDS: tuple[str, ...] = (
     "segment",
@@ -61,7 +61,7 @@ def _months_back(day: date, months: int) -> date:
 
 
 def _cents(amount) -> float:
-    return float(Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return float(Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
 
 
 def monthly_trend(*, distributor, customer, as_of: date | None, months: int = 24) -> list[dict]:
@@ -72,7 +72,7 @@ def monthly_trend(*, distributor, customer, as_of: date | None, months: int = 24
     rows = CustomerMonth.objects.filter(
         distributor=distributor, customer=customer, month__gte=start, month__lte=as_of
     ).values_list("month", "revenue", "cost")
-    # Cents rounded half-up from the exact sums (a float's round() would turn 2.675 into 2.67).
+    # Cents rounded half-even from the exact sums (a float's round() would turn 2.675 into 2.67).
     by_month = {m.replace(day=1): (_cents(r), _cents(r - c)) for m, r, c in rows}
     out = []
     for i in range(months):
@@ -94,50 +94,6 @@ def _window(run) -> tuple[date, date]:
     return window.start, window.as_of
 
 
-def category_mix(*, distributor, run, customer) -> list[dict]:
-    """This customer's revenue share per product category over the run's window, against the pooled
-    mix of the run's core customers (total core revenue per category / total core revenue; cached
-    per run). Sorted by the gap, biggest shortfall first: those are the cross-sell openings."""
-    start, end = _window(run)
-    line_filter = {"distributor": distributor, "invoice_date__gte": start, "invoice_date__lte": end}
-
-    def core_mix():
-        core_ids = CustomerScore.objects.filter(distributor=distributor, run=run, segment="core").values("customer_id")
-        rows = (
-            InvoiceLine.objects.filter(**line_filter, customer_id__in=core_ids)
-            .values("product__category")
-            .annotate(revenue=Sum("revenue"))
-            .order_by()
-        )
-        return {(r["product__category"] or "Uncategorised"): float(r["revenue"] or 0) for r in rows}
-
-    core = run_cached(distributor, run, "core_mix", core_mix)
-    mine_rows = (
-        InvoiceLine.objects.filter(**line_filter, customer=customer)
-        .values("product__category")
-        .annotate(revenue=Sum("revenue"))
-        .order_by()
-    )
-    mine = {(r["product__category"] or "Uncategorised"): float(r["revenue"] or 0) for r in mine_rows}
-    core_total = sum(v for v in core.values() if v > 0) or 0.0
-    mine_total = sum(v for v in mine.values() if v > 0) or 0.0
-    out = []
-    for category in sorted(set(core) | set(mine)):
-        my_share = max(mine.get(category, 0.0), 0.0) / mine_total if mine_total else 0.0
-        core_share = max(core.get(category, 0.0), 0.0) / core_total if core_total else 0.0
-        out.append(
-            {
-                "category": category,
-                "revenue": mine.get(category, 0.0),
-                "share": round(my_share * 100, 1),
-                "core_share": round(core_share * 100, 1),
-                "gap": round((my_share - core_share) * 100, 1),
-            }
-        )
-    out.sort(key=lambda r: r["gap"])
-    return out
-
-
 def no_score_reason(*, distributor, run, customer) -> dict | None:
     """Why a customer is not in the published run: its last purchase and the run's window (a customer
     with no purchase in the window, nor in the one before it, gets no score at all). None before any
@@ -151,19 +107,7 @@ def no_score_reason(*, distributor, run, customer) -> dict | None:
     return {"start": start, "as_of": end, "window_days": (end - start).days + 1, "last_purchase": last}
 
 
-MIX_SHOWN = 10  # category-mix rows shown before "show all"
 INTERACTIONS_PER_PAGE = 10
-
-
-def mix_split(mix: list[dict], shown: int = MIX_SHOWN) -> tuple[list[dict], list[dict]]:
-    """The category-mix rows that matter, and the rest (behind "show all"). The shown ones are the
-    `shown` biggest gaps either way (a category with no gap never is), listed like `mix`: biggest
-    shortfall first. The rest keeps that order, rows without a gap last."""
-    ranked = sorted((r for r in mix if r["gap"]), key=lambda r: -abs(r["gap"]))[:shown]
-    keep = {id(r) for r in ranked}
-    top = [r for r in mix if id(r) in keep]
-    rest = [r for r in mix if id(r) not in keep and r["gap"]] + [r for r in mix if not r["gap"]]
-    return top, rest
 
 
 def trend_columns(trend: list[dict], columns: int = 2) -> list[list[dict | None]]:
@@ -191,8 +135,9 @@ def customer_page_context(
         ),
         interactions_per_page,
     ).get_page(interactions_page)
-    mix = category_mix(distributor=distributor, run=run, customer=customer) if run else []
-    mix_top, mix_more = mix_split(mix)
+    gaps = gap_rows(distributor=distributor, run=run, customer=customer) if run else None
+    mix = gaps["rows"] if gaps else []
+    mix_top, mix_more = gap_split(mix)
     return {
         "customer": customer,
         "run": run,
@@ -210,6 +155,7 @@ def customer_page_context(
         "mix": mix,
         "mix_top": mix_top,
         "mix_more": mix_more,
+        "gaps": gaps,
         "policy": policy,
         "next_policy": next_tier(policies, policy, segment=segment),
         "interactions": interactions,

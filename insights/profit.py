@@ -6,16 +6,17 @@ branch x category). Everything is read from the rows the run stored; nothing is 
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 from urllib.parse import urlencode
 
 import django_filters
 import django_tables2 as tables
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
-from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, cents, shown
-from segments.selectors import profit_center_list
+from insights.caching import run_cached
+from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, ordered, shown, whale_curve
+from segments.selectors import profit_center_list, profit_curve
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.exports import Money, Percent
 from stratify.formatting import format_money, format_percent
@@ -25,6 +26,8 @@ RIGHT = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
 MONEY_COLUMNS = ("revenue", "gross_margin", "cost_to_serve", "net_profit")
 SEGMENTS_SHOWN = tuple(s for s in SEGMENT_ORDER if s in SEGMENT_LABELS and s != "lapsed")
 TOP = 3  # centers and drains called out by name
+CURVE_FIELDS = ("values", "centers", "drains", "peak", "peak_at", "total", "given_away", "points")
+UNUSED_BY_MAPS = ("exact", "cost_parts", "segment_net_profit")  # JSON a heat map's cells need not parse
 
 
 def dimension_label(dimension: str) -> str:
@@ -129,24 +132,29 @@ def export_row(row) -> list:
     ]
 
 
-def _fraction(row, name: str) -> Fraction:
-    return Fraction(row.exact[name])
+def _centers_and_drains(rows, n: int = TOP) -> tuple[list, list]:
+    """The `n` biggest profit centers (highest net profit first) and drains (biggest loss first) of a
+    dimension's rows, by two small indexed queries rather than reading every value."""
+    centers = list(rows.filter(net_profit__gt=0).order_by("position")[:n])
+    drains = list(rows.filter(net_profit__lt=0).order_by("-position")[:n])
+    return centers, drains
 
 
-def report(*, distributor, run, dimension: str) -> dict:
+def report(*, distributor, run, dimension: str, rows=None) -> dict:
     """The whale curve (cumulative net profit along the values, highest first), its peak, what the
-    drains give away, and the top centers and drains in words."""
-    rows = list(profit_center_list(distributor=distributor, run=run, dimension=dimension))
+    drains give away, and the top centers and drains in words: as the run stored them, or of `rows`
+    when given (a slice, computed in memory)."""
     label = dimension_label(dimension)
-    running, points, peak, peak_at = Fraction(0), [], Fraction(0), 0
-    for i, row in enumerate(rows, start=1):
-        running += _fraction(row, "net_profit")
-        points.append(float(cents(running)))
-        if running > peak:
-            peak, peak_at = running, i
-    total = running
-    centers = [r for r in rows if r.net_profit > 0][:TOP]
-    drains = [r for r in reversed(rows) if r.net_profit < 0][:TOP]
+    if rows is None:
+        stored = profit_curve(distributor=distributor, run=run, dimension=dimension)
+        curve = {field: getattr(stored, field) for field in CURVE_FIELDS} if stored else None
+        listed = profit_center_list(distributor=distributor, run=run, dimension=dimension)
+        centers, drains = _centers_and_drains(listed)
+    else:
+        # Sliced rows are whole cents: the curve's exact numerators over 100.
+        curve = whale_curve([int(r.net_profit * 100) for r in rows], 100, [r.value for r in rows])
+        centers = [r for r in rows if r.net_profit > 0][:TOP]
+        drains = [r for r in reversed(rows) if r.net_profit < 0][:TOP]
     words = []
     for r in centers:
         share = format_percent(r.net_profit_share, distributor, decimals=0) if r.net_profit_share is not None else None
@@ -165,33 +173,36 @@ def report(*, distributor, run, dimension: str) -> dict:
             words.append(f"{name} loses {loss}: its gross margin is already negative.")
         else:
             words.append(f"{name} loses {loss} after cost-to-serve{mostly}.")
+    curve = curve or dict.fromkeys(CURVE_FIELDS, 0) | {"points": []}
+    points, peak_at = curve["points"], curve["peak_at"]
     return {
         "label": label,
-        "count": len(rows),
+        "count": curve["values"],
         "centers": centers,
         "drains": drains,
         "words": words,
-        "curve": {"labels": [shown(r.value) for r in rows], "points": points, "peak_at": peak_at},
-        "peak": cents(peak),
+        # The chart's points, and the peak's index among them (1-based; 0: no value reaches above 0).
+        "curve": {
+            "labels": [value for _position, value, _cumulative in points],
+            "points": [float(cumulative) for _position, _value, cumulative in points],
+            "positions": [position for position, _value, _cumulative in points],
+            "peak_at": next((i for i, p in enumerate(points, start=1) if p[0] == peak_at), 0),
+        },
+        "peak": curve["peak"],
         "peak_values": peak_at,
-        "total": cents(total),
-        "given_away": cents(peak - total),
-        "drain_count": sum(1 for r in rows if r.net_profit < 0),
-        "center_count": sum(1 for r in rows if r.net_profit > 0),
+        "total": curve["total"],
+        "given_away": curve["given_away"],
+        "drain_count": curve["drains"],
+        "center_count": curve["centers"],
     }
 
 
 def top_centers_and_drains(*, distributor, run, dimension: str, n: int = TOP) -> dict:
     """The dashboard's card: the `n` biggest profit centers and drains of one dimension."""
-    rows = list(profit_center_list(distributor=distributor, run=run, dimension=dimension))
-    for r in rows:
+    centers, drains = _centers_and_drains(profit_center_list(distributor=distributor, run=run, dimension=dimension), n)
+    for r in drains:
         r.loss = -r.net_profit
-    return {
-        "dimension": dimension,
-        "label": dimension_label(dimension),
-        "centers": [r for r in rows if r.net_profit > 0][:n],
-        "drains": [r for r in reversed(rows) if r.net_profit < 0][:n],
-    }
+    return {"dimension": dimension, "label": dimension_label(dimension), "centers": centers, "drains": drains}
 
 
 def matrix_choices(dimension: str) -> list[tuple[str, str]]:
@@ -202,18 +213,24 @@ def matrix_choices(dimension: str) -> list[tuple[str, str]]:
 def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, max_columns: int = 20) -> dict:
     """A two-dimension matrix of net profit: rows are `dimension`'s values (by net profit), columns
     `by`'s; each cell's colour scales with its net profit against the largest absolute one."""
-    cells = list(profit_center_list(distributor=distributor, run=run, dimension=dimension, by=by))
-    values = [r.value for r in profit_center_list(distributor=distributor, run=run, dimension=dimension)]
+    # The top rows (and columns) by net profit, then only their cells: a few queries of bounded size
+    # whatever the number of values (25,000 products).
+    all_values = profit_center_list(distributor=distributor, run=run, dimension=dimension)
+    values = list(all_values.values_list("value", flat=True)[:max_rows])
+    cells_of = profit_center_list(distributor=distributor, run=run, dimension=dimension, by=by).defer(*UNUSED_BY_MAPS)
     if by == "segment":
+        cells = list(cells_of.filter(value__in=values))
         columns = [s for s in SEGMENTS_SHOWN if any(c.by_value == s for c in cells)]
         headers = [SEGMENT_LABELS[s] for s in columns]
     else:
-        order = [r.value for r in profit_center_list(distributor=distributor, run=run, dimension=by)]
-        present = {c.by_value for c in cells}
-        columns = [v for v in order if v in present][:max_columns]
+        order = profit_center_list(distributor=distributor, run=run, dimension=by)
+        present = order.filter(value__in=cells_of.values("by_value"))
+        columns = list(present.values_list("value", flat=True)[:max_columns])
+        cells = list(cells_of.filter(value__in=values, by_value__in=columns))
         headers = [shown(v) for v in columns]
     present_rows = {c.value for c in cells}
-    values = [v for v in values if v in present_rows][:max_rows]
+    truncated = len(values) == max_rows and all_values[max_rows : max_rows + 1].exists()
+    values = [v for v in values if v in present_rows]
     lookup = {(c.value, c.by_value): c for c in cells}
     biggest = max((abs(c.net_profit) for c in cells), default=Decimal(0)) or Decimal(1)
     rows = []
@@ -228,4 +245,73 @@ def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, m
             colour = "25, 135, 84" if c.net_profit >= 0 else "220, 53, 69"
             row.append({"cell": c, "style": f"background-color: rgba({colour}, {0.08 + 0.62 * strength:.2f})"})
         rows.append({"value": shown(v), "cells": row})
-    return {"by": by, "headers": headers, "rows": rows, "truncated": len(present_rows) > len(values)}
+    return {"by": by, "headers": headers, "rows": rows, "truncated": truncated}
+
+
+def page_figures(*, distributor, run, dimension: str, matrix: str) -> dict:
+    """What the Profit centers page shows above and beside its table: the report, the dimension's heat
+    map and branch x category. Cached per run once its profit centers are written (they never change
+    after; the curve's id is in the key, so nothing is cached while they are still being computed)."""
+
+    def rendered(map_id: str, **kwargs) -> dict:
+        # The heat map's cells rendered once (hundreds of amounts in the tenant's format).
+        figures = heat_map(distributor=distributor, run=run, **kwargs)
+        context = {"map": figures, "map_id": map_id, "tenant": distributor}
+        return {**figures, "html": render_to_string("insights/_heat_map.html", context)}
+
+    def compute():
+        return {
+            "report": report(distributor=distributor, run=run, dimension=dimension),
+            "matrix": rendered("profit-matrix", dimension=dimension, by=matrix),
+            "branch_by_category": rendered("branch-category-matrix", dimension="branch", by="category")
+            if dimension != "branch"
+            else None,
+        }
+
+    curve = profit_curve(distributor=distributor, run=run, dimension=dimension)
+    if curve is None:
+        return compute()
+    return run_cached(distributor, run, f"profit-centers:{dimension}:{matrix}:{curve.pk}", compute)
+
+
+# --- slices (issue 16, item 6) ---------------------------------------------------------------------------
+
+
+def sliced_rows(*, distributor, run, frame, dimension: str) -> list | None:
+    """Profit-center rows of `dimension` for the customers of a sliced frame (the run's per-customer
+    table cut by branch, class, region or rep), computed exactly as the job computes them for every
+    customer (segments.selectors.profit_centers_of_customers): every figure of PROFIT_CENTERS.md,
+    the share of the slice's net profit, net profit by segment. Highest net profit first. None when
+    the data changed since the run."""
+    from types import SimpleNamespace
+
+    from segments.profit_centers import cents
+    from segments.selectors import profit_centers_of_customers
+
+    ranked = frame[frame["segment"] != "lapsed"]
+    segments = dict(zip(ranked["customer"].astype(int), ranked["segment"], strict=True))
+    tables = profit_centers_of_customers(distributor=distributor, run=run, segments=segments)
+    if tables is None:
+        return None
+    values = tables[(dimension, "segment")].values
+    total = sum(f.net_profit_n for f in tables[("segment", "segment")].values.values())
+    rows = []
+    for position, (value, f) in enumerate(ordered(values), start=1):
+        rows.append(
+            SimpleNamespace(
+                value=value,
+                position=position,
+                customers=f.customers,
+                lines=f.lines,
+                revenue=cents(f.revenue_n, f.unit),
+                gross_margin=cents(f.gross_margin_n, f.unit),
+                cost_to_serve=cents(f.cost_to_serve_n, f.unit),
+                net_profit=cents(f.net_profit_n, f.unit),
+                net_margin_pct=f.net_margin_pct,
+                net_profit_share=f.share_of(total),
+                segment_net_profit={s: str(cents(f.segment_net_profit_n.get(s, 0), f.unit)) for s in SEGMENTS_SHOWN},
+                exact={"net_profit": f"{f.net_profit_n}/{f.unit}"},
+                cost_parts={part: str(cents(n, f.unit)) for part, n in f.cost_parts_n.items() if n},
+            )
+        )
+    return rows

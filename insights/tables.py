@@ -160,3 +160,398 @@ def export_row(record: dict, reasons: list[str]) -> list:
         cells.append(value)
     movement = movement_of(record["segment"], record["previous_segment"])
     return [*cells, MOVEMENT_LABELS.get(movement, ""), "; ".join(reasons)]
+
+
+# --- rep coaching (issue 16) --------------------------------------------------------------------------
+
+RIGHT = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
+
+
+class CoachingTable(LeanTable):
+    """The rep coaching table: one row per rep (dicts from `insights.coaching.rep_table`)."""
+
+    rep_id = tables.Column(verbose_name="Rep")
+    name = tables.Column(verbose_name="Name")
+    customers = tables.Column(verbose_name="Customers", attrs=RIGHT)
+    core_customers = tables.Column(verbose_name="Core", attrs=RIGHT)
+    core_share_customers = tables.Column(verbose_name="Core % of customers", attrs=RIGHT)
+    core_share_revenue = tables.Column(verbose_name="Core % of revenue", attrs=RIGHT)
+    revenue = tables.Column(verbose_name="Revenue", attrs=RIGHT)
+    net_profit = tables.Column(verbose_name="Net profit", attrs=RIGHT)
+    net_margin_pct = tables.Column(verbose_name="Net margin %", attrs=RIGHT)
+    cost_to_serve_per_1000 = tables.Column(verbose_name="Cost-to-serve per 1,000", attrs=RIGHT)
+    moved_up = tables.Column(verbose_name="Up", attrs=RIGHT)
+    moved_down = tables.Column(verbose_name="Down", attrs=RIGHT)
+    into_core = tables.Column(verbose_name="Into core", attrs=RIGHT)
+    out_of_core = tables.Column(verbose_name="Out of core", attrs=RIGHT)
+    core_below_benchmark = tables.Column(verbose_name="Core below category benchmark", attrs=RIGHT)
+    alerts = tables.Column(verbose_name="Open alerts (money at stake)", orderable=False, attrs=RIGHT)
+    points = tables.Column(verbose_name="Coaching points", orderable=False)
+
+    always_render = frozenset({"customers", "core_customers", "moved_up", "moved_down", "into_core", "out_of_core"})
+
+    class Meta(LeanTable.Meta):
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "coaching-table"}
+        order_by_field = "sort"
+        per_page = 50
+        empty_text = "No reps."
+
+    def __init__(self, *args, tenant_slug: str, show_alerts: bool = False, **kwargs):
+        self.tenant_slug = tenant_slug
+        super().__init__(*args, **kwargs)
+        if not show_alerts:
+            self.columns.hide("alerts")
+
+    def before_render(self):
+        self._rep_url = reverse("coaching-rep", kwargs={"tenant": self.tenant_slug, "rep_id": "__ID__"})
+
+    def render_rep_id(self, value, record):
+        return format_html(
+            '<a href="{}">{}</a>', self._rep_url.replace("__ID__", quote(encode_erp_id(value), safe="")), value
+        )
+
+    def _money(self, value, record=None):
+        return format_html(
+            '<span class="{}">{}</span>', "text-danger" if value < 0 else "", format_money(value, self.distributor)
+        )
+
+    render_revenue = render_net_profit = render_cost_to_serve_per_1000 = _money
+
+    def _ratio(self, value, record=None):
+        return format_percent(value, self.distributor)
+
+    render_core_share_customers = render_core_share_revenue = render_net_margin_pct = _ratio
+
+    def render_alerts(self, value, record=None):
+        return f"{value['open']} ({format_money(value['money_at_stake'], self.distributor)})"
+
+    def render_points(self, value, record=None):
+        return format_html_join("", '<div class="small">{}</div>', ((p,) for p in value))
+
+
+COACHING_COUNTS = ("customers", "core_customers", "moved_up", "moved_down", "into_core", "out_of_core")
+
+
+def coaching_export_headers(*, currency: str) -> list[str]:
+    from segments.vocabulary import RANKED_SEGMENTS
+
+    segments = []
+    for s in RANKED_SEGMENTS:
+        segments += [f"{SEGMENT_LABELS[s]} customers", f"{SEGMENT_LABELS[s]} net profit ({currency})"]
+    return [
+        "Rep",
+        "Name",
+        "Customers",
+        "Core customers",
+        *segments,
+        "Core % of customers",
+        "Core % of revenue",
+        f"Revenue ({currency})",
+        f"Gross margin ({currency})",
+        f"Cost to serve ({currency})",
+        f"Net profit ({currency})",
+        "Net margin %",
+        f"Cost-to-serve per 1,000 of revenue ({currency})",
+        "Moved up",
+        "Moved down",
+        "Into core",
+        "Out of core",
+        f"Net profit into core ({currency})",
+        f"Net profit out of core ({currency})",
+        "Core customers below category benchmark",
+        "Coaching points",
+    ]
+
+
+def coaching_export_row(row: dict) -> list:
+    from segments.vocabulary import RANKED_SEGMENTS
+
+    pct = lambda v: None if v is None else Percent(v)  # noqa: E731
+    segments = []
+    for s in RANKED_SEGMENTS:
+        segments += [row["segments"][s]["customers"], Money(row["segments"][s]["net_profit"])]
+    return [
+        row["rep_id"] or "Team median",
+        row["name"],
+        row["customers"],
+        row["core_customers"],
+        *segments,
+        pct(row["core_share_customers"]),
+        pct(row["core_share_revenue"]),
+        Money(row["revenue"]),
+        Money(row["gross_margin"]),
+        Money(row["cost_to_serve"]),
+        Money(row["net_profit"]),
+        pct(row["net_margin_pct"]),
+        Money(row["cost_to_serve_per_1000"]),
+        row["moved_up"],
+        row["moved_down"],
+        row["into_core"],
+        row["out_of_core"],
+        Money(row["net_profit_into_core"]),
+        Money(row["net_profit_out_of_core"]),
+        row["core_below_benchmark"],
+        "; ".join(row.get("points", [])),
+    ]
+
+
+# --- leakage (issue 16) --------------------------------------------------------------------------------
+
+
+class LeakageTable(LeanTable):
+    """Leakage among core customers, one row per value (dicts from `insights.leakage.leakage_rows`)."""
+
+    value = tables.Column(verbose_name="Value")
+    buyers = tables.Column(verbose_name="Core buyers", attrs=RIGHT)
+    buyer_share = tables.Column(verbose_name="Share of core customers", attrs=RIGHT)
+    revenue = tables.Column(verbose_name="Core revenue (window)", attrs=RIGHT)
+    prior_revenue = tables.Column(verbose_name="Prior window", attrs=RIGHT)
+    change_vs_prior = tables.Column(verbose_name="vs prior", attrs=RIGHT)
+    year_ago_revenue = tables.Column(verbose_name="A year earlier", attrs=RIGHT)
+    change_vs_year_ago = tables.Column(verbose_name="vs a year earlier", attrs=RIGHT)
+    stopped = tables.Column(verbose_name="Stopped", attrs=RIGHT)
+    cut = tables.Column(verbose_name="Cut", attrs=RIGHT)
+    leaked = tables.Column(verbose_name="Money leaked", attrs=RIGHT)
+    top_losers = tables.Column(verbose_name="Stopped or cut most", orderable=False)
+
+    always_render = frozenset({"buyers", "stopped", "cut"})
+
+    class Meta(LeanTable.Meta):
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "leakage-table"}
+        order_by_field = "sort"
+        per_page = 25
+        empty_text = "No core customer bought anything in these windows."
+
+    def __init__(self, *args, tenant_slug: str, dimension: str, **kwargs):
+        self.tenant_slug, self.dimension = tenant_slug, dimension
+        super().__init__(*args, **kwargs)
+
+    def before_render(self):
+        self._url = reverse("leakage-customers", kwargs={"tenant": self.tenant_slug})
+
+    def render_value(self, value, record=None):
+        from urllib.parse import urlencode
+
+        query = urlencode({"dimension": self.dimension, "value": value})
+        return format_html('<a href="{}?{}">{}</a>', self._url, query, value)
+
+    def _money(self, value, record=None):
+        return format_money(value, self.distributor)
+
+    render_revenue = render_prior_revenue = render_year_ago_revenue = render_leaked = _money
+
+    def _ratio(self, value, record=None):
+        return format_percent(value, self.distributor)
+
+    render_buyer_share = render_change_vs_prior = render_change_vs_year_ago = _ratio
+
+    def render_top_losers(self, value, record=None):
+        return ", ".join(value)
+
+
+def leakage_export_headers(*, currency: str, label: str) -> list[str]:
+    return [
+        label,
+        "Core buyers",
+        "Share of core customers %",
+        f"Core revenue in the window ({currency})",
+        f"Prior window ({currency})",
+        "Change vs prior %",
+        f"A year earlier ({currency})",
+        "Change vs a year earlier %",
+        "Stopped",
+        "Cut",
+        f"Money leaked ({currency})",
+        "Stopped or cut most",
+    ]
+
+
+def leakage_export_row(row: dict) -> list:
+    pct = lambda v: None if v is None else Percent(v)  # noqa: E731
+    return [
+        row["value"],
+        row["buyers"],
+        pct(row["buyer_share"]),
+        Money(row["revenue"]),
+        Money(row["prior_revenue"]),
+        pct(row["change_vs_prior"]),
+        Money(row["year_ago_revenue"]),
+        pct(row["change_vs_year_ago"]),
+        row["stopped"],
+        row["cut"],
+        Money(row["leaked"]),
+        ", ".join(row["top_losers"]),
+    ]
+
+
+class LeakageCustomersTable(LeanTable):
+    """The core customers behind one leakage value."""
+
+    customer_id = tables.Column(verbose_name="Account")
+    name = tables.Column(verbose_name="Customer")
+    revenue = tables.Column(verbose_name="Window", attrs=RIGHT)
+    prior_revenue = tables.Column(verbose_name="Prior window", attrs=RIGHT)
+    year_ago_revenue = tables.Column(verbose_name="A year earlier", attrs=RIGHT)
+    drop = tables.Column(verbose_name="Drop vs prior", attrs=RIGHT)
+    status = tables.Column(verbose_name="Status")
+
+    class Meta(LeanTable.Meta):
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "leakage-customers-table"}
+        order_by_field = "sort"
+        per_page = 50
+        empty_text = "No core customer bought this value in these windows."
+
+    def __init__(self, *args, tenant_slug: str, **kwargs):
+        self.tenant_slug = tenant_slug
+        super().__init__(*args, **kwargs)
+
+    def before_render(self):
+        self._detail_url = reverse("customer-detail", kwargs={"tenant": self.tenant_slug, "customer_id": "__ID__"})
+
+    def render_customer_id(self, value, record):
+        return format_html(
+            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", quote(encode_erp_id(value), safe="")), value
+        )
+
+    def _money(self, value, record=None):
+        return format_money(value, self.distributor)
+
+    render_revenue = render_prior_revenue = render_year_ago_revenue = render_drop = _money
+
+
+def leakage_customers_export_headers(*, currency: str) -> list[str]:
+    return [
+        "Account",
+        "Customer",
+        f"Window ({currency})",
+        f"Prior window ({currency})",
+        f"A year earlier ({currency})",
+        f"Drop vs prior ({currency})",
+        "Status",
+    ]
+
+
+def leakage_customers_export_row(row: dict) -> list:
+    return [
+        row["customer_id"],
+        row["name"],
+        Money(row["revenue"]),
+        Money(row["prior_revenue"]),
+        Money(row["year_ago_revenue"]),
+        Money(row["drop"]),
+        row["status"],
+    ]
+
+
+# --- history (issue 16) --------------------------------------------------------------------------------
+
+
+def history_export_headers(*, currency: str) -> list[str]:
+    from segments.vocabulary import RANKED_SEGMENTS
+
+    per_segment = []
+    for s in RANKED_SEGMENTS:
+        label = SEGMENT_LABELS[s]
+        per_segment += [f"{label} customers", f"{label} share of revenue %", f"{label} share of net profit %"]
+    return [
+        "Run",
+        "As of",
+        "Published",
+        "Ranked customers",
+        *per_segment,
+        f"Revenue ({currency})",
+        f"Net profit ({currency})",
+        f"Whale peak ({currency})",
+        "Core retention %",
+        "Settings changed",
+    ]
+
+
+def history_export_row(entry: dict) -> list:
+    from segments.vocabulary import RANKED_SEGMENTS
+
+    per_segment = []
+    for s in RANKED_SEGMENTS:
+        seg = entry["segments"].get(s, {"count": 0, "revenue_share": 0.0, "net_profit_share": 0.0})
+        per_segment += [seg["count"], Percent(seg["revenue_share"]), Percent(seg["net_profit_share"])]
+    return [
+        entry["number"],
+        entry["as_of"],
+        entry["published_at"],
+        entry["customers"],
+        *per_segment,
+        Money(entry["revenue"]),
+        Money(entry["net_profit"]),
+        Money(entry["whale_peak"]),
+        None if entry["core_retention"] is None else Percent(entry["core_retention"]),
+        "; ".join(f"{label}: {a} -> {b}" for label, a, b in entry["settings_changes"]),
+    ]
+
+
+# --- segments and categories side by side (issue 16) ---------------------------------------------------
+
+
+class SideBySideTable(LeanTable):
+    """Per category: revenue, net profit and net margin of each segment's customers, core first,
+    and the category's total (dicts from `insights.side_by_side.categories`)."""
+
+    value = tables.Column(verbose_name="Category")
+
+    class Meta(LeanTable.Meta):
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "side-by-side-table"}
+        order_by_field = "sort"
+        per_page = 50
+        empty_text = "No categories (the profit centers of this run are not computed yet)."
+
+    def __init__(self, *args, **kwargs):
+        from .side_by_side import CATEGORY_FIGURES, SEGMENTS
+
+        names = {"revenue": "revenue", "net_profit": "net profit", "net_margin_pct": "net margin %"}
+        extra = []
+        for s in (*SEGMENTS, "total"):
+            label = SEGMENT_LABELS.get(s, "Total")
+            for key in CATEGORY_FIGURES:
+                extra.append((f"{s}__{key}", tables.Column(verbose_name=f"{label}: {names[key]}", attrs=RIGHT)))
+        super().__init__(*args, extra_columns=extra, **kwargs)
+
+    def render_value(self, value, record=None):
+        from segments.profit_centers import shown
+
+        return shown(value)
+
+    def __getattr__(self, name):
+        if name.startswith("render_") and "__" in name:
+            if name.endswith("net_margin_pct"):
+                return lambda value, record=None: format_percent(value, self.distributor)
+            return lambda value, record=None: format_money(value, self.distributor)
+        raise AttributeError(name)
+
+
+def side_by_side_export_headers(*, currency: str) -> list[str]:
+    from .side_by_side import CATEGORY_FIGURES, SEGMENTS
+
+    names = {
+        "revenue": f"revenue ({currency})",
+        "net_profit": f"net profit ({currency})",
+        "net_margin_pct": "net margin %",
+    }
+    headers = ["Category"]
+    for s in (*SEGMENTS, "total"):
+        headers += [f"{SEGMENT_LABELS.get(s, 'Total')}: {names[k]}" for k in CATEGORY_FIGURES]
+    return headers
+
+
+def side_by_side_export_row(row: dict) -> list:
+    from segments.profit_centers import shown
+
+    from .side_by_side import CATEGORY_FIGURES, SEGMENTS
+
+    cells = [shown(row["value"])]
+    for s in (*SEGMENTS, "total"):
+        for key in CATEGORY_FIGURES:
+            value = row[f"{s}__{key}"]
+            if value is None:
+                cells.append(None)
+            else:
+                cells.append(Percent(value) if key == "net_margin_pct" else Money(value))
+    return cells

@@ -24,4 +24,34 @@ tenant_urlpatterns = [
         views.InteractionCreateView.as_view(),
         name="interaction-create",
     ),
+    # Channels (issue 14): the map, partners, customer definitions, interaction points.
+    path("channels/map/", views.ChannelMapView.as_view(), name="channel-map"),
+    path("channels/partners/", views.PartnerListView.as_view(), name="partner-list"),
+    path("channels/partners/<erp_id:partner_id>/", views.PartnerDetailView.as_view(), name="partner-detail"),
+    path("channels/definitions/", views.DefinitionsView.as_view(), name="customer-definitions"),
+    path(
+        "channels/definitions/<str:by>/<erp_id:value>/",
+        views.DefinitionDetailView.as_view(),
+        name="customer-definition",
+    ),
+    path("channels/interactions/", views.InteractionListView.as_view(), name="interaction-list"),
+]
+
+# Benchmarks (issue 16).
+tenant_urlpatterns += [
+    path("benchmarks/coaching/", views.CoachingView.as_view(), name="coaching"),
+    path("benchmarks/coaching/<erp_id:rep_id>/", views.RepCoachingView.as_view(), name="coaching-rep"),
+]
+tenant_urlpatterns += [
+    path("benchmarks/leakage/", views.LeakageView.as_view(), name="leakage"),
+    path("benchmarks/leakage/customers/", views.LeakageCustomersView.as_view(), name="leakage-customers"),
+]
+tenant_urlpatterns += [
+    path("benchmarks/history/", views.HistoryView.as_view(), name="history"),
+]
+tenant_urlpatterns += [
+    path("benchmarks/segments/", views.SideBySideView.as_view(), name="benchmark-segments"),
+]
+tenant_urlpatterns += [
+    path("customers/<erp_id:customer_id>/gaps/", views.CustomerGapsExportView.as_view(), name="customer-gaps-export"),
 ]

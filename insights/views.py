@@ -2,8 +2,12 @@
 and its printable account review (where interactions are logged), and the customer's scorecard
 (a customer's own, or staff's "view as customer")."""
 
+import json
+from decimal import Decimal
+from urllib.parse import urlencode
+
 from django.contrib import messages
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
@@ -14,43 +18,125 @@ from alerts.selectors import alert_list
 from alerts.selectors import settings_for as alert_settings_for
 from alerts.services import AlertError, alert_set_status, digest_subscribe
 from alerts.services import settings_update as alert_settings_update
-from channels.forms import InteractionForm
-from channels.services import interaction_log
+from channels.channel_map import ACTIVITIES, NONE
+from channels.forms import InteractionForm, PartnerForm
+from channels.lookups import PARTNER
+from channels.models import Interaction
+from channels.selectors import interaction_list, partner_list
+from channels.services import interaction_log, partner_update
 from sales.lookups import CUSTOMER
 from sales.selectors import customer_list, rep_list
 from segments.models import ProfitCenter
 from segments.profit_centers import DEFAULT_DIMENSION, DIMENSIONS, unknown_dimension
 from segments.selectors import pending_run, profit_center_list, published_runs
-from segments.vocabulary import SEGMENT_COLORS
+from segments.vocabulary import SEGMENT_COLORS, SEGMENT_LABELS, SEGMENT_ORDER
+from stratify.exports import EXPORT_FORMATS, Money, export_response
 from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
 from . import alerts as alert_pages
-from . import dashboard, profit
+from . import channel_map, channel_pages, dashboard, definitions, gaps, history, leakage, profit, side_by_side
 from .attention import attention_by_customer
+from .benchframe import (
+    SLICES,
+    Slice,
+    SliceError,
+    assignment_stamp,
+    parse_slice,
+    run_frame,
+    slice_cached,
+    slice_choices,
+)
+from .coaching import FIGURES, REP, rep_table, visible_reps
 from .customers import INTERACTIONS_PER_PAGE, customer_page_context, customer_rows, trend_columns
 from .filters import MyCustomersFilter
 from .profit import ProfitCenterFilter, ProfitCenterTable
 from .scorecard import scorecard_data
-from .tables import EXPORT_COLUMNS, MyCustomersTable, export_headers, export_row
+from .tables import (
+    EXPORT_COLUMNS,
+    CoachingTable,
+    LeakageCustomersTable,
+    LeakageTable,
+    MyCustomersTable,
+    SideBySideTable,
+    coaching_export_headers,
+    coaching_export_row,
+    export_headers,
+    export_row,
+    history_export_headers,
+    history_export_row,
+    leakage_customers_export_headers,
+    leakage_customers_export_row,
+    leakage_export_headers,
+    leakage_export_row,
+    side_by_side_export_headers,
+    side_by_side_export_row,
+)
 
 
-class DashboardView(TenantViewMixin, TemplateView):
+class SliceMixin:
+    """`?slice_by=&slice=`: the slice of the page (see insights.benchframe); `slice_error` names the
+    allowed dimensions or values when the request asks for something else."""
+
+    def read_slice(self, run):
+        self.stamp = assignment_stamp(self.distributor)
+        self.slice, self.slice_error, self.slice_choices = Slice(), None, {}
+        if run is None:
+            return
+        self.slice_choices = slice_choices(self.distributor, run, self.stamp)
+        try:
+            self.slice = parse_slice(self.request.GET, self.slice_choices)
+        except SliceError as error:
+            self.slice_error = str(error)
+
+    def slice_context(self) -> dict:
+        return {
+            "slice": self.slice,
+            "slice_error": self.slice_error,
+            "slice_dimensions": [(k, v[0]) for k, v in SLICES.items()],
+            "slice_choices": self.slice_choices,
+        }
+
+
+class DashboardView(SliceMixin, TenantViewMixin, TemplateView):
     """Per-segment figures, the quadrant chart (its points load from `QuadrantDataView`), the whale
-    curve and the migration matrix of the published run."""
+    curve and the migration matrix of the published run. `?slice_by=&slice=` recomputes the figures
+    for a slice of the customers from the run's per-customer table (400 naming the allowed
+    dimensions or values for another)."""
 
     permission = Perm.VIEW_DASHBOARD
     template_name = "insights/dashboard.html"
 
+    def get(self, request, *args, **kwargs):
+        run, _ = published_runs(distributor=self.distributor)
+        self.read_slice(run)
+        context = self.get_context_data(**kwargs)
+        return self.render_to_response(context, status=400 if self.slice_error else 200)
+
     def get_context_data(self, **kwargs):
         run, previous = published_runs(distributor=self.distributor)
-        context = {"run": run, "previous_run": previous}
+        context = {"run": run, "previous_run": previous, **self.slice_context()}
         if run is not None:
+            if self.slice.active:
+
+                def sliced():
+                    frame = self.slice.apply(run_frame(self.distributor, run, self.stamp))
+                    return {
+                        "summary": history.summary(frame),
+                        "whale": history.whale(frame),
+                        "migration": history.migration_in_run(frame),
+                    }
+
+                figures = slice_cached(self.distributor, run, self.stamp, self.slice, "dashboard", sliced)
+            else:
+                figures = {
+                    "summary": dashboard.segment_summary(distributor=self.distributor, run=run),
+                    "whale": dashboard.whale_curve(distributor=self.distributor, run=run),
+                    "migration": dashboard.migration_matrix(distributor=self.distributor, run=run),
+                }
             context.update(
-                summary=dashboard.segment_summary(distributor=self.distributor, run=run),
-                whale=dashboard.whale_curve(distributor=self.distributor, run=run),
-                migration=dashboard.migration_matrix(distributor=self.distributor, run=run),
+                **figures,
                 thresholds=dashboard.thresholds(run),
                 colors=SEGMENT_COLORS,
                 profit_centers=profit.top_centers_and_drains(
@@ -77,6 +163,21 @@ class QuadrantDataView(TenantViewMixin, TemplateView):
         run, _ = published_runs(distributor=self.distributor)
         if run is None:
             return JsonResponse({"datasets": [], "thresholds": {}})
+        stamp = assignment_stamp(self.distributor)
+        try:
+            cut = parse_slice(request.GET, slice_choices(self.distributor, run, stamp))
+        except SliceError as error:
+            return JsonResponse({"detail": str(error)}, status=400)
+        if cut.active:
+
+            def sliced():
+                accounts = set(cut.apply(run_frame(self.distributor, run, stamp))["account"])
+                data = dashboard.quadrant_points(distributor=self.distributor, run=run)
+                datasets = [{**d, "points": [p for p in d["points"] if p[2] in accounts]} for d in data["datasets"]]
+                return json.dumps({**data, "datasets": datasets}).encode()
+
+            body = slice_cached(self.distributor, run, stamp, cut, "quadrant", sliced)
+            return HttpResponse(body, content_type="application/json")
         return HttpResponse(
             dashboard.quadrant_json(distributor=self.distributor, run=run), content_type="application/json"
         )
@@ -232,15 +333,15 @@ class CustomerScorecardView(ScorecardView):
         return self.render_to_response(self.get_context_data(customer=self.customer, viewing_as=True))
 
 
-def rep_codes(*, distributor) -> list[str]:
-    return list(rep_list(distributor=distributor).values_list("rep_id", flat=True)[:500])
-
-
-class ProfitCentersView(TenantListView):
+class ProfitCentersView(SliceMixin, TenantListView):
     """The published run's profit and loss along one dimension (`?dimension=`, default category):
     the sortable, filterable, exportable table of its values, the whale curve, the top centers and
     drains in words, and a heat map (`?matrix=segment` or a second dimension). 400 naming the allowed
-    dimensions for an unknown one; a clear page before the first published run."""
+    dimensions for an unknown one; a clear page before the first published run.
+
+    Sliced (`?slice_by=&slice=`, issue 16): any dimension's values computed for the slice's customers
+    exactly as the profit-centers job computes them for all (no heat maps; cached per slice); when the
+    data changed since the run, the page says so instead of showing other data as the run's."""
 
     permission = Perm.VIEW_DASHBOARD
     template_name = "insights/profit_centers.html"
@@ -252,19 +353,42 @@ class ProfitCentersView(TenantListView):
     def get(self, request, *args, **kwargs):
         self.dimension = request.GET.get("dimension") or DEFAULT_DIMENSION
         self.run, _ = published_runs(distributor=self.distributor)
-        problem = unknown_dimension(self.dimension)
+        self.read_slice(self.run)
+        problem = unknown_dimension(self.dimension) or self.slice_error
         if problem:
-            self.dimension = DEFAULT_DIMENSION
+            if unknown_dimension(self.dimension) or self.slice.active:
+                self.dimension = DEFAULT_DIMENSION
+            self.slice = Slice()
             self.prepare_rows()
             context = self.get_context_data(error=problem)
             return self.render_to_response(context, status=400)
         self.export_name = f"profit-centers-{self.dimension}"
         return super().get(request, *args, **kwargs)
 
+    def get_filterset(self, queryset):
+        return None if self.slice.active else super().get_filterset(queryset)
+
     def get_queryset(self):
         if self.run is None:
             return ProfitCenter.objects.none()
-        return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension)
+        if self.slice.active:
+            rows = slice_cached(
+                self.distributor,
+                self.run,
+                self.stamp,
+                self.slice,
+                f"profit:{self.dimension}",
+                lambda: profit.sliced_rows(
+                    distributor=self.distributor,
+                    run=self.run,
+                    frame=self.slice.apply(run_frame(self.distributor, self.run, self.stamp)),
+                    dimension=self.dimension,
+                ),
+            )
+            self.slice_stale = rows is None
+            return rows or []
+        # The table shows money to the cent; the exact fractions (for re-adding) stay unread.
+        return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension).defer("exact")
 
     def get_table_kwargs(self):
         return {"tenant_slug": self.distributor.slug, "dimension": self.dimension}
@@ -273,6 +397,8 @@ class ProfitCentersView(TenantListView):
         return profit.export_headers(self.distributor.currency)
 
     def export_rows(self, rows):
+        if isinstance(rows, list):
+            return (profit.export_row(row) for row in rows)
         return (profit.export_row(row) for row in rows.iterator(chunk_size=2000))
 
     def get_context_data(self, **kwargs):
@@ -280,27 +406,525 @@ class ProfitCentersView(TenantListView):
             "run": self.run,
             "dimension": self.dimension,
             "dimensions": [(k, v[0]) for k, v in DIMENSIONS.items()],
+            "slice_keep": [("dimension", self.dimension)],
+            **self.slice_context(),
         }
         if self.run is not None:
             # Computed by a job after the run (segments.services.profit): a moment after publishing.
             context["profit_pending"] = not profit_center_list(
                 distributor=self.distributor, run=self.run, dimension=self.dimension
             ).exists()
-        if self.run is not None:
+        if self.run is not None and self.slice.active:
+            if getattr(self, "slice_stale", False):
+                context["error"] = (
+                    "The data changed since this run was computed (an import landed): run the stratification "
+                    "again to slice its profit centers."
+                )
+            context.update(
+                report=profit.report(
+                    distributor=self.distributor, run=self.run, dimension=self.dimension, rows=list(self.rows)
+                ),
+                matrix_choices=[],
+                matrix=None,
+                branch_by_category=None,
+            )
+        elif self.run is not None:
             choices = profit.matrix_choices(self.dimension)
             matrix = self.request.GET.get("matrix")
             matrix = matrix if matrix in dict(choices) else choices[0][0]
             context.update(
-                report=profit.report(distributor=self.distributor, run=self.run, dimension=self.dimension),
                 matrix_choices=choices,
-                matrix=profit.heat_map(distributor=self.distributor, run=self.run, dimension=self.dimension, by=matrix),
-                branch_by_category=profit.heat_map(
-                    distributor=self.distributor, run=self.run, dimension="branch", by="category"
-                )
-                if self.dimension != "branch"
-                else None,
+                **profit.page_figures(
+                    distributor=self.distributor, run=self.run, dimension=self.dimension, matrix=matrix
+                ),
             )
         return super().get_context_data(**context, **kwargs)
+
+
+# --- benchmarks (issue 16) ----------------------------------------------------------------------------
+
+
+def _figure_rows(row: dict, median: dict) -> list[dict]:
+    """A rep's figures beside the team median, for the rep page."""
+    return [
+        {"key": key, "label": label, "kind": kind, "better": better, "mine": row[key], "median": median[key]}
+        for key, (label, better, kind) in FIGURES.items()
+    ]
+
+
+class CoachingView(TenantListView):
+    """Rep coaching: one row per rep (a rep: their own row) and the team median, with exports."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/coaching.html"
+    per_page = 50
+    export_name = "rep-coaching"
+
+    table_class = CoachingTable
+
+    def get_queryset(self):
+        self.run, self.previous_run = published_runs(distributor=self.distributor)
+        self.coaching = None
+        if self.run is None:
+            return []
+        self.coaching = rep_table(
+            distributor=self.distributor, run=self.run, reps=visible_reps(self.distributor, self.membership)
+        )
+        return self.coaching["rows"]
+
+    def get_table_kwargs(self):
+        return {
+            "tenant_slug": self.distributor.slug,
+            "show_alerts": bool(self.coaching and self.coaching["has_alerts"]),
+        }
+
+    def export_headers(self):
+        return coaching_export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        out = [coaching_export_row(r) for r in rows]
+        if self.coaching:
+            out.append(coaching_export_row(self.coaching["median"]))
+        return out
+
+    def get_context_data(self, **kwargs):
+        median = self.coaching["median"] if self.coaching else None
+        return super().get_context_data(
+            run=self.run,
+            previous_run=self.previous_run,
+            median=median,
+            benchmark=self.coaching["benchmark"] if self.coaching else None,
+            is_rep=self.membership.role == Role.REP,
+            **kwargs,
+        )
+
+
+class RepCoachingView(TenantListView):
+    """One rep: their figures against the team median, coaching points, and their customers (the
+    my-customers table narrowed to the rep, with its exports). A rep may open only their own."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/coaching_rep.html"
+    table_class = MyCustomersTable
+    filterset_class = MyCustomersFilter
+    per_page = 25
+
+    lookups = (REP,)
+
+    @property
+    def export_name(self):
+        return f"rep-{self.rep.rep_id}-customers"
+
+    def get_queryset(self):
+        self.run, self.previous_run = published_runs(distributor=self.distributor)
+        rows = customer_rows(distributor=self.distributor, membership=self.membership, run=self.run)
+        return rows.filter(rep=self.rep)
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug, "show_rep": False}
+
+    def export_headers(self):
+        return export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        fields = [f for _, f, _ in EXPORT_COLUMNS] + ["growth", "recency_days"]
+        for row in rows.values_list(*fields).iterator(chunk_size=2000):
+            yield export_row(dict(zip(fields, row, strict=True)))
+
+    def get_context_data(self, **kwargs):
+        context = {"run": self.run, "rep": self.rep}
+        if self.run is not None:
+            table = rep_table(distributor=self.distributor, run=self.run, reps=[self.rep])
+            row, median = table["rows"][0], table["median"]
+            context.update(row=row, median=median, figures=_figure_rows(row, median), benchmark=table["benchmark"])
+        return super().get_context_data(**context, **kwargs)
+
+
+class LeakageView(TenantListView):
+    """Category, brand and supplier leakage among the published run's core customers
+    (`?dimension=category|brand|supplier`; 400 naming them for another), sortable and exportable."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/leakage.html"
+    table_class = LeakageTable
+    per_page = 25
+
+    def get(self, request, *args, **kwargs):
+        self.dimension = request.GET.get("dimension") or "category"
+        self.run, _ = published_runs(distributor=self.distributor)
+        problem = leakage.unknown_dimension(self.dimension)
+        if problem:
+            self.dimension = "category"
+            self.prepare_rows()
+            return self.render_to_response(self.get_context_data(error=problem), status=400)
+        self.export_name = f"leakage-{self.dimension}"
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if self.run is None:
+            return []
+        return leakage.leakage_rows(distributor=self.distributor, run=self.run, dimension=self.dimension)
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension}
+
+    def export_headers(self):
+        return leakage_export_headers(currency=self.distributor.currency, label=leakage.DIMENSIONS[self.dimension])
+
+    def export_rows(self, rows):
+        return [leakage_export_row(r) for r in rows]
+
+    def get_context_data(self, **kwargs):
+        context = {"run": self.run, "dimension": self.dimension, "dimensions": list(leakage.DIMENSIONS.items())}
+        if self.run is not None:
+            context["spans"] = leakage.windows(self.run)
+            context["core_total"] = leakage.core_count(self.distributor, self.run)
+            context["leaked_total"] = sum((r["leaked"] for r in self.rows), Decimal(0))
+        return super().get_context_data(**context, **kwargs)
+
+
+class LeakageCustomersView(TenantListView):
+    """The core customers behind one leakage value (`?dimension=&value=`), biggest drop first."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/leakage_customers.html"
+    table_class = LeakageCustomersTable
+    per_page = 50
+
+    def get(self, request, *args, **kwargs):
+        self.dimension = request.GET.get("dimension") or "category"
+        self.value = request.GET.get("value") or ""
+        self.run, _ = published_runs(distributor=self.distributor)
+        problem = leakage.unknown_dimension(self.dimension)
+        if problem:
+            return HttpResponseBadRequest(problem)
+        self.export_name = f"leakage-{self.dimension}-customers"
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if self.run is None:
+            return []
+        return leakage.value_customers(
+            distributor=self.distributor, run=self.run, dimension=self.dimension, value=self.value
+        )
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug}
+
+    def export_headers(self):
+        return leakage_customers_export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        return [leakage_customers_export_row(r) for r in rows]
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            run=self.run, dimension=self.dimension, label=leakage.DIMENSIONS[self.dimension], value=self.value, **kwargs
+        )
+
+
+class HistoryView(SliceMixin, TenantViewMixin, TemplateView):
+    """Trends across published runs: per run the segment counts, shares of revenue and net profit,
+    whale peak, core retention and settings changes; line charts; the migration matrix between any
+    two runs (`?from=&to=`, run numbers; default the last two). Sliceable; CSV/XLSX export of the
+    per-run table (`?export=`)."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/history.html"
+
+    def get(self, request, *args, **kwargs):
+        runs = history.published_run_list(self.distributor)
+        self.read_slice(runs[-1] if runs else None)
+        if self.slice_error:
+            return self.render_to_response(self.get_context_data(runs=runs, error=self.slice_error), status=400)
+        numbers = {r.number: r for r in runs}
+        before, after, problem = self._pair(numbers, runs)
+        if problem:
+            return self.render_to_response(self.get_context_data(runs=runs, error=problem), status=400)
+        data = history.history(distributor=self.distributor, runs=runs, stamp=self.stamp, cut=self.slice)
+        fmt = request.GET.get("export")
+        if fmt in EXPORT_FORMATS:
+            return export_response(
+                headers=history_export_headers(currency=self.distributor.currency),
+                rows=[history_export_row(e) for e in data["runs"]],
+                fmt=fmt,
+                filename=f"{self.distributor.slug}-history",
+                sheet="History",
+            )
+        matrix = None
+        if before is not None:
+            matrix = history.migration_between_runs(
+                distributor=self.distributor, before=before, after=after, stamp=self.stamp, cut=self.slice
+            )
+        return self.render_to_response(
+            self.get_context_data(runs=runs, data=data, before=before, after=after, matrix=matrix)
+        )
+
+    def _pair(self, numbers, runs):
+        """The two runs of the migration matrix, or a message naming the run numbers there are."""
+        if len(runs) < 2:
+            return None, None, None
+        raw = {k: self.request.GET.get(k) for k in ("from", "to")}
+        chosen = {}
+        for key, default in (("from", runs[-2]), ("to", runs[-1])):
+            if not raw[key]:
+                chosen[key] = default
+                continue
+            try:
+                chosen[key] = numbers[int(raw[key])]
+            except (KeyError, ValueError):
+                allowed = ", ".join(str(n) for n in numbers)
+                return None, None, f"Unknown run {raw[key]!r} for {key!r}: use one of the published runs {allowed}."
+        return chosen["from"], chosen["to"], None
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**self.slice_context(), **kwargs)
+
+
+class SideBySideView(TenantListView):
+    """Segments and categories benchmarked against each other, core first, from the run's profit
+    centers (PROFIT_CENTERS.md figures). The categories table is sortable and exportable."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/side_by_side.html"
+    table_class = SideBySideTable
+    per_page = 50
+    export_name = "segments-and-categories"
+
+    def get_queryset(self):
+        self.run, _ = published_runs(distributor=self.distributor)
+        if self.run is None:
+            return []
+        return side_by_side.categories(distributor=self.distributor, run=self.run)
+
+    def export_headers(self):
+        return side_by_side_export_headers(currency=self.distributor.currency)
+
+    def export_rows(self, rows):
+        return [side_by_side_export_row(r) for r in rows]
+
+    def get_context_data(self, **kwargs):
+        context = {"run": self.run}
+        if self.run is not None:
+            context["segments"] = side_by_side.segments(distributor=self.distributor, run=self.run)
+        return super().get_context_data(**context, **kwargs)
+
+
+class CustomerGapsExportView(TenantViewMixin, TemplateView):
+    """The customer's category gaps as CSV or Excel (`?export=csv|xlsx`, default csv): every category
+    by money at stake, as the customer page shows them."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    lookups = (CUSTOMER,)
+
+    def get(self, request, *args, **kwargs):
+        fmt = request.GET.get("export") or "csv"
+        if fmt not in EXPORT_FORMATS:
+            return HttpResponseBadRequest(f"Unknown export {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}.")
+        run, _ = published_runs(distributor=self.distributor)
+        rows = gaps.gap_rows(distributor=self.distributor, run=run, customer=self.customer)["rows"] if run else []
+        currency = self.distributor.currency
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in self.customer.customer_id)
+        return export_response(
+            headers=[
+                "Category",
+                f"Revenue ({currency})",
+                "Share %",
+                "Core share %",
+                "Gap (points)",
+                f"Expected ({currency})",
+                f"At stake ({currency})",
+            ],
+            rows=[
+                [
+                    r["category"],
+                    Money(r["revenue"]),
+                    r["share"],
+                    r["core_share"],
+                    r["gap"],
+                    Money(r["expected"]),
+                    Money(r["at_stake"]),
+                ]
+                for r in rows
+            ],
+            fmt=fmt,
+            filename=f"{self.distributor.slug}-gaps-{safe}",
+            sheet="Category gaps",
+        )
+
+
+# --- Channels (issue 14): the channel map, partners, customer definitions, interactions -----------
+
+
+class ChannelMapView(TenantViewMixin, TemplateView):
+    """The supply chain and distribution channel map of the published run's window (ECharts Sankey,
+    static/vendor/echarts): `?by=`, `?weight=`, filters branch, segment, customer class. Its figures
+    are computed once per run and cached (insights.channel_map); 400 naming the allowed values for
+    an unknown switch. Managers and reps (a rep's clicks lead to their own customers)."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/channel_map.html"
+
+    def get(self, request, *args, **kwargs):
+        run, _ = published_runs(distributor=self.distributor)
+        context = {"run": run, "by_choices": channel_map.BY_LABELS, "weight_choices": channel_map.WEIGHT_LABELS}
+        try:
+            params = channel_map.parse_params(request.GET)
+        except channel_map.BadInput as problem:
+            params = channel_map.parse_params({})
+            context.update(error=str(problem), params=params)
+            return self.render_to_response(self.get_context_data(**context), status=400)
+        context.update(params=params, weight_label=channel_map.WEIGHT_LABELS[params["weight"]])
+        if run is not None:
+            result = channel_map.channel_map(distributor=self.distributor, run=run, **params)
+            body = channel_map.api_body(result, tenant_slug=self.distributor.slug, role=self.membership.role)
+            context.update(
+                result=result,
+                body=body,
+                choices=channel_map.filter_choices(distributor=self.distributor, run=run),
+                groups=channel_map.group_summaries(body),
+            )
+        return self.render_to_response(self.get_context_data(**context))
+
+
+class PartnerListView(TenantListView):
+    """The tenant's partners (suppliers, resellers, installers, logistics...) with the revenue and
+    customers flowing through each in the published run's window; filters, sorting, CSV/XLSX."""
+
+    permission = Perm.VIEW_CATALOG
+    template_name = "insights/channels/partner_list.html"
+    table_class = channel_pages.PartnerTable
+    filterset_class = channel_pages.PartnerFilter
+    per_page = 50
+    export_name = "partners"
+
+    def get_queryset(self):
+        self.run, _ = published_runs(distributor=self.distributor)
+        return partner_list(distributor=self.distributor)
+
+    def get_table_kwargs(self):
+        return {
+            "tenant_slug": self.distributor.slug,
+            "figures": channel_pages.partner_figures(distributor=self.distributor, run=self.run),
+        }
+
+
+class PartnerDetailView(TenantViewMixin, TemplateView):
+    """One partner: what it is and does (editable by managers), the customers and revenue that flow
+    through it in the window, their segments, and its profit contribution (profit centers)."""
+
+    permission = {"GET": Perm.VIEW_CATALOG, "POST": Perm.MANAGE_MODEL}
+    lookups = (PARTNER,)
+    template_name = "insights/channels/partner_detail.html"
+
+    def get_context_data(self, **kwargs):
+        run, _ = published_runs(distributor=self.distributor)
+        figures = channel_pages.partner_figures(distributor=self.distributor, run=run).get(self.partner.partner_id)
+        can_edit = self.membership.role == Role.MANAGER
+        context = {
+            "partner": self.partner,
+            "run": run,
+            "figures": figures,
+            "segments": [(SEGMENT_LABELS[s], n) for s, n in (figures or {}).get("segments", {}).items()],
+            "profit": channel_pages.partner_profit(
+                distributor=self.distributor, run=run, partner_id=self.partner.partner_id
+            )
+            if can_edit
+            else None,
+            "can_edit": can_edit,
+            "customers_url": reverse("my-customers", kwargs={"tenant": self.distributor.slug})
+            + "?"
+            + urlencode({"dimension": "partner", "value": self.partner.partner_id}),
+        }
+        if can_edit:
+            context["form"] = kwargs.pop("form", None) or PartnerForm(instance=self.partner)
+        return super().get_context_data(**context, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        form = PartnerForm(request.POST, instance=self.partner)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        partner_update(partner=self.partner, data=form.cleaned_data)
+        messages.success(request, "Partner saved.")
+        return redirect("partner-detail", tenant=self.distributor.slug, partner_id=self.partner.partner_id)
+
+
+class DefinitionsView(TenantViewMixin, TemplateView):
+    """Customer definitions side by side: every customer class (or `?by=supply_chain_role`)."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/channels/definitions.html"
+
+    def get(self, request, *args, **kwargs):
+        by = request.GET.get("by") or "customer_class"
+        problem = definitions.unknown_by(by)
+        run, _ = published_runs(distributor=self.distributor)
+        context = {"run": run, "by": "customer_class" if problem else by, "error": problem}
+        context["by_choices"] = channel_map.BY_LABELS
+        if run is not None:
+            context["overview"] = definitions.overview(distributor=self.distributor, run=run, by=context["by"])
+            context["activities"] = ACTIVITIES
+        return self.render_to_response(self.get_context_data(**context), status=400 if problem else 200)
+
+
+class DefinitionDetailView(TenantViewMixin, TemplateView):
+    """One customer category's definition (class or supply-chain role; `(none)`: the empty value)."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/channels/definition_detail.html"
+
+    def get(self, request, *args, by, value, **kwargs):
+        if definitions.unknown_by(by):
+            raise Http404(definitions.unknown_by(by))
+        run, _ = published_runs(distributor=self.distributor)
+        value = "" if value == NONE else value
+        data = definitions.definition(distributor=self.distributor, run=run, by=by, value=value) if run else None
+        if run is not None and data is None:
+            raise Http404("No active customer of the published run is in this category.")
+        context = {"run": run, "by": by, "by_label": channel_map.BY_LABELS[by], "data": data}
+        if data is not None:
+            core_median = definitions.overview(distributor=self.distributor, run=run, by=by)["core_median"]
+            context.update(
+                activities=[
+                    (label, data["cost_per_thousand"][key], core_median[key]) for key, label in ACTIVITIES.items()
+                ],
+                customers_url=definitions.customers_url(self.distributor.slug, by, value),
+            )
+        return self.render_to_response(self.get_context_data(**context))
+
+
+class InteractionListView(TenantListView):
+    """Every interaction point the caller may see (reps: their customers'), filtered by kind,
+    channel, rep, customer class, segment, opportunity, dates and a search of the notes; sortable,
+    exportable; with the counts per kind and channel per segment of what the filters keep."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/channels/interaction_list.html"
+    table_class = channel_pages.InteractionTable
+    filterset_class = channel_pages.InteractionFilter
+    per_page = 50
+    export_name = "interactions"
+
+    def get_queryset(self):
+        self.run, _ = published_runs(distributor=self.distributor)
+        base = interaction_list(distributor=self.distributor, membership=self.membership)
+        return channel_pages.interaction_rows(base, run=self.run).order_by("-date", "-id")
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            run=self.run,
+            counts=channel_pages.interaction_counts(self.rows),
+            kinds=Interaction.Kind.choices,
+            segments=[(s, SEGMENT_LABELS[s]) for s in SEGMENT_ORDER],
+            **kwargs,
+        )
+
+
+def rep_codes(*, distributor) -> list[str]:
+    return list(rep_list(distributor=distributor).values_list("rep_id", flat=True)[:500])
 
 
 # --- alerts (docs INSIGHTS.md; raised by the `alerts` app after each published run) -----------------

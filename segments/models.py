@@ -253,3 +253,32 @@ class ProfitCenter(TenantOwnedModel):
         indexes = [
             models.Index(fields=["distributor", "run", "dimension", "by", "position"], name="profitcenter_run_idx")
         ]
+
+
+class ProfitCurve(TenantOwnedModel):
+    """A dimension's whale curve in one run (docs PROFIT_CENTERS.md section 4), computed with its
+    profit centers so that the page reads one row instead of every value (25,000 products): how many
+    values, centers and drains, the peak and where it is, the total, what the drains give away (money
+    rounded half-even to the cent from the exact sums), and the curve itself at no more than
+    `segments.profit_centers.CURVE_POINTS` points, the peak and the last value always among them."""
+
+    distributor = models.ForeignKey(
+        "accounts.Distributor", on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
+    )
+    run = models.ForeignKey(
+        StratificationRun, on_delete=models.CASCADE, related_name="profit_curves", db_index=False, db_constraint=False
+    )
+    dimension = models.CharField(max_length=30)
+    values = models.IntegerField()
+    centers = models.IntegerField()
+    drains = models.IntegerField()
+    peak = models.DecimalField(max_digits=20, decimal_places=2)
+    peak_at = models.IntegerField(help_text="How many values, highest first, reach the peak")
+    total = models.DecimalField(max_digits=20, decimal_places=2)
+    given_away = models.DecimalField(max_digits=20, decimal_places=2)
+    points = models.JSONField(default=list, help_text="[position, value, cumulative net profit to the cent]")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["distributor", "run", "dimension"], name="profitcurve_run_dimension")
+        ]

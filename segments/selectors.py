@@ -21,6 +21,7 @@ from .aggregates import latest_invoice_date  # also the model page's default as-
 from .models import (
     CustomerScore,
     ProfitCenter,
+    ProfitCurve,
     SettingsChange,
     StratificationProfile,
     StratificationRun,
@@ -467,6 +468,37 @@ def profit_center_list(*, distributor, run, dimension: str, by: str = "") -> Que
     return ProfitCenter.objects.filter(distributor=distributor, run=run, dimension=dimension, by=by).order_by(
         "position", "value", "by_value"
     )
+
+
+def profit_centers_of_customers(*, distributor, run, segments: dict[int, str]):
+    """A run's profit centers (every table of `segments.profit_centers.compute`) over some of its
+    customers only (`segments`: customer pk -> segment in the run), exactly as the profit-centers job
+    computes them for all: a slice of a page. Read in one snapshot; None when the data changed since
+    the run (an import landed), since the figures would no longer be the run's."""
+    from stratify.db import read_snapshot
+    from stratify.engine import ModelSettings
+
+    from . import aggregates
+    from . import profit_centers as pc
+
+    model_settings = ModelSettings.from_dict(run.settings)
+    with read_snapshot():
+        seen = aggregates.data_stamp(distributor=distributor)
+        if any(run.data_seen.get(key) != value for key, value in seen.items()):
+            return None
+        data = pc.read_profit_input(
+            distributor=distributor,
+            as_of=run.as_of,
+            window_days=model_settings.window_days,
+            segments=segments,
+            settings=model_settings,
+        )
+    return pc.compute(data, model_settings)
+
+
+def profit_curve(*, distributor, run, dimension: str) -> ProfitCurve | None:
+    """A run's whale curve of one dimension (None before its profit centers are computed)."""
+    return ProfitCurve.objects.filter(distributor=distributor, run=run, dimension=dimension).first()
 
 
 # A line-level dimension's value as an InvoiceLine lookup ("rep" is handled apart: line rep, else the

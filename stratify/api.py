@@ -43,6 +43,13 @@ tenant_patterns = [
     path("products/<erp_id:product_id>/", ProductDetailApi.as_view(), name="api-product-detail"),
     path("partners/", PartnerListApi.as_view(), name="api-partner-list"),
     path("partners/<erp_id:partner_id>/", PartnerDetailApi.as_view(), name="api-partner-detail"),
+    path("channel-map/", insights_api.ChannelMapApi.as_view(), name="api-channel-map"),
+    path("customer-definitions/", insights_api.CustomerDefinitionsApi.as_view(), name="api-customer-definitions"),
+    path(
+        "customer-definitions/<str:by>/<erp_id:value>/",
+        insights_api.CustomerDefinitionApi.as_view(),
+        name="api-customer-definition",
+    ),
     path("interactions/", InteractionListApi.as_view(), name="api-interaction-list"),
     path("interactions/<int:pk>/", InteractionDetailApi.as_view(), name="api-interaction-detail"),
     path("jobs/", JobListApi.as_view(), name="api-job-list"),
@@ -62,6 +69,11 @@ tenant_patterns = [
     path("alerts/", alerts_api.AlertListApi.as_view(), name="api-alert-list"),
     path("alerts/settings/", alerts_api.AlertSettingsApi.as_view(), name="api-alert-settings"),
     path("alerts/<int:alert_id>/status/", alerts_api.AlertStatusApi.as_view(), name="api-alert-status"),
+    # Benchmarks (issue 16).
+    path("coaching/reps/", insights_api.CoachingRepsApi.as_view(), name="api-coaching-reps"),
+    path("leakage/", insights_api.LeakageApi.as_view(), name="api-leakage"),
+    path("history/", insights_api.HistoryApi.as_view(), name="api-history"),
+    path("customers/<erp_id:customer_id>/gaps/", insights_api.CustomerGapsApi.as_view(), name="api-customer-gaps"),
 ]
 
 urlpatterns = [

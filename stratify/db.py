@@ -3,7 +3,7 @@ this is, and the few SQL spellings that differ between PostgreSQL and SQLite."""
 
 from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 
 def is_postgres() -> bool:
@@ -33,3 +33,28 @@ def read_snapshot():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield
+
+
+def insert_objects(model, objects: list, *, batch_size: int = 5_000) -> None:
+    """Insert unsaved instances of `model` (with no generated primary key to read back) in bulk: COPY on
+    PostgreSQL (a few times faster than multi-row INSERTs: no statement to parse per batch, no
+    RETURNING), `bulk_create` elsewhere."""
+    if not objects:
+        return
+    if not is_postgres():
+        model.objects.bulk_create(objects, batch_size=batch_size)
+        return
+    from psycopg.types.json import Jsonb  # only on PostgreSQL
+
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    wrap = [Jsonb if isinstance(f, models.JSONField) else None for f in fields]
+    sql = f"COPY {model._meta.db_table} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for obj in objects:
+            copy.write_row(
+                [
+                    (w(v) if w and v is not None else v)
+                    for w, v in zip(wrap, (getattr(obj, f.attname) for f in fields), strict=True)
+                ]
+            )

@@ -4,7 +4,7 @@ spreadsheet formula injection.
 Cells are typed: wrap an amount in `Money` and a ratio in `Percent`; dates, datetimes, numbers and text
 are written as what they are.
 
-- money is rounded to the cent (half up, from the exact amount): CSV `1234.57`, XLSX a number shown
+- money is rounded to the cent (half-even, from the exact amount): CSV `1234.57`, XLSX a number shown
   `#,##0.00`; the caller names the currency in the header ("Revenue (EUR)");
 - a `Percent` (a ratio, 0.2345) is a percentage: CSV `23.45` under a header that says "%", XLSX the
   number 0.2345 shown as `23.45%`;

@@ -78,7 +78,7 @@ def test_my_customers_csv_has_money_to_the_cent_percentages_and_labels(scored):
     ]
     by_account = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
     mine = by_account[scored.assigned_customer.customer_id]
-    assert mine["Revenue (USD)"] == "12345.68" and mine["Net profit (USD)"] == "-800.01"
+    assert mine["Revenue (USD)"] == "12345.68" and mine["Net profit (USD)"] == "-800.00"
     assert mine["GM %"] == "23.46"
     assert (mine["Segment"], mine["Previous segment"], mine["Movement"]) == ("Service drain", "Core", "Moved down")
     assert mine["Attention"] == "Moved down"
@@ -95,7 +95,7 @@ def test_my_customers_xlsx_types_its_cells(scored):
     assert mine["Revenue (USD)"].value == pytest.approx(12345.68) and mine["Revenue (USD)"].data_type == "n"
     assert mine["Revenue (USD)"].number_format == "#,##0.00"
     assert mine["GM %"].value == pytest.approx(0.23456) and mine["GM %"].number_format == "0.00%"
-    assert mine["Net profit (USD)"].value == pytest.approx(-800.01)
+    assert mine["Net profit (USD)"].value == pytest.approx(-800.00)
     assert mine["Segment"].value == "Service drain" and mine["Movement"].value == "Moved down"
     formula = rows["alpha-F1"]["Customer"]
     assert formula.value == "=1+2" and formula.data_type == "s" and formula.quotePrefix  # text, no apostrophe
@@ -124,7 +124,7 @@ def test_export_response_types_every_kind_of_cell():
     assert list(csv.reader(io.StringIO(text)))[1] == [
         "'=cmd|' /C calc'!A0",
         "-5.00",
-        "1.01",
+        "1.00",  # 1.005: half-even
         "50.00",
         "2026-01-02",
         "7",
@@ -136,5 +136,5 @@ def test_export_response_types_every_kind_of_cell():
     cells = list(sheet[2])
     assert cells[0].value == "=cmd|' /C calc'!A0" and cells[0].data_type == "s"
     assert cells[1].value == "-5.00" and cells[1].data_type == "s"
-    assert cells[2].value == pytest.approx(1.01) and cells[3].value == 0.5
+    assert cells[2].value == pytest.approx(1.00) and cells[3].value == 0.5
     assert cells[4].is_date and cells[5].value == 7 and cells[6].value is None

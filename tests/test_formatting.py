@@ -32,10 +32,12 @@ def test_money_in_the_tenant_s_currency_and_locale(tenant, decimals, expected):
 
 
 def test_money_is_exact_until_shown_and_negative_and_empty_amounts_read_well():
-    assert formatting.format_money(1.005, USD, decimals=2) == "$1.01"  # half up from the exact repr
-    assert formatting.format_money(Decimal("-2500.5"), USD) == "-$2,501"
+    assert formatting.format_money(1.005, USD, decimals=2) == "$1.00"  # half-even from the exact repr
+    assert formatting.format_money(1.015, USD, decimals=2) == "$1.02"
+    assert formatting.format_money(Decimal("-2500.5"), USD) == "-$2,500"
+    assert formatting.format_money(Decimal("-2501.5"), USD) == "-$2,502"
     assert formatting.format_money(None, USD) == "—"
-    assert formatting.money_str(1.005) == "1.01"
+    assert formatting.money_str(1.005) == "1.00" and formatting.money_str(1.015) == "1.02"
     assert formatting.money_str(Decimal("-3")) == "-3.00"
     assert formatting.money_str(None) is None
     assert formatting.money_str(float("nan")) is None
@@ -86,5 +88,5 @@ def test_template_filters_are_built_in():
         Context({"tenant": EUR_DE, "amount": 1234.5, "day": date(2026, 11, 29), "ratio": 0.25, "share": 12.5})
     )
     assert html == (
-        '1.235\xa0€ | 1.234,50\xa0€ | 29.11.2026 | 25,0\xa0% | 12,5\xa0% | data-currency="EUR" data-locale="de-DE"'
+        '1.234\xa0€ | 1.234,50\xa0€ | 29.11.2026 | 25,0\xa0% | 12,5\xa0% | data-currency="EUR" data-locale="de-DE"'
     )

@@ -184,6 +184,21 @@ def alerts_of(t: Tenant) -> None:
         )  # fmt: skip
 
 
+def published_run_of(t: Tenant):
+    """A published run scoring both of t's customers (once), for the benchmark pages (issue 16)."""
+    from segments.selectors import current_run
+    from tests.pages.conftest import make_run
+
+    with scopes_disabled():
+        if current_run(t.distributor) is None:
+            make_run(t.distributor, {t.assigned_customer: {"segment": "core"}, t.unassigned_customer: {}})
+
+
+def with_run(kwargs=lambda t: {}):
+    """URL kwargs that first publish a run of the tenant (the benchmark pages then show real rows)."""
+    return lambda t: (published_run_of(t), kwargs(t))[1]
+
+
 customer_kw = lambda t: {"customer_id": t.assigned_customer.customer_id}  # noqa: E731
 run_kw = lambda t: {"run_id": run_of(t).number}  # noqa: E731
 run_pk = lambda t: {"pk": run_of(t).number}  # noqa: E731
@@ -265,6 +280,14 @@ ROUTE_CASES: dict[str, Case] = {
     "dashboard": Case(get=MANAGER_ONLY, seed=alerts_of),
     "dashboard-quadrant": Case(get=MANAGER_ONLY),
     "profit-centers": Case(get=MANAGER_ONLY),
+    # ---- benchmarks (issue 16): with a published run, so the rows are real ----
+    "coaching": Case(get=STAFF, kwargs=with_run(), tenant_objects=False),
+    "coaching-rep": Case(get=STAFF, kwargs=with_run(lambda t: {"rep_id": t.rep.rep_id})),
+    "leakage": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "leakage-customers": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "history": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "benchmark-segments": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "customer-gaps-export": Case(get=STAFF, kwargs=with_run(customer_kw), customer_level=True),
     "model-settings": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE)}),
     "run-request": Case(get=NOT_ALLOWED, writes={"POST": Write(STARTS_WITH_DEFAULTS | {"manager": 302})}),
     "run-detail": Case(get=MANAGER_ONLY, kwargs=run_kw),
@@ -306,6 +329,25 @@ ROUTE_CASES: dict[str, Case] = {
             )
         },
     ),
+    # Issue 14: the channel map, partners, customer definitions, interaction points (the matrix's
+    # tenants have no published run: the pages say so, the map and definition endpoints are 404).
+    "channel-map": Case(get=STAFF),
+    "partner-list": Case(get=STAFF),
+    "partner-detail": Case(
+        get=STAFF,
+        kwargs=lambda t: {"partner_id": t.partner.partner_id},
+        writes={
+            "POST": Write(
+                {"manager": 302, "rep": 403, "customer": 403},
+                data=lambda t: {"name": "Matrix partner", "kind": "reseller", "region": "North"},
+            )
+        },
+    ),
+    "customer-definitions": Case(get=STAFF),
+    "customer-definition": Case(
+        get=STAFF, kwargs=lambda t: {"by": "customer_class", "value": "contractor"}, tenant_objects=False
+    ),
+    "interaction-list": Case(get=STAFF),
     # ---- API outside a tenant ----
     "api-token": Case(get={"anonymous": 405, **NOT_ALLOWED}),
     "api-tenant-list": Case(get={"anonymous": {401, 403}, **EVERYONE}),
@@ -325,6 +367,13 @@ ROUTE_CASES: dict[str, Case] = {
     "api-product-detail": Case(get=STAFF, kwargs=lambda t: {"product_id": t.product.product_id}),
     "api-partner-list": Case(get=STAFF),
     "api-partner-detail": Case(get=STAFF, kwargs=lambda t: {"partner_id": t.partner.partner_id}),
+    "api-channel-map": Case(get={"manager": 404, "rep": 404, "customer": 403}),
+    "api-customer-definitions": Case(get={"manager": 404, "rep": 404, "customer": 403}),
+    "api-customer-definition": Case(
+        get={"manager": 404, "rep": 404, "customer": 403},
+        kwargs=lambda t: {"by": "customer_class", "value": "contractor"},
+        tenant_objects=False,
+    ),
     "api-interaction-list": Case(get=STAFF),
     "api-interaction-detail": Case(get=STAFF, kwargs=lambda t: {"pk": t.interaction.pk}),
     "api-job-list": Case(get=STAFF),
@@ -382,6 +431,10 @@ ROUTE_CASES: dict[str, Case] = {
             "POST": Write({"manager": 200, "rep": 200, "customer": 403}, data=lambda t: {"status": "done"}, json=True)
         },
     ),
+    "api-coaching-reps": Case(get=STAFF, kwargs=with_run(), tenant_objects=False),
+    "api-leakage": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "api-history": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
+    "api-customer-gaps": Case(get=STAFF, kwargs=with_run(customer_kw), customer_level=True),
 }
 
 SKIPPED_PREFIXES = {

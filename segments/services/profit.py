@@ -9,6 +9,8 @@ changes nothing (rows already written are kept)."""
 
 from __future__ import annotations
 
+import time
+
 from django.db import transaction
 
 from stratify.db import read_snapshot
@@ -19,7 +21,7 @@ from stratify.jobs.services import job_fence
 from .. import aggregates as agg
 from .. import profit_centers as pc
 from ..models import CustomerScore, ProfitCenter, StratificationRun
-from .profit_writer import profit_rows, write_profit_centers
+from .profit_writer import profit_curves, profit_rows, write_profit_centers
 
 PROFIT_JOB_KIND = "profit_centers"
 
@@ -33,6 +35,7 @@ def profit_centers_execute(job, progress) -> dict:
         return {"run": run.number, "rows": 0, "already": True}
     model_settings = ModelSettings.from_dict(run.settings)
     progress(5, f"Reading the lines of run #{run.number}")
+    clock = time.perf_counter()
     with read_snapshot():
         seen = agg.data_stamp(distributor=distributor)
         if any(run.data_seen.get(key) != value for key, value in seen.items()):
@@ -46,12 +49,26 @@ def profit_centers_execute(job, progress) -> dict:
             .values_list("customer_id", "segment")
         )
         data = pc.read_profit_input(
-            distributor=distributor, as_of=run.as_of, window_days=model_settings.window_days, segments=segments
+            distributor=distributor,
+            as_of=run.as_of,
+            window_days=model_settings.window_days,
+            segments=segments,
+            settings=model_settings,
         )
+    timings = {"read": _since(clock)}
     progress(40, "Computing the profit centers")
-    rows = profit_rows(run, pc.compute(data, model_settings))
+    clock = time.perf_counter()
+    tables = pc.compute(data, model_settings)
+    rows, curves = profit_rows(run, tables), profit_curves(run, tables)
+    timings["compute"] = _since(clock)
     progress(80, "Writing the profit centers")
+    clock = time.perf_counter()
     with transaction.atomic():
-        write_profit_centers(run, rows)
+        write_profit_centers(run, rows, curves)
         job_fence(job)  # an attempt the sweep requeued meanwhile writes nothing
-    return {"run": run.number, "rows": len(rows)}
+    timings["write"] = _since(clock)
+    return {"run": run.number, "rows": len(rows), "timings": timings}
+
+
+def _since(clock: float) -> float:
+    return round(time.perf_counter() - clock, 3)

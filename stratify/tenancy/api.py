@@ -22,8 +22,8 @@ from .resolve import membership_for
 
 @extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d+\.\d{2}$", "nullable": True})
 class MoneyField(serializers.Field):
-    """Money in every API answer: a decimal string with two decimals ("1234.50"), rounded half up from
-    the exact amount (floats of derived figures through their shortest repr); null stays null."""
+    """Money in every API answer: a decimal string with two decimals ("1234.50"), rounded half-even
+    from the exact amount (floats of derived figures through their shortest repr); null stays null."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("read_only", True)

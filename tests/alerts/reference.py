@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
 ORDER = ["core", "opportunistic", "service_drain", "marginal", "lapsed"]
@@ -18,7 +18,7 @@ RANKED = ["core", "service_drain", "opportunistic", "marginal"]
 def cents(value) -> Decimal:
     value = Fraction(value)
     d = Decimal(value.numerator) / Decimal(value.denominator)
-    amount = d.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    amount = d.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
     return amount if amount > 0 else Decimal("0.00")
 
 
@@ -67,7 +67,7 @@ class Ref:
                 before_np = self.previous.get(account, {}).get("net_profit") or 0.0
                 now_np = 0.0 if now == "lapsed" else (row["net_profit"] or 0.0)
                 out[(account, "customer", account)] = abs(Decimal(str(now_np)) - Decimal(str(before_np))).quantize(
-                    Decimal("0.01"), ROUND_HALF_UP
+                    Decimal("0.01"), ROUND_HALF_EVEN
                 )
         return out
 
@@ -170,7 +170,7 @@ class Ref:
         if not core:
             return {}
         median_np = Decimal(str(statistics.median([r["net_profit"] for r in core]))).quantize(
-            Decimal("0.01"), ROUND_HALF_UP
+            Decimal("0.01"), ROUND_HALF_EVEN
         )
         out = {}
         for a, r in self.scores.items():
@@ -181,7 +181,7 @@ class Ref:
             else:
                 continue
             if rank <= threshold and threshold - rank <= float(self.s["near_core_gap"]) + 1e-12:
-                own = Decimal(str(r["net_profit"])).quantize(Decimal("0.01"), ROUND_HALF_UP)
+                own = Decimal(str(r["net_profit"])).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
                 out[(a, "customer", a)] = max(median_np - own, Decimal("0.00"))
         return out
 
@@ -200,7 +200,7 @@ class Ref:
             if ratio(r) >= (1 + float(self.s["cost_excess"])) * core_median - 1e-9:
                 saved = r["cost_to_serve"] - core_median * r["revenue"] / 1000
                 out[(a, "customer", a)] = max(
-                    Decimal(repr(float(saved))).quantize(Decimal("0.01"), ROUND_HALF_UP), Decimal("0.00")
+                    Decimal(repr(float(saved))).quantize(Decimal("0.01"), ROUND_HALF_EVEN), Decimal("0.00")
                 )
         return out
 
@@ -244,5 +244,5 @@ class Ref:
                         and self.scores.get(a, {}).get("segment") != "core"
                     ]
                     total = sum((Decimal(str(self.previous[a]["net_profit"] or 0.0)) for a in left), Decimal(0))
-                    out[(None, subject_type, g)] = max(total.quantize(Decimal("0.01"), ROUND_HALF_UP), Decimal(0))
+                    out[(None, subject_type, g)] = max(total.quantize(Decimal("0.01"), ROUND_HALF_EVEN), Decimal(0))
         return out

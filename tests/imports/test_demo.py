@@ -106,7 +106,9 @@ def test_returns_special_orders_ship_methods_channels_partners_days_to_pay(lines
     assert {"direct", "counter", "web", "edi"} <= set(lines["channel"])
     with_partner = lines[lines["partner_id"] != ""]
     assert 0.02 * len(lines) < len(with_partner) < 0.5 * len(lines)
-    assert (lines["channel"] == lines["partner_id"])[lines["partner_id"] != ""].any()
+    # A sale through a partner was ordered through it: its channel is the partner's kind (freight the
+    # logistics partner carries keeps the channel it was ordered by).
+    assert {"reseller", "installer"} <= set(lines["channel"][lines["partner_id"] != ""])
     # Days to pay are known for paid invoices; the most recent ones are still open.
     assert lines["days_to_pay"].notna().mean() > 0.8 and lines["days_to_pay"].isna().any()
 
@@ -222,3 +224,30 @@ def test_large_sizes_keep_chunks_bounded():
     sizes = [len(c) for c in demo.line_chunks()]
     assert sizes == [500_000, 500_000, 200_000]
     assert np.isclose(demo.invoice_p.sum(), 1.0)
+
+
+def test_customer_classes_buy_in_their_own_ways_and_partners_have_texts(demo, lines):
+    """Issue 14: contractors at the counter, OEMs by EDI with freight, end users through installers,
+    institutions on the web; a named logistics partner carries freight; every partner has its texts."""
+    customers = demo.customers_frame()[["customer_id", "customer_class"]]
+    partners = demo.partners_frame()
+    merged = lines.merge(customers, on="customer_id").merge(
+        partners[["partner_id", "kind"]], on="partner_id", how="left"
+    )
+
+    def share(cls, column, value):
+        rows = merged[merged["customer_class"] == cls]
+        return (rows[column] == value).mean()
+
+    assert share("contractor", "channel", "counter") > 0.4
+    assert share("OEM", "channel", "edi") > 0.4 and share("OEM", "ship_method", "freight") > 0.4
+    assert share("institution", "channel", "web") > 0.3
+    assert share("end user", "kind", "installer") > 0.4 and share("end user", "channel", "installer") > 0.4
+    logistics = partners[partners["kind"] == "logistics"]
+    assert "Swift Freight Logistics" in set(logistics["name"])
+    carried = merged.loc[merged["kind"] == "logistics", "ship_method"]
+    assert len(carried) and (carried == "freight").mean() > 0.8  # special-order lines may drop-ship
+    texts = partners[["supports_customer", "services", "why_customers_use_it"]]
+    assert (texts.apply(lambda c: c.str.len()) > 10).all().all()
+    kinds = set(demo.interactions_frame()["kind"])
+    assert {"call", "visit", "email", "quote", "web", "service", "complaint", "delivery"} <= kinds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 from django.core.management import call_command
@@ -96,7 +96,7 @@ def test_export_scores_columns_and_rows(loaded, tmp_path):
     some = next(k for k in body if not k.startswith("'"))
     score = by_id[some]
     # Money to the cent, ratios as percentages, segments by their labels.
-    assert body[some]["Revenue (USD)"] == f"{Decimal(repr(score.revenue)).quantize(Decimal('0.01'), ROUND_HALF_UP)}"
+    assert body[some]["Revenue (USD)"] == f"{Decimal(repr(score.revenue)).quantize(Decimal('0.01'), ROUND_HALF_EVEN)}"
     assert re.fullmatch(r"-?\d+\.\d{2}", body[some]["Net profit (USD)"])
     assert float(body[some]["Gross margin %"]) == pytest.approx(score.gm_pct * 100, abs=0.005)
     assert body[some]["Segment"] == SEGMENT_LABELS[score.segment]

@@ -306,3 +306,31 @@ def test_the_run_publishes_without_waiting_and_stale_data_is_refused(tenant):
         job.refresh_from_db()
         assert job.status == Job.Status.FAILED and "data changed" in job.message
         assert not ProfitCenter.objects.filter(run=run).exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-10**9, 10**9), max_size=1500), st.integers(1, 10**6))
+def test_whale_curve_against_a_naive_cumulative_sum(profits, unit):
+    """The stored curve: peak, where it is, total, what drains give away (to the cent from the exact
+    sums), at most CURVE_POINTS points with the peak and the last value among them."""
+    from segments.profit_centers import CURVE_POINTS, cents, whale_curve
+
+    profits = sorted(profits, reverse=True)
+    labels = [f"v{i}" for i in range(len(profits))]
+    curve = whale_curve(profits, unit, labels)
+    running = [sum(Fraction(p, unit) for p in profits[:i]) for i in range(len(profits) + 1)]
+    peak = max(running)  # running[0] == 0: the peak is never below zero
+    peak_at = running.index(peak)
+    assert curve["peak"] == cents(peak) and curve["peak_at"] == peak_at
+    assert curve["total"] == cents(running[-1]) and curve["given_away"] == cents(peak - running[-1])
+    assert (curve["values"], curve["centers"], curve["drains"]) == (
+        len(profits),
+        sum(p > 0 for p in profits),
+        sum(p < 0 for p in profits),
+    )
+    positions = [p for p, _label, _value in curve["points"]]
+    assert len(positions) <= CURVE_POINTS + 2 and positions == sorted(set(positions))
+    if profits:
+        assert positions[-1] == len(profits) and (peak_at == 0 or peak_at in positions)
+    for position, label, value in curve["points"]:
+        assert label == labels[position - 1] and Decimal(value) == cents(running[position])

@@ -1,0 +1,153 @@
+/* The supply chain and distribution channel map (issue 14): an Apache ECharts Sankey drawn with the
+   SVG renderer (crisp on paper, its nodes are elements of the page), left to right: suppliers ->
+   branches -> routes to market -> customer categories. Hover shows the figures, a click opens what is
+   behind a node (or a flow's target); SVG and PNG export. Data: the JSON of #channel-map-data, the
+   same body as GET /api/v1/tenants/<slug>/channel-map/. */
+(function () {
+  "use strict";
+  var box = document.getElementById("channel-map");
+  var source = document.getElementById("channel-map-data");
+  if (!box || !source || typeof echarts === "undefined") return;
+  var data = JSON.parse(source.textContent);
+  var money = new Intl.NumberFormat(box.dataset.locale || "en-US", {
+    style: "currency", currency: box.dataset.currency || "USD", maximumFractionDigits: 0
+  });
+  var number = new Intl.NumberFormat(box.dataset.locale || "en-US");
+  var pct = function (x) { return x === null || x === undefined ? "–" : Math.round(x * 100) + "%"; };
+  var byId = {};
+  data.nodes.forEach(function (n) { byId[n.id] = n; });
+  var KIND_COLORS = { supplier: "#6f42c1", branch: "#0d6efd", route: "#fd7e14", customer_group: "#198754" };
+
+  // A flow's colour: grey when none of its revenue is the core's, green when all of it is.
+  function coreColor(share) {
+    var s = Math.max(0, Math.min(1, share || 0));
+    var from = [173, 181, 189], to = [25, 135, 84];
+    var c = from.map(function (f, i) { return Math.round(f + (to[i] - f) * s); });
+    return "rgb(" + c.join(",") + ")";
+  }
+  function shares(obj, n) {
+    return Object.keys(obj || {}).slice(0, n || 3).map(function (k) { return k + " " + pct(obj[k]); }).join(", ");
+  }
+  function figures(x) {
+    return "Revenue " + money.format(Number(x.revenue)) + "<br>Net profit " + money.format(Number(x.net_profit)) +
+      "<br>Lines " + number.format(x.lines) + " · customers " + number.format(x.customers) +
+      "<br>Core share of revenue " + pct(x.core_share) +
+      (Object.keys(x.ship_methods || {}).length ? "<br>Delivery: " + shares(x.ship_methods) : "");
+  }
+  function esc(s) {
+    return String(s).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; });
+  }
+  var total = data.links.reduce(function (s, l) { return s + (l.value || 0); }, 0) || 1;
+  var nodes = data.nodes.map(function (n) {
+    return {
+      name: n.id, depth: n.depth, value: Math.max(n.value, 0),
+      itemStyle: { color: KIND_COLORS[n.kind] || "#6c757d" },
+      label: { position: "right" }
+    };
+  });
+  var links = data.links.map(function (l) {
+    return {
+      source: l.source, target: l.target, value: Math.max(l.value, total * 0.0005),
+      lineStyle: { color: coreColor(l.core_share), opacity: 0.55 }
+    };
+  });
+  var chart = echarts.init(box, null, { renderer: "svg" });
+  chart.setOption({
+    animation: false,
+    tooltip: {
+      trigger: "item", confine: true,
+      formatter: function (p) {
+        if (p.dataType === "edge") {
+          var l = data.links[p.dataIndex];
+          return "<strong>" + esc(byId[l.source].label) + " → " + esc(byId[l.target].label) + "</strong><br>" + figures(l);
+        }
+        var n = byId[p.name];
+        var html = "<strong>" + esc(n.label) + "</strong> <span class='text-muted'>(" + esc(n.kind.replace("_", " ")) + ")</span><br>" + figures(n);
+        if (n.kind === "customer_group") {
+          if (n.preferred_channel) html += "<br><strong>Buys mostly</strong> via " + esc(n.preferred_channel[0]) + " (" + pct(n.preferred_channel[1]) + " of lines)";
+          if (n.preferred_ship_method) html += ", delivered by " + esc(n.preferred_ship_method[0]) + " (" + pct(n.preferred_ship_method[1]) + ")";
+          if (Object.keys(n.through_partners || {}).length) html += "<br>Through partners: " + esc(shares(n.through_partners));
+          var it = n.interactions || {};
+          if (it.count) html += "<br>Interactions " + number.format(it.count) + ": " + esc(shares(it.by_kind, 4).replace(/ \d+%/g, "")) +
+            "; opportunity flagged " + pct(it.opportunity_share);
+        }
+        if (n.url) html += "<br><em>Click to open</em>";
+        return html;
+      }
+    },
+    series: [{
+      // The categories' labels (name, then how they buy) stand to the right of the last column.
+      type: "sankey", left: 10, right: 210, top: 30, bottom: 10, nodeGap: 10, nodeWidth: 16,
+      layoutIterations: 32, nodeAlign: "justify", draggable: false, emphasis: { focus: "adjacency" },
+      data: nodes, links: links,
+      label: {
+        fontSize: 11, lineHeight: 14, backgroundColor: "rgba(255,255,255,0.75)", padding: [1, 3],
+        formatter: function (p) {
+          var n = byId[p.name];
+          var line = n.label;
+          if (n.kind === "customer_group" && n.preferred_channel) {
+            line += "\n{hint|via " + n.preferred_channel[0] + " " + pct(n.preferred_channel[1]) +
+              (n.preferred_ship_method ? " · " + n.preferred_ship_method[0] + " " + pct(n.preferred_ship_method[1]) : "") + "}";
+            var kinds = Object.keys(n.through_partners || {});
+            if (kinds.length && n.through_partners[kinds[0]] >= 0.25 && kinds[0] !== n.preferred_channel[0]) {
+              line += "\n{hint|through " + kinds[0] + "s " + pct(n.through_partners[kinds[0]]) + "}";
+            }
+          }
+          return line;
+        },
+        rich: { hint: { fontSize: 10, lineHeight: 13, color: "#495057" } }
+      },
+      edgeLabel: {
+        show: true, fontSize: 9, color: "#343a40",
+        formatter: function (p) {
+          var l = data.links[p.dataIndex];
+          return l && l.value / total > 0.04 ? shares(l.ship_methods, 2) : "";
+        }
+      }
+    }]
+  });
+  // Column titles above the drawing.
+  var heads = document.getElementById("channel-map-columns");
+  if (heads) {
+    heads.style.gridTemplateColumns = "repeat(" + data.columns.length + ", 1fr)";
+  }
+  chart.on("click", function (p) {
+    var target = p.dataType === "edge" ? byId[data.links[p.dataIndex].target] : byId[p.name];
+    if (target && target.url) window.location.href = target.url;
+  });
+  window.addEventListener("resize", function () { chart.resize(); });
+  // Printing: the drawing at a landscape page's width (A4 or Letter, 8 mm margins), then back.
+  var forPrint = function () { chart.resize({ width: 1000, height: 560 }); };
+  window.addEventListener("beforeprint", forPrint);
+  window.addEventListener("afterprint", function () { chart.resize(); });
+  window.stratifyPrintMap = forPrint;
+  var printButton = document.getElementById("print-map");
+  if (printButton) printButton.addEventListener("click", function () { forPrint(); window.print(); });
+
+  function download(url, name) {
+    var a = document.createElement("a");
+    a.href = url; a.download = name;
+    document.body.appendChild(a); a.click(); a.remove();
+  }
+  var stem = box.dataset.filename || "channel-map";
+  var svgButton = document.getElementById("export-svg");
+  if (svgButton) svgButton.addEventListener("click", function () {
+    download(chart.getDataURL({ type: "svg", backgroundColor: "#fff" }), stem + ".svg");
+  });
+  var pngButton = document.getElementById("export-png");
+  if (pngButton) pngButton.addEventListener("click", function () {
+    // The SVG drawn onto a canvas at twice the size, saved as PNG.
+    var img = new Image();
+    img.onload = function () {
+      var canvas = document.createElement("canvas");
+      canvas.width = box.clientWidth * 2; canvas.height = box.clientHeight * 2;
+      var ctx = canvas.getContext("2d");
+      ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height);
+      ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+      download(canvas.toDataURL("image/png"), stem + ".png");
+    };
+    img.src = chart.getDataURL({ type: "svg", backgroundColor: "#fff" });
+  });
+  box.dataset.ready = "1";
+  window.stratifyChannelMap = chart;
+})();

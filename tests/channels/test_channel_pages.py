@@ -1,0 +1,173 @@
+"""The Channels pages (issue 14): the map page, partners (list, page, a manager's edit), customer
+definitions (side by side and one category, against naive counts), the Interactions page (filters,
+search of the usage notes, export, counts per kind and segment) and their API endpoints."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from channels.models import Interaction, Partner
+from sales.models import Customer, Product
+from segments.models import CustomerScore
+from tests.conftest import api_as
+
+from .test_channel_map import build, naive
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def login(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def url(tenant, name, **kwargs):
+    return reverse(name, kwargs={"tenant": tenant.slug, **kwargs})
+
+
+@pytest.fixture
+def built(tenant_a):
+    run, rows = build(tenant_a.distributor)
+    return tenant_a, run, rows
+
+
+def test_map_page_embeds_the_api_body_and_the_vendored_library(built):
+    tenant, run, rows = built
+    response = login(tenant.manager).get(url(tenant, "channel-map"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "vendor/echarts/echarts.min.js" in html and 'id="channel-map-data"' in html
+    assert "Resell Co" in html and "buying-table" in html
+    assert not re.search(r'<script[^>]+src="(https?:)?//', html)  # nothing loads from the internet
+    rep = login(tenant.rep_user).get(url(tenant, "channel-map"))
+    assert rep.status_code == 200
+    assert login(tenant.customer_user).get(url(tenant, "channel-map")).status_code == 403
+
+
+def test_partner_list_and_page_show_what_flows_through_it(built):
+    tenant, run, rows = built
+    html = login(tenant.manager).get(url(tenant, "partner-list")).content.decode()
+    assert "Resell Co" in html and "Fit Pros" in html
+    links, _ = naive(tenant.distributor, run, rows)
+    want = sum(w["revenue"] for (s, _t), w in links.items() if s == "route:partner:RS1")
+    customers = set().union(*(w["customers"] for (s, _t), w in links.items() if s == "route:partner:RS1"))
+    page = login(tenant.manager).get(url(tenant, "partner-detail", partner_id="RS1"))
+    assert page.status_code == 200
+    figures = page.context["figures"]
+    from tests.segments import profit_reference as ref
+
+    assert figures["revenue"] == ref.cents(want) and figures["customers"] == len(customers)
+    assert page.context["profit"] is not None  # its row of the profit centers
+    export = login(tenant.manager).get(url(tenant, "partner-list") + "?export=csv")
+    rows_out = list(csv.reader(io.StringIO(export.content.decode())))
+    assert rows_out[0][:2] == ["Partner id", "Name"] and any(r[0] == "RS1" for r in rows_out)
+
+
+def test_a_manager_edits_a_partner_a_rep_cannot(built):
+    tenant, *_ = built
+    target = url(tenant, "partner-detail", partner_id="RS1")
+    data = {"name": "Resell Co", "kind": "reseller", "region": "South", "services": "Stocks and resells our pipe"}
+    assert login(tenant.rep_user).post(target, data).status_code == 403
+    response = login(tenant.manager).post(target, data)
+    assert response.status_code == 302
+    with scopes_disabled():
+        assert Partner.objects.get(distributor=tenant.distributor, partner_id="RS1").region == "South"
+    bad = login(tenant.manager).post(target, {**data, "kind": "wizard"})
+    assert bad.status_code == 400
+    assert "wizard" in bad.content.decode()
+    assert login(tenant.rep_user).get(target).status_code == 200
+
+
+def test_definitions_side_by_side_and_one_category(built):
+    tenant, run, rows = built
+    with scopes_disabled():
+        Customer.objects.filter(distributor=tenant.distributor, customer_class="oem").update(
+            reasons_for_purchase="price; delivery speed"
+        )
+        Product.objects.filter(distributor=tenant.distributor).update(replacement_cycle_days=90)
+    response = login(tenant.manager).get(url(tenant, "customer-definitions"))
+    assert response.status_code == 200
+    rows_shown = {r["key"]: r for r in response.context["overview"]["rows"]}
+    links, _ = naive(tenant.distributor, run, rows)
+    for key in ("contractor", "oem", "institution", "(none)"):
+        want = [w for (_s, t), w in links.items() if t == f"customer_group:{key}"]
+        assert rows_shown[key]["customers"] == len(set().union(*(w["customers"] for w in want)))
+    detail = login(tenant.manager).get(url(tenant, "customer-definition", by="customer_class", value="oem"))
+    assert detail.status_code == 200
+    data = detail.context["data"]
+    with scopes_disabled():
+        scores = CustomerScore.objects.filter(run=run).exclude(segment="lapsed")
+        active = set(scores.values_list("customer_id", flat=True))
+        oems = set(
+            Customer.objects.filter(distributor=tenant.distributor, customer_class="oem").values_list("pk", flat=True)
+        )
+    assert data["customers"] == len(active & oems)
+    assert dict(data["reasons"]) == {"price": len(oems), "delivery speed": len(oems)}
+    assert data["replacement"] and all(p["cycle_days"] == 90 for p in data["replacement"])
+    assert set(data["cost_per_thousand"]) == {"lines", "returns", "special_orders", "carrying", "orders", "deliveries"}
+    role = login(tenant.manager).get(url(tenant, "customer-definition", by="supply_chain_role", value="(none)"))
+    assert role.status_code == 200
+    assert login(tenant.manager).get(url(tenant, "customer-definition", by="colour", value="x")).status_code == 404
+    assert login(tenant.manager).get(url(tenant, "customer-definitions") + "?by=colour").status_code == 400
+    api = api_as(tenant.manager).get(reverse("api-customer-definitions", kwargs={"tenant": tenant.slug}))
+    assert api.status_code == 200 and {r["key"] for r in api.json()["rows"]} == set(rows_shown)
+    one = api_as(tenant.manager).get(
+        reverse("api-customer-definition", kwargs={"tenant": tenant.slug, "by": "customer_class", "value": "oem"})
+    )
+    assert one.status_code == 200 and Decimal(one.json()["revenue"]) == data["revenue"]
+
+
+def test_interactions_page_filters_searches_exports_and_counts(built):
+    tenant, run, rows = built
+    with scopes_disabled():
+        first = Interaction.objects.filter(distributor=tenant.distributor, natural_key="k0").get()
+        first.usage_notes = "Uses our pipe for irrigation"
+        first.save()
+    page = login(tenant.manager).get(url(tenant, "interaction-list") + "?q=irrigation")
+    assert page.status_code == 200
+    assert [r.pk for r in page.context["page"]] == [first.pk]
+    everything = login(tenant.manager).get(url(tenant, "interaction-list") + "?kind=call")
+    with scopes_disabled():
+        calls = Interaction.objects.filter(distributor=tenant.distributor, kind="call").count()
+    assert len(everything.context["page"]) == calls
+    counts = login(tenant.manager).get(url(tenant, "interaction-list")).context["counts"]
+    with scopes_disabled():
+        total = Interaction.objects.filter(distributor=tenant.distributor).count()
+    assert sum(sum(row) for _k, row in counts["kind_pairs"]) == total
+    assert sum(sum(row) for _c, row in counts["channel_pairs"]) == total
+    export = login(tenant.manager).get(url(tenant, "interaction-list") + "?export=csv&opportunity=true")
+    lines = list(csv.reader(io.StringIO(export.content.decode())))
+    with scopes_disabled():
+        want = Interaction.objects.filter(distributor=tenant.distributor, opportunity=True).count()
+    assert len(lines) - 1 == want
+    # A rep sees only their customers' interactions.
+    rep_page = login(tenant.rep_user).get(url(tenant, "interaction-list"))
+    with scopes_disabled():
+        theirs = Interaction.objects.filter(distributor=tenant.distributor, customer__rep=tenant.rep).count()
+    assert rep_page.context["page"].paginator.count == theirs
+    assert login(tenant.customer_user).get(url(tenant, "interaction-list")).status_code == 403
+    # From the customer page (its timeline is paginated there) to all its interactions.
+    customer = first.customer
+    detail = login(tenant.manager).get(url(tenant, "customer-detail", customer_id=customer.customer_id))
+    assert f"?customer={customer.customer_id}" in detail.content.decode()
+    theirs = login(tenant.manager).get(url(tenant, "interaction-list") + f"?customer={customer.customer_id}")
+    with scopes_disabled():
+        want = set(Interaction.objects.filter(customer=customer).values_list("pk", flat=True))
+    assert {r.pk for r in theirs.context["page"]} == want
