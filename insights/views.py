@@ -183,6 +183,25 @@ class QuadrantDataView(TenantViewMixin, TemplateView):
         )
 
 
+def customer_export_rows(*, distributor, rows):
+    """The customers export's rows (my customers, a rep's page): the attention column is the
+    customers' open alerts, read a chunk of customers at a time."""
+    fields = ["pk"] + [f for _, f, _ in EXPORT_COLUMNS]
+    chunk = []
+    for row in rows.values_list(*fields).iterator(chunk_size=2000):
+        chunk.append(dict(zip(fields, row, strict=True)))
+        if len(chunk) == 2000:
+            yield from _export_chunk(distributor, chunk)
+            chunk = []
+    yield from _export_chunk(distributor, chunk)
+
+
+def _export_chunk(distributor, chunk):
+    reasons = attention_by_customer(distributor=distributor, customers=[r["pk"] for r in chunk])
+    for record in chunk:
+        yield export_row(record, reasons.get(record["pk"], []))
+
+
 class MyCustomersView(TenantListView):
     """A rep's assigned customers (a manager: all), core first, with filters, search and exports."""
 
@@ -204,20 +223,7 @@ class MyCustomersView(TenantListView):
         return export_headers(currency=self.distributor.currency)
 
     def export_rows(self, rows):
-        # The attention column: the customers' open alerts, read a chunk of customers at a time.
-        fields = ["pk"] + [f for _, f, _ in EXPORT_COLUMNS]
-        chunk = []
-        for row in rows.values_list(*fields).iterator(chunk_size=2000):
-            chunk.append(dict(zip(fields, row, strict=True)))
-            if len(chunk) == 2000:
-                yield from self._export_chunk(chunk)
-                chunk = []
-        yield from self._export_chunk(chunk)
-
-    def _export_chunk(self, chunk):
-        reasons = attention_by_customer(distributor=self.distributor, customers=[r["pk"] for r in chunk])
-        for record in chunk:
-            yield export_row(record, reasons.get(record["pk"], []))
+        return customer_export_rows(distributor=self.distributor, rows=rows)
 
     def get_context_data(self, **kwargs):
         form = self.filterset.form
@@ -527,9 +533,7 @@ class RepCoachingView(TenantListView):
         return export_headers(currency=self.distributor.currency)
 
     def export_rows(self, rows):
-        fields = [f for _, f, _ in EXPORT_COLUMNS] + ["growth", "recency_days"]
-        for row in rows.values_list(*fields).iterator(chunk_size=2000):
-            yield export_row(dict(zip(fields, row, strict=True)))
+        return customer_export_rows(distributor=self.distributor, rows=rows)
 
     def get_context_data(self, **kwargs):
         context = {"run": self.run, "rep": self.rep}
