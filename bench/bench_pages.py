@@ -21,7 +21,8 @@ centers (issue 13: by category, by product at 25,000 values, branch x category);
 issue 16: rep coaching (manager and rep), a rep's page, leakage, history (whole and sliced), the
 dashboard sliced by rep, segments and categories side by side; and (issue 14) the channel map, the
 customer definitions side by side and one category's definition (their data: two window lines per
-customer over branches, channels, partners and suppliers; figures cached per run); and the
+customer over branches, channels, partners and suppliers; figures cached per run); (issue 15) the
+rep's worklist and the managers' alerts list (about one customer in three with alerts); and the
 operations pages of issue 17 over `--products` products (200,000) and `--lines` window lines (400,000)
 with inventory.
 """
@@ -136,6 +137,37 @@ def build(*, customers: int, reps: int, seed: int, operations_products: int = 0,
                     )
                 )
             CustomerScore.objects.bulk_create(objects, batch_size=5000)
+        # Issue 15: the run's alerts, about one customer in three with one to three alerts (open, some
+        # acknowledged, done or dismissed), assigned to the customer's rep, and distributor-wide ones.
+        from alerts.models import KINDS, Alert
+
+        per_customer = KINDS[:9]
+        alerts = []
+        for i, pk in enumerate(pks):
+            if i % 3:
+                continue
+            for k in range(1 + i % 3):
+                kind = per_customer[(i + k) % len(per_customer)]
+                alerts.append(
+                    Alert(
+                        distributor=distributor, kind=kind, severity=("high", "medium", "low")[k],
+                        key=f"{pk}|customer|{k}",
+                        customer_id=pk, subject_type="customer", subject=f"C{i:07d}", rep=rep_rows[i % reps],
+                        segment=segment[i], raised_run=run, last_run=run, amount=Decimal(int(revenue[i] // (k + 2))),
+                        figures={"days_since_last_order": int(rng.integers(30, 200)), "median_gap_days": 14.0},
+                        message=f"Customer {i} has not ordered for a while: about {int(revenue[i])} at stake.",
+                        status=("open", "open", "open", "acknowledged", "done", "dismissed")[(i // 3 + k) % 6],
+                    )
+                )  # fmt: skip
+        for j in range(20):
+            alerts.append(
+                Alert(
+                    distributor=distributor, kind="core_slowdown", severity="high", key=f"|brand|Brand{j}",
+                    subject_type="brand", subject=f"Brand{j}", raised_run=run, last_run=run, amount=Decimal(1000 * j),
+                    figures={"recent_revenue": "1.00"}, message=f"Brand{j} slows among core customers.",
+                )
+            )  # fmt: skip
+        Alert.objects.bulk_create(alerts, batch_size=5000)
         StratificationProfile.objects.update_or_create(
             distributor=distributor, defaults={"current_run": run, "previous_run": previous}
         )
@@ -499,6 +531,9 @@ def main(argv=None) -> int:
         (f"customers (manager, all {args.customers:,})", "manager", path("my-customers")),
         ("customers filtered core+down (manager)", "manager", path("my-customers") + "?segment=core&movement=down"),
         ("scorecard (customer)", "customer", path("scorecard")),
+        ("my worklist (rep)", "rep", path("worklist")),
+        ("alerts (manager, all)", "manager", path("alert-list")),
+        ("alerts filtered overdue+open (manager)", "manager", path("alert-list") + "?kind=overdue&status=open"),
         ("profit centers (category)", "manager", path("profit-centers")),
         ("profit centers (product, 25,000 values)", "manager", path("profit-centers") + "?dimension=product"),
         ("profit centers (branch x category)", "manager", path("profit-centers") + "?dimension=branch&matrix=category"),
@@ -539,6 +574,8 @@ def main(argv=None) -> int:
         "channel map (manager)",
         "customer definitions (manager)",
         "customer definition: contractor",
+        "my worklist (rep)",
+        "alerts (manager, all)",
     }
     for label, r in results:
         ratio = r["median_ms"] / base

@@ -385,6 +385,20 @@ class DemoDistributor:
             REASONS[rng.integers(0, len(REASONS), n)] + ";" + REASONS[rng.integers(0, len(REASONS), n)],
             "",
         )
+        self._plan_alert_stories()
+
+    def _plan_alert_stories(self) -> None:
+        """The alert stories a visitor sees at once (issue 15; docs INSIGHTS.md), planted among the big
+        steady core accounts: some go quiet lately (overdue, slipping), some move their main category
+        elsewhere while their total holds (category leakage), and core accounts buy less of one brand in
+        the last quarter (a brand slowing among core). Replenishment due comes from the product cycles."""
+        steady = (self.customer_arch == CORE) & (self.customer_trend == STABLE) & (self.customer_rep >= 0)
+        big_first = np.argsort(-self.invoice_p, kind="stable")
+        steady = big_first[steady[big_first]]
+        self.story_quiet = steady[1:12:4]  # three accounts with no order in the last 84 days
+        self.story_leak = steady[2:20:4][:4]  # four accounts that stop buying their main category
+        top_category = int(np.argmax(self.cat_popularity))
+        self.story_brand = int(self.product_brand[self.cat_start[top_category]])  # the best seller's brand
 
     # ---------------------------------------------------------------------------------------------
     # Reference frames.
@@ -685,6 +699,9 @@ class DemoDistributor:
         margin = self.product_margin[product] + self.customer_margin[cust] + rng.normal(0, 0.03, n)
         margin = np.clip(margin - np.where(special, 0.03, 0), -0.15, 0.7)
         cost = np.round(revenue * (1 - margin), 2)
+        # Its own generator, so the other draws (and every existing figure of the demo) stay as they were.
+        story_rng = np.random.default_rng([self.seed, 5000, invoice_no])
+        inv_date, product = self._plant_alert_stories(story_rng, inv_cust, inv, inv_date, cust, product)
         rep = self.customer_rep[cust]
         ship_line = SHIP_METHODS[ship[inv]]
         ship_line = np.where(special & (rng.random(n) < 0.4), "drop_ship", ship_line)
@@ -712,6 +729,37 @@ class DemoDistributor:
             df["category"] = self.category_names[self.product_category[product]]
             df["brand"] = self.brand_names[self.product_brand[product]]
         return df, n_inv
+
+    def _plant_alert_stories(self, rng, inv_cust, inv, inv_date, cust, product):
+        """Move the planted stories into the lines, keeping every line's revenue and cost (so totals
+        hold): quiet accounts' invoices of the last 84 days move 84-161 days back (whole weeks); leaking accounts'
+        lines of their main category in the last year move to their second category; core accounts'
+        lines of the slowing brand in the last 90 days move to a neighbouring product of another brand."""
+        if not len(inv_cust):
+            return inv_date, product
+        end = np.datetime64(self.end_date, "D")
+        inv_age = (end - inv_date).astype(np.int64)
+        quiet = np.isin(inv_cust, self.story_quiet) & (inv_age < 84)
+        # Whole weeks back (dates stay weekdays): 84 to 161 days.
+        back = (84 + 7 * rng.integers(0, 12, len(inv_cust))).astype("timedelta64[D]")
+        inv_date = np.where(quiet, inv_date - back, inv_date)
+        age = (end - inv_date[inv]).astype(np.int64)
+        category = self.product_category[product]
+        leak = np.isin(cust, self.story_leak) & (age < 365) & (category == self.customer_fav[cust, 0])
+        second = self.customer_fav[cust, 1]
+        second = np.where(second == category, (category + 1) % len(self.cat_size), second)
+        product = np.where(
+            leak, self.cat_start[second] + (product - self.cat_start[category]) % self.cat_size[second], product
+        )
+        category = self.product_category[product]
+        slow = (self.customer_arch[cust] == CORE) & (age < 90) & (self.product_brand[product] == self.story_brand)
+        slow &= rng.random(len(cust)) < 0.7
+        for step in (1, 2, 3):  # the next product of the category whose brand differs
+            moved = self.cat_start[category] + (product - self.cat_start[category] + step) % self.cat_size[category]
+            take = slow & (self.product_brand[moved] != self.story_brand)
+            product = np.where(take, moved, product)
+            slow &= ~take
+        return inv_date, product
 
     # ---------------------------------------------------------------------------------------------
     def write_lines_csv(self, path: str | Path, *, descriptions: bool = True) -> int:

@@ -1,41 +1,45 @@
-"""The "needs attention" rules: in SQL (the my-customers filter) and in words (the table, the
-customer page and the export). Thresholds are deliberately simple: they point a rep at an account,
-the reasons say why."""
+"""The "needs attention" column of my customers and the customer page: a customer needs attention
+when it has open (or acknowledged) alerts (docs INSIGHTS.md; raised by `alerts` after each published
+run). In SQL for the filter (`attention_q`), and in words, read for a page of customers in one query
+(`attention_by_customer`)."""
 
-from django.db.models import Q
+from __future__ import annotations
 
-from segments.vocabulary import SEGMENT_LABELS, movement_of, movement_q
+from collections import defaultdict
 
-STALE_DAYS = 90
-GROWTH_DROP = -0.2
+from django.db.models import Exists, OuterRef, Q
+
+from alerts.models import Alert, Kind, Status
+
+ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED)
+KIND_LABELS = dict(Kind.choices)
 
 
 def attention_q(prefix: str = "") -> Q:
-    p = prefix
-    return (
-        Q(**{f"{p}segment": "lapsed"})
-        | Q(**{f"{p}net_profit__lt": 0})
-        | Q(**{f"{p}recency_days__gt": STALE_DAYS})
-        | Q(**{f"{p}growth__lt": GROWTH_DROP})
-        | movement_q("down", prefix)
+    """Customers (rows of the customer table, or `prefix`-ed relations) with an open alert."""
+    return Q(
+        Exists(
+            Alert.objects.filter(
+                distributor_id=OuterRef(f"{prefix}distributor_id"),
+                customer_id=OuterRef(f"{prefix}pk"),
+                status__in=ACTIVE,
+            )
+        )
     )
 
 
-def attention_reasons(row) -> list[str]:
-    """Why a customer needs attention, in words; `row` has the score fields as attributes."""
-    reasons = []
-    segment, previous = getattr(row, "segment", None), getattr(row, "previous_segment", None)
-    if segment == "lapsed":
-        reasons.append("No purchases in the last window")
-    if movement_of(segment, previous) == "down":
-        reasons.append(f"Dropped from {SEGMENT_LABELS.get(previous, previous)}")
-    net_profit = getattr(row, "net_profit", None)
-    if net_profit is not None and net_profit < 0:
-        reasons.append("Losing money after cost to serve")
-    recency = getattr(row, "recency_days", None)
-    if recency is not None and recency > STALE_DAYS:
-        reasons.append(f"No order for {int(recency)} days")
-    growth = getattr(row, "growth", None)
-    if growth is not None and growth < GROWTH_DROP:
-        reasons.append(f"Revenue down {abs(growth):.0%} on the prior year")
-    return reasons
+def attention_by_customer(*, distributor, customers) -> dict[int, list[str]]:
+    """{customer pk: [the open alerts in words, biggest money first]} for `customers` (pks)."""
+    reasons: dict[int, list[str]] = defaultdict(list)
+    pks = list(customers)
+    if not pks:
+        return {}
+    rows = (
+        Alert.objects.filter(distributor=distributor, status__in=ACTIVE, customer_id__in=pks)
+        .order_by("-amount", "id")
+        .values_list("customer_id", "kind", "subject_type", "subject")
+    )
+    for customer, kind, subject_type, subject in rows:
+        label = KIND_LABELS.get(kind, kind)
+        reasons[customer].append(label if subject_type == "customer" else f"{label}: {subject}")
+    return dict(reasons)

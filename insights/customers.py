@@ -20,7 +20,7 @@ from segments.selectors import policy_list, published_runs, run_window, score_fo
 from segments.vocabulary import SEGMENT_LABELS, movement_of, segment_rank_expr
 from stratify.tenancy.permissions import Perm, role_has
 
-from .attention import attention_reasons
+from .attention import attention_by_customer
 from .explain import explain
 from .gaps import gap_rows
 from .gaps import split as gap_split
@@ -148,7 +148,7 @@ def customer_page_context(
         "previous_label": SEGMENT_LABELS.get(score.previous_segment, "") if score else "",
         "reasons": explain(score.explanation if score else None, distributor),
         "no_score": no_score_reason(distributor=distributor, run=run, customer=customer) if score is None else None,
-        "attention": attention_reasons(score) if score else [],
+        "attention": attention_by_customer(distributor=distributor, customers=[customer.pk]).get(customer.pk, []),
         "trend": trend,
         "trend_json": json.dumps(trend),
         "trend_columns": trend_columns(trend),

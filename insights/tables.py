@@ -13,7 +13,7 @@ from stratify.formatting import format_money, format_percent
 from stratify.tenancy.converters import encode_erp_id
 from stratify.tenancy.lists import LeanTable
 
-from .attention import attention_reasons
+from .attention import attention_by_customer
 
 MOVEMENT_ICONS = {
     "up": ("▲", "text-success", "Moved up"),
@@ -76,6 +76,9 @@ class MyCustomersTable(LeanTable):
 
     def before_render(self):
         self._detail_url = reverse("customer-detail", kwargs={"tenant": self.tenant_slug, "customer_id": "__ID__"})
+        # The open alerts of the page's customers, in one query.
+        rows = self.page.object_list if self.page else self.rows
+        self._attention = attention_by_customer(distributor=self.distributor, customers=[r.record.pk for r in rows])
 
     def render_customer_id(self, value, record):
         return format_html(
@@ -109,7 +112,7 @@ class MyCustomersTable(LeanTable):
         )
 
     def render_attention(self, value=None, record=None):
-        reasons = attention_reasons(record)
+        reasons = self._attention.get(record.pk, [])
         if not reasons:
             return ""
         return format_html(
@@ -143,8 +146,8 @@ def export_headers(*, currency: str) -> list[str]:
     return [*headers, "Movement", "Attention"]
 
 
-def export_row(record: dict) -> list:
-    """One customer's export cells from its `EXPORT_COLUMNS` fields."""
+def export_row(record: dict, reasons: list[str]) -> list:
+    """One customer's export cells from its `EXPORT_COLUMNS` fields and its open alerts in words."""
     cells = []
     for _, field, kind in EXPORT_COLUMNS:
         value = record[field]
@@ -156,7 +159,6 @@ def export_row(record: dict) -> list:
             value = Percent(value)
         cells.append(value)
     movement = movement_of(record["segment"], record["previous_segment"])
-    reasons = attention_reasons(type("Row", (), record))
     return [*cells, MOVEMENT_LABELS.get(movement, ""), "; ".join(reasons)]
 
 

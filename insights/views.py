@@ -14,6 +14,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
+from alerts.lookups import ALERT
+from alerts.models import SETTING_FIELDS
+from alerts.selectors import alert_list
+from alerts.selectors import settings_for as alert_settings_for
+from alerts.services import AlertError, alert_set_status, digest_subscribe
+from alerts.services import settings_update as alert_settings_update
 from channels.channel_map import ACTIVITIES, NONE
 from channels.forms import InteractionForm, PartnerForm
 from channels.lookups import PARTNER
@@ -24,7 +30,7 @@ from operations import selectors as ops
 from operations import services as ops_services
 from operations.models import OperationsSettings
 from sales.lookups import CUSTOMER
-from sales.selectors import customer_list
+from sales.selectors import customer_list, rep_list
 from segments.models import ProfitCenter
 from segments.profit_centers import DEFAULT_DIMENSION, DIMENSIONS, unknown_dimension
 from segments.selectors import pending_run, profit_center_list, published_runs
@@ -35,8 +41,10 @@ from stratify.tenancy.lists import TenantListView
 from stratify.tenancy.permissions import Perm, Role
 from stratify.tenancy.views import TenantViewMixin
 
+from . import alerts as alert_pages
 from . import channel_map, channel_pages, dashboard, definitions, gaps, history, leakage, profit, side_by_side
 from . import operations as ops_pages
+from .attention import attention_by_customer
 from .benchframe import (
     SLICES,
     Slice,
@@ -144,6 +152,7 @@ class DashboardView(SliceMixin, TenantViewMixin, TemplateView):
                 profit_dimensions=[(k, v[0]) for k, v in DIMENSIONS.items()],
             )
         context["pending_run"] = pending_run(distributor=self.distributor)
+        context.update(alert_pages.dashboard_context(distributor=self.distributor))
         return super().get_context_data(**context, **kwargs)
 
     def _profit_dimension(self) -> str:
@@ -181,6 +190,25 @@ class QuadrantDataView(TenantViewMixin, TemplateView):
         )
 
 
+def customer_export_rows(*, distributor, rows):
+    """The customers export's rows (my customers, a rep's page): the attention column is the
+    customers' open alerts, read a chunk of customers at a time."""
+    fields = ["pk"] + [f for _, f, _ in EXPORT_COLUMNS]
+    chunk = []
+    for row in rows.values_list(*fields).iterator(chunk_size=2000):
+        chunk.append(dict(zip(fields, row, strict=True)))
+        if len(chunk) == 2000:
+            yield from _export_chunk(distributor, chunk)
+            chunk = []
+    yield from _export_chunk(distributor, chunk)
+
+
+def _export_chunk(distributor, chunk):
+    reasons = attention_by_customer(distributor=distributor, customers=[r["pk"] for r in chunk])
+    for record in chunk:
+        yield export_row(record, reasons.get(record["pk"], []))
+
+
 class MyCustomersView(TenantListView):
     """A rep's assigned customers (a manager: all), core first, with filters, search and exports."""
 
@@ -202,10 +230,7 @@ class MyCustomersView(TenantListView):
         return export_headers(currency=self.distributor.currency)
 
     def export_rows(self, rows):
-        # growth and recency are read for the attention reasons (as on the page), not exported as columns.
-        fields = [f for _, f, _ in EXPORT_COLUMNS] + ["growth", "recency_days"]
-        for row in rows.values_list(*fields).iterator(chunk_size=2000):
-            yield export_row(dict(zip(fields, row, strict=True)))
+        return customer_export_rows(distributor=self.distributor, rows=rows)
 
     def get_context_data(self, **kwargs):
         form = self.filterset.form
@@ -232,6 +257,7 @@ class CustomerPageMixin(TenantViewMixin):
             interactions_page=self.request.GET.get("interactions_page", 1),
             interactions_per_page=self.interactions_per_page,
         )
+        context["customer_alerts"] = alert_pages.customer_alerts(distributor=self.distributor, customer=self.customer)
         return {**context, **extra}
 
 
@@ -514,9 +540,7 @@ class RepCoachingView(TenantListView):
         return export_headers(currency=self.distributor.currency)
 
     def export_rows(self, rows):
-        fields = [f for _, f, _ in EXPORT_COLUMNS] + ["growth", "recency_days"]
-        for row in rows.values_list(*fields).iterator(chunk_size=2000):
-            yield export_row(dict(zip(fields, row, strict=True)))
+        return customer_export_rows(distributor=self.distributor, rows=rows)
 
     def get_context_data(self, **kwargs):
         context = {"run": self.run, "rep": self.rep}
@@ -1261,3 +1285,128 @@ class CutImpactView(OperationsListView):
             return redirect(f"{base}?{query}" if query else base)
         messages.success(request, f"Scenario “{scenario.name}” saved.")
         return redirect(f"{base}?scenario={scenario.pk}")
+
+
+def rep_codes(*, distributor) -> list[str]:
+    return list(rep_list(distributor=distributor).values_list("rep_id", flat=True)[:500])
+
+
+# --- alerts (docs INSIGHTS.md; raised by the `alerts` app after each published run) -----------------
+
+
+class WorklistView(TenantViewMixin, TemplateView):
+    """ "My worklist": the caller's open and acknowledged alerts (reps: their customers'; managers: every
+    customer's), grouped by customer, biggest money at stake first, each with its sentence, figures,
+    the segment's playbook line and one-click acknowledge / done / dismiss."""
+
+    permission = Perm.VIEW_CUSTOMERS
+    template_name = "insights/worklist.html"
+
+    def get_context_data(self, **kwargs):
+        try:
+            page = int(self.request.GET.get("page", 1))
+        except ValueError:
+            page = 1
+        context = alert_pages.worklist_context(distributor=self.distributor, membership=self.membership, page=page)
+        return super().get_context_data(**context, **kwargs)
+
+
+class AlertListView(TenantListView):
+    """Managers: every alert, filtered by kind, severity, rep, branch, segment and status, sortable and
+    exportable (CSV/XLSX of every filtered row)."""
+
+    permission = Perm.VIEW_DASHBOARD
+    template_name = "insights/alerts.html"
+    table_class = alert_pages.AlertTable
+    filterset_class = alert_pages.AlertFilter
+    per_page = 25
+    export_name = "alerts"
+
+    def get_queryset(self):
+        return alert_list(distributor=self.distributor, membership=self.membership).select_related("customer", "rep")
+
+    def get_table_kwargs(self):
+        return {"tenant_slug": self.distributor.slug}
+
+    def export_headers(self):
+        return alert_pages.export_headers(self.distributor.currency)
+
+    def export_rows(self, rows):
+        return alert_pages.export_rows(rows)
+
+    def get_context_data(self, **kwargs):
+        form = self.filterset.form
+        selects = [
+            (name, form.fields[name].label or name.title(), list(form.fields[name].choices), form[name].value() or "")
+            for name in ("kind", "severity", "status", "branch", "segment")
+        ]
+        return super().get_context_data(
+            selects=selects, rep_value=form["rep"].value() or "", reps=rep_codes(distributor=self.distributor), **kwargs
+        )
+
+
+class AlertStatusView(TenantViewMixin, TemplateView):
+    """POST {status, note, next}: acknowledge, mark done or dismiss (with a note) an alert the caller may
+    see (another rep's: 404). A change the life cycle forbids is a 400 saying why."""
+
+    permission = {"POST": Perm.VIEW_CUSTOMERS}
+    lookups = (ALERT,)
+    template_name = "insights/alert_error.html"
+
+    def post(self, request, *args, **kwargs):
+        try:
+            alert_set_status(
+                alert=self.alert,
+                status=request.POST.get("status", ""),
+                note=request.POST.get("note", ""),
+                actor=request.user,
+                membership=self.membership,
+            )
+        except AlertError as error:
+            return self.render_to_response({"error": str(error), "back": self._next()}, status=400)
+        messages.success(request, f"Alert marked {request.POST.get('status')}.")
+        return redirect(self._next())
+
+    def _next(self) -> str:
+        target = self.request.POST.get("next") or ""
+        if target.startswith(f"/{self.distributor.slug}/") and "//" not in target:
+            return target
+        return reverse("worklist", kwargs={"tenant": self.distributor.slug})
+
+
+class AlertSettingsView(TenantViewMixin, TemplateView):
+    """The alert thresholds (managers; linked from the model page). A bad value is a 400 naming the field."""
+
+    permission = {"GET": Perm.MANAGE_MODEL, "POST": Perm.MANAGE_MODEL}
+    template_name = "insights/alert_settings.html"
+
+    def get_context_data(self, **kwargs):
+        row = alert_settings_for(distributor=self.distributor)
+        fields = [
+            {"name": name, "label": label, "value": kwargs.get("values", {}).get(name, getattr(row, name)),
+             "default": default, "errors": kwargs.get("errors", {}).get(name, [])}
+            for name, default, _, label in SETTING_FIELDS
+        ]  # fmt: skip
+        return super().get_context_data(fields=fields, settings_row=row, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        data = {name: request.POST.get(name, "") for name, _, _, _ in SETTING_FIELDS if name in request.POST}
+        try:
+            alert_settings_update(distributor=self.distributor, data=data, actor=request.user)
+        except AlertError as error:
+            context = self.get_context_data(errors=error.errors, values=data, error=str(error))
+            return self.render_to_response(context, status=400)
+        messages.success(request, "Alert settings saved. They apply from the next published run.")
+        return redirect("alert-settings", tenant=self.distributor.slug)
+
+
+class DigestSubscriptionView(TenantViewMixin, TemplateView):
+    """POST {weekly_digest: on|off}: the caller's choice about the weekly alerts digest e-mail."""
+
+    permission = {"POST": Perm.VIEW_CUSTOMERS}
+
+    def post(self, request, *args, **kwargs):
+        enabled = request.POST.get("weekly_digest") == "on"
+        digest_subscribe(distributor=self.distributor, user=request.user, weekly_digest=enabled)
+        messages.success(request, "Weekly digest " + ("on." if enabled else "off: you will not receive it."))
+        return redirect("worklist", tenant=self.distributor.slug)

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 import stratify.tenancy.converters  # noqa: F401  (registers <erp_id:...>)
 from accounts.api import TenantListApi, TokenObtainApi
+from alerts import api as alerts_api
 from channels.api import InteractionDetailApi, InteractionListApi, PartnerDetailApi, PartnerListApi
 from imports.api import ImportCancelApi, ImportDetailApi, ImportErrorsCsvApi, ImportListApi
 from insights import api as insights_api
@@ -66,6 +67,9 @@ tenant_patterns = [
     path("runs/<int:pk>/compare/", segments_api.RunCompareApi.as_view(), name="api-run-compare"),
     path("settings/", segments_api.SettingsApi.as_view(), name="api-model-settings"),
     path("settings/history/", segments_api.SettingsHistoryApi.as_view(), name="api-model-settings-history"),
+    path("alerts/", alerts_api.AlertListApi.as_view(), name="api-alert-list"),
+    path("alerts/settings/", alerts_api.AlertSettingsApi.as_view(), name="api-alert-settings"),
+    path("alerts/<int:alert_id>/status/", alerts_api.AlertStatusApi.as_view(), name="api-alert-status"),
     # Benchmarks (issue 16).
     path("coaching/reps/", insights_api.CoachingRepsApi.as_view(), name="api-coaching-reps"),
     path("leakage/", insights_api.LeakageApi.as_view(), name="api-leakage"),

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from openpyxl import load_workbook
 
+from alerts.models import Alert
 from stratify.exports import Money, Percent, export_response
 from stratify.jobs.services import job_enqueue
 from tests import factories as f
@@ -33,7 +34,7 @@ def scored(tenant_a):
     with scopes_disabled():
         formula = f.CustomerFactory(distributor=d, rep=tenant_a.rep, customer_id="alpha-F1", name="=1+2")
     make_run(d, {tenant_a.assigned_customer: {"segment": "core"}})
-    make_run(
+    run = make_run(
         d,
         {
             tenant_a.assigned_customer: {
@@ -46,6 +47,14 @@ def scored(tenant_a):
             formula: {"segment": "core", "previous_segment": "core"},
         },
     )
+    # Attention is the customer's open alerts (issue 15).
+    with scopes_disabled():
+        customer = tenant_a.assigned_customer
+        Alert.objects.create(
+            distributor=d, kind="moved_down", severity="high", key=f"{customer.pk}|customer|{customer.customer_id}",
+            customer=customer, subject_type="customer", subject=customer.customer_id, raised_run=run, last_run=run,
+            amount=100, figures={}, message="moved down",
+        )  # fmt: skip
     return tenant_a
 
 
@@ -72,7 +81,7 @@ def test_my_customers_csv_has_money_to_the_cent_percentages_and_labels(scored):
     assert mine["Revenue (USD)"] == "12345.68" and mine["Net profit (USD)"] == "-800.00"
     assert mine["GM %"] == "23.46"
     assert (mine["Segment"], mine["Previous segment"], mine["Movement"]) == ("Service drain", "Core", "Moved down")
-    assert "Dropped from Core" in mine["Attention"]
+    assert mine["Attention"] == "Moved down"
     assert by_account["alpha-F1"]["Customer"] == "'=1+2"  # CSV keeps its escape
     assert by_account["alpha-F1"]["Movement"] == "Unchanged"
 

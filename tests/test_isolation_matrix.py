@@ -79,6 +79,7 @@ class Case:
     writes: dict[str, Write] = field(default_factory=dict)
     tenant_objects: bool = True  # kwargs name rows of the tenant (False: e.g. a segment name)
     prepare: Callable[[Tenant], object] | None = None  # creates defaults made on first access, before a write
+    seed: Callable[[Tenant], object] | None = None  # rows a GET should show to whom it may, and leak to nobody
     shows_target: bool = False  # the page deliberately names its target tenant to whoever holds the link
 
 
@@ -146,6 +147,41 @@ def invitation_of(t: Tenant):
 def reset_link(t: Tenant) -> dict:
     user = t.manager
     return {"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)}
+
+
+def alert_of(t: Tenant) -> dict:
+    """An open alert on t's assigned customer (raised by a run of t), as the URL names it."""
+    from alerts.models import Alert
+
+    run = run_of(t)
+    customer = t.assigned_customer
+    with scopes_disabled():
+        alert, _ = Alert.objects.get_or_create(
+            distributor=t.distributor,
+            kind="overdue",
+            key=f"{customer.pk}|customer|{customer.customer_id}",
+            defaults={
+                "severity": "high", "customer": customer, "subject_type": "customer",
+                "subject": customer.customer_id, "rep": customer.rep, "raised_run": run, "last_run": run,
+                "amount": 10, "figures": {}, "message": f"{customer.customer_id} is overdue",
+            },
+        )  # fmt: skip
+    return {"alert_id": alert.pk}
+
+
+def alerts_of(t: Tenant) -> None:
+    """Alerts on both customers of t (the rep's and another rep's) and a distributor-wide one."""
+    from alerts.models import Alert
+
+    alert_of(t)
+    alert_of(dataclasses.replace(t, assigned_customer=t.unassigned_customer))
+    run = run_of(t)
+    with scopes_disabled():
+        Alert.objects.get_or_create(
+            distributor=t.distributor, kind="core_slowdown", key=f"|brand|{t.slug}-brand",
+            defaults={"severity": "high", "subject_type": "brand", "subject": f"{t.slug}-brand", "raised_run": run,
+                      "last_run": run, "amount": 5, "figures": {}, "message": f"Brand {t.slug}-brand slows"},
+        )  # fmt: skip
 
 
 def published_run_of(t: Tenant):
@@ -246,12 +282,12 @@ ROUTE_CASES: dict[str, Case] = {
         writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403})},
     ),
     # ---- sales pages ----
-    "my-customers": Case(get=STAFF),
-    "customer-detail": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
+    "my-customers": Case(get=STAFF, seed=alerts_of),
+    "customer-detail": Case(get=STAFF, kwargs=customer_kw, customer_level=True, seed=alerts_of),
     "customer-review": Case(get=STAFF, kwargs=customer_kw, customer_level=True),
     "rep-assignment": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE)}),
     # ---- segments pages ----
-    "dashboard": Case(get=MANAGER_ONLY),
+    "dashboard": Case(get=MANAGER_ONLY, seed=alerts_of),
     "dashboard-quadrant": Case(get=MANAGER_ONLY),
     "profit-centers": Case(get=MANAGER_ONLY),
     # ---- benchmarks (issue 16): with a published run, so the rows are real ----
@@ -379,6 +415,32 @@ ROUTE_CASES: dict[str, Case] = {
         writes={"PUT": Write(STARTS_WITH_DEFAULTS, json=True), "PATCH": Write(STARTS_WITH_DEFAULTS, json=True)},
     ),
     "api-model-settings-history": Case(get=MANAGER_ONLY),
+    # ---- alerts (issue 15) ----
+    "worklist": Case(get=STAFF, seed=alerts_of),
+    "alert-list": Case(get=MANAGER_ONLY, seed=alerts_of),
+    "alert-settings": Case(get=MANAGER_ONLY, writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403})}),
+    "alert-digest": Case(
+        get=NOT_ALLOWED,
+        writes={"POST": Write({"manager": 302, "rep": 302, "customer": 403}, data=lambda t: {"weekly_digest": "off"})},
+    ),
+    "alert-status": Case(
+        get=NOT_ALLOWED,
+        kwargs=alert_of,
+        customer_level=True,
+        writes={
+            "POST": Write({"manager": 302, "rep": 302, "customer": 403}, data=lambda t: {"status": "acknowledged"})
+        },
+    ),
+    "api-alert-list": Case(get=STAFF, seed=alerts_of),
+    "api-alert-settings": Case(get=STAFF, writes={"PATCH": Write(STARTS_WITH_DEFAULTS, json=True)}),
+    "api-alert-status": Case(
+        get=NOT_ALLOWED,
+        kwargs=alert_of,
+        customer_level=True,
+        writes={
+            "POST": Write({"manager": 200, "rep": 200, "customer": 403}, data=lambda t: {"status": "done"}, json=True)
+        },
+    ),
     "api-coaching-reps": Case(get=STAFF, kwargs=with_run(), tenant_objects=False),
     "api-leakage": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
     "api-history": Case(get=MANAGER_ONLY, kwargs=with_run(), tenant_objects=False),
@@ -610,6 +672,8 @@ ALL_CASES = sorted(r.name for r in ROUTES if r.name in ROUTE_CASES)
 @pytest.mark.parametrize("name", ALL_CASES)
 def test_route_get_isolation(name, tenant_a, tenant_b):
     route = next(r for r in ROUTES if r.name == name)
+    for tenant in (tenant_a, tenant_b) if ROUTE_CASES[name].seed else ():
+        ROUTE_CASES[name].seed(tenant)
     matrix = Matrix(route, ROUTE_CASES[name], tenant_a, tenant_b)
     matrix.run_get()
     assert not matrix.errors, "\n".join(matrix.errors)

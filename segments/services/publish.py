@@ -3,6 +3,7 @@ comparing two runs (who moves where)."""
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 import pandas as pd
@@ -13,6 +14,8 @@ from django.utils import timezone
 
 from stratify.cache import tenant_cache_bump
 from stratify.engine import LAPSED, SEGMENTS
+from stratify.jobs.registry import RAISE_ALERTS_JOB_KIND
+from stratify.jobs.services import job_enqueue
 
 from ..models import CustomerScore, StratificationRun
 from ..selectors import profile_get
@@ -20,6 +23,17 @@ from .model_settings import profile_lock
 from .runs import RunError
 
 Status = StratificationRun.Status
+logger = logging.getLogger(__name__)
+
+
+def _enqueue_alerts(distributor, number: int) -> None:
+    """After the publish committed: ask for the run's alerts (a job handled by the `alerts` app,
+    named by its kind so this app never imports it). The publish never waits for it and never fails
+    because of it: an error here is only logged."""
+    try:
+        job_enqueue(distributor=distributor, kind=RAISE_ALERTS_JOB_KIND, params={"run": number})
+    except Exception:  # noqa: BLE001 - the publish has committed; alerts are best effort
+        logger.exception("could not enqueue the alerts of run #%s of %s", number, distributor.pk)
 
 
 def publish_in_transaction(run: StratificationRun) -> None:
@@ -49,6 +63,7 @@ def publish_in_transaction(run: StratificationRun) -> None:
     run.published_at, run.compared_to_id = now, locked.compared_to_id
     # Every process's page caches of the tenant are stale once this commits (stratify/cache.py).
     transaction.on_commit(partial(tenant_cache_bump, locked.distributor_id))
+    transaction.on_commit(partial(_enqueue_alerts, run.distributor, locked.number), robust=True)
 
 
 def run_publish(run: StratificationRun) -> StratificationRun:

@@ -34,6 +34,10 @@ _FAILED_HOOKS: dict[str, list[FailedHook]] = {}
 # pipeline names it here, the stratification app handles it (so neither imports the other).
 RESTRATIFY_JOB_KIND = "restratify"
 
+# The job a run's publish enqueues (after it commits) to raise the alerts of the newly published run:
+# `segments` names it here, `alerts` handles it (segments sits below alerts and never imports it).
+RAISE_ALERTS_JOB_KIND = "raise_alerts"
+
 
 class JobFailed(Exception):
     """A failure with a message meant for the user (bad input, nothing to do...)."""

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "stratify.jobs",
     "sales",
     "segments",
+    "alerts",
     "insights",
     "channels.apps.ChannelsConfig",
     "imports",
@@ -197,7 +198,14 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "DEFAULT_GENERATOR_CLASS": "stratify.tenancy.schema.TenantSchemaGenerator",
     # One name for the segment choices wherever they appear (segment, previous_segment...).
-    "ENUM_NAME_OVERRIDES": {"SegmentEnum": "segments.vocabulary.SEGMENT_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "SegmentEnum": "segments.vocabulary.SEGMENT_CHOICES",
+        "AlertStatusEnum": "alerts.models.Status",
+        "JobStatusEnum": "stratify.jobs.models.Job.Status",
+        "AlertKindEnum": "alerts.models.Kind",
+        "AlertSeverityEnum": "alerts.models.Severity",
+        "AlertSubjectTypeEnum": "alerts.models.SubjectType",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -284,6 +292,11 @@ CELERY_BEAT_SCHEDULE = {
     "scheduled-stratification": {
         "task": "segments.tasks.run_scheduled_stratifications_task",
         "schedule": crontab(minute=15),
+    },
+    # The weekly alerts digest (alerts.tasks): Monday morning, each rep and manager who has not opted out.
+    "weekly-alerts-digest": {
+        "task": "alerts.tasks.send_weekly_digests_task",
+        "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
     },
 }
 

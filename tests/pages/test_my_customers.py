@@ -8,6 +8,7 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 from openpyxl import load_workbook
 
+from alerts.models import Alert
 from tests import factories as f
 
 from .conftest import login, make_run
@@ -37,7 +38,7 @@ def scored(tenant_a):
             branch="South",
             customer_class="retail",
         )
-    make_run(
+    run = make_run(
         d,
         {
             dropped: {"segment": "marginal", "previous_segment": "core", "revenue": 99999.0},
@@ -47,6 +48,19 @@ def scored(tenant_a):
             tenant_a.unassigned_customer: {"segment": "core", "previous_segment": "core"},
         },
     )
+    # "Needs attention" is open alerts (issue 15): the one that dropped and the one costing too much to
+    # serve have open ones; the formula-named one only a dismissed one.
+    with scopes_disabled():
+        for customer, kind, status in (
+            (dropped, "moved_down", "open"),
+            (south, "cost_to_serve_fix", "acknowledged"),
+            (formula, "slipping", "dismissed"),
+        ):
+            Alert.objects.create(
+                distributor=d, kind=kind, severity="high", key=f"{customer.pk}|customer|{customer.customer_id}",
+                customer=customer, subject_type="customer", subject=customer.customer_id, raised_run=run,
+                last_run=run, amount=100, figures={}, message=f"{kind} alert", status=status,
+            )  # fmt: skip
     return {"dropped": dropped, "formula": formula, "south": south}
 
 
@@ -84,14 +98,15 @@ def test_filters_segment_branch_class_movement_search_and_attention(tenant_a, sc
     }
     assert accounts(client.get(url(tenant_a), {"q": "dropper"})) == ["alpha-D1"]
     assert accounts(client.get(url(tenant_a), {"previous": "core", "segment": "marginal"})) == ["alpha-D1"]
-    # Attention: the one that dropped and the one losing money.
+    # Attention: the customers with open (or acknowledged) alerts.
     assert set(accounts(client.get(url(tenant_a), {"attention": "true"}))) == {"alpha-D1", "alpha-S1"}
 
 
 def test_table_shows_movement_and_attention_reasons(tenant_a, scored):
     html = login(tenant_a.rep_user).get(url(tenant_a)).content.decode()
-    assert "Dropped from Core" in html
-    assert "Losing money after cost to serve" in html
+    assert "<li>Moved down</li>" in html
+    assert "<li>Cost-to-serve fix</li>" in html
+    assert "Slipping" not in html  # dismissed
     assert "Moved down" in html
 
 

@@ -49,7 +49,11 @@ class Command(BaseCommand):
                 if end is not None:
                     earlier = months_before(end, 3)
                     call_command("stratify", DEMO_SLUG, publish=True, as_of=earlier, stdout=self.stdout)
+                    if "raise_alerts" in get_commands():
+                        call_command("raise_alerts", DEMO_SLUG, "latest", stdout=self.stdout)
                 call_command("stratify", DEMO_SLUG, publish=True, stdout=self.stdout)
+                if "raise_alerts" in get_commands():  # the alerts of the published run, without a worker
+                    call_command("raise_alerts", DEMO_SLUG, "latest", stdout=self.stdout)
         with scope(distributor=distributor):
             rep = Rep.objects.filter(distributor=distributor).order_by("rep_id").first()
             customer = Customer.objects.filter(distributor=distributor)

@@ -1,0 +1,747 @@
+"""The rules of INSIGHTS.md, one plain function per kind, over whole columns (pandas).
+
+Each rule takes a `RuleInput` (what `alerts.inputs.read_rule_input` reads for a run: the run's scores,
+the previous published run's, the lines of the window and the prior window summed per customer,
+product and date, the products and the cost-to-serve parts) and the thresholds (a dict with
+`alerts.models.SETTING_FIELDS`' names; Decimal values), and returns a list of candidates:
+
+    {"customer": <customer pk or None>, "subject_type": ..., "subject": ..., "amount": Decimal,
+     "figures": {...JSON-safe...}, "message": "plain words"}
+
+Money is read as integer units of 1/10,000 (the lines' four decimals) and compared exactly: a
+threshold with at most four decimals is scaled to an integer of 1/10,000 too, so `a < (1 - s) x b`
+is `a * 10000 < (10000 - s*10000) * b` in integers. Amounts are rounded half-even to the cent (the house rule).
+
+Choices where INSIGHTS.md is silent (also in docs/alerts-settings.md):
+* an order date is a date with at least one non-return line (quantity >= 0 and revenue >= 0); a
+  purchase of a product likewise; "bought a category" means a non-return line in it; revenue is net;
+* empty categories, brands, suppliers, branches, classes and reps are not subjects;
+* `overdue`: days overdue = days since the last order - the median gap (when the next order was due);
+* `replenishment_due`: pairs bought in the window or the prior window; the cycle learnt from the
+  purchase dates there; average revenue per purchase = the pair's net revenue there / its dates;
+* `near_core`: only a customer whose missed rank is at or below its threshold (a service drain that
+  ranks high on profit but loses money misses no rank);
+* `segment_shift`: a group's share of core customers = its core customers / its customers listed
+  in the run (lapsed included), groups by the customers' current branch, class and rep; at stake:
+  the previous run's net profit of its customers who left core;
+* money at stake is never negative (a figure below zero is shown as 0 at stake).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import numpy as np
+import pandas as pd
+
+SEGMENT_ORDER = ("core", "opportunistic", "service_drain", "marginal", "lapsed")
+RANKED = ("core", "service_drain", "opportunistic", "marginal")
+SEGMENT_WORDS = {
+    "core": "core",
+    "service_drain": "service drain",
+    "opportunistic": "opportunistic",
+    "marginal": "marginal",
+    "lapsed": "lapsed",
+}
+YEAR = 365
+UNIT = 10_000  # money units per currency unit
+CENT = Decimal("0.01")
+ACTIVITIES = ("orders", "lines", "returns", "special orders", "deliveries", "carrying")
+ACTIVITY_COLUMNS = ("cost_orders", "cost_lines", "cost_returns", "cost_special", "cost_deliveries", "cost_carrying")
+
+
+def _money_words(value) -> str:
+    return f"{Decimal(value).quantize(CENT, ROUND_HALF_EVEN):,.2f}"
+
+
+@dataclass
+class RuleInput:
+    """What the rules read. Frames (all for one tenant):
+
+    * `scores`: one row per customer of the run: `customer` (pk), `account`, `name`, `segment`,
+      `previous_segment`, `net_profit`, `revenue`, `cost_to_serve`, `value_rank`, `profit_rank`,
+      `percentiles` (dict), `branch`, `customer_class`, `rep_code`;
+    * `previous`: the previous published run: `customer`, `segment`, `net_profit`;
+    * `lines`: per (customer, product, date) with a line within 2 windows (and a year + recent span) of
+      `as_of`: `customer`, `product`, `age` (days before `as_of`), `units` (net revenue in 1/10,000),
+      `kept` (non-return lines);
+    * `products`: `product` (pk), `product_id`, `category`, `brand`, `supplier_id`, `cycle` (days or NaN);
+    * `costs`: per active customer the cost-to-serve parts (`ACTIVITY_COLUMNS`, floats);
+    * `previous_attrs`: `customer`, `branch`, `customer_class`, `rep_code` of the previous run's customers."""
+
+    as_of: date
+    window_days: int
+    value_top_share: float
+    profit_top_share: float
+    value_weights: dict
+    profit_weights: dict
+    scores: pd.DataFrame
+    previous: pd.DataFrame
+    lines: pd.DataFrame
+    products: pd.DataFrame
+    costs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The current branch, class and rep code of the previous run's customers (for `segment_shift`).
+    previous_attrs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    money: Callable[[object], str] = _money_words
+
+
+def _scaled(value) -> int:
+    """A threshold (<= 4 decimals) in integer 1/10,000."""
+    return int((Decimal(str(value)) * UNIT).to_integral_value(ROUND_HALF_EVEN))
+
+
+def to_money(units) -> Decimal:
+    """Integer 1/10,000 (or an exact Decimal of them) -> Decimal rounded half-even to the cent."""
+    return (Decimal(units) / UNIT).quantize(CENT, ROUND_HALF_EVEN)
+
+
+def _float_money(value) -> Decimal:
+    return Decimal(repr(float(value))).quantize(CENT, ROUND_HALF_EVEN) if pd.notna(value) else Decimal(0)
+
+
+def _stake(amount: Decimal) -> Decimal:
+    return amount if amount > 0 else Decimal("0.00")
+
+
+def _int(value) -> int:
+    return int(value)
+
+
+def _pct(ratio: float) -> str:
+    return f"{ratio:.0%}"
+
+
+def _customer_word(row) -> str:
+    name = row.get("name") or ""
+    return f"{name} ({row['account']})" if name else str(row["account"])
+
+
+def _spans(data: RuleInput) -> pd.DataFrame:
+    """The lines with flags for the window, prior window, recent span and a year earlier."""
+    lines = data.lines
+    age = lines["age"]
+    w = data.window_days
+    return lines.assign(
+        window=(age >= 0) & (age < w),
+        prior=(age >= w) & (age < 2 * w),
+    )
+
+
+def _per_customer(lines: pd.DataFrame, mask: pd.Series) -> pd.Series:
+    return lines.loc[mask].groupby("customer")["units"].sum()
+
+
+def _recent_and_year_earlier(data: RuleInput, recent_days: int, lines: pd.DataFrame | None = None):
+    lines = data.lines if lines is None else lines
+    age = lines["age"]
+    recent = (age >= 0) & (age < recent_days)
+    earlier = (age >= YEAR) & (age < YEAR + recent_days)
+    return recent, earlier
+
+
+def _records(scores: pd.DataFrame) -> dict:
+    """customer pk -> its score row as a dict (one pass; lookups in the loops that word the alerts)."""
+    columns = [c for c in ("customer", "account", "name", "segment") if c in scores.columns]
+    return {row["customer"]: row for row in scores[columns].to_dict("records")}
+
+
+# --- risk, per customer -----------------------------------------------------------------------------
+
+
+def moved_down(data: RuleInput, s: dict) -> list[dict]:
+    scores = data.scores
+    order = {seg: i for i, seg in enumerate(SEGMENT_ORDER)}
+    now = scores["segment"].map(order)
+    before = scores["previous_segment"].map(order)
+    hit = scores[before.notna() & now.notna() & (now > before)]
+    if hit.empty:
+        return []
+    prev_np = data.previous.set_index("customer")["net_profit"] if len(data.previous) else pd.Series(dtype=float)
+    out = []
+    for row in hit.to_dict("records"):
+        before_np = _float_money(prev_np.get(row["customer"], 0.0))
+        now_np = _float_money(row["net_profit"]) if row["segment"] != "lapsed" else Decimal("0.00")
+        change = now_np - before_np
+        out.append(
+            {
+                "customer": row["customer"],
+                "subject_type": "customer",
+                "subject": row["account"],
+                "amount": abs(change),
+                "figures": {
+                    "from_segment": row["previous_segment"],
+                    "to_segment": row["segment"],
+                    "net_profit_before": str(before_np),
+                    "net_profit_now": str(now_np),
+                    "net_profit_change": str(change),
+                },
+                "message": (
+                    f"{_customer_word(row)} moved down from {SEGMENT_WORDS[row['previous_segment']]} to "
+                    f"{SEGMENT_WORDS[row['segment']]} since the previous run; its window net profit went from "
+                    f"{data.money(before_np)} to {data.money(now_np)} ({'+' if change >= 0 else '-'}"
+                    f"{data.money(abs(change))})."
+                ),
+            }
+        )
+    return out
+
+
+def lapsed(data: RuleInput, s: dict) -> list[dict]:
+    scores = data.scores
+    hit = scores[(scores["segment"] == "lapsed") & scores["previous_segment"].isin(RANKED)]
+    if hit.empty:
+        return []
+    lines = _spans(data)
+    prior = _per_customer(lines, lines["prior"])
+    out = []
+    for row in hit.to_dict("records"):
+        units = _int(prior.get(row["customer"], 0))
+        amount = to_money(units)
+        out.append(
+            {
+                "customer": row["customer"],
+                "subject_type": "customer",
+                "subject": row["account"],
+                "amount": _stake(amount),
+                "figures": {"previous_segment": row["previous_segment"], "prior_window_revenue": str(amount)},
+                "message": (
+                    f"{_customer_word(row)} was {SEGMENT_WORDS[row['previous_segment']]} in the previous run and "
+                    f"bought nothing in the last {data.window_days} days; it bought {data.money(amount)} in the "
+                    "window before."
+                ),
+            }
+        )
+    return out
+
+
+def slipping(data: RuleInput, s: dict) -> list[dict]:
+    scores = data.scores
+    who = scores[scores["segment"].isin(("core", "service_drain"))]
+    if who.empty:
+        return []
+    recent_days = int(s["recent_days"])
+    lines = data.lines[data.lines["customer"].isin(who["customer"])]
+    recent, earlier = _recent_and_year_earlier(data, recent_days, lines)
+    r = lines.loc[recent].groupby("customer")["units"].sum().reindex(who["customer"], fill_value=0)
+    y = lines.loc[earlier].groupby("customer")["units"].sum().reindex(who["customer"], fill_value=0)
+    keep = UNIT - _scaled(s["slip_drop"])
+    fired = (y.to_numpy() > 0) & (r.to_numpy().astype(object) * UNIT < y.to_numpy().astype(object) * keep)
+    out = []
+    for row, rv, yv in zip(who.loc[fired].to_dict("records"), r[fired].tolist(), y[fired].tolist(), strict=True):
+        amount = to_money(yv - rv)
+        drop = 1 - rv / yv
+        out.append(
+            {
+                "customer": row["customer"],
+                "subject_type": "customer",
+                "subject": row["account"],
+                "amount": _stake(amount),
+                "figures": {
+                    "recent_revenue": str(to_money(rv)),
+                    "year_earlier_revenue": str(to_money(yv)),
+                    "drop": round(drop, 4),
+                    "recent_days": recent_days,
+                },
+                "message": (
+                    f"{_customer_word(row)} bought {data.money(to_money(rv))} in the last {recent_days} days against "
+                    f"{data.money(to_money(yv))} in the same days a year earlier ({_pct(drop)} less)."
+                ),
+            }
+        )
+    return out
+
+
+def _order_dates(lines: pd.DataFrame) -> pd.DataFrame:
+    """Distinct (customer, age) with a non-return line."""
+    return lines.loc[lines["kept"] > 0, ["customer", "age"]].drop_duplicates()
+
+
+def _median_gaps(dates: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Per key: the count of distinct dates, the median gap between consecutive ones and the
+    smallest age (the last date). `dates` has `key` columns and `age` (distinct per key)."""
+    ordered = dates.sort_values([*key, "age"])
+    gaps = ordered.groupby(key, sort=False)["age"].diff()
+    ordered = ordered.assign(gap=gaps)
+    grouped = ordered.groupby(key, sort=False)
+    return pd.DataFrame(
+        {"dates": grouped["age"].size(), "median_gap": grouped["gap"].median(), "last_age": grouped["age"].min()}
+    ).reset_index()
+
+
+def overdue(data: RuleInput, s: dict) -> list[dict]:
+    lines = _spans(data)
+    window = lines[lines["window"]]
+    dates = _order_dates(window)
+    if dates.empty:
+        return []
+    stats = _median_gaps(dates, ["customer"])
+    stats = stats[stats["dates"] >= int(s["overdue_min_orders"])]
+    factor = _scaled(s["overdue_factor"])
+    # days > factor x median: in halves of a day and 1/10,000 (a median may end in .5).
+    days = stats["last_age"].astype("int64")
+    twice_median = (stats["median_gap"] * 2).round().astype("int64")
+    fired = (days * 2 * UNIT > twice_median * factor) & (days > int(s["overdue_min_days"]))
+    stats = stats[fired.to_numpy()]
+    if stats.empty:
+        return []
+    revenue = window.groupby("customer")["units"].sum()
+    who = _records(data.scores)
+    out = []
+    for cpk, n, median, last_age in stats[["customer", "dates", "median_gap", "last_age"]].itertuples(index=False):
+        if cpk not in who:
+            continue
+        row = who[cpk]
+        units = _int(revenue.get(cpk, 0))
+        median_d = Decimal(repr(float(median)))
+        overdue_days = Decimal(int(last_age)) - median_d
+        amount = to_money(Decimal(units) * overdue_days / Decimal(data.window_days))
+        per_30 = to_money(Decimal(units) * 30 / Decimal(data.window_days))
+        out.append(
+            {
+                "customer": cpk,
+                "subject_type": "customer",
+                "subject": row["account"],
+                "amount": _stake(amount),
+                "figures": {
+                    "days_since_last_order": int(last_age),
+                    "median_gap_days": float(median),
+                    "order_dates": int(n),
+                    "days_overdue": float(overdue_days),
+                    "revenue_per_30_days": str(per_30),
+                },
+                "message": (
+                    f"{_customer_word(row)} usually orders every {float(median):g} days ({int(n)} order dates in "
+                    f"the window) but has not ordered for {int(last_age)} days; at {data.money(per_30)} per 30 days, "
+                    f"{float(overdue_days):g} days overdue is about {data.money(_stake(amount))}."
+                ),
+            }
+        )
+    return out
+
+
+def _with_products(lines: pd.DataFrame, products: pd.DataFrame, column: str) -> pd.DataFrame:
+    values = products.set_index("product")[column]
+    return lines.assign(**{column: lines["product"].map(values).fillna("")})
+
+
+def category_leakage(data: RuleInput, s: dict) -> list[dict]:
+    scores = data.scores
+    core = scores[scores["segment"] == "core"]
+    if core.empty:
+        return []
+    lines = _spans(data)
+    lines = lines[lines["customer"].isin(core["customer"]) & (lines["window"] | lines["prior"])]
+    lines = _with_products(lines, data.products, "category")
+    w_tot = _per_customer(lines, lines["window"])
+    p_tot = _per_customer(lines, lines["prior"])
+    named = lines[lines["category"] != ""]
+    w_cat = named.loc[named["window"]].groupby(["customer", "category"])["units"].sum()
+    p_cat = named.loc[named["prior"]].groupby(["customer", "category"])["units"].sum()
+    cells = pd.DataFrame({"prior": p_cat}).join(pd.DataFrame({"window": w_cat}), how="left").fillna(0).reset_index()
+    if cells.empty:
+        return []
+    cells["prior_total"] = cells["customer"].map(p_tot).fillna(0).astype("int64")
+    cells["window_total"] = cells["customer"].map(w_tot).fillna(0).astype("int64")
+    cells = cells.astype({"prior": "int64", "window": "int64"})
+    share, keep, floor = _scaled(s["leak_min_share"]), UNIT - _scaled(s["leak_drop"]), _scaled(s["leak_total_floor"])
+    o = lambda c: cells[c].to_numpy().astype(object)  # noqa: E731  (exact Python integers)
+    fired = (
+        (o("prior_total") > 0)
+        & (o("prior") * UNIT >= o("prior_total") * share)
+        & (o("window") * UNIT < o("prior") * keep)
+        & (o("window_total") * UNIT >= o("prior_total") * floor)
+    )
+    who = _records(scores)
+    out = []
+    for cpk, category, prior, window, p_total, w_total in cells.loc[
+        fired.astype(bool), ["customer", "category", "prior", "window", "prior_total", "window_total"]
+    ].itertuples(index=False):
+        row = who[cpk]
+        amount = to_money(prior - window)
+        out.append(
+            {
+                "customer": cpk,
+                "subject_type": "category",
+                "subject": category,
+                "amount": _stake(amount),
+                "figures": {
+                    "category_window_revenue": str(to_money(window)),
+                    "category_prior_revenue": str(to_money(prior)),
+                    "window_revenue": str(to_money(w_total)),
+                    "prior_window_revenue": str(to_money(p_total)),
+                },
+                "message": (
+                    f"{_customer_word(row)}, a core customer, bought {data.money(to_money(window))} of {category} in "
+                    f"the last {data.window_days} days against {data.money(to_money(prior))} the window before, while "
+                    f"its total held ({data.money(to_money(w_total))} against {data.money(to_money(p_total))}): it "
+                    "may be buying the category elsewhere."
+                ),
+            }
+        )
+    return out
+
+
+# --- opportunity, per customer ------------------------------------------------------------------------
+
+
+def category_gap(data: RuleInput, s: dict) -> list[dict]:
+    scores = data.scores
+    core_ids = scores.loc[scores["segment"] == "core", "customer"]
+    if core_ids.empty:
+        return []
+    lines = _spans(data)
+    window = _with_products(lines[lines["window"]], data.products, "category")
+    window = window[window["category"] != ""]
+    bought = window.loc[window["kept"] > 0, ["customer", "category"]].drop_duplicates()
+    core_bought = bought[bought["customer"].isin(core_ids)]
+    buyers = core_bought.groupby("category").size()
+    share = _scaled(s["gap_core_share"])
+    popular = buyers[buyers.astype(object) * UNIT >= len(core_ids) * share].index.tolist()
+    if not popular:
+        return []
+    revenue = window.groupby(["customer", "category"])["units"].sum()
+    core_rev = revenue.reindex(pd.MultiIndex.from_frame(core_bought)).reset_index()
+    medians = core_rev.groupby("category")["units"].median()
+    who = scores[scores["segment"].isin(("core", "service_drain", "opportunistic"))]
+    pairs = pd.MultiIndex.from_product([who["customer"], popular], names=["customer", "category"]).to_frame(index=False)
+    has = pairs.merge(bought.assign(has=True), how="left", on=["customer", "category"])["has"].fillna(False)
+    gaps = pairs[~has.astype(bool).to_numpy()]
+    records = _records(scores)
+    median_of, buyers_of = medians.to_dict(), buyers.to_dict()
+    out = []
+    for cpk, category in gaps.itertuples(index=False):
+        row = records[cpk]
+        median = Decimal(repr(float(median_of[category])))
+        amount = to_money(median)
+        pct = buyers_of[category] / len(core_ids)
+        out.append(
+            {
+                "customer": cpk,
+                "subject_type": "category",
+                "subject": category,
+                "amount": _stake(amount),
+                "figures": {
+                    "core_buyers_share": round(float(pct), 4),
+                    "core_median_revenue": str(amount),
+                    "segment": row["segment"],
+                },
+                "message": (
+                    f"{_customer_word(row)} bought no {category} in the last {data.window_days} days, which "
+                    f"{_pct(pct)} of core customers buy (a median of {data.money(amount)} each)."
+                ),
+            }
+        )
+    return out
+
+
+def replenishment_due(data: RuleInput, s: dict) -> list[dict]:
+    lines = _spans(data)
+    span = lines[lines["window"] | lines["prior"]]
+    dates = span.loc[span["kept"] > 0, ["customer", "product", "age"]].drop_duplicates()
+    if dates.empty:
+        return []
+    stats = _median_gaps(dates, ["customer", "product"])
+    cycles = data.products.set_index("product")["cycle"]
+    known = stats["product"].map(cycles)
+    known = known.where(known > 0)
+    learnt = stats["median_gap"].where(stats["dates"] >= int(s["replenish_min_dates"]))
+    stats = stats.assign(cycle=known.fillna(learnt), source=np.where(known.notna(), "product", "history"))
+    stats = stats[stats["cycle"].notna()]
+    days = stats["last_age"].astype(float)
+    stats = stats[(days >= stats["cycle"]) & (days < 2 * stats["cycle"])]
+    if stats.empty:
+        return []
+    revenue = span.groupby(["customer", "product"])["units"].sum()
+    products = data.products.set_index("product")[["product_id", "name"]].to_dict("index")
+    records = _records(data.scores)
+    out = []
+    for cpk, ppk, n, last_age, cycle, source in stats[
+        ["customer", "product", "dates", "last_age", "cycle", "source"]
+    ].itertuples(index=False):
+        if cpk not in records:
+            continue
+        row = records[cpk]
+        product = products[ppk]
+        units = _int(revenue.get((cpk, ppk), 0))
+        amount = to_money(Decimal(units) / int(n))
+        label = product["product_id"] + (f" ({product['name']})" if product.get("name") else "")
+        how = "its replacement cycle" if source == "product" else "the customer's usual interval"
+        out.append(
+            {
+                "customer": cpk,
+                "subject_type": "product",
+                "subject": product["product_id"],
+                "amount": _stake(amount),
+                "figures": {
+                    "cycle_days": float(cycle),
+                    "cycle_source": source,
+                    "days_since_last_purchase": int(last_age),
+                    "purchase_dates": int(n),
+                    "average_revenue_per_purchase": str(amount),
+                },
+                "message": (
+                    f"{_customer_word(row)} last bought {label} {int(last_age)} days ago; {how} is "
+                    f"{float(cycle):g} days, so it is due for replacement (about {data.money(amount)} a purchase)."
+                ),
+            }
+        )
+    return out
+
+
+def near_core(data: RuleInput, s: dict) -> list[dict]:
+    scores = data.scores
+    core = scores[scores["segment"] == "core"]
+    if core.empty:
+        return []
+    gap = float(s["near_core_gap"])
+    v_t, p_t = 1 - data.value_top_share, 1 - data.profit_top_share
+    opp = scores[(scores["segment"] == "opportunistic") & (scores["value_rank"] <= v_t)]
+    opp = opp[v_t - opp["value_rank"] <= gap + 1e-12]
+    drain = scores[(scores["segment"] == "service_drain") & (scores["profit_rank"] <= p_t)]
+    drain = drain[p_t - drain["profit_rank"] <= gap + 1e-12]
+    if opp.empty and drain.empty:
+        return []
+    median_np = _float_money(core["net_profit"].median())
+    core_p = pd.DataFrame(list(core["percentiles"]), index=core.index)
+    out = []
+    for who, axis, weights, threshold, rank_col in (
+        (opp, "value", data.value_weights, v_t, "value_rank"),
+        (drain, "profit", data.profit_weights, p_t, "profit_rank"),
+    ):
+        if who.empty:
+            continue
+        weights = {k: float(v) for k, v in weights.items() if float(v) > 0}
+        total = sum(weights.values()) or 1.0
+        core_median = {k: float(core_p[k].median()) if k in core_p else 0.5 for k in weights}
+        mine = pd.DataFrame(list(who["percentiles"]), index=who.index)
+        gains = (
+            pd.DataFrame(
+                {k: (weights[k] * (core_median[k] - mine[k].astype(float)).clip(lower=0)) / total for k in weights},
+                index=who.index,
+            )
+            if weights
+            else pd.DataFrame(index=who.index)
+        )
+        for idx, row in who.iterrows():
+            own = _float_money(row["net_profit"])
+            amount = _stake(median_np - own)
+            best = None
+            if not gains.empty and gains.loc[idx].max() > 0:
+                best = gains.loc[idx].idxmax()
+            row = row.to_dict()
+            factor_words = (
+                f"raising its {best.replace('_', ' ')} to the core median would add most to its {axis} score"
+                if best
+                else f"no single factor stands out on its {axis} score"
+            )
+            out.append(
+                {
+                    "customer": row["customer"],
+                    "subject_type": "customer",
+                    "subject": row["account"],
+                    "amount": amount,
+                    "figures": {
+                        "axis": axis,
+                        "rank": round(float(row[rank_col]), 4),
+                        "threshold": round(threshold, 4),
+                        "factor": best or "",
+                        "median_core_net_profit": str(median_np),
+                        "net_profit": str(own),
+                    },
+                    "message": (
+                        f"{_customer_word(row)} is {SEGMENT_WORDS[row['segment']]} and only "
+                        f"{threshold - float(row[rank_col]):.1%} short of the {axis} threshold of core; "
+                        f"{factor_words}. The median core customer makes {data.money(median_np)} net profit, "
+                        f"this one {data.money(own)}."
+                    ),
+                }
+            )
+    return out
+
+
+def cost_to_serve_fix(data: RuleInput, s: dict) -> list[dict]:
+    scores = data.scores
+    priced = scores[(scores["revenue"] > 0) & scores["cost_to_serve"].notna()].copy()
+    core = priced[priced["segment"] == "core"]
+    drain = priced[priced["segment"] == "service_drain"]
+    if core.empty or drain.empty:
+        return []
+    ratio = lambda f: f["cost_to_serve"] / f["revenue"] * 1000  # noqa: E731
+    core_median = float(ratio(core).median())
+    excess = 1 + float(s["cost_excess"])
+    drain = drain.assign(ratio=ratio(drain))
+    drain = drain[drain["ratio"] >= excess * core_median - 1e-9]
+    if drain.empty:
+        return []
+    costs = data.costs.set_index("customer") if len(data.costs) else pd.DataFrame(columns=ACTIVITY_COLUMNS)
+    per_k = lambda f: costs.reindex(f["customer"]).fillna(0).to_numpy() / f["revenue"].to_numpy()[:, None] * 1000  # noqa: E731
+    core_parts = np.median(per_k(core), axis=0) if len(costs.columns) else np.zeros(len(ACTIVITIES))
+    drain_parts = per_k(drain) if len(costs.columns) else np.zeros((len(drain), len(ACTIVITIES)))
+    above = drain_parts - core_parts
+    out = []
+    for i, row in enumerate(drain.to_dict("records")):
+        worst = ACTIVITIES[int(np.argmax(above[i]))]
+        saved = Decimal(repr(float(row["cost_to_serve"] - core_median * row["revenue"] / 1000)))
+        amount = _stake(saved.quantize(CENT, ROUND_HALF_EVEN))
+        out.append(
+            {
+                "customer": row["customer"],
+                "subject_type": "customer",
+                "subject": row["account"],
+                "amount": amount,
+                "figures": {
+                    "cost_per_1000": round(float(row["ratio"]), 2),
+                    "core_median_cost_per_1000": round(core_median, 2),
+                    "activity": worst,
+                    "activity_cost_per_1000": round(float(drain_parts[i][ACTIVITIES.index(worst)]), 2),
+                    "core_activity_cost_per_1000": round(float(core_parts[ACTIVITIES.index(worst)]), 2),
+                },
+                "message": (
+                    f"{_customer_word(row)} costs {data.money(row['ratio'])} to serve per 1,000 of revenue against "
+                    f"{data.money(core_median)} for the median core customer; {worst} are furthest above the core "
+                    f"median. At the core ratio it would cost {data.money(amount)} less."
+                ),
+            }
+        )
+    return out
+
+
+# --- risk, for the whole distributor -------------------------------------------------------------------
+
+SLOWDOWN_DIMENSIONS = (("category", "category"), ("brand", "brand"), ("supplier", "supplier_id"))
+
+
+def core_slowdown(data: RuleInput, s: dict) -> list[dict]:
+    scores = data.scores
+    core = scores[scores["segment"] == "core"]
+    if core.empty:
+        return []
+    recent_days = int(s["recent_days"])
+    lines = data.lines[data.lines["customer"].isin(core["customer"])]
+    recent, earlier = _recent_and_year_earlier(data, recent_days, lines)
+    lines = lines.assign(recent=recent, earlier=earlier)
+    lines = lines[lines["recent"] | lines["earlier"]]
+    y_tot, r_tot = int(lines.loc[lines["earlier"], "units"].sum()), int(lines.loc[lines["recent"], "units"].sum())
+    if y_tot <= 0 or r_tot * UNIT < y_tot * _scaled(s["slowdown_total_floor"]):
+        return []
+    share, keep = _scaled(s["slowdown_min_share"]), UNIT - _scaled(s["slowdown_drop"])
+    names = _records(scores)
+    out = []
+    for subject_type, column in SLOWDOWN_DIMENSIONS:
+        tagged = _with_products(lines, data.products, column)
+        tagged = tagged[tagged[column] != ""]
+        y = tagged.loc[tagged["earlier"]].groupby(column)["units"].sum()
+        r = tagged.loc[tagged["recent"]].groupby(column)["units"].sum().reindex(y.index, fill_value=0)
+        yo, ro = y.astype(object), r.astype(object)
+        fired = (yo * UNIT >= y_tot * share) & (yo > 0) & (ro * UNIT < yo * keep)
+        for value in y.index[fired.to_numpy().astype(bool)]:
+            mine = tagged[tagged[column] == value]
+            cy = mine.loc[mine["earlier"]].groupby("customer")["units"].sum()
+            cr = mine.loc[mine["recent"]].groupby("customer")["units"].sum().reindex(cy.index, fill_value=0)
+            cut = (cy - cr).sort_values(ascending=False, kind="stable")
+            cut = cut[cut > 0].head(5)
+            cutters = [{"customer_id": names[c]["account"], "cut": str(to_money(int(v)))} for c, v in cut.items()]
+            yv, rv = int(y[value]), int(r[value])
+            amount = to_money(yv - rv)
+            who = ", ".join(f"{c['customer_id']} ({data.money(Decimal(c['cut']))})" for c in cutters)
+            out.append(
+                {
+                    "customer": None,
+                    "subject_type": subject_type,
+                    "subject": str(value),
+                    "amount": _stake(amount),
+                    "figures": {
+                        "recent_revenue": str(to_money(rv)),
+                        "year_earlier_revenue": str(to_money(yv)),
+                        "core_recent_total": str(to_money(r_tot)),
+                        "core_year_earlier_total": str(to_money(y_tot)),
+                        "recent_days": recent_days,
+                        "cut_most": cutters,
+                    },
+                    "message": (
+                        f"Core customers bought {data.money(to_money(rv))} of {subject_type} {value} in the last "
+                        f"{recent_days} days against {data.money(to_money(yv))} a year earlier, while their total "
+                        "held: pricing or a competitor may be the cause. Cut most: " + (who or "none") + "."
+                    ),
+                }
+            )
+    return out
+
+
+SHIFT_GROUPS = (("branch", "branch"), ("customer_class", "customer_class"), ("rep", "rep_code"))
+
+
+def segment_shift(data: RuleInput, s: dict) -> list[dict]:
+    scores, previous = data.scores, data.previous
+    if previous.empty:
+        return []
+    attrs = data.previous_attrs
+    if attrs.empty:
+        attrs = scores[["customer", "branch", "customer_class", "rep_code"]]
+    # The previous run's customers, grouped by their current branch, class and rep.
+    prev = previous.merge(attrs, on="customer", how="left")
+    for col in ("branch", "customer_class", "rep_code"):
+        prev[col] = prev[col].fillna("")
+    now_seg = scores.set_index("customer")["segment"]
+    points = Decimal(str(s["shift_points"]))
+    out = []
+    for subject_type, column in SHIFT_GROUPS:
+        now = (
+            scores[scores[column] != ""]
+            .groupby(column)["segment"]
+            .agg(total="size", core=lambda x: int((x == "core").sum()))
+        )
+        before = (
+            prev[prev[column] != ""]
+            .groupby(column)["segment"]
+            .agg(total="size", core=lambda x: int((x == "core").sum()))
+        )
+        both = now.add_suffix("_now").join(before.add_suffix("_before"), how="inner")
+        for value, row in both.iterrows():
+            share_now = Decimal(int(row["core_now"])) / int(row["total_now"])
+            share_before = Decimal(int(row["core_before"])) / int(row["total_before"])
+            fall = (share_before - share_now) * 100
+            if fall < points:
+                continue
+            group = prev[(prev[column] == value) & (prev["segment"] == "core")]
+            left = group[group["customer"].map(now_seg).fillna("") != "core"]
+            amount = _float_money(left["net_profit"].fillna(0).sum()) if len(left) else Decimal("0.00")
+            label = {"branch": "Branch", "customer_class": "Customer class", "rep": "Rep"}[subject_type]
+            out.append(
+                {
+                    "customer": None,
+                    "subject_type": subject_type,
+                    "subject": str(value),
+                    "amount": _stake(amount),
+                    "figures": {
+                        "core_share_before": round(float(share_before), 4),
+                        "core_share_now": round(float(share_now), 4),
+                        "points_fallen": round(float(fall), 2),
+                        "left_core": len(left),
+                    },
+                    "message": (
+                        f"{label} {value}: core customers fell from {float(share_before):.0%} to "
+                        f"{float(share_now):.0%} of its customers since the previous run ({len(left)} left core, "
+                        f"{data.money(amount)} net profit between them in the previous run)."
+                    ),
+                }
+            )
+    return out
+
+
+RULES: dict[str, Callable[[RuleInput, dict], list[dict]]] = {
+    "moved_down": moved_down,
+    "lapsed": lapsed,
+    "slipping": slipping,
+    "overdue": overdue,
+    "category_leakage": category_leakage,
+    "category_gap": category_gap,
+    "replenishment_due": replenishment_due,
+    "near_core": near_core,
+    "cost_to_serve_fix": cost_to_serve_fix,
+    "core_slowdown": core_slowdown,
+    "segment_shift": segment_shift,
+}

@@ -1,0 +1,246 @@
+"""Reading alerts: who may see which (managers: all; reps: the alerts of the customers assigned to
+them now, never distributor-wide ones; customers: none), filters, counts, and how fast reps work them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+
+from stratify.formatting import money_str
+from stratify.tenancy.permissions import Role
+
+from .models import (
+    DISTRIBUTOR_KINDS,
+    KINDS,
+    SETTING_FIELDS,
+    Alert,
+    AlertSettings,
+    AlertStatusChange,
+    DigestSubscription,
+    Severity,
+    Status,
+)
+
+EXPORT_COLUMNS = ("kind", "severity", "subject_type", "subject", "customer_id", "amount", "status", "message")
+FILTERS = ("kind", "status", "customer_id", "rep", "severity", "branch", "segment")
+CHOICES = {
+    "kind": KINDS,
+    "status": tuple(s.value for s in Status),
+    "severity": tuple(s.value for s in Severity),
+}
+
+
+def visible_alerts(*, distributor, membership=None) -> QuerySet[Alert]:
+    alerts = Alert.objects.filter(distributor=distributor)
+    if membership is None or membership.role == Role.MANAGER:
+        return alerts
+    if membership.role == Role.REP and membership.rep_id:
+        return alerts.filter(customer__rep_id=membership.rep_id)
+    return alerts.none()
+
+
+def filter_errors(filters: dict) -> dict[str, str]:
+    """{field: message} for filter values outside their allowed values."""
+    errors = {}
+    for name, allowed in CHOICES.items():
+        value = filters.get(name)
+        if value and value not in allowed:
+            errors[name] = f"Unknown {name} {value!r}; allowed: {', '.join(allowed)}."
+    return errors
+
+
+def alert_list(*, distributor, membership=None, filters: dict | None = None) -> QuerySet[Alert]:
+    """The alerts the caller may see, filtered (`kind`, `status`, `customer_id` (account number),
+    `rep` (rep code), `severity`, `branch`, `segment`), biggest money at stake first."""
+    alerts = visible_alerts(distributor=distributor, membership=membership)
+    filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+    for name in ("kind", "status", "severity", "segment"):
+        if name in filters:
+            alerts = alerts.filter(**{name: filters[name]})
+    if "customer_id" in filters:
+        alerts = alerts.filter(customer__customer_id=filters["customer_id"])
+    if "rep" in filters:
+        alerts = alerts.filter(rep__rep_id=filters["rep"])
+    if "branch" in filters:
+        alerts = alerts.filter(customer__branch=filters["branch"])
+    return alerts.order_by("-amount", "id")
+
+
+def alert_get(*, distributor, membership, pk) -> Alert:
+    """One alert the caller may see (Alert.DoesNotExist otherwise: the same 404 for missing, another
+    tenant's and another rep's)."""
+    return visible_alerts(distributor=distributor, membership=membership).select_related("customer").get(pk=int(pk))
+
+
+def alert_history(*, alert) -> QuerySet[AlertStatusChange]:
+    return AlertStatusChange.objects.filter(distributor_id=alert.distributor_id, alert=alert).select_related(
+        "changed_by", "run"
+    )
+
+
+def export_record(alert: Alert) -> dict:
+    customer = alert.customer
+    return {
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "subject_type": alert.subject_type,
+        "subject": alert.subject,
+        "customer_id": customer.customer_id if customer is not None else "",
+        "amount": money_str(alert.amount),
+        "status": alert.status,
+        "message": alert.message,
+    }
+
+
+def open_count(*, distributor, membership) -> int:
+    """The navigation's count: open alerts of the caller (reps: theirs; managers: all)."""
+    return visible_alerts(distributor=distributor, membership=membership).filter(status=Status.OPEN).count()
+
+
+def counts_by_kind(*, distributor, membership=None) -> list[dict]:
+    """Per kind: open and acknowledged alerts and their money at stake (every kind listed)."""
+    rows = (
+        visible_alerts(distributor=distributor, membership=membership)
+        .filter(status__in=(Status.OPEN, Status.ACKNOWLEDGED))
+        .values("kind")
+        .annotate(count=Count("id"), amount=Sum("amount"))
+    )
+    found = {r["kind"]: r for r in rows}
+    return [
+        {"kind": k, "count": found.get(k, {}).get("count", 0), "amount": found.get(k, {}).get("amount") or Decimal(0)}
+        for k in KINDS
+    ]
+
+
+def distributor_alerts(*, distributor) -> QuerySet[Alert]:
+    """The distributor-wide alerts still open or acknowledged (managers' panel)."""
+    return Alert.objects.filter(
+        distributor=distributor, kind__in=DISTRIBUTOR_KINDS, status__in=(Status.OPEN, Status.ACKNOWLEDGED)
+    ).order_by("-amount", "id")
+
+
+STATUS_ORDER = Case(
+    *(When(status=s, then=Value(i)) for i, s in enumerate(("open", "acknowledged", "done", "dismissed"))),
+    default=Value(9),
+    output_field=IntegerField(),
+)
+
+
+def customer_alerts(*, distributor, customer) -> QuerySet[Alert]:
+    """A customer's alerts: open first, then acknowledged, done and dismissed; biggest first within."""
+    return Alert.objects.filter(distributor=distributor, customer=customer).order_by(STATUS_ORDER, "-amount", "id")
+
+
+def worklist_alerts(*, distributor, membership) -> QuerySet[Alert]:
+    """The caller's open and acknowledged alerts on customers, biggest money at stake first."""
+    return (
+        visible_alerts(distributor=distributor, membership=membership)
+        .filter(status__in=(Status.OPEN, Status.ACKNOWLEDGED), customer__isnull=False)
+        .order_by("-amount", "id")
+    )
+
+
+def worklist(*, distributor, membership, offset: int = 0, limit: int = 50) -> list[dict]:
+    """A page of the caller's open and acknowledged alerts (`limit` from `offset`, biggest money at
+    stake first) grouped by customer, customers in the order of their biggest alert."""
+    alerts = list(
+        worklist_alerts(distributor=distributor, membership=membership).select_related("customer")[
+            offset : offset + limit
+        ]
+    )
+    groups: dict[int, dict] = {}
+    for alert in alerts:
+        group = groups.setdefault(
+            alert.customer_id, {"customer": alert.customer, "alerts": [], "amount": Decimal(0), "segment": ""}
+        )
+        group["alerts"].append(alert)
+        group["amount"] += alert.amount
+        group["segment"] = group["segment"] or alert.segment
+    return list(groups.values())
+
+
+def rep_response(*, distributor) -> list[dict]:
+    """How quickly each rep works their alerts: per rep, alerts assigned, still open, worked (changed by
+    a person at least once: acknowledged, done or dismissed), and the median hours from raising to that
+    first change. Counts in SQL; only the worked alerts' two timestamps are read."""
+    rows = (
+        Alert.objects.filter(distributor=distributor, rep__isnull=False)
+        .values("rep__rep_id", "rep__name")
+        .annotate(assigned=Count("id"), open=Count("id", filter=Q(status=Status.OPEN)))
+        .order_by("rep__rep_id")
+    )
+    first_action = (
+        AlertStatusChange.objects.filter(
+            distributor_id=OuterRef("distributor_id"), alert_id=OuterRef("pk"), changed_by__isnull=False
+        )
+        .order_by("changed_at")
+        .values("changed_at")[:1]
+    )
+    worked = (
+        Alert.objects.filter(distributor=distributor, rep__isnull=False)
+        .filter(Exists(AlertStatusChange.objects.filter(
+            distributor_id=OuterRef("distributor_id"), alert_id=OuterRef("pk"), changed_by__isnull=False
+        )))
+        .annotate(first=Subquery(first_action))
+        .values_list("rep__rep_id", "created_at", "first")
+    )  # fmt: skip
+    hours: dict[str, list[float]] = defaultdict(list)
+    for code, created, first in worked:
+        hours[code].append((first - created).total_seconds() / 3600)
+    out = []
+    for row in rows:
+        code = row["rep__rep_id"]
+        spent = sorted(hours.get(code, []))
+        median = None
+        if spent:
+            mid = len(spent) // 2
+            median = spent[mid] if len(spent) % 2 else (spent[mid - 1] + spent[mid]) / 2
+        out.append(
+            {
+                "rep": code,
+                "name": row["rep__name"] or code,
+                "assigned": row["assigned"],
+                "open": row["open"],
+                "worked": len(spent),
+                "worked_share": len(spent) / row["assigned"] if row["assigned"] else None,
+                "median_hours": median,
+            }
+        )
+    return out
+
+
+def settings_for(*, distributor) -> AlertSettings:
+    """The tenant's alert settings (an unsaved row with the defaults when none was saved)."""
+    return AlertSettings.objects.filter(distributor=distributor).first() or AlertSettings(distributor=distributor)
+
+
+def settings_body(row: AlertSettings) -> dict:
+    """The settings as JSON: shares and factors as numbers, days and counts as integers."""
+    out = {}
+    for name, _, kind, _ in SETTING_FIELDS:
+        value = getattr(row, name)
+        out[name] = int(value) if kind in ("days", "count") else float(value)
+    return out
+
+
+def digest_enabled(*, distributor, user) -> bool:
+    row = DigestSubscription.objects.filter(distributor=distributor, user=user).first()
+    return True if row is None else row.weekly_digest
+
+
+def status_counts(*, distributor, membership=None) -> dict[str, int]:
+    rows = visible_alerts(distributor=distributor, membership=membership).values("status").annotate(n=Count("id"))
+    counts = {s.value: 0 for s in Status}
+    counts.update({r["status"]: r["n"] for r in rows})
+    return counts
+
+
+def amount_at_stake(*, distributor, membership=None) -> Decimal:
+    value = (
+        visible_alerts(distributor=distributor, membership=membership)
+        .filter(Q(status=Status.OPEN) | Q(status=Status.ACKNOWLEDGED))
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return value or Decimal(0)

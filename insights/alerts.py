@@ -1,0 +1,204 @@
+"""The read side of alerts (docs INSIGHTS.md): the rep's worklist (grouped by customer, with the
+segment's playbook line), the managers' alerts list (table, filters, export), the dashboard's
+counts, distributor-wide panel and rep response speed, and the customer page's alerts."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import django_filters
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+
+from alerts import selectors as alert_selectors
+from alerts.models import KINDS, Alert, Kind, Severity, Status
+from sales.filters import customer_field_choices
+from segments.policies import policy_for_segment
+from segments.selectors import policy_list
+from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
+from stratify.exports import Money
+from stratify.formatting import format_money
+from stratify.tenancy.converters import encode_erp_id
+from stratify.tenancy.lists import LeanTable
+
+KIND_LABELS = dict(Kind.choices)
+SEVERITY_CSS = {"high": "text-bg-danger", "medium": "text-bg-warning", "low": "text-bg-info"}
+FIGURE_LABELS = {
+    "from_segment": "From", "to_segment": "To", "net_profit_before": "Net profit before",
+    "net_profit_now": "Net profit now", "net_profit_change": "Change", "previous_segment": "Previous segment",
+    "prior_window_revenue": "Prior-window revenue", "recent_revenue": "Recent revenue",
+    "year_earlier_revenue": "A year earlier", "drop": "Drop", "recent_days": "Recent days",
+    "days_since_last_order": "Days since last order", "median_gap_days": "Usual gap (days)",
+    "order_dates": "Order dates", "days_overdue": "Days overdue", "revenue_per_30_days": "Revenue per 30 days",
+    "category_window_revenue": "Category, window", "category_prior_revenue": "Category, prior window",
+    "window_revenue": "Total, window", "core_buyers_share": "Core customers buying it",
+    "core_median_revenue": "Core median", "cycle_days": "Cycle (days)", "cycle_source": "Cycle from",
+    "days_since_last_purchase": "Days since last purchase", "purchase_dates": "Purchase dates",
+    "average_revenue_per_purchase": "Per purchase", "axis": "Axis", "rank": "Rank", "threshold": "Threshold",
+    "factor": "Factor to raise", "median_core_net_profit": "Median core net profit", "net_profit": "Net profit",
+    "cost_per_1000": "Cost per 1,000", "core_median_cost_per_1000": "Core median per 1,000",
+    "activity": "Activity", "core_recent_total": "Core total, recent",
+    "core_year_earlier_total": "Core total, a year earlier",
+    "core_share_before": "Core share before", "core_share_now": "Core share now", "points_fallen": "Points fallen",
+    "left_core": "Left core",
+}  # fmt: skip
+
+
+def figures_list(alert) -> list[tuple[str, str]]:
+    """The figures behind an alert as (label, text) pairs (lists, e.g. who cut most, are in the message)."""
+    out = []
+    for key, value in (alert.figures or {}).items():
+        if isinstance(value, (list, dict)):
+            continue
+        if key in ("drop", "core_buyers_share", "core_share_before", "core_share_now"):
+            text = f"{float(value):.0%}"
+        elif key in ("from_segment", "to_segment", "previous_segment", "segment"):
+            text = SEGMENT_LABELS.get(value, value)
+        else:
+            text = str(value)
+        out.append((FIGURE_LABELS.get(key, key.replace("_", " ").capitalize()), text))
+    return out
+
+
+def playbook_line(policy) -> str:
+    text = (getattr(policy, "playbook", "") or "").strip()
+    return text.splitlines()[0] if text else ""
+
+
+WORKLIST_PAGE = 50
+
+
+def worklist_context(*, distributor, membership, page: int = 1) -> dict:
+    """One page of the worklist (WORKLIST_PAGE alerts, biggest money at stake first, grouped by customer)."""
+    total = alert_selectors.worklist_alerts(distributor=distributor, membership=membership).count()
+    pages = max(1, -(-total // WORKLIST_PAGE))
+    page = min(max(1, page), pages)
+    groups = alert_selectors.worklist(
+        distributor=distributor, membership=membership, offset=(page - 1) * WORKLIST_PAGE, limit=WORKLIST_PAGE
+    )
+    policies = policy_list(distributor=distributor)
+    for group in groups:
+        group["playbook"] = playbook_line(policy_for_segment(policies, group["segment"] or None))
+        group["segment_label"] = SEGMENT_LABELS.get(group["segment"], "")
+        for alert in group["alerts"]:
+            alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
+            alert.figure_pairs = figures_list(alert)
+            alert.severity_css = SEVERITY_CSS.get(alert.severity, "")
+    return {
+        "groups": groups,
+        "open_count": total,
+        "page": page,
+        "pages": pages,
+        "digest_enabled": alert_selectors.digest_enabled(distributor=distributor, user=membership.user),
+    }
+
+
+def customer_alerts(*, distributor, customer) -> list[Alert]:
+    alerts = list(alert_selectors.customer_alerts(distributor=distributor, customer=customer)[:50])
+    for alert in alerts:
+        alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
+        alert.figure_pairs = figures_list(alert)
+        alert.severity_css = SEVERITY_CSS.get(alert.severity, "")
+    return alerts
+
+
+def dashboard_context(*, distributor) -> dict:
+    counts = alert_selectors.counts_by_kind(distributor=distributor)
+    for row in counts:
+        row["label"] = KIND_LABELS.get(row["kind"], row["kind"])
+    wide = list(alert_selectors.distributor_alerts(distributor=distributor)[:10])
+    for alert in wide:
+        alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
+    return {
+        "alert_counts": counts,
+        "alert_total": sum(r["count"] for r in counts),
+        "alert_amount": sum(r["amount"] for r in counts),
+        "wide_alerts": wide,
+        "rep_response": alert_selectors.rep_response(distributor=distributor),
+    }
+
+
+class AlertFilter(django_filters.FilterSet):
+    """Filters of the alerts list: kind, severity, rep, branch, segment, status (no model: building it
+    queries nothing; the branch choices are the tenant's own values)."""
+
+    kind = django_filters.ChoiceFilter(choices=list(Kind.choices), empty_label="Any kind", label="Kind")
+    severity = django_filters.ChoiceFilter(choices=list(Severity.choices), empty_label="Any severity")
+    status = django_filters.ChoiceFilter(choices=list(Status.choices), empty_label="Any status", label="Status")
+    rep = django_filters.CharFilter(field_name="rep__rep_id", label="Rep")
+    branch = django_filters.ChoiceFilter(field_name="customer__branch", choices=[], empty_label="Any branch")
+    segment = django_filters.ChoiceFilter(
+        choices=[(s, SEGMENT_LABELS[s]) for s in SEGMENT_ORDER], empty_label="Any segment", label="Segment"
+    )
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        self.filters["branch"].extra["choices"] = customer_field_choices("branch")(request)
+
+
+class AlertTable(LeanTable):
+    severity = tables.Column(verbose_name="Severity")
+    kind = tables.Column(verbose_name="Kind")
+    customer = tables.Column(
+        verbose_name="Customer", accessor="customer__customer_id", order_by=("customer__customer_id",)
+    )
+    subject = tables.Column(verbose_name="Subject")
+    amount = tables.Column(verbose_name="At stake", attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
+    message = tables.Column(verbose_name="Why", orderable=False)
+    rep = tables.Column(verbose_name="Rep", accessor="rep__rep_id", default="managers")
+    status = tables.Column(verbose_name="Status")
+
+    class Meta(LeanTable.Meta):
+        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "alerts-table"}
+        order_by_field = "sort"
+        per_page = 25
+        empty_text = "No alerts match."
+
+    def __init__(self, *args, tenant_slug: str, **kwargs):
+        self.tenant_slug = tenant_slug
+        super().__init__(*args, **kwargs)
+
+    def cell_value(self, record, name):
+        if name == "customer":
+            return record.customer.customer_id if record.customer_id else None
+        if name == "rep":
+            return record.rep.rep_id if record.rep_id else None
+        return getattr(record, name)
+
+    def before_render(self):
+        self._detail_url = reverse("customer-detail", kwargs={"tenant": self.tenant_slug, "customer_id": "__ID__"})
+
+    def render_customer(self, value, record):
+        return format_html(
+            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", quote(encode_erp_id(value), safe="")), value
+        )
+
+    def render_kind(self, value, record=None):
+        return KIND_LABELS.get(value, value)
+
+    def render_severity(self, value, record=None):
+        return format_html('<span class="badge {}">{}</span>', SEVERITY_CSS.get(value, ""), value)
+
+    def render_amount(self, value, record=None):
+        return format_money(value, self.distributor)
+
+
+EXPORT_HEADERS = ("Kind", "Severity", "Subject type", "Subject", "Customer", "Amount", "Status", "Rep", "Segment",
+                  "Run", "Message")  # fmt: skip
+
+
+def export_headers(currency: str) -> list[str]:
+    return [f"{h} ({currency})" if h == "Amount" else h for h in EXPORT_HEADERS]
+
+
+def export_rows(rows):
+    for alert in rows.select_related("customer", "rep", "last_run").iterator(chunk_size=2000):
+        yield [
+            alert.kind, alert.severity, alert.subject_type, alert.subject,
+            alert.customer.customer_id if alert.customer_id else "", Money(alert.amount), alert.status,
+            alert.rep.rep_id if alert.rep_id else "", alert.segment, alert.last_run.number, alert.message,
+        ]  # fmt: skip
+
+
+ALL_KINDS = KINDS

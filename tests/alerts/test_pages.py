@@ -1,0 +1,168 @@
+# ruff: noqa: E501
+"""The alert pages (insights): the rep's worklist, one-click status changes, the managers' alerts list
+with filters and exports, the dashboard's counts, distributor-wide panel and rep response speed, the
+customer page's alerts, the navigation count, the settings page and the digest choice."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django_scopes import scopes_disabled
+from openpyxl import load_workbook
+
+from alerts.models import Alert, AlertSettings, DigestSubscription
+from segments.models import TierPolicy
+
+pytestmark = pytest.mark.django_db
+
+
+def login(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def u(name, tenant, **kw):
+    return reverse(name, kwargs={"tenant": tenant.slug, **kw})
+
+
+def test_worklist_groups_the_reps_alerts_biggest_first(tenant_a, alerts_a):
+    with scopes_disabled():
+        TierPolicy.objects.update_or_create(
+            distributor=tenant_a.distributor,
+            segment="core",
+            defaults={"tier_name": "Gold", "playbook": "Visit monthly.\nMore."},
+        )
+    response = login(tenant_a.rep_user).get(u("worklist", tenant_a))
+    assert response.status_code == 200
+    groups = response.context["groups"]
+    assert [g["customer"].customer_id for g in groups] == [tenant_a.assigned_customer.customer_id]
+    assert [a.kind for a in groups[0]["alerts"]] == ["overdue", "category_gap"]
+    html = response.content.decode()
+    assert "overdue on " in html and "Playbook:</span> Visit monthly." in html
+    assert "slipping on" not in html and "Acme" not in html  # another rep's, distributor-wide
+    assert 'id="nav-alert-count">2<' in html
+    manager = login(tenant_a.manager).get(u("worklist", tenant_a))
+    assert len(manager.context["groups"]) == 2
+
+
+def test_status_buttons(tenant_a, alerts_a):
+    client = login(tenant_a.rep_user)
+    mine, other = alerts_a["mine"], alerts_a["other"]
+    ok = client.post(
+        u("alert-status", tenant_a, alert_id=mine.pk), {"status": "acknowledged", "next": u("worklist", tenant_a)}
+    )
+    assert ok.status_code == 302 and ok["Location"] == u("worklist", tenant_a)
+    no_note = client.post(u("alert-status", tenant_a, alert_id=mine.pk), {"status": "dismissed", "note": ""})
+    assert no_note.status_code == 400 and b"needs a note" in no_note.content
+    assert client.post(u("alert-status", tenant_a, alert_id=other.pk), {"status": "done"}).status_code == 404
+    client.post(u("alert-status", tenant_a, alert_id=mine.pk), {"status": "done", "next": "https://evil.example/"})
+    with scopes_disabled():
+        mine.refresh_from_db()
+    assert mine.status == "done"
+    back = client.post(u("alert-status", tenant_a, alert_id=mine.pk), {"status": "open"})
+    assert back.status_code == 400 and b"Only a manager" in back.content
+    assert (
+        login(tenant_a.customer_user)
+        .post(u("alert-status", tenant_a, alert_id=mine.pk), {"status": "done"})
+        .status_code
+        == 403
+    )
+
+
+def test_alert_list_filters_and_exports(tenant_a, alerts_a):
+    client = login(tenant_a.manager)
+    page = client.get(u("alert-list", tenant_a))
+    assert [r.record.kind for r in page.context["table"].page.object_list] == [
+        "core_slowdown", "slipping", "overdue", "category_gap",
+    ]  # fmt: skip
+    only = client.get(u("alert-list", tenant_a), {"kind": "overdue"})
+    assert [r.record.kind for r in only.context["table"].page.object_list] == ["overdue"]
+    by_rep = client.get(u("alert-list", tenant_a), {"rep": tenant_a.rep.rep_id, "severity": "low"})
+    assert [r.record.kind for r in by_rep.context["table"].page.object_list] == ["category_gap"]
+    assert client.get(u("alert-list", tenant_a), {"status": "done"}).context["table"].page.paginator.count == 0
+    bad = client.get(u("alert-list", tenant_a), {"kind": "nope"})
+    assert bad.context["table"].page.paginator.count == 0 and b"filter-errors" in bad.content
+    exported = client.get(u("alert-list", tenant_a), {"kind": "overdue", "export": "csv"})
+    rows = list(csv.reader(io.StringIO(exported.content.decode())))
+    assert rows[0][:6] == ["Kind", "Severity", "Subject type", "Subject", "Customer", "Amount (USD)"]
+    assert len(rows) == 2 and rows[1][0] == "overdue" and rows[1][5] == "1200.50"
+    xlsx = client.get(u("alert-list", tenant_a), {"export": "xlsx"})
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet.max_row == 5
+    assert login(tenant_a.rep_user).get(u("alert-list", tenant_a)).status_code == 403
+
+
+def test_dashboard_and_customer_page(tenant_a, alerts_a):
+    with scopes_disabled():
+        Alert.objects.filter(pk=alerts_a["mine_gap"].pk).update(status="done")
+    html = login(tenant_a.manager).get(u("dashboard", tenant_a)).content.decode()
+    assert 'id="alerts-card"' in html and 'id="wide-alerts"' in html and 'id="rep-response"' in html
+    assert "core_slowdown on Acme" in html
+    page = login(tenant_a.rep_user).get(
+        u("customer-detail", tenant_a, customer_id=tenant_a.assigned_customer.customer_id)
+    )
+    kinds = [a.kind for a in page.context["customer_alerts"]]
+    assert sorted(kinds) == ["category_gap", "overdue"]  # done ones listed too, open first
+    assert page.context["customer_alerts"][0].status == "open"
+
+
+def test_settings_page(tenant_a):
+    client = login(tenant_a.manager)
+    assert client.get(u("alert-settings", tenant_a)).status_code == 200
+    bad = client.post(u("alert-settings", tenant_a), {"slip_drop": "1.2"})
+    assert bad.status_code == 400 and b"slip_drop" in bad.content
+    ok = client.post(u("alert-settings", tenant_a), {"slip_drop": "0.4", "overdue_min_orders": "5"})
+    assert ok.status_code == 302
+    with scopes_disabled():
+        row = AlertSettings.objects.get(distributor=tenant_a.distributor)
+    assert str(row.slip_drop) == "0.4000" and row.overdue_min_orders == 5
+    assert login(tenant_a.rep_user).get(u("alert-settings", tenant_a)).status_code == 403
+    assert b"alert-settings-link" in client.get(u("model-settings", tenant_a)).content
+
+
+def test_digest_choice(tenant_a):
+    client = login(tenant_a.rep_user)
+    client.post(u("alert-digest", tenant_a), {"weekly_digest": "off"})
+    with scopes_disabled():
+        assert (
+            DigestSubscription.objects.get(distributor=tenant_a.distributor, user=tenant_a.rep_user).weekly_digest
+            is False
+        )
+    client.post(u("alert-digest", tenant_a), {"weekly_digest": "on"})
+    with scopes_disabled():
+        assert (
+            DigestSubscription.objects.get(distributor=tenant_a.distributor, user=tenant_a.rep_user).weekly_digest
+            is True
+        )
+
+
+def test_rep_response_and_worklist_pages(tenant_a, alerts_a):
+    from alerts.selectors import rep_response
+    from insights.alerts import WORKLIST_PAGE
+
+    rep = login(tenant_a.rep_user)
+    rep.post(u("alert-status", tenant_a, alert_id=alerts_a["mine"].pk), {"status": "acknowledged"})
+    with scopes_disabled():
+        rows = {r["rep"]: r for r in rep_response(distributor=tenant_a.distributor)}
+    mine, other = rows[tenant_a.rep.rep_id], rows[tenant_a.other_rep.rep_id]
+    assert (mine["assigned"], mine["open"], mine["worked"]) == (2, 1, 1) and mine["median_hours"] >= 0
+    assert (other["assigned"], other["open"], other["worked"], other["median_hours"]) == (1, 1, 0, None)
+    with scopes_disabled():  # more alerts than a page: the worklist pages, biggest first
+        for i in range(WORKLIST_PAGE + 3):
+            Alert.objects.create(
+                distributor=tenant_a.distributor, kind="replenishment_due", severity="low",
+                key=f"{tenant_a.assigned_customer.pk}|product|P{i}", customer=tenant_a.assigned_customer,
+                subject_type="product", subject=f"P{i}", rep=tenant_a.rep, raised_run=alerts_a["run"],
+                last_run=alerts_a["run"], amount=i, figures={}, message=f"P{i} due",
+            )  # fmt: skip
+    first = rep.get(u("worklist", tenant_a)).context
+    assert first["open_count"] == WORKLIST_PAGE + 5 and first["pages"] == 2
+    assert sum(len(g["alerts"]) for g in first["groups"]) == WORKLIST_PAGE
+    second = rep.get(u("worklist", tenant_a), {"page": 2}).context
+    assert sum(len(g["alerts"]) for g in second["groups"]) == 5
+    assert rep.get(u("worklist", tenant_a), {"page": "x"}).status_code == 200
