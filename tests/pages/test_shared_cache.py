@@ -113,10 +113,10 @@ def in_another_process(distributor, run, name: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.postgres  # the PostgreSQL + Redis pass: a shared cache needs REDIS_URL
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_share_the_entries_and_see_a_publish(settings):
-    if not settings.REDIS_URL:
-        pytest.skip("a shared cache needs REDIS_URL (the PostgreSQL + Redis pass)")
+    assert settings.REDIS_URL, "the PostgreSQL pass runs with REDIS_URL"
     distributor = f.DistributorFactory(slug="cache-shared")
     run = make_run(distributor, {})
     mine = run_cached(distributor, run, "summary", lambda: {"pid": os.getpid()})
