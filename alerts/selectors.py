@@ -244,3 +244,21 @@ def amount_at_stake(*, distributor, membership=None) -> Decimal:
         .aggregate(total=Sum("amount"))["total"]
     )
     return value or Decimal(0)
+
+
+def open_by_rep(*, distributor, rep_pks) -> dict[int, dict]:
+    """Per rep pk, the alerts still to work (open or acknowledged) on the customers assigned to the rep
+    now: {"open": count, "money_at_stake": Decimal}. One GROUP BY; reps without any are absent."""
+    rows = (
+        Alert.objects.filter(
+            distributor=distributor,
+            customer__rep_id__in=list(rep_pks),
+            status__in=(Status.OPEN, Status.ACKNOWLEDGED),
+        )
+        .values("customer__rep_id")
+        .annotate(open=Count("id"), money_at_stake=Sum("amount"))
+        .order_by()
+    )
+    return {
+        r["customer__rep_id"]: {"open": r["open"], "money_at_stake": r["money_at_stake"] or Decimal(0)} for r in rows
+    }

@@ -94,6 +94,13 @@ def _ratio(value):
     return None if value is None else round(float(value), 6)
 
 
+def _alerts_body(alerts: dict | None) -> dict | None:
+    """A rep's alerts still to work: their count and the money at stake (a decimal string)."""
+    if alerts is None:
+        return None
+    return {"open": alerts["open"], "money_at_stake": money_str(alerts["money_at_stake"])}
+
+
 def coaching_body(row: dict) -> dict:
     """A rep row (or the median row) as the API answers it: money as decimal strings with two
     decimals, ratios as fractions (0.25 = 25%), counts as numbers (the median's may be halves)."""
@@ -124,7 +131,7 @@ def coaching_body(row: dict) -> dict:
         },
         "core_below_benchmark": _number(row["core_below_benchmark"]),
         "core_below_benchmark_share": _ratio(row["core_below_benchmark_share"]),
-        "alerts": row.get("alerts"),
+        "alerts": _alerts_body(row.get("alerts")),
         "coaching_points": row.get("points", []),
     }
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import pandas as pd
 
+from alerts.selectors import open_by_rep
 from sales.selectors import rep_list
 from segments.vocabulary import RANKED_SEGMENTS, SEGMENT_LABELS, SEGMENT_RANK
 from stratify.formatting import format_money, format_percent
@@ -58,10 +59,9 @@ MIN_GAP = 0.10  # a figure at least 10% worse than the median (relative) is wort
 
 
 def open_alerts(*, distributor, rep_ids) -> dict:
-    """LEAD TO WIRE (issue 15, alerts): per rep pk, {"open": count, "money_at_stake": Decimal} of the
-    open alerts on their customers. Returns {} until the alerts app exists; the coaching table shows
-    the column only when this returns something."""
-    return {}
+    """Per rep pk, {"open": count, "money_at_stake": Decimal} of the alerts still to work on their
+    customers (alerts.selectors.open_by_rep); the coaching table shows the column when any exist."""
+    return open_by_rep(distributor=distributor, rep_pks=rep_ids)
 
 
 def core_benchmark(frame) -> float | None:

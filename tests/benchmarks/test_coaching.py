@@ -173,3 +173,41 @@ def test_reassignment_shows_at_once(tenant_a):
         customers["K6"].save()
     after = {r["rep_id"]: r["customers"] for r in api_as(tenant_a.manager).get(url).json()["reps"]}
     assert after["alpha-R1"] == before["alpha-R1"] + 1 and after["alpha-R2"] == before["alpha-R2"] - 1
+
+
+def test_open_alerts_and_money_at_stake_per_rep(tenant_a):
+    """The alerts still to work (open or acknowledged) on each rep's customers, against a naive count;
+    done and dismissed ones do not count, and a rep without any has none."""
+    from django_scopes import scopes_disabled
+
+    from alerts.models import Alert
+
+    run, customers, _reps = build(tenant_a)
+    statuses = ("open", "acknowledged", "done", "dismissed", "open")
+    with scopes_disabled():
+        made = []
+        for i, customer in enumerate(customers.values()):
+            made.append(
+                Alert.objects.create(
+                    distributor=tenant_a.distributor, kind="slipping", severity="high",
+                    key=f"{customer.pk}|customer|{customer.customer_id}", customer=customer,
+                    subject_type="customer", subject=customer.customer_id, raised_run=run, last_run=run,
+                    amount=Decimal("10.25") * (i + 1), figures={}, message="m", status=statuses[i % 5],
+                )  # fmt: skip
+            )
+        want: dict = {}
+        for a in made:
+            if a.status in ("open", "acknowledged") and a.customer.rep_id:
+                rep = a.customer.rep.rep_id
+                count, money = want.get(rep, (0, Decimal(0)))
+                want[rep] = (count + 1, money + a.amount)
+    body = api_as(tenant_a.manager).get(reverse("api-coaching-reps", kwargs={"tenant": tenant_a.slug})).json()
+    got = {r["rep_id"]: r["alerts"] for r in body["reps"]}
+    assert want, "the hand-made alerts reach some rep"
+    for rep, alerts in got.items():
+        if rep in want:
+            assert (alerts["open"], alerts["money_at_stake"]) == (want[rep][0], f"{want[rep][1]:.2f}")
+        else:
+            assert alerts is None
+    page = login(tenant_a.manager).get(reverse("coaching", kwargs={"tenant": tenant_a.slug}))
+    assert "Open alerts (money at stake)" in page.content.decode()
