@@ -125,6 +125,34 @@ def _threshold_lines(data: dict[str, list]) -> dict:
     }
 
 
+def whale_points(values: np.ndarray, max_points: int = 300, total: float | None = None) -> dict:
+    """The whale curve of customers' net profits `values`: cumulative net profit against customers
+    ranked best first, as shares of the final total (`total` when the caller summed it exactly), the
+    peak kept exactly, downsampled to `max_points` for the chart."""
+    n = len(values)
+    if n == 0:
+        return {"n": 0, "points": [], "peak": None, "total": 0.0}
+    cumulative = pd.Series(np.sort(values)[::-1]).cumsum().to_numpy()
+    total = float(cumulative[-1]) if total is None else total
+    peak_index = int(np.argmax(cumulative))
+    peak_value = float(cumulative[peak_index])
+    scale = abs(total) if total else (abs(peak_value) or 1.0)
+    step = max(1, int(np.ceil(n / max_points)))
+    idx = sorted(set(range(0, n, step)) | {n - 1, peak_index})
+    points = [[round((i + 1) / n * 100, 2), round(cumulative[i] / scale * 100, 2)] for i in idx]
+    return {
+        "n": n,
+        "points": [[0.0, 0.0], *points],
+        "total": total,
+        "peak": {
+            "customers": peak_index + 1,
+            "customers_pct": round((peak_index + 1) / n * 100, 2),
+            "value": peak_value,
+            "pct_of_total": round(peak_value / scale * 100, 2),
+        },
+    }
+
+
 def whale_curve(*, distributor, run, max_points: int = 300) -> dict:
     """Cumulative net profit against customers ranked by net profit (best first), as a share of the
     final total; the peak (the most profit the best customers make before the rest give it back).
@@ -142,28 +170,7 @@ def whale_curve(*, distributor, run, max_points: int = 300) -> dict:
             ),
             dtype=float,
         )
-        n = len(values)
-        if n == 0:
-            return {"n": 0, "points": [], "peak": None, "total": 0.0}
-        cumulative = pd.Series(np.sort(values)[::-1]).cumsum().to_numpy()
-        total = float(cumulative[-1])
-        peak_index = int(np.argmax(cumulative))
-        peak_value = float(cumulative[peak_index])
-        scale = abs(total) if total else (abs(peak_value) or 1.0)
-        step = max(1, int(np.ceil(n / max_points)))
-        idx = sorted(set(range(0, n, step)) | {n - 1, peak_index})
-        points = [[round((i + 1) / n * 100, 2), round(cumulative[i] / scale * 100, 2)] for i in idx]
-        return {
-            "n": n,
-            "points": [[0.0, 0.0], *points],
-            "total": total,
-            "peak": {
-                "customers": peak_index + 1,
-                "customers_pct": round((peak_index + 1) / n * 100, 2),
-                "value": peak_value,
-                "pct_of_total": round(peak_value / scale * 100, 2),
-            },
-        }
+        return whale_points(values, max_points)
 
     return run_cached(distributor, run, "whale", compute)
 

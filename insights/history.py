@@ -24,6 +24,7 @@ from segments.vocabulary import RANKED_SEGMENTS, SEGMENT_LABELS, SEGMENT_ORDER, 
 
 from .benchframe import MONEY, Slice, customer_frame, dsum, score_frame, slice_cached
 from .caching import run_cached
+from .dashboard import whale_points
 
 MAX_RUNS = 24
 SHOWN = tuple(s for s in SEGMENT_ORDER if s in RANKED_SEGMENTS)  # the page's order, best first
@@ -77,28 +78,7 @@ def whale(frame: pd.DataFrame, max_points: int = 300) -> dict:
     """The whale curve of the frame's ranked customers (`insights.dashboard.whale_curve`'s structure)."""
     ranked = frame[frame["segment"] != "lapsed"]
     values = np.array([float(v) for v in ranked["net_profit"]], dtype=float)
-    n = len(values)
-    if n == 0:
-        return {"n": 0, "points": [], "peak": None, "total": 0.0}
-    cumulative = pd.Series(np.sort(values)[::-1]).cumsum().to_numpy()
-    total = float(dsum(ranked["net_profit"]))
-    peak_index = int(np.argmax(cumulative))
-    peak_value = float(cumulative[peak_index])
-    scale = abs(total) if total else (abs(peak_value) or 1.0)
-    step = max(1, int(np.ceil(n / max_points)))
-    idx = sorted(set(range(0, n, step)) | {n - 1, peak_index})
-    points = [[round((i + 1) / n * 100, 2), round(cumulative[i] / scale * 100, 2)] for i in idx]
-    return {
-        "n": n,
-        "points": [[0.0, 0.0], *points],
-        "total": total,
-        "peak": {
-            "customers": peak_index + 1,
-            "customers_pct": round((peak_index + 1) / n * 100, 2),
-            "value": peak_value,
-            "pct_of_total": round(peak_value / scale * 100, 2),
-        },
-    }
+    return whale_points(values, max_points, total=float(dsum(ranked["net_profit"])))
 
 
 def migration_in_run(frame: pd.DataFrame) -> dict:

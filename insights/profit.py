@@ -285,7 +285,7 @@ def sliced_rows(*, distributor, run, frame, dimension: str) -> list | None:
     the data changed since the run."""
     from types import SimpleNamespace
 
-    from segments.profit_centers import cents
+    from segments.profit_centers import stored_figures
     from segments.selectors import profit_centers_of_customers
 
     ranked = frame[frame["segment"] != "lapsed"]
@@ -297,21 +297,5 @@ def sliced_rows(*, distributor, run, frame, dimension: str) -> list | None:
     total = sum(f.net_profit_n for f in tables[("segment", "segment")].values.values())
     rows = []
     for position, (value, f) in enumerate(ordered(values), start=1):
-        rows.append(
-            SimpleNamespace(
-                value=value,
-                position=position,
-                customers=f.customers,
-                lines=f.lines,
-                revenue=cents(f.revenue_n, f.unit),
-                gross_margin=cents(f.gross_margin_n, f.unit),
-                cost_to_serve=cents(f.cost_to_serve_n, f.unit),
-                net_profit=cents(f.net_profit_n, f.unit),
-                net_margin_pct=f.net_margin_pct,
-                net_profit_share=f.share_of(total),
-                segment_net_profit={s: str(cents(f.segment_net_profit_n.get(s, 0), f.unit)) for s in SEGMENTS_SHOWN},
-                exact={"net_profit": f"{f.net_profit_n}/{f.unit}"},
-                cost_parts={part: str(cents(n, f.unit)) for part, n in f.cost_parts_n.items() if n},
-            )
-        )
+        rows.append(SimpleNamespace(value=value, position=position, **stored_figures(f, total)))
     return rows

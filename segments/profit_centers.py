@@ -540,6 +540,28 @@ def ordered(values: dict[str, Figures]) -> list[tuple[str, Figures]]:
     return sorted(values.items(), key=lambda item: (-item[1].net_profit_n, item[0]))
 
 
+def stored_figures(f: Figures, total_n: int, *, by_segment: bool = True) -> dict:
+    """The figures of section 3 as a `ProfitCenter` row stores them (and the API and exports show
+    them): money rounded half-even to the cent from the exact sums, the exact sums as fractions, the
+    ratios, the share of `total_n` (the net profit the shares are of, over the same unit), net
+    profit per segment (`by_segment`: a dimension's value row) and cost-to-serve by share."""
+    return {
+        "customers": f.customers,
+        "lines": f.lines,
+        "revenue": cents(f.revenue_n, f.unit),
+        "gross_margin": cents(f.gross_margin_n, f.unit),
+        "cost_to_serve": cents(f.cost_to_serve_n, f.unit),
+        "net_profit": cents(f.net_profit_n, f.unit),
+        "net_margin_pct": f.net_margin_pct,
+        "net_profit_share": f.share_of(total_n),
+        "segment_net_profit": (
+            {s: str(cents(f.segment_net_profit_n.get(s, 0), f.unit)) for s in SEGMENTS} if by_segment else {}
+        ),
+        "exact": {name: f"{getattr(f, name + '_n')}/{f.unit}" for name in MONEY},
+        "cost_parts": {part: str(cents(n, f.unit)) for part, n in f.cost_parts_n.items() if n},
+    }
+
+
 CURVE_POINTS = 300  # points of a stored whale curve: enough for a chart, whatever the values
 
 

@@ -10,10 +10,9 @@ from django.db import transaction
 
 from stratify.cache import tenant_cache_bump
 from stratify.db import insert_objects
-from stratify.engine import SEGMENTS
 
 from ..models import ProfitCenter, ProfitCurve
-from ..profit_centers import MONEY, Figures, ProfitTable, cents, ordered, whale_curve
+from ..profit_centers import Figures, ProfitTable, ordered, stored_figures, whale_curve
 
 BATCH = 5_000
 
@@ -29,19 +28,7 @@ def _row(
         value=value,
         by_value=by_value,
         position=position,
-        customers=f.customers,
-        lines=f.lines,
-        revenue=cents(f.revenue_n, f.unit),
-        gross_margin=cents(f.gross_margin_n, f.unit),
-        cost_to_serve=cents(f.cost_to_serve_n, f.unit),
-        net_profit=cents(f.net_profit_n, f.unit),
-        net_margin_pct=f.net_margin_pct,
-        net_profit_share=f.share_of(total),
-        segment_net_profit=(
-            {s: str(cents(f.segment_net_profit_n.get(s, 0), f.unit)) for s in SEGMENTS} if not by else {}
-        ),
-        exact={name: f"{getattr(f, name + '_n')}/{f.unit}" for name in MONEY},
-        cost_parts={part: str(cents(n, f.unit)) for part, n in f.cost_parts_n.items() if n},
+        **stored_figures(f, total, by_segment=not by),
     )
 
 
