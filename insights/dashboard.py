@@ -175,6 +175,32 @@ def whale_curve(*, distributor, run, max_points: int = 300) -> dict:
     return run_cached(distributor, run, "whale", compute)
 
 
+def migration_table(counts: dict[tuple[str, str], int]) -> dict:
+    """The migration matrix of (previous segment or "new", segment) -> customers: rows by previous
+    segment, cells with their movement, and how many moved."""
+    to_segments = [s for s in SEGMENT_ORDER if s != "lapsed" or any(k[1] == "lapsed" for k in counts)]
+    from_segments = [s for s in SEGMENT_ORDER if any(k[0] == s for k in counts)]
+    if any(k[0] == "new" for k in counts):
+        from_segments.append("new")
+    rows = [
+        {
+            "from": f,
+            "label": SEGMENT_LABELS.get(f, "New / not ranked"),
+            "cells": [
+                {"to": t, "n": counts.get((f, t), 0), "movement": movement_of(t, "" if f == "new" else f)}
+                for t in to_segments
+            ],
+        }
+        for f in from_segments
+    ]
+    return {
+        "to": [{"segment": t, "label": SEGMENT_LABELS[t]} for t in to_segments],
+        "rows": rows,
+        "moved": sum(n for (f, t), n in counts.items() if f != "new" and f != t),
+        "has_previous": any(f != "new" for f, _ in counts),
+    }
+
+
 def migration_matrix(*, distributor, run) -> dict:
     """Customers by (segment in the previous published run, segment now), from the current run's
     `previous_segment`. Rows are 'from' (plus 'new'), columns 'to'. One GROUP BY."""
@@ -187,27 +213,6 @@ def migration_matrix(*, distributor, run) -> dict:
             .order_by()
         )
         counts = {((r["previous_segment"] or "new"), r["segment"]): r["n"] for r in rows}
-        to_segments = [s for s in SEGMENT_ORDER if s != "lapsed" or any(k[1] == "lapsed" for k in counts)]
-        from_segments = [s for s in SEGMENT_ORDER if any(k[0] == s for k in counts)]
-        if any(k[0] == "new" for k in counts):
-            from_segments.append("new")
-        matrix = [
-            {
-                "from": f,
-                "label": SEGMENT_LABELS.get(f, "New / not ranked"),
-                "cells": [
-                    {"to": t, "n": counts.get((f, t), 0), "movement": movement_of(t, "" if f == "new" else f)}
-                    for t in to_segments
-                ],
-            }
-            for f in from_segments
-        ]
-        moved = sum(n for (f, t), n in counts.items() if f != "new" and f != t)
-        return {
-            "to": [{"segment": t, "label": SEGMENT_LABELS[t]} for t in to_segments],
-            "rows": matrix,
-            "moved": moved,
-            "has_previous": any(f != "new" for f, _ in counts),
-        }
+        return migration_table(counts)
 
     return run_cached(distributor, run, "migration", compute)

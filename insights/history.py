@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 
 from segments.models import StratificationRun
-from segments.vocabulary import RANKED_SEGMENTS, SEGMENT_LABELS, SEGMENT_ORDER, movement_of, settings_diff
+from segments.vocabulary import RANKED_SEGMENTS, SEGMENT_LABELS, SEGMENT_ORDER, settings_diff
 
 from .benchframe import MONEY, Slice, customer_frame, dsum, score_frame, slice_cached
 from .caching import run_cached
-from .dashboard import whale_points
+from .dashboard import migration_table, whale_points
 
 MAX_RUNS = 24
 SHOWN = tuple(s for s in SEGMENT_ORDER if s in RANKED_SEGMENTS)  # the page's order, best first
@@ -86,27 +86,7 @@ def migration_in_run(frame: pd.DataFrame) -> dict:
     structure."""
     counts = frame.assign(previous=frame["previous_segment"].replace("", "new")).groupby(["previous", "segment"]).size()
     counts = {k: int(v) for k, v in counts.items()}
-    to_segments = [s for s in SEGMENT_ORDER if s != "lapsed" or any(k[1] == "lapsed" for k in counts)]
-    from_segments = [s for s in SEGMENT_ORDER if any(k[0] == s for k in counts)]
-    if any(k[0] == "new" for k in counts):
-        from_segments.append("new")
-    rows = [
-        {
-            "from": f,
-            "label": SEGMENT_LABELS.get(f, "New / not ranked"),
-            "cells": [
-                {"to": t, "n": counts.get((f, t), 0), "movement": movement_of(t, "" if f == "new" else f)}
-                for t in to_segments
-            ],
-        }
-        for f in from_segments
-    ]
-    return {
-        "to": [{"segment": t, "label": SEGMENT_LABELS[t]} for t in to_segments],
-        "rows": rows,
-        "moved": sum(n for (f, t), n in counts.items() if f != "new" and f != t),
-        "has_previous": any(f != "new" for f, _ in counts),
-    }
+    return migration_table(counts)
 
 
 def core_retention(before: pd.DataFrame, after: pd.DataFrame) -> float | None:
