@@ -199,10 +199,19 @@ def report(*, distributor, run, dimension: str, rows=None) -> dict:
 
 def top_centers_and_drains(*, distributor, run, dimension: str, n: int = TOP) -> dict:
     """The dashboard's card: the `n` biggest profit centers and drains of one dimension."""
-    centers, drains = _centers_and_drains(profit_center_list(distributor=distributor, run=run, dimension=dimension), n)
-    for r in drains:
-        r.loss = -r.net_profit
-    return {"dimension": dimension, "label": dimension_label(dimension), "centers": centers, "drains": drains}
+
+    def compute():
+        listed = profit_center_list(distributor=distributor, run=run, dimension=dimension)
+        centers, drains = _centers_and_drains(listed, n)
+        for r in drains:
+            r.loss = -r.net_profit
+        return {"dimension": dimension, "label": dimension_label(dimension), "centers": centers, "drains": drains}
+
+    # Cached per run once its profit centers are written (the curve exists; writing them bumps the
+    # tenant's cache generation, so an entry from before never shows).
+    if profit_curve(distributor=distributor, run=run, dimension=dimension) is None:
+        return compute()
+    return run_cached(distributor, run, f"profit-top:{dimension}:{n}", compute)
 
 
 def matrix_choices(dimension: str) -> list[tuple[str, str]]:

@@ -116,13 +116,13 @@ class DashboardView(SliceMixin, TenantViewMixin, TemplateView):
     template_name = "insights/dashboard.html"
 
     def get(self, request, *args, **kwargs):
-        run, _ = published_runs(distributor=self.distributor)
-        self.read_slice(run)
+        self.runs = published_runs(distributor=self.distributor)
+        self.read_slice(self.runs[0])
         context = self.get_context_data(**kwargs)
         return self.render_to_response(context, status=400 if self.slice_error else 200)
 
     def get_context_data(self, **kwargs):
-        run, previous = published_runs(distributor=self.distributor)
+        run, previous = self.runs
         context = {"run": run, "previous_run": previous, **self.slice_context()}
         if run is not None:
             if self.slice.active:
