@@ -470,13 +470,13 @@ def profit_center_list(*, distributor, run, dimension: str, by: str = "") -> Que
     )
 
 
-def profit_centers_of_customers(*, distributor, run, segments: dict[int, str]):
-    """A run's profit centers (every table of `segments.profit_centers.compute`) over some of its
-    customers only (`segments`: customer pk -> segment in the run), exactly as the profit-centers job
-    computes them for all: a slice of a page. Read in one snapshot; None when the data changed since
-    the run (an import landed), since the figures would no longer be the run's."""
+def run_profit_input(*, distributor, run, segments: dict[int, str] | None = None):
+    """What a run's profit centers are computed from (`segments.profit_centers.read_profit_input`),
+    read in one snapshot: for the run's active customers (`segments` None, what the profit-centers
+    job computes) or for some of them (`segments`: customer pk -> segment in the run: a slice).
+    None when the data changed since the run (an import landed): the figures would not be the run's."""
     from stratify.db import read_snapshot
-    from stratify.engine import ModelSettings
+    from stratify.engine import LAPSED, ModelSettings
 
     from . import aggregates
     from . import profit_centers as pc
@@ -486,14 +486,28 @@ def profit_centers_of_customers(*, distributor, run, segments: dict[int, str]):
         seen = aggregates.data_stamp(distributor=distributor)
         if any(run.data_seen.get(key) != value for key, value in seen.items()):
             return None
-        data = pc.read_profit_input(
+        if segments is None:
+            active = CustomerScore.objects.filter(distributor=distributor, run=run).exclude(segment=LAPSED)
+            segments = dict(active.values_list("customer_id", "segment"))
+        return pc.read_profit_input(
             distributor=distributor,
             as_of=run.as_of,
             window_days=model_settings.window_days,
             segments=segments,
             settings=model_settings,
         )
-    return pc.compute(data, model_settings)
+
+
+def profit_centers_of_customers(*, distributor, run, segments: dict[int, str]):
+    """A run's profit centers (every table of `segments.profit_centers.compute`) over some of its
+    customers only, exactly as the profit-centers job computes them for all; None when the data
+    changed since the run."""
+    from stratify.engine import ModelSettings
+
+    from . import profit_centers as pc
+
+    data = run_profit_input(distributor=distributor, run=run, segments=segments)
+    return None if data is None else pc.compute(data, ModelSettings.from_dict(run.settings))
 
 
 def profit_curve(*, distributor, run, dimension: str) -> ProfitCurve | None:

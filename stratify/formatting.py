@@ -15,7 +15,6 @@ from functools import lru_cache
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_decimal, parse_pattern
-from babel.numbers import format_percent as babel_format_percent
 from django.utils import timezone
 
 DEFAULT_LOCALE = "en_US"
@@ -76,20 +75,24 @@ def format_money(value, distributor, decimals: int = 0) -> str:
     amount = to_decimal(value)
     if amount is None or not amount.is_finite():
         return EMPTY
-    locale, pattern = _money_pattern(_locale(distributor), decimals)
+    locale, pattern = _pattern(_locale(distributor), "currency", decimals)
     rounded = amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
     return pattern.apply(rounded, locale, currency=_currency(distributor), currency_digits=False)
 
 
-@lru_cache(maxsize=64)
-def _money_pattern(locale_id: str, decimals: int):
-    """The locale and its parsed currency pattern with `decimals` decimals, parsed once (a page shows
-    hundreds of amounts; parsing the locale and the pattern for each was most of their cost)."""
+@lru_cache(maxsize=128)
+def _pattern(locale_id: str, kind: str, decimals: int):
+    """The locale and its parsed currency or percent pattern with `decimals` decimals, parsed once (a
+    page shows hundreds of amounts; parsing the locale and the pattern for each was most of their
+    cost)."""
     locale = Locale.parse(locale_id)
-    pattern = locale.currency_formats["standard"].pattern
-    # Babel's currency pattern fixes the decimals by currency; ours says how many this place shows.
     digits = "." + "0" * decimals if decimals else ""
-    return locale, parse_pattern(pattern.replace("#,##0.00", f"#,##0{digits}"))
+    if kind == "currency":
+        # Babel's currency pattern fixes the decimals by currency; ours says how many this place shows.
+        pattern = locale.currency_formats["standard"].pattern.replace("#,##0.00", f"#,##0{digits}")
+    else:
+        pattern = locale.percent_formats[None].pattern.replace("#,##0", f"#,##0{digits}")
+    return locale, parse_pattern(pattern)
 
 
 def format_number(value, distributor, decimals: int = 0) -> str:
@@ -107,11 +110,8 @@ def format_percent(ratio, distributor, decimals: int = 1) -> str:
     value = to_decimal(ratio)
     if value is None or not value.is_finite():
         return EMPTY
-    locale = Locale.parse(_locale(distributor))
-    pattern = locale.percent_formats[None].pattern.replace(
-        "#,##0", "#,##0" + ("." + "0" * decimals if decimals else "")
-    )
-    return babel_format_percent(value, format=pattern, locale=locale)
+    locale, pattern = _pattern(_locale(distributor), "percent", decimals)
+    return pattern.apply(value, locale)
 
 
 def format_date(value, distributor) -> str:

@@ -13,14 +13,13 @@ import time
 
 from django.db import transaction
 
-from stratify.db import read_snapshot
-from stratify.engine import LAPSED, ModelSettings
+from stratify.engine import ModelSettings
 from stratify.jobs.registry import JobFailed
 from stratify.jobs.services import job_fence
 
-from .. import aggregates as agg
 from .. import profit_centers as pc
-from ..models import CustomerScore, ProfitCenter, StratificationRun
+from ..models import ProfitCenter, StratificationRun
+from ..selectors import run_profit_input
 from .profit_writer import profit_curves, profit_rows, write_profit_centers
 
 PROFIT_JOB_KIND = "profit_centers"
@@ -36,24 +35,11 @@ def profit_centers_execute(job, progress) -> dict:
     model_settings = ModelSettings.from_dict(run.settings)
     progress(5, f"Reading the lines of run #{run.number}")
     clock = time.perf_counter()
-    with read_snapshot():
-        seen = agg.data_stamp(distributor=distributor)
-        if any(run.data_seen.get(key) != value for key, value in seen.items()):
-            raise JobFailed(
-                f"The data changed since run #{run.number} was computed (an import landed): run the "
-                "stratification again to get its profit centers."
-            )
-        segments = dict(
-            CustomerScore.objects.filter(distributor=distributor, run=run)
-            .exclude(segment=LAPSED)
-            .values_list("customer_id", "segment")
-        )
-        data = pc.read_profit_input(
-            distributor=distributor,
-            as_of=run.as_of,
-            window_days=model_settings.window_days,
-            segments=segments,
-            settings=model_settings,
+    data = run_profit_input(distributor=distributor, run=run)
+    if data is None:
+        raise JobFailed(
+            f"The data changed since run #{run.number} was computed (an import landed): run the "
+            "stratification again to get its profit centers."
         )
     timings = {"read": _since(clock)}
     progress(40, "Computing the profit centers")
