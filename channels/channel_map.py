@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from sales.models import Customer, InvoiceLine, Product
 from sales.summaries import UNITS
 from stratify.db import is_postgres
 from stratify.engine import ModelSettings
+from stratify.formatting import money_decimal
 
 from .models import Interaction, Partner
 
@@ -51,7 +52,6 @@ COLUMN_LABELS = {
     "customer_group": "Customer categories",
 }
 DEFAULT_LIMIT = 12
-CENT = Decimal("0.01")
 ENRICH = {
     "supplier": "No product of the window has a supplier: import products' supplier_id (and the suppliers "
     "as partners of kind supplier) to draw the suppliers column.",
@@ -277,7 +277,7 @@ def money(units: int) -> Decimal:
 
 
 def net_profit(gm_units: int, cost: float) -> Decimal:
-    return (money(gm_units) - Decimal(repr(float(cost)))).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return money_decimal(money(gm_units) - Decimal(repr(float(cost))))
 
 
 def filter_flows(flows: Flows, *, branch: str | None = None, segment: str | None = None, customer_class=None) -> Flows:
@@ -342,7 +342,7 @@ def _figures(group: pd.DataFrame, core_segment: str) -> dict:
     gm_units = revenue_units - int(group["cost_units"].sum())
     core_units = int(group.loc[group["segment"] == core_segment, "revenue_units"].sum())
     return {
-        "revenue": money(revenue_units).quantize(CENT, rounding=ROUND_HALF_EVEN),
+        "revenue": money_decimal(money(revenue_units)),
         "revenue_units": revenue_units,
         "net_profit": net_profit(gm_units, float(group["cost_float"].sum())),
         "lines": int(group["lines"].sum()),
@@ -410,7 +410,7 @@ def build_map(
         "columns": [{"kind": k, "label": COLUMN_LABELS[k]} for k in columns],
         "nodes": nodes,
         "links": links,
-        "revenue": money(total_units).quantize(CENT, rounding=ROUND_HALF_EVEN),
+        "revenue": money_decimal(money(total_units)),
         "notes": notes,
     }
 

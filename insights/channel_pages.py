@@ -4,8 +4,6 @@ its profit centers (segments.selectors.profit_center_list); nothing is computed 
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN
-
 import django_filters
 import django_tables2 as tables
 from django.db.models import CharField, Count, OuterRef, Q, Subquery, Value
@@ -14,12 +12,11 @@ from django.utils.html import format_html
 
 from channels import channel_map as cm
 from channels.models import Interaction, Partner
-from sales.models import Customer, Rep
 from segments.models import CustomerScore
 from segments.selectors import profit_center_list
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.exports import Money
-from stratify.formatting import format_money
+from stratify.formatting import format_money, money_decimal
 from stratify.tenancy.converters import encode_erp_id
 from stratify.tenancy.lists import LeanTable
 
@@ -42,7 +39,7 @@ def partner_figures(*, distributor, run) -> dict[str, dict]:
         out = {}
         for pid, group in frame.groupby("partner"):
             out[pid] = {
-                "revenue": cm.money(int(group["revenue_units"].sum())).quantize(cm.CENT, rounding=ROUND_HALF_EVEN),
+                "revenue": money_decimal(cm.money(int(group["revenue_units"].sum()))),
                 "lines": int(group["lines"].sum()),
                 "customers": int(group["cpk"].nunique()),
                 "segments": {s: int(n) for s, n in group.groupby("segment")["cpk"].nunique().items()},
@@ -219,17 +216,3 @@ def interaction_counts(rows) -> dict:
         "kind_pairs": [(kind_labels.get(k, k), [kind_cells.get((s, k), 0) for s in present]) for k in kinds],
         "channel_pairs": [(c, [channel_cells.get((s, c), 0) for s in present]) for c in channels],
     }
-
-
-def rep_choices(*, distributor):
-    return list(Rep.objects.filter(distributor=distributor).values_list("rep_id", flat=True))
-
-
-def class_choices(*, distributor):
-    return sorted(
-        set(
-            Customer.objects.filter(distributor=distributor)
-            .exclude(customer_class="")
-            .values_list("customer_class", flat=True)
-        )
-    )

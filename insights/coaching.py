@@ -20,7 +20,7 @@ import pandas as pd
 
 from alerts.selectors import open_by_rep
 from sales.selectors import rep_list
-from segments.vocabulary import RANKED_SEGMENTS, SEGMENT_LABELS, SEGMENT_RANK
+from segments.vocabulary import RANKED_SEGMENTS, SEGMENT_RANK
 from stratify.formatting import format_money, format_percent
 from stratify.tenancy.lookups import ObjectLookup
 from stratify.tenancy.permissions import Role
@@ -56,12 +56,6 @@ COACHED = (
 )
 POINTS = 3  # coaching points per rep at most
 MIN_GAP = 0.10  # a figure at least 10% worse than the median (relative) is worth a point
-
-
-def open_alerts(*, distributor, rep_ids) -> dict:
-    """Per rep pk, {"open": count, "money_at_stake": Decimal} of the alerts still to work on their
-    customers (alerts.selectors.open_by_rep); the coaching table shows the column when any exist."""
-    return open_by_rep(distributor=distributor, rep_pks=rep_ids)
 
 
 def core_benchmark(frame) -> float | None:
@@ -246,7 +240,8 @@ def rep_table(*, distributor, run, reps, stamp: str | None = None) -> dict:
     team = _team(distributor, run, stamp)
     wanted = {r.pk for r in reps}
     rows = [r for r in team["rows"] if r["rep"] in wanted]
-    alerts = open_alerts(distributor=distributor, rep_ids=list(wanted))
+    # Per rep pk, the alerts still to work on their customers: the column shows when any exist.
+    alerts = open_by_rep(distributor=distributor, rep_pks=list(wanted))
     for r in rows:
         r["alerts"] = alerts.get(r["rep"])
     return {**team, "rows": rows, "has_alerts": bool(alerts)}
@@ -269,27 +264,24 @@ def _team(distributor, run, stamp: str) -> dict:
     return run_cached(distributor, run, key, compute)
 
 
-def segment_label(segment: str) -> str:
-    return SEGMENT_LABELS.get(segment, segment)
-
-
-def visible_reps(distributor, membership) -> list:
+def _visible_rep_qs(distributor, membership):
     """The reps whose rows the caller may see: every rep for a manager, a rep their own (none when
     their login is not linked to a rep)."""
     reps = rep_list(distributor=distributor).order_by("rep_id")
     if membership.role == Role.MANAGER:
-        return list(reps)
+        return reps
     if membership.role == Role.REP and membership.rep_id:
-        return list(reps.filter(pk=membership.rep_id))
-    return []
+        return reps.filter(pk=membership.rep_id)
+    return reps.none()
+
+
+def visible_reps(distributor, membership) -> list:
+    return list(_visible_rep_qs(distributor, membership))
 
 
 def rep_get(*, distributor, membership, key: str):
     """A rep by ERP code, for the rep page: a rep may open only their own (others: not found)."""
-    for rep in visible_reps(distributor, membership):
-        if rep.rep_id == key:
-            return rep
-    raise LookupError(key)
+    return _visible_rep_qs(distributor, membership).get(rep_id=key)
 
 
 REP = ObjectLookup(kwarg="rep_id", attr="rep", find=rep_get, not_found="No such rep.")

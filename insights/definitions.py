@@ -19,7 +19,7 @@ Choices (where the issue is silent):
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 import pandas as pd
 from django.urls import reverse
@@ -28,6 +28,7 @@ from channels import channel_map as cm
 from sales.models import Customer, CustomerProduct
 from segments.selectors import run_window
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
+from stratify.formatting import money_decimal
 
 from .caching import run_cached
 from .channel_map import flows_for
@@ -65,7 +66,7 @@ def _core_medians(customers) -> dict[str, float | None]:
 
 
 def _money(units: int) -> Decimal:
-    return cm.money(units).quantize(cm.CENT, rounding=ROUND_HALF_EVEN)
+    return money_decimal(cm.money(units))
 
 
 def _summary(by: str, value: str, group, costs, total_units: int) -> dict:
@@ -221,10 +222,6 @@ def _replacement(*, distributor, run, by: str, value: str, cpks: list[int]) -> l
         }
         for r in grouped.head(TOP * 2).itertuples()
     ]
-
-
-def definition_url(tenant_slug: str, by: str, value: str) -> str:
-    return reverse("customer-definition", kwargs={"tenant": tenant_slug, "by": by, "value": value or cm.NONE})
 
 
 def customers_url(tenant_slug: str, by: str, value: str) -> str:

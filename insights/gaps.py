@@ -24,15 +24,15 @@ from django.db.models import Sum
 
 from sales.models import InvoiceLine
 from segments.selectors import run_window
+from stratify.formatting import money_decimal
 
-from .benchframe import ZERO, assignment_stamp, customer_frame, score_frame
+from .benchframe import NONE_VALUE, ZERO, assignment_stamp, customer_frame, score_frame
 from .caching import run_cached
 from .leakage import core_product_revenue
 
 MIN_PEERS = 10
 SHOWN = 10
 UNCATEGORISED = "Uncategorised"
-CENT = Decimal("0.01")
 
 
 def _median(values: list[Decimal]) -> Decimal:
@@ -58,10 +58,12 @@ def peer_benchmark(*, distributor, run, customer_class: str, stamp: str | None =
         lines = core_product_revenue(distributor, run)
         lines = lines[lines["customer"].isin(peers)]
         spend: dict[int, dict[str, Decimal]] = {p: {} for p in peers}
-        for customer, category, revenue in zip(lines["customer"], lines["category"], lines["revenue"], strict=True):
-            name = UNCATEGORISED if category == "(none)" else category
-            bucket = spend.setdefault(int(customer), {})
-            bucket[name] = bucket.get(name, ZERO) + revenue
+        # Per (customer, category) first: a groupby keeps the rows' order, so the Decimal sums are the
+        # same, and only the grouped rows become Python objects.
+        category = lines["category"].where(lines["category"] != NONE_VALUE, UNCATEGORISED)
+        sums = lines.groupby([lines["customer"].astype("int64"), category], sort=False)["revenue"]
+        for (customer, name), revenue in sums.agg(lambda s: sum(s, ZERO)).items():
+            spend.setdefault(int(customer), {})[name] = revenue
         categories = sorted({c for s in spend.values() for c in s})
         sizes = [sum((v for v in s.values() if v > 0), ZERO) for s in spend.values()]
         pooled = {c: sum((max(s.get(c, ZERO), ZERO) for s in spend.values()), ZERO) for c in categories}
@@ -115,8 +117,8 @@ def gap_rows(*, distributor, run, customer) -> dict:
                 "share": round(share * 100, 1),
                 "core_share": round(core_share * 100, 1),
                 "gap": round((share - core_share) * 100, 1),
-                "expected": expected.quantize(CENT),
-                "at_stake": max(ZERO, expected - revenue).quantize(CENT),
+                "expected": money_decimal(expected),
+                "at_stake": money_decimal(max(ZERO, expected - revenue)),
             }
         )
     rows.sort(key=lambda r: (-r["at_stake"], r["gap"], r["category"]))

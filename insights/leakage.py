@@ -24,6 +24,7 @@ from decimal import Decimal
 import pandas as pd
 from django.db.models import Q, Sum
 
+from channels.channel_map import unknown_choice
 from sales.models import Customer, InvoiceLine, Product
 from segments.models import CustomerScore
 from segments.selectors import run_window
@@ -37,9 +38,7 @@ WINDOWS = ("revenue", "prior_revenue", "year_ago_revenue")
 
 
 def unknown_dimension(dimension: str) -> str | None:
-    if dimension in DIMENSIONS:
-        return None
-    return f"Unknown dimension {dimension!r}: use one of {', '.join(DIMENSIONS)}."
+    return unknown_choice("dimension", dimension, tuple(DIMENSIONS))
 
 
 def windows(run) -> dict[str, tuple]:

@@ -54,6 +54,14 @@ class ReplicaRouter:
         return db == DEFAULT_DB_ALIAS
 
 
+def _pinned_until(request) -> float:
+    """When the browser's reads go back to the replica (a malformed cookie: not pinned)."""
+    try:
+        return float(request.COOKIES.get(PIN_COOKIE, "0") or 0)
+    except ValueError:
+        return 0.0
+
+
 class ReplicaMiddleware:
     SAFE = {"GET", "HEAD"}
 
@@ -61,7 +69,7 @@ class ReplicaMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        pinned = float(request.COOKIES.get(PIN_COOKIE, "0") or 0) > time.time()
+        pinned = _pinned_until(request) > time.time()
         if request.method in self.SAFE and not pinned:
             with replica_reads():
                 return self.get_response(request)
