@@ -25,12 +25,6 @@ SCORES = CustomerScore._meta.db_table
 UNITS = 10_000
 
 
-def _units_sum(money: str) -> str:
-    if is_postgres():
-        return f"CAST(coalesce(sum({money}), 0) * {UNITS} AS bigint)"
-    return f"coalesce(sum(CAST(round({money} * {UNITS}) AS INTEGER)), 0)"
-
-
 def read_lines(*, distributor, as_of, days: int) -> pd.DataFrame:
     """Per (customer, product, invoice date) within `days` before `as_of` (inclusive of as_of): the
     age in days, the net revenue in 1/10,000 and the number of non-return lines. The lines are read

@@ -37,15 +37,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import numpy as np
 import pandas as pd
 
-SEGMENT_ORDER = ("core", "opportunistic", "service_drain", "marginal", "lapsed")
-RANKED = ("core", "service_drain", "opportunistic", "marginal")
-SEGMENT_WORDS = {
-    "core": "core",
-    "service_drain": "service drain",
-    "opportunistic": "opportunistic",
-    "marginal": "marginal",
-    "lapsed": "lapsed",
-}
+from segments.vocabulary import RANKED_SEGMENTS as RANKED
+from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
+
+SEGMENT_WORDS = {segment: label.lower() for segment, label in SEGMENT_LABELS.items()}
 YEAR = 365
 UNIT = 10_000  # money units per currency unit
 CENT = Decimal("0.01")

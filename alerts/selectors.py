@@ -74,12 +74,6 @@ def alert_get(*, distributor, membership, pk) -> Alert:
     return visible_alerts(distributor=distributor, membership=membership).select_related("customer").get(pk=int(pk))
 
 
-def alert_history(*, alert) -> QuerySet[AlertStatusChange]:
-    return AlertStatusChange.objects.filter(distributor_id=alert.distributor_id, alert=alert).select_related(
-        "changed_by", "run"
-    )
-
-
 def export_record(alert: Alert) -> dict:
     customer = alert.customer
     return {
@@ -228,22 +222,6 @@ def settings_body(row: AlertSettings) -> dict:
 def digest_enabled(*, distributor, user) -> bool:
     row = DigestSubscription.objects.filter(distributor=distributor, user=user).first()
     return True if row is None else row.weekly_digest
-
-
-def status_counts(*, distributor, membership=None) -> dict[str, int]:
-    rows = visible_alerts(distributor=distributor, membership=membership).values("status").annotate(n=Count("id"))
-    counts = {s.value: 0 for s in Status}
-    counts.update({r["status"]: r["n"] for r in rows})
-    return counts
-
-
-def amount_at_stake(*, distributor, membership=None) -> Decimal:
-    value = (
-        visible_alerts(distributor=distributor, membership=membership)
-        .filter(Q(status=Status.OPEN) | Q(status=Status.ACKNOWLEDGED))
-        .aggregate(total=Sum("amount"))["total"]
-    )
-    return value or Decimal(0)
 
 
 def open_by_rep(*, distributor, rep_pks) -> dict[int, dict]:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from alerts import selectors as alert_selectors
-from alerts.models import KINDS, Alert, Kind, Severity, Status
+from alerts.models import Alert, Kind, Severity, Status
 from sales.filters import customer_field_choices
 from segments.policies import policy_for_segment
 from segments.selectors import policy_list
@@ -199,6 +199,3 @@ def export_rows(rows):
             alert.customer.customer_id if alert.customer_id else "", Money(alert.amount), alert.status,
             alert.rep.rep_id if alert.rep_id else "", alert.segment, alert.last_run.number, alert.message,
         ]  # fmt: skip
-
-
-ALL_KINDS = KINDS

@@ -1098,12 +1098,13 @@ class StockView(OperationsListView):
         )
 
     def extra(self):
+        ops_settings = ops.settings_get(distributor=self.distributor)
         return {
             "which": self.which,
             "lists": [("to_stock", "Candidates to stock"), ("to_drop", "Candidates to drop")],
-            "ops_settings": ops.settings_get(distributor=self.distributor),
+            "ops_settings": ops_settings,
             "setting_fields": [
-                (name, field.help_text, getattr(ops.settings_get(distributor=self.distributor), name))
+                (name, field.help_text, getattr(ops_settings, name))
                 for name, field in ((f.name, f) for f in OperationsSettings._meta.fields)
                 if name in ops_services.SETTING_RANGES
             ],
