@@ -1135,10 +1135,7 @@ class DeliveriesView(OperationsListView):
             self.distributor,
             self.run,
             "deliveries",
-            lambda: {
-                **ops.deliveries(distributor=self.distributor, run=self.run),
-                "consolidation": ops.consolidation(distributor=self.distributor, run=self.run),
-            },
+            lambda: ops.deliveries_page(distributor=self.distributor, run=self.run),
             frames=False,
         )
 

@@ -276,8 +276,7 @@ class DeliveriesApi(OperationsApi):
         run = self.published()
         if run is None:
             return self.no_run()
-        body = selectors.deliveries(distributor=self.distributor, run=run)
-        body["consolidation"] = selectors.consolidation(distributor=self.distributor, run=run)
+        body = selectors.deliveries_page(distributor=self.distributor, run=run)
         return Response(plain(body))
 
 

@@ -815,11 +815,22 @@ def _rate_of(rates: ModelSettings):
     return lambda method: table.get(str(method), default) if method else default
 
 
-def deliveries(*, distributor, run) -> dict:
+def deliveries_page(*, distributor, run) -> dict:
+    """The Deliveries page and API: `deliveries` and the marginal segment's `consolidation`, from one
+    read of the window's deliveries."""
+    frame = _delivery_frame(Scope.of(distributor, run))
+    return {
+        **deliveries(distributor=distributor, run=run, frame=frame.copy()),
+        "consolidation": consolidation(distributor=distributor, run=run, frame=frame),
+    }
+
+
+def deliveries(*, distributor, run, frame: pd.DataFrame | None = None) -> dict:
     """Per branch (the customer's) and ship method: deliveries, their cost at the run's delivery rates
-    and revenue, by segment; and each segment's deliveries per customer per month of the window."""
+    and revenue, by segment; and each segment's deliveries per customer per month of the window.
+    `frame`: the window's deliveries when the caller read them already."""
     scope = Scope.of(distributor, run)
-    frame = _delivery_frame(scope)
+    frame = _delivery_frame(scope) if frame is None else frame
     rate = _rate_of(model_settings(run))
     if frame.empty:
         return {"rows": [], "frequency": []}
@@ -869,14 +880,14 @@ def deliveries(*, distributor, run) -> dict:
     return {"rows": rows, "frequency": frequency}
 
 
-def consolidation(*, distributor, run, segment: str = "marginal") -> dict:
+def consolidation(*, distributor, run, segment: str = "marginal", frame: pd.DataFrame | None = None) -> dict:
     """What consolidating `segment`'s deliveries to at most `max_deliveries_per_week` a week (Monday to
     Sunday, by the delivery's date) would save: each customer-week keeps its most expensive deliveries
     and the others are saved at their ship method's rate."""
     scope = Scope.of(distributor, run)
     limit = max(1, settings_get(distributor=distributor).max_deliveries_per_week)
     rate = _rate_of(model_settings(run))
-    frame = _delivery_frame(scope)
+    frame = _delivery_frame(scope) if frame is None else frame
     frame = frame[frame["segment"] == segment].copy()
     result = {"segment": segment, "label": SEGMENT_LABELS[segment], "per_week": limit, "customers": 0,
               "deliveries": int(len(frame)), "saved_deliveries": 0, "saved_cost": Decimal("0.00")}  # fmt: skip
