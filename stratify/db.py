@@ -44,17 +44,33 @@ def insert_objects(model, objects: list, *, batch_size: int = 5_000) -> None:
     if not is_postgres():
         model.objects.bulk_create(objects, batch_size=batch_size)
         return
+    fields = _inserted_fields(model)
+    _copy_in(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in objects))
+
+
+def insert_rows(model, rows: list[dict], *, batch_size: int = 5_000) -> None:
+    """`insert_objects` for rows given as dicts of every inserted field's attname -> value: no model
+    instance is built on PostgreSQL (for 100,000 rows, building them costs more than the COPY)."""
+    if not rows:
+        return
+    if not is_postgres():
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=batch_size)
+        return
+    fields = _inserted_fields(model)
+    _copy_in(model, fields, ([row[f.attname] for f in fields] for row in rows))
+
+
+def _inserted_fields(model) -> list:
+    return [f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
+
+
+def _copy_in(model, fields: list, values) -> None:
+    """COPY rows (lists of `fields`' values) into `model`'s table (PostgreSQL)."""
     from psycopg.types.json import Jsonb  # only on PostgreSQL
 
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     wrap = [Jsonb if isinstance(f, models.JSONField) else None for f in fields]
     sql = f"COPY {model._meta.db_table} ({columns}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for obj in objects:
-            copy.write_row(
-                [
-                    (w(v) if w and v is not None else v)
-                    for w, v in zip(wrap, (getattr(obj, f.attname) for f in fields), strict=True)
-                ]
-            )
+        for row in values:
+            copy.write_row([(w(v) if w and v is not None else v) for w, v in zip(wrap, row, strict=True)])

@@ -9,7 +9,7 @@ from functools import partial
 from django.db import transaction
 
 from stratify.cache import tenant_cache_bump
-from stratify.db import insert_objects
+from stratify.db import insert_rows
 
 from ..models import ProfitCenter, ProfitCurve
 from ..profit_centers import Figures, ProfitTable, ordered, stored_figures, whale_curve
@@ -17,19 +17,18 @@ from ..profit_centers import Figures, ProfitTable, ordered, stored_figures, whal
 BATCH = 5_000
 
 
-def _row(
-    run, dimension: str, by: str, value: str, by_value: str, position: int, f: Figures, total: int
-) -> ProfitCenter:
-    return ProfitCenter(
-        distributor_id=run.distributor_id,
-        run_id=run.pk,
-        dimension=dimension,
-        by=by,
-        value=value,
-        by_value=by_value,
-        position=position,
+def _row(run, dimension: str, by: str, value: str, by_value: str, position: int, f: Figures, total: int) -> dict:
+    """A `ProfitCenter` row as a dict of its fields (see `stratify.db.insert_rows`)."""
+    return {
+        "distributor_id": run.distributor_id,
+        "run_id": run.pk,
+        "dimension": dimension,
+        "by": by,
+        "value": value,
+        "by_value": by_value,
+        "position": position,
         **stored_figures(f, total, by_segment=not by),
-    )
+    }
 
 
 def profit_curves(run, tables: dict[tuple[str, str], ProfitTable]) -> list[ProfitCurve]:
@@ -45,10 +44,10 @@ def profit_curves(run, tables: dict[tuple[str, str], ProfitTable]) -> list[Profi
     return curves
 
 
-def profit_rows(run, tables: dict[tuple[str, str], ProfitTable]) -> list[ProfitCenter]:
-    """The rows to store for `run` (not saved)."""
+def profit_rows(run, tables: dict[tuple[str, str], ProfitTable]) -> list[dict]:
+    """The `ProfitCenter` rows to store for `run` (not saved), as dicts of their fields."""
     total = sum(f.net_profit_n for f in tables[("segment", "segment")].values.values())
-    rows: list[ProfitCenter] = []
+    rows: list[dict] = []
     for (dimension, by), table in tables.items():
         if by == "segment":
             order = {value: i for i, (value, _f) in enumerate(ordered(table.values), start=1)}
@@ -58,11 +57,11 @@ def profit_rows(run, tables: dict[tuple[str, str], ProfitTable]) -> list[ProfitC
     return rows
 
 
-def write_profit_centers(run, rows: list[ProfitCenter], curves: list[ProfitCurve]) -> None:
+def write_profit_centers(run, rows: list[dict], curves: list[ProfitCurve]) -> None:
     """Replace the run's rows and curves (an attempt the sweep requeued may have written some) in bulk."""
     ProfitCenter.objects.filter(distributor_id=run.distributor_id, run_id=run.pk).delete()
     ProfitCurve.objects.filter(distributor_id=run.distributor_id, run_id=run.pk).delete()
-    insert_objects(ProfitCenter, rows, batch_size=BATCH)
+    insert_rows(ProfitCenter, rows, batch_size=BATCH)
     ProfitCurve.objects.bulk_create(curves)
     # Pages cached before the rows existed are stale in every process once this commits.
     transaction.on_commit(partial(tenant_cache_bump, run.distributor_id))

@@ -146,7 +146,16 @@ def _catalog(tenant):
     return customers, products, reps, partner
 
 
-def test_hand_made_cases_agree_with_the_naive_implementation(tenant):
+@pytest.fixture(params=["columnar", "per_table"])
+def reader(request, monkeypatch):
+    """Each reader of the lines: the columnar one (DuckDB, 128-bit integers), and the per-table one it
+    leaves exact sums to when the numerators could outgrow 128 bits (forced by a zero bound)."""
+    if request.param == "per_table":
+        monkeypatch.setattr("segments.profit_centers.COLUMNAR_LIMIT", 0)
+    return request.param
+
+
+def test_hand_made_cases_agree_with_the_naive_implementation(tenant, reader):
     customers, products, reps, partner = _catalog(tenant)
     a, b, c = customers[0], customers[1], customers[2]
     day = AS_OF - timedelta(days=3)
@@ -197,7 +206,7 @@ def test_hand_made_cases_agree_with_the_naive_implementation(tenant):
     assert "(none)" in stored(run, "brand") and "(none)" in stored(run, "partner")
 
 
-def test_settings_with_delivery_rates_agree(tenant):
+def test_settings_with_delivery_rates_agree(tenant, reader):
     customers, products, _reps, _partner = _catalog(tenant)
     write_lines(tenant, simple_lines(customers, products))
     changed = {
@@ -334,3 +343,25 @@ def test_whale_curve_against_a_naive_cumulative_sum(profits, unit):
         assert positions[-1] == len(profits) and (peak_at == 0 or peak_at in positions)
     for position, label, value in curve["points"]:
         assert label == labels[position - 1] and Decimal(value) == cents(running[position])
+
+
+def test_the_columnar_reader_steps_aside_when_numerators_could_outgrow_128_bits(tenant, monkeypatch):
+    """Invoices of many different line counts make the common denominator (their lcm) huge: the columnar
+    reader declines (None) rather than overflow, and the per-table reader's exact sums are used."""
+    from segments import profit_centers as pc
+
+    customers, products, _reps, _partner = _catalog(tenant)
+    write_lines(tenant, simple_lines(customers, products))
+    declined = []
+    columnar = pc._read_columnar
+
+    def spy(*args, **kwargs):
+        declined.append(columnar(*args, **kwargs) is None)
+        return None if declined[-1] else columnar(*args, **kwargs)
+
+    monkeypatch.setattr(pc, "_read_columnar", spy)
+    monkeypatch.setattr(pc, "COLUMNAR_LIMIT", 2)
+    run = execute(tenant)
+    assert declined == [True]
+    assert_agrees(run, tenant)
+    assert_adds_up(run)
