@@ -191,9 +191,18 @@ def _segments_source() -> str:
     return "SELECT CAST(key AS INTEGER) AS cpk, value AS segment FROM json_each(%(seg_json)s)"
 
 
-def _line_select() -> str:
+def _line_select(*, some_customers: bool = False) -> str:
     """SQL of the window's lines as the profit centers read them: the dimensions' keys, money in
-    integer units, the return and special-order flags (params: distributor, window_start, as_of)."""
+    integer units, the return and special-order flags (params of `_params`); `some_customers`: only
+    the lines of the customers the segments name (a slice), else all (the join on the segments keeps
+    the active customers' lines)."""
+    only = ""
+    if some_customers:
+        only = (
+            "AND l.customer_id = ANY(%(seg_cpk)s::bigint[])"
+            if is_postgres()
+            else "AND l.customer_id IN (SELECT CAST(key AS INTEGER) FROM json_each(%(seg_json)s))"
+        )
     is_return = "(l.quantity < 0 OR l.revenue < 0)"
     special = "l.special_order" if is_postgres() else "l.special_order = 1"
     return f"""
@@ -205,7 +214,7 @@ def _line_select() -> str:
                coalesce({_units("l.revenue")} * l.days_to_pay, 0) AS ar_units
         FROM {InvoiceLine._meta.db_table} l
         WHERE l.distributor_id = %(distributor)s AND l.invoice_date >= %(window_start)s
-          AND l.invoice_date <= %(as_of)s"""
+          AND l.invoice_date <= %(as_of)s {only}"""
 
 
 # The windows giving each non-return line its `k` (the non-return lines of its invoice) and `m` (of its
@@ -264,10 +273,17 @@ def _keys() -> list[tuple[str, str]]:
 
 
 def read_profit_input(
-    *, distributor, as_of: date, window_days: int, segments: dict[int, str], settings: ModelSettings
+    *,
+    distributor,
+    as_of: date,
+    window_days: int,
+    segments: dict[int, str],
+    settings: ModelSettings,
+    some_customers: bool = False,
 ) -> ProfitInput:
     """The grouped rows every profit-center figure is computed from (run inside the run's snapshot).
-    `segments`: customer pk -> segment of every active customer.
+    `segments`: customer pk -> segment of every active customer, or (`some_customers`, a slice) of some
+    of them, whose lines alone are then read.
 
     The columnar reader (`_read_columnar`: the window's lines copied into DuckDB, one GROUPING SETS
     pass in exact 128-bit integers) serves both backends; when the exact numerators could outgrow
@@ -275,7 +291,7 @@ def read_profit_input(
     two GROUP BYs per table instead. Both give the same rows; the tests run each against the naive
     reference."""
     params = _params(distributor, as_of, window_days, segments)
-    data = _read_columnar(params, segments, settings)
+    data = _read_columnar(params, segments, settings, some_customers=some_customers)
     return data if data is not None else _read_per_table(params, settings)
 
 
@@ -421,7 +437,9 @@ def _csv_columns(columns: str) -> str:
     return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in pairs) + "}"
 
 
-def _read_columnar(params: dict, segments: dict[int, str], settings: ModelSettings) -> ProfitInput | None:
+def _read_columnar(
+    params: dict, segments: dict[int, str], settings: ModelSettings, *, some_customers: bool = False
+) -> ProfitInput | None:
     """Every table from one columnar pass over the window's lines (both backends), or None when the
     exact numerators could outgrow DuckDB's 128-bit integers (the caller then reads per table).
 
@@ -440,7 +458,7 @@ def _read_columnar(params: dict, segments: dict[int, str], settings: ModelSettin
     with tempfile.TemporaryDirectory(prefix="stratify-profit-") as directory:
         duck = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "temp_directory": directory})
         try:
-            _into_duckdb(duck, "l", _line_select(), params, _LINE_COLUMNS, directory)
+            _into_duckdb(duck, "l", _line_select(some_customers=some_customers), params, _LINE_COLUMNS, directory)
             for name, (sql, columns) in _LOOKUPS.items():
                 _into_duckdb(duck, name, sql, params, columns, directory)
             duck.execute("CREATE TABLE seg (cpk BIGINT, segment VARCHAR)")

@@ -486,10 +486,12 @@ def run_profit_input(*, distributor, run, segments: dict[int, str] | None = None
         seen = aggregates.data_stamp(distributor=distributor)
         if any(run.data_seen.get(key) != value for key, value in seen.items()):
             return None
+        some_customers = segments is not None
         if segments is None:
             active = CustomerScore.objects.filter(distributor=distributor, run=run).exclude(segment=LAPSED)
             segments = dict(active.values_list("customer_id", "segment"))
         return pc.read_profit_input(
+            some_customers=some_customers,
             distributor=distributor,
             as_of=run.as_of,
             window_days=model_settings.window_days,
