@@ -35,7 +35,10 @@ def profit_centers_execute(job, progress) -> dict:
     model_settings = ModelSettings.from_dict(run.settings)
     progress(5, f"Reading the lines of run #{run.number}")
     clock = time.perf_counter()
-    data = run_profit_input(distributor=distributor, run=run)
+    try:
+        data = run_profit_input(distributor=distributor, run=run)
+    except MemoryError as error:  # DuckDB's memory bound (settings.PROFIT_CENTERS_MEMORY): say so
+        raise JobFailed(str(error)) from error
     if data is None:
         raise JobFailed(
             f"The data changed since run #{run.number} was computed (an import landed): run the "

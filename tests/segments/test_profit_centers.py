@@ -365,3 +365,20 @@ def test_the_columnar_reader_steps_aside_when_numerators_could_outgrow_128_bits(
     assert declined == [True]
     assert_agrees(run, tenant)
     assert_adds_up(run)
+
+
+def test_too_little_memory_fails_the_job_saying_which_setting_to_raise(tenant, settings):
+    from stratify.jobs.models import Job
+
+    customers, products, _reps, _partner = _catalog(tenant)
+    write_lines(tenant, simple_lines(customers, products))
+    settings.PROFIT_CENTERS_MEMORY = "1KB"
+    with scope(distributor=tenant):
+        run = services.run_request(distributor=tenant, dispatch=False)
+    job_execute(run.job_id)
+    run_profit_centers(run)
+    with scopes_disabled():
+        job = Job.objects.filter(distributor=tenant, kind="profit_centers").latest("pk")
+        assert job.status == "failed"
+        assert "PROFIT_CENTERS_MEMORY=1KB" in job.message
+        assert not ProfitCenter.objects.filter(run=run).exists()
