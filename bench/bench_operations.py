@@ -167,6 +167,28 @@ def timed(fn, repeat: int) -> tuple[float, float]:
     return statistics.median(times), max(times)
 
 
+def explain(fn) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of every SELECT `fn` runs (JIT off, as `operations.selectors` runs them)."""
+    from django.db import connection
+
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("SELECT"):
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        fn()
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+        for sql, params in statements:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            print("\n" + sql[:300] + ("..." if len(sql) > 300 else ""))
+            print("\n".join(row[0] for row in cursor.fetchall()), flush=True)
+        cursor.execute("RESET jit")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -228,6 +250,9 @@ def main(argv=None) -> int:
         from django.core.cache import cache
 
         cache.clear()
+        if args.explain:
+            explain(lambda: ops.cut_impact(distributor=distributor, run=run, choice=choices[0][1]))
+            cache.clear()
         start = time.perf_counter()
         ops.cut_impact(distributor=distributor, run=run, choice=choices[0][1])
         rows.append(
