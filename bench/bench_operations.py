@@ -22,7 +22,8 @@ care how customers got their segment; a real run at this size is `bench_stratify
    the lookalike list.
 
 `--reuse` measures the data a previous run built in the same database (build 10M lines once, measure
-many times); `--explain` prints EXPLAIN (ANALYZE, BUFFERS) of the largest supplier's cut statements.
+many times; `--cut-only` skips the other figures); `--explain` prints EXPLAIN (ANALYZE, BUFFERS) of the
+largest supplier's cut statements.
 
 Target (issue 17): a supplier-cut scenario answers in under a second at 10M lines.
 """
@@ -200,6 +201,7 @@ def main(argv=None) -> int:
     parser.add_argument("--copy-lines", action="store_true", help="COPY the lines, summaries built once")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN (ANALYZE, BUFFERS) the cut's statements")
     parser.add_argument("--build-only", action="store_true", help="build the data, measure nothing")
+    parser.add_argument("--cut-only", action="store_true", help="measure the cut impact only")
     args = parser.parse_args(argv)
 
     url = scratch_database_url(os.environ.get("DATABASE_URL"), args.database)
@@ -279,16 +281,23 @@ def main(argv=None) -> int:
                 ]
             )
         for label, fn in (
-            ("core demand per product", lambda: ops.core_demand(distributor=distributor, run=run, dimension="product")),
-            (
-                "core demand per category",
-                lambda: ops.core_demand(distributor=distributor, run=run, dimension="category"),
-            ),
-            ("scarce stock + allocation", lambda: ops.scarce_stock(distributor=distributor, run=run)),
-            ("stock / non-stock", lambda: ops.stock_recommendations(distributor=distributor, run=run)),
-            ("deliveries", lambda: ops.deliveries(distributor=distributor, run=run)),
-            ("consolidation", lambda: ops.consolidation(distributor=distributor, run=run)),
-            ("lookalikes", lambda: ops.lookalikes(distributor=distributor, run=run)),
+            ()
+            if args.cut_only
+            else (
+                (
+                    "core demand per product",
+                    lambda: ops.core_demand(distributor=distributor, run=run, dimension="product"),
+                ),
+                (
+                    "core demand per category",
+                    lambda: ops.core_demand(distributor=distributor, run=run, dimension="category"),
+                ),
+                ("scarce stock + allocation", lambda: ops.scarce_stock(distributor=distributor, run=run)),
+                ("stock / non-stock", lambda: ops.stock_recommendations(distributor=distributor, run=run)),
+                ("deliveries", lambda: ops.deliveries(distributor=distributor, run=run)),
+                ("consolidation", lambda: ops.consolidation(distributor=distributor, run=run)),
+                ("lookalikes", lambda: ops.lookalikes(distributor=distributor, run=run)),
+            )
         ):
             start = time.perf_counter()
             out = fn()
