@@ -302,7 +302,6 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
         rows[column] = rows[column].astype("int64")
     rows["gm_units"] = rows["revenue_units"] - rows["cost_units"]
     rows["net_units"] = rows["gm_units"] - rows["lines"] * per_line - rows["special_lines"] * per_special
-    rows = rows.sort_values(["revenue_units", "customer_id"], ascending=[False, True])
 
     def sums(part: pd.DataFrame) -> dict:
         return {
@@ -316,7 +315,8 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
         {"segment": s, "label": SEGMENT_LABELS[s], **sums(part)}
         for s, part in sorted(rows.groupby("segment"), key=lambda item: SEGMENT_RANK.get(item[0], 99))
     ]
-    core_rows = rows[rows["segment"] == CORE]
+    # Only the core customers are listed: only they are sorted (most revenue at risk first).
+    core_rows = rows[rows["segment"] == CORE].sort_values(["revenue_units", "customer_id"], ascending=[False, True])
     customers = []
     for row in core_rows.itertuples(index=False):  # the core customers only: they are listed
         window = None if pd.isna(row.window_revenue) else Decimal(repr(float(row.window_revenue)))
