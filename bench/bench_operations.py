@@ -1,12 +1,17 @@
 """Operations benchmark (issue 17): the supplier-cut scenario and the operations figures on a demo
 distributor.
 
-    python -m bench.bench_operations [--lines 1000000] [--customers 50000] [--repeat 5]
-    make bench-operations ARGS="--lines 1000000"
+    python -m bench.bench_operations [--lines 1000000] [--customers 50000] [--repeat 5] [--copy-lines]
+        [--database stratify_bench_ops] [--reuse] [--explain]
+    make bench-operations ARGS="--lines 10000000 --customers 200000 --copy-lines"
 
-On a scratch database (`stratify_bench_ops` on the DATABASE_URL server: dropped, created, migrated;
-dev data is never touched): the demo distributor (imports/demo.py, loaded through the import's write
-path, with its inventory), and a published run whose scores are drawn at random (the cut's SQL does not
+On a scratch database (`--database`, default `stratify_bench_ops`, on the DATABASE_URL server:
+dropped, created, migrated; dev data is never touched): the demo distributor (imports/demo.py, loaded
+through the import's write path, with its inventory; with `--copy-lines` its reps, partners,
+products, customers and inventory the same way but its invoice lines COPYed straight into the table
+chunk by chunk and their summaries built once at the end: the import path refreshes the summaries of
+every customer a chunk names, so each chunk re-reads the lines loaded before it), and a published run
+whose scores are drawn at random (the cut's SQL does not
 care how customers got their segment; a real run at this size is `bench_stratify`'s subject). Then:
 
 1. the cut impact (`operations.selectors.cut_impact`, what the API and the page call) for the largest
@@ -16,8 +21,11 @@ care how customers got their segment; a real run at this size is `bench_stratify
    category, scarce stock with its allocation, stock / non-stock lists, deliveries, consolidation and
    the lookalike list.
 
-Target (issue 17): a supplier-cut scenario answers in under a second (stated for 10M lines; measured
-here up to 1M on the shared 2-core machine).
+`--reuse` measures the data a previous run built in the same database (build 10M lines once, measure
+many times; `--cut-only` skips the other figures); `--explain` prints EXPLAIN (ANALYZE, BUFFERS) of the
+largest supplier's cut statements.
+
+Target (issue 17): a supplier-cut scenario answers in under a second at 10M lines.
 """
 
 from __future__ import annotations
@@ -38,7 +46,62 @@ SEGMENTS = np.array(["core", "service_drain", "opportunistic", "marginal", "laps
 TARGET_SECONDS = 1.0
 
 
-def build(*, customers: int, lines: int, seed: int):
+def load_copied(*, distributor, demo) -> None:
+    """The demo distributor as `load_demo` writes it, except the invoice lines: COPYed chunk by chunk
+    (ids resolved to the tenant's pks in pandas), then the line summaries built once for the tenant
+    (`sales.summaries.refresh_tenant`, what the import keeps up to date). No interactions (no
+    operations figure reads them)."""
+    from django.db import connection
+    from django_scopes import scope
+
+    from channels.models import Partner
+    from imports.loading import copy_text
+    from imports.services import load_frame
+    from sales import summaries
+    from sales.models import Customer, InvoiceLine, Product, Rep
+
+    with scope(distributor=distributor):
+        reps = demo.reps_frame()
+        Rep.objects.bulk_create([Rep(distributor=distributor, **row) for row in reps.to_dict("records")])
+        for kind, frame in (
+            ("partners", demo.partners_frame()),
+            ("products", demo.products_frame()),
+            ("customers", demo.customers_frame()),
+        ):
+            load_frame(distributor=distributor, kind=kind, frame=frame)
+        pks = {
+            column: dict(model.objects.filter(distributor=distributor).values_list(key, "pk"))
+            for column, model, key in (
+                ("customer_id", Customer, "customer_id"),
+                ("product_id", Product, "product_id"),
+                ("rep_id", Rep, "rep_id"),
+                ("partner_id", Partner, "partner_id"),
+            )
+        }
+        done, start = 0, time.perf_counter()
+        for chunk in demo.line_chunks():
+            frame = chunk.copy()
+            for column, mapping in pks.items():
+                frame[column] = frame[column].map(mapping).astype("Int64")
+            frame["invoice_date"] = frame["invoice_date"].to_numpy().astype("datetime64[D]").astype(str)
+            frame.insert(0, "distributor_id", int(distributor.pk))
+            sql = (
+                f"COPY {InvoiceLine._meta.db_table} ({', '.join(frame.columns)}) FROM STDIN"
+                " (FORMAT csv, FORCE_NOT_NULL (ship_method, branch, channel))"
+            )
+            with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+                copy.write(copy_text(frame))
+            done += len(frame)
+            print(f"  COPY {done:,} / {demo.n_lines:,} lines ({time.perf_counter() - start:.0f} s)", flush=True)
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {InvoiceLine._meta.db_table}")
+        start = time.perf_counter()
+        summaries.refresh_tenant(distributor)
+        print(f"  line summaries in {time.perf_counter() - start:.0f} s", flush=True)
+        load_frame(distributor=distributor, kind="inventory", frame=demo.inventory_frame())
+
+
+def build(*, customers: int, lines: int, seed: int, copy_lines: bool = False):
     from django.db import connection
     from django.utils import timezone
     from django_scopes import scope, scopes_disabled
@@ -52,7 +115,10 @@ def build(*, customers: int, lines: int, seed: int):
     distributor, manager = bench_tenant(SLUG, "Operations Benchmark Distributor")
     demo = DemoDistributor(customers=customers, lines=lines, seed=seed)
     start = time.perf_counter()
-    load_demo(distributor=distributor, demo=demo)
+    if copy_lines:
+        load_copied(distributor=distributor, demo=demo)
+    else:
+        load_demo(distributor=distributor, demo=demo)
     print(f"Loaded {lines:,} lines, {customers:,} customers in {time.perf_counter() - start:.1f}s", flush=True)
     with scopes_disabled(), scope(distributor=distributor):
         run = StratificationRun.objects.create(
@@ -102,6 +168,28 @@ def timed(fn, repeat: int) -> tuple[float, float]:
     return statistics.median(times), max(times)
 
 
+def explain(fn) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of every SELECT `fn` runs (JIT off, as `operations.selectors` runs them)."""
+    from django.db import connection
+
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("SELECT"):
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        fn()
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+        for sql, params in statements:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            print("\n" + sql[:300] + ("..." if len(sql) > 300 else ""))
+            print("\n".join(row[0] for row in cursor.fetchall()), flush=True)
+        cursor.execute("RESET jit")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -109,9 +197,14 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reuse", action="store_true", help="measure the data a previous run built")
+    parser.add_argument("--database", default="stratify_bench_ops", help="the scratch database's name")
+    parser.add_argument("--copy-lines", action="store_true", help="COPY the lines, summaries built once")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN (ANALYZE, BUFFERS) the cut's statements")
+    parser.add_argument("--build-only", action="store_true", help="build the data, measure nothing")
+    parser.add_argument("--cut-only", action="store_true", help="measure the cut impact only")
     args = parser.parse_args(argv)
 
-    url = scratch_database_url(os.environ.get("DATABASE_URL"), "stratify_bench_ops")
+    url = scratch_database_url(os.environ.get("DATABASE_URL"), args.database)
     if not args.reuse:
         print(f"Scratch database {url}: recreating and migrating...", flush=True)
         recreate_database(url)
@@ -133,7 +226,11 @@ def main(argv=None) -> int:
         with scope(distributor=distributor):
             run, _ = published_runs(distributor=distributor)
     else:
-        distributor, manager, run = build(customers=args.customers, lines=args.lines, seed=args.seed)
+        distributor, manager, run = build(
+            customers=args.customers, lines=args.lines, seed=args.seed, copy_lines=args.copy_lines
+        )
+    if args.build_only:
+        return 0
     rows = []
     with scope(distributor=distributor):
         suppliers = list(
@@ -155,6 +252,9 @@ def main(argv=None) -> int:
         from django.core.cache import cache
 
         cache.clear()
+        if args.explain:
+            explain(lambda: ops.cut_impact(distributor=distributor, run=run, choice=choices[0][1]))
+            cache.clear()
         start = time.perf_counter()
         ops.cut_impact(distributor=distributor, run=run, choice=choices[0][1])
         rows.append(
@@ -181,16 +281,23 @@ def main(argv=None) -> int:
                 ]
             )
         for label, fn in (
-            ("core demand per product", lambda: ops.core_demand(distributor=distributor, run=run, dimension="product")),
-            (
-                "core demand per category",
-                lambda: ops.core_demand(distributor=distributor, run=run, dimension="category"),
-            ),
-            ("scarce stock + allocation", lambda: ops.scarce_stock(distributor=distributor, run=run)),
-            ("stock / non-stock", lambda: ops.stock_recommendations(distributor=distributor, run=run)),
-            ("deliveries", lambda: ops.deliveries(distributor=distributor, run=run)),
-            ("consolidation", lambda: ops.consolidation(distributor=distributor, run=run)),
-            ("lookalikes", lambda: ops.lookalikes(distributor=distributor, run=run)),
+            ()
+            if args.cut_only
+            else (
+                (
+                    "core demand per product",
+                    lambda: ops.core_demand(distributor=distributor, run=run, dimension="product"),
+                ),
+                (
+                    "core demand per category",
+                    lambda: ops.core_demand(distributor=distributor, run=run, dimension="category"),
+                ),
+                ("scarce stock + allocation", lambda: ops.scarce_stock(distributor=distributor, run=run)),
+                ("stock / non-stock", lambda: ops.stock_recommendations(distributor=distributor, run=run)),
+                ("deliveries", lambda: ops.deliveries(distributor=distributor, run=run)),
+                ("consolidation", lambda: ops.consolidation(distributor=distributor, run=run)),
+                ("lookalikes", lambda: ops.lookalikes(distributor=distributor, run=run)),
+            )
         ):
             start = time.perf_counter()
             out = fn()

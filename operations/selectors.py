@@ -30,7 +30,7 @@ from django.db.models import Max
 
 from sales.models import Customer, CustomerCategory, CustomerInvoice, Inventory, InvoiceLine, Product
 from segments.models import CustomerScore
-from segments.selectors import run_window
+from segments.selectors import latest_invoice_date, run_window
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER, SEGMENT_RANK
 from stratify.db import is_postgres
 from stratify.engine import ModelSettings
@@ -73,19 +73,25 @@ def money(units) -> Decimal:
     return (Decimal(int(units)) / UNITS).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
-def _rows(sql: str, params: list) -> list[tuple]:
+def _rows(sql: str, params: list, *, serial: bool = False) -> list[tuple]:
     """Run one statement. On PostgreSQL without JIT compilation: these statements run in a fraction of
     a second, and the planner's cost estimates (a correlated subquery per customer) trigger JIT, whose
-    compilation alone took 3 s at 1M lines (bench/bench_operations.py)."""
+    compilation alone took 3 s at 1M lines (bench/bench_operations.py). `serial`: without parallel
+    workers and with room to aggregate in memory, for a statement that reads an index range (the cut):
+    its parallel plan had every worker build the same aggregate, 3x the work (1.9 s instead of 0.9 s
+    at 10M lines)."""
     with transaction.atomic(), connection.cursor() as cursor:
         if is_postgres():
             cursor.execute("SET LOCAL jit = off")
+            if serial:
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+                cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def _frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(_rows(sql, params), columns=columns)
+def _frame(sql: str, params: list, columns: list[str], *, serial: bool = False) -> pd.DataFrame:
+    return pd.DataFrame(_rows(sql, params, serial=serial), columns=columns)
 
 
 def settings_get(*, distributor) -> OperationsSettings:
@@ -267,18 +273,26 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
     per category of the cut products, the products not cut that core customers already buy."""
     scope = Scope.of(distributor, run)
     rates = model_settings(run)
-    base, params = scope.lines_from()
     cut, cut_params = choice.condition()
-    # One statement over the window's cut lines: per customer its sums, with its account number and
-    # name, and its window revenue as the run computed it (the score's revenue: every window line).
+    # One statement: the window's cut lines summed per customer first (an index-only range scan per cut
+    # product of `invoiceline_product_idx` on PostgreSQL), then only those customers joined to their
+    # score in the run (its segment, and its window revenue as the run computed it: every window line)
+    # and to their account number and name.
     rows = _frame(
-        f"SELECT l.customer_id, s.segment, s.revenue, c.customer_id, c.name, count(*),"
-        f" sum(CASE WHEN l.special_order THEN 1 ELSE 0 END), {units_sum('l.revenue')}, {units_sum('l.cost')}"
-        f"{base.replace(' WHERE ', f' JOIN {CUSTOMERS} c ON c.id = l.customer_id AND c.distributor_id = %s WHERE ', 1)}"
-        f" AND {cut} GROUP BY l.customer_id, s.segment, s.revenue, c.customer_id, c.name",
-        [*params[:3], scope.tenant, *params[3:], *cut_params],
+        f"SELECT l.customer_id, s.segment, s.revenue, c.customer_id, c.name, l.lines, l.special_lines,"
+        f" l.revenue_units, l.cost_units"
+        f" FROM (SELECT l.customer_id, count(*) AS lines,"
+        f" sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_lines,"
+        f" {units_sum('l.revenue')} AS revenue_units, {units_sum('l.cost')} AS cost_units"
+        f" FROM {LINES} l JOIN {PRODUCTS} p ON p.id = l.product_id AND p.distributor_id = %s"
+        f" WHERE l.distributor_id = %s AND l.invoice_date >= %s AND l.invoice_date <= %s AND {cut}"
+        f" GROUP BY l.customer_id) l"
+        f" JOIN {SCORES} s ON s.customer_id = l.customer_id AND s.distributor_id = %s AND s.run_id = %s"
+        f" JOIN {CUSTOMERS} c ON c.id = l.customer_id AND c.distributor_id = %s",
+        [scope.tenant, scope.tenant, scope.start, scope.end, *cut_params, scope.tenant, scope.run_pk, scope.tenant],
         ["customer_pk", "segment", "window_revenue", "customer_id", "name", "lines", "special_lines",
          "revenue_units", "cost_units"],
+        serial=True,
     )  # fmt: skip
     # Money in exact integer units of 1/10,000; the per-line costs too (rates have at most 4 decimals,
     # else they are rounded to 4: RATE_FIELDS are money).
@@ -288,7 +302,6 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
         rows[column] = rows[column].astype("int64")
     rows["gm_units"] = rows["revenue_units"] - rows["cost_units"]
     rows["net_units"] = rows["gm_units"] - rows["lines"] * per_line - rows["special_lines"] * per_special
-    rows = rows.sort_values(["revenue_units", "customer_id"], ascending=[False, True])
 
     def sums(part: pd.DataFrame) -> dict:
         return {
@@ -302,7 +315,8 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
         {"segment": s, "label": SEGMENT_LABELS[s], **sums(part)}
         for s, part in sorted(rows.groupby("segment"), key=lambda item: SEGMENT_RANK.get(item[0], 99))
     ]
-    core_rows = rows[rows["segment"] == CORE]
+    # Only the core customers are listed: only they are sorted (most revenue at risk first).
+    core_rows = rows[rows["segment"] == CORE].sort_values(["revenue_units", "customer_id"], ascending=[False, True])
     customers = []
     for row in core_rows.itertuples(index=False):  # the core customers only: they are listed
         window = None if pd.isna(row.window_revenue) else Decimal(repr(float(row.window_revenue)))
@@ -914,13 +928,22 @@ def consolidation(*, distributor, run, segment: str = "marginal", frame: pd.Data
 
 
 def lookalikes(*, distributor, run, pitch: int = 3) -> list[dict]:
-    """Non-core customers (any other segment but lapsed) that look like the core customers of their
-    group (customer class, else supply-chain role): `similarity` is the cosine between the categories
-    the customer bought in the window and the share of the group's core customers buying each one;
+    """The marketing list (docs/guide-manager.md "Marketing lists"; tests/operations/
+    test_lookalikes_reference.py computes it naively from this definition).
+
+    Among the customers the run scored, a customer's *group* is its customer class, else its
+    supply-chain role (neither: no group, never listed). A customer *bought* a category when it has a
+    kept line (quantity >= 0 and revenue >= 0) dated in the run's window whose product has that
+    non-empty category. A group's *profile* gives each category the share of the group's core
+    customers who bought it (core customers who bought nothing count in the denominator).
+
+    Listed: customers of any segment but core and lapsed, in a group with core customers, whose
+    `similarity` — the cosine between their categories (0/1) and the group's profile — is above 0.
     `score` = similarity x (1 - share of wallet / 2) where the share of wallet is known (potential
-    given), else similarity x 3/4, so a low share of wallet ranks higher. `pitch`: the group's core
-    categories (bought by at least half of its core customers) the customer does not buy, most bought
-    first."""
+    given; clipped to [0, 1]), else similarity x 3/4, so a low share of wallet ranks higher. Both
+    rounded to 4 decimals; ranked by the score as shown, highest first, then by customer id. `pitch`:
+    the group's categories bought by at least half of its core customers that the customer did not
+    buy, the most bought first (then by name), at most `pitch` of them."""
     scope = Scope.of(distributor, run)
     customers = _frame(
         f"SELECT c.id, c.customer_id, c.name, c.customer_class, c.supply_chain_role, s.segment, s.share_of_wallet,"
@@ -937,15 +960,13 @@ def lookalikes(*, distributor, run, pitch: int = 3) -> list[dict]:
         .where(customers["customer_class"].fillna("") != "", "role:" + customers["role"].fillna(""))
     )
     customers = customers[customers["group"] != "role:"]
-    bought = _frame(
-        f"SELECT cc.customer_id, cc.category FROM {CATEGORIES} cc WHERE cc.distributor_id = %s AND cc.last_kept >= %s",
-        [scope.tenant, scope.start],
-        ["customer_pk", "category"],
-    )
+    bought = _window_categories(scope, distributor=distributor)
     bought = bought.merge(customers[["customer_pk", "group", "segment"]], on="customer_pk")
     core_bought = bought[bought["segment"] == CORE]
     core_count = customers[customers["segment"] == CORE].groupby("group").size().rename("core_n")
     if core_count.empty:
+        return []
+    if core_bought.empty:  # no core customer bought a category in the window: nobody looks like one
         return []
     profile = core_bought.groupby(["group", "category"]).size().rename("n").reset_index()
     profile = profile.merge(core_count, left_on="group", right_index=True)
@@ -963,7 +984,10 @@ def lookalikes(*, distributor, run, pitch: int = 3) -> list[dict]:
     out["similarity"] = np.where(out["bought"] > 0, out["dot"] / (np.sqrt(out["bought"]) * out["profile_norm"]), 0.0)
     sow = pd.to_numeric(out["sow"], errors="coerce")
     out["score"] = np.where(sow.notna(), out["similarity"] * (1 - sow.clip(0, 1) / 2), out["similarity"] * 0.75)
-    out = out[out["similarity"] > 0].sort_values(["score", "customer_id"], ascending=[False, True])
+    # Ranked by the score as shown: equal shown scores by customer id (not by the last bits of floats
+    # summed in whatever order the rows came).
+    out["shown"] = [round(float(v), 4) for v in out["score"]]  # Python's rounding, as shown (numpy's differs)
+    out = out[out["similarity"] > 0].sort_values(["shown", "customer_id"], ascending=[False, True])
     # Categories to pitch: the group's core categories (weight >= 0.5) the customer does not buy.
     strong = profile[profile["weight"] >= 0.5].sort_values(
         ["group", "weight", "category"], ascending=[True, False, True]
@@ -983,8 +1007,32 @@ def lookalikes(*, distributor, run, pitch: int = 3) -> list[dict]:
                 "group": r.group.removeprefix("role:"),
                 "similarity": round(float(r.similarity), 4),
                 "share_of_wallet": None if pd.isna(r.sow) else float(r.sow),
-                "score": round(float(r.score), 4),
+                "score": float(r.shown),
                 "pitch": ", ".join(pitches),
             }
         )
     return rows
+
+
+def _window_categories(scope: Scope, *, distributor) -> pd.DataFrame:
+    """(customer pk, category) once per category a customer bought in the run's window (a kept line of
+    a product with a non-empty category). From the summaries (`CustomerCategory`: the last kept date
+    per customer and category) when no line is dated after the window's end, as `segments.aggregates`
+    does: a category then has a kept line in the window exactly when its last one falls in it.
+    Otherwise (a run as of an earlier date) from the window's lines."""
+    latest = latest_invoice_date(distributor=distributor)
+    if latest is None or latest <= scope.end:
+        return _frame(
+            f"SELECT cc.customer_id, cc.category FROM {CATEGORIES} cc WHERE cc.distributor_id = %s"
+            " AND cc.last_kept >= %s",
+            [scope.tenant, scope.start],
+            ["customer_pk", "category"],
+        )
+    return _frame(
+        f"SELECT DISTINCT l.customer_id, p.category FROM {LINES} l"
+        f" JOIN {PRODUCTS} p ON p.id = l.product_id AND p.distributor_id = %s"
+        " WHERE l.distributor_id = %s AND l.invoice_date >= %s AND l.invoice_date <= %s"
+        " AND l.quantity >= 0 AND l.revenue >= 0 AND p.category <> ''",
+        [scope.tenant, scope.tenant, scope.start, scope.end],
+        ["customer_pk", "category"],
+    )
