@@ -86,6 +86,9 @@ class Alert(TenantOwnedModel):
     amount = models.DecimalField(max_digits=20, decimal_places=2, help_text="Money at stake")
     figures = models.JSONField(default=dict)
     message = models.TextField()
+    # A fingerprint of what the run said (severity, amount, figures, message, segment, rep): a later run
+    # that says the same rewrites nothing but `last_run` (alerts.services.content_digest).
+    digest = models.CharField(max_length=32, blank=True, default="")
     status = models.CharField(max_length=15, choices=Status.choices, default=Status.OPEN)
     # What the figures were when it was dismissed (quiet while they stay within 10% of these).
     dismissed_figures = models.JSONField(default=dict, blank=True)
