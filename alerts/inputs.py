@@ -5,6 +5,7 @@ and the cost-to-serve parts of the run's settings from the run's own aggregates.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -119,12 +120,25 @@ SCORE_COLUMNS = ("customer", "segment", "previous_segment", "net_profit", "reven
 SCORE_COLUMNS += ("value_rank", "profit_rank", "percentiles")
 
 
+# The segments whose factor percentiles a rule reads (near_core: the core median, and the opportunistic
+# and service-drain customers near the threshold); the others' are not parsed.
+PERCENTILE_SEGMENTS = ("core", "opportunistic", "service_drain")
+
+
 def _scores(distributor, run) -> pd.DataFrame:
-    rows = CustomerScore.objects.filter(distributor=distributor, run=run).values_list(
-        "customer_id", "segment", "previous_segment", "net_profit", "revenue", "cost_to_serve",
-        "value_rank", "profit_rank", "percentiles",
-    )  # fmt: skip
-    frame = pd.DataFrame.from_records(list(rows), columns=list(SCORE_COLUMNS))
+    """The run's scores, one plain SELECT (no model rows); the percentiles JSON is parsed only for
+    `PERCENTILE_SEGMENTS` (an empty dict for the others)."""
+    wanted = ", ".join(f"'{segment}'" for segment in PERCENTILE_SEGMENTS)
+    sql = f"""
+        SELECT customer_id, segment, previous_segment, net_profit, revenue, cost_to_serve, value_rank, profit_rank,
+               CASE WHEN segment IN ({wanted}) THEN CAST(percentiles AS text) END
+        FROM {SCORES} WHERE distributor_id = %s AND run_id = %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [distributor.pk, run.pk])
+        rows = cursor.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=list(SCORE_COLUMNS), coerce_float=True)
+    frame["percentiles"] = [json.loads(text) if isinstance(text, str) else {} for text in frame["percentiles"].tolist()]
     for column in ("net_profit", "revenue", "cost_to_serve", "value_rank", "profit_rank"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     return frame
