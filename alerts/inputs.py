@@ -276,4 +276,5 @@ def read_rule_input(*, distributor, run, settings: dict) -> RuleInput:
         costs=costs,
         previous_attrs=previous_attrs,
         money=money_formatter(distributor),
+        lines_unique=True,  # read_lines sums them per (customer, product, age)
     )

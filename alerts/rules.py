@@ -81,6 +81,8 @@ class RuleInput:
     # The current branch, class and rep code of the previous run's customers (for `segment_shift`).
     previous_attrs: pd.DataFrame = field(default_factory=pd.DataFrame)
     money: Callable[[object], str] = _money_words
+    # True when `lines` has one row per (customer, product, age), as `read_rule_input` sums them.
+    lines_unique: bool = False
     # What several rules derive from the same frames (the lines' spans, who each customer is), once.
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -493,7 +495,9 @@ def category_gap(data: RuleInput, s: dict) -> list[dict]:
 def replenishment_due(data: RuleInput, s: dict) -> list[dict]:
     lines = _spans(data)
     span = lines[lines["window"] | lines["prior"]]
-    dates = span.loc[span["kept"] > 0, ["customer", "product", "age"]].drop_duplicates()
+    dates = span.loc[span["kept"] > 0, ["customer", "product", "age"]]
+    if not data.lines_unique:
+        dates = dates.drop_duplicates()
     if dates.empty:
         return []
     stats = _median_gaps(dates, ["customer", "product"])
