@@ -406,6 +406,24 @@ def _null(value) -> str:
     return "\\N" if value is None else str(value)
 
 
+def _content(severity, amount, figures: str, message: str, segment: str, rep, digest: str) -> str:
+    """The `CONTENT_FIELDS` of one alert as text-format COPY fields."""
+    return f"{severity}\t{amount}\t{_escape(figures)}\t{_escape(message)}\t{segment}\t{_null(rep)}\t{digest}"
+
+
+def _copy_in(raw_cursor, sql: str, lines, batch: int = 5000) -> None:
+    """COPY text-format `lines` (each ending in a newline), handed over `batch` lines at a time."""
+    with raw_cursor.copy(sql) as copy:
+        pending = []
+        for line in lines:
+            pending.append(line)
+            if len(pending) == batch:
+                copy.write("".join(pending))
+                pending.clear()
+        if pending:
+            copy.write("".join(pending))
+
+
 def write_alerts(*, distributor, run, now, creates: list[tuple], updates: list[tuple]) -> None:
     """Insert the new alerts (`CREATED_FIELDS` tuples: open, raised and last confirmed by `run`) and
     rewrite the content of the changed ones (`(pk, *CONTENT_FIELDS)` tuples, last confirmed by `run`),
@@ -436,36 +454,28 @@ def write_alerts(*, distributor, run, now, creates: list[tuple], updates: list[t
     with connection.cursor() as cursor:
         raw = cursor.cursor
         if creates:
-            tail = f"\t{now.isoformat()}\t{run.pk}\t{Status.OPEN}\t{run.pk}\t{{}}\t\\N\t\\N\n"
             head = f"{int(distributor.pk)}\t"
+            tail = f"\t{now.isoformat()}\t{run.pk}\t{Status.OPEN}\t{run.pk}\t{{}}\t\\N\t\\N\n"
             columns = ", ".join((*CREATED_FIELDS, "created_at", "last_run_id", "status", "raised_run_id",
                                  "dismissed_figures", "status_changed_at", "status_changed_by_id"))  # fmt: skip
-            with raw.copy(f"COPY {table} (distributor_id, {columns}) FROM STDIN") as copy:
-                for start in range(0, len(creates), 5000):
-                    copy.write(
-                        "".join(
-                            f"{head}{kind}\t{e(key)}\t{_null(customer)}\t{subject_type}\t{e(subject)}\t{severity}\t"
-                            f"{amount}\t{e(figures)}\t{e(message)}\t{segment}\t{_null(rep)}\t{digest}{tail}"
-                            for kind, key, customer, subject_type, subject, severity, amount, figures, message, segment,
-                            rep, digest in creates[start : start + 5000]
-                        )
-                    )  # fmt: skip
+            _copy_in(
+                raw,
+                f"COPY {table} (distributor_id, {columns}) FROM STDIN",
+                (
+                    f"{head}{kind}\t{e(key)}\t{_null(customer)}\t{subject_type}\t{e(subject)}\t{_content(*content)}{tail}"
+                    for kind, key, customer, subject_type, subject, *content in creates
+                ),
+            )
         if updates:
             cursor.execute(
                 "CREATE TEMPORARY TABLE alert_update (id bigint, severity text, amount numeric, figures jsonb, "
                 "message text, segment text, rep_id bigint, digest text) ON COMMIT DROP"
             )
-            with raw.copy(f"COPY alert_update (id, {', '.join(CONTENT_FIELDS)}) FROM STDIN") as copy:
-                for start in range(0, len(updates), 5000):
-                    copy.write(
-                        "".join(
-                            f"{pk}\t{severity}\t{amount}\t{e(figures)}\t{e(message)}\t{segment}\t{_null(rep)}\t"
-                            f"{digest}\n"
-                            for pk, severity, amount, figures, message, segment, rep, digest in updates[
-                                start : start + 5000
-                            ]
-                        )
-                    )  # fmt: skip
+            _copy_in(
+                raw,
+                f"COPY alert_update (id, {', '.join(CONTENT_FIELDS)}) FROM STDIN",
+                (f"{pk}\t{_content(*content)}\n" for pk, *content in updates),
+            )
             assignments = ", ".join(f"{f} = u.{f}" for f in CONTENT_FIELDS)
             cursor.execute(
                 f"UPDATE {table} a SET {assignments}, last_run_id = %s FROM alert_update u "
