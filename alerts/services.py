@@ -259,6 +259,7 @@ def alerts_raise(*, distributor, run, job=None, progress=None) -> dict:
         # Every alert of the tenant, once (one per (kind, subject) ever raised): pk, status, last run
         # and digest only; what a dismissed one had when dismissed is read for those alone.
         existing = read_existing(distributor=distributor)
+        steps = {"read_existing_seconds": time.perf_counter()}
         dismissed = dict(
             Alert.objects.filter(distributor=distributor, status=Status.DISMISSED).values_list(
                 "pk", "dismissed_figures"
@@ -321,7 +322,9 @@ def alerts_raise(*, distributor, run, job=None, progress=None) -> dict:
                 change(pk, status, Status.DONE, f"Closed: run #{run.number} no longer raises it.")
                 cleared.append(pk)
         outcome["cleared"] = len(cleared)
+        steps["compare_seconds"] = time.perf_counter()
         write_alerts(distributor=distributor, run=run, now=now, creates=creates, updates=updates)
+        steps["copy_seconds"] = time.perf_counter()
         alerts = Alert.objects.filter(distributor=distributor)
         for start in range(0, len(reopened), 5000):
             alerts.filter(pk__in=reopened[start : start + 5000]).update(
@@ -334,7 +337,9 @@ def alerts_raise(*, distributor, run, job=None, progress=None) -> dict:
             )
         # Every alert still open or acknowledged now is one this run raised: those not rewritten above
         # are confirmed unchanged, and only their last run moves (one statement, no row shipped).
-        alerts.filter(status__in=ACTIVE).exclude(last_run=run).update(last_run=run)
+        if outcome["unchanged"]:
+            alerts.filter(status__in=ACTIVE).exclude(last_run=run).update(last_run=run)
+        steps["confirm_seconds"] = time.perf_counter()
         insert_objects(AlertStatusChange, changes)
         AlertRaise.objects.create(
             distributor=distributor,
@@ -345,9 +350,15 @@ def alerts_raise(*, distributor, run, job=None, progress=None) -> dict:
         )
         if job is not None:
             job_fence(job)
+    steps["history_and_commit_seconds"] = time.perf_counter()
     timings = {
         "compute_seconds": round(computed - started, 3),
         "write_seconds": round(time.perf_counter() - computed, 3),
+        # the write's steps: reading the tenant's alerts, comparing, COPY, confirming, history + commit
+        **{
+            name: round(at - before, 3)
+            for (name, at), before in zip(steps.items(), [computed, *steps.values()][:-1], strict=True)
+        },
     }
     return {"run": run.number, "counts": counts, **outcome, "timings": timings}
 
