@@ -26,16 +26,28 @@ TOP = 10
 KIND_LABELS = dict(Kind.choices)
 
 
-def digest_content(*, distributor, membership, since) -> dict:
-    """What one person's digest says (nothing sent)."""
+def tenant_summary(*, distributor) -> dict:
+    """What every manager's digest of one tenant shares: open alerts and money at stake per kind, and
+    the distributor-wide alerts (read once per tenant when the digests go out)."""
+    counts = [dict(r, label=KIND_LABELS[r["kind"]]) for r in counts_by_kind(distributor=distributor)]
+    return {
+        "counts": [r for r in counts if r["count"]],
+        "total": sum(r["count"] for r in counts),
+        "amount": sum(r["amount"] for r in counts),
+        "wide": list(distributor_alerts(distributor=distributor)[:TOP]),
+    }
+
+
+def digest_content(*, distributor, membership, since, shared: dict | None = None) -> dict:
+    """What one person's digest says (nothing sent). `shared`: a dict kept across the calls for one
+    tenant, where the tenant-wide part of the managers' digests is kept once computed."""
     content = {"distributor": distributor, "membership": membership, "since": since, "role": membership.role}
     if membership.role == Role.MANAGER:
-        counts = [dict(r, label=KIND_LABELS[r["kind"]]) for r in counts_by_kind(distributor=distributor)]
+        shared = {} if shared is None else shared
+        if "summary" not in shared:
+            shared["summary"] = tenant_summary(distributor=distributor)
         content.update(
-            counts=[r for r in counts if r["count"]],
-            total=sum(r["count"] for r in counts),
-            amount=sum(r["amount"] for r in counts),
-            wide=list(distributor_alerts(distributor=distributor)[:TOP]),
+            **shared["summary"],
             new_count=visible_alerts(distributor=distributor, membership=membership)
             .filter(created_at__gte=since)
             .count(),
@@ -56,9 +68,11 @@ def digest_content(*, distributor, membership, since) -> dict:
     return content
 
 
-def digest_message(*, distributor, membership, since, base_url: str = "") -> tuple[str, str, str] | None:
+def digest_message(
+    *, distributor, membership, since, base_url: str = "", shared: dict | None = None
+) -> tuple[str, str, str] | None:
     """(subject, text, html) of one person's digest; None when there is nothing to say."""
-    content = digest_content(distributor=distributor, membership=membership, since=since)
+    content = digest_content(distributor=distributor, membership=membership, since=since, shared=shared)
     if not content["total"] and not content.get("wide"):
         return None
     path = reverse("worklist" if membership.role != Role.MANAGER else "alert-list", kwargs={"tenant": distributor.slug})
@@ -87,13 +101,14 @@ def digests_send(*, now=None) -> int:
                     .select_related("user", "rep")
                 )
                 subscriptions = {s.user_id: s for s in DigestSubscription.objects.filter(distributor=distributor)}
+                shared: dict = {}  # the managers' tenant-wide part, computed once for the tenant
                 for membership in members:
                     row = subscriptions.get(membership.user_id)
                     if row is not None and not row.weekly_digest:
                         continue
                     since = row.last_sent_at if row is not None and row.last_sent_at else now - timedelta(days=7)
                     message = digest_message(
-                        distributor=distributor, membership=membership, since=since, base_url=base_url
+                        distributor=distributor, membership=membership, since=since, base_url=base_url, shared=shared
                     )
                     if message is None:
                         continue

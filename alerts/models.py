@@ -60,32 +60,44 @@ class SubjectType(models.TextChoices):
 
 
 class Alert(TenantOwnedModel):
+    """Written by the alert job a hundred thousand rows at once (COPY), so, like the run's scores, its
+    foreign keys have no database constraint: PostgreSQL's deferred per-row checks cost more at commit
+    than the COPY itself. Deletes still cascade (or set null): Django applies on_delete itself."""
+
     id = models.BigAutoField(primary_key=True)
+    distributor = models.ForeignKey(
+        "accounts.Distributor", on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
+    )
     kind = models.CharField(max_length=30, choices=Kind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     # The identity of the alert within its kind: "<customer pk>|<subject_type>|<subject>".
     key = models.CharField(max_length=400)
     customer = models.ForeignKey(
-        "sales.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+        "sales.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False,
+        db_constraint=False,
+    )  # fmt: skip
     subject_type = models.CharField(max_length=20, choices=SubjectType.choices)
     subject = models.CharField(max_length=255, help_text="The customer's account number, or the category, ...")
     # The assignee: the customer's assigned rep when raised (empty: managers, distributor-wide kinds).
     # No single-column FK indexes (writes of a hundred thousand alerts pay for each index): the
     # tenant-first indexes below cover the reads.
     rep = models.ForeignKey(
-        "sales.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
-    )
+        "sales.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+        db_constraint=False,
+    )  # fmt: skip
     segment = models.CharField(max_length=20, blank=True, help_text="The customer's segment in the last run")
     raised_run = models.ForeignKey(
-        "segments.StratificationRun", on_delete=models.CASCADE, related_name="+", db_index=False
+        "segments.StratificationRun", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     last_run = models.ForeignKey(
-        "segments.StratificationRun", on_delete=models.CASCADE, related_name="+", db_index=False
+        "segments.StratificationRun", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     amount = models.DecimalField(max_digits=20, decimal_places=2, help_text="Money at stake")
     figures = models.JSONField(default=dict)
     message = models.TextField()
+    # A fingerprint of what the run said (severity, amount, figures, message, segment, rep): a later run
+    # that says the same rewrites nothing but `last_run` (alerts.services.content_digest).
+    digest = models.CharField(max_length=32, blank=True, default="")
     status = models.CharField(max_length=15, choices=Status.choices, default=Status.OPEN)
     # What the figures were when it was dismissed (quiet while they stay within 10% of these).
     dismissed_figures = models.JSONField(default=dict, blank=True)

@@ -81,6 +81,10 @@ class RuleInput:
     # The current branch, class and rep code of the previous run's customers (for `segment_shift`).
     previous_attrs: pd.DataFrame = field(default_factory=pd.DataFrame)
     money: Callable[[object], str] = _money_words
+    # True when `lines` has one row per (customer, product, age), as `read_rule_input` sums them.
+    lines_unique: bool = False
+    # What several rules derive from the same frames (the lines' spans, who each customer is), once.
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def _scaled(value) -> int:
@@ -115,14 +119,14 @@ def _customer_word(row) -> str:
 
 
 def _spans(data: RuleInput) -> pd.DataFrame:
-    """The lines with flags for the window, prior window, recent span and a year earlier."""
-    lines = data.lines
-    age = lines["age"]
-    w = data.window_days
-    return lines.assign(
-        window=(age >= 0) & (age < w),
-        prior=(age >= w) & (age < 2 * w),
-    )
+    """The lines with flags for the window and the prior window (computed once per input; the rules
+    only read it)."""
+    if "spans" not in data.cache:
+        lines = data.lines
+        age = lines["age"]
+        w = data.window_days
+        data.cache["spans"] = lines.assign(window=(age >= 0) & (age < w), prior=(age >= w) & (age < 2 * w))
+    return data.cache["spans"]
 
 
 def _per_customer(lines: pd.DataFrame, mask: pd.Series) -> pd.Series:
@@ -137,10 +141,18 @@ def _recent_and_year_earlier(data: RuleInput, recent_days: int, lines: pd.DataFr
     return recent, earlier
 
 
-def _records(scores: pd.DataFrame) -> dict:
-    """customer pk -> its score row as a dict (one pass; lookups in the loops that word the alerts)."""
-    columns = [c for c in ("customer", "account", "name", "segment") if c in scores.columns]
-    return {row["customer"]: row for row in scores[columns].to_dict("records")}
+def _people(data: RuleInput) -> dict:
+    """customer pk -> (account, the words naming it, segment), built once per input from whole columns
+    (the loops that word the alerts look customers up here)."""
+    if "people" not in data.cache:
+        scores = data.scores
+        names = scores["name"].tolist() if "name" in scores.columns else [""] * len(scores)
+        accounts = scores["account"].tolist()
+        words = [f"{n} ({a})" if n else str(a) for n, a in zip(names, accounts, strict=True)]
+        data.cache["people"] = dict(
+            zip(scores["customer"].tolist(), zip(accounts, words, scores["segment"].tolist(), strict=True), strict=True)
+        )
+    return data.cache["people"]
 
 
 # --- risk, per customer -----------------------------------------------------------------------------
@@ -257,13 +269,27 @@ def _order_dates(lines: pd.DataFrame) -> pd.DataFrame:
 def _median_gaps(dates: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     """Per key: the count of distinct dates, the median gap between consecutive ones and the
     smallest age (the last date). `dates` has `key` columns and `age` (distinct per key)."""
-    ordered = dates.sort_values([*key, "age"])
-    gaps = ordered.groupby(key, sort=False)["age"].diff()
-    ordered = ordered.assign(gap=gaps)
-    grouped = ordered.groupby(key, sort=False)
+    keys = [dates[k].to_numpy() for k in key]
+    age = dates["age"].to_numpy()
+    order = np.lexsort((age, *reversed(keys)))  # by key, then age (numpy: no factorizing of each column)
+    keys, age = [k[order] for k in keys], age[order]
+    first = np.ones(len(age), dtype=bool)  # the first (youngest) date of each key
+    if len(age):
+        first[1:] = np.logical_or.reduce([k[1:] != k[:-1] for k in keys])
+    gap = np.empty(len(age), dtype="float64")
+    gap[1:] = age[1:] - age[:-1]
+    gap[first] = np.nan
+    starts = np.flatnonzero(first)
+    group = np.cumsum(first) - 1
+    median = pd.Series(gap).groupby(group).median().to_numpy() if len(age) else np.empty(0)
     return pd.DataFrame(
-        {"dates": grouped["age"].size(), "median_gap": grouped["gap"].median(), "last_age": grouped["age"].min()}
-    ).reset_index()
+        {
+            **{name: k[starts] for name, k in zip(key, keys, strict=True)},
+            "dates": np.diff(np.append(starts, len(age))).astype("int64"),
+            "median_gap": median,
+            "last_age": age[starts],
+        }
+    )
 
 
 def overdue(data: RuleInput, s: dict) -> list[dict]:
@@ -283,12 +309,12 @@ def overdue(data: RuleInput, s: dict) -> list[dict]:
     if stats.empty:
         return []
     revenue = window.groupby("customer")["units"].sum()
-    who = _records(data.scores)
+    who = _people(data)
     out = []
     for cpk, n, median, last_age in stats[["customer", "dates", "median_gap", "last_age"]].itertuples(index=False):
         if cpk not in who:
             continue
-        row = who[cpk]
+        account, word, _ = who[cpk]
         units = _int(revenue.get(cpk, 0))
         median_d = Decimal(repr(float(median)))
         overdue_days = Decimal(int(last_age)) - median_d
@@ -298,7 +324,7 @@ def overdue(data: RuleInput, s: dict) -> list[dict]:
             {
                 "customer": cpk,
                 "subject_type": "customer",
-                "subject": row["account"],
+                "subject": account,
                 "amount": _stake(amount),
                 "figures": {
                     "days_since_last_order": int(last_age),
@@ -308,7 +334,7 @@ def overdue(data: RuleInput, s: dict) -> list[dict]:
                     "revenue_per_30_days": str(per_30),
                 },
                 "message": (
-                    f"{_customer_word(row)} usually orders every {float(median):g} days ({int(n)} order dates in "
+                    f"{word} usually orders every {float(median):g} days ({int(n)} order dates in "
                     f"the window) but has not ordered for {int(last_age)} days; at {data.money(per_30)} per 30 days, "
                     f"{float(overdue_days):g} days overdue is about {data.money(_stake(amount))}."
                 ),
@@ -317,9 +343,25 @@ def overdue(data: RuleInput, s: dict) -> list[dict]:
     return out
 
 
-def _with_products(lines: pd.DataFrame, products: pd.DataFrame, column: str) -> pd.DataFrame:
-    values = products.set_index("product")[column]
-    return lines.assign(**{column: lines["product"].map(values).fillna("")})
+def _product_codes(data: RuleInput, column: str) -> tuple[pd.Series, np.ndarray]:
+    """(product pk -> code of its `column` value, the values by code): codes number the non-empty
+    values in sorted order (so grouping by code orders as grouping by value would); -1 is empty."""
+    key = ("codes", column)
+    if key not in data.cache:
+        values = data.products[column].tolist()
+        names = sorted({v for v in values if v != ""})
+        code_of = {name: i for i, name in enumerate(names)}
+        codes = pd.Series(
+            [code_of.get(v, -1) for v in values], index=data.products["product"].to_numpy(), dtype="int64"
+        )
+        data.cache[key] = (codes, np.array(names, dtype=object))
+    return data.cache[key]
+
+
+def _with_codes(data: RuleInput, lines: pd.DataFrame, column: str) -> pd.DataFrame:
+    """`lines` with the code of their product's `column` (-1: empty or unknown product)."""
+    codes, _ = _product_codes(data, column)
+    return lines.assign(**{column: lines["product"].map(codes).fillna(-1).astype("int64")})
 
 
 def category_leakage(data: RuleInput, s: dict) -> list[dict]:
@@ -329,10 +371,11 @@ def category_leakage(data: RuleInput, s: dict) -> list[dict]:
         return []
     lines = _spans(data)
     lines = lines[lines["customer"].isin(core["customer"]) & (lines["window"] | lines["prior"])]
-    lines = _with_products(lines, data.products, "category")
+    lines = _with_codes(data, lines, "category")
+    _, category_names = _product_codes(data, "category")
     w_tot = _per_customer(lines, lines["window"])
     p_tot = _per_customer(lines, lines["prior"])
-    named = lines[lines["category"] != ""]
+    named = lines[lines["category"] >= 0]
     w_cat = named.loc[named["window"]].groupby(["customer", "category"])["units"].sum()
     p_cat = named.loc[named["prior"]].groupby(["customer", "category"])["units"].sum()
     cells = pd.DataFrame({"prior": p_cat}).join(pd.DataFrame({"window": w_cat}), how="left").fillna(0).reset_index()
@@ -349,13 +392,21 @@ def category_leakage(data: RuleInput, s: dict) -> list[dict]:
         & (o("window") * UNIT < o("prior") * keep)
         & (o("window_total") * UNIT >= o("prior_total") * floor)
     )
-    who = _records(scores)
+    who = _people(data)
+    hit = cells.loc[fired.astype(bool)]
     out = []
-    for cpk, category, prior, window, p_total, w_total in cells.loc[
-        fired.astype(bool), ["customer", "category", "prior", "window", "prior_total", "window_total"]
-    ].itertuples(index=False):
-        row = who[cpk]
+    for cpk, category, prior, window, p_total, w_total in zip(
+        hit["customer"].tolist(), category_names[hit["category"].to_numpy()].tolist(), hit["prior"].tolist(),
+        hit["window"].tolist(), hit["prior_total"].tolist(), hit["window_total"].tolist(), strict=True,
+    ):  # fmt: skip
+        word = who[cpk][1]
         amount = to_money(prior - window)
+        window_m, prior_m, w_total_m, p_total_m = (
+            to_money(window),
+            to_money(prior),
+            to_money(w_total),
+            to_money(p_total),
+        )
         out.append(
             {
                 "customer": cpk,
@@ -363,15 +414,15 @@ def category_leakage(data: RuleInput, s: dict) -> list[dict]:
                 "subject": category,
                 "amount": _stake(amount),
                 "figures": {
-                    "category_window_revenue": str(to_money(window)),
-                    "category_prior_revenue": str(to_money(prior)),
-                    "window_revenue": str(to_money(w_total)),
-                    "prior_window_revenue": str(to_money(p_total)),
+                    "category_window_revenue": str(window_m),
+                    "category_prior_revenue": str(prior_m),
+                    "window_revenue": str(w_total_m),
+                    "prior_window_revenue": str(p_total_m),
                 },
                 "message": (
-                    f"{_customer_word(row)}, a core customer, bought {data.money(to_money(window))} of {category} in "
-                    f"the last {data.window_days} days against {data.money(to_money(prior))} the window before, while "
-                    f"its total held ({data.money(to_money(w_total))} against {data.money(to_money(p_total))}): it "
+                    f"{word}, a core customer, bought {data.money(window_m)} of {category} in "
+                    f"the last {data.window_days} days against {data.money(prior_m)} the window before, while "
+                    f"its total held ({data.money(w_total_m)} against {data.money(p_total_m)}): it "
                     "may be buying the category elsewhere."
                 ),
             }
@@ -383,50 +434,59 @@ def category_leakage(data: RuleInput, s: dict) -> list[dict]:
 
 
 def category_gap(data: RuleInput, s: dict) -> list[dict]:
+    """One alert per (customer, popular category) it did not buy: the figures and words of a category
+    are the same for every customer missing it, so they are worked out once per category; the pairs
+    are found over whole columns (integer keys)."""
     scores = data.scores
     core_ids = scores.loc[scores["segment"] == "core", "customer"]
     if core_ids.empty:
         return []
+    n_core = len(core_ids)
     lines = _spans(data)
-    window = _with_products(lines[lines["window"]], data.products, "category")
-    window = window[window["category"] != ""]
+    window = _with_codes(data, lines[lines["window"]], "category")
+    window = window[window["category"] >= 0]
+    _, category_names = _product_codes(data, "category")
     bought = window.loc[window["kept"] > 0, ["customer", "category"]].drop_duplicates()
     core_bought = bought[bought["customer"].isin(core_ids)]
     buyers = core_bought.groupby("category").size()
     share = _scaled(s["gap_core_share"])
-    popular = buyers[buyers.astype(object) * UNIT >= len(core_ids) * share].index.tolist()
-    if not popular:
+    popular = buyers[buyers.astype(object) * UNIT >= n_core * share].index.to_numpy()
+    if not len(popular):
         return []
     revenue = window.groupby(["customer", "category"])["units"].sum()
     core_rev = revenue.reindex(pd.MultiIndex.from_frame(core_bought)).reset_index()
     medians = core_rev.groupby("category")["units"].median()
-    who = scores[scores["segment"].isin(("core", "service_drain", "opportunistic"))]
-    pairs = pd.MultiIndex.from_product([who["customer"], popular], names=["customer", "category"]).to_frame(index=False)
-    has = pairs.merge(bought.assign(has=True), how="left", on=["customer", "category"])["has"].fillna(False)
-    gaps = pairs[~has.astype(bool).to_numpy()]
-    records = _records(scores)
-    median_of, buyers_of = medians.to_dict(), buyers.to_dict()
+    who = scores.loc[scores["segment"].isin(("core", "service_drain", "opportunistic")), "customer"].to_numpy()
+    # Every (customer, popular category), customer by customer, less the pairs it bought.
+    span = int(len(category_names)) + 1
+    pair_customer = np.repeat(who.astype("int64"), len(popular))
+    pair_category = np.tile(popular.astype("int64"), len(who))
+    has = np.isin(
+        pair_customer * span + pair_category, bought["customer"].to_numpy() * span + bought["category"].to_numpy()
+    )
+    words = {}
+    for code in popular.tolist():
+        name = category_names[code]
+        amount = to_money(Decimal(repr(float(medians[code]))))
+        pct = buyers[code] / n_core
+        words[code] = (
+            name, _stake(amount), round(float(pct), 4), str(amount),
+            f" bought no {name} in the last {data.window_days} days, which {_pct(pct)} of core customers buy (a "
+            f"median of {data.money(amount)} each).",
+        )  # fmt: skip
+    people = _people(data)
     out = []
-    for cpk, category in gaps.itertuples(index=False):
-        row = records[cpk]
-        median = Decimal(repr(float(median_of[category])))
-        amount = to_money(median)
-        pct = buyers_of[category] / len(core_ids)
+    for cpk, code in zip(pair_customer[~has].tolist(), pair_category[~has].tolist(), strict=True):
+        _, word, segment = people[cpk]
+        name, stake, pct, median, tail = words[code]
         out.append(
             {
                 "customer": cpk,
                 "subject_type": "category",
-                "subject": category,
-                "amount": _stake(amount),
-                "figures": {
-                    "core_buyers_share": round(float(pct), 4),
-                    "core_median_revenue": str(amount),
-                    "segment": row["segment"],
-                },
-                "message": (
-                    f"{_customer_word(row)} bought no {category} in the last {data.window_days} days, which "
-                    f"{_pct(pct)} of core customers buy (a median of {data.money(amount)} each)."
-                ),
+                "subject": name,
+                "amount": stake,
+                "figures": {"core_buyers_share": pct, "core_median_revenue": median, "segment": segment},
+                "message": word + tail,
             }
         )
     return out
@@ -435,7 +495,9 @@ def category_gap(data: RuleInput, s: dict) -> list[dict]:
 def replenishment_due(data: RuleInput, s: dict) -> list[dict]:
     lines = _spans(data)
     span = lines[lines["window"] | lines["prior"]]
-    dates = span.loc[span["kept"] > 0, ["customer", "product", "age"]].drop_duplicates()
+    dates = span.loc[span["kept"] > 0, ["customer", "product", "age"]]
+    if not data.lines_unique:
+        dates = dates.drop_duplicates()
     if dates.empty:
         return []
     stats = _median_gaps(dates, ["customer", "product"])
@@ -450,17 +512,18 @@ def replenishment_due(data: RuleInput, s: dict) -> list[dict]:
     if stats.empty:
         return []
     revenue = span.groupby(["customer", "product"])["units"].sum()
+    stats = stats.assign(units=revenue.reindex(pd.MultiIndex.from_frame(stats[["customer", "product"]])).to_numpy())
     products = data.products.set_index("product")[["product_id", "name"]].to_dict("index")
-    records = _records(data.scores)
+    people = _people(data)
     out = []
-    for cpk, ppk, n, last_age, cycle, source in stats[
-        ["customer", "product", "dates", "last_age", "cycle", "source"]
+    for cpk, ppk, n, last_age, cycle, source, units in stats[
+        ["customer", "product", "dates", "last_age", "cycle", "source", "units"]
     ].itertuples(index=False):
-        if cpk not in records:
+        if cpk not in people:
             continue
-        row = records[cpk]
+        word = people[cpk][1]
         product = products[ppk]
-        units = _int(revenue.get((cpk, ppk), 0))
+        units = _int(units)
         amount = to_money(Decimal(units) / int(n))
         label = product["product_id"] + (f" ({product['name']})" if product.get("name") else "")
         how = "its replacement cycle" if source == "product" else "the customer's usual interval"
@@ -478,7 +541,7 @@ def replenishment_due(data: RuleInput, s: dict) -> list[dict]:
                     "average_revenue_per_purchase": str(amount),
                 },
                 "message": (
-                    f"{_customer_word(row)} last bought {label} {int(last_age)} days ago; {how} is "
+                    f"{word} last bought {label} {int(last_age)} days ago; {how} is "
                     f"{float(cycle):g} days, so it is due for replacement (about {data.money(amount)} a purchase)."
                 ),
             }
@@ -520,13 +583,19 @@ def near_core(data: RuleInput, s: dict) -> list[dict]:
             if weights
             else pd.DataFrame(index=who.index)
         )
-        for idx, row in who.iterrows():
+        # The factor that would add most (the first of equals), for the customers where one adds anything.
+        bests: list = [None] * len(who)
+        if gains.shape[1]:
+            adds = (gains.max(axis=1) > 0).to_numpy()
+            if adds.any():
+                for i, best in zip(np.flatnonzero(adds).tolist(), gains[adds].idxmax(axis=1).tolist(), strict=True):
+                    bests[i] = best
+        people = _people(data)
+        columns = ["customer", "segment", "net_profit", rank_col]
+        for row, best in zip(who[columns].to_dict("records"), bests, strict=True):
             own = _float_money(row["net_profit"])
             amount = _stake(median_np - own)
-            best = None
-            if not gains.empty and gains.loc[idx].max() > 0:
-                best = gains.loc[idx].idxmax()
-            row = row.to_dict()
+            account, word, _ = people[row["customer"]]
             factor_words = (
                 f"raising its {best.replace('_', ' ')} to the core median would add most to its {axis} score"
                 if best
@@ -536,7 +605,7 @@ def near_core(data: RuleInput, s: dict) -> list[dict]:
                 {
                     "customer": row["customer"],
                     "subject_type": "customer",
-                    "subject": row["account"],
+                    "subject": account,
                     "amount": amount,
                     "figures": {
                         "axis": axis,
@@ -547,7 +616,7 @@ def near_core(data: RuleInput, s: dict) -> list[dict]:
                         "net_profit": str(own),
                     },
                     "message": (
-                        f"{_customer_word(row)} is {SEGMENT_WORDS[row['segment']]} and only "
+                        f"{word} is {SEGMENT_WORDS[row['segment']]} and only "
                         f"{threshold - float(row[rank_col]):.1%} short of the {axis} threshold of core; "
                         f"{factor_words}. The median core customer makes {data.money(median_np)} net profit, "
                         f"this one {data.money(own)}."
@@ -623,23 +692,33 @@ def core_slowdown(data: RuleInput, s: dict) -> list[dict]:
     if y_tot <= 0 or r_tot * UNIT < y_tot * _scaled(s["slowdown_total_floor"]):
         return []
     share, keep = _scaled(s["slowdown_min_share"]), UNIT - _scaled(s["slowdown_drop"])
-    names = _records(scores)
+    people = _people(data)
     out = []
     for subject_type, column in SLOWDOWN_DIMENSIONS:
-        tagged = _with_products(lines, data.products, column)
-        tagged = tagged[tagged[column] != ""]
+        _, value_names = _product_codes(data, column)
+        tagged = _with_codes(data, lines, column)
+        tagged = tagged[tagged[column] >= 0]
         y = tagged.loc[tagged["earlier"]].groupby(column)["units"].sum()
         r = tagged.loc[tagged["recent"]].groupby(column)["units"].sum().reindex(y.index, fill_value=0)
         yo, ro = y.astype(object), r.astype(object)
-        fired = (yo * UNIT >= y_tot * share) & (yo > 0) & (ro * UNIT < yo * keep)
-        for value in y.index[fired.to_numpy().astype(bool)]:
-            mine = tagged[tagged[column] == value]
-            cy = mine.loc[mine["earlier"]].groupby("customer")["units"].sum()
-            cr = mine.loc[mine["recent"]].groupby("customer")["units"].sum().reindex(cy.index, fill_value=0)
+        fired = y.index[((yo * UNIT >= y_tot * share) & (yo > 0) & (ro * UNIT < yo * keep)).to_numpy().astype(bool)]
+        if not len(fired):
+            continue
+        # Per (fired value, core customer): a year earlier and recent, in one grouping for all of them.
+        mine = tagged[tagged[column].isin(fired)]
+        by_customer = [column, "customer"]
+        cy_all = mine.loc[mine["earlier"]].groupby(by_customer)["units"].sum()
+        cr_all = mine.loc[mine["recent"]].groupby(by_customer)["units"].sum()
+        recent_values = set(cr_all.index.get_level_values(0))
+        for code in fired.tolist():
+            value = value_names[code]
+            cy = cy_all.xs(code, level=0)
+            cr = cr_all.xs(code, level=0) if code in recent_values else pd.Series(dtype="int64")
+            cr = cr.reindex(cy.index, fill_value=0)
             cut = (cy - cr).sort_values(ascending=False, kind="stable")
             cut = cut[cut > 0].head(5)
-            cutters = [{"customer_id": names[c]["account"], "cut": str(to_money(int(v)))} for c, v in cut.items()]
-            yv, rv = int(y[value]), int(r[value])
+            cutters = [{"customer_id": people[c][0], "cut": str(to_money(int(v)))} for c, v in cut.items()]
+            yv, rv = int(y[code]), int(r[code])
             amount = to_money(yv - rv)
             who = ", ".join(f"{c['customer_id']} ({data.money(Decimal(c['cut']))})" for c in cutters)
             out.append(
@@ -681,28 +760,29 @@ def segment_shift(data: RuleInput, s: dict) -> list[dict]:
     for col in ("branch", "customer_class", "rep_code"):
         prev[col] = prev[col].fillna("")
     now_seg = scores.set_index("customer")["segment"]
+    # The previous run's core customers who are not core now (all groups at once).
+    left_core = prev[(prev["segment"] == "core") & (prev["customer"].map(now_seg).fillna("") != "core")]
     points = Decimal(str(s["shift_points"]))
     out = []
+
+    def core_counts(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+        frame = frame[frame[column] != ""]
+        return frame.assign(is_core=frame["segment"] == "core").groupby(column)["is_core"].agg(total="size", core="sum")
+
     for subject_type, column in SHIFT_GROUPS:
-        now = (
-            scores[scores[column] != ""]
-            .groupby(column)["segment"]
-            .agg(total="size", core=lambda x: int((x == "core").sum()))
-        )
-        before = (
-            prev[prev[column] != ""]
-            .groupby(column)["segment"]
-            .agg(total="size", core=lambda x: int((x == "core").sum()))
-        )
+        now, before = core_counts(scores, column), core_counts(prev, column)
         both = now.add_suffix("_now").join(before.add_suffix("_before"), how="inner")
-        for value, row in both.iterrows():
-            share_now = Decimal(int(row["core_now"])) / int(row["total_now"])
-            share_before = Decimal(int(row["core_before"])) / int(row["total_before"])
+        leavers = left_core.groupby(column)
+        for value, core_now, total_now, core_before, total_before in zip(
+            both.index.tolist(), both["core_now"].tolist(), both["total_now"].tolist(), both["core_before"].tolist(),
+            both["total_before"].tolist(), strict=True,
+        ):  # fmt: skip
+            share_now = Decimal(int(core_now)) / int(total_now)
+            share_before = Decimal(int(core_before)) / int(total_before)
             fall = (share_before - share_now) * 100
             if fall < points:
                 continue
-            group = prev[(prev[column] == value) & (prev["segment"] == "core")]
-            left = group[group["customer"].map(now_seg).fillna("") != "core"]
+            left = leavers.get_group(value) if value in leavers.groups else left_core.iloc[:0]
             amount = _float_money(left["net_profit"].fillna(0).sum()) if len(left) else Decimal("0.00")
             label = {"branch": "Branch", "customer_class": "Customer class", "rep": "Rep"}[subject_type]
             out.append(

@@ -69,3 +69,20 @@ def test_unsubscribed_users_get_none_and_new_means_since_the_last_digest(tenant_
 def test_beat_schedules_the_digest():
     entry = settings.CELERY_BEAT_SCHEDULE["weekly-alerts-digest"]
     assert entry["task"] == "alerts.tasks.send_weekly_digests_task"
+
+
+def test_the_managers_tenant_wide_part_is_read_once_per_tenant(tenant_a, alerts_a, monkeypatch):
+    from alerts import digest
+    from tests import factories as f
+
+    second = f.membership(tenant_a.distributor, "manager", username="second-manager")
+    calls = []
+    real = digest.counts_by_kind
+    monkeypatch.setattr(digest, "counts_by_kind", lambda **kw: calls.append(kw) or real(**kw))
+    digests_send()
+    messages = by_recipient()
+    first, other = messages[tenant_a.manager.email].body, messages[second.email].body
+    assert "- Overdue: 1" in first and "core_slowdown on Acme" in first
+    # The same counts and distributor-wide alerts for both managers (only the greeting differs).
+    assert first.split("\n", 1)[1] == other.split("\n", 1)[1]
+    assert len(calls) == 1
