@@ -111,7 +111,10 @@ def build(*, customers: int, reps: int, seed: int, operations_products: int = 0,
                 "negative": [{"factor": "cost_to_serve", "contribution": -0.1, "percentile": 0.2, "value": 1.0}],
             },
         }
+        from segments.services.score_writer import list_ranks
+
         for target, segs in ((previous, prev_segment), (run, segment)):
+            ranks = list_ranks(segs, revenue)
             objects = []
             for i, pk in enumerate(pks):
                 ranked = segs[i] != "lapsed"
@@ -134,6 +137,7 @@ def build(*, customers: int, reps: int, seed: int, operations_products: int = 0,
                         recency_days=float(rng.integers(0, 200)),
                         growth=float(rng.normal(0, 0.3)),
                         explanation=explanation if ranked else {},
+                        list_rank=int(ranks[i]),
                     )
                 )
             CustomerScore.objects.bulk_create(objects, batch_size=5000)
