@@ -20,11 +20,13 @@ from __future__ import annotations
 import json
 import time
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from segments.models import StratificationRun
+from stratify.cache import ALERTS, tenant_cache_bump
 from stratify.db import is_postgres
 from stratify.jobs.services import job_fence
 from stratify.tenancy.permissions import Role
@@ -324,6 +326,8 @@ def alerts_raise(*, distributor, run, job=None, progress=None) -> dict:
             cleared.append(row["pk"])
         outcome["cleared"] = len(cleared)
         write_alerts(distributor=distributor, creates=creates, updates=updates)
+        # What pages cached of the tenant's alerts is stale once this commits (alerts.selectors).
+        transaction.on_commit(partial(tenant_cache_bump, distributor.pk, ALERTS))
         for start in range(0, len(cleared), 5000):
             Alert.objects.filter(distributor=distributor, pk__in=cleared[start : start + 5000]).update(
                 status=Status.DONE, status_changed_at=now, status_changed_by=None
@@ -435,4 +439,5 @@ def alert_set_status(*, alert: Alert, status: str, note: str = "", actor=None, m
             note=note[:2000],
             changed_by=user,
         )
+        transaction.on_commit(partial(tenant_cache_bump, locked.distributor_id, ALERTS))
     return locked

@@ -4,6 +4,7 @@ counts, distributor-wide panel and rep response speed, and the customer page's a
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 import django_filters
@@ -14,6 +15,7 @@ from django.utils.html import format_html
 from alerts import selectors as alert_selectors
 from alerts.models import Alert, Kind, Severity, Status
 from sales.filters import customer_field_choices
+from sales.selectors import rep_list
 from segments.policies import policy_for_segment
 from segments.selectors import policy_list
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
@@ -90,7 +92,8 @@ def worklist_context(*, distributor, membership, page: int = 1) -> dict:
         "open_count": total,
         "page": page,
         "pages": pages,
-        "digest_enabled": alert_selectors.digest_enabled(distributor=distributor, user=membership.user),
+        # By the user's id: the membership's user row is not read again.
+        "digest_enabled": alert_selectors.digest_enabled(distributor=distributor, user=membership.user_id),
     }
 
 
@@ -104,19 +107,28 @@ def customer_alerts(*, distributor, customer) -> list[Alert]:
 
 
 def dashboard_context(*, distributor) -> dict:
-    counts = alert_selectors.counts_by_kind(distributor=distributor)
-    for row in counts:
-        row["label"] = KIND_LABELS.get(row["kind"], row["kind"])
-    wide = list(alert_selectors.distributor_alerts(distributor=distributor)[:10])
-    for alert in wide:
-        alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
-    return {
-        "alert_counts": counts,
-        "alert_total": sum(r["count"] for r in counts),
-        "alert_amount": sum(r["amount"] for r in counts),
-        "wide_alerts": wide,
-        "rep_response": alert_selectors.rep_response(distributor=distributor),
-    }
+    """The dashboard's alert panels (counts per kind, distributor-wide alerts, rep response speed),
+    cached until the tenant's alerts change (alerts.selectors.alerts_cached) or its reps do (their
+    codes and names are part of the key: one small query)."""
+
+    def compute():
+        counts = alert_selectors.counts_by_kind(distributor=distributor)
+        for row in counts:
+            row["label"] = KIND_LABELS.get(row["kind"], row["kind"])
+        wide = list(alert_selectors.distributor_alerts(distributor=distributor)[:10])
+        for alert in wide:
+            alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
+        return {
+            "alert_counts": counts,
+            "alert_total": sum(r["count"] for r in counts),
+            "alert_amount": sum(r["amount"] for r in counts),
+            "wide_alerts": wide,
+            "rep_response": alert_selectors.rep_response(distributor=distributor),
+        }
+
+    reps = list(rep_list(distributor=distributor).order_by("pk").values_list("pk", "rep_id", "name"))
+    key = hashlib.sha256(repr(reps).encode()).hexdigest()
+    return alert_selectors.alerts_cached(distributor, f"dashboard:{key}", compute)
 
 
 class AlertFilter(django_filters.FilterSet):
