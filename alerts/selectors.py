@@ -7,7 +7,20 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
 
 from stratify.cache import ALERTS, tenant_generation
 from stratify.formatting import money_str
@@ -149,14 +162,23 @@ def worklist_alerts(*, distributor, membership) -> QuerySet[Alert]:
     )
 
 
-def worklist(*, distributor, membership, offset: int = 0, limit: int = 50) -> list[dict]:
-    """A page of the caller's open and acknowledged alerts (`limit` from `offset`, biggest money at
-    stake first) grouped by customer, customers in the order of their biggest alert."""
-    alerts = list(
-        worklist_alerts(distributor=distributor, membership=membership).select_related("customer")[
-            offset : offset + limit
-        ]
+def worklist(*, distributor, membership, page: int = 1, per_page: int = 50) -> dict:
+    """Page `page` (clamped to 1..pages) of the caller's open and acknowledged alerts, biggest money at
+    stake first, grouped by customer (customers in the order of their biggest alert): {"groups",
+    "total", "page", "pages"}. The page and the total come from one query (a window count); a page past
+    the end costs a second one."""
+    alerts_qs = (
+        worklist_alerts(distributor=distributor, membership=membership)
+        .select_related("customer")
+        .annotate(total=Window(Count("id")))
     )
+    page = max(1, page)
+    alerts = list(alerts_qs[(page - 1) * per_page : page * per_page])
+    total = alerts[0].total if alerts else 0
+    if not alerts and page > 1:  # past the end: the last page
+        total = worklist_alerts(distributor=distributor, membership=membership).count()
+        page = max(1, -(-total // per_page))
+        alerts = list(alerts_qs[(page - 1) * per_page : page * per_page])
     groups: dict[int, dict] = {}
     for alert in alerts:
         group = groups.setdefault(
@@ -165,7 +187,7 @@ def worklist(*, distributor, membership, offset: int = 0, limit: int = 50) -> li
         group["alerts"].append(alert)
         group["amount"] += alert.amount
         group["segment"] = group["segment"] or alert.segment
-    return list(groups.values())
+    return {"groups": list(groups.values()), "total": total, "page": page, "pages": max(1, -(-total // per_page))}
 
 
 def rep_response(*, distributor) -> list[dict]:
