@@ -1,8 +1,9 @@
 """Page benchmark: the dashboard, my-customers and scorecard pages at 50,000 customers against a
 minimal page of the same site, in the same run.
 
-    python -m bench.bench_pages [--customers 50000] [--requests 40] [--reps 50]
+    python -m bench.bench_pages [--customers 50000] [--requests 40] [--reps 50] [--database NAME] [--reuse]
     make bench-pages ARGS="--customers 100000"
+    make bench-pages ARGS="--requests 20 --database stratify_pages_bench --reuse"   # no rebuild
 
 On a scratch database (`stratify_bench_pages` on the DATABASE_URL server: dropped, created, migrated;
 dev data is never touched): a tenant with N customers spread over R reps, a published run with one
