@@ -6,8 +6,23 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.core.cache import cache
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
 
+from stratify.cache import ALERTS, tenant_generation
 from stratify.formatting import money_str
 from stratify.tenancy.permissions import Role
 
@@ -30,6 +45,17 @@ CHOICES = {
     "status": tuple(s.value for s in Status),
     "severity": tuple(s.value for s in Severity),
 }
+
+
+ALERTS_CACHE_SECONDS = 6 * 3600
+
+
+def alerts_cached(distributor, name: str, compute):
+    """`compute()` cached until the tenant's alerts change: the key carries the tenant's ALERTS
+    generation, which `alerts_raise` and `alert_set_status` bump when they commit (stratify/cache.py).
+    For figures over every alert of the tenant (the dashboard's panels, the open alerts per rep)."""
+    generation = tenant_generation(distributor.pk, ALERTS)
+    return cache.get_or_set(f"stratify:alerts:{distributor.pk}:{generation}:{name}:v1", compute, ALERTS_CACHE_SECONDS)
 
 
 def visible_alerts(*, distributor, membership=None) -> QuerySet[Alert]:
@@ -136,14 +162,23 @@ def worklist_alerts(*, distributor, membership) -> QuerySet[Alert]:
     )
 
 
-def worklist(*, distributor, membership, offset: int = 0, limit: int = 50) -> list[dict]:
-    """A page of the caller's open and acknowledged alerts (`limit` from `offset`, biggest money at
-    stake first) grouped by customer, customers in the order of their biggest alert."""
-    alerts = list(
-        worklist_alerts(distributor=distributor, membership=membership).select_related("customer")[
-            offset : offset + limit
-        ]
+def worklist(*, distributor, membership, page: int = 1, per_page: int = 50) -> dict:
+    """Page `page` (clamped to 1..pages) of the caller's open and acknowledged alerts, biggest money at
+    stake first, grouped by customer (customers in the order of their biggest alert): {"groups",
+    "total", "page", "pages"}. The page and the total come from one query (a window count); a page past
+    the end costs a second one."""
+    alerts_qs = (
+        worklist_alerts(distributor=distributor, membership=membership)
+        .select_related("customer")
+        .annotate(total=Window(Count("id")))
     )
+    page = max(1, page)
+    alerts = list(alerts_qs[(page - 1) * per_page : page * per_page])
+    total = alerts[0].total if alerts else 0
+    if not alerts and page > 1:  # past the end: the last page
+        total = worklist_alerts(distributor=distributor, membership=membership).count()
+        page = max(1, -(-total // per_page))
+        alerts = list(alerts_qs[(page - 1) * per_page : page * per_page])
     groups: dict[int, dict] = {}
     for alert in alerts:
         group = groups.setdefault(
@@ -152,7 +187,7 @@ def worklist(*, distributor, membership, offset: int = 0, limit: int = 50) -> li
         group["alerts"].append(alert)
         group["amount"] += alert.amount
         group["segment"] = group["segment"] or alert.segment
-    return list(groups.values())
+    return {"groups": list(groups.values()), "total": total, "page": page, "pages": max(1, -(-total // per_page))}
 
 
 def rep_response(*, distributor) -> list[dict]:
@@ -224,19 +259,27 @@ def digest_enabled(*, distributor, user) -> bool:
     return True if row is None else row.weekly_digest
 
 
-def open_by_rep(*, distributor, rep_pks) -> dict[int, dict]:
+def open_by_rep(*, distributor, rep_pks, assignment: str | None = None) -> dict[int, dict]:
     """Per rep pk, the alerts still to work (open or acknowledged) on the customers assigned to the rep
-    now: {"open": count, "money_at_stake": Decimal}. One GROUP BY; reps without any are absent."""
-    rows = (
-        Alert.objects.filter(
-            distributor=distributor,
-            customer__rep_id__in=list(rep_pks),
-            status__in=(Status.OPEN, Status.ACKNOWLEDGED),
+    now: {"open": count, "money_at_stake": Decimal}. One GROUP BY; reps without any are absent.
+    With `assignment` (a fingerprint of the customers' reps that changes with any re-assignment), every
+    rep's figures are cached until the alerts or the assignment change."""
+
+    def compute(rep_filter):
+        rows = (
+            Alert.objects.filter(distributor=distributor, status__in=(Status.OPEN, Status.ACKNOWLEDGED), **rep_filter)
+            .values("customer__rep_id")
+            .annotate(open=Count("id"), money_at_stake=Sum("amount"))
+            .order_by()
         )
-        .values("customer__rep_id")
-        .annotate(open=Count("id"), money_at_stake=Sum("amount"))
-        .order_by()
-    )
-    return {
-        r["customer__rep_id"]: {"open": r["open"], "money_at_stake": r["money_at_stake"] or Decimal(0)} for r in rows
-    }
+        return {
+            r["customer__rep_id"]: {"open": r["open"], "money_at_stake": r["money_at_stake"] or Decimal(0)}
+            for r in rows
+            if r["customer__rep_id"] is not None
+        }
+
+    wanted = list(rep_pks)
+    if assignment is None:
+        return compute({"customer__rep_id__in": wanted})
+    every = alerts_cached(distributor, f"open_by_rep:{assignment}", lambda: compute({"customer__rep__isnull": False}))
+    return {pk: every[pk] for pk in wanted if pk in every}

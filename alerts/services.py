@@ -22,11 +22,13 @@ import json
 import re
 import time
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from segments.models import StratificationRun
+from stratify.cache import ALERTS, tenant_cache_bump
 from stratify.db import insert_objects, is_postgres
 from stratify.jobs.services import job_fence
 from stratify.tenancy.permissions import Role
@@ -324,6 +326,8 @@ def alerts_raise(*, distributor, run, job=None, progress=None) -> dict:
         outcome["cleared"] = len(cleared)
         steps["compare_seconds"] = time.perf_counter()
         write_alerts(distributor=distributor, run=run, now=now, creates=creates, updates=updates)
+        # What pages cached of the tenant's alerts is stale once this commits (alerts.selectors).
+        transaction.on_commit(partial(tenant_cache_bump, distributor.pk, ALERTS))
         steps["copy_seconds"] = time.perf_counter()
         alerts = Alert.objects.filter(distributor=distributor)
         for start in range(0, len(reopened), 5000):
@@ -537,4 +541,5 @@ def alert_set_status(*, alert: Alert, status: str, note: str = "", actor=None, m
             note=note[:2000],
             changed_by=user,
         )
+        transaction.on_commit(partial(tenant_cache_bump, locked.distributor_id, ALERTS))
     return locked

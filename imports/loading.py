@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from channels.models import Interaction, Partner
 from sales import summaries
 from sales.models import Customer, Inventory, InvoiceLine, Product, Rep
+from sales.services import assignment_changed
 from stratify.db import distinct_from, is_postgres
 
 from .errors import ErrorLog
@@ -744,6 +745,8 @@ def merge(stage: Stage, *, distributor, present: set[str], progress=None, before
             # the default 4 MB each GROUP BY spills to disk in batches.
             cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
         MERGES[stage.kind.name](cursor, stage, tenant, present, counts, progress)
+        # An import may add customers or give them another rep (its own merge or the lines' customers).
+        assignment_changed(tenant)
         # The last report, just before the commit: a cancel asked for during the merge rolls it back.
         _progress(progress, 97, "Committing…")
         if before_commit is not None:

@@ -4,16 +4,18 @@ counts, distributor-wide panel and rep response speed, and the customer page's a
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 import django_filters
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from alerts import selectors as alert_selectors
 from alerts.models import Alert, Kind, Severity, Status
 from sales.filters import customer_field_choices
+from sales.selectors import rep_list
 from segments.policies import policy_for_segment
 from segments.selectors import policy_list
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
@@ -69,54 +71,68 @@ def playbook_line(policy) -> str:
 WORKLIST_PAGE = 50
 
 
+def _shown(alerts, distributor) -> None:
+    """What the alert templates show of each alert, computed once: labels, figures (as one escaped
+    text: a template loop per figure was a good part of the worklist's time), severity style and the
+    URL of its status changes (reversed once for all of them)."""
+    url = reverse("alert-status", kwargs={"tenant": distributor.slug, "alert_id": 0})
+    head, tail = url.rsplit("/0/", 1)
+    for alert in alerts:
+        alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
+        alert.figure_pairs = figures_list(alert)
+        alert.figures_text = format_html_join(" · ", "{}: {}", alert.figure_pairs)  # each part escaped
+        alert.severity_css = SEVERITY_CSS.get(alert.severity, "")
+        alert.status_url = f"{head}/{alert.pk}/{tail}"
+
+
 def worklist_context(*, distributor, membership, page: int = 1) -> dict:
     """One page of the worklist (WORKLIST_PAGE alerts, biggest money at stake first, grouped by customer)."""
-    total = alert_selectors.worklist_alerts(distributor=distributor, membership=membership).count()
-    pages = max(1, -(-total // WORKLIST_PAGE))
-    page = min(max(1, page), pages)
-    groups = alert_selectors.worklist(
-        distributor=distributor, membership=membership, offset=(page - 1) * WORKLIST_PAGE, limit=WORKLIST_PAGE
-    )
+    found = alert_selectors.worklist(distributor=distributor, membership=membership, page=page, per_page=WORKLIST_PAGE)
+    groups = found["groups"]
     policies = policy_list(distributor=distributor)
     for group in groups:
         group["playbook"] = playbook_line(policy_for_segment(policies, group["segment"] or None))
         group["segment_label"] = SEGMENT_LABELS.get(group["segment"], "")
-        for alert in group["alerts"]:
-            alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
-            alert.figure_pairs = figures_list(alert)
-            alert.severity_css = SEVERITY_CSS.get(alert.severity, "")
+        _shown(group["alerts"], distributor)
     return {
         "groups": groups,
-        "open_count": total,
-        "page": page,
-        "pages": pages,
-        "digest_enabled": alert_selectors.digest_enabled(distributor=distributor, user=membership.user),
+        "open_count": found["total"],
+        "page": found["page"],
+        "pages": found["pages"],
+        # By the user's id: the membership's user row is not read again.
+        "digest_enabled": alert_selectors.digest_enabled(distributor=distributor, user=membership.user_id),
     }
 
 
 def customer_alerts(*, distributor, customer) -> list[Alert]:
     alerts = list(alert_selectors.customer_alerts(distributor=distributor, customer=customer)[:50])
-    for alert in alerts:
-        alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
-        alert.figure_pairs = figures_list(alert)
-        alert.severity_css = SEVERITY_CSS.get(alert.severity, "")
+    _shown(alerts, distributor)
     return alerts
 
 
 def dashboard_context(*, distributor) -> dict:
-    counts = alert_selectors.counts_by_kind(distributor=distributor)
-    for row in counts:
-        row["label"] = KIND_LABELS.get(row["kind"], row["kind"])
-    wide = list(alert_selectors.distributor_alerts(distributor=distributor)[:10])
-    for alert in wide:
-        alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
-    return {
-        "alert_counts": counts,
-        "alert_total": sum(r["count"] for r in counts),
-        "alert_amount": sum(r["amount"] for r in counts),
-        "wide_alerts": wide,
-        "rep_response": alert_selectors.rep_response(distributor=distributor),
-    }
+    """The dashboard's alert panels (counts per kind, distributor-wide alerts, rep response speed),
+    cached until the tenant's alerts change (alerts.selectors.alerts_cached) or its reps do (their
+    codes and names are part of the key: one small query)."""
+
+    def compute():
+        counts = alert_selectors.counts_by_kind(distributor=distributor)
+        for row in counts:
+            row["label"] = KIND_LABELS.get(row["kind"], row["kind"])
+        wide = list(alert_selectors.distributor_alerts(distributor=distributor)[:10])
+        for alert in wide:
+            alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
+        return {
+            "alert_counts": counts,
+            "alert_total": sum(r["count"] for r in counts),
+            "alert_amount": sum(r["amount"] for r in counts),
+            "wide_alerts": wide,
+            "rep_response": alert_selectors.rep_response(distributor=distributor),
+        }
+
+    reps = list(rep_list(distributor=distributor).order_by("pk").values_list("pk", "rep_id", "name"))
+    key = hashlib.sha256(repr(reps).encode()).hexdigest()
+    return alert_selectors.alerts_cached(distributor, f"dashboard:{key}", compute)
 
 
 class AlertFilter(django_filters.FilterSet):

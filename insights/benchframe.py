@@ -1,9 +1,10 @@
 """The per-run, per-customer table every benchmark reads (issue 16): one row per customer scored in a
 run (its segment, previous segment and money figures, from `CustomerScore`) joined with the
 customer's current attributes (rep, branch, class, region). Two queries, cached: the scores per run
-(a run never changes), the attributes per run and per *assignment fingerprint* (one cheap aggregate
-over the tenant's customers), so a rep re-assignment shows at once while the frame is not rebuilt on
-every visit.
+(a run never changes), the attributes per run and per *assignment fingerprint*
+(`sales.selectors.assignment_stamp`: one aggregate over the tenant's customers, itself cached for a
+few seconds and dropped by the writes that re-assign customers), so a rep re-assignment shows at once
+while the frame is not rebuilt on every visit.
 
 Slices (`?slice_by=<dimension>&slice=<value>`) keep the rows of one value of a customer attribute:
 the figures recompute from this table, without re-running the model. Ranks and segments stay the
@@ -20,10 +21,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pandas as pd
-from django.db.models import BigIntegerField, Count, F, Sum
-from django.db.models.functions import Cast, Coalesce
 
 from sales.models import Customer
+from sales.selectors import assignment_stamp
 from segments.models import CustomerScore
 
 from .caching import run_cached
@@ -72,17 +72,6 @@ def score_frame(distributor, run) -> pd.DataFrame:
         return frame
 
     return run_cached(distributor, run, "bench_scores", compute)
-
-
-def assignment_stamp(distributor) -> str:
-    """A fingerprint of the tenant's customers and their reps (one aggregate query, in 64-bit
-    integers): changes when a customer is added, removed or re-assigned. Other attribute changes
-    (branch, class, region) show when the cache entry expires or the next run is published."""
-    weighted = Cast(F("id"), BigIntegerField()) * Cast(Coalesce(F("rep_id"), 0), BigIntegerField())
-    agg = Customer.objects.filter(distributor=distributor).aggregate(
-        n=Count("id"), s=Coalesce(Sum(weighted), 0), r=Coalesce(Sum("rep_id"), 0)
-    )
-    return f"{agg['n']}-{agg['s']}-{agg['r']}"
 
 
 def customer_frame(distributor, run, stamp: str) -> pd.DataFrame:

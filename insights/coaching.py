@@ -241,7 +241,7 @@ def rep_table(*, distributor, run, reps, stamp: str | None = None) -> dict:
     wanted = {r.pk for r in reps}
     rows = [r for r in team["rows"] if r["rep"] in wanted]
     # Per rep pk, the alerts still to work on their customers: the column shows when any exist.
-    alerts = open_by_rep(distributor=distributor, rep_pks=list(wanted))
+    alerts = open_by_rep(distributor=distributor, rep_pks=list(wanted), assignment=stamp)
     for r in rows:
         r["alerts"] = alerts.get(r["rep"])
     return {**team, "rows": rows, "has_alerts": bool(alerts)}

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
 
 from django.core.paginator import Paginator
-from django.db.models import F, FilteredRelation, Max, Q
+from django.db.models import F, FilteredRelation, Max, Q, QuerySet
 
 from channels.forms import InteractionForm
 from channels.selectors import interaction_list
@@ -35,24 +36,69 @@ ROW_FIELDS: tuple[str, ...] = (
     "recency_days",
     "value_score",
     "profit_score",
+    "list_rank",
 )
+# The lists' default order: best segment first (core), then revenue, then account number; the first
+# two are the run's stored `list_rank` (customers not in the run last).
+DEFAULT_ORDER = (F("list_rank").asc(nulls_last=True), F("customer_id").asc())
+
+
+class CustomerRows:
+    """Mixed into `customer_rows`' queryset (`_customer_rows`). A slice in the default order (a page of
+    the list) is read in two index-ordered parts instead of sorting every joined row: the customers
+    ranked in the run by (list_rank, account) — an index range of the run's scores joined to the
+    caller's customers — then, past them, the customers not in the run by account. Any other order,
+    and a queryset evaluated whole, is plain SQL."""
+
+    def __getitem__(self, k):
+        if (
+            isinstance(k, slice)
+            and self._result_cache is None
+            and k.step is None
+            and (k.start or 0) >= 0
+            and (k.stop is None or k.stop >= (k.start or 0))
+            and tuple(self.query.order_by) == DEFAULT_ORDER
+        ):
+            return self._default_slice(k.start or 0, k.stop)
+        return super().__getitem__(k)
+
+    def _default_slice(self, start: int, stop: int | None) -> list:
+        ranked = self.filter(list_rank__isnull=False).order_by("list_rank", "customer_id")
+        rows = list(ranked[start:stop])
+        wanted = None if stop is None else stop - start
+        if wanted is not None and len(rows) >= wanted:
+            return rows
+        # Past the last ranked customer: the rest, by account (their offset counts the ranked ones).
+        skip = 0 if rows else max(0, start - ranked.count())
+        rest = self.filter(list_rank__isnull=True).order_by("customer_id")
+        return rows + list(rest[skip : None if wanted is None else skip + wanted - len(rows)])
+
+
+@cache
+def _rows_class(base: type[QuerySet]) -> type[QuerySet]:
+    return type(f"CustomerRows{base.__name__}", (CustomerRows, base), {})
+
+
+def _customer_rows(qs: QuerySet) -> QuerySet:
+    """`qs` (a customers queryset: django-scopes' scoped or disabled one) with CustomerRows' paging."""
+    clone = qs._chain()
+    clone.__class__ = _rows_class(type(qs))
+    return clone
 
 
 def customer_rows(*, distributor, membership, run):
     """The customers the caller may see (reps: their assigned ones), each annotated with its score in
     `run` (null when not in it): one LEFT JOIN, so filtering, sorting and paging stay in SQL.
-    Default order: best segment first (core), then revenue."""
+    Default order (`DEFAULT_ORDER`): best segment first (core), then revenue, then account."""
     run_id = run.pk if run is not None else 0
-    qs = customer_list(distributor=distributor, membership=membership).annotate(
+    qs = _customer_rows(customer_list(distributor=distributor, membership=membership)).annotate(
         # The tenant in the join condition lets PostgreSQL use the (distributor, run, customer) unique
         # index (a nested loop over the rep's customers) instead of scanning every score of the run.
         current=FilteredRelation("scores", condition=Q(scores__run_id=run_id, scores__distributor_id=distributor.pk))
     )
     qs = qs.annotate(**{name: F(f"current__{name}") for name in ROW_FIELDS})
     qs = qs.annotate(seg_rank=segment_rank_expr("segment"))
-    return qs.select_related("rep").order_by(
-        F("seg_rank").asc(nulls_last=True), F("revenue").desc(nulls_last=True), "customer_id"
-    )
+    return qs.select_related("rep").order_by(*DEFAULT_ORDER)
 
 
 def _months_back(day: date, months: int) -> date:

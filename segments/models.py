@@ -130,6 +130,10 @@ class CustomerScore(TenantOwnedModel):
     share_of_wallet = models.FloatField(null=True)
     percentiles = models.JSONField(default=dict, help_text="factor -> percentile rank p")
     explanation = models.JSONField(default=dict)
+    # The customer lists' default order within the run, stored with the run so that a page of it is an
+    # index range: the dense rank of (segment in SEGMENT_ORDER, revenue descending, missing last); ties
+    # share a rank and the lists break them by account number (`segments.services.score_writer`).
+    list_rank = models.IntegerField(null=True)
 
     class Meta:
         constraints = [
@@ -137,6 +141,7 @@ class CustomerScore(TenantOwnedModel):
         ]
         indexes = [
             models.Index(fields=["distributor", "run", "segment"], name="score_run_segment_idx"),
+            models.Index(fields=["distributor", "run", "list_rank"], name="score_run_list_rank_idx"),
             models.Index(fields=["distributor", "customer"], name="score_customer_idx"),
         ]
 

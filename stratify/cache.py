@@ -21,15 +21,24 @@ from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache
 
 GENERATION_KEY = "stratify:generation:{}"
+# Generations of other kinds of data than a publication's, each bumped by its own writes: `ALERTS` by
+# every change of a tenant's alerts (raised by a run, a status changed by a person).
+ALERTS = "alerts"
 
 
 def _fresh() -> int:
     return time.time_ns() // 1000  # microseconds: larger than any earlier start plus its bumps
 
 
-def tenant_generation(distributor_id: int) -> int:
-    """The tenant's cache generation (created on first use)."""
+def _generation_key(distributor_id: int, kind: str) -> str:
     key = GENERATION_KEY.format(int(distributor_id))
+    return key if kind == "pages" else f"{key}:{kind}"
+
+
+def tenant_generation(distributor_id: int, kind: str = "pages") -> int:
+    """The tenant's cache generation (created on first use); `kind` "pages" (bumped by a publish or a
+    profit-centers write) or ALERTS."""
+    key = _generation_key(distributor_id, kind)
     value = cache.get(key)
     if value is None:
         cache.add(key, _fresh(), timeout=None)
@@ -37,10 +46,10 @@ def tenant_generation(distributor_id: int) -> int:
     return int(value) if value is not None else 0
 
 
-def tenant_cache_bump(distributor_id: int) -> None:
-    """Make every per-run cache entry of the tenant unreachable (call once the change committed:
-    `transaction.on_commit(partial(tenant_cache_bump, distributor_id))`)."""
-    key = GENERATION_KEY.format(int(distributor_id))
+def tenant_cache_bump(distributor_id: int, kind: str = "pages") -> None:
+    """Make every cache entry of the tenant keyed by its `kind` generation unreachable (call once the
+    change committed: `transaction.on_commit(partial(tenant_cache_bump, distributor_id))`)."""
+    key = _generation_key(distributor_id, kind)
     try:
         cache.incr(key)  # atomic on Redis: two publishes at once both count
     except ValueError:  # never used, or evicted: a fresh start is past every earlier value

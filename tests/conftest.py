@@ -26,6 +26,16 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not item.get_closest_marker(other_pass)]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache: per-tenant entries are keyed by primary keys, which
+    SQLite hands out again once a test's transaction rolls back."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @dataclass
 class Tenant:
     distributor: object

@@ -19,6 +19,7 @@ from stratify.db import is_postgres
 from stratify.engine import FACTORS, LAPSED
 
 from ..models import SCORE_FIELDS, SCORE_FLOAT_FIELDS, CustomerScore
+from ..vocabulary import SEGMENT_RANK
 
 WRITE_CHUNK = 10_000  # score rows encoded and sent at a time
 
@@ -44,6 +45,23 @@ def _json_values(values: list) -> list[str]:
     return [ujson_dumps(value, double_precision=JSON_DECIMALS) for value in values]
 
 
+def list_ranks(segments, revenues) -> np.ndarray:
+    """`CustomerScore.list_rank` of each row: the dense rank (from 1) of (segment in SEGMENT_ORDER,
+    revenue descending, missing revenue last), the customer lists' default order; equal keys share a
+    rank (the lists break the tie by account number, in the database's own collation)."""
+    segment = pd.Series(segments, dtype=object).map(SEGMENT_RANK).fillna(len(SEGMENT_RANK)).to_numpy(dtype="int64")
+    revenue = pd.Series(revenues, dtype="float64").to_numpy()
+    missing = np.isnan(revenue)
+    descending = np.where(missing, 0.0, -revenue)
+    order = np.lexsort((descending, missing, segment))  # the last key sorts first
+    key = (segment[order], missing[order], descending[order])
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = (key[0][1:] != key[0][:-1]) | (key[1][1:] != key[1][:-1]) | (key[2][1:] != key[2][:-1])
+    ranks = np.empty(len(order), dtype="int64")
+    ranks[order] = np.cumsum(starts)
+    return ranks
+
+
 def score_rows(run, result, keys: dict[str, int], previous: dict[int, str]) -> pd.DataFrame:
     """One row per customer (active, then lapsed) with the CustomerScore columns, vectorised. The
     percentiles stay the engine's `p_<factor>` columns and the explanation its dicts (lapsed: NaN and
@@ -63,6 +81,7 @@ def score_rows(run, result, keys: dict[str, int], previous: dict[int, str]) -> p
         frame = frame[frame["customer_pk"].notna()]
     frame["customer_pk"] = frame["customer_pk"].astype("int64")
     frame["previous_segment"] = frame["customer_pk"].map(previous).astype(object).fillna("")
+    frame["list_rank"] = list_ranks(frame["segment"], frame["revenue"])
     return frame
 
 
@@ -74,7 +93,7 @@ def _nullable(values: np.ndarray) -> list:
 
 
 def _score_chunks(frame: pd.DataFrame) -> Iterator[dict[str, list]]:
-    """The CustomerScore columns of `frame` (customer_id, then SCORE_FIELDS), WRITE_CHUNK rows at a
+    """The CustomerScore columns of `frame` (customer_id, then SCORE_FIELDS, list_rank), WRITE_CHUNK rows at a
     time: Python values, None for a missing number, JSON text for the percentiles and explanation
     ({} for a lapsed customer). Encoding chunk by chunk bounds memory and, on PostgreSQL, lets the
     server parse one chunk's JSON while the next is encoded."""
@@ -87,6 +106,7 @@ def _score_chunks(frame: pd.DataFrame) -> Iterator[dict[str, list]]:
         }
         for field in SCORE_FLOAT_FIELDS:
             columns[field] = _nullable(chunk[field].to_numpy(dtype="float64"))
+        columns["list_rank"] = chunk["list_rank"].tolist()
         ranked = (chunk["segment"] != LAPSED).to_numpy()
         percentiles = np.full(len(chunk), "{}", dtype=object)
         percentiles[ranked] = _json_number_records(
@@ -112,8 +132,8 @@ def _copy_scores(run, frame: pd.DataFrame) -> None:
     """PostgreSQL: binary COPY, so that floats travel as 8 bytes instead of being formatted as text
     (formatting ~20 float columns was most of the write). A writer thread sends the data, so this
     thread keeps encoding while the server parses the jsonb it has received (its larger cost)."""
-    fields = ("customer_id", *SCORE_FIELDS)
-    types = ["int8", "int8", "int8", "text", "text", *["float8"] * len(SCORE_FLOAT_FIELDS), "jsonb", "jsonb"]
+    fields = ("customer_id", *SCORE_FIELDS, "list_rank")
+    types = ["int8", "int8", "int8", "text", "text", *["float8"] * len(SCORE_FLOAT_FIELDS), "jsonb", "jsonb", "int4"]
     sql = (
         f"COPY {CustomerScore._meta.db_table} (distributor_id, run_id, {', '.join(fields)}) FROM STDIN (FORMAT binary)"
     )

@@ -12,6 +12,7 @@ from django_scopes import scopes_disabled
 
 from sales.models import CustomerMonth, InvoiceLine
 from segments.models import CustomerScore, StratificationProfile, StratificationRun
+from segments.services.score_writer import list_ranks
 from tests import factories as f
 
 AS_OF = date(2026, 6, 30)
@@ -76,6 +77,10 @@ def make_run(distributor, rows: dict, *, publish: bool = True, as_of: date = AS_
             }
             data.update(fields)
             scores.append(CustomerScore(distributor=distributor, run=run, customer=customer, **data))
+        # The lists' default order, stored with the run as the score writer does.
+        ranks = list_ranks([s.segment for s in scores], [s.revenue for s in scores])
+        for score, rank in zip(scores, ranks, strict=True):
+            score.list_rank = int(rank)
         CustomerScore.objects.bulk_create(scores)
         if publish:
             profile, _ = StratificationProfile.objects.get_or_create(distributor=distributor)

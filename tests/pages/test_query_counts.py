@@ -25,6 +25,17 @@ PAGES = {
     "tiers": ("manager", "tier-policies", {}, {}),
     "assignment": ("manager", "rep-assignment", {}, {}),
     "model": ("manager", "model-settings", {}, {}),
+    # Issue 18 item 2: the manager's all-customers list and the pages of issues 15 and 16.
+    "customers-manager": ("manager", "my-customers", {}, {}),
+    "customers-manager-page-2": ("manager", "my-customers", {}, {"per_page": 10, "page": 2}),
+    "worklist": ("rep", "worklist", {}, {}),
+    "alerts": ("manager", "alert-list", {}, {}),
+    "coaching": ("manager", "coaching", {}, {}),
+    "coaching-rep": ("rep", "coaching", {}, {}),
+    "rep-page": ("rep", "coaching-rep", {"rep_id": "alpha-R1"}, {}),
+    "dashboard-sliced": ("manager", "dashboard", {}, {"slice_by": "rep", "slice": "alpha-R1"}),
+    # (History reads one cached table per published run: its count follows the runs, which `populate`
+    # adds too, not the customers.)
 }
 
 
