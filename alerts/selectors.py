@@ -22,6 +22,7 @@ from django.db.models import (
     Window,
 )
 
+from sales.models import Customer
 from stratify.cache import ALERTS, tenant_generation
 from stratify.formatting import money_str
 from stratify.tenancy.permissions import Role
@@ -63,7 +64,13 @@ def visible_alerts(*, distributor, membership=None) -> QuerySet[Alert]:
     if membership is None or membership.role == Role.MANAGER:
         return alerts
     if membership.role == Role.REP and membership.rep_id:
-        return alerts.filter(customer__rep_id=membership.rep_id)
+        # The rep's customers' pks read first (one index range, ~1,000 at 50,000 customers) and given
+        # as a list: joined (or as a subquery), the planner probed the customer of every one of the
+        # tenant's alerts in amount order (67 ms, 36 ms as a subquery, at 50,000 customers).
+        mine = list(
+            Customer.objects.filter(distributor=distributor, rep_id=membership.rep_id).values_list("pk", flat=True)
+        )
+        return alerts.filter(customer_id__in=mine)
     return alerts.none()
 
 
