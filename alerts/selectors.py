@@ -11,6 +11,7 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -64,12 +65,8 @@ def visible_alerts(*, distributor, membership=None) -> QuerySet[Alert]:
     if membership is None or membership.role == Role.MANAGER:
         return alerts
     if membership.role == Role.REP and membership.rep_id:
-        # The rep's customers' pks read first (one index range, ~1,000 at 50,000 customers) and given
-        # as a list: joined (or as a subquery), the planner probed the customer of every one of the
-        # tenant's alerts in amount order (67 ms, 36 ms as a subquery, at 50,000 customers).
-        mine = list(
-            Customer.objects.filter(distributor=distributor, rep_id=membership.rep_id).values_list("pk", flat=True)
-        )
+        # The rep's customers (~1,000 of 50,000) as a subquery: see `worklist_alerts` for the order.
+        mine = Customer.objects.filter(distributor=distributor, rep_id=membership.rep_id).values("pk")
         return alerts.filter(customer_id__in=mine)
     return alerts.none()
 
@@ -165,7 +162,11 @@ def worklist_alerts(*, distributor, membership) -> QuerySet[Alert]:
     return (
         visible_alerts(distributor=distributor, membership=membership)
         .filter(status__in=(Status.OPEN, Status.ACKNOWLEDGED), customer__isnull=False)
-        .order_by("-amount", "id")
+        # Amount is never NULL, so NULLS LAST is the same order; but unlike `-amount` it is not the
+        # amount index's order, so for a rep PostgreSQL reads their customers' alerts (index on the
+        # customer) and sorts those few, instead of walking every alert of the tenant in amount order
+        # and probing each one's customer (67 ms against 2 ms at 50,000 customers).
+        .order_by(F("amount").desc(nulls_last=True), "id")
     )
 
 
