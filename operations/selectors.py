@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from sales.models import Customer, CustomerCategory, CustomerInvoice, Inventory, InvoiceLine, Product
+from sales.summaries import UNITS, units_sum
 from segments.models import CustomerScore
 from segments.selectors import latest_invoice_date, run_window
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER, SEGMENT_RANK
@@ -45,7 +46,6 @@ SCORES = CustomerScore._meta.db_table
 INVENTORY = Inventory._meta.db_table
 INVOICES = CustomerInvoice._meta.db_table
 CATEGORIES = CustomerCategory._meta.db_table
-UNITS = 10_000
 CENT = Decimal("0.01")
 CORE = "core"
 DEMAND_DIMENSIONS: dict[str, tuple[str, str]] = {
@@ -58,14 +58,6 @@ CUT_KEYS = ("supplier", "brand", "product")
 
 
 # --- small helpers ---------------------------------------------------------------------------------
-
-
-def units_sum(expr: str) -> str:
-    """SQL for the exact sum of a 4-decimal column in integer units (SQLite keeps decimals as REAL:
-    each value is rounded to its units before summing)."""
-    if is_postgres():
-        return f"CAST(coalesce(sum({expr}), 0) * {UNITS} AS bigint)"
-    return f"coalesce(sum(CAST(round({expr} * {UNITS}) AS INTEGER)), 0)"
 
 
 def money(units) -> Decimal:

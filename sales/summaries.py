@@ -40,7 +40,7 @@ def _month_sql(expr: str) -> str:
     return f"CAST(date_trunc('month', {expr}) AS date)" if is_postgres() else f"date({expr}, 'start of month')"
 
 
-def _units_sum(money: str, times: str = "") -> str:
+def units_sum(money: str, times: str = "") -> str:
     """SQL for the exact sum of a money column (times an integer column, if given), in integer units.
     PostgreSQL sums `numeric`; SQLite keeps decimals as REAL, so each value is rounded to its units
     before summing."""
@@ -131,9 +131,9 @@ def _group_invoices(cursor, name: str, tenant: int, only: str) -> None:
                    sum(CASE WHEN {is_return} THEN 0 ELSE 1 END) AS kept_lines,
                    sum(CASE WHEN {is_return} THEN 1 ELSE 0 END) AS return_lines,
                    sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_order_lines,
-                   {_units_sum("l.revenue")} AS revenue_units,
-                   {_units_sum("l.cost")} AS cost_units,
-                   {_units_sum("l.revenue", times="l.days_to_pay")} AS ar_units
+                   {units_sum("l.revenue")} AS revenue_units,
+                   {units_sum("l.cost")} AS cost_units,
+                   {units_sum("l.revenue", times="l.days_to_pay")} AS ar_units
             FROM {LINES} l WHERE l.distributor_id = {tenant}{only}
             GROUP BY l.customer_id, l.invoice_id, l.invoice_date, l.ship_method""",
         [],
