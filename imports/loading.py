@@ -11,8 +11,10 @@ temporary table dies with its session; the `Stage` context manager also drops it
 The SQL is shared by both backends except for COPY, counting (PostgreSQL tells inserted from updated
 rows by `xmax = 0` in one statement; SQLite compares row counts) and null-safe comparison."""
 
+import contextlib
 import re
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -55,6 +57,10 @@ class Stage:
         # Invoice lines: {entity: one row per customer/product named, first non-empty descriptions}.
         self.entities: dict[str, pd.DataFrame] = {}
         self._tables = [self.name]
+        # PostgreSQL: each chunk's COPY runs on a background thread while the next chunk is read and
+        # checked, so the server parses one chunk while Python works on the next (at most one in flight).
+        self._copier: ThreadPoolExecutor | None = None
+        self._copying: Future | None = None
 
     def sub(self, suffix: str) -> str:
         """A further temporary table of this import (dropped with the stage)."""
@@ -80,7 +86,19 @@ class Stage:
     def __exit__(self, *exc) -> None:
         self.drop()
 
+    def finish(self) -> None:
+        """Wait for the chunk being copied (re-raising its error): every statement that reads the stage,
+        or uses the connection at all, comes after this."""
+        copying, self._copying = self._copying, None
+        if copying is not None:
+            copying.result()
+
     def drop(self) -> None:
+        with contextlib.suppress(Exception):  # the import fails with its own error; the stage goes anyway
+            self.finish()
+        if self._copier is not None:
+            self._copier.shutdown(wait=True)
+            self._copier = None
         try:
             with connection.cursor() as cursor:
                 for name in reversed(self._tables):
@@ -98,7 +116,17 @@ class Stage:
         frame = frame.reindex(columns=self.columns)
         if "line_no" in self.columns:
             self.missing_line_no += int(frame["line_no"].isna().sum())
-        write_rows(self.name, self.columns, frame)
+        if is_postgres():
+            data = copy_text(frame)
+            self.finish()
+            connection.ensure_connection()
+            if self._copier is None:
+                self._copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-copy")
+            # The raw psycopg connection, not Django's (thread-local) wrapper: the temporary table exists
+            # only in this session. psycopg serialises the connection's use between the two threads.
+            self._copying = self._copier.submit(_copy_in, connection.connection, self.name, self.columns, data)
+        else:
+            write_rows(self.name, self.columns, frame)
         self.rows += len(frame)
 
     def _collect_entities(self, frame: pd.DataFrame) -> None:
@@ -115,6 +143,7 @@ class Stage:
         frame = self.entities.get(entity)
         if frame is None:
             return None
+        self.finish()
         name = self.sub(entity)
         text = "text" if is_postgres() else "TEXT"
         columns = list(frame.columns)
@@ -124,6 +153,7 @@ class Stage:
         return name, columns
 
     def analyze(self) -> None:
+        self.finish()
         if is_postgres():
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {self.name}")
@@ -149,11 +179,8 @@ def write_rows(table: str, columns: list[str], frame: pd.DataFrame) -> None:
     """Append `frame` (exactly `columns`) to a temporary table: COPY on PostgreSQL, batched
     executemany on SQLite."""
     if is_postgres():
-        data = copy_text(frame)
-        with connection.cursor() as cursor:
-            copy_sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
-            with cursor.cursor.copy(copy_sql) as copy:
-                copy.write(data)
+        connection.ensure_connection()
+        _copy_in(connection.connection, table, columns, copy_text(frame))
     else:
         values = frame.astype(object)
         values = values.where(frame.notna(), None)
@@ -176,6 +203,13 @@ def write_rows(table: str, columns: list[str], frame: pd.DataFrame) -> None:
             raise
         if own_transaction:
             raw.execute("COMMIT")
+
+
+def _copy_in(raw_connection, table: str, columns: list[str], data: str) -> None:
+    """COPY CSV text into a table through a psycopg connection."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+    with raw_connection.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.write(data)
 
 
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
@@ -377,6 +411,7 @@ def key_exprs(stage: Stage, present: set[str]) -> list[tuple[str, str]]:
 
 def find_duplicates(stage: Stage, present: set[str], errors: ErrorLog) -> None:
     """Record every row whose natural key an earlier row of the file already has."""
+    stage.finish()
     keys = key_exprs(stage, present)
     if stage.kind.name == "invoice_lines" and "line_no" not in present:
         return  # positions within an invoice are unique by construction
@@ -414,6 +449,7 @@ _REFERENCED = {"products": (Product, "product_id", "product")}
 def find_unknown_references(stage: Stage, distributor, errors: ErrorLog) -> None:
     """Record every row naming a record the tenant does not have, for the kinds whose columns must
     name existing ones (`Kind.references`: inventory's products). One anti-join per column."""
+    stage.finish()
     tenant = int(distributor.pk)
     for column, entity in stage.kind.references:
         model, key, word = _REFERENCED[entity]

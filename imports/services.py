@@ -172,6 +172,7 @@ def run_import(job: Job, progress) -> dict:
                 dates.add(staged)
                 stage.append(staged)
                 progress(2 + 68 * chunk.attrs.get("fraction", 0), f"Checked {data_rows:,} rows…")
+            stage.finish()  # the last chunk's COPY
             if plan is None:
                 plan = resolve_plan(kind, read_headers(source), params.get("mapping"), params.get("date_format"))
             if not data_rows:
