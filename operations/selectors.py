@@ -37,7 +37,7 @@ from stratify.db import is_postgres
 from stratify.engine import ModelSettings
 from stratify.jobs.models import Job
 
-from .models import CutScenario, OperationsSettings
+from .models import CoreProduct, CutPair, CutScenario, OperationsSettings, RunCutTables
 
 LINES = InvoiceLine._meta.db_table
 PRODUCTS = Product._meta.db_table
@@ -46,6 +46,8 @@ SCORES = CustomerScore._meta.db_table
 INVENTORY = Inventory._meta.db_table
 INVOICES = CustomerInvoice._meta.db_table
 CATEGORIES = CustomerCategory._meta.db_table
+CUT_PAIRS = CutPair._meta.db_table
+CORE_PRODUCTS = CoreProduct._meta.db_table
 CENT = Decimal("0.01")
 CORE = "core"
 DEMAND_DIMENSIONS: dict[str, tuple[str, str]] = {
@@ -254,23 +256,41 @@ def cut_unknown(*, distributor, choice: CutChoice, run=None) -> dict[str, list[s
     return unknown
 
 
-def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) -> dict:
-    """What cutting `choice` puts at risk in the published run's window.
+CUT_COLUMNS = ["customer_pk", "segment", "window_revenue", "customer_id", "name", "lines", "special_lines",
+               "revenue_units", "cost_units"]  # fmt: skip
 
-    Per customer with a cut line (any segment): its cut lines' revenue, gross margin (revenue - cost) and
-    net profit at risk (that gross margin less the per-line costs the lines carry at the run's rates:
-    cost per line, and cost per special-order line; the orders and deliveries they rode on stay), and the
-    revenue's share of the customer's window revenue. `core_customers`, `revenue`, `gross_margin` and
-    `net_profit` are the core customers' sums; `total` and `by_segment` every customer's. `alternatives`:
-    per category of the cut products, the products not cut that core customers already buy."""
-    scope = Scope.of(distributor, run)
-    rates = model_settings(run)
+
+def imports_stamp(*, distributor) -> str:
+    """When the tenant's latest successful import finished ("0": never): what the lines were then
+    (read once per distributor object, one request)."""
+    stamp = getattr(distributor, "_ops_imports", None)
+    if stamp is None:
+        imported = (
+            Job.objects.filter(distributor=distributor, kind="import", status=Job.Status.SUCCEEDED)
+            .aggregate(last=Max("finished_at"))
+            .get("last")
+        )
+        stamp = distributor._ops_imports = f"{imported.timestamp() if imported else 0}"
+    return stamp
+
+
+def cut_tables(*, distributor, run) -> RunCutTables | None:
+    """The run's cut tables (`CutPair`, `CoreProduct`) when they are written and still describe the
+    lines (no import since they were); None: the cut reads the lines (same figures, slower)."""
+    built = RunCutTables.objects.filter(distributor=distributor, run=run).first()
+    if built is None or built.imports_stamp != imports_stamp(distributor=distributor):
+        return None
+    return built
+
+
+def _cut_rows_of_lines(scope: Scope, choice: CutChoice) -> pd.DataFrame:
+    """Per customer with a cut line in the window: its sums, from the lines. One statement: the window's
+    cut lines summed per customer first (an index-only range scan per cut product of
+    `invoiceline_product_idx` on PostgreSQL), then only those customers joined to their score in the run
+    (its segment, and its window revenue as the run computed it: every window line) and to their
+    account number and name."""
     cut, cut_params = choice.condition()
-    # One statement: the window's cut lines summed per customer first (an index-only range scan per cut
-    # product of `invoiceline_product_idx` on PostgreSQL), then only those customers joined to their
-    # score in the run (its segment, and its window revenue as the run computed it: every window line)
-    # and to their account number and name.
-    rows = _frame(
+    return _frame(
         f"SELECT l.customer_id, s.segment, s.revenue, c.customer_id, c.name, l.lines, l.special_lines,"
         f" l.revenue_units, l.cost_units"
         f" FROM (SELECT l.customer_id, count(*) AS lines,"
@@ -282,10 +302,71 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
         f" JOIN {SCORES} s ON s.customer_id = l.customer_id AND s.distributor_id = %s AND s.run_id = %s"
         f" JOIN {CUSTOMERS} c ON c.id = l.customer_id AND c.distributor_id = %s",
         [scope.tenant, scope.tenant, scope.start, scope.end, *cut_params, scope.tenant, scope.run_pk, scope.tenant],
-        ["customer_pk", "segment", "window_revenue", "customer_id", "name", "lines", "special_lines",
-         "revenue_units", "cost_units"],
+        CUT_COLUMNS,
         serial=True,
     )  # fmt: skip
+
+
+def _cut_rows_of_pairs(scope: Scope, choice: CutChoice, tables: RunCutTables) -> pd.DataFrame:
+    """`_cut_rows_of_lines` from the run's `CutPair` rows: a line is cut iff its (supplier, brand) pair
+    is chosen or its product is, so the cut is the sum of the chosen pairs' rows (an index range per
+    pair) plus the lines of the chosen products whose pair is not chosen (through
+    `invoiceline_product_idx`), two disjoint sets. Account number, name and window revenue only for the
+    core customers (the only ones listed)."""
+    suppliers, brands = set(choice.supplier), set(choice.brand)
+    pairs = [(s, b) for s, b in tables.pair_list if s in suppliers or b in brands]
+    parts, params = [], []
+    if pairs:
+        matched = " OR ".join(["(supplier_id = %s AND brand = %s)"] * len(pairs))
+        parts.append(
+            f"SELECT customer_id, segment, lines, special_lines, revenue_units, cost_units FROM {CUT_PAIRS}"
+            f" WHERE distributor_id = %s AND run_id = %s AND ({matched})"
+        )
+        params += [scope.tenant, scope.run_pk, *(value for pair in pairs for value in pair)]
+    if choice.product:
+        base, base_params = scope.lines_from()
+        chosen, chosen_params = CutChoice(supplier=choice.supplier, brand=choice.brand).condition()
+        parts.append(
+            f"SELECT l.customer_id AS customer_id, s.segment AS segment, count(*) AS lines,"
+            f" sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_lines,"
+            f" {units_sum('l.revenue')} AS revenue_units, {units_sum('l.cost')} AS cost_units{base}"
+            f" AND p.product_id IN ({', '.join(['%s'] * len(choice.product))}) AND NOT {chosen}"
+            " GROUP BY l.customer_id, s.segment"
+        )
+        params += [*base_params, *choice.product, *chosen_params]
+    if not parts:
+        return pd.DataFrame(columns=CUT_COLUMNS)
+    core = f"cut.segment = '{CORE}'"
+    return _frame(
+        f"SELECT cut.customer_id, cut.segment, s.revenue, c.customer_id, c.name, cut.lines, cut.special_lines,"
+        f" cut.revenue_units, cut.cost_units"
+        f" FROM (SELECT customer_id, segment, CAST(sum(lines) AS bigint) AS lines,"
+        f" CAST(sum(special_lines) AS bigint) AS special_lines, CAST(sum(revenue_units) AS bigint) AS revenue_units,"
+        f" CAST(sum(cost_units) AS bigint) AS cost_units"
+        f" FROM ({' UNION ALL '.join(parts)}) AS u"
+        f" GROUP BY customer_id, segment) cut"
+        f" LEFT JOIN {SCORES} s ON {core} AND s.customer_id = cut.customer_id AND s.distributor_id = %s"
+        f" AND s.run_id = %s"
+        f" LEFT JOIN {CUSTOMERS} c ON {core} AND c.id = cut.customer_id AND c.distributor_id = %s",
+        [*params, scope.tenant, scope.run_pk, scope.tenant],
+        CUT_COLUMNS,
+        serial=True,
+    )  # fmt: skip
+
+
+def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) -> dict:
+    """What cutting `choice` puts at risk in the published run's window.
+
+    Per customer with a cut line (any segment): its cut lines' revenue, gross margin (revenue - cost) and
+    net profit at risk (that gross margin less the per-line costs the lines carry at the run's rates:
+    cost per line, and cost per special-order line; the orders and deliveries they rode on stay), and the
+    revenue's share of the customer's window revenue. `core_customers`, `revenue`, `gross_margin` and
+    `net_profit` are the core customers' sums; `total` and `by_segment` every customer's. `alternatives`:
+    per category of the cut products, the products not cut that core customers already buy."""
+    scope = Scope.of(distributor, run)
+    rates = model_settings(run)
+    tables = cut_tables(distributor=distributor, run=run)
+    rows = _cut_rows_of_pairs(scope, choice, tables) if tables is not None else _cut_rows_of_lines(scope, choice)
     # Money in exact integer units of 1/10,000; the per-line costs too (rates have at most 4 decimals,
     # else they are rounded to 4: RATE_FIELDS are money).
     per_line = int((Decimal(rates.cost_per_line) * UNITS).to_integral_value(ROUND_HALF_EVEN))
@@ -337,34 +418,49 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
         "total": sums(rows),
         "by_segment": by_segment,
         "customers": customers,
-        "alternatives": cut_alternatives(scope=scope, choice=choice, limit=alternatives) if alternatives else [],
+        "alternatives": cut_alternatives(scope=scope, choice=choice, limit=alternatives, tables=tables)
+        if alternatives
+        else [],
     }
 
 
 CORE_PRODUCTS_SECONDS = 6 * 3600
 
 
-def core_products(*, scope: Scope) -> pd.DataFrame:
+def core_products(*, scope: Scope, tables: RunCutTables | None = None) -> pd.DataFrame:
     """Per product that core customers bought in the run's window: its category, name, brand, supplier,
-    core customers and core revenue (units). One scan of the window's lines, then cached per run (a
-    published run never changes; the key carries the run's pk and window): the cut page and API read
-    their alternatives from it."""
+    core customers and core revenue (units). From the run's `CoreProduct` rows when `tables` are written
+    (a few thousand rows), else one scan of the window's lines; cached per run either way (a published
+    run never changes; the key carries the run's pk and window): the cut page and API read their
+    alternatives from it."""
     key = f"stratify:ops:{scope.tenant}:{scope.run_pk}:{scope.start}:{scope.end}:core-products:v1"
+    columns = ["category", "product_id", "name", "brand", "supplier_id", "core_customers", "revenue_units"]
 
     def compute() -> pd.DataFrame:
+        if tables is not None:
+            return _frame(
+                f"SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, cp.core_customers,"
+                f" cp.revenue_units FROM {CORE_PRODUCTS} cp"
+                f" JOIN {PRODUCTS} p ON p.id = cp.product_id AND p.distributor_id = %s"
+                " WHERE cp.distributor_id = %s AND cp.run_id = %s AND p.category <> ''",
+                [scope.tenant, scope.tenant, scope.run_pk],
+                columns,
+            )
         base, params = scope.lines_from(segment=CORE)
         return _frame(
             f"SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, count(DISTINCT l.customer_id),"
             f" {units_sum('l.revenue')}{base} AND p.category <> ''"
             " GROUP BY p.category, p.product_id, p.name, p.brand, p.supplier_id",
             params,
-            ["category", "product_id", "name", "brand", "supplier_id", "core_customers", "revenue_units"],
+            columns,
         )
 
     return cache.get_or_set(key, compute, CORE_PRODUCTS_SECONDS)
 
 
-def cut_alternatives(*, scope: Scope, choice: CutChoice, limit: int = 5) -> list[dict]:
+def cut_alternatives(
+    *, scope: Scope, choice: CutChoice, limit: int = 5, tables: RunCutTables | None = None
+) -> list[dict]:
     """Per category of the cut products: the products not cut that core customers bought in the window,
     most core customers first (at most `limit` per category); from `core_products`."""
     cut, cut_params = choice.condition("p")
@@ -376,7 +472,7 @@ def cut_alternatives(*, scope: Scope, choice: CutChoice, limit: int = 5) -> list
         )
         if c
     }
-    frame = core_products(scope=scope)
+    frame = core_products(scope=scope, tables=tables)
     frame = frame[frame["category"].isin(categories)]
     chosen = (
         frame["supplier_id"].isin(choice.supplier)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from stratify.engine import LAPSED, SEGMENTS, ModelSettings, stratify
 from stratify.jobs.models import Job
-from stratify.jobs.registry import JobDeferred, JobFailed
+from stratify.jobs.registry import CUT_TABLES_JOB_KIND, JobDeferred, JobFailed
 from stratify.jobs.services import job_enqueue, job_fence
 
 from .. import aggregates as agg
@@ -141,6 +141,8 @@ def _compute(run: StratificationRun, job, progress) -> dict:
         # The run's profit centers follow in a job of their own (segments.services.profit), from the
         # same data: the run is published without waiting for them.
         job_enqueue(distributor=distributor, kind=PROFIT_JOB_KIND, params={"run": run.number})
+        # So do the tables of the operations' cut scenario (handled by `operations`, by kind name).
+        job_enqueue(distributor=distributor, kind=CUT_TABLES_JOB_KIND, params={"run": run.number})
         job_fence(job)  # only the attempt that still owns the job may publish
     counts = {segment: totals[segment]["count"] for segment in (*SEGMENTS, LAPSED)}
     summary = ", ".join(f"{segment} {count}" for segment, count in counts.items())
