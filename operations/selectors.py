@@ -108,6 +108,7 @@ def data_stamp(*, distributor) -> str:
     return f"{imported.timestamp() if imported else 0}-{changed}"
 
 
+RUN_CACHE_SECONDS = 6 * 3600
 _MEMO: OrderedDict[str, tuple[object, int]] = OrderedDict()  # this process's latest results: (value, bytes)
 _MEMO_ENTRIES = 32
 _MEMO_BYTES = 256 * 2**20  # a few pages' tables at 200,000 products each
@@ -138,7 +139,7 @@ def run_cached(*, distributor, run, name: str, compute, stamp: str | None = None
             if key in _MEMO:
                 _MEMO.move_to_end(key)
                 return _MEMO[key][0]
-    value = cache.get_or_set(key, compute, CORE_PRODUCTS_SECONDS)
+    value = cache.get_or_set(key, compute, RUN_CACHE_SECONDS)
     if memo:
         size = _size(value)
         with _MEMO_LOCK:
@@ -256,8 +257,7 @@ def cut_unknown(*, distributor, choice: CutChoice, run=None) -> dict[str, list[s
     return unknown
 
 
-CUT_COLUMNS = ["customer_pk", "segment", "window_revenue", "customer_id", "name", "lines", "special_lines",
-               "revenue_units", "cost_units"]  # fmt: skip
+CUT_COLUMNS = ["customer_pk", "segment", "customers", "lines", "special_lines", "revenue_units", "cost_units"]
 
 
 def imports_stamp(*, distributor) -> str:
@@ -283,36 +283,68 @@ def cut_tables(*, distributor, run) -> RunCutTables | None:
     return built
 
 
-def _cut_rows_of_lines(scope: Scope, choice: CutChoice) -> pd.DataFrame:
-    """Per customer with a cut line in the window: its sums, from the lines. One statement: the window's
-    cut lines summed per customer first (an index-only range scan per cut product of
-    `invoiceline_product_idx` on PostgreSQL), then only those customers joined to their score in the run
-    (its segment, and its window revenue as the run computed it: every window line) and to their
-    account number and name."""
-    cut, cut_params = choice.condition()
+def _cut_rows(per_customer: str, params: list) -> pd.DataFrame:
+    """The cut's rows from `per_customer`, SQL of (customer_id, segment, lines, special_lines,
+    revenue_units, cost_units) per customer with a cut line: one row per core customer (the only ones
+    listed), and one row per other segment summing its customers (`customers` counts them; the figures
+    are sums, net profit included: its per-line costs are linear in the lines)."""
     return _frame(
-        f"SELECT l.customer_id, s.segment, s.revenue, c.customer_id, c.name, l.lines, l.special_lines,"
-        f" l.revenue_units, l.cost_units"
+        f"WITH cut AS ({per_customer})"
+        " SELECT cut.customer_id, cut.segment, 1, cut.lines, cut.special_lines, cut.revenue_units,"
+        f" cut.cost_units FROM cut WHERE cut.segment = '{CORE}'"
+        " UNION ALL"
+        " SELECT NULL, cut.segment, count(*), CAST(sum(cut.lines) AS bigint), CAST(sum(cut.special_lines) AS bigint),"
+        " CAST(sum(cut.revenue_units) AS bigint), CAST(sum(cut.cost_units) AS bigint)"
+        f" FROM cut WHERE cut.segment <> '{CORE}' GROUP BY cut.segment",
+        params,
+        CUT_COLUMNS,
+        serial=True,
+    )
+
+
+def core_accounts(*, distributor, run) -> pd.DataFrame:
+    """The run's core customers, by customer pk: account number, name and window revenue as the run
+    computed it (every window line). Cached per run and kept in the process: every cut lists its core
+    customers with these, and joining them in SQL cost more than the cut itself (a lookup per core
+    customer)."""
+    scope = Scope.of(distributor, run)
+
+    def compute() -> pd.DataFrame:
+        frame = _frame(
+            f"SELECT s.customer_id, c.customer_id, c.name, s.revenue FROM {SCORES} s"
+            f" JOIN {CUSTOMERS} c ON c.id = s.customer_id AND c.distributor_id = %s"
+            " WHERE s.distributor_id = %s AND s.run_id = %s AND s.segment = %s",
+            [scope.tenant, scope.tenant, scope.run_pk, CORE],
+            ["customer_pk", "customer_id", "name", "window_revenue"],
+        )
+        return frame.set_index("customer_pk")
+
+    return run_cached(distributor=distributor, run=run, name="core-accounts", compute=compute, memo=True)
+
+
+def _cut_rows_of_lines(scope: Scope, choice: CutChoice) -> pd.DataFrame:
+    """`_cut_rows` from the window's lines: the cut lines summed per customer (an index-only range
+    scan per cut product of `invoiceline_product_idx` on PostgreSQL), then joined to the customer's
+    score in the run (its segment)."""
+    cut, cut_params = choice.condition()
+    return _cut_rows(
+        f"SELECT l.customer_id, s.segment, l.lines, l.special_lines, l.revenue_units, l.cost_units"
         f" FROM (SELECT l.customer_id, count(*) AS lines,"
         f" sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_lines,"
         f" {units_sum('l.revenue')} AS revenue_units, {units_sum('l.cost')} AS cost_units"
         f" FROM {LINES} l JOIN {PRODUCTS} p ON p.id = l.product_id AND p.distributor_id = %s"
         f" WHERE l.distributor_id = %s AND l.invoice_date >= %s AND l.invoice_date <= %s AND {cut}"
         f" GROUP BY l.customer_id) l"
-        f" JOIN {SCORES} s ON s.customer_id = l.customer_id AND s.distributor_id = %s AND s.run_id = %s"
-        f" JOIN {CUSTOMERS} c ON c.id = l.customer_id AND c.distributor_id = %s",
-        [scope.tenant, scope.tenant, scope.start, scope.end, *cut_params, scope.tenant, scope.run_pk, scope.tenant],
-        CUT_COLUMNS,
-        serial=True,
+        f" JOIN {SCORES} s ON s.customer_id = l.customer_id AND s.distributor_id = %s AND s.run_id = %s",
+        [scope.tenant, scope.tenant, scope.start, scope.end, *cut_params, scope.tenant, scope.run_pk],
     )  # fmt: skip
 
 
 def _cut_rows_of_pairs(scope: Scope, choice: CutChoice, tables: RunCutTables) -> pd.DataFrame:
-    """`_cut_rows_of_lines` from the run's `CutPair` rows: a line is cut iff its (supplier, brand) pair
-    is chosen or its product is, so the cut is the sum of the chosen pairs' rows (an index range per
-    pair) plus the lines of the chosen products whose pair is not chosen (through
-    `invoiceline_product_idx`), two disjoint sets. Account number, name and window revenue only for the
-    core customers (the only ones listed)."""
+    """`_cut_rows` from the run's `CutPair` rows: a line is cut iff its (supplier, brand) pair is chosen
+    or its product is, so the cut is the sum of the chosen pairs' rows (an index range per pair) plus
+    the lines of the chosen products whose pair is not chosen (through `invoiceline_product_idx`), two
+    disjoint sets."""
     suppliers, brands = set(choice.supplier), set(choice.brand)
     pairs = [(s, b) for s, b in tables.pair_list if s in suppliers or b in brands]
     parts, params = [], []
@@ -336,22 +368,13 @@ def _cut_rows_of_pairs(scope: Scope, choice: CutChoice, tables: RunCutTables) ->
         params += [*base_params, *choice.product, *chosen_params]
     if not parts:
         return pd.DataFrame(columns=CUT_COLUMNS)
-    core = f"cut.segment = '{CORE}'"
-    return _frame(
-        f"SELECT cut.customer_id, cut.segment, s.revenue, c.customer_id, c.name, cut.lines, cut.special_lines,"
-        f" cut.revenue_units, cut.cost_units"
-        f" FROM (SELECT customer_id, segment, CAST(sum(lines) AS bigint) AS lines,"
-        f" CAST(sum(special_lines) AS bigint) AS special_lines, CAST(sum(revenue_units) AS bigint) AS revenue_units,"
-        f" CAST(sum(cost_units) AS bigint) AS cost_units"
-        f" FROM ({' UNION ALL '.join(parts)}) AS u"
-        f" GROUP BY customer_id, segment) cut"
-        f" LEFT JOIN {SCORES} s ON {core} AND s.customer_id = cut.customer_id AND s.distributor_id = %s"
-        f" AND s.run_id = %s"
-        f" LEFT JOIN {CUSTOMERS} c ON {core} AND c.id = cut.customer_id AND c.distributor_id = %s",
-        [*params, scope.tenant, scope.run_pk, scope.tenant],
-        CUT_COLUMNS,
-        serial=True,
-    )  # fmt: skip
+    return _cut_rows(
+        "SELECT customer_id, segment, CAST(sum(lines) AS bigint) AS lines,"
+        " CAST(sum(special_lines) AS bigint) AS special_lines, CAST(sum(revenue_units) AS bigint) AS revenue_units,"
+        f" CAST(sum(cost_units) AS bigint) AS cost_units FROM ({' UNION ALL '.join(parts)}) AS u"
+        " GROUP BY customer_id, segment",
+        params,
+    )
 
 
 def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) -> dict:
@@ -371,14 +394,14 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
     # else they are rounded to 4: RATE_FIELDS are money).
     per_line = int((Decimal(rates.cost_per_line) * UNITS).to_integral_value(ROUND_HALF_EVEN))
     per_special = int((Decimal(rates.cost_per_special_order) * UNITS).to_integral_value(ROUND_HALF_EVEN))
-    for column in ("lines", "special_lines", "revenue_units", "cost_units"):
+    for column in ("customers", "lines", "special_lines", "revenue_units", "cost_units"):
         rows[column] = rows[column].astype("int64")
     rows["gm_units"] = rows["revenue_units"] - rows["cost_units"]
     rows["net_units"] = rows["gm_units"] - rows["lines"] * per_line - rows["special_lines"] * per_special
 
     def sums(part: pd.DataFrame) -> dict:
         return {
-            "customers": int(len(part)),
+            "customers": int(part["customers"].sum()),
             "revenue": money(int(part["revenue_units"].sum())),
             "gross_margin": money(int(part["gm_units"].sum())),
             "net_profit": money(int(part["net_units"].sum())),
@@ -389,21 +412,34 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
         for s, part in sorted(rows.groupby("segment"), key=lambda item: SEGMENT_RANK.get(item[0], 99))
     ]
     # Only the core customers are listed: only they are sorted (most revenue at risk first).
-    core_rows = rows[rows["segment"] == CORE].sort_values(["revenue_units", "customer_id"], ascending=[False, True])
+    core_rows = rows[rows["segment"] == CORE].astype({"customer_pk": "int64"})
+    core_rows = core_rows.join(core_accounts(distributor=distributor, run=run), on="customer_pk", how="inner")
+    core_rows = core_rows.sort_values(["revenue_units", "customer_id"], ascending=[False, True])
     customers = []
-    for row in core_rows.itertuples(index=False):  # the core customers only: they are listed
-        window = None if pd.isna(row.window_revenue) else Decimal(repr(float(row.window_revenue)))
+    for customer_id, name, lines, revenue, gross_margin, net_profit, units, window in zip(
+        core_rows["customer_id"].tolist(),
+        core_rows["name"].tolist(),
+        core_rows["lines"].tolist(),
+        cents_of(core_rows["revenue_units"]).tolist(),  # money(): half-even to the cent, whole columns
+        cents_of(core_rows["gm_units"]).tolist(),
+        cents_of(core_rows["net_units"]).tolist(),
+        core_rows["revenue_units"].tolist(),
+        core_rows["window_revenue"].tolist(),
+        strict=True,
+    ):
+        # The window revenue (a float in the score) as the exact Decimal of its shortest repr.
+        window = None if window is None or window != window else Decimal(repr(window))
         customers.append(
             {
-                "customer_id": row.customer_id,
-                "name": row.name or "",
-                "segment": row.segment,
-                "lines": int(row.lines),
-                "revenue": money(row.revenue_units),
-                "gross_margin": money(row.gm_units),
-                "net_profit": money(row.net_units),
+                "customer_id": customer_id,
+                "name": name or "",
+                "segment": CORE,
+                "lines": lines,
+                "revenue": Decimal(revenue).scaleb(-2),
+                "gross_margin": Decimal(gross_margin).scaleb(-2),
+                "net_profit": Decimal(net_profit).scaleb(-2),
                 "window_revenue": None if window is None else window.quantize(CENT, rounding=ROUND_HALF_EVEN),
-                "share": float(Decimal(int(row.revenue_units)) / UNITS / window) if window and window > 0 else None,
+                "share": float(Decimal(units) / (window * UNITS)) if window and window > 0 else None,
             }
         )
     core = sums(core_rows)
@@ -418,27 +454,26 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
         "total": sums(rows),
         "by_segment": by_segment,
         "customers": customers,
-        "alternatives": cut_alternatives(scope=scope, choice=choice, limit=alternatives, tables=tables)
+        "alternatives": cut_alternatives(
+            distributor=distributor, run=run, choice=choice, limit=alternatives, tables=tables
+        )
         if alternatives
         else [],
     }
 
 
-CORE_PRODUCTS_SECONDS = 6 * 3600
-
-
-def core_products(*, scope: Scope, tables: RunCutTables | None = None) -> pd.DataFrame:
+def core_products(*, distributor, run, tables: RunCutTables | None = None) -> pd.DataFrame:
     """Per product that core customers bought in the run's window: its category, name, brand, supplier,
-    core customers and core revenue (units). From the run's `CoreProduct` rows when `tables` are written
-    (a few thousand rows), else one scan of the window's lines; cached per run either way (a published
-    run never changes; the key carries the run's pk and window): the cut page and API read their
-    alternatives from it."""
-    key = f"stratify:ops:{scope.tenant}:{scope.run_pk}:{scope.start}:{scope.end}:core-products:v1"
+    core customers and core revenue (units), in the order the alternatives are listed (by category,
+    most core customers first). From the run's `CoreProduct` rows when `tables` are written (a few
+    thousand rows), else one scan of the window's lines; cached per run either way and kept in the
+    process: the cut page and API read their alternatives from it."""
+    scope = Scope.of(distributor, run)
     columns = ["category", "product_id", "name", "brand", "supplier_id", "core_customers", "revenue_units"]
 
     def compute() -> pd.DataFrame:
         if tables is not None:
-            return _frame(
+            frame = _frame(
                 f"SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, cp.core_customers,"
                 f" cp.revenue_units FROM {CORE_PRODUCTS} cp"
                 f" JOIN {PRODUCTS} p ON p.id = cp.product_id AND p.distributor_id = %s"
@@ -446,23 +481,27 @@ def core_products(*, scope: Scope, tables: RunCutTables | None = None) -> pd.Dat
                 [scope.tenant, scope.tenant, scope.run_pk],
                 columns,
             )
-        base, params = scope.lines_from(segment=CORE)
-        return _frame(
-            f"SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, count(DISTINCT l.customer_id),"
-            f" {units_sum('l.revenue')}{base} AND p.category <> ''"
-            " GROUP BY p.category, p.product_id, p.name, p.brand, p.supplier_id",
-            params,
-            columns,
-        )
+        else:
+            base, params = scope.lines_from(segment=CORE)
+            frame = _frame(
+                f"SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, count(DISTINCT l.customer_id),"
+                f" {units_sum('l.revenue')}{base} AND p.category <> ''"
+                " GROUP BY p.category, p.product_id, p.name, p.brand, p.supplier_id",
+                params,
+                columns,
+            )
+        order = ["category", "core_customers", "revenue_units", "product_id"]
+        return frame.sort_values(order, ascending=[True, False, False, True], ignore_index=True)
 
-    return cache.get_or_set(key, compute, CORE_PRODUCTS_SECONDS)
+    return run_cached(distributor=distributor, run=run, name="core-products", compute=compute, memo=True)
 
 
 def cut_alternatives(
-    *, scope: Scope, choice: CutChoice, limit: int = 5, tables: RunCutTables | None = None
+    *, distributor, run, choice: CutChoice, limit: int = 5, tables: RunCutTables | None = None
 ) -> list[dict]:
     """Per category of the cut products: the products not cut that core customers bought in the window,
     most core customers first (at most `limit` per category); from `core_products`."""
+    scope = Scope.of(distributor, run)
     cut, cut_params = choice.condition("p")
     categories = {
         c
@@ -472,7 +511,7 @@ def cut_alternatives(
         )
         if c
     }
-    frame = core_products(scope=scope, tables=tables)
+    frame = core_products(distributor=distributor, run=run, tables=tables)
     frame = frame[frame["category"].isin(categories)]
     chosen = (
         frame["supplier_id"].isin(choice.supplier)
@@ -482,10 +521,7 @@ def cut_alternatives(
     frame = frame[~chosen]
     if frame.empty:
         return []
-    frame = frame.sort_values(
-        ["category", "core_customers", "revenue_units", "product_id"], ascending=[True, False, False, True]
-    )
-    frame = frame.groupby("category", sort=False).head(limit)
+    frame = frame.groupby("category", sort=False).head(limit)  # the frame is in the order listed
     return [
         {
             "category": r.category,

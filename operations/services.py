@@ -152,6 +152,10 @@ def cut_tables_write(*, distributor, run) -> RunCutTables:
             [scope.tenant, scope.run_pk, *params],
         )
         products = cursor.rowcount
+        if is_postgres():
+            # Statistics of the new rows (autovacuum would come later): without them the planner takes
+            # a run's rows for a handful and reads all of them instead of the chosen pairs' ranges.
+            cursor.execute(f"ANALYZE {CUT_PAIRS}, {CORE_PRODUCTS}")
         # Every pair the tenant's products have (a superset of the rows'): a choice of suppliers and
         # brands becomes the pairs it matches, each an index range of `cutpair_pair_idx`.
         products_pairs = Product.objects.filter(distributor=distributor).order_by().values_list("supplier_id", "brand")
