@@ -83,7 +83,7 @@ def _run_fk(related_name: str):
 
 
 class RunCutTables(TenantOwnedModel):
-    """The run's cut tables are written: `CutPair` and `CoreProduct` rows exist for it (a run with no
+    """The run's cut tables are written: `CutPair`, `CoreCustomer` and `CoreProduct` rows exist for it (a run with no
     window lines has none, and still this row), from the data of `imports_stamp` (the latest import
     then; a later import makes the cut read the lines again until a new run)."""
 
@@ -122,6 +122,26 @@ class CutPair(TenantOwnedModel):
 
     class Meta:
         indexes = [models.Index(fields=["distributor", "run", "supplier_id", "brand"], name="cutpair_pair_idx")]
+
+
+class CoreCustomer(TenantOwnedModel):
+    """A core customer of the run as a cut lists it: account number and name (when the run's tables were
+    written) and its window revenue as the run computed it (every window line; the score's)."""
+
+    id = models.BigAutoField(primary_key=True)
+    distributor = models.ForeignKey(
+        "accounts.Distributor", on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
+    )
+    run = _run_fk("+")
+    customer = models.ForeignKey(
+        "sales.Customer", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    account = models.CharField(max_length=100, help_text="The customer's account number (its customer_id)")
+    name = models.CharField(max_length=255, blank=True)
+    window_revenue = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["distributor", "run", "customer"], name="corecustomer_run_idx")]
 
 
 class CoreProduct(TenantOwnedModel):

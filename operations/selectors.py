@@ -37,7 +37,7 @@ from stratify.db import is_postgres
 from stratify.engine import ModelSettings
 from stratify.jobs.models import Job
 
-from .models import CoreProduct, CutPair, CutScenario, OperationsSettings, RunCutTables
+from .models import CoreCustomer, CoreProduct, CutPair, CutScenario, OperationsSettings, RunCutTables
 
 LINES = InvoiceLine._meta.db_table
 PRODUCTS = Product._meta.db_table
@@ -48,6 +48,7 @@ INVOICES = CustomerInvoice._meta.db_table
 CATEGORIES = CustomerCategory._meta.db_table
 CUT_PAIRS = CutPair._meta.db_table
 CORE_PRODUCTS = CoreProduct._meta.db_table
+CORE_CUSTOMERS = CoreCustomer._meta.db_table
 CENT = Decimal("0.01")
 CORE = "core"
 DEMAND_DIMENSIONS: dict[str, tuple[str, str]] = {
@@ -109,15 +110,22 @@ def data_stamp(*, distributor) -> str:
 
 
 RUN_CACHE_SECONDS = 6 * 3600
+_MISSING = object()
 _MEMO: OrderedDict[str, tuple[object, int]] = OrderedDict()  # this process's latest results: (value, bytes)
 _MEMO_ENTRIES = 32
 _MEMO_BYTES = 256 * 2**20  # a few pages' tables at 200,000 products each
 _MEMO_LOCK = threading.Lock()
 
 
+_TEXT_BYTES = 64  # a short text value: the str object and its characters
+
+
 def _size(value) -> int:
+    """About how many bytes `value` holds: its columns, texts counted at _TEXT_BYTES each (walking every
+    text to measure it took longer than reading a small table)."""
     if isinstance(value, pd.DataFrame):
-        return int(value.memory_usage(deep=True).sum())
+        texts = sum(1 for dtype in value.dtypes if dtype.kind == "O" or pd.api.types.is_string_dtype(dtype))
+        return int(value.memory_usage(deep=False).sum()) + texts * len(value) * _TEXT_BYTES
     if isinstance(value, tuple):
         return sum(_size(v) for v in value)
     return 0
@@ -139,7 +147,12 @@ def run_cached(*, distributor, run, name: str, compute, stamp: str | None = None
             if key in _MEMO:
                 _MEMO.move_to_end(key)
                 return _MEMO[key][0]
-    value = cache.get_or_set(key, compute, RUN_CACHE_SECONDS)
+    # get, then set: not get_or_set, which reads a value it has just stored back (unpickling it again).
+    # Two processes computing at once store the same value.
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(key, value, RUN_CACHE_SECONDS)
     if memo:
         size = _size(value)
         with _MEMO_LOCK:
@@ -257,7 +270,8 @@ def cut_unknown(*, distributor, choice: CutChoice, run=None) -> dict[str, list[s
     return unknown
 
 
-CUT_COLUMNS = ["customer_pk", "segment", "customers", "lines", "special_lines", "revenue_units", "cost_units"]
+CUT_COLUMNS = ["customer_pk", "segment", "customer_id", "name", "window_revenue", "customers", "lines",
+               "special_lines", "revenue_units", "cost_units"]  # fmt: skip
 
 
 def imports_stamp(*, distributor) -> str:
@@ -283,49 +297,33 @@ def cut_tables(*, distributor, run) -> RunCutTables | None:
     return built
 
 
-def _cut_rows(per_customer: str, params: list) -> pd.DataFrame:
+def _cut_rows(per_customer: str, params: list, accounts: str, accounts_params: list) -> pd.DataFrame:
     """The cut's rows from `per_customer`, SQL of (customer_id, segment, lines, special_lines,
     revenue_units, cost_units) per customer with a cut line: one row per core customer (the only ones
-    listed), and one row per other segment summing its customers (`customers` counts them; the figures
-    are sums, net profit included: its per-line costs are linear in the lines)."""
+    listed) with its account number, name and window revenue from `accounts` (SQL of (customer_id,
+    account, name, window_revenue) per core customer of the run), and one row per other segment summing
+    its customers (`customers` counts them; the figures are sums, net profit included: its per-line
+    costs are linear in the lines)."""
     return _frame(
         f"WITH cut AS ({per_customer})"
-        " SELECT cut.customer_id, cut.segment, 1, cut.lines, cut.special_lines, cut.revenue_units,"
-        f" cut.cost_units FROM cut WHERE cut.segment = '{CORE}'"
+        " SELECT cut.customer_id, cut.segment, k.account, k.name, k.window_revenue, 1, cut.lines,"
+        f" cut.special_lines, cut.revenue_units, cut.cost_units FROM cut JOIN ({accounts}) k"
+        f" ON k.customer_id = cut.customer_id WHERE cut.segment = '{CORE}'"
         " UNION ALL"
-        " SELECT NULL, cut.segment, count(*), CAST(sum(cut.lines) AS bigint), CAST(sum(cut.special_lines) AS bigint),"
-        " CAST(sum(cut.revenue_units) AS bigint), CAST(sum(cut.cost_units) AS bigint)"
+        " SELECT NULL, cut.segment, NULL, NULL, NULL, count(*), CAST(sum(cut.lines) AS bigint),"
+        " CAST(sum(cut.special_lines) AS bigint), CAST(sum(cut.revenue_units) AS bigint),"
+        " CAST(sum(cut.cost_units) AS bigint)"
         f" FROM cut WHERE cut.segment <> '{CORE}' GROUP BY cut.segment",
-        params,
+        [*params, *accounts_params],
         CUT_COLUMNS,
         serial=True,
     )
 
 
-def core_accounts(*, distributor, run) -> pd.DataFrame:
-    """The run's core customers, by customer pk: account number, name and window revenue as the run
-    computed it (every window line). Cached per run and kept in the process: every cut lists its core
-    customers with these, and joining them in SQL cost more than the cut itself (a lookup per core
-    customer)."""
-    scope = Scope.of(distributor, run)
-
-    def compute() -> pd.DataFrame:
-        frame = _frame(
-            f"SELECT s.customer_id, c.customer_id, c.name, s.revenue FROM {SCORES} s"
-            f" JOIN {CUSTOMERS} c ON c.id = s.customer_id AND c.distributor_id = %s"
-            " WHERE s.distributor_id = %s AND s.run_id = %s AND s.segment = %s",
-            [scope.tenant, scope.tenant, scope.run_pk, CORE],
-            ["customer_pk", "customer_id", "name", "window_revenue"],
-        )
-        return frame.set_index("customer_pk")
-
-    return run_cached(distributor=distributor, run=run, name="core-accounts", compute=compute, memo=True)
-
-
 def _cut_rows_of_lines(scope: Scope, choice: CutChoice) -> pd.DataFrame:
     """`_cut_rows` from the window's lines: the cut lines summed per customer (an index-only range
     scan per cut product of `invoiceline_product_idx` on PostgreSQL), then joined to the customer's
-    score in the run (its segment)."""
+    score in the run (its segment); the core customers' accounts from their scores and accounts."""
     cut, cut_params = choice.condition()
     return _cut_rows(
         f"SELECT l.customer_id, s.segment, l.lines, l.special_lines, l.revenue_units, l.cost_units"
@@ -337,6 +335,10 @@ def _cut_rows_of_lines(scope: Scope, choice: CutChoice) -> pd.DataFrame:
         f" GROUP BY l.customer_id) l"
         f" JOIN {SCORES} s ON s.customer_id = l.customer_id AND s.distributor_id = %s AND s.run_id = %s",
         [scope.tenant, scope.tenant, scope.start, scope.end, *cut_params, scope.tenant, scope.run_pk],
+        f"SELECT s.customer_id, c.customer_id AS account, c.name, s.revenue AS window_revenue FROM {SCORES} s"
+        f" JOIN {CUSTOMERS} c ON c.id = s.customer_id AND c.distributor_id = %s"
+        f" WHERE s.distributor_id = %s AND s.run_id = %s AND s.segment = '{CORE}'",
+        [scope.tenant, scope.tenant, scope.run_pk],
     )  # fmt: skip
 
 
@@ -344,7 +346,7 @@ def _cut_rows_of_pairs(scope: Scope, choice: CutChoice, tables: RunCutTables) ->
     """`_cut_rows` from the run's `CutPair` rows: a line is cut iff its (supplier, brand) pair is chosen
     or its product is, so the cut is the sum of the chosen pairs' rows (an index range per pair) plus
     the lines of the chosen products whose pair is not chosen (through `invoiceline_product_idx`), two
-    disjoint sets."""
+    disjoint sets; the core customers' accounts from the run's `CoreCustomer` rows."""
     suppliers, brands = set(choice.supplier), set(choice.brand)
     pairs = [(s, b) for s, b in tables.pair_list if s in suppliers or b in brands]
     parts, params = [], []
@@ -374,6 +376,9 @@ def _cut_rows_of_pairs(scope: Scope, choice: CutChoice, tables: RunCutTables) ->
         f" CAST(sum(cost_units) AS bigint) AS cost_units FROM ({' UNION ALL '.join(parts)}) AS u"
         " GROUP BY customer_id, segment",
         params,
+        f"SELECT customer_id, account, name, window_revenue FROM {CORE_CUSTOMERS}"
+        " WHERE distributor_id = %s AND run_id = %s",
+        [scope.tenant, scope.run_pk],
     )
 
 
@@ -412,9 +417,7 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
         for s, part in sorted(rows.groupby("segment"), key=lambda item: SEGMENT_RANK.get(item[0], 99))
     ]
     # Only the core customers are listed: only they are sorted (most revenue at risk first).
-    core_rows = rows[rows["segment"] == CORE].astype({"customer_pk": "int64"})
-    core_rows = core_rows.join(core_accounts(distributor=distributor, run=run), on="customer_pk", how="inner")
-    core_rows = core_rows.sort_values(["revenue_units", "customer_id"], ascending=[False, True])
+    core_rows = rows[rows["segment"] == CORE].sort_values(["revenue_units", "customer_id"], ascending=[False, True])
     customers = []
     for customer_id, name, lines, revenue, gross_margin, net_profit, units, window in zip(
         core_rows["customer_id"].tolist(),
@@ -462,66 +465,82 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
     }
 
 
-def core_products(*, distributor, run, tables: RunCutTables | None = None) -> pd.DataFrame:
+ALTERNATIVE_COLUMNS = ["category", "product_id", "name", "brand", "supplier_id", "core_customers", "revenue_units"]
+
+
+def core_products(*, distributor, run) -> pd.DataFrame:
     """Per product that core customers bought in the run's window: its category, name, brand, supplier,
-    core customers and core revenue (units), in the order the alternatives are listed (by category,
-    most core customers first). From the run's `CoreProduct` rows when `tables` are written (a few
-    thousand rows), else one scan of the window's lines; cached per run either way and kept in the
-    process: the cut page and API read their alternatives from it."""
+    core customers and core revenue (units). One scan of the window's lines, cached per run and kept in
+    the process: the alternatives of a run without cut tables."""
     scope = Scope.of(distributor, run)
-    columns = ["category", "product_id", "name", "brand", "supplier_id", "core_customers", "revenue_units"]
 
     def compute() -> pd.DataFrame:
-        if tables is not None:
-            frame = _frame(
-                f"SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, cp.core_customers,"
-                f" cp.revenue_units FROM {CORE_PRODUCTS} cp"
-                f" JOIN {PRODUCTS} p ON p.id = cp.product_id AND p.distributor_id = %s"
-                " WHERE cp.distributor_id = %s AND cp.run_id = %s AND p.category <> ''",
-                [scope.tenant, scope.tenant, scope.run_pk],
-                columns,
-            )
-        else:
-            base, params = scope.lines_from(segment=CORE)
-            frame = _frame(
-                f"SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, count(DISTINCT l.customer_id),"
-                f" {units_sum('l.revenue')}{base} AND p.category <> ''"
-                " GROUP BY p.category, p.product_id, p.name, p.brand, p.supplier_id",
-                params,
-                columns,
-            )
-        order = ["category", "core_customers", "revenue_units", "product_id"]
-        return frame.sort_values(order, ascending=[True, False, False, True], ignore_index=True)
+        base, params = scope.lines_from(segment=CORE)
+        return _frame(
+            f"SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, count(DISTINCT l.customer_id),"
+            f" {units_sum('l.revenue')}{base} AND p.category <> ''"
+            " GROUP BY p.category, p.product_id, p.name, p.brand, p.supplier_id",
+            params,
+            ALTERNATIVE_COLUMNS,
+        )
 
     return run_cached(distributor=distributor, run=run, name="core-products", compute=compute, memo=True)
+
+
+def _alternatives_of_tables(scope: Scope, choice: CutChoice, limit: int) -> pd.DataFrame:
+    """The candidates of `cut_alternatives` from the run's `CoreProduct` rows: per category of the cut
+    products, its uncut products that rank within the first `limit` by core customers and revenue
+    (ties share a rank, so the order by SKU, taken in Python, decides among them as it does for the
+    lines). One statement per cut over the run's few thousand rows, nothing cached."""
+    cut, cut_params = choice.condition("p")
+    cut_of_q, cut_of_q_params = choice.condition("q")
+    return _frame(
+        "SELECT category, product_id, name, brand, supplier_id, core_customers, revenue_units FROM"
+        " (SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, cp.core_customers, cp.revenue_units,"
+        " rank() OVER (PARTITION BY p.category ORDER BY cp.core_customers DESC, cp.revenue_units DESC) AS place"
+        f" FROM {CORE_PRODUCTS} cp JOIN {PRODUCTS} p ON p.id = cp.product_id AND p.distributor_id = %s"
+        " WHERE cp.distributor_id = %s AND cp.run_id = %s AND p.category <> ''"
+        f" AND p.category IN (SELECT q.category FROM {PRODUCTS} q WHERE q.distributor_id = %s AND {cut_of_q})"
+        f" AND NOT {cut}) ranked"
+        " WHERE place <= %s",
+        [scope.tenant, scope.tenant, scope.run_pk, scope.tenant, *cut_of_q_params, *cut_params, limit],
+        ALTERNATIVE_COLUMNS,
+    )
 
 
 def cut_alternatives(
     *, distributor, run, choice: CutChoice, limit: int = 5, tables: RunCutTables | None = None
 ) -> list[dict]:
     """Per category of the cut products: the products not cut that core customers bought in the window,
-    most core customers first (at most `limit` per category); from `core_products`."""
+    most core customers first (at most `limit` per category); from the run's cut tables when `tables`
+    are written, else from `core_products`."""
     scope = Scope.of(distributor, run)
-    cut, cut_params = choice.condition("p")
-    categories = {
-        c
-        for (c,) in _rows(
-            f"SELECT DISTINCT p.category FROM {PRODUCTS} p WHERE p.distributor_id = %s AND {cut}",
-            [scope.tenant, *cut_params],
+    if tables is not None:
+        frame = _alternatives_of_tables(scope, choice, limit)
+    else:
+        cut, cut_params = choice.condition("p")
+        categories = {
+            c
+            for (c,) in _rows(
+                f"SELECT DISTINCT p.category FROM {PRODUCTS} p WHERE p.distributor_id = %s AND {cut}",
+                [scope.tenant, *cut_params],
+            )
+            if c
+        }
+        frame = core_products(distributor=distributor, run=run)
+        frame = frame[frame["category"].isin(categories)]
+        chosen = (
+            frame["supplier_id"].isin(choice.supplier)
+            | frame["brand"].isin(choice.brand)
+            | frame["product_id"].isin(choice.product)
         )
-        if c
-    }
-    frame = core_products(distributor=distributor, run=run, tables=tables)
-    frame = frame[frame["category"].isin(categories)]
-    chosen = (
-        frame["supplier_id"].isin(choice.supplier)
-        | frame["brand"].isin(choice.brand)
-        | frame["product_id"].isin(choice.product)
-    )
-    frame = frame[~chosen]
+        frame = frame[~chosen]
     if frame.empty:
         return []
-    frame = frame.groupby("category", sort=False).head(limit)  # the frame is in the order listed
+    frame = frame.sort_values(
+        ["category", "core_customers", "revenue_units", "product_id"], ascending=[True, False, False, True]
+    )
+    frame = frame.groupby("category", sort=False).head(limit)
     return [
         {
             "category": r.category,

@@ -15,8 +15,20 @@ from segments.selectors import policy_get
 from segments.services.policies import policy_update
 from stratify.db import is_postgres
 
-from .models import CoreProduct, CutPair, CutScenario, OperationsSettings, RunCutTables
-from .selectors import CORE, CORE_PRODUCTS, CUT_PAIRS, CutChoice, Scope, consolidation, cut_unknown, imports_stamp
+from .models import CoreCustomer, CoreProduct, CutPair, CutScenario, OperationsSettings, RunCutTables
+from .selectors import (
+    CORE,
+    CORE_CUSTOMERS,
+    CORE_PRODUCTS,
+    CUSTOMERS,
+    CUT_PAIRS,
+    SCORES,
+    CutChoice,
+    Scope,
+    consolidation,
+    cut_unknown,
+    imports_stamp,
+)
 
 SETTING_RANGES: dict[str, tuple[int, int]] = {
     "default_lead_time_days": (0, 365),
@@ -117,11 +129,12 @@ def consolidation_to_policy(*, distributor, run, actor, currency_text) -> str:
 
 
 def cut_tables_write(*, distributor, run) -> RunCutTables:
-    """Write the run's cut tables (models `CutPair`, `CoreProduct`, `RunCutTables`) from its window's
-    lines and its segments: two INSERT ... SELECT, each one pass over the window's lines in the
-    database (no row comes to Python). Replaces what an earlier attempt wrote. The pairs are inserted
-    in the order of their index, so a supplier's rows sit together in the table. Called by the
-    `cut_tables` job after every succeeded run (`operations.jobs`)."""
+    """Write the run's cut tables (models `CutPair`, `CoreProduct`, `CoreCustomer`, `RunCutTables`) from
+    its window's lines, its scores and the accounts: INSERT ... SELECT, two passes over the window's
+    lines and one over the run's core scores, in the database (no row comes to Python). Replaces what
+    an earlier attempt wrote. The pairs are inserted in the order of their index, so a supplier's rows
+    sit together in the table. Called by the `cut_tables` job after every succeeded run
+    (`operations.jobs`)."""
     clock = time.perf_counter()
     scope = Scope.of(distributor, run)
     stamp = imports_stamp(distributor=distributor)  # before reading: an import landing meanwhile voids it
@@ -133,6 +146,7 @@ def cut_tables_write(*, distributor, run) -> RunCutTables:
         RunCutTables.objects.filter(**owned).delete()
         CutPair.objects.filter(**owned).delete()
         CoreProduct.objects.filter(**owned).delete()
+        CoreCustomer.objects.filter(**owned).delete()
         base, params = scope.lines_from()
         cursor.execute(
             f"INSERT INTO {CUT_PAIRS} (distributor_id, run_id, customer_id, segment, supplier_id, brand, lines,"
@@ -152,10 +166,17 @@ def cut_tables_write(*, distributor, run) -> RunCutTables:
             [scope.tenant, scope.run_pk, *params],
         )
         products = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {CORE_CUSTOMERS} (distributor_id, run_id, customer_id, account, name, window_revenue)"
+            f" SELECT %s, %s, s.customer_id, c.customer_id, c.name, s.revenue FROM {SCORES} s"
+            f" JOIN {CUSTOMERS} c ON c.id = s.customer_id AND c.distributor_id = %s"
+            " WHERE s.distributor_id = %s AND s.run_id = %s AND s.segment = %s ORDER BY s.customer_id",
+            [scope.tenant, scope.run_pk, scope.tenant, scope.tenant, scope.run_pk, CORE],
+        )
         if is_postgres():
             # Statistics of the new rows (autovacuum would come later): without them the planner takes
             # a run's rows for a handful and reads all of them instead of the chosen pairs' ranges.
-            cursor.execute(f"ANALYZE {CUT_PAIRS}, {CORE_PRODUCTS}")
+            cursor.execute(f"ANALYZE {CUT_PAIRS}, {CORE_CUSTOMERS}, {CORE_PRODUCTS}")
         # Every pair the tenant's products have (a superset of the rows'): a choice of suppliers and
         # brands becomes the pairs it matches, each an index range of `cutpair_pair_idx`.
         products_pairs = Product.objects.filter(distributor=distributor).order_by().values_list("supplier_id", "brand")

@@ -14,7 +14,7 @@ from django_scopes import scopes_disabled
 
 from operations import selectors as ops
 from operations.jobs import cut_tables_job
-from operations.models import CoreProduct, CutPair, RunCutTables
+from operations.models import CoreCustomer, CoreProduct, CutPair, RunCutTables
 from operations.selectors import CutChoice
 from operations.services import cut_tables_write
 from sales.summaries import UNITS
@@ -71,6 +71,20 @@ def stored_core_products(distributor, run) -> dict:
         }
 
 
+def stored_core_customers(distributor, run) -> dict:
+    with scopes_disabled():
+        rows = CoreCustomer.objects.filter(distributor=distributor, run=run)
+        return {pk: (a, n, w) for pk, a, n, w in rows.values_list("customer_id", "account", "name", "window_revenue")}
+
+
+def scores_of(run) -> dict:
+    """customer -> the window revenue of its score in `run`."""
+    from segments.models import CustomerScore
+
+    with scopes_disabled():
+        return {s.customer: s.revenue for s in CustomerScore.objects.filter(run=run).select_related("customer")}
+
+
 def impact(data, choice, run=None):
     cache.clear()
     ops._MEMO.clear()
@@ -90,6 +104,9 @@ def test_cut_tables_equal_the_naive_sums_of_the_window_lines(data):
     assert tables.pairs == len(pairs)
     assert stored_core_products(data.tenant.distributor, data.run) == naive_core_products(data, data.segment)
     assert {tuple(pair) for pair in tables.pair_list} >= {(s, b) for _c, s, b in pairs}
+    assert stored_core_customers(data.tenant.distributor, data.run) == {
+        c.pk: (c.customer_id, c.name, score) for c, score in scores_of(data.run).items() if data.segment[c.pk] == "core"
+    }
 
 
 @pytest.mark.parametrize("choice", [*CHOICES, CutChoice(product=["P01"], supplier=["S2"])], ids=lambda c: repr(c))
@@ -122,6 +139,9 @@ def test_a_preview_run_has_its_own_tables(data):
     write(data, preview)
     assert stored_pairs(data.tenant.distributor, preview) == naive_pairs(data, segment)
     assert stored_core_products(data.tenant.distributor, preview) == naive_core_products(data, segment)
+    assert set(stored_core_customers(data.tenant.distributor, preview)) == {
+        pk for pk, s in segment.items() if s == "core"
+    }
     # the published run's rows are untouched
     assert stored_pairs(data.tenant.distributor, data.run) == naive_pairs(data, data.segment)
     choice = CutChoice(supplier=["S1"])
@@ -199,3 +219,39 @@ def test_a_succeeded_run_enqueues_the_job_that_writes_its_tables(data):
         job.refresh_from_db()
         assert job.status == Job.Status.SUCCEEDED
     assert stored_pairs(distributor, run) == naive_pairs(data, segment)
+
+
+def test_tied_alternatives_are_broken_by_sku_both_ways(tenant_b):
+    """Two uncut products of the cut's category with the same core customers and revenue: with room
+    for one alternative, the lower SKU, whether read from the lines or from the tables."""
+    from datetime import timedelta
+
+    from sales.models import Customer, InvoiceLine, Product
+    from tests.operations.conftest import AS_OF
+
+    d = tenant_b.distributor
+    with scopes_disabled():
+        customer = Customer.objects.create(distributor=d, customer_id="T1", name="Tied")
+        cut = Product.objects.create(distributor=d, product_id="CUT", category="Pipe", supplier_id="SX", brand="B")
+        later = Product.objects.create(distributor=d, product_id="ZED", category="Pipe", supplier_id="SY", brand="B")
+        earlier = Product.objects.create(distributor=d, product_id="ALF", category="Pipe", supplier_id="SY", brand="B")
+        for n, product in enumerate([cut, later, earlier]):
+            InvoiceLine.objects.create(
+                distributor=d,
+                customer=customer,
+                product=product,
+                invoice_id=f"I{n}",
+                line_no=n,
+                invoice_date=AS_OF - timedelta(days=3),
+                quantity=Decimal(1),
+                revenue=Decimal("10.00"),
+                cost=Decimal("6.00"),
+            )
+    run = make_run(d, {customer: {"segment": "core"}}, as_of=AS_OF, settings=RATES)
+    choice = CutChoice(supplier=["SX"])
+    with scopes_disabled():
+        from_lines = ops.cut_alternatives(distributor=d, run=run, choice=choice, limit=1)
+        tables = cut_tables_write(distributor=d, run=run)
+        from_tables = ops.cut_alternatives(distributor=d, run=run, choice=choice, limit=1, tables=tables)
+    assert [a["product_id"] for a in from_lines] == ["ALF"]
+    assert from_tables == from_lines
