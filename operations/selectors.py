@@ -303,12 +303,13 @@ def _cut_rows(per_customer: str, params: list, accounts: str, accounts_params: l
     listed) with its account number, name and window revenue from `accounts` (SQL of (customer_id,
     account, name, window_revenue) per core customer of the run), and one row per other segment summing
     its customers (`customers` counts them; the figures are sums, net profit included: its per-line
-    costs are linear in the lines)."""
+    costs are linear in the lines). The join with `accounts` is what keeps the core rows, with no
+    filter on the segment: filtered, the planner guessed a few dozen core rows and looked each one up."""
     return _frame(
         f"WITH cut AS ({per_customer})"
         " SELECT cut.customer_id, cut.segment, k.account, k.name, k.window_revenue, 1, cut.lines,"
         f" cut.special_lines, cut.revenue_units, cut.cost_units FROM cut JOIN ({accounts}) k"
-        f" ON k.customer_id = cut.customer_id WHERE cut.segment = '{CORE}'"
+        " ON k.customer_id = cut.customer_id"
         " UNION ALL"
         " SELECT NULL, cut.segment, NULL, NULL, NULL, count(*), CAST(sum(cut.lines) AS bigint),"
         " CAST(sum(cut.special_lines) AS bigint), CAST(sum(cut.revenue_units) AS bigint),"
