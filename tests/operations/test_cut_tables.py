@@ -255,3 +255,19 @@ def test_tied_alternatives_are_broken_by_sku_both_ways(tenant_b):
         from_tables = ops.cut_alternatives(distributor=d, run=run, choice=choice, limit=1, tables=tables)
     assert [a["product_id"] for a in from_lines] == ["ALF"]
     assert from_tables == from_lines
+
+
+def test_the_command_writes_a_runs_tables_in_the_foreground(data):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("cut_tables", data.tenant.distributor.slug, stdout=out)
+    assert (
+        f"Run #{data.run.number}: {len(naive_pairs(data, data.segment)):,} customer x supplier x brand"
+        in out.getvalue()
+    )
+    assert stored_pairs(data.tenant.distributor, data.run) == naive_pairs(data, data.segment)
+    call_command("cut_tables", data.tenant.distributor.slug, str(data.run.number), stdout=out)
+    assert "already written" in out.getvalue()
