@@ -99,14 +99,23 @@ def data_stamp(*, distributor) -> str:
     """What the operations figures depend on besides the published run: the tenant's latest successful
     import (inventory, products...) and its thresholds. Part of every per-run cache key (two small
     queries; writes that bypass the import, like the demo loader, come before the run they go with)."""
-    imported = (
-        Job.objects.filter(distributor=distributor, kind="import", status=Job.Status.SUCCEEDED)
-        .aggregate(last=Max("finished_at"))
-        .get("last")
-    )
     settings = settings_get(distributor=distributor)
     changed = settings.updated_at.timestamp() if settings.updated_at else 0
-    return f"{imported.timestamp() if imported else 0}-{changed}"
+    return f"{imports_stamp(distributor=distributor)}-{changed}"
+
+
+def imports_stamp(*, distributor) -> str:
+    """When the tenant's latest successful import finished ("0": never): what the lines were then
+    (read once per distributor object, one request)."""
+    stamp = getattr(distributor, "_ops_imports", None)
+    if stamp is None:
+        imported = (
+            Job.objects.filter(distributor=distributor, kind="import", status=Job.Status.SUCCEEDED)
+            .aggregate(last=Max("finished_at"))
+            .get("last")
+        )
+        stamp = distributor._ops_imports = f"{imported.timestamp() if imported else 0}"
+    return stamp
 
 
 RUN_CACHE_SECONDS = 6 * 3600
@@ -274,22 +283,8 @@ CUT_COLUMNS = ["customer_pk", "segment", "customer_id", "name", "window_revenue"
                "special_lines", "revenue_units", "cost_units"]  # fmt: skip
 
 
-def imports_stamp(*, distributor) -> str:
-    """When the tenant's latest successful import finished ("0": never): what the lines were then
-    (read once per distributor object, one request)."""
-    stamp = getattr(distributor, "_ops_imports", None)
-    if stamp is None:
-        imported = (
-            Job.objects.filter(distributor=distributor, kind="import", status=Job.Status.SUCCEEDED)
-            .aggregate(last=Max("finished_at"))
-            .get("last")
-        )
-        stamp = distributor._ops_imports = f"{imported.timestamp() if imported else 0}"
-    return stamp
-
-
 def cut_tables(*, distributor, run) -> RunCutTables | None:
-    """The run's cut tables (`CutPair`, `CoreProduct`) when they are written and still describe the
+    """The run's cut tables (`CutPair`, `CoreCustomer`, `CoreProduct`) when they are written and still describe the
     lines (no import since they were); None: the cut reads the lines (same figures, slower)."""
     built = RunCutTables.objects.filter(distributor=distributor, run=run).first()
     if built is None or built.imports_stamp != imports_stamp(distributor=distributor):
