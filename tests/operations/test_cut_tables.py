@@ -103,6 +103,7 @@ def test_cut_tables_equal_the_naive_sums_of_the_window_lines(data):
     assert pairs == naive_pairs(data, data.segment)
     assert tables.pairs == len(pairs)
     assert stored_core_products(data.tenant.distributor, data.run) == naive_core_products(data, data.segment)
+    assert tables.core_products == len(naive_core_products(data, data.segment))
     assert {tuple(pair) for pair in tables.pair_list} >= {(s, b) for _c, s, b in pairs}
     assert stored_core_customers(data.tenant.distributor, data.run) == {
         c.pk: (c.customer_id, c.name, score) for c, score in scores_of(data.run).items() if data.segment[c.pk] == "core"
