@@ -412,6 +412,7 @@ def child_job() -> None:
     from segments.services import run_request
     from segments.services.profit import PROFIT_JOB_KIND
     from stratify.jobs.models import Job
+    from stratify.jobs.registry import CUT_TABLES_JOB_KIND
     from stratify.jobs.services import job_execute
 
     with scopes_disabled():
@@ -452,9 +453,18 @@ def child_job() -> None:
             timings=result.get("timings"),
             outcome={k: result[k] for k in ("new", "kept", "unchanged", "reopened", "quiet", "cleared") if k in result},
         )  # fmt: skip
+    # Issue 17: the run's cut tables, written by the job the run enqueued (in-process too).
+    with scopes_disabled():
+        cut_job = Job.objects.filter(distributor=distributor, kind=CUT_TABLES_JOB_KIND).order_by("-pk").first()
+    cut_tables = {"seconds": None}
+    if cut_job is not None:
+        start = time.perf_counter()
+        cut_job = job_execute(cut_job.pk)
+        cut_tables = {"seconds": time.perf_counter() - start, "status": cut_job.status, **(cut_job.result or {})}
     emit_result(
         {
             "alerts": alerts,
+            "cut_tables": cut_tables,
             "seconds": run_seconds + profit_seconds,
             "run_seconds": run_seconds,
             "profit_seconds": profit_seconds,
@@ -555,6 +565,11 @@ def main(argv=None) -> int:
     if alerts.get("seconds") is not None:
         share = alerts["seconds"] / payload["run_seconds"]
         rows.append(["raise alerts job", f"{alerts['seconds']:.2f}", f"alerts / run: {share:.2f}", "-"])
+    cut_tables = payload.get("cut_tables") or {}
+    if cut_tables.get("seconds") is not None:
+        share = cut_tables["seconds"] / payload["run_seconds"]
+        label = f"cut tables job ({cut_tables.get('pairs', 0):,} pairs, {cut_tables.get('status')})"
+        rows.append([label, f"{cut_tables['seconds']:.2f}", f"cut tables / run: {share:.2f}", "-"])
     print()
     print_table(["", "seconds", "ratio", "peak MiB"], rows)
     print(f"  job phases: {payload['timings']}; profit centers: {payload['profit_timings']}")

@@ -87,8 +87,17 @@ class OperationsApi(TenantApiView):
         return paginator.get_paginated_response(plain(page))
 
 
+def plain_row(row: dict) -> dict:
+    """`plain` of a flat row (scalars only: text, numbers, None, money), one dict comprehension: the cut
+    lists thousands of core customers. A Decimal formatted to two places rounds half-even, as
+    `money_str` does (the selector's money is at the cent already)."""
+    return {key: (f"{value:.2f}" if type(value) is Decimal else value) for key, value in row.items()}
+
+
 def impact_body(result: dict) -> dict:
-    return plain(result)
+    return {
+        key: [plain_row(row) for row in value] if key == "customers" else plain(value) for key, value in result.items()
+    }
 
 
 class CutImpactApi(OperationsApi):

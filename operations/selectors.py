@@ -37,7 +37,7 @@ from stratify.db import is_postgres
 from stratify.engine import ModelSettings
 from stratify.jobs.models import Job
 
-from .models import CutScenario, OperationsSettings
+from .models import CoreCustomer, CoreProduct, CutPair, CutScenario, OperationsSettings, RunCutTables
 
 LINES = InvoiceLine._meta.db_table
 PRODUCTS = Product._meta.db_table
@@ -46,6 +46,9 @@ SCORES = CustomerScore._meta.db_table
 INVENTORY = Inventory._meta.db_table
 INVOICES = CustomerInvoice._meta.db_table
 CATEGORIES = CustomerCategory._meta.db_table
+CUT_PAIRS = CutPair._meta.db_table
+CORE_PRODUCTS = CoreProduct._meta.db_table
+CORE_CUSTOMERS = CoreCustomer._meta.db_table
 CENT = Decimal("0.01")
 CORE = "core"
 DEMAND_DIMENSIONS: dict[str, tuple[str, str]] = {
@@ -96,25 +99,42 @@ def data_stamp(*, distributor) -> str:
     """What the operations figures depend on besides the published run: the tenant's latest successful
     import (inventory, products...) and its thresholds. Part of every per-run cache key (two small
     queries; writes that bypass the import, like the demo loader, come before the run they go with)."""
-    imported = (
-        Job.objects.filter(distributor=distributor, kind="import", status=Job.Status.SUCCEEDED)
-        .aggregate(last=Max("finished_at"))
-        .get("last")
-    )
     settings = settings_get(distributor=distributor)
     changed = settings.updated_at.timestamp() if settings.updated_at else 0
-    return f"{imported.timestamp() if imported else 0}-{changed}"
+    return f"{imports_stamp(distributor=distributor)}-{changed}"
 
 
+def imports_stamp(*, distributor) -> str:
+    """When the tenant's latest successful import finished ("0": never): what the lines were then
+    (read once per distributor object, one request)."""
+    stamp = getattr(distributor, "_ops_imports", None)
+    if stamp is None:
+        imported = (
+            Job.objects.filter(distributor=distributor, kind="import", status=Job.Status.SUCCEEDED)
+            .aggregate(last=Max("finished_at"))
+            .get("last")
+        )
+        stamp = distributor._ops_imports = f"{imported.timestamp() if imported else 0}"
+    return stamp
+
+
+RUN_CACHE_SECONDS = 6 * 3600
+_MISSING = object()
 _MEMO: OrderedDict[str, tuple[object, int]] = OrderedDict()  # this process's latest results: (value, bytes)
 _MEMO_ENTRIES = 32
 _MEMO_BYTES = 256 * 2**20  # a few pages' tables at 200,000 products each
 _MEMO_LOCK = threading.Lock()
 
 
+_TEXT_BYTES = 64  # a short text value: the str object and its characters
+
+
 def _size(value) -> int:
+    """About how many bytes `value` holds: its columns, texts counted at _TEXT_BYTES each (walking every
+    text to measure it took longer than reading a small table)."""
     if isinstance(value, pd.DataFrame):
-        return int(value.memory_usage(deep=True).sum())
+        texts = sum(1 for dtype in value.dtypes if dtype.kind == "O" or pd.api.types.is_string_dtype(dtype))
+        return int(value.memory_usage(deep=False).sum()) + texts * len(value) * _TEXT_BYTES
     if isinstance(value, tuple):
         return sum(_size(v) for v in value)
     return 0
@@ -136,7 +156,12 @@ def run_cached(*, distributor, run, name: str, compute, stamp: str | None = None
             if key in _MEMO:
                 _MEMO.move_to_end(key)
                 return _MEMO[key][0]
-    value = cache.get_or_set(key, compute, CORE_PRODUCTS_SECONDS)
+    # get, then set: not get_or_set, which reads a value it has just stored back (unpickling it again).
+    # Two processes computing at once store the same value.
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(key, value, RUN_CACHE_SECONDS)
     if memo:
         size = _size(value)
         with _MEMO_LOCK:
@@ -254,6 +279,105 @@ def cut_unknown(*, distributor, choice: CutChoice, run=None) -> dict[str, list[s
     return unknown
 
 
+CUT_COLUMNS = ["customer_pk", "segment", "customer_id", "name", "window_revenue", "customers", "lines",
+               "special_lines", "revenue_units", "cost_units"]  # fmt: skip
+
+
+def cut_tables(*, distributor, run) -> RunCutTables | None:
+    """The run's cut tables (`CutPair`, `CoreCustomer`, `CoreProduct`) when they are written and still describe the
+    lines (no import since they were); None: the cut reads the lines (same figures, slower)."""
+    built = RunCutTables.objects.filter(distributor=distributor, run=run).first()
+    if built is None or built.imports_stamp != imports_stamp(distributor=distributor):
+        return None
+    return built
+
+
+def _cut_rows(per_customer: str, params: list, accounts: str, accounts_params: list) -> pd.DataFrame:
+    """The cut's rows from `per_customer`, SQL of (customer_id, segment, lines, special_lines,
+    revenue_units, cost_units) per customer with a cut line: one row per core customer (the only ones
+    listed) with its account number, name and window revenue from `accounts` (SQL of (customer_id,
+    account, name, window_revenue) per core customer of the run), and one row per other segment summing
+    its customers (`customers` counts them; the figures are sums, net profit included: its per-line
+    costs are linear in the lines). The join with `accounts` is what keeps the core rows, with no
+    filter on the segment: filtered, the planner guessed a few dozen core rows and looked each one up."""
+    return _frame(
+        f"WITH cut AS ({per_customer})"
+        " SELECT cut.customer_id, cut.segment, k.account, k.name, k.window_revenue, 1, cut.lines,"
+        f" cut.special_lines, cut.revenue_units, cut.cost_units FROM cut JOIN ({accounts}) k"
+        " ON k.customer_id = cut.customer_id"
+        " UNION ALL"
+        " SELECT NULL, cut.segment, NULL, NULL, NULL, count(*), CAST(sum(cut.lines) AS bigint),"
+        " CAST(sum(cut.special_lines) AS bigint), CAST(sum(cut.revenue_units) AS bigint),"
+        " CAST(sum(cut.cost_units) AS bigint)"
+        f" FROM cut WHERE cut.segment <> '{CORE}' GROUP BY cut.segment",
+        [*params, *accounts_params],
+        CUT_COLUMNS,
+        serial=True,
+    )
+
+
+def _cut_rows_of_lines(scope: Scope, choice: CutChoice) -> pd.DataFrame:
+    """`_cut_rows` from the window's lines: the cut lines summed per customer (an index-only range
+    scan per cut product of `invoiceline_product_idx` on PostgreSQL), then joined to the customer's
+    score in the run (its segment); the core customers' accounts from their scores and accounts."""
+    cut, cut_params = choice.condition()
+    return _cut_rows(
+        f"SELECT l.customer_id, s.segment, l.lines, l.special_lines, l.revenue_units, l.cost_units"
+        f" FROM (SELECT l.customer_id, count(*) AS lines,"
+        f" sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_lines,"
+        f" {units_sum('l.revenue')} AS revenue_units, {units_sum('l.cost')} AS cost_units"
+        f" FROM {LINES} l JOIN {PRODUCTS} p ON p.id = l.product_id AND p.distributor_id = %s"
+        f" WHERE l.distributor_id = %s AND l.invoice_date >= %s AND l.invoice_date <= %s AND {cut}"
+        f" GROUP BY l.customer_id) l"
+        f" JOIN {SCORES} s ON s.customer_id = l.customer_id AND s.distributor_id = %s AND s.run_id = %s",
+        [scope.tenant, scope.tenant, scope.start, scope.end, *cut_params, scope.tenant, scope.run_pk],
+        f"SELECT s.customer_id, c.customer_id AS account, c.name, s.revenue AS window_revenue FROM {SCORES} s"
+        f" JOIN {CUSTOMERS} c ON c.id = s.customer_id AND c.distributor_id = %s"
+        f" WHERE s.distributor_id = %s AND s.run_id = %s AND s.segment = '{CORE}'",
+        [scope.tenant, scope.tenant, scope.run_pk],
+    )  # fmt: skip
+
+
+def _cut_rows_of_pairs(scope: Scope, choice: CutChoice, tables: RunCutTables) -> pd.DataFrame:
+    """`_cut_rows` from the run's `CutPair` rows: a line is cut iff its (supplier, brand) pair is chosen
+    or its product is, so the cut is the sum of the chosen pairs' rows (an index range per pair) plus
+    the lines of the chosen products whose pair is not chosen (through `invoiceline_product_idx`), two
+    disjoint sets; the core customers' accounts from the run's `CoreCustomer` rows."""
+    suppliers, brands = set(choice.supplier), set(choice.brand)
+    pairs = [(s, b) for s, b in tables.pair_list if s in suppliers or b in brands]
+    parts, params = [], []
+    if pairs:
+        matched = " OR ".join(["(supplier_id = %s AND brand = %s)"] * len(pairs))
+        parts.append(
+            f"SELECT customer_id, segment, lines, special_lines, revenue_units, cost_units FROM {CUT_PAIRS}"
+            f" WHERE distributor_id = %s AND run_id = %s AND ({matched})"
+        )
+        params += [scope.tenant, scope.run_pk, *(value for pair in pairs for value in pair)]
+    if choice.product:
+        base, base_params = scope.lines_from()
+        chosen, chosen_params = CutChoice(supplier=choice.supplier, brand=choice.brand).condition()
+        parts.append(
+            f"SELECT l.customer_id AS customer_id, s.segment AS segment, count(*) AS lines,"
+            f" sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_lines,"
+            f" {units_sum('l.revenue')} AS revenue_units, {units_sum('l.cost')} AS cost_units{base}"
+            f" AND p.product_id IN ({', '.join(['%s'] * len(choice.product))}) AND NOT {chosen}"
+            " GROUP BY l.customer_id, s.segment"
+        )
+        params += [*base_params, *choice.product, *chosen_params]
+    if not parts:
+        return pd.DataFrame(columns=CUT_COLUMNS)
+    return _cut_rows(
+        "SELECT customer_id, segment, CAST(sum(lines) AS bigint) AS lines,"
+        " CAST(sum(special_lines) AS bigint) AS special_lines, CAST(sum(revenue_units) AS bigint) AS revenue_units,"
+        f" CAST(sum(cost_units) AS bigint) AS cost_units FROM ({' UNION ALL '.join(parts)}) AS u"
+        " GROUP BY customer_id, segment",
+        params,
+        f"SELECT customer_id, account, name, window_revenue FROM {CORE_CUSTOMERS}"
+        " WHERE distributor_id = %s AND run_id = %s",
+        [scope.tenant, scope.run_pk],
+    )
+
+
 def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) -> dict:
     """What cutting `choice` puts at risk in the published run's window.
 
@@ -265,39 +389,20 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
     per category of the cut products, the products not cut that core customers already buy."""
     scope = Scope.of(distributor, run)
     rates = model_settings(run)
-    cut, cut_params = choice.condition()
-    # One statement: the window's cut lines summed per customer first (an index-only range scan per cut
-    # product of `invoiceline_product_idx` on PostgreSQL), then only those customers joined to their
-    # score in the run (its segment, and its window revenue as the run computed it: every window line)
-    # and to their account number and name.
-    rows = _frame(
-        f"SELECT l.customer_id, s.segment, s.revenue, c.customer_id, c.name, l.lines, l.special_lines,"
-        f" l.revenue_units, l.cost_units"
-        f" FROM (SELECT l.customer_id, count(*) AS lines,"
-        f" sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_lines,"
-        f" {units_sum('l.revenue')} AS revenue_units, {units_sum('l.cost')} AS cost_units"
-        f" FROM {LINES} l JOIN {PRODUCTS} p ON p.id = l.product_id AND p.distributor_id = %s"
-        f" WHERE l.distributor_id = %s AND l.invoice_date >= %s AND l.invoice_date <= %s AND {cut}"
-        f" GROUP BY l.customer_id) l"
-        f" JOIN {SCORES} s ON s.customer_id = l.customer_id AND s.distributor_id = %s AND s.run_id = %s"
-        f" JOIN {CUSTOMERS} c ON c.id = l.customer_id AND c.distributor_id = %s",
-        [scope.tenant, scope.tenant, scope.start, scope.end, *cut_params, scope.tenant, scope.run_pk, scope.tenant],
-        ["customer_pk", "segment", "window_revenue", "customer_id", "name", "lines", "special_lines",
-         "revenue_units", "cost_units"],
-        serial=True,
-    )  # fmt: skip
+    tables = cut_tables(distributor=distributor, run=run)
+    rows = _cut_rows_of_pairs(scope, choice, tables) if tables is not None else _cut_rows_of_lines(scope, choice)
     # Money in exact integer units of 1/10,000; the per-line costs too (rates have at most 4 decimals,
     # else they are rounded to 4: RATE_FIELDS are money).
     per_line = int((Decimal(rates.cost_per_line) * UNITS).to_integral_value(ROUND_HALF_EVEN))
     per_special = int((Decimal(rates.cost_per_special_order) * UNITS).to_integral_value(ROUND_HALF_EVEN))
-    for column in ("lines", "special_lines", "revenue_units", "cost_units"):
+    for column in ("customers", "lines", "special_lines", "revenue_units", "cost_units"):
         rows[column] = rows[column].astype("int64")
     rows["gm_units"] = rows["revenue_units"] - rows["cost_units"]
     rows["net_units"] = rows["gm_units"] - rows["lines"] * per_line - rows["special_lines"] * per_special
 
     def sums(part: pd.DataFrame) -> dict:
         return {
-            "customers": int(len(part)),
+            "customers": int(part["customers"].sum()),
             "revenue": money(int(part["revenue_units"].sum())),
             "gross_margin": money(int(part["gm_units"].sum())),
             "net_profit": money(int(part["net_units"].sum())),
@@ -310,19 +415,30 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
     # Only the core customers are listed: only they are sorted (most revenue at risk first).
     core_rows = rows[rows["segment"] == CORE].sort_values(["revenue_units", "customer_id"], ascending=[False, True])
     customers = []
-    for row in core_rows.itertuples(index=False):  # the core customers only: they are listed
-        window = None if pd.isna(row.window_revenue) else Decimal(repr(float(row.window_revenue)))
+    for customer_id, name, lines, revenue, gross_margin, net_profit, units, window in zip(
+        core_rows["customer_id"].tolist(),
+        core_rows["name"].tolist(),
+        core_rows["lines"].tolist(),
+        cents_of(core_rows["revenue_units"]).tolist(),  # money(): half-even to the cent, whole columns
+        cents_of(core_rows["gm_units"]).tolist(),
+        cents_of(core_rows["net_units"]).tolist(),
+        core_rows["revenue_units"].tolist(),
+        core_rows["window_revenue"].tolist(),
+        strict=True,
+    ):
+        # The window revenue (a float in the score) as the exact Decimal of its shortest repr.
+        window = None if window is None or window != window else Decimal(repr(window))
         customers.append(
             {
-                "customer_id": row.customer_id,
-                "name": row.name or "",
-                "segment": row.segment,
-                "lines": int(row.lines),
-                "revenue": money(row.revenue_units),
-                "gross_margin": money(row.gm_units),
-                "net_profit": money(row.net_units),
+                "customer_id": customer_id,
+                "name": name or "",
+                "segment": CORE,
+                "lines": lines,
+                "revenue": Decimal(revenue).scaleb(-2),
+                "gross_margin": Decimal(gross_margin).scaleb(-2),
+                "net_profit": Decimal(net_profit).scaleb(-2),
                 "window_revenue": None if window is None else window.quantize(CENT, rounding=ROUND_HALF_EVEN),
-                "share": float(Decimal(int(row.revenue_units)) / UNITS / window) if window and window > 0 else None,
+                "share": float(Decimal(units) / (window * UNITS)) if window and window > 0 else None,
             }
         )
     core = sums(core_rows)
@@ -337,19 +453,22 @@ def cut_impact(*, distributor, run, choice: CutChoice, alternatives: int = 5) ->
         "total": sums(rows),
         "by_segment": by_segment,
         "customers": customers,
-        "alternatives": cut_alternatives(scope=scope, choice=choice, limit=alternatives) if alternatives else [],
+        "alternatives": cut_alternatives(
+            distributor=distributor, run=run, choice=choice, limit=alternatives, tables=tables
+        )
+        if alternatives
+        else [],
     }
 
 
-CORE_PRODUCTS_SECONDS = 6 * 3600
+ALTERNATIVE_COLUMNS = ["category", "product_id", "name", "brand", "supplier_id", "core_customers", "revenue_units"]
 
 
-def core_products(*, scope: Scope) -> pd.DataFrame:
+def core_products(*, distributor, run) -> pd.DataFrame:
     """Per product that core customers bought in the run's window: its category, name, brand, supplier,
-    core customers and core revenue (units). One scan of the window's lines, then cached per run (a
-    published run never changes; the key carries the run's pk and window): the cut page and API read
-    their alternatives from it."""
-    key = f"stratify:ops:{scope.tenant}:{scope.run_pk}:{scope.start}:{scope.end}:core-products:v1"
+    core customers and core revenue (units). One scan of the window's lines, cached per run and kept in
+    the process: the alternatives of a run without cut tables."""
+    scope = Scope.of(distributor, run)
 
     def compute() -> pd.DataFrame:
         base, params = scope.lines_from(segment=CORE)
@@ -358,32 +477,60 @@ def core_products(*, scope: Scope) -> pd.DataFrame:
             f" {units_sum('l.revenue')}{base} AND p.category <> ''"
             " GROUP BY p.category, p.product_id, p.name, p.brand, p.supplier_id",
             params,
-            ["category", "product_id", "name", "brand", "supplier_id", "core_customers", "revenue_units"],
+            ALTERNATIVE_COLUMNS,
         )
 
-    return cache.get_or_set(key, compute, CORE_PRODUCTS_SECONDS)
+    return run_cached(distributor=distributor, run=run, name="core-products", compute=compute, memo=True)
 
 
-def cut_alternatives(*, scope: Scope, choice: CutChoice, limit: int = 5) -> list[dict]:
-    """Per category of the cut products: the products not cut that core customers bought in the window,
-    most core customers first (at most `limit` per category); from `core_products`."""
+def _alternatives_of_tables(scope: Scope, choice: CutChoice, limit: int) -> pd.DataFrame:
+    """The candidates of `cut_alternatives` from the run's `CoreProduct` rows: per category of the cut
+    products, its uncut products that rank within the first `limit` by core customers and revenue
+    (ties share a rank, so the order by SKU, taken in Python, decides among them as it does for the
+    lines). One statement per cut over the run's few thousand rows, nothing cached."""
     cut, cut_params = choice.condition("p")
-    categories = {
-        c
-        for (c,) in _rows(
-            f"SELECT DISTINCT p.category FROM {PRODUCTS} p WHERE p.distributor_id = %s AND {cut}",
-            [scope.tenant, *cut_params],
-        )
-        if c
-    }
-    frame = core_products(scope=scope)
-    frame = frame[frame["category"].isin(categories)]
-    chosen = (
-        frame["supplier_id"].isin(choice.supplier)
-        | frame["brand"].isin(choice.brand)
-        | frame["product_id"].isin(choice.product)
+    cut_of_q, cut_of_q_params = choice.condition("q")
+    return _frame(
+        "SELECT category, product_id, name, brand, supplier_id, core_customers, revenue_units FROM"
+        " (SELECT p.category, p.product_id, p.name, p.brand, p.supplier_id, cp.core_customers, cp.revenue_units,"
+        " rank() OVER (PARTITION BY p.category ORDER BY cp.core_customers DESC, cp.revenue_units DESC) AS place"
+        f" FROM {CORE_PRODUCTS} cp JOIN {PRODUCTS} p ON p.id = cp.product_id AND p.distributor_id = %s"
+        " WHERE cp.distributor_id = %s AND cp.run_id = %s AND p.category <> ''"
+        f" AND p.category IN (SELECT q.category FROM {PRODUCTS} q WHERE q.distributor_id = %s AND {cut_of_q})"
+        f" AND NOT {cut}) ranked"
+        " WHERE place <= %s",
+        [scope.tenant, scope.tenant, scope.run_pk, scope.tenant, *cut_of_q_params, *cut_params, limit],
+        ALTERNATIVE_COLUMNS,
     )
-    frame = frame[~chosen]
+
+
+def cut_alternatives(
+    *, distributor, run, choice: CutChoice, limit: int = 5, tables: RunCutTables | None = None
+) -> list[dict]:
+    """Per category of the cut products: the products not cut that core customers bought in the window,
+    most core customers first (at most `limit` per category); from the run's cut tables when `tables`
+    are written, else from `core_products`."""
+    scope = Scope.of(distributor, run)
+    if tables is not None:
+        frame = _alternatives_of_tables(scope, choice, limit)
+    else:
+        cut, cut_params = choice.condition("p")
+        categories = {
+            c
+            for (c,) in _rows(
+                f"SELECT DISTINCT p.category FROM {PRODUCTS} p WHERE p.distributor_id = %s AND {cut}",
+                [scope.tenant, *cut_params],
+            )
+            if c
+        }
+        frame = core_products(distributor=distributor, run=run)
+        frame = frame[frame["category"].isin(categories)]
+        chosen = (
+            frame["supplier_id"].isin(choice.supplier)
+            | frame["brand"].isin(choice.brand)
+            | frame["product_id"].isin(choice.product)
+        )
+        frame = frame[~chosen]
     if frame.empty:
         return []
     frame = frame.sort_values(

@@ -4,14 +4,33 @@ policy edit, through `segments.services.policies`)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+import time
 
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from sales.models import Product
+from sales.summaries import units_sum
 from segments.selectors import policy_get
 from segments.services.policies import policy_update
+from stratify.db import is_postgres
 
-from .models import CutScenario, OperationsSettings
-from .selectors import CutChoice, consolidation, cut_unknown
+from .models import CoreCustomer, CoreProduct, CutPair, CutScenario, OperationsSettings, RunCutTables
+from .selectors import (
+    CORE,
+    CORE_CUSTOMERS,
+    CORE_PRODUCTS,
+    CUSTOMERS,
+    CUT_PAIRS,
+    LINES,
+    PRODUCTS,
+    SCORES,
+    CutChoice,
+    Scope,
+    consolidation,
+    cut_unknown,
+    imports_stamp,
+)
 
 SETTING_RANGES: dict[str, tuple[int, int]] = {
     "default_lead_time_days": (0, 365),
@@ -109,3 +128,87 @@ def consolidation_to_policy(*, distributor, run, actor, currency_text) -> str:
     kept = [line for line in (policy.playbook or "").splitlines() if not line.startswith("Deliveries: consolidate")]
     policy_update(policy=policy, actor=actor, data={"playbook": "\n".join([*kept, sentence]).strip()})
     return sentence
+
+
+def cut_tables_write(*, distributor, run) -> RunCutTables:
+    """Write the run's cut tables (models `CutPair`, `CoreProduct`, `CoreCustomer`, `RunCutTables`) from
+    its window's lines, its scores and the accounts: INSERT ... SELECT, two passes over the window's
+    lines and one over the run's core scores, in the database (no row comes to Python). Replaces what
+    an earlier attempt wrote. The pairs are inserted pair by pair, so a pair's rows sit together in the
+    table. Called by the `cut_tables` job after every succeeded run (`operations.jobs`)."""
+    clock = time.perf_counter()
+    scope = Scope.of(distributor, run)
+    stamp = imports_stamp(distributor=distributor)  # before reading: an import landing meanwhile voids it
+    owned = {"distributor": distributor, "run": run}
+    with transaction.atomic(), connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+        RunCutTables.objects.filter(**owned).delete()
+        CutPair.objects.filter(**owned).delete()
+        CoreProduct.objects.filter(**owned).delete()
+        CoreCustomer.objects.filter(**owned).delete()
+        window = "l.distributor_id = %s AND l.invoice_date >= %s AND l.invoice_date <= %s"
+        window_params = [scope.tenant, scope.start, scope.end]
+        # Each product's (supplier, brand) pair numbered, so the window's lines are grouped by
+        # (pair number, customer), integers, and each customer's score is joined once per sum rather
+        # than once per line (grouping the lines by the supplier and brand texts took 3x as long).
+        cursor.execute(
+            "WITH pp AS (SELECT p.id AS product_id, p.supplier_id, p.brand,"
+            f" dense_rank() OVER (ORDER BY p.supplier_id, p.brand) AS pair_no FROM {PRODUCTS} p"
+            " WHERE p.distributor_id = %s),"
+            " g AS (SELECT pp.pair_no, l.customer_id, count(*) AS lines,"
+            " sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_lines,"
+            f" {units_sum('l.revenue')} AS revenue_units, {units_sum('l.cost')} AS cost_units"
+            f" FROM {LINES} l JOIN pp ON pp.product_id = l.product_id WHERE {window}"
+            " GROUP BY pp.pair_no, l.customer_id),"
+            " pairs AS (SELECT DISTINCT pair_no, supplier_id, brand FROM pp)"
+            f" INSERT INTO {CUT_PAIRS} (distributor_id, run_id, customer_id, segment, supplier_id, brand, lines,"
+            " special_lines, revenue_units, cost_units)"
+            " SELECT %s, %s, g.customer_id, s.segment, pairs.supplier_id, pairs.brand, g.lines, g.special_lines,"
+            " g.revenue_units, g.cost_units FROM g JOIN pairs ON pairs.pair_no = g.pair_no"
+            f" JOIN {SCORES} s ON s.customer_id = g.customer_id AND s.distributor_id = %s AND s.run_id = %s"
+            " ORDER BY g.pair_no, g.customer_id",
+            [scope.tenant, *window_params, scope.tenant, scope.run_pk, scope.tenant, scope.run_pk],
+        )
+        pairs = _inserted(cursor, CutPair, owned)
+        # Per (product, core customer) first, then per product: hash aggregates, no count(DISTINCT).
+        cursor.execute(
+            f"INSERT INTO {CORE_PRODUCTS} (distributor_id, run_id, product_id, core_customers, revenue_units)"
+            " SELECT %s, %s, g.product_id, count(*), CAST(sum(g.revenue_units) AS bigint)"
+            f" FROM (SELECT l.product_id, l.customer_id, {units_sum('l.revenue')} AS revenue_units FROM {LINES} l"
+            f" JOIN {PRODUCTS} p ON p.id = l.product_id AND p.distributor_id = %s AND p.category <> ''"
+            f" JOIN {SCORES} s ON s.customer_id = l.customer_id AND s.distributor_id = %s AND s.run_id = %s"
+            f" AND s.segment = %s WHERE {window} GROUP BY l.product_id, l.customer_id) g"
+            " GROUP BY g.product_id",
+            [scope.tenant, scope.run_pk, scope.tenant, scope.tenant, scope.run_pk, CORE, *window_params],
+        )
+        products = _inserted(cursor, CoreProduct, owned)
+        cursor.execute(
+            f"INSERT INTO {CORE_CUSTOMERS} (distributor_id, run_id, customer_id, account, name, window_revenue)"
+            f" SELECT %s, %s, s.customer_id, c.customer_id, c.name, s.revenue FROM {SCORES} s"
+            f" JOIN {CUSTOMERS} c ON c.id = s.customer_id AND c.distributor_id = %s"
+            " WHERE s.distributor_id = %s AND s.run_id = %s AND s.segment = %s ORDER BY s.customer_id",
+            [scope.tenant, scope.run_pk, scope.tenant, scope.tenant, scope.run_pk, CORE],
+        )
+        if is_postgres():
+            # Statistics of the new rows (autovacuum would come later): without them the planner takes
+            # a run's rows for a handful and reads all of them instead of the chosen pairs' ranges.
+            cursor.execute(f"ANALYZE {CUT_PAIRS}, {CORE_CUSTOMERS}, {CORE_PRODUCTS}")
+        # Every pair the tenant's products have (a superset of the rows'): a choice of suppliers and
+        # brands becomes the pairs it matches, each an index range of `cutpair_pair_idx`.
+        products_pairs = Product.objects.filter(distributor=distributor).order_by().values_list("supplier_id", "brand")
+        pair_list = sorted(map(list, products_pairs.distinct()))
+        return RunCutTables.objects.create(
+            **owned,
+            imports_stamp=stamp,
+            pairs=pairs,
+            pair_list=pair_list,
+            core_products=products,
+            seconds=round(time.perf_counter() - clock, 3),
+        )
+
+
+def _inserted(cursor, model, owned: dict) -> int:
+    """The rows the cursor's INSERT wrote (SQLite gives -1 for an INSERT led by WITH: they are counted)."""
+    return cursor.rowcount if cursor.rowcount >= 0 else model.objects.filter(**owned).count()

@@ -38,6 +38,10 @@ RESTRATIFY_JOB_KIND = "restratify"
 # `segments` names it here, `alerts` handles it (segments sits below alerts and never imports it).
 RAISE_ALERTS_JOB_KIND = "raise_alerts"
 
+# The job a succeeded run enqueues to write its per-run tables of the supplier-cut scenario (issue 17):
+# `segments` names it here, `operations` handles it (segments sits below operations).
+CUT_TABLES_JOB_KIND = "cut_tables"
+
 
 class JobFailed(Exception):
     """A failure with a message meant for the user (bad input, nothing to do...)."""

@@ -5,7 +5,7 @@ run, and alerts or e-mail never hold up either:
 
     imports    "import"                                   minutes at 10M lines, I/O and COPY bound
     runs       "stratify", "restratify"                   seconds; what a manager waits for
-    insights   "profit_centers", alert kinds              computed after a run, nobody waits
+    insights   "profit_centers", "cut_tables", alert kinds   computed after a run, nobody waits
     email      e-mail kinds                               many, tiny, slow network
 
 A kind says its queue where it registers (`@job_handler("import", queue="imports")`); a kind

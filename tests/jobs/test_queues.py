@@ -18,11 +18,13 @@ from tests.jobs import worker_handlers  # noqa: F401 - registers the test kinds 
 
 def test_kinds_are_routed_to_their_queues(settings):
     assert settings.JOB_QUEUE_NAMES == JOB_QUEUES
-    assert {kind: job_queue(kind) for kind in ("import", "stratify", "restratify", "profit_centers")} == {
+    kinds = ("import", "stratify", "restratify", "profit_centers", "cut_tables")
+    assert {kind: job_queue(kind) for kind in kinds} == {
         "import": "imports",
         "stratify": "runs",
         "restratify": "runs",
         "profit_centers": "insights",
+        "cut_tables": "insights",
     }
     # Kinds other apps add without naming a queue are routed by name, or to the default queue.
     assert job_queue("alerts") == "insights" and job_queue("tier_notice_email") == "email"
