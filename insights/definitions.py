@@ -22,10 +22,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pandas as pd
+from django.db.models import Max
 from django.urls import reverse
 
 from channels import channel_map as cm
-from sales.models import Customer, CustomerProduct
+from sales.models import Customer, InvoiceLine
 from segments.selectors import run_window
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.formatting import money_decimal
@@ -193,10 +194,18 @@ def _replacement(*, distributor, run, by: str, value: str, cpks: list[int]) -> l
     are due (last purchase + cycle <= the window's end + DUE_WITHIN_DAYS)."""
     window = run_window(run)
     due_by = window.as_of + timedelta(days=DUE_WITHIN_DAYS)
+    # The last kept (non-return) line of each (customer, product with a cycle): few products have a
+    # cycle, and the lines' product index reads just theirs.
     rows = list(
-        CustomerProduct.objects.filter(
-            distributor=distributor, product__replacement_cycle_days__gt=0, **{f"customer__{by}": value}
+        InvoiceLine.objects.filter(
+            distributor=distributor,
+            product__replacement_cycle_days__gt=0,
+            quantity__gte=0,
+            revenue__gte=0,
+            **{f"customer__{by}": value},
         )
+        .values("customer_id", "product__product_id", "product__name", "product__replacement_cycle_days")
+        .annotate(last_kept=Max("invoice_date"))
         .values_list(
             "customer_id", "last_kept", "product__product_id", "product__name", "product__replacement_cycle_days"
         )

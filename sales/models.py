@@ -205,22 +205,24 @@ class CustomerInvoice(TenantOwnedModel):
         ]
 
 
-class CustomerProduct(TenantOwnedModel):
-    """Per customer and product: the last date of a kept (non-return) line. When no line is dated after
-    a run's `as_of`, the product counts for the window exactly when that date falls in it (see
-    `segments.aggregates`)."""
+class CustomerProductRecency(TenantOwnedModel):
+    """Per customer and date: how many of its products had their last kept (non-return) line on that
+    date. When no line is dated after a run's `as_of`, a product counts for the window exactly when its
+    last kept date falls in it, so the window's distinct products are the sum of `products` over the
+    dates from the window's start (see `segments.aggregates`). One row per (customer, date) instead of
+    one per (customer, product): at 10M lines, about a third of the rows and of the import's time for it."""
 
     distributor = _summary_fk("accounts.Distributor")
     customer = _summary_fk(Customer)
-    product = _summary_fk(Product)
     last_kept = models.DateField()
+    products = models.IntegerField(help_text="Products whose last kept line is on this date")
 
-    pk = models.CompositePrimaryKey("distributor", "customer", "product")
+    pk = models.CompositePrimaryKey("distributor", "customer", "last_kept")
 
 
 class CustomerCategory(TenantOwnedModel):
-    """Per customer and product category (non-empty): the last date of a kept line, derived from
-    `CustomerProduct` and the products' current categories."""
+    """Per customer and product category (non-empty): the last date of a kept line, derived from the
+    customer's (product, last kept date) pairs and the products' current categories."""
 
     distributor = _summary_fk("accounts.Distributor")
     customer = _summary_fk(Customer)

@@ -4,14 +4,16 @@ Four derived tables, written only here, set-based, inside the caller's transacti
 
 * `CustomerInvoice`: per (customer, invoice, date, ship method), sums in exact integer units and the
   flags that turn the distinct counts of STRATIFICATION.md into plain counts (see its docstring);
-* `CustomerProduct` and `CustomerCategory`: per (customer, product | category), the last date of a
-  kept (non-return) line;
+* `CustomerProductRecency`: per (customer, date), how many products had their last kept (non-return)
+  line that day (a run's distinct products in its window);
+* `CustomerCategory`: per (customer, category), the last date of a kept line;
 * `CustomerMonth`: per (customer, calendar month), the sums the pages and trends show.
 
 `refresh` recomputes them for the customers an import names (new lines only add to their own customers)
 or for the whole tenant (an updated line may have moved between customers). `refresh_categories`
 re-derives `CustomerCategory` after products changed category. At 10M lines a tenant's summaries hold
-about 2.9M invoice rows and 7M product pairs; see the README's benchmark notes.
+about 2.9M invoice rows; the 7M (customer, product) pairs are grouped in a temporary table only (see
+`CustomerProductRecency`). See docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ from django.db import connection, transaction
 
 from stratify.db import is_postgres
 
-from .models import CustomerCategory, CustomerInvoice, CustomerMonth, CustomerProduct, InvoiceLine, Product
+from .models import CustomerCategory, CustomerInvoice, CustomerMonth, CustomerProductRecency, InvoiceLine, Product
 
 DECIMALS = 4  # the money columns' decimal places
 UNITS = 10**DECIMALS  # money is summed in integer units of 1/10,000
 
 LINES = InvoiceLine._meta.db_table
 INVOICES = CustomerInvoice._meta.db_table
-PAIRS = CustomerProduct._meta.db_table
+RECENCY = CustomerProductRecency._meta.db_table
 CATEGORIES = CustomerCategory._meta.db_table
 MONTHS = CustomerMonth._meta.db_table
 PRODUCTS = Product._meta.db_table
@@ -65,39 +67,39 @@ def refresh(cursor, *, tenant: int, customers: str | None = None) -> None:
     The lines are grouped into temporary tables first (measured faster than grouping inside each
     INSERT), then inserted in primary-key order, so the indexes grow at their right edge instead of at
     random pages."""
-    for table in (INVOICES, PAIRS, CATEGORIES, MONTHS):
+    for table in (INVOICES, RECENCY, CATEGORIES, MONTHS):
         _delete(cursor, table, tenant, customers)
     only = f" AND l.customer_id IN ({customers})" if customers else ""
     invoices, pairs = _temporary_name("inv"), _temporary_name("pairs")
     try:
         _group_invoices(cursor, invoices, tenant, only)
         _insert_invoices(cursor, invoices, tenant)
+        _group_pairs(cursor, pairs, tenant, only)
         cursor.execute(
-            f"""CREATE {_temporary(pairs)} AS
-                SELECT l.customer_id, l.product_id, max(l.invoice_date) AS last_kept
-                FROM {LINES} l WHERE l.distributor_id = {tenant} AND {KEPT}{only}
-                GROUP BY l.customer_id, l.product_id""",
-            [],
-        )
-        cursor.execute(
-            f"""INSERT INTO {PAIRS} (distributor_id, customer_id, product_id, last_kept)
-                SELECT {tenant}, customer_id, product_id, last_kept FROM {pairs}
-                ORDER BY customer_id, product_id""",
+            f"""INSERT INTO {RECENCY} (distributor_id, customer_id, last_kept, products)
+                SELECT {tenant}, customer_id, last_kept, count(*) FROM {pairs}
+                GROUP BY customer_id, last_kept
+                ORDER BY customer_id, last_kept""",
             [],
         )
         _insert_categories(cursor, pairs, tenant)
         _insert_months(cursor, invoices, tenant)
     finally:
-        if not is_postgres():  # PostgreSQL drops them at commit, even after a failed statement
-            cursor.execute(f"DROP TABLE IF EXISTS {invoices}", [])
-            cursor.execute(f"DROP TABLE IF EXISTS {pairs}", [])
-    _analyze(cursor, INVOICES, PAIRS, CATEGORIES, MONTHS)
+        _drop_temporary(cursor, invoices, pairs)
+    _analyze(cursor, INVOICES, RECENCY, CATEGORIES, MONTHS)
 
 
 def refresh_categories(cursor, *, tenant: int) -> None:
-    """Re-derive the tenant's `CustomerCategory` (after a products import changed categories)."""
+    """Re-derive the tenant's `CustomerCategory` (after a products import changed categories): the
+    (customer, product) pairs are grouped from the lines again (a products import is rare and small;
+    keeping the pairs in a table cost every line import more)."""
     _delete(cursor, CATEGORIES, tenant, None)
-    _insert_categories(cursor, f"(SELECT * FROM {PAIRS} WHERE distributor_id = {tenant})", tenant)
+    pairs = _temporary_name("pairs")
+    try:
+        _group_pairs(cursor, pairs, tenant, "")
+        _insert_categories(cursor, pairs, tenant)
+    finally:
+        _drop_temporary(cursor, pairs)
     _analyze(cursor, CATEGORIES)
 
 
@@ -121,6 +123,24 @@ def _temporary(name: str) -> str:
     return f"TEMPORARY TABLE {name} ON COMMIT DROP" if is_postgres() else f"TEMPORARY TABLE {name}"
 
 
+def _drop_temporary(cursor, *names: str) -> None:
+    if not is_postgres():  # PostgreSQL drops them at commit, even after a failed statement
+        for name in names:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}", [])
+
+
+def _group_pairs(cursor, name: str, tenant: int, only: str) -> None:
+    """Per (customer, product) of the tenant's kept lines, the last date, into temporary table `name`."""
+    cursor.execute(
+        f"""CREATE {_temporary(name)} AS
+            SELECT l.customer_id, l.product_id, max(l.invoice_date) AS last_kept
+            FROM {LINES} l WHERE l.distributor_id = {tenant} AND {KEPT}{only}
+            GROUP BY l.customer_id, l.product_id""",
+        [],
+    )
+    _analyze(cursor, name)
+
+
 def _group_invoices(cursor, name: str, tenant: int, only: str) -> None:
     """The tenant's lines summed per (customer, invoice, date, ship method), into temporary table `name`."""
     is_return = "(l.quantity < 0 OR l.revenue < 0)"
@@ -138,6 +158,7 @@ def _group_invoices(cursor, name: str, tenant: int, only: str) -> None:
             GROUP BY l.customer_id, l.invoice_id, l.invoice_date, l.ship_method""",
         [],
     )
+    _analyze(cursor, name)  # the next statements size their sorts and hash tables from its row count
 
 
 def _bytewise(expr: str) -> str:
@@ -168,8 +189,7 @@ def _insert_invoices(cursor, grouped: str, tenant: int) -> None:
 
 
 def _insert_categories(cursor, pairs: str, tenant: int) -> None:
-    """`CustomerCategory` from `pairs` (a table or subquery of (customer, product, last_kept) rows) and
-    the products."""
+    """`CustomerCategory` from `pairs` (a table of (customer, product, last_kept) rows) and the products."""
     cursor.execute(
         f"""INSERT INTO {CATEGORIES} (distributor_id, customer_id, category, last_kept)
             SELECT {tenant}, cp.customer_id, p.category, max(cp.last_kept)

@@ -35,7 +35,7 @@ from sales.models import (
     CustomerCategory,
     CustomerInvoice,
     CustomerMonth,
-    CustomerProduct,
+    CustomerProductRecency,
     InvoiceLine,
     Product,
 )
@@ -47,7 +47,7 @@ from stratify.jobs.models import Job
 
 LINES = InvoiceLine._meta.db_table
 INVOICES = CustomerInvoice._meta.db_table
-PAIRS = CustomerProduct._meta.db_table
+RECENCY = CustomerProductRecency._meta.db_table
 CATEGORIES = CustomerCategory._meta.db_table
 MONTHS = CustomerMonth._meta.db_table
 CUSTOMERS = Customer._meta.db_table
@@ -168,14 +168,16 @@ def _multi_date_invoices(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _products_and_categories(params: dict, *, from_pairs: bool) -> pd.DataFrame:
     """Per customer pk, the distinct products and categories of the window's kept lines.
 
-    From the (customer, product | category) summaries when no line is dated after as_of: a pair then
-    has a kept line in the window exactly when its last kept date falls in it. Otherwise (a run as of
-    an earlier date) a pair's dates could straddle the window, and the lines are counted instead."""
+    From the summaries when no line is dated after as_of: a (customer, product | category) pair then has
+    a kept line in the window exactly when its last kept date falls in it, so the products are the sum
+    of `CustomerProductRecency.products` from the window's start, and the categories a count of
+    `CustomerCategory`. Otherwise (a run as of an earlier date) a pair's dates could straddle the
+    window, and the lines are counted instead."""
     if from_pairs:
         in_window = "p.distributor_id = %(distributor)s AND p.last_kept >= %(window_start)s"
         # A customer with a category in the window has a product in it: LEFT JOIN from the products.
         sql = f"""SELECT pp.cpk, pp.n, coalesce(pc.n, 0)
-                  FROM (SELECT p.customer_id AS cpk, count(*) AS n FROM {PAIRS} p WHERE {in_window}
+                  FROM (SELECT p.customer_id AS cpk, sum(p.products) AS n FROM {RECENCY} p WHERE {in_window}
                         GROUP BY p.customer_id) pp
                   LEFT JOIN (SELECT p.customer_id AS cpk, count(*) AS n FROM {CATEGORIES} p WHERE {in_window}
                              GROUP BY p.customer_id) pc ON pc.cpk = pp.cpk"""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,7 +17,7 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from channels.models import Interaction, Partner
-from sales.models import Customer, Product
+from sales.models import Customer, InvoiceLine, Product
 from segments.models import CustomerScore
 from tests.conftest import api_as
 
@@ -121,6 +122,20 @@ def test_definitions_side_by_side_and_one_category(built):
     assert data["customers"] == len(active & oems)
     assert dict(data["reasons"]) == {"price": len(oems), "delivery speed": len(oems)}
     assert data["replacement"] and all(p["cycle_days"] == 90 for p in data["replacement"])
+    # Each product's customers and those due, from the lines: the last kept line of every (active OEM,
+    # product), due when it is at least the cycle (90 days) before the run's as_of + 30 days.
+    with scopes_disabled():
+        last: dict[tuple[int, str], object] = {}
+        for line in InvoiceLine.objects.filter(
+            distributor=tenant.distributor, customer__in=active & oems, quantity__gte=0, revenue__gte=0
+        ).select_related("product"):
+            key = (line.customer_id, line.product.product_id)
+            last[key] = max(last.get(key, line.invoice_date), line.invoice_date)
+    due_by = run.as_of + timedelta(days=30)
+    for product in data["replacement"]:
+        dates = [day for (_c, p), day in last.items() if p == product["product_id"]]
+        assert product["customers"] == len(dates)
+        assert product["due"] == sum(day + timedelta(days=90) <= due_by for day in dates)
     assert set(data["cost_per_thousand"]) == {"lines", "returns", "special_orders", "carrying", "orders", "deliveries"}
     role = login(tenant.manager).get(url(tenant, "customer-definition", by="supply_chain_role", value="(none)"))
     assert role.status_code == 200

@@ -10,7 +10,7 @@ from sales.models import (
     CustomerCategory,
     CustomerInvoice,
     CustomerMonth,
-    CustomerProduct,
+    CustomerProductRecency,
     InvoiceLine,
     Product,
     Rep,
@@ -25,7 +25,7 @@ MODELS = {
     "interactions": Interaction,
     "customer_months": CustomerMonth,
     "customer_invoices": CustomerInvoice,
-    "customer_products": CustomerProduct,
+    "customer_product_recency": CustomerProductRecency,
     "customer_categories": CustomerCategory,
 }
 

@@ -8,7 +8,7 @@ import pytest
 from django_scopes import scopes_disabled
 
 from sales import summaries
-from sales.models import CustomerCategory, CustomerInvoice, CustomerMonth, CustomerProduct
+from sales.models import CustomerCategory, CustomerInvoice, CustomerMonth, CustomerProductRecency
 from segments.aggregates import customer_aggregates
 from stratify.engine import aggregate_lines
 from tests.segments.helpers import lines_frame, potentials
@@ -30,7 +30,7 @@ SECOND = HEADER + (
 )
 SUMMARIES = {
     "invoices": (CustomerInvoice, "customer_id", "invoice_id", "invoice_date", "ship_method"),
-    "products": (CustomerProduct, "customer_id", "product_id"),
+    "products": (CustomerProductRecency, "customer_id", "last_kept"),
     "categories": (CustomerCategory, "customer_id", "category"),
     "months": (CustomerMonth, "customer_id", "month"),
 }
