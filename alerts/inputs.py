@@ -6,6 +6,7 @@ and the cost-to-serve parts of the run's settings from the run's own aggregates.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -27,93 +28,89 @@ SCORES = CustomerScore._meta.db_table
 UNITS = 10_000
 
 
-def read_lines(*, distributor, as_of, days: int) -> pd.DataFrame:
-    """Per (customer, product, invoice date) within `days` before `as_of` (inclusive of as_of): the
-    age in days, the net revenue in 1/10,000 and the number of non-return lines. The lines are read
-    as integers (age and money units computed by the database) and summed by pandas: nearly every
-    (customer, product, date) has one line, and hashing them in SQL over numeric sums cost more.
-    On PostgreSQL they come by binary COPY straight into numpy columns (fixed-width rows: no Python
-    object per value, which at 10M lines cost more than the rules)."""
+def read_lines(*, distributor, as_of, days: int, parallel: bool = False) -> pd.DataFrame:
+    """Every line within `days` before `as_of` (inclusive of as_of), as integers: `customer`, `product`,
+    `age` in days, `units` (net revenue in 1/10,000) and `kept` (1 for a non-return line), one row per
+    line, not summed: the rules sum what they need over integer keys (see `rules.LineKeys`).
+
+    On PostgreSQL the database packs them into fixed-width binary records (one `bytea` per part of the
+    table) that numpy reads as columns: no Python object per line, which at 10M lines cost more than
+    the rules (pure-Python psycopg handles a COPY row by row). With `parallel`, the two halves of the
+    table are read at once over a second connection that shares this transaction's snapshot."""
     start = as_of - timedelta(days=days - 1)
     columns = ["customer", "product", "age", "units", "kept"]
-    frame = _lines_by_copy(distributor, as_of, start) if is_postgres() else None
-    if frame is None:
-        if is_postgres():
-            age, units = "(%(as_of)s - l.invoice_date)", f"CAST(l.revenue * {UNITS} AS bigint)"
-            kept = "CAST(l.quantity >= 0 AND l.revenue >= 0 AS integer)"
-        else:
-            age = "CAST(julianday(%(as_of)s) - julianday(l.invoice_date) AS INTEGER)"
-            units = f"CAST(round(l.revenue * {UNITS}) AS INTEGER)"
-            kept = "CASE WHEN l.quantity >= 0 AND l.revenue >= 0 THEN 1 ELSE 0 END"
-        sql = f"""
-            SELECT l.customer_id, l.product_id, {age}, {units}, {kept}
-            FROM {LINES} l
-            WHERE l.distributor_id = %(distributor)s AND l.invoice_date >= %(start)s AND l.invoice_date <= %(as_of)s
-        """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, {"distributor": distributor.pk, "start": start, "as_of": as_of})
-            rows = cursor.fetchall()
-        if not rows:
-            return pd.DataFrame({c: pd.Series(dtype="int64") for c in columns})
-        frame = pd.DataFrame.from_records(rows, columns=columns, coerce_float=False).astype("int64")
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype="int64") for c in columns})
-    return frame.groupby(["customer", "product", "age"], sort=False, as_index=False)[["units", "kept"]].sum()
-
-
-# A binary COPY row of `_lines_by_copy`: the field count, then (length, value) per field, big-endian.
-_COPY_ROW = np.dtype(
-    [("n", ">i2"), ("l1", ">i4"), ("customer", ">i8"), ("l2", ">i4"), ("product", ">i8"), ("l3", ">i4"),
-     ("age", ">i4"), ("l4", ">i4"), ("units", ">i8"), ("l5", ">i4"), ("kept", ">i4")]
-)  # fmt: skip
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00"
-
-
-def _lines_by_copy(distributor, as_of, start) -> pd.DataFrame | None:
-    """The lines' integer columns by `COPY ... TO STDOUT (FORMAT binary)`, parsed by numpy as fixed-width
-    records; None (the caller reads them row by row) if the stream is not what the fixed layout expects."""
-    sql = f"""COPY (
-        SELECT CAST(l.customer_id AS bigint), CAST(l.product_id AS bigint),
-               CAST(DATE '{as_of.isoformat()}' - l.invoice_date AS integer),
-               CAST(l.revenue * {UNITS} AS bigint), CAST(l.quantity >= 0 AND l.revenue >= 0 AS integer)
+    if is_postgres():
+        records = _line_records(distributor, as_of, start, parallel=parallel)
+        return pd.DataFrame({name: records[name].astype("int64") for name in columns})
+    age = "CAST(julianday(%(as_of)s) - julianday(l.invoice_date) AS INTEGER)"
+    units = f"CAST(round(l.revenue * {UNITS}) AS INTEGER)"
+    kept = "CASE WHEN l.quantity >= 0 AND l.revenue >= 0 THEN 1 ELSE 0 END"
+    sql = f"""
+        SELECT l.customer_id, l.product_id, {age}, {units}, {kept}
         FROM {LINES} l
-        WHERE l.distributor_id = {int(distributor.pk)}
-          AND l.invoice_date >= DATE '{start.isoformat()}' AND l.invoice_date <= DATE '{as_of.isoformat()}'
-    ) TO STDOUT (FORMAT binary)"""
-    size, names = _COPY_ROW.itemsize, ("customer", "product", "age", "units", "kept")
-    expected = {"n": 5, "l1": 8, "l2": 8, "l3": 4, "l4": 8, "l5": 4}
-    parts: dict[str, list] = {name: [] for name in names}
-    pending, started = bytearray(), False
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for block in copy:
-            pending += block
-            if not started:
-                if len(pending) < 19:
-                    continue
-                if not pending.startswith(_COPY_HEADER):
-                    return None
-                extension = int.from_bytes(pending[15:19], "big")
-                if len(pending) < 19 + extension:
-                    continue
-                del pending[: 19 + extension]
-                started = True
-            if len(pending) < (1 << 22):  # parse by about 4 MiB
-                continue
-            whole = len(pending) // size * size
-            rows = np.frombuffer(bytes(pending[:whole]), dtype=_COPY_ROW)
-            del pending[:whole]
-            if any((rows[name] != value).any() for name, value in expected.items()):
-                return None  # a NULL (length -1) or another layout
-            for name in names:
-                parts[name].append(rows[name].astype("int64"))
-    if not started or pending[-2:] != b"\xff\xff" or (len(pending) - 2) % size:
-        return None
-    rows = np.frombuffer(bytes(pending[:-2]), dtype=_COPY_ROW)
-    if any((rows[name] != value).any() for name, value in expected.items()):
-        return None
-    for name in names:
-        parts[name].append(rows[name].astype("int64"))
-    return pd.DataFrame({name: np.concatenate(parts[name]) for name in names})
+        WHERE l.distributor_id = %(distributor)s AND l.invoice_date >= %(start)s AND l.invoice_date <= %(as_of)s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"distributor": distributor.pk, "start": start, "as_of": as_of})
+        rows = cursor.fetchall()
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in columns})
+    return pd.DataFrame.from_records(rows, columns=columns, coerce_float=False).astype("int64")
+
+
+# One line as `_line_records` packs it: big-endian, as PostgreSQL's int8send / int4send / boolsend write.
+_RECORD = np.dtype([("customer", ">i8"), ("product", ">i8"), ("age", ">i4"), ("units", ">i8"), ("kept", "u1")])
+# Heap pages per part read in one statement: a part's records stay far below a bytea's 1 GB limit.
+_PAGES_PER_PART = 200_000
+
+
+def _line_records(distributor, as_of, start, *, parallel: bool) -> np.ndarray:
+    """The lines as `_RECORD`s, the table read in parts of its heap (TID ranges; one part unless the
+    table is large or `parallel`), each part one `string_agg` of records, fetched in binary."""
+    import psycopg  # PostgreSQL only
+
+    record = (
+        "int8send(CAST(l.customer_id AS bigint)) || int8send(CAST(l.product_id AS bigint))"
+        f" || int4send(CAST(DATE '{as_of.isoformat()}' - l.invoice_date AS integer))"
+        f" || int8send(CAST(l.revenue * {UNITS} AS bigint)) || boolsend(l.quantity >= 0 AND l.revenue >= 0)"
+    )
+    where = (
+        f"l.distributor_id = {int(distributor.pk)}"
+        f" AND l.invoice_date >= DATE '{start.isoformat()}' AND l.invoice_date <= DATE '{as_of.isoformat()}'"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_relation_size('{LINES}') / current_setting('block_size')::int")
+        (pages,) = cursor.fetchone()
+    parts = max(2 if parallel else 1, -(-int(pages) // _PAGES_PER_PART))
+    bounds = [int(pages) * i // parts for i in range(parts)] + [None]
+    statements = []
+    for low, high in zip(bounds[:-1], bounds[1:], strict=True):
+        tids = "" if parts == 1 else f" AND l.ctid >= '({low},0)'::tid"
+        tids += f" AND l.ctid < '({high},0)'::tid" if high is not None and parts > 1 else ""
+        statements.append(f"SELECT string_agg({record}, ''::bytea) FROM {LINES} l WHERE {where}{tids}")
+
+    def fetch(raw, sql: str) -> np.ndarray:
+        with psycopg.Cursor(raw) as cursor:
+            cursor.execute(sql, binary=True)
+            (data,) = cursor.fetchone()
+        return np.frombuffer(data or b"", dtype=_RECORD)
+
+    connection.ensure_connection()
+    if not parallel:
+        return np.concatenate([fetch(connection.connection, sql) for sql in statements])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_export_snapshot()")
+        (snapshot,) = cursor.fetchone()
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    with psycopg.connect(**params) as other, ThreadPoolExecutor(1) as pool:
+        other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        theirs = pool.submit(lambda: [fetch(other, sql) for sql in statements[1::2]])
+        mine = [fetch(connection.connection, sql) for sql in statements[::2]]
+        parts_read = [*mine, *theirs.result()]
+        other.rollback()
+    return np.concatenate(parts_read)
 
 
 SCORE_COLUMNS = ("customer", "segment", "previous_segment", "net_profit", "revenue", "cost_to_serve")
@@ -246,6 +243,9 @@ def read_rule_input(*, distributor, run, settings: dict) -> RuleInput:
     window_days = int(model_settings.window_days)
     span = max(2 * window_days, YEAR + int(settings["recent_days"]))
     previous_run = run.compared_to
+    # A second connection can share the snapshot only of a transaction of our own (a caller's, e.g. a
+    # test's, may hold uncommitted rows it could not see).
+    parallel = is_postgres() and not connection.in_atomic_block
     with read_snapshot():
         scores = _scores(distributor, run)
         previous = (
@@ -255,7 +255,7 @@ def read_rule_input(*, distributor, run, settings: dict) -> RuleInput:
         )
         pks = set(scores["customer"]) | set(previous["customer"])
         attrs = _customer_attrs(distributor, pks)
-        lines = read_lines(distributor=distributor, as_of=run.as_of, days=span)
+        lines = read_lines(distributor=distributor, as_of=run.as_of, days=span, parallel=parallel)
         products = _products(distributor)
         costs = _cost_parts(distributor, run, model_settings)
     scores = scores.merge(attrs, on="customer", how="left")
@@ -276,5 +276,4 @@ def read_rule_input(*, distributor, run, settings: dict) -> RuleInput:
         costs=costs,
         previous_attrs=previous_attrs,
         money=money_formatter(distributor),
-        lines_unique=True,  # read_lines sums them per (customer, product, age)
     )
