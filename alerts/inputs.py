@@ -141,6 +141,19 @@ def _scores(distributor, run) -> pd.DataFrame:
     return frame
 
 
+def _previous_scores(distributor, run) -> pd.DataFrame:
+    """The previous run's `customer`, `segment` and `net_profit` (all the rules read of it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT customer_id, segment, net_profit FROM {SCORES} WHERE distributor_id = %s AND run_id = %s",
+            [distributor.pk, run.pk],
+        )
+        rows = cursor.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=["customer", "segment", "net_profit"], coerce_float=True)
+    frame["net_profit"] = pd.to_numeric(frame["net_profit"], errors="coerce").astype(float)
+    return frame
+
+
 def _customer_attrs(distributor, pks) -> pd.DataFrame:
     rows = Customer.objects.filter(distributor=distributor, pk__in=list(pks)) if len(pks) < 5000 else None
     if rows is None:
@@ -249,7 +262,7 @@ def read_rule_input(*, distributor, run, settings: dict) -> RuleInput:
     with read_snapshot():
         scores = _scores(distributor, run)
         previous = (
-            _scores(distributor, previous_run)[["customer", "segment", "net_profit"]]
+            _previous_scores(distributor, previous_run)
             if previous_run is not None
             else pd.DataFrame({"customer": pd.Series(dtype="int64"), "segment": [], "net_profit": []})
         )
