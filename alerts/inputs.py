@@ -15,6 +15,7 @@ import pandas as pd
 from django.db import connection
 
 from sales.models import Customer, CustomerInvoice, InvoiceLine, Product
+from segments.aggregates import multi_date_invoices
 from segments.models import CustomerScore
 from stratify.db import is_postgres, read_snapshot
 from stratify.engine import ModelSettings
@@ -183,46 +184,56 @@ def _products(distributor) -> pd.DataFrame:
 
 def _cost_parts(distributor, run, model_settings: ModelSettings) -> pd.DataFrame:
     """Per core and service-drain customer of the run: the cost-to-serve parts of STRATIFICATION.md
-    section 3 at the run's rates, from the invoice summaries an import keeps (two grouped reads,
-    joined to the run's scores so only those two segments are summed). Orders and deliveries are
-    distinct invoices (per ship method) with a non-return line, as the run counts them. Floats: they
-    only name the activity furthest above the core median."""
+    section 3 at the run's rates, from the invoice summaries an import keeps (one grouped read per
+    customer and ship method, joined to the run's scores so only those two segments are summed).
+    Orders and deliveries are distinct invoices (per ship method) with a non-return line, counted as
+    the run counts them: the flagged rows of the invoices on one date, and the rare invoices whose
+    kept lines span dates apart (`segments.aggregates.multi_date_invoices`). Floats: they only name
+    the activity furthest above the core median."""
     window_start = run.as_of - timedelta(days=int(model_settings.window_days) - 1)
-    params = {"distributor": distributor.pk, "run": run.pk, "start": window_start, "as_of": run.as_of}
-    join = f"""
-        FROM {INVOICES} ci JOIN {SCORES} s
-          ON s.distributor_id = ci.distributor_id AND s.run_id = %(run)s AND s.customer_id = ci.customer_id
-         AND s.segment IN ('core', 'service_drain')
-        WHERE ci.distributor_id = %(distributor)s AND ci.invoice_date >= %(start)s AND ci.invoice_date <= %(as_of)s
-    """
-    kept_invoice = "count(DISTINCT CASE WHEN ci.kept_lines > 0 THEN ci.invoice_id END)"
+    params = {"distributor": distributor.pk, "run": run.pk, "window_start": window_start, "as_of": run.as_of}
+    single = "NOT ci.multi_date" if is_postgres() else "ci.multi_date = 0"
+    lead = "ci.order_lead" if is_postgres() else "ci.order_lead = 1"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT ci.customer_id, sum(ci.lines), sum(ci.return_lines), sum(ci.special_order_lines),
-                       sum(ci.ar_units), {kept_invoice} {join} GROUP BY ci.customer_id""",
+            f"""SELECT ci.customer_id, ci.ship_method, sum(ci.lines), sum(ci.return_lines),
+                       sum(ci.special_order_lines), sum(ci.ar_units),
+                       count(CASE WHEN {lead} AND {single} THEN 1 END),
+                       count(CASE WHEN ci.kept_lines > 0 AND {single} THEN 1 END)
+                FROM {INVOICES} ci JOIN {SCORES} s
+                  ON s.distributor_id = ci.distributor_id AND s.run_id = %(run)s AND s.customer_id = ci.customer_id
+                 AND s.segment IN ('core', 'service_drain')
+                WHERE ci.distributor_id = %(distributor)s AND ci.invoice_date >= %(window_start)s
+                  AND ci.invoice_date <= %(as_of)s
+                GROUP BY ci.customer_id, ci.ship_method""",
             params,
         )
-        sums = cursor.fetchall()
-        cursor.execute(f"SELECT ci.customer_id, ci.ship_method, {kept_invoice} {join} GROUP BY 1, 2", params)
-        per_method = cursor.fetchall()
-    columns = ["customer", "lines", "returns", "special", "ar_units", "orders"]
-    frame = pd.DataFrame.from_records(sums, columns=columns, coerce_float=True)
-    if frame.empty:
+        rows = cursor.fetchall()
+        multi_orders, multi_deliveries = multi_date_invoices(params)
+    columns = ["customer", "ship_method", "lines", "returns", "special", "ar_units", "orders", "deliveries"]
+    per_method = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+    if per_method.empty:
         return pd.DataFrame(columns=["customer", *ACTIVITY_COLUMNS])
+    per_method["customer"] = per_method["customer"].astype("int64")
+    for column in columns[2:]:
+        per_method[column] = per_method[column].astype(float)
+    multi = multi_deliveries.rename(columns={"cpk": "customer", "deliveries": "more"})
+    multi["customer"] = multi["customer"].astype("int64")
+    per_method = per_method.merge(multi, on=["customer", "ship_method"], how="left")
     rates = {str(k): float(v) for k, v in model_settings.delivery_cost.items()}
     default = float(model_settings.default_delivery_cost)
-    delivery = {}
-    for customer, method, count in per_method:
-        delivery[customer] = delivery.get(customer, 0.0) + float(count) * (
-            rates.get(str(method), default) if method else default
-        )
-    out = pd.DataFrame({"customer": frame["customer"].astype("int64")})
-    out["cost_orders"] = frame["orders"].astype(float) * float(model_settings.cost_per_order)
-    out["cost_lines"] = frame["lines"].astype(float) * float(model_settings.cost_per_line)
-    out["cost_returns"] = frame["returns"].astype(float) * float(model_settings.cost_per_return)
-    out["cost_special"] = frame["special"].astype(float) * float(model_settings.cost_per_special_order)
-    out["cost_deliveries"] = out["customer"].map(delivery).fillna(0.0)
-    out["cost_carrying"] = frame["ar_units"].astype(float) / UNITS * float(model_settings.ar_carrying_rate) / 365
+    rate = per_method["ship_method"].map(lambda m: rates.get(str(m), default) if m else default).astype(float)
+    per_method["delivery_cost"] = (per_method["deliveries"] + per_method["more"].fillna(0).astype(float)) * rate
+    frame = per_method.groupby("customer", sort=False)[["lines", "returns", "special", "ar_units", "orders",
+                                                          "delivery_cost"]].sum()  # fmt: skip
+    orders = frame["orders"] + multi_orders.set_index("cpk")["orders"].astype(float).reindex(frame.index).fillna(0)
+    out = pd.DataFrame({"customer": frame.index.to_numpy(dtype="int64")})
+    out["cost_orders"] = orders.to_numpy() * float(model_settings.cost_per_order)
+    out["cost_lines"] = frame["lines"].to_numpy() * float(model_settings.cost_per_line)
+    out["cost_returns"] = frame["returns"].to_numpy() * float(model_settings.cost_per_return)
+    out["cost_special"] = frame["special"].to_numpy() * float(model_settings.cost_per_special_order)
+    out["cost_deliveries"] = frame["delivery_cost"].to_numpy()
+    out["cost_carrying"] = frame["ar_units"].to_numpy() / UNITS * float(model_settings.ar_carrying_rate) / 365
     return out
 
 

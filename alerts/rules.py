@@ -138,21 +138,32 @@ class LineKeys:
 def _keys(data: RuleInput) -> LineKeys:
     if "keys" not in data.cache:
         lines = data.lines
-        customer, customers = pd.factorize(lines["customer"].to_numpy(dtype="int64"), sort=True)
-        product, products = pd.factorize(lines["product"].to_numpy(dtype="int64"), sort=True)
+        customers, customer = _codes(lines["customer"].to_numpy(dtype="int64"))
+        products, product = _codes(lines["product"].to_numpy(dtype="int64"))
         data.cache["keys"] = LineKeys(
-            customers=np.asarray(customers, dtype="int64"), customer=customer.astype("int64"),
-            products=np.asarray(products, dtype="int64"), product=product.astype("int64"),
+            customers=customers, customer=customer, products=products, product=product,
             age=lines["age"].to_numpy(dtype="int64"), units=lines["units"].to_numpy(dtype="int64"),
             kept=lines["kept"].to_numpy() > 0,
         )  # fmt: skip
     return data.cache["keys"]
 
 
+def _codes(pks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct `pks` sorted, each value's index among them)."""
+    if not len(pks):
+        return pks.astype("int64"), pks.astype("int64")
+    low = int(pks.min())
+    uniques, index = _compact(pks - low, int(pks.max()) - low + 1)
+    return uniques + low, index
+
+
 def _sum_by(codes: np.ndarray, units: np.ndarray, n: int) -> np.ndarray:
     """Exact int64 sums of `units` per code in [0, n). `np.bincount` adds in float64, exact while
-    every partial sum stays below 2**53: so the units are added as two halves, the low 26 bits (sums
-    below 2**53 up to 2**27 values a code) and the rest (at most 2**37 a value), then recombined."""
+    every partial sum stays below 2**53 (below the sum of the absolute values, usually); otherwise the
+    units are added as two halves, the low 26 bits (sums below 2**53 up to 2**27 values a code) and
+    the rest (at most 2**37 a value), then recombined."""
+    if np.abs(units).sum(dtype="float64") < 2**52:
+        return np.bincount(codes, weights=units, minlength=n).astype("int64")
     low = units & ((1 << 26) - 1)
     high = units >> 26
     low_sum = np.bincount(codes, weights=low, minlength=n).astype("int64")
@@ -189,24 +200,29 @@ def _customer_sums(data: RuleInput, recent_days: int) -> pd.DataFrame:
     return data.cache[key]
 
 
-def _date_stats(group: np.ndarray, age: np.ndarray, min_dates: int) -> pd.DataFrame:
-    """Per group of distinct dates (`group` and `age` sorted by group, then age, no pair repeated): the
-    count of dates, the smallest age (the last date) and, for groups of at least `min_dates` (and 2)
-    dates, the median gap between consecutive dates (NaN for the others)."""
-    first = np.ones(len(age), dtype=bool)  # the first (youngest) date of each group
+def _date_groups(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the first row, the number of rows) of each run of equal values of sorted `group`."""
+    first = np.ones(len(group), dtype=bool)
     first[1:] = group[1:] != group[:-1]
     starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, len(age))).astype("int64")
+    return starts, np.diff(np.append(starts, len(group))).astype("int64")
+
+
+def _median_gaps(age: np.ndarray, starts: np.ndarray, counts: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per group of distinct dates (`age` sorted within each group of `_date_groups`), the median gap
+    between consecutive dates for the `wanted` groups of two dates or more; NaN for the others."""
     median = np.full(len(starts), np.nan)
-    wanted = counts >= max(int(min_dates), 2)
+    wanted = wanted & (counts >= 2)
     if wanted.any():
         rows = np.repeat(wanted, counts)
+        first = np.zeros(len(age), dtype=bool)
+        first[starts] = True
         sub_age, sub_first = age[rows], first[rows]
         gap = np.empty(len(sub_age), dtype="float64")
         gap[1:] = sub_age[1:] - sub_age[:-1]
         gap[sub_first] = np.nan
         median[wanted] = pd.Series(gap).groupby(np.cumsum(sub_first) - 1).median().to_numpy()
-    return pd.DataFrame({"group": group[starts], "dates": counts, "median_gap": median, "last_age": age[starts]})
+    return median
 
 
 def _people(data: RuleInput) -> dict:
@@ -342,9 +358,17 @@ def overdue(data: RuleInput, s: dict) -> list[dict]:
     ordered = _window(data) & k.kept  # order dates: days with a non-return line
     if not ordered.any():
         return []
-    stats = _date_stats(*_distinct_dates(k.customer[ordered], k.age[ordered]), int(s["overdue_min_orders"]))
-    stats = stats[stats["dates"] >= int(s["overdue_min_orders"])]
-    stats = stats.assign(customer=k.customers[stats["group"].to_numpy()])
+    customer, age = _distinct_dates(k.customer[ordered], k.age[ordered])
+    starts, counts = _date_groups(customer)
+    enough = counts >= int(s["overdue_min_orders"])
+    stats = pd.DataFrame(
+        {
+            "customer": k.customers[customer[starts][enough]],
+            "dates": counts[enough],
+            "median_gap": _median_gaps(age, starts, counts, enough)[enough],
+            "last_age": age[starts][enough],
+        }
+    )
     factor = _scaled(s["overdue_factor"])
     # days > factor x median: in halves of a day and 1/10,000 (a median may end in .5).
     days = stats["last_age"].astype("int64")
@@ -573,23 +597,26 @@ def replenishment_due(data: RuleInput, s: dict) -> list[dict]:
     n_products = len(k.products)
     min_dates = int(s["replenish_min_dates"])
     pairs, ages = _distinct_dates(k.customer[dated] * n_products + k.product[dated], k.age[dated])
-    stats = _date_stats(pairs, ages, min_dates)
-    pair = stats["group"].to_numpy()
-    cycles = data.products.drop_duplicates("product").set_index("product")["cycle"].reindex(k.products).to_numpy()
-    known = pd.Series(cycles[pair % n_products], index=stats.index)
-    known = known.where(known > 0)
-    learnt = stats["median_gap"].where(stats["dates"] >= min_dates)
-    stats = stats.assign(
-        customer=k.customers[pair // n_products], product=k.products[pair % n_products],
-        cycle=known.fillna(learnt), source=np.where(known.notna(), "product", "history"),
-    )  # fmt: skip
-    stats = stats[stats["cycle"].notna()]
-    days = stats["last_age"].astype(float)
-    stats = stats[(days >= stats["cycle"]) & (days < 2 * stats["cycle"])]
-    if stats.empty:
+    starts, counts = _date_groups(pairs)
+    pair, last_age = pairs[starts], ages[starts]
+    cycles = data.products.set_index("product")["cycle"].reindex(k.products).to_numpy()
+    known = cycles[pair % n_products].astype("float64")
+    known[~(known > 0)] = np.nan
+    # The customer's own cycle only for pairs without a product cycle, bought on enough dates.
+    learnt = _median_gaps(ages, starts, counts, np.isnan(known) & (counts >= min_dates))
+    cycle = np.where(np.isnan(known), learnt, known)
+    fired = (last_age >= cycle) & (last_age < 2 * cycle)  # never for a NaN cycle
+    if not fired.any():
         return []
+    due = pair[fired]
+    stats = pd.DataFrame(
+        {
+            "customer": k.customers[due // n_products], "product": k.products[due % n_products],
+            "dates": counts[fired], "last_age": last_age[fired], "cycle": cycle[fired],
+            "source": np.where(np.isnan(known[fired]), "history", "product"),
+        }
+    )  # fmt: skip
     # Each due pair's net revenue in the two windows (every line, returns included).
-    due = stats["group"].to_numpy()
     mine = span & np.isin(np.arange(len(k.customers)), due // n_products)[k.customer]
     line_pair = k.customer[mine] * n_products + k.product[mine]
     at = np.minimum(np.searchsorted(due, line_pair), len(due) - 1)
@@ -767,30 +794,35 @@ def core_slowdown(data: RuleInput, s: dict) -> list[dict]:
         return []
     recent_days = int(s["recent_days"])
     k = _keys(data)
-    recent, earlier = _recent_and_year_earlier(k.age, recent_days)
-    chosen = k.codes_of(core["customer"])[k.customer] & (recent | earlier)
-    lines = pd.DataFrame(
-        {"customer": k.customers[k.customer[chosen]], "units": k.units[chosen], "recent": recent[chosen],
-         "earlier": earlier[chosen]}
-    )  # fmt: skip
-    y_tot, r_tot = int(lines.loc[lines["earlier"], "units"].sum()), int(lines.loc[lines["recent"], "units"].sum())
+    sums = _customer_sums(data, recent_days)
+    of_core = sums.index.isin(core["customer"])
+    y_tot, r_tot = int(sums["earlier"][of_core].sum()), int(sums["recent"][of_core].sum())
     if y_tot <= 0 or r_tot * UNIT < y_tot * _scaled(s["slowdown_total_floor"]):
         return []
+    recent, earlier = _recent_and_year_earlier(k.age, recent_days)
+    core_lines = k.codes_of(core["customer"])[k.customer]
     share, keep = _scaled(s["slowdown_min_share"]), UNIT - _scaled(s["slowdown_drop"])
     people = _people(data)
     out = []
     for subject_type, column in SLOWDOWN_DIMENSIONS:
         _, value_names = _product_codes(data, column)
-        tagged = lines.assign(**{column: _line_values(data, column)[chosen]})
-        tagged = tagged[tagged[column] >= 0]
-        y = tagged.loc[tagged["earlier"]].groupby(column)["units"].sum()
-        r = tagged.loc[tagged["recent"]].groupby(column)["units"].sum().reindex(y.index, fill_value=0)
+        values = _line_values(data, column)
+        named = core_lines & (values >= 0)
+        in_earlier, in_recent = named & earlier, named & recent
+        n = len(value_names)
+        seen = np.flatnonzero(np.bincount(values[in_earlier], minlength=n) > 0)  # values bought a year earlier
+        y = pd.Series(_sum_by(values[in_earlier], k.units[in_earlier], n)[seen], index=seen)
+        r = pd.Series(_sum_by(values[in_recent], k.units[in_recent], n)[seen], index=seen)
         yo, ro = y.astype(object), r.astype(object)
         fired = y.index[((yo * UNIT >= y_tot * share) & (yo > 0) & (ro * UNIT < yo * keep)).to_numpy().astype(bool)]
         if not len(fired):
             continue
         # Per (fired value, core customer): a year earlier and recent, in one grouping for all of them.
-        mine = tagged[tagged[column].isin(fired)]
+        chosen = (in_earlier | in_recent) & np.isin(values, fired.to_numpy())
+        mine = pd.DataFrame(
+            {column: values[chosen], "customer": k.customers[k.customer[chosen]], "units": k.units[chosen],
+             "recent": recent[chosen], "earlier": earlier[chosen]}
+        )  # fmt: skip
         by_customer = [column, "customer"]
         cy_all = mine.loc[mine["earlier"]].groupby(by_customer)["units"].sum()
         cr_all = mine.loc[mine["recent"]].groupby(by_customer)["units"].sum()
