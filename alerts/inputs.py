@@ -9,6 +9,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from threading import Lock
 
 import numpy as np
 import pandas as pd
@@ -29,20 +30,21 @@ SCORES = CustomerScore._meta.db_table
 UNITS = 10_000
 
 
+LINE_COLUMNS = ("customer", "product", "age", "units", "kept")
+
+
 def read_lines(*, distributor, as_of, days: int, parallel: bool = False) -> pd.DataFrame:
     """Every line within `days` before `as_of` (inclusive of as_of), as integers: `customer`, `product`,
     `age` in days, `units` (net revenue in 1/10,000) and `kept` (1 for a non-return line), one row per
-    line, not summed: the rules sum what they need over integer keys (see `rules.LineKeys`).
+    line, not summed: the rules sum what they need over integer keys (see `rules.LineKeys`). On
+    PostgreSQL the database packs them into fixed-width binary records that numpy reads as columns
+    (see `LineParts`); `parallel` reads some parts over a second connection at the same time."""
+    with LineParts(distributor, as_of, days, parallel=parallel) as parts:
+        return parts.frame()
 
-    On PostgreSQL the database packs them into fixed-width binary records (one `bytea` per part of the
-    table) that numpy reads as columns: no Python object per line, which at 10M lines cost more than
-    the rules (pure-Python psycopg handles a COPY row by row). With `parallel`, the two halves of the
-    table are read at once over a second connection that shares this transaction's snapshot."""
-    start = as_of - timedelta(days=days - 1)
-    columns = ["customer", "product", "age", "units", "kept"]
-    if is_postgres():
-        records = _line_records(distributor, as_of, start, parallel=parallel)
-        return pd.DataFrame({name: records[name].astype("int64") for name in columns})
+
+def _lines_by_rows(distributor, as_of, start) -> pd.DataFrame:
+    """`read_lines` on SQLite: one row per line."""
     age = "CAST(julianday(%(as_of)s) - julianday(l.invoice_date) AS INTEGER)"
     units = f"CAST(round(l.revenue * {UNITS}) AS INTEGER)"
     kept = "CASE WHEN l.quantity >= 0 AND l.revenue >= 0 THEN 1 ELSE 0 END"
@@ -55,63 +57,106 @@ def read_lines(*, distributor, as_of, days: int, parallel: bool = False) -> pd.D
         cursor.execute(sql, {"distributor": distributor.pk, "start": start, "as_of": as_of})
         rows = cursor.fetchall()
     if not rows:
-        return pd.DataFrame({c: pd.Series(dtype="int64") for c in columns})
-    return pd.DataFrame.from_records(rows, columns=columns, coerce_float=False).astype("int64")
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in LINE_COLUMNS})
+    return pd.DataFrame.from_records(rows, columns=list(LINE_COLUMNS), coerce_float=False).astype("int64")
 
 
-# One line as `_line_records` packs it: big-endian, as PostgreSQL's int8send / int4send / boolsend write.
+# One line as `LineParts` packs it: big-endian, as PostgreSQL's int8send / int4send / boolsend write.
 _RECORD = np.dtype([("customer", ">i8"), ("product", ">i8"), ("age", ">i4"), ("units", ">i8"), ("kept", "u1")])
 # Heap pages per part read in one statement: a part's records stay far below a bytea's 1 GB limit.
 _PAGES_PER_PART = 200_000
+# Parts when a second connection reads some of them: the two connections share them out as they go.
+_PARALLEL_PARTS = 4
 
 
-def _line_records(distributor, as_of, start, *, parallel: bool) -> np.ndarray:
-    """The lines as `_RECORD`s, the table read in parts of its heap (TID ranges; one part unless the
-    table is large or `parallel`), each part one `string_agg` of records, fetched in binary."""
-    import psycopg  # PostgreSQL only
+class LineParts:
+    """The lines of `read_lines`. On PostgreSQL each part of the table's heap (a TID range; one part
+    unless the table is large or the read is parallel) is one `string_agg` of fixed-width records,
+    fetched in binary: no Python object per line, which at 10M lines cost more than the rules (the
+    pure-Python psycopg handles a COPY row by row).
 
-    record = (
-        "int8send(CAST(l.customer_id AS bigint)) || int8send(CAST(l.product_id AS bigint))"
-        f" || int4send(CAST(DATE '{as_of.isoformat()}' - l.invoice_date AS integer))"
-        f" || int8send(CAST(l.revenue * {UNITS} AS bigint)) || boolsend(l.quantity >= 0 AND l.revenue >= 0)"
-    )
-    where = (
-        f"l.distributor_id = {int(distributor.pk)}"
-        f" AND l.invoice_date >= DATE '{start.isoformat()}' AND l.invoice_date <= DATE '{as_of.isoformat()}'"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT pg_relation_size('{LINES}') / current_setting('block_size')::int")
-        (pages,) = cursor.fetchone()
-    parts = max(2 if parallel else 1, -(-int(pages) // _PAGES_PER_PART))
-    bounds = [int(pages) * i // parts for i in range(parts)] + [None]
-    statements = []
-    for low, high in zip(bounds[:-1], bounds[1:], strict=True):
-        tids = "" if parts == 1 else f" AND l.ctid >= '({low},0)'::tid"
-        tids += f" AND l.ctid < '({high},0)'::tid" if high is not None and parts > 1 else ""
-        statements.append(f"SELECT string_agg({record}, ''::bytea) FROM {LINES} l WHERE {where}{tids}")
+    With `parallel` (in a transaction of our own, see `read_rule_input`), a worker thread starts at
+    once on a second connection that imports this transaction's snapshot and takes parts as it goes;
+    `frame()` takes the parts left, so the caller can run its other reads meanwhile. Use as a context
+    manager: the second connection is closed on the way out."""
 
-    def fetch(raw, sql: str) -> np.ndarray:
-        with psycopg.Cursor(raw) as cursor:
-            cursor.execute(sql, binary=True)
-            (data,) = cursor.fetchone()
-        return np.frombuffer(data or b"", dtype=_RECORD)
+    def __init__(self, distributor, as_of, days: int, *, parallel: bool):
+        start = as_of - timedelta(days=days - 1)
+        self._other = self._pool = self._worker = None
+        self.statements: list[str] = []
+        if not is_postgres():
+            self._rows = (distributor, as_of, start)
+            return
+        record = (
+            "int8send(CAST(l.customer_id AS bigint)) || int8send(CAST(l.product_id AS bigint))"
+            f" || int4send(CAST(DATE '{as_of.isoformat()}' - l.invoice_date AS integer))"
+            f" || int8send(CAST(l.revenue * {UNITS} AS bigint)) || boolsend(l.quantity >= 0 AND l.revenue >= 0)"
+        )
+        where = (
+            f"l.distributor_id = {int(distributor.pk)}"
+            f" AND l.invoice_date >= DATE '{start.isoformat()}' AND l.invoice_date <= DATE '{as_of.isoformat()}'"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_relation_size('{LINES}') / current_setting('block_size')::int")
+            (pages,) = cursor.fetchone()
+        parts = max(_PARALLEL_PARTS if parallel else 1, -(-int(pages) // _PAGES_PER_PART))
+        bounds = [int(pages) * i // parts for i in range(parts)]
+        for i, low in enumerate(bounds):
+            tids = "" if parts == 1 else f" AND l.ctid >= '({low},0)'::tid"
+            tids += f" AND l.ctid < '({bounds[i + 1]},0)'::tid" if parts > 1 and i + 1 < parts else ""
+            self.statements.append(f"SELECT string_agg({record}, ''::bytea) FROM {LINES} l WHERE {where}{tids}")
+        self.records: list = [None] * parts
+        self._next, self._lock = iter(range(parts)), Lock()
+        if parallel:
+            self._start_worker()
 
-    connection.ensure_connection()
-    if not parallel:
-        return np.concatenate([fetch(connection.connection, sql) for sql in statements])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_export_snapshot()")
-        (snapshot,) = cursor.fetchone()
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    with psycopg.connect(**params) as other, ThreadPoolExecutor(1) as pool:
-        other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        theirs = pool.submit(lambda: [fetch(other, sql) for sql in statements[1::2]])
-        mine = [fetch(connection.connection, sql) for sql in statements[::2]]
-        parts_read = [*mine, *theirs.result()]
-        other.rollback()
-    return np.concatenate(parts_read)
+    def _start_worker(self) -> None:
+        import psycopg  # PostgreSQL only
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_export_snapshot()")
+            (snapshot,) = cursor.fetchone()
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        self._other = psycopg.connect(**params)
+        self._other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        self._other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        self._pool = ThreadPoolExecutor(1)
+        self._worker = self._pool.submit(self._read, self._other)
+
+    def _read(self, raw) -> None:
+        import psycopg  # PostgreSQL only
+
+        while True:
+            with self._lock:
+                part = next(self._next, None)
+            if part is None:
+                return
+            with psycopg.Cursor(raw) as cursor:
+                cursor.execute(self.statements[part], binary=True)
+                (data,) = cursor.fetchone()
+            self.records[part] = np.frombuffer(data or b"", dtype=_RECORD)
+
+    def frame(self) -> pd.DataFrame:
+        """The lines (the parts in table order, whoever read them)."""
+        if not is_postgres():
+            return _lines_by_rows(*self._rows)
+        connection.ensure_connection()
+        self._read(connection.connection)
+        if self._worker is not None:
+            self._worker.result()
+        records = np.concatenate(self.records)
+        return pd.DataFrame({name: records[name].astype("int64") for name in LINE_COLUMNS})
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._worker is not None:
+            with self._lock:
+                self._next = iter(())  # nothing more to start if the caller failed
+            self._pool.shutdown(wait=True)
+            self._other.close()  # ends its read-only transaction
 
 
 SCORE_COLUMNS = ("customer", "segment", "previous_segment", "net_profit", "revenue", "cost_to_serve")
@@ -270,7 +315,8 @@ def read_rule_input(*, distributor, run, settings: dict) -> RuleInput:
     # A second connection can share the snapshot only of a transaction of our own (a caller's, e.g. a
     # test's, may hold uncommitted rows it could not see).
     parallel = is_postgres() and not connection.in_atomic_block
-    with read_snapshot():
+    # The lines first: with a second connection, it reads them while this one reads the rest.
+    with read_snapshot(), LineParts(distributor, run.as_of, span, parallel=parallel) as line_parts:
         scores = _scores(distributor, run)
         previous = (
             _previous_scores(distributor, previous_run)
@@ -279,9 +325,9 @@ def read_rule_input(*, distributor, run, settings: dict) -> RuleInput:
         )
         pks = set(scores["customer"]) | set(previous["customer"])
         attrs = _customer_attrs(distributor, pks)
-        lines = read_lines(distributor=distributor, as_of=run.as_of, days=span, parallel=parallel)
         products = _products(distributor)
         costs = _cost_parts(distributor, run, model_settings)
+        lines = line_parts.frame()
     scores = scores.merge(attrs, on="customer", how="left")
     previous_attrs = attrs[attrs["customer"].isin(previous["customer"])][
         ["customer", "branch", "customer_class", "rep_code"]

@@ -210,18 +210,26 @@ def _date_groups(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _median_gaps(age: np.ndarray, starts: np.ndarray, counts: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Per group of distinct dates (`age` sorted within each group of `_date_groups`), the median gap
-    between consecutive dates for the `wanted` groups of two dates or more; NaN for the others."""
+    between consecutive dates for the `wanted` groups of two dates or more (the middle gap, or the
+    mean of the two middle ones); NaN for the others. The gaps are sorted within their group by one
+    sort of (group, gap) keys."""
     median = np.full(len(starts), np.nan)
     wanted = wanted & (counts >= 2)
-    if wanted.any():
-        rows = np.repeat(wanted, counts)
-        first = np.zeros(len(age), dtype=bool)
-        first[starts] = True
-        sub_age, sub_first = age[rows], first[rows]
-        gap = np.empty(len(sub_age), dtype="float64")
-        gap[1:] = sub_age[1:] - sub_age[:-1]
-        gap[sub_first] = np.nan
-        median[wanted] = pd.Series(gap).groupby(np.cumsum(sub_first) - 1).median().to_numpy()
+    if not wanted.any():
+        return median
+    rows = np.repeat(wanted, counts)
+    first = np.zeros(len(age), dtype=bool)
+    first[starts] = True
+    sub_age, sub_first = age[rows], first[rows]
+    gaps = (sub_age[1:] - sub_age[:-1])[~sub_first[1:]]  # the gaps within each wanted group
+    n_gaps = counts[wanted] - 1
+    group = np.repeat(np.arange(len(n_gaps)), n_gaps)
+    span = int(gaps.max()) + 1
+    ordered = np.sort(group * span + gaps) % span
+    ends = np.cumsum(n_gaps)
+    begins = ends - n_gaps
+    low, high = ordered[begins + (n_gaps - 1) // 2], ordered[begins + n_gaps // 2]
+    median[wanted] = (low.astype("float64") + high.astype("float64")) / 2
     return median
 
 
