@@ -351,13 +351,23 @@ def slipping(data: RuleInput, s: dict) -> list[dict]:
     return out
 
 
+# Key ranges up to this size are marked in a bool array (64 MB at most) instead of sorted.
+_MARK_LIMIT = 1 << 26
+
+
 def _distinct_dates(group: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct (group, age) pairs (ages >= 0), sorted by group, then age: one int64 key each."""
     if not len(age):
         return group, age
     span = int(age.max()) + 1
-    keys = np.sort(group * span + age)  # (np.unique hashes first: slower on millions of keys)
-    keys = keys[np.append(True, keys[1:] != keys[:-1])]
+    size = (int(group.max()) + 1) * span
+    if size <= _MARK_LIMIT:  # mark the keys present: no sort
+        present = np.zeros(size, dtype=bool)
+        present[group * span + age] = True
+        keys = np.flatnonzero(present)
+    else:
+        keys = np.sort(group * span + age)  # (np.unique hashes first: slower on millions of keys)
+        keys = keys[np.append(True, keys[1:] != keys[:-1])]
     return keys // span, keys % span
 
 
@@ -607,9 +617,9 @@ def replenishment_due(data: RuleInput, s: dict) -> list[dict]:
     pairs, ages = _distinct_dates(k.customer[dated] * n_products + k.product[dated], k.age[dated])
     starts, counts = _date_groups(pairs)
     pair, last_age = pairs[starts], ages[starts]
-    cycles = data.products.set_index("product")["cycle"].reindex(k.products).to_numpy()
-    known = cycles[pair % n_products].astype("float64")
-    known[~(known > 0)] = np.nan
+    cycles = data.products.set_index("product")["cycle"].reindex(k.products).to_numpy(dtype="float64", copy=True)
+    cycles[~(cycles > 0)] = np.nan
+    known = cycles[pair % n_products] if not np.isnan(cycles).all() else np.full(len(pair), np.nan)
     # The customer's own cycle only for pairs without a product cycle, bought on enough dates.
     learnt = _median_gaps(ages, starts, counts, np.isnan(known) & (counts >= min_dates))
     cycle = np.where(np.isnan(known), learnt, known)
@@ -625,7 +635,9 @@ def replenishment_due(data: RuleInput, s: dict) -> list[dict]:
         }
     )  # fmt: skip
     # Each due pair's net revenue in the two windows (every line, returns included).
-    mine = span & np.isin(np.arange(len(k.customers)), due // n_products)[k.customer]
+    due_customer, due_product = np.zeros(len(k.customers), dtype=bool), np.zeros(n_products, dtype=bool)
+    due_customer[due // n_products], due_product[due % n_products] = True, True
+    mine = span & due_customer[k.customer] & due_product[k.product]
     line_pair = k.customer[mine] * n_products + k.product[mine]
     at = np.minimum(np.searchsorted(due, line_pair), len(due) - 1)
     hit = due[at] == line_pair

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django_scopes import scopes_disabled
 
-from alerts import inputs
+from alerts import inputs, rules
 from alerts.rules import _compact, _distinct_dates, _sum_by
 from sales.models import InvoiceLine
 from tests.alerts.helpers import AS_OF, catalog
@@ -115,7 +115,7 @@ def test_sum_by_is_exact_beyond_float_precision():
     assert _sum_by(codes, units, 6).tolist() == expected
 
 
-def test_compact_and_distinct_dates_agree_with_python():
+def test_compact_and_distinct_dates_agree_with_python(monkeypatch):
     rng = np.random.default_rng(5)
     keys = rng.integers(0, 50, 300)
     for size in (50, 10**9):  # counted, and sorted (a key range too large to count)
@@ -123,6 +123,8 @@ def test_compact_and_distinct_dates_agree_with_python():
         assert uniques.tolist() == sorted(set(keys.tolist()))
         assert (uniques[index] == keys).all()
     group, age = rng.integers(0, 7, 400), rng.integers(0, 30, 400)
-    got_group, got_age = _distinct_dates(group, age)
     expected = sorted(set(zip(group.tolist(), age.tolist(), strict=True)))
-    assert list(zip(got_group.tolist(), got_age.tolist(), strict=True)) == expected
+    for limit in (1 << 26, 0):  # keys marked, and sorted
+        monkeypatch.setattr(rules, "_MARK_LIMIT", limit)
+        got_group, got_age = _distinct_dates(group, age)
+        assert list(zip(got_group.tolist(), got_age.tolist(), strict=True)) == expected
