@@ -1,7 +1,8 @@
 """What the rules read for one run (`rules.RuleInput`), in a few set-based statements: the run's
 scores and the previous published run's with the customers' attributes, the lines of the two windows
-(and of the recent span a year earlier) summed per customer, product and date in SQL, the products,
-and the cost-to-serve parts of the run's settings from the run's own aggregates."""
+(and of the recent span a year earlier) as integer columns (packed by PostgreSQL into binary records,
+see `LineParts`), the products, and the cost-to-serve parts of the run's settings from the invoice
+summaries."""
 
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ class LineParts:
         if not is_postgres():
             self._rows = (distributor, as_of, start)
             return
+        # Every column read is NOT NULL, so no record is NULL (string_agg would skip it).
         record = (
             "int8send(CAST(l.customer_id AS bigint)) || int8send(CAST(l.product_id AS bigint))"
             f" || int4send(CAST(DATE '{as_of.isoformat()}' - l.invoice_date AS integer))"

@@ -1,8 +1,9 @@
-"""The rules of INSIGHTS.md, one plain function per kind, over whole columns (pandas).
+"""The rules of INSIGHTS.md, one plain function per kind, over whole columns (pandas and numpy: the
+lines' sums and distinct dates over integer codes, see `LineKeys`).
 
 Each rule takes a `RuleInput` (what `alerts.inputs.read_rule_input` reads for a run: the run's scores,
-the previous published run's, the lines of the window and the prior window summed per customer,
-product and date, the products and the cost-to-serve parts) and the thresholds (a dict with
+the previous published run's, the lines of the window and the prior window as integers, the products
+and the cost-to-serve parts) and the thresholds (a dict with
 `alerts.models.SETTING_FIELDS`' names; Decimal values), and returns a list of candidates:
 
     {"customer": <customer pk or None>, "subject_type": ..., "subject": ..., "amount": Decimal,
@@ -60,9 +61,10 @@ class RuleInput:
       `previous_segment`, `net_profit`, `revenue`, `cost_to_serve`, `value_rank`, `profit_rank`,
       `percentiles` (dict), `branch`, `customer_class`, `rep_code`;
     * `previous`: the previous published run: `customer`, `segment`, `net_profit`;
-    * `lines`: per (customer, product, date) with a line within 2 windows (and a year + recent span) of
-      `as_of`: `customer`, `product`, `age` (days before `as_of`), `units` (net revenue in 1/10,000),
-      `kept` (non-return lines);
+    * `lines`: the lines within 2 windows (and a year + recent span) of `as_of`, one row per line (or
+      per (customer, product, date): the rules sum and take distinct dates themselves): `customer`,
+      `product`, `age` (days before `as_of`), `units` (net revenue in 1/10,000), `kept` (non-return
+      lines);
     * `products`: `product` (pk), `product_id`, `category`, `brand`, `supplier_id`, `cycle` (days or NaN);
     * `costs`: per active customer the cost-to-serve parts (`ACTIVITY_COLUMNS`, floats);
     * `previous_attrs`: `customer`, `branch`, `customer_class`, `rep_code` of the previous run's customers."""
@@ -130,9 +132,9 @@ class LineKeys:
     units: np.ndarray
     kept: np.ndarray  # bool: a non-return line (or a day with one)
 
-    def codes_of(self, pks) -> np.ndarray:
+    def codes_of(self, pks: pd.Series) -> np.ndarray:
         """Bool per customer code: its pk is in `pks`."""
-        return np.isin(self.customers, np.asarray(list(pks) if not hasattr(pks, "__len__") else pks, dtype="int64"))
+        return np.isin(self.customers, pks.to_numpy(dtype="int64"))
 
 
 def _keys(data: RuleInput) -> LineKeys:
