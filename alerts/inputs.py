@@ -1,19 +1,23 @@
 """What the rules read for one run (`rules.RuleInput`), in a few set-based statements: the run's
 scores and the previous published run's with the customers' attributes, the lines of the two windows
-(and of the recent span a year earlier) summed per customer, product and date in SQL, the products,
-and the cost-to-serve parts of the run's settings from the run's own aggregates."""
+(and of the recent span a year earlier) as integer columns (packed by PostgreSQL into binary records,
+see `LineParts`), the products, and the cost-to-serve parts of the run's settings from the invoice
+summaries."""
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from threading import Lock
 
 import numpy as np
 import pandas as pd
 from django.db import connection
 
 from sales.models import Customer, CustomerInvoice, InvoiceLine, Product
+from segments.aggregates import multi_date_invoices
 from segments.models import CustomerScore
 from stratify.db import is_postgres, read_snapshot
 from stratify.engine import ModelSettings
@@ -27,93 +31,134 @@ SCORES = CustomerScore._meta.db_table
 UNITS = 10_000
 
 
-def read_lines(*, distributor, as_of, days: int) -> pd.DataFrame:
-    """Per (customer, product, invoice date) within `days` before `as_of` (inclusive of as_of): the
-    age in days, the net revenue in 1/10,000 and the number of non-return lines. The lines are read
-    as integers (age and money units computed by the database) and summed by pandas: nearly every
-    (customer, product, date) has one line, and hashing them in SQL over numeric sums cost more.
-    On PostgreSQL they come by binary COPY straight into numpy columns (fixed-width rows: no Python
-    object per value, which at 10M lines cost more than the rules)."""
-    start = as_of - timedelta(days=days - 1)
-    columns = ["customer", "product", "age", "units", "kept"]
-    frame = _lines_by_copy(distributor, as_of, start) if is_postgres() else None
-    if frame is None:
-        if is_postgres():
-            age, units = "(%(as_of)s - l.invoice_date)", f"CAST(l.revenue * {UNITS} AS bigint)"
-            kept = "CAST(l.quantity >= 0 AND l.revenue >= 0 AS integer)"
-        else:
-            age = "CAST(julianday(%(as_of)s) - julianday(l.invoice_date) AS INTEGER)"
-            units = f"CAST(round(l.revenue * {UNITS}) AS INTEGER)"
-            kept = "CASE WHEN l.quantity >= 0 AND l.revenue >= 0 THEN 1 ELSE 0 END"
-        sql = f"""
-            SELECT l.customer_id, l.product_id, {age}, {units}, {kept}
-            FROM {LINES} l
-            WHERE l.distributor_id = %(distributor)s AND l.invoice_date >= %(start)s AND l.invoice_date <= %(as_of)s
-        """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, {"distributor": distributor.pk, "start": start, "as_of": as_of})
-            rows = cursor.fetchall()
-        if not rows:
-            return pd.DataFrame({c: pd.Series(dtype="int64") for c in columns})
-        frame = pd.DataFrame.from_records(rows, columns=columns, coerce_float=False).astype("int64")
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype="int64") for c in columns})
-    return frame.groupby(["customer", "product", "age"], sort=False, as_index=False)[["units", "kept"]].sum()
+LINE_COLUMNS = ("customer", "product", "age", "units", "kept")
 
 
-# A binary COPY row of `_lines_by_copy`: the field count, then (length, value) per field, big-endian.
-_COPY_ROW = np.dtype(
-    [("n", ">i2"), ("l1", ">i4"), ("customer", ">i8"), ("l2", ">i4"), ("product", ">i8"), ("l3", ">i4"),
-     ("age", ">i4"), ("l4", ">i4"), ("units", ">i8"), ("l5", ">i4"), ("kept", ">i4")]
-)  # fmt: skip
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00"
+def read_lines(*, distributor, as_of, days: int, parallel: bool = False) -> pd.DataFrame:
+    """Every line within `days` before `as_of` (inclusive of as_of), as integers: `customer`, `product`,
+    `age` in days, `units` (net revenue in 1/10,000) and `kept` (1 for a non-return line), one row per
+    line, not summed: the rules sum what they need over integer keys (see `rules.LineKeys`). On
+    PostgreSQL the database packs them into fixed-width binary records that numpy reads as columns
+    (see `LineParts`); `parallel` reads some parts over a second connection at the same time."""
+    with LineParts(distributor, as_of, days, parallel=parallel) as parts:
+        return parts.frame()
 
 
-def _lines_by_copy(distributor, as_of, start) -> pd.DataFrame | None:
-    """The lines' integer columns by `COPY ... TO STDOUT (FORMAT binary)`, parsed by numpy as fixed-width
-    records; None (the caller reads them row by row) if the stream is not what the fixed layout expects."""
-    sql = f"""COPY (
-        SELECT CAST(l.customer_id AS bigint), CAST(l.product_id AS bigint),
-               CAST(DATE '{as_of.isoformat()}' - l.invoice_date AS integer),
-               CAST(l.revenue * {UNITS} AS bigint), CAST(l.quantity >= 0 AND l.revenue >= 0 AS integer)
+def _lines_by_rows(distributor, as_of, start) -> pd.DataFrame:
+    """`read_lines` on SQLite: one row per line."""
+    age = "CAST(julianday(%(as_of)s) - julianday(l.invoice_date) AS INTEGER)"
+    units = f"CAST(round(l.revenue * {UNITS}) AS INTEGER)"
+    kept = "CASE WHEN l.quantity >= 0 AND l.revenue >= 0 THEN 1 ELSE 0 END"
+    sql = f"""
+        SELECT l.customer_id, l.product_id, {age}, {units}, {kept}
         FROM {LINES} l
-        WHERE l.distributor_id = {int(distributor.pk)}
-          AND l.invoice_date >= DATE '{start.isoformat()}' AND l.invoice_date <= DATE '{as_of.isoformat()}'
-    ) TO STDOUT (FORMAT binary)"""
-    size, names = _COPY_ROW.itemsize, ("customer", "product", "age", "units", "kept")
-    expected = {"n": 5, "l1": 8, "l2": 8, "l3": 4, "l4": 8, "l5": 4}
-    parts: dict[str, list] = {name: [] for name in names}
-    pending, started = bytearray(), False
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for block in copy:
-            pending += block
-            if not started:
-                if len(pending) < 19:
-                    continue
-                if not pending.startswith(_COPY_HEADER):
-                    return None
-                extension = int.from_bytes(pending[15:19], "big")
-                if len(pending) < 19 + extension:
-                    continue
-                del pending[: 19 + extension]
-                started = True
-            if len(pending) < (1 << 22):  # parse by about 4 MiB
-                continue
-            whole = len(pending) // size * size
-            rows = np.frombuffer(bytes(pending[:whole]), dtype=_COPY_ROW)
-            del pending[:whole]
-            if any((rows[name] != value).any() for name, value in expected.items()):
-                return None  # a NULL (length -1) or another layout
-            for name in names:
-                parts[name].append(rows[name].astype("int64"))
-    if not started or pending[-2:] != b"\xff\xff" or (len(pending) - 2) % size:
-        return None
-    rows = np.frombuffer(bytes(pending[:-2]), dtype=_COPY_ROW)
-    if any((rows[name] != value).any() for name, value in expected.items()):
-        return None
-    for name in names:
-        parts[name].append(rows[name].astype("int64"))
-    return pd.DataFrame({name: np.concatenate(parts[name]) for name in names})
+        WHERE l.distributor_id = %(distributor)s AND l.invoice_date >= %(start)s AND l.invoice_date <= %(as_of)s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"distributor": distributor.pk, "start": start, "as_of": as_of})
+        rows = cursor.fetchall()
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in LINE_COLUMNS})
+    return pd.DataFrame.from_records(rows, columns=list(LINE_COLUMNS), coerce_float=False).astype("int64")
+
+
+# One line as `LineParts` packs it: big-endian, as PostgreSQL's int8send / int4send / boolsend write.
+_RECORD = np.dtype([("customer", ">i8"), ("product", ">i8"), ("age", ">i4"), ("units", ">i8"), ("kept", "u1")])
+# Heap pages per part read in one statement: a part's records stay far below a bytea's 1 GB limit.
+_PAGES_PER_PART = 200_000
+# Parts when a second connection reads some of them: the two connections share them out as they go.
+_PARALLEL_PARTS = 4
+
+
+class LineParts:
+    """The lines of `read_lines`. On PostgreSQL each part of the table's heap (a TID range; one part
+    unless the table is large or the read is parallel) is one `string_agg` of fixed-width records,
+    fetched in binary: no Python object per line, which at 10M lines cost more than the rules (the
+    pure-Python psycopg handles a COPY row by row).
+
+    With `parallel` (in a transaction of our own, see `read_rule_input`), a worker thread starts at
+    once on a second connection that imports this transaction's snapshot and takes parts as it goes;
+    `frame()` takes the parts left, so the caller can run its other reads meanwhile. Use as a context
+    manager: the second connection is closed on the way out."""
+
+    def __init__(self, distributor, as_of, days: int, *, parallel: bool):
+        start = as_of - timedelta(days=days - 1)
+        self._other = self._pool = self._worker = None
+        self.statements: list[str] = []
+        if not is_postgres():
+            self._rows = (distributor, as_of, start)
+            return
+        # Every column read is NOT NULL, so no record is NULL (string_agg would skip it).
+        record = (
+            "int8send(CAST(l.customer_id AS bigint)) || int8send(CAST(l.product_id AS bigint))"
+            f" || int4send(CAST(DATE '{as_of.isoformat()}' - l.invoice_date AS integer))"
+            f" || int8send(CAST(l.revenue * {UNITS} AS bigint)) || boolsend(l.quantity >= 0 AND l.revenue >= 0)"
+        )
+        where = (
+            f"l.distributor_id = {int(distributor.pk)}"
+            f" AND l.invoice_date >= DATE '{start.isoformat()}' AND l.invoice_date <= DATE '{as_of.isoformat()}'"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_relation_size('{LINES}') / current_setting('block_size')::int")
+            (pages,) = cursor.fetchone()
+        parts = max(_PARALLEL_PARTS if parallel else 1, -(-int(pages) // _PAGES_PER_PART))
+        bounds = [int(pages) * i // parts for i in range(parts)]
+        for i, low in enumerate(bounds):
+            tids = "" if parts == 1 else f" AND l.ctid >= '({low},0)'::tid"
+            tids += f" AND l.ctid < '({bounds[i + 1]},0)'::tid" if parts > 1 and i + 1 < parts else ""
+            self.statements.append(f"SELECT string_agg({record}, ''::bytea) FROM {LINES} l WHERE {where}{tids}")
+        self.records: list = [None] * parts
+        self._next, self._lock = iter(range(parts)), Lock()
+        if parallel:
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        import psycopg  # PostgreSQL only
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_export_snapshot()")
+            (snapshot,) = cursor.fetchone()
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        self._other = psycopg.connect(**params)
+        self._other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        self._other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        self._pool = ThreadPoolExecutor(1)
+        self._worker = self._pool.submit(self._read, self._other)
+
+    def _read(self, raw) -> None:
+        import psycopg  # PostgreSQL only
+
+        while True:
+            with self._lock:
+                part = next(self._next, None)
+            if part is None:
+                return
+            with psycopg.Cursor(raw) as cursor:
+                cursor.execute(self.statements[part], binary=True)
+                (data,) = cursor.fetchone()
+            self.records[part] = np.frombuffer(data or b"", dtype=_RECORD)
+
+    def frame(self) -> pd.DataFrame:
+        """The lines (the parts in table order, whoever read them)."""
+        if not is_postgres():
+            return _lines_by_rows(*self._rows)
+        connection.ensure_connection()
+        self._read(connection.connection)
+        if self._worker is not None:
+            self._worker.result()
+        records = np.concatenate(self.records)
+        return pd.DataFrame({name: records[name].astype("int64") for name in LINE_COLUMNS})
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._worker is not None:
+            with self._lock:
+                self._next = iter(())  # nothing more to start if the caller failed
+            self._pool.shutdown(wait=True)
+            self._other.close()  # ends its read-only transaction
 
 
 SCORE_COLUMNS = ("customer", "segment", "previous_segment", "net_profit", "revenue", "cost_to_serve")
@@ -141,6 +186,19 @@ def _scores(distributor, run) -> pd.DataFrame:
     frame["percentiles"] = [json.loads(text) if isinstance(text, str) else {} for text in frame["percentiles"].tolist()]
     for column in ("net_profit", "revenue", "cost_to_serve", "value_rank", "profit_rank"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
+def _previous_scores(distributor, run) -> pd.DataFrame:
+    """The previous run's `customer`, `segment` and `net_profit` (all the rules read of it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT customer_id, segment, net_profit FROM {SCORES} WHERE distributor_id = %s AND run_id = %s",
+            [distributor.pk, run.pk],
+        )
+        rows = cursor.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=["customer", "segment", "net_profit"], coerce_float=True)
+    frame["net_profit"] = pd.to_numeric(frame["net_profit"], errors="coerce").astype(float)
     return frame
 
 
@@ -173,46 +231,56 @@ def _products(distributor) -> pd.DataFrame:
 
 def _cost_parts(distributor, run, model_settings: ModelSettings) -> pd.DataFrame:
     """Per core and service-drain customer of the run: the cost-to-serve parts of STRATIFICATION.md
-    section 3 at the run's rates, from the invoice summaries an import keeps (two grouped reads,
-    joined to the run's scores so only those two segments are summed). Orders and deliveries are
-    distinct invoices (per ship method) with a non-return line, as the run counts them. Floats: they
-    only name the activity furthest above the core median."""
+    section 3 at the run's rates, from the invoice summaries an import keeps (one grouped read per
+    customer and ship method, joined to the run's scores so only those two segments are summed).
+    Orders and deliveries are distinct invoices (per ship method) with a non-return line, counted as
+    the run counts them: the flagged rows of the invoices on one date, and the rare invoices whose
+    kept lines span dates apart (`segments.aggregates.multi_date_invoices`). Floats: they only name
+    the activity furthest above the core median."""
     window_start = run.as_of - timedelta(days=int(model_settings.window_days) - 1)
-    params = {"distributor": distributor.pk, "run": run.pk, "start": window_start, "as_of": run.as_of}
-    join = f"""
-        FROM {INVOICES} ci JOIN {SCORES} s
-          ON s.distributor_id = ci.distributor_id AND s.run_id = %(run)s AND s.customer_id = ci.customer_id
-         AND s.segment IN ('core', 'service_drain')
-        WHERE ci.distributor_id = %(distributor)s AND ci.invoice_date >= %(start)s AND ci.invoice_date <= %(as_of)s
-    """
-    kept_invoice = "count(DISTINCT CASE WHEN ci.kept_lines > 0 THEN ci.invoice_id END)"
+    params = {"distributor": distributor.pk, "run": run.pk, "window_start": window_start, "as_of": run.as_of}
+    single = "NOT ci.multi_date" if is_postgres() else "ci.multi_date = 0"
+    lead = "ci.order_lead" if is_postgres() else "ci.order_lead = 1"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT ci.customer_id, sum(ci.lines), sum(ci.return_lines), sum(ci.special_order_lines),
-                       sum(ci.ar_units), {kept_invoice} {join} GROUP BY ci.customer_id""",
+            f"""SELECT ci.customer_id, ci.ship_method, sum(ci.lines), sum(ci.return_lines),
+                       sum(ci.special_order_lines), sum(ci.ar_units),
+                       count(CASE WHEN {lead} AND {single} THEN 1 END),
+                       count(CASE WHEN ci.kept_lines > 0 AND {single} THEN 1 END)
+                FROM {INVOICES} ci JOIN {SCORES} s
+                  ON s.distributor_id = ci.distributor_id AND s.run_id = %(run)s AND s.customer_id = ci.customer_id
+                 AND s.segment IN ('core', 'service_drain')
+                WHERE ci.distributor_id = %(distributor)s AND ci.invoice_date >= %(window_start)s
+                  AND ci.invoice_date <= %(as_of)s
+                GROUP BY ci.customer_id, ci.ship_method""",
             params,
         )
-        sums = cursor.fetchall()
-        cursor.execute(f"SELECT ci.customer_id, ci.ship_method, {kept_invoice} {join} GROUP BY 1, 2", params)
-        per_method = cursor.fetchall()
-    columns = ["customer", "lines", "returns", "special", "ar_units", "orders"]
-    frame = pd.DataFrame.from_records(sums, columns=columns, coerce_float=True)
-    if frame.empty:
+        rows = cursor.fetchall()
+        multi_orders, multi_deliveries = multi_date_invoices(params)
+    columns = ["customer", "ship_method", "lines", "returns", "special", "ar_units", "orders", "deliveries"]
+    per_method = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+    if per_method.empty:
         return pd.DataFrame(columns=["customer", *ACTIVITY_COLUMNS])
+    per_method["customer"] = per_method["customer"].astype("int64")
+    for column in columns[2:]:
+        per_method[column] = per_method[column].astype(float)
+    multi = multi_deliveries.rename(columns={"cpk": "customer", "deliveries": "more"})
+    multi["customer"] = multi["customer"].astype("int64")
+    per_method = per_method.merge(multi, on=["customer", "ship_method"], how="left")
     rates = {str(k): float(v) for k, v in model_settings.delivery_cost.items()}
     default = float(model_settings.default_delivery_cost)
-    delivery = {}
-    for customer, method, count in per_method:
-        delivery[customer] = delivery.get(customer, 0.0) + float(count) * (
-            rates.get(str(method), default) if method else default
-        )
-    out = pd.DataFrame({"customer": frame["customer"].astype("int64")})
-    out["cost_orders"] = frame["orders"].astype(float) * float(model_settings.cost_per_order)
-    out["cost_lines"] = frame["lines"].astype(float) * float(model_settings.cost_per_line)
-    out["cost_returns"] = frame["returns"].astype(float) * float(model_settings.cost_per_return)
-    out["cost_special"] = frame["special"].astype(float) * float(model_settings.cost_per_special_order)
-    out["cost_deliveries"] = out["customer"].map(delivery).fillna(0.0)
-    out["cost_carrying"] = frame["ar_units"].astype(float) / UNITS * float(model_settings.ar_carrying_rate) / 365
+    rate = per_method["ship_method"].map(lambda m: rates.get(str(m), default) if m else default).astype(float)
+    per_method["delivery_cost"] = (per_method["deliveries"] + per_method["more"].fillna(0).astype(float)) * rate
+    frame = per_method.groupby("customer", sort=False)[["lines", "returns", "special", "ar_units", "orders",
+                                                          "delivery_cost"]].sum()  # fmt: skip
+    orders = frame["orders"] + multi_orders.set_index("cpk")["orders"].astype(float).reindex(frame.index).fillna(0)
+    out = pd.DataFrame({"customer": frame.index.to_numpy(dtype="int64")})
+    out["cost_orders"] = orders.to_numpy() * float(model_settings.cost_per_order)
+    out["cost_lines"] = frame["lines"].to_numpy() * float(model_settings.cost_per_line)
+    out["cost_returns"] = frame["returns"].to_numpy() * float(model_settings.cost_per_return)
+    out["cost_special"] = frame["special"].to_numpy() * float(model_settings.cost_per_special_order)
+    out["cost_deliveries"] = frame["delivery_cost"].to_numpy()
+    out["cost_carrying"] = frame["ar_units"].to_numpy() / UNITS * float(model_settings.ar_carrying_rate) / 365
     return out
 
 
@@ -246,18 +314,22 @@ def read_rule_input(*, distributor, run, settings: dict) -> RuleInput:
     window_days = int(model_settings.window_days)
     span = max(2 * window_days, YEAR + int(settings["recent_days"]))
     previous_run = run.compared_to
-    with read_snapshot():
+    # A second connection can share the snapshot only of a transaction of our own (a caller's, e.g. a
+    # test's, may hold uncommitted rows it could not see).
+    parallel = is_postgres() and not connection.in_atomic_block
+    # The lines first: with a second connection, it reads them while this one reads the rest.
+    with read_snapshot(), LineParts(distributor, run.as_of, span, parallel=parallel) as line_parts:
         scores = _scores(distributor, run)
         previous = (
-            _scores(distributor, previous_run)[["customer", "segment", "net_profit"]]
+            _previous_scores(distributor, previous_run)
             if previous_run is not None
             else pd.DataFrame({"customer": pd.Series(dtype="int64"), "segment": [], "net_profit": []})
         )
         pks = set(scores["customer"]) | set(previous["customer"])
         attrs = _customer_attrs(distributor, pks)
-        lines = read_lines(distributor=distributor, as_of=run.as_of, days=span)
         products = _products(distributor)
         costs = _cost_parts(distributor, run, model_settings)
+        lines = line_parts.frame()
     scores = scores.merge(attrs, on="customer", how="left")
     previous_attrs = attrs[attrs["customer"].isin(previous["customer"])][
         ["customer", "branch", "customer_class", "rep_code"]
@@ -276,5 +348,4 @@ def read_rule_input(*, distributor, run, settings: dict) -> RuleInput:
         costs=costs,
         previous_attrs=previous_attrs,
         money=money_formatter(distributor),
-        lines_unique=True,  # read_lines sums them per (customer, product, age)
     )

@@ -1,8 +1,9 @@
-"""The rules of INSIGHTS.md, one plain function per kind, over whole columns (pandas).
+"""The rules of INSIGHTS.md, one plain function per kind, over whole columns (pandas and numpy: the
+lines' sums and distinct dates over integer codes, see `LineKeys`).
 
 Each rule takes a `RuleInput` (what `alerts.inputs.read_rule_input` reads for a run: the run's scores,
-the previous published run's, the lines of the window and the prior window summed per customer,
-product and date, the products and the cost-to-serve parts) and the thresholds (a dict with
+the previous published run's, the lines of the window and the prior window as integers, the products
+and the cost-to-serve parts) and the thresholds (a dict with
 `alerts.models.SETTING_FIELDS`' names; Decimal values), and returns a list of candidates:
 
     {"customer": <customer pk or None>, "subject_type": ..., "subject": ..., "amount": Decimal,
@@ -60,9 +61,10 @@ class RuleInput:
       `previous_segment`, `net_profit`, `revenue`, `cost_to_serve`, `value_rank`, `profit_rank`,
       `percentiles` (dict), `branch`, `customer_class`, `rep_code`;
     * `previous`: the previous published run: `customer`, `segment`, `net_profit`;
-    * `lines`: per (customer, product, date) with a line within 2 windows (and a year + recent span) of
-      `as_of`: `customer`, `product`, `age` (days before `as_of`), `units` (net revenue in 1/10,000),
-      `kept` (non-return lines);
+    * `lines`: the lines within 2 windows (and a year + recent span) of `as_of`, one row per line (or
+      per (customer, product, date): the rules sum and take distinct dates themselves): `customer`,
+      `product`, `age` (days before `as_of`), `units` (net revenue in 1/10,000), `kept` (non-return
+      lines);
     * `products`: `product` (pk), `product_id`, `category`, `brand`, `supplier_id`, `cycle` (days or NaN);
     * `costs`: per active customer the cost-to-serve parts (`ACTIVITY_COLUMNS`, floats);
     * `previous_attrs`: `customer`, `branch`, `customer_class`, `rep_code` of the previous run's customers."""
@@ -81,8 +83,6 @@ class RuleInput:
     # The current branch, class and rep code of the previous run's customers (for `segment_shift`).
     previous_attrs: pd.DataFrame = field(default_factory=pd.DataFrame)
     money: Callable[[object], str] = _money_words
-    # True when `lines` has one row per (customer, product, age), as `read_rule_input` sums them.
-    lines_unique: bool = False
     # What several rules derive from the same frames (the lines' spans, who each customer is), once.
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -118,27 +118,121 @@ def _customer_word(row) -> str:
     return f"{name} ({row['account']})" if name else str(row["account"])
 
 
-def _spans(data: RuleInput) -> pd.DataFrame:
-    """The lines with flags for the window and the prior window (computed once per input; the rules
-    only read it)."""
-    if "spans" not in data.cache:
+@dataclass
+class LineKeys:
+    """`RuleInput.lines` as numpy columns with dense integer codes (built once per input by `_keys`):
+    customers and products are numbered in the order of their pks, so grouping by a code orders as
+    grouping by the pk would, and a (customer, product, age) key is one int64 to sort or count."""
+
+    customers: np.ndarray  # the distinct customer pks, sorted; `customer` indexes it
+    customer: np.ndarray
+    products: np.ndarray  # the distinct product pks, sorted; `product` indexes it
+    product: np.ndarray
+    age: np.ndarray
+    units: np.ndarray
+    kept: np.ndarray  # bool: a non-return line (or a day with one)
+
+    def codes_of(self, pks: pd.Series) -> np.ndarray:
+        """Bool per customer code: its pk is in `pks`."""
+        return np.isin(self.customers, pks.to_numpy(dtype="int64"))
+
+
+def _keys(data: RuleInput) -> LineKeys:
+    if "keys" not in data.cache:
         lines = data.lines
-        age = lines["age"]
-        w = data.window_days
-        data.cache["spans"] = lines.assign(window=(age >= 0) & (age < w), prior=(age >= w) & (age < 2 * w))
-    return data.cache["spans"]
+        customers, customer = _codes(lines["customer"].to_numpy(dtype="int64"))
+        products, product = _codes(lines["product"].to_numpy(dtype="int64"))
+        data.cache["keys"] = LineKeys(
+            customers=customers, customer=customer, products=products, product=product,
+            age=lines["age"].to_numpy(dtype="int64"), units=lines["units"].to_numpy(dtype="int64"),
+            kept=lines["kept"].to_numpy() > 0,
+        )  # fmt: skip
+    return data.cache["keys"]
 
 
-def _per_customer(lines: pd.DataFrame, mask: pd.Series) -> pd.Series:
-    return lines.loc[mask].groupby("customer")["units"].sum()
+def _codes(pks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct `pks` sorted, each value's index among them)."""
+    if not len(pks):
+        return pks.astype("int64"), pks.astype("int64")
+    low = int(pks.min())
+    uniques, index = _compact(pks - low, int(pks.max()) - low + 1)
+    return uniques + low, index
 
 
-def _recent_and_year_earlier(data: RuleInput, recent_days: int, lines: pd.DataFrame | None = None):
-    lines = data.lines if lines is None else lines
-    age = lines["age"]
-    recent = (age >= 0) & (age < recent_days)
-    earlier = (age >= YEAR) & (age < YEAR + recent_days)
-    return recent, earlier
+def _sum_by(codes: np.ndarray, units: np.ndarray, n: int) -> np.ndarray:
+    """Exact int64 sums of `units` per code in [0, n). `np.bincount` adds in float64, exact while
+    every partial sum stays below 2**53 (below the sum of the absolute values, usually); otherwise the
+    units are added as two halves, the low 26 bits (sums below 2**53 up to 2**27 values a code) and
+    the rest (at most 2**37 a value), then recombined."""
+    if np.abs(units).sum(dtype="float64") < 2**52:
+        return np.bincount(codes, weights=units, minlength=n).astype("int64")
+    low = units & ((1 << 26) - 1)
+    high = units >> 26
+    low_sum = np.bincount(codes, weights=low, minlength=n).astype("int64")
+    high_sum = np.bincount(codes, weights=high, minlength=n).astype("int64")
+    return (high_sum << 26) + low_sum
+
+
+def _window(data: RuleInput) -> np.ndarray:
+    age = _keys(data).age
+    return (age >= 0) & (age < data.window_days)
+
+
+def _prior(data: RuleInput) -> np.ndarray:
+    age = _keys(data).age
+    return (age >= data.window_days) & (age < 2 * data.window_days)
+
+
+def _recent_and_year_earlier(age: np.ndarray, recent_days: int) -> tuple[np.ndarray, np.ndarray]:
+    return (age >= 0) & (age < recent_days), (age >= YEAR) & (age < YEAR + recent_days)
+
+
+def _customer_sums(data: RuleInput, recent_days: int) -> pd.DataFrame:
+    """Per customer with lines (index: pk), net revenue in units: `window`, `prior` (window), `recent`
+    (the last `recent_days`) and `earlier` (the same days a year earlier)."""
+    key = ("customer_sums", recent_days)
+    if key not in data.cache:
+        k = _keys(data)
+        recent, earlier = _recent_and_year_earlier(k.age, recent_days)
+        spans = {"window": _window(data), "prior": _prior(data), "recent": recent, "earlier": earlier}
+        n = len(k.customers)
+        data.cache[key] = pd.DataFrame(
+            {name: _sum_by(k.customer[mask], k.units[mask], n) for name, mask in spans.items()}, index=k.customers
+        )
+    return data.cache[key]
+
+
+def _date_groups(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the first row, the number of rows) of each run of equal values of sorted `group`."""
+    first = np.ones(len(group), dtype=bool)
+    first[1:] = group[1:] != group[:-1]
+    starts = np.flatnonzero(first)
+    return starts, np.diff(np.append(starts, len(group))).astype("int64")
+
+
+def _median_gaps(age: np.ndarray, starts: np.ndarray, counts: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per group of distinct dates (`age` sorted within each group of `_date_groups`), the median gap
+    between consecutive dates for the `wanted` groups of two dates or more (the middle gap, or the
+    mean of the two middle ones); NaN for the others. The gaps are sorted within their group by one
+    sort of (group, gap) keys."""
+    median = np.full(len(starts), np.nan)
+    wanted = wanted & (counts >= 2)
+    if not wanted.any():
+        return median
+    rows = np.repeat(wanted, counts)
+    first = np.zeros(len(age), dtype=bool)
+    first[starts] = True
+    sub_age, sub_first = age[rows], first[rows]
+    gaps = (sub_age[1:] - sub_age[:-1])[~sub_first[1:]]  # the gaps within each wanted group
+    n_gaps = counts[wanted] - 1
+    group = np.repeat(np.arange(len(n_gaps)), n_gaps)
+    span = int(gaps.max()) + 1
+    ordered = np.sort(group * span + gaps) % span
+    ends = np.cumsum(n_gaps)
+    begins = ends - n_gaps
+    low, high = ordered[begins + (n_gaps - 1) // 2], ordered[begins + n_gaps // 2]
+    median[wanted] = (low.astype("float64") + high.astype("float64")) / 2
+    return median
 
 
 def _people(data: RuleInput) -> dict:
@@ -201,8 +295,7 @@ def lapsed(data: RuleInput, s: dict) -> list[dict]:
     hit = scores[(scores["segment"] == "lapsed") & scores["previous_segment"].isin(RANKED)]
     if hit.empty:
         return []
-    lines = _spans(data)
-    prior = _per_customer(lines, lines["prior"])
+    prior = _customer_sums(data, int(s["recent_days"]))["prior"]
     out = []
     for row in hit.to_dict("records"):
         units = _int(prior.get(row["customer"], 0))
@@ -230,10 +323,9 @@ def slipping(data: RuleInput, s: dict) -> list[dict]:
     if who.empty:
         return []
     recent_days = int(s["recent_days"])
-    lines = data.lines[data.lines["customer"].isin(who["customer"])]
-    recent, earlier = _recent_and_year_earlier(data, recent_days, lines)
-    r = lines.loc[recent].groupby("customer")["units"].sum().reindex(who["customer"], fill_value=0)
-    y = lines.loc[earlier].groupby("customer")["units"].sum().reindex(who["customer"], fill_value=0)
+    sums = _customer_sums(data, recent_days)
+    r = sums["recent"].reindex(who["customer"], fill_value=0)
+    y = sums["earlier"].reindex(who["customer"], fill_value=0)
     keep = UNIT - _scaled(s["slip_drop"])
     fired = (y.to_numpy() > 0) & (r.to_numpy().astype(object) * UNIT < y.to_numpy().astype(object) * keep)
     out = []
@@ -261,45 +353,42 @@ def slipping(data: RuleInput, s: dict) -> list[dict]:
     return out
 
 
-def _order_dates(lines: pd.DataFrame) -> pd.DataFrame:
-    """Distinct (customer, age) with a non-return line."""
-    return lines.loc[lines["kept"] > 0, ["customer", "age"]].drop_duplicates()
+# Key ranges up to this size are marked in a bool array (64 MB at most) instead of sorted.
+_MARK_LIMIT = 1 << 26
 
 
-def _median_gaps(dates: pd.DataFrame, key: list[str]) -> pd.DataFrame:
-    """Per key: the count of distinct dates, the median gap between consecutive ones and the
-    smallest age (the last date). `dates` has `key` columns and `age` (distinct per key)."""
-    keys = [dates[k].to_numpy() for k in key]
-    age = dates["age"].to_numpy()
-    order = np.lexsort((age, *reversed(keys)))  # by key, then age (numpy: no factorizing of each column)
-    keys, age = [k[order] for k in keys], age[order]
-    first = np.ones(len(age), dtype=bool)  # the first (youngest) date of each key
-    if len(age):
-        first[1:] = np.logical_or.reduce([k[1:] != k[:-1] for k in keys])
-    gap = np.empty(len(age), dtype="float64")
-    gap[1:] = age[1:] - age[:-1]
-    gap[first] = np.nan
-    starts = np.flatnonzero(first)
-    group = np.cumsum(first) - 1
-    median = pd.Series(gap).groupby(group).median().to_numpy() if len(age) else np.empty(0)
-    return pd.DataFrame(
-        {
-            **{name: k[starts] for name, k in zip(key, keys, strict=True)},
-            "dates": np.diff(np.append(starts, len(age))).astype("int64"),
-            "median_gap": median,
-            "last_age": age[starts],
-        }
-    )
+def _distinct_dates(group: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (group, age) pairs (ages >= 0), sorted by group, then age: one int64 key each."""
+    if not len(age):
+        return group, age
+    span = int(age.max()) + 1
+    size = (int(group.max()) + 1) * span
+    if size <= _MARK_LIMIT:  # mark the keys present: no sort
+        present = np.zeros(size, dtype=bool)
+        present[group * span + age] = True
+        keys = np.flatnonzero(present)
+    else:
+        keys = np.sort(group * span + age)  # (np.unique hashes first: slower on millions of keys)
+        keys = keys[np.append(True, keys[1:] != keys[:-1])]
+    return keys // span, keys % span
 
 
 def overdue(data: RuleInput, s: dict) -> list[dict]:
-    lines = _spans(data)
-    window = lines[lines["window"]]
-    dates = _order_dates(window)
-    if dates.empty:
+    k = _keys(data)
+    ordered = _window(data) & k.kept  # order dates: days with a non-return line
+    if not ordered.any():
         return []
-    stats = _median_gaps(dates, ["customer"])
-    stats = stats[stats["dates"] >= int(s["overdue_min_orders"])]
+    customer, age = _distinct_dates(k.customer[ordered], k.age[ordered])
+    starts, counts = _date_groups(customer)
+    enough = counts >= int(s["overdue_min_orders"])
+    stats = pd.DataFrame(
+        {
+            "customer": k.customers[customer[starts][enough]],
+            "dates": counts[enough],
+            "median_gap": _median_gaps(age, starts, counts, enough)[enough],
+            "last_age": age[starts][enough],
+        }
+    )
     factor = _scaled(s["overdue_factor"])
     # days > factor x median: in halves of a day and 1/10,000 (a median may end in .5).
     days = stats["last_age"].astype("int64")
@@ -308,7 +397,7 @@ def overdue(data: RuleInput, s: dict) -> list[dict]:
     stats = stats[fired.to_numpy()]
     if stats.empty:
         return []
-    revenue = window.groupby("customer")["units"].sum()
+    revenue = _customer_sums(data, int(s["recent_days"]))["window"]
     who = _people(data)
     out = []
     for cpk, n, median, last_age in stats[["customer", "dates", "median_gap", "last_age"]].itertuples(index=False):
@@ -358,10 +447,28 @@ def _product_codes(data: RuleInput, column: str) -> tuple[pd.Series, np.ndarray]
     return data.cache[key]
 
 
-def _with_codes(data: RuleInput, lines: pd.DataFrame, column: str) -> pd.DataFrame:
-    """`lines` with the code of their product's `column` (-1: empty or unknown product)."""
-    codes, _ = _product_codes(data, column)
-    return lines.assign(**{column: lines["product"].map(codes).fillna(-1).astype("int64")})
+def _line_values(data: RuleInput, column: str) -> np.ndarray:
+    """Per line, the code of its product's `column` (-1: empty or unknown product)."""
+    key = ("line_values", column)
+    if key not in data.cache:
+        codes, _ = _product_codes(data, column)
+        k = _keys(data)
+        data.cache[key] = codes.reindex(k.products).fillna(-1).to_numpy(dtype="int64")[k.product]
+    return data.cache[key]
+
+
+def _compact(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct `keys` sorted, each key's index among them) for keys in [0, size): by counting
+    when the range is small, else by sorting."""
+    if size <= max(4 * len(keys), 1 << 20):
+        present = np.bincount(keys, minlength=size) > 0
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[keys]
+    order = np.argsort(keys)
+    ordered = keys[order]
+    first = np.append(True, ordered[1:] != ordered[:-1])
+    index = np.empty(len(keys), dtype="int64")
+    index[order] = np.cumsum(first) - 1
+    return ordered[first], index
 
 
 def category_leakage(data: RuleInput, s: dict) -> list[dict]:
@@ -369,21 +476,28 @@ def category_leakage(data: RuleInput, s: dict) -> list[dict]:
     core = scores[scores["segment"] == "core"]
     if core.empty:
         return []
-    lines = _spans(data)
-    lines = lines[lines["customer"].isin(core["customer"]) & (lines["window"] | lines["prior"])]
-    lines = _with_codes(data, lines, "category")
+    k = _keys(data)
     _, category_names = _product_codes(data, "category")
-    w_tot = _per_customer(lines, lines["window"])
-    p_tot = _per_customer(lines, lines["prior"])
-    named = lines[lines["category"] >= 0]
-    w_cat = named.loc[named["window"]].groupby(["customer", "category"])["units"].sum()
-    p_cat = named.loc[named["prior"]].groupby(["customer", "category"])["units"].sum()
-    cells = pd.DataFrame({"prior": p_cat}).join(pd.DataFrame({"window": w_cat}), how="left").fillna(0).reset_index()
+    category, window = _line_values(data, "category"), _window(data)
+    # The core customers' lines of the window and the prior window in a named category, per cell.
+    named = k.codes_of(core["customer"])[k.customer] & (category >= 0) & (window | _prior(data))
+    n_categories = len(category_names)
+    cell_keys, cell = _compact(k.customer[named] * n_categories + category[named], len(k.customers) * n_categories)
+    in_window, units = window[named], k.units[named]
+    n = len(cell_keys)
+    cells = pd.DataFrame(
+        {
+            "customer": k.customers[cell_keys // n_categories],
+            "category": cell_keys % n_categories,
+            "prior": _sum_by(cell[~in_window], units[~in_window], n),
+            "window": _sum_by(cell[in_window], units[in_window], n),
+        }
+    )[np.bincount(cell[~in_window], minlength=n) > 0]  # the cells bought in the prior window
     if cells.empty:
         return []
-    cells["prior_total"] = cells["customer"].map(p_tot).fillna(0).astype("int64")
-    cells["window_total"] = cells["customer"].map(w_tot).fillna(0).astype("int64")
-    cells = cells.astype({"prior": "int64", "window": "int64"})
+    totals = _customer_sums(data, int(s["recent_days"]))
+    cells["prior_total"] = totals["prior"].reindex(cells["customer"]).to_numpy()
+    cells["window_total"] = totals["window"].reindex(cells["customer"]).to_numpy()
     share, keep, floor = _scaled(s["leak_min_share"]), UNIT - _scaled(s["leak_drop"]), _scaled(s["leak_total_floor"])
     o = lambda c: cells[c].to_numpy().astype(object)  # noqa: E731  (exact Python integers)
     fired = (
@@ -442,28 +556,30 @@ def category_gap(data: RuleInput, s: dict) -> list[dict]:
     if core_ids.empty:
         return []
     n_core = len(core_ids)
-    lines = _spans(data)
-    window = _with_codes(data, lines[lines["window"]], "category")
-    window = window[window["category"] >= 0]
+    k = _keys(data)
     _, category_names = _product_codes(data, "category")
-    bought = window.loc[window["kept"] > 0, ["customer", "category"]].drop_duplicates()
-    core_bought = bought[bought["customer"].isin(core_ids)]
-    buyers = core_bought.groupby("category").size()
+    n_categories = len(category_names)
+    category = _line_values(data, "category")
+    named = _window(data) & (category >= 0)
+    # (customer code, category) cells of the window's lines in a named category, and those bought.
+    cell_keys, cell = _compact(k.customer[named] * n_categories + category[named], len(k.customers) * n_categories)
+    bought = np.bincount(cell[k.kept[named]], minlength=len(cell_keys)) > 0
+    bought_customer, bought_category = cell_keys[bought] // n_categories, cell_keys[bought] % n_categories
+    core_bought = k.codes_of(core_ids)[bought_customer]
+    buyers = np.bincount(bought_category[core_bought], minlength=n_categories)
     share = _scaled(s["gap_core_share"])
-    popular = buyers[buyers.astype(object) * UNIT >= n_core * share].index.to_numpy()
+    popular = np.flatnonzero((buyers > 0) & (buyers * UNIT >= n_core * share))
     if not len(popular):
         return []
-    revenue = window.groupby(["customer", "category"])["units"].sum()
-    core_rev = revenue.reindex(pd.MultiIndex.from_frame(core_bought)).reset_index()
-    medians = core_rev.groupby("category")["units"].median()
+    # The median, per category, of the core buyers' window revenue there.
+    revenue = _sum_by(cell, k.units[named], len(cell_keys))[bought][core_bought]
+    medians = pd.Series(revenue).groupby(bought_category[core_bought]).median()
     who = scores.loc[scores["segment"].isin(("core", "service_drain", "opportunistic")), "customer"].to_numpy()
     # Every (customer, popular category), customer by customer, less the pairs it bought.
-    span = int(len(category_names)) + 1
+    span = int(n_categories) + 1
     pair_customer = np.repeat(who.astype("int64"), len(popular))
     pair_category = np.tile(popular.astype("int64"), len(who))
-    has = np.isin(
-        pair_customer * span + pair_category, bought["customer"].to_numpy() * span + bought["category"].to_numpy()
-    )
+    has = np.isin(pair_customer * span + pair_category, k.customers[bought_customer] * span + bought_category)
     words = {}
     for code in popular.tolist():
         name = category_names[code]
@@ -493,26 +609,41 @@ def category_gap(data: RuleInput, s: dict) -> list[dict]:
 
 
 def replenishment_due(data: RuleInput, s: dict) -> list[dict]:
-    lines = _spans(data)
-    span = lines[lines["window"] | lines["prior"]]
-    dates = span.loc[span["kept"] > 0, ["customer", "product", "age"]]
-    if not data.lines_unique:
-        dates = dates.drop_duplicates()
-    if dates.empty:
+    k = _keys(data)
+    span = _window(data) | _prior(data)
+    dated = span & k.kept  # purchase dates: days with a non-return line of the product
+    if not dated.any():
         return []
-    stats = _median_gaps(dates, ["customer", "product"])
-    cycles = data.products.set_index("product")["cycle"]
-    known = stats["product"].map(cycles)
-    known = known.where(known > 0)
-    learnt = stats["median_gap"].where(stats["dates"] >= int(s["replenish_min_dates"]))
-    stats = stats.assign(cycle=known.fillna(learnt), source=np.where(known.notna(), "product", "history"))
-    stats = stats[stats["cycle"].notna()]
-    days = stats["last_age"].astype(float)
-    stats = stats[(days >= stats["cycle"]) & (days < 2 * stats["cycle"])]
-    if stats.empty:
+    n_products = len(k.products)
+    min_dates = int(s["replenish_min_dates"])
+    pairs, ages = _distinct_dates(k.customer[dated] * n_products + k.product[dated], k.age[dated])
+    starts, counts = _date_groups(pairs)
+    pair, last_age = pairs[starts], ages[starts]
+    cycles = data.products.set_index("product")["cycle"].reindex(k.products).to_numpy(dtype="float64", copy=True)
+    cycles[~(cycles > 0)] = np.nan
+    known = cycles[pair % n_products] if not np.isnan(cycles).all() else np.full(len(pair), np.nan)
+    # The customer's own cycle only for pairs without a product cycle, bought on enough dates.
+    learnt = _median_gaps(ages, starts, counts, np.isnan(known) & (counts >= min_dates))
+    cycle = np.where(np.isnan(known), learnt, known)
+    fired = (last_age >= cycle) & (last_age < 2 * cycle)  # never for a NaN cycle
+    if not fired.any():
         return []
-    revenue = span.groupby(["customer", "product"])["units"].sum()
-    stats = stats.assign(units=revenue.reindex(pd.MultiIndex.from_frame(stats[["customer", "product"]])).to_numpy())
+    due = pair[fired]
+    stats = pd.DataFrame(
+        {
+            "customer": k.customers[due // n_products], "product": k.products[due % n_products],
+            "dates": counts[fired], "last_age": last_age[fired], "cycle": cycle[fired],
+            "source": np.where(np.isnan(known[fired]), "history", "product"),
+        }
+    )  # fmt: skip
+    # Each due pair's net revenue in the two windows (every line, returns included).
+    due_customer, due_product = np.zeros(len(k.customers), dtype=bool), np.zeros(n_products, dtype=bool)
+    due_customer[due // n_products], due_product[due % n_products] = True, True
+    mine = span & due_customer[k.customer] & due_product[k.product]
+    line_pair = k.customer[mine] * n_products + k.product[mine]
+    at = np.minimum(np.searchsorted(due, line_pair), len(due) - 1)
+    hit = due[at] == line_pair
+    stats = stats.assign(units=_sum_by(at[hit], k.units[mine][hit], len(due)))
     products = data.products.set_index("product")[["product_id", "name"]].to_dict("index")
     people = _people(data)
     out = []
@@ -684,28 +815,36 @@ def core_slowdown(data: RuleInput, s: dict) -> list[dict]:
     if core.empty:
         return []
     recent_days = int(s["recent_days"])
-    lines = data.lines[data.lines["customer"].isin(core["customer"])]
-    recent, earlier = _recent_and_year_earlier(data, recent_days, lines)
-    lines = lines.assign(recent=recent, earlier=earlier)
-    lines = lines[lines["recent"] | lines["earlier"]]
-    y_tot, r_tot = int(lines.loc[lines["earlier"], "units"].sum()), int(lines.loc[lines["recent"], "units"].sum())
+    k = _keys(data)
+    sums = _customer_sums(data, recent_days)
+    of_core = sums.index.isin(core["customer"])
+    y_tot, r_tot = int(sums["earlier"][of_core].sum()), int(sums["recent"][of_core].sum())
     if y_tot <= 0 or r_tot * UNIT < y_tot * _scaled(s["slowdown_total_floor"]):
         return []
+    recent, earlier = _recent_and_year_earlier(k.age, recent_days)
+    core_lines = k.codes_of(core["customer"])[k.customer]
     share, keep = _scaled(s["slowdown_min_share"]), UNIT - _scaled(s["slowdown_drop"])
     people = _people(data)
     out = []
     for subject_type, column in SLOWDOWN_DIMENSIONS:
         _, value_names = _product_codes(data, column)
-        tagged = _with_codes(data, lines, column)
-        tagged = tagged[tagged[column] >= 0]
-        y = tagged.loc[tagged["earlier"]].groupby(column)["units"].sum()
-        r = tagged.loc[tagged["recent"]].groupby(column)["units"].sum().reindex(y.index, fill_value=0)
+        values = _line_values(data, column)
+        named = core_lines & (values >= 0)
+        in_earlier, in_recent = named & earlier, named & recent
+        n = len(value_names)
+        seen = np.flatnonzero(np.bincount(values[in_earlier], minlength=n) > 0)  # values bought a year earlier
+        y = pd.Series(_sum_by(values[in_earlier], k.units[in_earlier], n)[seen], index=seen)
+        r = pd.Series(_sum_by(values[in_recent], k.units[in_recent], n)[seen], index=seen)
         yo, ro = y.astype(object), r.astype(object)
         fired = y.index[((yo * UNIT >= y_tot * share) & (yo > 0) & (ro * UNIT < yo * keep)).to_numpy().astype(bool)]
         if not len(fired):
             continue
         # Per (fired value, core customer): a year earlier and recent, in one grouping for all of them.
-        mine = tagged[tagged[column].isin(fired)]
+        chosen = (in_earlier | in_recent) & np.isin(values, fired.to_numpy())
+        mine = pd.DataFrame(
+            {column: values[chosen], "customer": k.customers[k.customer[chosen]], "units": k.units[chosen],
+             "recent": recent[chosen], "earlier": earlier[chosen]}
+        )  # fmt: skip
         by_customer = [column, "customer"]
         cy_all = mine.loc[mine["earlier"]].groupby(by_customer)["units"].sum()
         cr_all = mine.loc[mine["recent"]].groupby(by_customer)["units"].sum()

@@ -146,8 +146,9 @@ def _middle_months(params: dict) -> pd.Series:
     return frame.astype("int64").set_index("cpk")["months"]
 
 
-def _multi_date_invoices(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Orders and deliveries of the invoices whose kept lines span dates (partial index; usually none)."""
+def multi_date_invoices(params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Orders and deliveries of the invoices whose kept lines span dates (partial index; usually none),
+    per customer pk, in the window from `window_start` to `as_of` (also read by the alerts' cost parts)."""
     where = f"""ci.distributor_id = %(distributor)s AND {_flag("ci.multi_date")} AND ci.kept_lines > 0
                 AND ci.invoice_date >= %(window_start)s AND ci.invoice_date <= %(as_of)s"""
     orders = _fetch(
@@ -219,7 +220,7 @@ def customer_aggregates(*, distributor, as_of: date, window_days: int) -> tuple[
         latest = latest_invoice_date(distributor=distributor)
         per_ship = _per_ship_method(params)
         middle_months = _middle_months(params)
-        multi_orders, multi_deliveries = _multi_date_invoices(params)
+        multi_orders, multi_deliveries = multi_date_invoices(params)
         items = _products_and_categories(params, from_pairs=latest is not None and latest <= as_of)
         customers = _customers(distributor)
     return _assemble(per_ship, middle_months, multi_orders, multi_deliveries, items, customers, as_of=as_of)

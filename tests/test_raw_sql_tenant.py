@@ -27,9 +27,10 @@ APPS = tuple(
     for name in ("accounts", "sales", "channels", "segments", "imports", "insights", "stratify")
 )
 NOT_TENANT_SCOPED = re.compile(
-    # maintenance and session statements: statistics of whole tables, locks, settings, savepoints
-    r"^\s*(ANALYZE|VACUUM|SET |SHOW |SELECT pg_advisory|SELECT set_config|RESET |CREATE TEMP|SAVEPOINT|RELEASE"
-    r"|ROLLBACK)",
+    # maintenance and session statements: statistics of whole tables (a table's size in pages, which the
+    # alerts' line reader splits into parts), locks, settings, savepoints
+    r"^\s*(ANALYZE|VACUUM|SET |SHOW |SELECT pg_advisory|SELECT set_config|SELECT pg_relation_size|RESET "
+    r"|CREATE TEMP|SAVEPOINT|RELEASE|ROLLBACK)",
     re.I,
 )
 PREDICATE = re.compile(r"distributor_id\"?\s*(=|IN\b|IS NOT DISTINCT FROM)|=\s*[\w\".]*distributor_id\b", re.I)
