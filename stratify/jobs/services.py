@@ -357,6 +357,17 @@ class JobNotCancellable(Exception):
     """The job has already finished."""
 
 
+def job_run_here(*, distributor, kind: str, params: dict | None = None) -> Job:
+    """Queue a job without sending it to a worker and run it to its end in this process (the management
+    commands' foreground path). Returns the job as it ended; the caller reads its status and result."""
+    with scope(distributor=distributor):
+        job = job_enqueue(distributor=distributor, kind=kind, params=params, dispatch=False)
+    job_execute(job.pk)
+    with scope(distributor=distributor):
+        job.refresh_from_db()
+    return job
+
+
 def job_cancel(*, distributor, job_id: int, actor=None, what: str = "written") -> Job:
     """Cancel a queued job (failed at once, never claimed) or ask a running one to stop (it fails at
     its next progress report, writing nothing its open transaction held). Returns the job as it is

@@ -3,13 +3,12 @@ published one), run in the foreground (no worker needed); prints the counts per 
 again for the same run changes nothing."""
 
 from django.core.management.base import BaseCommand, CommandError
-from django_scopes import scope
 
 from alerts.models import KINDS
 from segments.management.run_choice import tenant_and_finished_run
 from stratify.jobs.models import Job
 from stratify.jobs.registry import RAISE_ALERTS_JOB_KIND
-from stratify.jobs.services import job_enqueue, job_execute
+from stratify.jobs.services import job_run_here
 
 
 class Command(BaseCommand):
@@ -23,13 +22,7 @@ class Command(BaseCommand):
         distributor, chosen = tenant_and_finished_run(slug, run)
         if chosen.published_at is None:
             raise CommandError(f"Run #{chosen.number} is not published: alerts are raised for published runs.")
-        with scope(distributor=distributor):
-            job = job_enqueue(
-                distributor=distributor, kind=RAISE_ALERTS_JOB_KIND, params={"run": chosen.number}, dispatch=False
-            )
-        job_execute(job.pk)
-        with scope(distributor=distributor):
-            job.refresh_from_db()
+        job = job_run_here(distributor=distributor, kind=RAISE_ALERTS_JOB_KIND, params={"run": chosen.number})
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(f"The alert job failed: {job.message}")
         result = job.result or {}

@@ -3,12 +3,11 @@ published one) in the foreground, through its `cut_tables` job (no worker needed
 before the tables existed, or after an import made them stale. Prints what was written."""
 
 from django.core.management.base import BaseCommand, CommandError
-from django_scopes import scope
 
 from segments.management.run_choice import tenant_and_finished_run
 from stratify.jobs.models import Job
 from stratify.jobs.registry import CUT_TABLES_JOB_KIND
-from stratify.jobs.services import job_enqueue, job_execute
+from stratify.jobs.services import job_run_here
 
 
 class Command(BaseCommand):
@@ -20,13 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, slug, run, **options):
         distributor, chosen = tenant_and_finished_run(slug, run)
-        with scope(distributor=distributor):
-            job = job_enqueue(
-                distributor=distributor, kind=CUT_TABLES_JOB_KIND, params={"run": chosen.number}, dispatch=False
-            )
-        job_execute(job.pk)
-        with scope(distributor=distributor):
-            job.refresh_from_db()
+        job = job_run_here(distributor=distributor, kind=CUT_TABLES_JOB_KIND, params={"run": chosen.number})
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(f"The cut tables job failed: {job.message}")
         result = job.result or {}
