@@ -99,16 +99,25 @@ class RunCutTables(TenantOwnedModel):
         constraints = [models.UniqueConstraint(fields=["distributor", "run"], name="runcuttables_one_per_run")]
 
 
-class CutPair(TenantOwnedModel):
-    """One customer's window lines of one (supplier, brand) pair in one run, summed: a cut by suppliers
-    and brands is the sum of the pairs it matches (a line matches iff its product's pair does). Every
-    customer with a score in the run, whatever its segment (the cut reports every segment)."""
+class _RunRow(TenantOwnedModel):
+    """A row of a run's cut tables: derived, written once by the cut_tables job, so without database FK
+    constraints (as the scores) and with the tables' own tenant-first indexes only."""
 
     id = models.BigAutoField(primary_key=True)
     distributor = models.ForeignKey(
         "accounts.Distributor", on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
     )
     run = _run_fk("+")
+
+    class Meta:
+        abstract = True
+
+
+class CutPair(_RunRow):
+    """One customer's window lines of one (supplier, brand) pair in one run, summed: a cut by suppliers
+    and brands is the sum of the pairs it matches (a line matches iff its product's pair does). Every
+    customer with a score in the run, whatever its segment (the cut reports every segment)."""
+
     customer = models.ForeignKey(
         "sales.Customer", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
@@ -124,15 +133,10 @@ class CutPair(TenantOwnedModel):
         indexes = [models.Index(fields=["distributor", "run", "supplier_id", "brand"], name="cutpair_pair_idx")]
 
 
-class CoreCustomer(TenantOwnedModel):
+class CoreCustomer(_RunRow):
     """A core customer of the run as a cut lists it: account number and name (when the run's tables were
     written) and its window revenue as the run computed it (every window line; the score's)."""
 
-    id = models.BigAutoField(primary_key=True)
-    distributor = models.ForeignKey(
-        "accounts.Distributor", on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
-    )
-    run = _run_fk("+")
     customer = models.ForeignKey(
         "sales.Customer", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
@@ -144,15 +148,10 @@ class CoreCustomer(TenantOwnedModel):
         indexes = [models.Index(fields=["distributor", "run", "customer"], name="corecustomer_run_idx")]
 
 
-class CoreProduct(TenantOwnedModel):
+class CoreProduct(_RunRow):
     """A product the run's core customers bought in its window: how many of them and their revenue
     (the cut's alternatives; products of an empty category are left out, they have no alternatives)."""
 
-    id = models.BigAutoField(primary_key=True)
-    distributor = models.ForeignKey(
-        "accounts.Distributor", on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
-    )
-    run = _run_fk("+")
     product = models.ForeignKey(
         "sales.Product", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
