@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from django.db import connection
 from django_scopes import scopes_disabled
 
 from alerts import inputs, rules
@@ -84,21 +83,19 @@ def test_read_lines_gives_every_line_of_the_span_as_integers():
     assert _read(other) == _expected(other)
 
 
+@pytest.mark.postgres  # the table is read in parts (TID ranges) on PostgreSQL only
 @pytest.mark.django_db
 def test_read_lines_in_parts_of_the_table(monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("the table is read in parts (TID ranges) on PostgreSQL only")
     distributor = _tenant_with_lines()
     monkeypatch.setattr(inputs, "_PAGES_PER_PART", 1)  # one statement per heap page
     assert _read(distributor) == _expected(distributor)
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_read_lines_over_two_connections_sharing_the_snapshot():
     """Outside a caller's transaction (as the job runs) the two halves of the table are read at once,
     the second over another connection that imports this transaction's snapshot."""
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only")
     from stratify.db import read_snapshot
 
     distributor = _tenant_with_lines()
