@@ -242,7 +242,7 @@ def _people(data: RuleInput) -> dict:
         scores = data.scores
         names = scores["name"].tolist() if "name" in scores.columns else [""] * len(scores)
         accounts = scores["account"].tolist()
-        words = [f"{n} ({a})" if n else str(a) for n, a in zip(names, accounts, strict=True)]
+        words = [_customer_word({"name": n, "account": a}) for n, a in zip(names, accounts, strict=True)]
         data.cache["people"] = dict(
             zip(scores["customer"].tolist(), zip(accounts, words, scores["segment"].tolist(), strict=True), strict=True)
         )

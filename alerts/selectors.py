@@ -283,7 +283,6 @@ def open_by_rep(*, distributor, rep_pks, assignment: str | None = None) -> dict[
         return {
             r["customer__rep_id"]: {"open": r["open"], "money_at_stake": r["money_at_stake"] or Decimal(0)}
             for r in rows
-            if r["customer__rep_id"] is not None
         }
 
     wanted = list(rep_pks)

@@ -79,8 +79,7 @@ def _shown(alerts, distributor) -> None:
     head, tail = url.rsplit("/0/", 1)
     for alert in alerts:
         alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
-        alert.figure_pairs = figures_list(alert)
-        alert.figures_text = format_html_join(" · ", "{}: {}", alert.figure_pairs)  # each part escaped
+        alert.figures_text = format_html_join(" · ", "{}: {}", figures_list(alert))  # each part escaped
         alert.severity_css = SEVERITY_CSS.get(alert.severity, "")
         alert.status_url = f"{head}/{alert.pk}/{tail}"
 

@@ -292,6 +292,25 @@ def cut_tables(*, distributor, run) -> RunCutTables | None:
     return built
 
 
+def line_sums() -> str:
+    """The SELECT list of a cut's sums over lines `l`: lines, special-order lines, revenue and cost in
+    integer units (a function: `units_sum` depends on the backend in use)."""
+    return (
+        "count(*) AS lines, sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_lines,"
+        f" {units_sum('l.revenue')} AS revenue_units, {units_sum('l.cost')} AS cost_units"
+    )
+
+
+def core_accounts(scope: Scope) -> tuple[str, list]:
+    """SQL of (customer_id, account, name, window_revenue) per core customer of the run, with its params."""
+    return (
+        f"SELECT s.customer_id, c.customer_id AS account, c.name, s.revenue AS window_revenue FROM {SCORES} s"
+        f" JOIN {CUSTOMERS} c ON c.id = s.customer_id AND c.distributor_id = %s"
+        " WHERE s.distributor_id = %s AND s.run_id = %s AND s.segment = %s",
+        [scope.tenant, scope.tenant, scope.run_pk, CORE],
+    )
+
+
 def _cut_rows(per_customer: str, params: list, accounts: str, accounts_params: list) -> pd.DataFrame:
     """The cut's rows from `per_customer`, SQL of (customer_id, segment, lines, special_lines,
     revenue_units, cost_units) per customer with a cut line: one row per core customer (the only ones
@@ -323,18 +342,13 @@ def _cut_rows_of_lines(scope: Scope, choice: CutChoice) -> pd.DataFrame:
     cut, cut_params = choice.condition()
     return _cut_rows(
         f"SELECT l.customer_id, s.segment, l.lines, l.special_lines, l.revenue_units, l.cost_units"
-        f" FROM (SELECT l.customer_id, count(*) AS lines,"
-        f" sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_lines,"
-        f" {units_sum('l.revenue')} AS revenue_units, {units_sum('l.cost')} AS cost_units"
+        f" FROM (SELECT l.customer_id, {line_sums()}"
         f" FROM {LINES} l JOIN {PRODUCTS} p ON p.id = l.product_id AND p.distributor_id = %s"
         f" WHERE l.distributor_id = %s AND l.invoice_date >= %s AND l.invoice_date <= %s AND {cut}"
         f" GROUP BY l.customer_id) l"
         f" JOIN {SCORES} s ON s.customer_id = l.customer_id AND s.distributor_id = %s AND s.run_id = %s",
         [scope.tenant, scope.tenant, scope.start, scope.end, *cut_params, scope.tenant, scope.run_pk],
-        f"SELECT s.customer_id, c.customer_id AS account, c.name, s.revenue AS window_revenue FROM {SCORES} s"
-        f" JOIN {CUSTOMERS} c ON c.id = s.customer_id AND c.distributor_id = %s"
-        f" WHERE s.distributor_id = %s AND s.run_id = %s AND s.segment = '{CORE}'",
-        [scope.tenant, scope.tenant, scope.run_pk],
+        *core_accounts(scope),
     )  # fmt: skip
 
 
@@ -357,9 +371,7 @@ def _cut_rows_of_pairs(scope: Scope, choice: CutChoice, tables: RunCutTables) ->
         base, base_params = scope.lines_from()
         chosen, chosen_params = CutChoice(supplier=choice.supplier, brand=choice.brand).condition()
         parts.append(
-            f"SELECT l.customer_id AS customer_id, s.segment AS segment, count(*) AS lines,"
-            f" sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_lines,"
-            f" {units_sum('l.revenue')} AS revenue_units, {units_sum('l.cost')} AS cost_units{base}"
+            f"SELECT l.customer_id AS customer_id, s.segment AS segment, {line_sums()}{base}"
             f" AND p.product_id IN ({', '.join(['%s'] * len(choice.product))}) AND NOT {chosen}"
             " GROUP BY l.customer_id, s.segment"
         )
@@ -480,7 +492,9 @@ def core_products(*, distributor, run) -> pd.DataFrame:
             ALTERNATIVE_COLUMNS,
         )
 
-    return run_cached(distributor=distributor, run=run, name="core-products", compute=compute, memo=True)
+    # Keyed by the imports only: the thresholds (part of the default data stamp) do not change it.
+    stamp = imports_stamp(distributor=distributor)
+    return run_cached(distributor=distributor, run=run, name="core-products", compute=compute, memo=True, stamp=stamp)
 
 
 def _alternatives_of_tables(scope: Scope, choice: CutChoice, limit: int) -> pd.DataFrame:

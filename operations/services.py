@@ -20,7 +20,6 @@ from .selectors import (
     CORE,
     CORE_CUSTOMERS,
     CORE_PRODUCTS,
-    CUSTOMERS,
     CUT_PAIRS,
     LINES,
     PRODUCTS,
@@ -28,8 +27,10 @@ from .selectors import (
     CutChoice,
     Scope,
     consolidation,
+    core_accounts,
     cut_unknown,
     imports_stamp,
+    line_sums,
 )
 
 SETTING_RANGES: dict[str, tuple[int, int]] = {
@@ -157,9 +158,7 @@ def cut_tables_write(*, distributor, run) -> RunCutTables:
             "WITH pp AS (SELECT p.id AS product_id, p.supplier_id, p.brand,"
             f" dense_rank() OVER (ORDER BY p.supplier_id, p.brand) AS pair_no FROM {PRODUCTS} p"
             " WHERE p.distributor_id = %s),"
-            " g AS (SELECT pp.pair_no, l.customer_id, count(*) AS lines,"
-            " sum(CASE WHEN l.special_order THEN 1 ELSE 0 END) AS special_lines,"
-            f" {units_sum('l.revenue')} AS revenue_units, {units_sum('l.cost')} AS cost_units"
+            f" g AS (SELECT pp.pair_no, l.customer_id, {line_sums()}"
             f" FROM {LINES} l JOIN pp ON pp.product_id = l.product_id WHERE {window}"
             " GROUP BY pp.pair_no, l.customer_id),"
             " pairs AS (SELECT DISTINCT pair_no, supplier_id, brand FROM pp)"
@@ -184,12 +183,11 @@ def cut_tables_write(*, distributor, run) -> RunCutTables:
             [scope.tenant, scope.run_pk, scope.tenant, scope.tenant, scope.run_pk, CORE, *window_params],
         )
         products = _inserted(cursor, CoreProduct, owned)
+        accounts, accounts_params = core_accounts(scope)
         cursor.execute(
             f"INSERT INTO {CORE_CUSTOMERS} (distributor_id, run_id, customer_id, account, name, window_revenue)"
-            f" SELECT %s, %s, s.customer_id, c.customer_id, c.name, s.revenue FROM {SCORES} s"
-            f" JOIN {CUSTOMERS} c ON c.id = s.customer_id AND c.distributor_id = %s"
-            " WHERE s.distributor_id = %s AND s.run_id = %s AND s.segment = %s ORDER BY s.customer_id",
-            [scope.tenant, scope.run_pk, scope.tenant, scope.tenant, scope.run_pk, CORE],
+            f" SELECT %s, %s, a.* FROM ({accounts}) a ORDER BY a.customer_id",
+            [scope.tenant, scope.run_pk, *accounts_params],
         )
         if is_postgres():
             # Statistics of the new rows (autovacuum would come later): without them the planner takes
