@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from threading import Lock
@@ -19,7 +20,7 @@ from django.db import connection
 from sales.models import Customer, CustomerInvoice, InvoiceLine, Product
 from segments.aggregates import multi_date_invoices
 from segments.models import CustomerScore
-from stratify.db import is_postgres, read_snapshot
+from stratify.db import can_share_snapshot, heap_pages, is_postgres, read_snapshot, snapshot_connection, tid_ranges
 from stratify.engine import ModelSettings
 from stratify.formatting import format_money
 
@@ -83,7 +84,8 @@ class LineParts:
 
     def __init__(self, distributor, as_of, days: int, *, parallel: bool):
         start = as_of - timedelta(days=days - 1)
-        self._other = self._pool = self._worker = None
+        self._pool = self._worker = None
+        self._connection = ExitStack()  # the second connection, when parallel
         self.statements: list[str] = []
         if not is_postgres():
             self._rows = (distributor, as_of, start)
@@ -98,33 +100,15 @@ class LineParts:
             f"l.distributor_id = {int(distributor.pk)}"
             f" AND l.invoice_date >= DATE '{start.isoformat()}' AND l.invoice_date <= DATE '{as_of.isoformat()}'"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT pg_relation_size('{LINES}') / current_setting('block_size')::int")
-            (pages,) = cursor.fetchone()
-        parts = max(_PARALLEL_PARTS if parallel else 1, -(-int(pages) // _PAGES_PER_PART))
-        bounds = [int(pages) * i // parts for i in range(parts)]
-        for i, low in enumerate(bounds):
-            tids = "" if parts == 1 else f" AND l.ctid >= '({low},0)'::tid"
-            tids += f" AND l.ctid < '({bounds[i + 1]},0)'::tid" if parts > 1 and i + 1 < parts else ""
-            self.statements.append(f"SELECT string_agg({record}, ''::bytea) FROM {LINES} l WHERE {where}{tids}")
-        self.records: list = [None] * parts
-        self._next, self._lock = iter(range(parts)), Lock()
+        pages = heap_pages(LINES)
+        ranges = tid_ranges(pages, max(_PARALLEL_PARTS if parallel else 1, -(-pages // _PAGES_PER_PART)), "l")
+        self.statements = [f"SELECT string_agg({record}, ''::bytea) FROM {LINES} l WHERE {where}{r}" for r in ranges]
+        self.records: list = [None] * len(ranges)
+        self._next, self._lock = iter(range(len(ranges))), Lock()
         if parallel:
-            self._start_worker()
-
-    def _start_worker(self) -> None:
-        import psycopg  # PostgreSQL only
-
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_export_snapshot()")
-            (snapshot,) = cursor.fetchone()
-        params = connection.get_connection_params()
-        params.pop("cursor_factory", None)
-        self._other = psycopg.connect(**params)
-        self._other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        self._other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        self._pool = ThreadPoolExecutor(1)
-        self._worker = self._pool.submit(self._read, self._other)
+            other = self._connection.enter_context(snapshot_connection())
+            self._pool = ThreadPoolExecutor(1)
+            self._worker = self._pool.submit(self._read, other)
 
     def _read(self, raw) -> None:
         import psycopg  # PostgreSQL only
@@ -158,7 +142,7 @@ class LineParts:
             with self._lock:
                 self._next = iter(())  # nothing more to start if the caller failed
             self._pool.shutdown(wait=True)
-            self._other.close()  # ends its read-only transaction
+        self._connection.close()  # ends its read-only transaction
 
 
 SCORE_COLUMNS = ("customer", "segment", "previous_segment", "net_profit", "revenue", "cost_to_serve")
@@ -316,7 +300,7 @@ def read_rule_input(*, distributor, run, settings: dict) -> RuleInput:
     previous_run = run.compared_to
     # A second connection can share the snapshot only of a transaction of our own (a caller's, e.g. a
     # test's, may hold uncommitted rows it could not see).
-    parallel = is_postgres() and not connection.in_atomic_block
+    parallel = can_share_snapshot()
     # The lines first: with a second connection, it reads them while this one reads the rest.
     with read_snapshot(), LineParts(distributor, run.as_of, span, parallel=parallel) as line_parts:
         scores = _scores(distributor, run)

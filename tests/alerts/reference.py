@@ -169,9 +169,7 @@ class Ref:
         core = [r for r in self.scores.values() if r["segment"] == "core"]
         if not core:
             return {}
-        median_np = Decimal(str(statistics.median([r["net_profit"] for r in core]))).quantize(
-            Decimal("0.01"), ROUND_HALF_EVEN
-        )
+        median_np = statistics.median([Decimal(str(r["net_profit"])) for r in core])
         out = {}
         for a, r in self.scores.items():
             if r["segment"] == "opportunistic":
@@ -181,8 +179,8 @@ class Ref:
             else:
                 continue
             if rank <= threshold and threshold - rank <= float(self.s["near_core_gap"]) + 1e-12:
-                own = Decimal(str(r["net_profit"])).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
-                out[(a, "customer", a)] = max(median_np - own, Decimal("0.00"))
+                own = Decimal(str(r["net_profit"]))
+                out[(a, "customer", a)] = max((median_np - own).quantize(Decimal("0.01"), ROUND_HALF_EVEN), Decimal(0))
         return out
 
     def cost_to_serve_fix(self):
