@@ -35,6 +35,58 @@ def read_snapshot():
         yield
 
 
+def can_share_snapshot() -> bool:
+    """Whether a `read_snapshot` entered now could be shared with a second connection
+    (`snapshot_connection`): on PostgreSQL, outside any transaction (a caller's transaction, e.g. a
+    test's, may hold rows another connection could not see, and is not REPEATABLE READ)."""
+    return is_postgres() and not connection.in_atomic_block
+
+
+@contextmanager
+def snapshot_connection():
+    """A second PostgreSQL connection (raw psycopg) that sees exactly what this connection's
+    transaction sees: it imports its snapshot (`pg_export_snapshot`) in a read-only REPEATABLE READ
+    transaction, so a long read can be split between two connections (two server processes, two
+    cores) and stay one snapshot. Only inside a `read_snapshot` entered when `can_share_snapshot()`.
+    Closed on the way out, which ends its transaction."""
+    import psycopg  # PostgreSQL only
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_export_snapshot()")
+        (snapshot,) = cursor.fetchone()
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    other = psycopg.connect(**params)
+    try:
+        other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        yield other
+    finally:
+        other.close()
+
+
+def heap_pages(table: str) -> int:
+    """How many pages a PostgreSQL table's heap has (to split a scan of it into TID ranges)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::int", [table])
+        (pages,) = cursor.fetchone()
+    return int(pages)
+
+
+def tid_ranges(pages: int, parts: int, alias: str = "") -> list[str]:
+    """SQL conditions on the row's `ctid` (of table `alias`, if given) that split a heap of `pages`
+    pages into `parts` ranges, each with `AND` before it (one empty condition for a single part); the
+    last range is open, so no row past the pages counted is missed."""
+    if parts <= 1:
+        return [""]
+    tid = f"{alias}.ctid" if alias else "ctid"
+    bounds = [pages * i // parts for i in range(parts)] + [None]
+    return [
+        f" AND {tid} >= '({low},0)'::tid" + (f" AND {tid} < '({high},0)'::tid" if high is not None else "")
+        for low, high in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
 def insert_objects(model, objects: list, *, batch_size: int = 5_000) -> None:
     """Insert unsaved instances of `model` (with no generated primary key to read back) in bulk: COPY on
     PostgreSQL (a few times faster than multi-row INSERTs: no statement to parse per batch, no
