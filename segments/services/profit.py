@@ -14,8 +14,9 @@ import time
 from django.db import transaction
 
 from stratify.engine import ModelSettings
+from stratify.jobs.models import Job
 from stratify.jobs.registry import JobFailed
-from stratify.jobs.services import job_fence
+from stratify.jobs.services import job_execute, job_fence, job_run_here
 
 from .. import profit_centers as pc
 from ..models import ProfitCenter, StratificationRun
@@ -57,6 +58,30 @@ def profit_centers_execute(job, progress) -> dict:
         job_fence(job)  # an attempt the sweep requeued meanwhile writes nothing
     timings["write"] = _since(clock)
     return {"run": run.number, "rows": len(rows), "timings": timings}
+
+
+def follow_ups_here(*, distributor, run, kinds: tuple[str, ...]) -> list[Job]:
+    """Run here, to their end, the jobs of `kinds` queued for `run` (what a succeeded run and its
+    publication enqueue for the workers: profit centers, cut tables, alerts), for the commands that
+    work in the foreground with no worker. A job a worker claimed meanwhile is left to it. Returns
+    the jobs run here, as they ended."""
+    queued = Job.objects.filter(
+        distributor=distributor, kind__in=kinds, params__run=run.number, status=Job.Status.QUEUED
+    ).order_by("pk")
+    done = [job_execute(pk) for pk in list(queued.values_list("pk", flat=True))]
+    return [job for job in done if job is not None]
+
+
+def profit_centers_here(*, distributor, run) -> Job | None:
+    """Make sure `run`'s profit centers are computed, here when they are not yet (the export command
+    with no worker): the job the run queued, else a new one. None when they were there already; else
+    the job as it ended (its status and message say whether they are now)."""
+    if ProfitCenter.objects.filter(distributor=distributor, run=run).exists():
+        return None
+    ran = follow_ups_here(distributor=distributor, run=run, kinds=(PROFIT_JOB_KIND,))
+    if ran:
+        return ran[-1]
+    return job_run_here(distributor=distributor, kind=PROFIT_JOB_KIND, params={"run": run.number})
 
 
 def _since(clock: float) -> float:

@@ -136,3 +136,33 @@ def test_stratify_command_lists_segments_in_the_one_order(loaded):
     call_command("stratify", loaded.slug, "--as-of", "2026-06-30", stdout=out)
     listed = [line.split()[0] for line in out.getvalue().splitlines() if line.startswith("  ") and "%]" not in line]
     assert [s for s in listed if s in SEGMENT_ORDER] == list(SEGMENT_ORDER)
+
+
+@pytest.mark.django_db(transaction=True)  # the publication enqueues the alerts on commit, as in production
+def test_stratify_command_runs_the_run_s_follow_up_jobs_here(loaded, monkeypatch):
+    """No worker: the profit centers, cut tables and alerts the published run queued are computed by
+    the command itself, so the exports that read them have them when it ends."""
+    from alerts.models import Alert
+    from operations.models import RunCutTables
+    from segments.models import ProfitCenter
+    from stratify.jobs import services as job_services
+    from stratify.jobs.models import Job
+
+    sent = []  # no worker: what is handed to the queue stays queued (the tests' eager mode would run it)
+    monkeypatch.setattr(job_services, "_send", lambda job_id, *args, **kwargs: sent.append(job_id))
+    out = io.StringIO()
+    call_command("stratify", loaded.slug, "--publish", "--as-of", "2026-06-30", stdout=out)
+    with scopes_disabled():
+        run = StratificationRun.objects.get()
+        follow_ups = Job.objects.filter(distributor=loaded.distributor, params__run=run.number)
+        assert dict(follow_ups.values_list("kind", "status")) == {
+            "profit_centers": "succeeded",
+            "cut_tables": "succeeded",
+            "raise_alerts": "succeeded",
+        }
+        assert ProfitCenter.objects.filter(run=run).exists()
+        assert RunCutTables.objects.filter(run=run).exists()
+        assert Alert.objects.filter(distributor=loaded.distributor, raised_run=run).exists()
+    assert len(sent) == 3  # the three follow-ups were queued for a worker, and run here instead
+    for kind in ("profit_centers", "cut_tables", "raise_alerts"):
+        assert re.search(rf"^{kind} \(job #\d+\): done$", out.getvalue(), re.MULTILINE), kind

@@ -133,3 +133,27 @@ def test_export_command_writes_the_columns_to_the_cent(published, tmp_path):
     assert by_number.read_text().startswith("value,customers")
     with pytest.raises(Exception, match="colour"):
         call_command("export_profit_centers", tenant.slug, "latest", str(by_number), "--dimension", "colour")
+
+
+def test_export_command_computes_profit_centers_no_worker_computed_yet(tenant_a, tmp_path):
+    """A run whose profit-centers job is still queued (no worker ran it): the export computes them
+    here first, with the same figures the job writes."""
+    customers, products = make_catalog(tenant_a.distributor)
+    write_lines(tenant_a.distributor, simple_lines(customers, products))
+    with scope(distributor=tenant_a.distributor):
+        run = services.run_request(distributor=tenant_a.distributor, dispatch=False, publish=True)
+    job_execute(run.job_id)
+    with scopes_disabled():
+        assert not ProfitCenter.objects.filter(run=run).exists()
+    path = tmp_path / "pc.csv"
+    call_command("export_profit_centers", tenant_a.slug, "latest", str(path), "--dimension", "category")
+    with open(path, newline="") as handle:
+        exported = {row["value"]: row["net_profit"] for row in csv.DictReader(handle)}
+    with scopes_disabled():
+        run.refresh_from_db()
+        rows = ProfitCenter.objects.filter(run=run, dimension="category", by="")
+        stored = {r.value or "(none)": f"{r.net_profit:.2f}" for r in rows}
+    assert exported == stored and len(exported) > 1
+    lines, segments = reference_lines(tenant_a.distributor), segments_of(run)
+    want = ref.figures(lines, segments, "category", run.as_of, None)
+    assert exported == {value: str(ref.cents(w["net_profit"])) for value, w in want.items()}

@@ -1,14 +1,15 @@
 """`manage.py export_profit_centers SLUG RUN_ID|latest --dimension DIM FILE.csv`: one row per value of
 the dimension in the run (`latest`: the published run), by net profit, highest first, with the columns
 of PROFIT_CENTERS.md section 3 (`segments.profit_centers.EXPORT_COLUMNS`): money rounded half-even to
-the cent, ratios as fractions of 1, an empty value written `(none)`."""
+the cent, ratios as fractions of 1, an empty value written `(none)`. When the run's profit centers are
+not computed yet (their job is still queued: no worker ran it), they are computed here first."""
 
 import csv
 
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
-from segments import selectors
+from segments import selectors, services
 from segments.management.run_choice import tenant_and_finished_run
 from segments.profit_centers import DEFAULT_DIMENSION, EXPORT_COLUMNS, export_record, unknown_dimension
 from stratify.exports import escape_formula
@@ -29,6 +30,9 @@ class Command(BaseCommand):
             raise CommandError(problem)
         distributor, chosen = tenant_and_finished_run(slug, run)
         with scope(distributor=distributor):
+            job = services.profit_centers_here(distributor=distributor, run=chosen)
+            if job is not None and job.status != job.Status.SUCCEEDED:
+                raise CommandError(f"The profit centers of run #{chosen.number} could not be computed: {job.message}")
             rows = selectors.profit_center_list(distributor=distributor, run=chosen, dimension=dimension)
             count = 0
             with open(path, "w", newline="", encoding="utf-8") as handle:

@@ -1,5 +1,7 @@
 """`manage.py stratify SLUG [--publish] [--as-of DATE] [--setting KEY=JSON ...]`: run a stratification in
-the foreground (no worker needed), printing progress and the count per segment; exit 1 on failure."""
+the foreground (no worker needed), printing progress and the count per segment; exit 1 on failure. The
+jobs a succeeded run queues for the workers (its profit centers and cut tables, and when published its
+alerts) run here too, after it, so everything the run feeds is ready when the command ends."""
 
 import json
 from datetime import date
@@ -9,10 +11,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
 from accounts.models import Distributor
-from segments.services import run_request
+from segments.services import follow_ups_here, run_request
+from segments.services.profit import PROFIT_JOB_KIND
 from segments.vocabulary import SEGMENT_ORDER
 from stratify.formatting import format_date, format_money
 from stratify.jobs.models import Job
+from stratify.jobs.registry import CUT_TABLES_JOB_KIND, RAISE_ALERTS_JOB_KIND
 from stratify.jobs.services import job_execute
 
 
@@ -61,6 +65,13 @@ class Command(BaseCommand):
                 money = f"  revenue {revenue:>16}  net profit {net_profit:>16}"
             self.stdout.write(f"  {segment:<14} {totals.get('count', 0):>8}{money}")
         self.stdout.write(self.style.SUCCESS("Published." if run.published_at else "Not published (preview)."))
+        with scope(distributor=distributor):
+            kinds = (PROFIT_JOB_KIND, CUT_TABLES_JOB_KIND, RAISE_ALERTS_JOB_KIND)
+            for job in follow_ups_here(distributor=distributor, run=run, kinds=kinds):
+                if job.status == Job.Status.SUCCEEDED:
+                    self.stdout.write(f"{job.kind} (job #{job.number}): done")
+                else:
+                    self.stdout.write(self.style.WARNING(f"{job.kind} (job #{job.number}) failed: {job.message}"))
 
     def _execute(self, job_id):
         """job_execute with progress printed: the job's handler reports into the Job row, which a
