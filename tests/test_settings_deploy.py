@@ -65,6 +65,20 @@ def test_development_defaults_sqlite_console_email_filesystem_broker(tmp_path):
     assert values["CELERY_BROKER_URL"] == "filesystem://"
 
 
+def test_each_database_has_its_own_filesystem_queue(tmp_path):
+    """Without Redis, queue messages name jobs by their id in one database: two databases never share
+    a queue folder (a worker of one would run the other's job ids)."""
+
+    def queue_of(**env):
+        return settings_of("stratify.settings.local", ["QUEUE_DIR"], tmp_path, **env)["QUEUE_DIR"]
+
+    assert queue_of() == str(tmp_path / "queue")
+    other = queue_of(DATABASE_URL=f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    postgres = queue_of(DATABASE_URL="postgres://u@localhost:5432/stratify_b")
+    assert other == str(tmp_path / "queue-other.sqlite3") and postgres == str(tmp_path / "queue-stratify_b")
+    assert queue_of(STRATIFY_QUEUE_DIR=str(tmp_path / "mine")) == str(tmp_path / "mine")
+
+
 def test_environment_overrides_database_redis_hosts_and_debug(tmp_path):
     values = settings_of(
         "stratify.settings.local",

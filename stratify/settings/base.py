@@ -219,7 +219,14 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "1800"))}
 else:
     # Embedded default: no Redis needed; messages are files that a worker process on this machine reads.
-    QUEUE_DIR = Path(os.environ.get("STRATIFY_QUEUE_DIR", VAR_DIR / "queue"))
+    # A message names a job by its id in one database, so each database has its own folder: the
+    # default one `var/queue`, another (a DATABASE_URL of its own) `var/queue-<its name>`; else a
+    # worker of one database would take another's messages and run the wrong jobs.
+    _queue = "queue"
+    if "DATABASE_URL" in os.environ:
+        _name = Path(str(DATABASES["default"]["NAME"])).name
+        _queue += "-" + ("".join(c if c.isalnum() or c in "._-" else "_" for c in _name) or "db")
+    QUEUE_DIR = Path(os.environ.get("STRATIFY_QUEUE_DIR", VAR_DIR / _queue))
     for sub in ("out", "processed"):
         (QUEUE_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
