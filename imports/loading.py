@@ -159,8 +159,12 @@ class Stage:
                 cursor.execute(f"ANALYZE {self.name}")
 
 
+# What a customer or product that lines name and the tenant does not have yet is created from (shared
+# docs DATA_FORMAT.md: "from the customer_name, category, brand columns when present"; the class too, a
+# customer's own field when a file maps one). A line's branch and rep are the sale's, not the customer's
+# home branch or assigned rep: those come from a customers file only.
 LINE_ENTITIES = {
-    "customers": ("customer_id", ("customer_name", "customer_class", "branch", "rep_id")),
+    "customers": ("customer_id", ("customer_name", "customer_class")),
     "products": ("product_id", ("product_name", "category", "brand", "supplier_id")),
 }
 
@@ -506,38 +510,29 @@ def _reps(cursor, stage: Stage, tenant: int) -> tuple[str, dict]:
     return repmap, {"created": created, "unchanged": referenced - created}
 
 
-def _customers_named(cursor, stage: Stage, tenant: int, present: set[str], repmap: str | None) -> dict:
-    """Create the customers that lines or interactions name and the tenant does not have yet."""
+def _customers_named(cursor, stage: Stage, tenant: int, present: set[str]) -> dict:
+    """Create the customers that lines or interactions name and the tenant does not have yet (see
+    `LINE_ENTITIES`: no home branch or assigned rep from a sale or an interaction)."""
     collected = stage.entity_table("customers")
     if collected is not None:
         table, collected_columns = collected
         columns = {"distributor_id": str(tenant), "customer_id": "s.customer_id"}
-        for source, target in (("customer_name", "name"), ("customer_class", "customer_class"), ("branch", "branch")):
+        for source, target in (("customer_name", "name"), ("customer_class", "customer_class")):
             if source in collected_columns:
                 columns[target] = _text(f"s.{source}")
-        joins = ""
-        if repmap and "rep_id" in collected_columns:
-            columns["rep_id"] = "rm.rep_pk"
-            joins = f" LEFT JOIN {repmap} rm ON rm.k = s.rep_id"
         candidates, created = _insert_new(
-            cursor, Customer, columns, f"FROM {table} s{joins} WHERE true", conflict=["customer_id"]
+            cursor, Customer, columns, f"FROM {table} s WHERE true", conflict=["customer_id"]
         )
         return {"created": created, "unchanged": candidates - created}
     columns = {"distributor_id": str(tenant), "customer_id": "s.customer_id"}
-    joins = ""
-    if "customer_name" in present:
-        columns["name"] = _text("MAX(s.customer_name)")
-    for name in ("customer_class", "branch"):
-        if name in present:
-            columns[name] = _text(f"MAX(s.{name})")
-    if repmap:
-        columns["rep_id"] = "MAX(rm.rep_pk)"
-        joins = f" LEFT JOIN {repmap} rm ON rm.k = s.rep_id"
+    for source, target in (("customer_name", "name"), ("customer_class", "customer_class")):
+        if source in present:
+            columns[target] = _text(f"MAX(s.{source})")
     candidates, created = _insert_new(
         cursor,
         Customer,
         columns,
-        f"FROM {stage.name} s{joins} WHERE true",
+        f"FROM {stage.name} s WHERE true",
         conflict=["customer_id"],
         group_by="GROUP BY s.customer_id",
     )
@@ -572,7 +567,7 @@ def _merge_invoice_lines(cursor, stage: Stage, tenant: int, present: set[str], c
     repmap = None
     if "rep_id" in present:
         repmap, counts["reps"] = _reps(cursor, stage, tenant)
-    counts["customers"] = _customers_named(cursor, stage, tenant, present, repmap)
+    counts["customers"] = _customers_named(cursor, stage, tenant, present)
     counts["products"] = _products_named(cursor, stage, tenant)
     if "partner_id" in present:
         counts["partners"] = _partners_named(cursor, stage, tenant)
@@ -699,7 +694,7 @@ def _merge_interactions(cursor, stage: Stage, tenant: int, present: set[str], co
     repmap = None
     if "rep_id" in present:
         repmap, counts["reps"] = _reps(cursor, stage, tenant)
-    counts["customers"] = _customers_named(cursor, stage, tenant, set(), None)
+    counts["customers"] = _customers_named(cursor, stage, tenant, set())
     _analyze_created(cursor, counts)
     columns = {
         "distributor_id": str(tenant),

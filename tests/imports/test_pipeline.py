@@ -260,6 +260,32 @@ def test_lines_create_unknown_customers_products_partners_reps_and_keep_known_on
         assert Rep.objects.filter(rep_id="NEW-R").get().distributor_id == tenant_a.distributor.pk
 
 
+def test_a_customer_lines_create_has_its_name_and_class_but_no_home_branch_or_assigned_rep(tenant_a, run_import):
+    """DATA_FORMAT.md: a line creates a customer "from the customer_name ... columns": a line's branch
+    and rep are the sale's (the `branch` and `rep` dimensions), not the customer's home branch or
+    assigned rep, which a customers file gives (imported before or after the lines)."""
+    text = (
+        "invoice_id,invoice_date,customer_id,customer_name,customer_class,product_id,quantity,revenue,cost,"
+        "branch,rep_id\n"
+        "I-1,2024-01-01,NEW-C,New Co,contractor,P-1,1,10,5,Dallas,R-1\n"
+        "I-2,2024-01-02,NEW-C,New Co,contractor,P-1,1,10,5,Tulsa,R-2\n"
+    )
+    assert run_import(tenant_a, "invoice_lines", text).status == Job.Status.SUCCEEDED
+    with scopes_disabled():
+        new = Customer.objects.get(distributor=tenant_a.distributor, customer_id="NEW-C")
+        assert (new.name, new.customer_class, new.branch, new.rep_id) == ("New Co", "contractor", "", None)
+        sold = InvoiceLine.objects.filter(customer=new).order_by("invoice_id")
+        assert [(line.branch, line.rep.rep_id) for line in sold.select_related("rep")] == [
+            ("Dallas", "R-1"),
+            ("Tulsa", "R-2"),
+        ]
+    customers = "customer_id,name,branch,rep_id\nNEW-C,New Co,Dallas,R-2\n"
+    assert run_import(tenant_a, "customers", customers).status == Job.Status.SUCCEEDED
+    with scopes_disabled():
+        new.refresh_from_db()
+        assert (new.branch, new.rep.rep_id) == ("Dallas", "R-2")
+
+
 def test_line_numbers_default_to_the_position_within_the_invoice_across_chunks(tenant_a, run_import, settings):
     settings.IMPORT_CHUNK_ROWS = 2
     rows = ["invoice_id,invoice_date,customer_id,product_id,quantity,revenue,cost"]
