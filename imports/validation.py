@@ -225,6 +225,13 @@ def ambiguous_dates_message(column: str, guess: DateGuess) -> str:
     )
 
 
+def not_iso_dates_message(column: str, guess: DateGuess) -> str:
+    return (
+        f"The dates of column {column!r} (e.g. {guess.sample!r}) are not ISO dates (YYYY-MM-DD); they look like"
+        f" {guess.format}: choose that date format."
+    )
+
+
 def iso_dates(cells: pd.Series) -> pd.Series:
     """The calendar day of each cell written `YYYY-MM-DD`, optionally followed by a time and a UTC
     offset (dropped, never applied); NaT for anything else: partial dates (`2026-03`, `2026`),

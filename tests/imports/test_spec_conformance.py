@@ -7,6 +7,7 @@ columns. Every rejection writes nothing."""
 import gzip
 import uuid
 from datetime import date
+from html import unescape
 from io import StringIO
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from sales.models import Customer, Inventory, InvoiceLine
 from stratify.jobs.models import Job
 from tests import factories as f
 from tests.conftest import api_as
+from tests.imports.test_forgive_and_explain import HEADER as FORGIVE_HEADER
+from tests.imports.test_forgive_and_explain import mapping_post, page_client, upload_page, us_dates
 
 from .conftest import table_counts
 
@@ -170,6 +173,19 @@ def test_the_command_takes_the_format_explicitly(tenant_a, write_file):
         "import_data", tenant_a.slug, "invoice_lines", str(path), "--date-format", "%m/%d/%Y", stdout=StringIO()
     )
     assert invoice_dates(tenant_a.distributor) == {1: date(2026, 12, 25)}
+
+
+def test_the_mapping_step_proposes_the_format_and_asks_for_one_when_cleared(tenant_a, media):
+    client = page_client(tenant_a.manager)
+    preview_url = upload_page(client, tenant_a, us_dates())
+    assert 'name="date_format" id="id_date_format" value="%m/%d/%Y"' in client.get(preview_url).content.decode()
+    columns = FORGIVE_HEADER.strip().split(",")
+    html = unescape(client.post(preview_url, mapping_post(columns, "")).content.decode())
+    assert "are not ISO dates (YYYY-MM-DD); they look like %m/%d/%Y: choose that date format." in html
+    with scopes_disabled():
+        assert not Job.objects.filter(distributor=tenant_a.distributor, kind="import").exists()
+    response = client.post(preview_url, mapping_post(columns, "%m/%d/%Y"))
+    assert response.status_code == 302
 
 
 # --- 4. every error in errors.csv --------------------------------------------------------------------
