@@ -462,29 +462,41 @@ def import_upload_id(job: Job) -> str | None:
     return folder.name
 
 
-def errors_csv(job: Job) -> str | Iterator[str]:
-    """The job's errors as CSV (cells escaped against formula injection), every one: the listed ones
-    as one text, or, when they outnumbered those, the error file streamed a block at a time."""
+def errors_csv(job: Job) -> str:
+    """The job's errors as one CSV text: every one (cells escaped against formula injection)."""
+    return "".join(errors_csv_blocks(job))
+
+
+def errors_csv_download(job: Job) -> str | Iterator[str]:
+    """errors.csv's body: one text for the listed errors, or the error file's blocks, streamed."""
+    return errors_csv(job) if _error_file(job) is None else errors_csv_blocks(job)
+
+
+def _error_file(job: Job) -> Path | None:
+    """The file holding every error of a failed import, when they outnumbered the listed ones."""
+    name = (job.result or {}).get("error_file")
+    path = Path(settings.MEDIA_ROOT) / name if name else None
+    return path if path is not None and path.is_file() else None
+
+
+def errors_csv_blocks(job: Job) -> Iterator[str]:
+    """The job's errors as CSV text, a block at a time: every one, from the error file when the
+    errors outnumbered the listed ones, else the listed ones (cells escaped against formulas)."""
     errors, count = import_errors(job)
-    result = job.result or {}
-    stored = Path(settings.MEDIA_ROOT) / result["error_file"] if result.get("error_file") else None
-    if stored is not None and stored.is_file():
-        return _error_file_csv(stored, count, count - int(result.get("errors_left_out", 0)))
+    stored = _error_file(job)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(csv_fields())
-    for error in errors:
-        writer.writerow([escape_formula(error.get(k)) if error.get(k) is not None else "" for k in csv_fields()])
-    out.write(_more_errors_line(count, len(errors)))
-    return out.getvalue()
-
-
-def _error_file_csv(stored: Path, count: int, written: int) -> Iterator[str]:
-    yield ",".join(csv_fields()) + "\r\n"
+    if stored is None:
+        for error in errors:
+            writer.writerow([escape_formula(error.get(k)) if error.get(k) is not None else "" for k in csv_fields()])
+        yield out.getvalue() + _more_errors_line(count, len(errors))
+        return
+    yield out.getvalue()
     with gzip.open(stored, "rt", encoding="utf-8", newline="") as fh:
         while block := fh.read(1024 * 1024):
             yield block
-    yield _more_errors_line(count, written)
+    yield _more_errors_line(count, count - int(job.result.get("errors_left_out", 0)))
 
 
 def _more_errors_line(count: int, listed: int) -> str:

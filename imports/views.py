@@ -24,7 +24,7 @@ from .forms import MappingForm, UploadForm
 from .lookups import IMPORT, UPLOAD
 from .selectors import import_follow_up, import_get, import_list
 from .services import (
-    errors_csv,
+    errors_csv_download,
     import_cancel,
     import_error_groups,
     import_errors,
@@ -251,4 +251,4 @@ class ImportErrorsCsvView(TenantViewMixin, View):
     lookups = (IMPORT,)
 
     def get(self, request):
-        return csv_attachment(errors_csv(self.job), f"import-{self.job.number}-errors.csv")
+        return csv_attachment(errors_csv_download(self.job), f"import-{self.job.number}-errors.csv")

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from imports.errors import ErrorFile, ErrorLog
-from imports.services import errors_csv
+from imports.services import errors_csv, errors_csv_download
 from sales.models import Customer, Inventory, InvoiceLine
 from stratify.jobs.models import Job
 from tests import factories as f
@@ -213,6 +213,7 @@ def test_errors_csv_lists_every_error_while_the_result_keeps_the_first_thousand(
 def test_a_few_errors_need_no_error_file(tenant_a, failing, media):
     job = failing("invoice_lines", many_errors(3))
     assert "error_file" not in job.result
+    assert errors_csv_download(job) == errors_csv(job)  # one text, not a stream
     assert errors_csv(job).splitlines() == ["row,column,value,reason"] + [
         f"{i + 2},revenue,bad{i},not a number" for i in range(3)
     ]
@@ -223,7 +224,7 @@ def test_every_duplicate_and_formula_like_value_is_listed_escaped(tenant_a, fail
     rows = "".join("I1,1,2026-03-02,C1,x,P1,1,10,5\n" for _ in range(1100)) + "I2,1,2026-03-02,C1,x,P1,1,=1+1,5\n"
     job = failing("invoice_lines", LINES + rows)
     assert job.result["error_count"] == 1100
-    lines = "".join(errors_csv(job)).splitlines()
+    lines = errors_csv(job).splitlines()
     assert len(lines) == 1 + 1100
     # The file's chunk errors first, then the duplicates found over the whole file, each by row.
     assert lines[1] == "1102,revenue,'=1+1,not a number"
@@ -247,7 +248,7 @@ def test_the_error_file_is_bounded_by_the_import_size_limit(settings, tmp_path):
     assert failure.error_file.stat().st_size < 20_000 + 5_000 * 40  # the bound, past it at most one flush
     job = Job(result={"errors": failure.errors, "error_count": 50_000, "error_file": str(failure.error_file)})
     job.result["errors_left_out"] = failure.errors_left_out
-    lines = "".join(errors_csv(job)).splitlines()
+    lines = errors_csv(job).splitlines()
     assert len(lines) == 1 + written + 1
     assert lines[-1] == ",,," + f'"… and {failure.errors_left_out:,} more errors (only the first {written:,} listed)"'
 
