@@ -235,16 +235,30 @@ def not_iso_dates_message(column: str, guess: DateGuess) -> str:
 def iso_dates(cells: pd.Series) -> pd.Series:
     """The calendar day of each cell written `YYYY-MM-DD`, optionally followed by a time and a UTC
     offset (dropped, never applied); NaT for anything else: partial dates (`2026-03`, `2026`),
-    single-digit months or days, other formats. Whole-column operations: the day is the first ten
-    characters, and only cells longer than that have their time part matched."""
-    day = cells.str.slice(0, 10)
-    parsed = pd.to_datetime(day.where(day.str.len() == 10), format=ISO_FORMAT, errors="coerce")
-    rest = cells.str.slice(10)
-    timed = (rest != "") & rest.notna()
-    if timed.any():
-        well_formed = pd.Series(True, index=cells.index)
-        well_formed[timed] = rest[timed].str.fullmatch(_ISO_TIME).fillna(False).astype(bool)
-        parsed = parsed.where(well_formed)
+    single-digit months or days, other formats. A file repeats its dates: when it does, each distinct
+    text is read once (hashing a column costs less than slicing it)."""
+    codes, uniques = pd.factorize(cells)
+    if len(uniques) * 2 > len(cells):
+        return _iso_days(cells)
+    days = _iso_days(pd.Series(uniques, dtype=object).astype(cells.dtype)).to_numpy()
+    days = np.append(days, np.datetime64("NaT").astype(days.dtype))  # code -1: an empty cell
+    return pd.Series(days[codes], index=cells.index)
+
+
+def _iso_days(cells: pd.Series) -> pd.Series:
+    """iso_dates over every cell: the day is the first ten characters; the time parts, when there are
+    any, are matched once per distinct text (at most a day's worth of distinct times)."""
+    lengths = cells.str.len()
+    longer = lengths > 10
+    timed = bool(longer.any())
+    day = cells.str.slice(0, 10) if timed else cells
+    parsed = pd.to_datetime(day.where(lengths >= 10), format=ISO_FORMAT, errors="coerce")
+    if timed:
+        codes, times = pd.factorize(cells[longer].str.slice(10))
+        well_formed = pd.Series(times, dtype=object).str.fullmatch(_ISO_TIME).to_numpy(dtype=bool)
+        keep = pd.Series(True, index=cells.index)
+        keep[longer] = well_formed[codes]
+        parsed = parsed.where(keep)
     return parsed
 
 
