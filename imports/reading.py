@@ -272,7 +272,9 @@ def _first_non_utf8_line(path: Path) -> int | None:
 
 
 # A well-formed UTF-8 character of two to four bytes (RFC 3629; not the C1 controls U+0080-U+009F, which
-# no text holds and which a Windows-1252 `Â` followed by `€`...`Ÿ` would otherwise look like).
+# no text holds and which a Windows-1252 `Â` followed by `€`...`Ÿ` would otherwise look like). A
+# Windows-1252 file holds such a pair only where an accented capital precedes a symbol or curly quote
+# (`É’`) or where it holds mojibake (`Ã©`) already: rare, and then refused with the same clear message.
 _UTF8_CHARACTER = re.compile(
     rb"\xc2[\xa0-\xbf]|[\xc3-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
     rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"

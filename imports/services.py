@@ -8,7 +8,8 @@
 
 A job's result on success: {"kind", "rows", "created": {entity: n}, "updated": {...}, "unchanged": {...},
 "seconds", "mapping"}; on failure (status "failed", a summary in `message`): {"errors": [{row, column,
-value, reason}, ... the first 1000], "error_count": N}."""
+value, reason}, ... the first 1000], "error_count": N, "error_groups": [...]}, plus "error_file" (under
+MEDIA_ROOT: every error, gzip CSV, for errors.csv) and "errors_left_out" when the errors outnumber 1000."""
 
 import csv
 import gzip
