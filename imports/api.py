@@ -24,7 +24,7 @@ from stratify.tenancy.permissions import Perm
 from .lookups import IMPORT
 from .selectors import import_list
 from .services import (
-    errors_csv,
+    errors_csv_download,
     import_cancel,
     import_check_params,
     import_error_groups,
@@ -84,7 +84,7 @@ def import_payload(job, request=None) -> dict:
 
 
 def _csv_response(job) -> HttpResponse:
-    return csv_attachment(errors_csv(job), f"import-{job.number}-errors.csv")
+    return csv_attachment(errors_csv_download(job), f"import-{job.number}-errors.csv")
 
 
 class UploadTooLarge(APIException):

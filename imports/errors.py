@@ -1,12 +1,23 @@
 """Import failures: one clear message for a file that cannot be read at all, or the list of every
-invalid cell (the first `LIMIT` kept, all counted) for a file that can.
+invalid cell for a file that can.
 
-Everything kept is bounded, whatever the file held: the message (`MAX_MESSAGE_CHARS`), and in each
-listed error the value (`MAX_ERROR_VALUE_CHARS`), the column name and the reason, so a job's stored
-result, the import page and errors.csv stay small."""
+The job's stored result and the import page keep the first `LIMIT` errors (all counted, and grouped);
+errors.csv lists every one: an import whose errors outnumber `LIMIT` writes them all to an error file
+(`ErrorFile`, gzip-compressed CSV under MEDIA_ROOT/import-errors/, kept with the job) instead of the
+job's row, which every job list reads. Everything kept is bounded, whatever the file held: the message
+(`MAX_MESSAGE_CHARS`), in each error the value (`MAX_ERROR_VALUE_CHARS`), the column name and the
+reason, and the error file by the import's own size limit (see ErrorFile)."""
 
+import gzip
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
+from django.conf import settings
 
+from stratify.exports import FORMULA_PREFIXES, escape_formula
 from stratify.jobs.registry import JobFailed
 
 LIMIT = 1000
@@ -49,6 +60,8 @@ class ImportFailed(JobFailed):
         self.errors = [bounded_error(e.get("row"), e.get("column"), e.get("value"), e.get("reason")) for e in errors]
         self.error_count = error_count if error_count is not None else len(self.errors)
         self.groups = groups if groups is not None else _groups_of(self.errors)
+        self.error_file: Path | None = None  # every error, when they outnumber the listed ones
+        self.errors_left_out = 0  # errors past the error file's bound (counted, not written)
 
 
 MAX_GROUPS = 50
@@ -95,15 +108,84 @@ def _groups_of(errors: list[dict]) -> list[dict]:
     return [_group(g["count"], g["column"], g["value"], g["reason"], g["row"]) for g in groups.values()]
 
 
-class ErrorLog:
-    """Collects errors from whole-column checks: every error is counted, the first LIMIT are kept."""
+def _clipped(values: pd.Series, limit: int) -> pd.Series:
+    """`clip` over a whole column of text."""
+    values = values.astype(object).where(values.notna(), "").astype(str)
+    long = values.str.len() > limit
+    return values.where(~long, values.str.slice(0, limit - 1) + "…") if long.any() else values
 
-    def __init__(self, limit: int = LIMIT):
+
+def _escaped(values: pd.Series) -> pd.Series:
+    """`escape_formula` over a column of text; only the few cells a spreadsheet could evaluate are visited."""
+    risky = values.str.startswith(FORMULA_PREFIXES)
+    if risky.any():
+        values = values.copy()
+        values[risky] = values[risky].map(escape_formula)
+    return values
+
+
+class ErrorFile:
+    """Every error of an import, as the rows of errors.csv (`row,column,value,reason`, escaped against
+    formulas), gzip-compressed, in the order the checks found them: by row within each chunk of the
+    file, then the duplicates and the unknown references, each by row.
+
+    Bounded by the file's own size limit: every error names one cell (or row) of the file, its value
+    at most that cell, and the rest of its line (row number, column, reason) repeats and compresses to
+    a few bytes, so the errors of a file compress to less than the file. Past IMPORT_MAX_BYTES of
+    compressed errors (which that argument says no file reaches) the rest are counted, not written, and
+    errors.csv says how many. Written under a temporary name; `keep` gives it its final one."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.max_bytes = int(settings.IMPORT_MAX_BYTES)
+        self.left_out = 0
+        self._temporary = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex[:8]}.part")
+        self._raw = None
+        self._gzip = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        if self._gzip is None:
+            self._temporary.parent.mkdir(parents=True, exist_ok=True)
+            self._raw = self._temporary.open("wb")
+            self._gzip = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6)
+        if self.left_out or self._raw.tell() > self.max_bytes:
+            self.left_out += len(frame)
+            return
+        frame.to_csv(self._gzip, header=False, index=False, lineterminator="\r\n", encoding="utf-8")
+
+    def _close(self) -> None:
+        if self._gzip is not None:
+            self._gzip.close()
+            self._raw.close()
+            self._gzip = self._raw = None
+
+    def keep(self) -> bool:
+        """Close the file under its final name; False when nothing was written."""
+        self._close()
+        if not self._temporary.exists():
+            return False
+        os.replace(self._temporary, self.path)
+        return True
+
+    def discard(self) -> None:
+        self._close()
+        self._temporary.unlink(missing_ok=True)
+
+
+class ErrorLog:
+    """Collects errors from whole-column checks: every error is counted, the first LIMIT are kept, and
+    with an ErrorFile every one is written to it (see `flush`)."""
+
+    def __init__(self, limit: int = LIMIT, file: ErrorFile | None = None):
         self.limit = limit
         self.count = 0
+        self.file = file
         self._frames: list[pd.DataFrame] = []
         self._kept = 0
         self._groups: dict[tuple[str, str], dict] = {}
+        self._pending: list[pd.DataFrame] = []  # for the file: this chunk's errors, sorted by row on flush
 
     def add(
         self,
@@ -116,23 +198,41 @@ class ErrorLog:
         phrase: str = "",
         hint: str = "",
     ) -> None:
-        """Record `reason` for each row in `rows` (file row numbers) whose cell in `column` held `values`.
-        Errors of the same column and `group` (default: the reason) are counted together; `phrase`
-        and `hint` word the group (`does not match %Y-%m-%d`, `try %m/%d/%Y`)."""
+        """Record `reason` for each row in `rows` (file row numbers) whose cell in `column` held `values`;
+        `reason` is one text, or one per row (then `group` names them together). Errors of the same
+        column and `group` (default: the reason) are counted together; `phrase` and `hint` word the
+        group (`does not match %Y-%m-%d`, `try %m/%d/%Y`)."""
         n = len(rows)
         if not n:
             return
         self.count += n
         self._count_group(rows, column, values, group or reason, phrase, hint)
+        column = clip(column, MAX_ERROR_COLUMN_CHARS)
+        cells = pd.Series([values] * n if isinstance(values, str) else list(values), dtype=object)
+        cells = _clipped(cells, MAX_ERROR_VALUE_CHARS)
+        reasons = (
+            clip(reason, MAX_ERROR_REASON_CHARS)
+            if isinstance(reason, str)
+            else _clipped(pd.Series(list(reason), dtype=object), MAX_ERROR_REASON_CHARS).to_numpy(dtype=object)
+        )
+        rows = np.asarray(rows, dtype=object)
+        if self.file is not None:
+            self._pending.append(
+                pd.DataFrame(
+                    {
+                        "row": rows,
+                        "column": escape_formula(column),
+                        "value": _escaped(cells).to_numpy(dtype=object),
+                        "reason": reasons,
+                    }
+                )
+            )
         room = self.limit - self._kept
         if room <= 0:
             return
-        rows = list(rows[:room])
-        values = list(pd.Series(values).iloc[:room]) if not isinstance(values, str) else [values] * len(rows)
-        column, reason = clip(column, MAX_ERROR_COLUMN_CHARS), clip(reason, MAX_ERROR_REASON_CHARS)
-        values = [clip(v, MAX_ERROR_VALUE_CHARS) for v in values]
-        self._frames.append(pd.DataFrame({"row": rows, "column": column, "value": values, "reason": reason}))
-        self._kept += len(rows)
+        kept = pd.DataFrame({"row": rows, "column": column, "value": cells.to_numpy(dtype=object), "reason": reasons})
+        self._frames.append(kept.head(room))
+        self._kept += min(room, n)
 
     def _count_group(self, rows, column, values, reason, phrase, hint) -> None:
         column = clip(column, MAX_ERROR_COLUMN_CHARS)
@@ -152,15 +252,6 @@ class ErrorLog:
                 "hint": clip(hint, MAX_ERROR_REASON_CHARS),
             }
         found["count"] += len(rows)
-
-    def count_more(self, column: str, group: str, n: int) -> None:
-        """Count `n` more errors of an existing group that are not listed."""
-        if n <= 0:
-            return
-        self.count += n
-        found = self._groups.get((clip(column, MAX_ERROR_COLUMN_CHARS), group))
-        if found is not None:
-            found["count"] += n
 
     def groups(self) -> list[dict]:
         """Identical errors (same column and reason) counted together, most frequent first:
@@ -201,5 +292,23 @@ class ErrorLog:
             text += f"; and {more} more kind{'s' if more != 1 else ''} of error." if more > 0 else "."
         return text
 
+    def flush(self) -> None:
+        """Write the errors recorded since the last flush to the error file, by row."""
+        if not self._pending:
+            return
+        frame = pd.concat(self._pending, ignore_index=True)
+        self._pending = []
+        order = np.argsort(frame["row"].fillna(0).to_numpy(dtype=np.int64), kind="stable")
+        self.file.write(frame.iloc[order])
+
     def failure(self) -> ImportFailed:
-        return ImportFailed(self.summary(), self.listed(), self.count, self.groups())
+        """The import's failure; the error file, when one is kept, is named in `error_file`."""
+        failure = ImportFailed(self.summary(), self.listed(), self.count, self.groups())
+        if self.file is not None:
+            self.flush()
+            if self.count > self._kept and self.file.keep():
+                failure.error_file = self.file.path
+                failure.errors_left_out = self.file.left_out
+            else:  # every error is in the result already
+                self.file.discard()
+        return failure

@@ -23,6 +23,14 @@ class Column:
     default: str = ""
     # For a number column: the smallest value allowed (None: any), e.g. 0 for stock on hand.
     minimum: int | None = None
+    # For a required column: the file must have it, but a cell may be empty (inventory's branch:
+    # empty means the single stock point).
+    may_be_empty: bool = False
+
+    @property
+    def needs_value(self) -> bool:
+        """Whether an empty cell of this column is an error."""
+        return self.required and not self.may_be_empty
 
 
 @dataclass(frozen=True)
@@ -278,7 +286,9 @@ INVENTORY = Kind(
     references=(("product_id", "products"),),
     columns=(
         Column("product_id", required=True, aliases=_PRODUCT_ID_ALIASES),
-        Column("branch", aliases=("location", "warehouse", "whse", "branchid", "store")),
+        Column(
+            "branch", required=True, may_be_empty=True, aliases=("location", "warehouse", "whse", "branchid", "store")
+        ),
         Column(
             "on_hand",
             DECIMAL,

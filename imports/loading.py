@@ -28,13 +28,14 @@ from stratify.db import distinct_from, is_postgres
 
 from .errors import ErrorLog
 from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, Kind
-from .validation import stage_columns
+from .validation import INTERACTION_KEY_COLUMNS, stage_columns
 
 ProgressFn = "callable(percent, message='') or None"
 
 _PG_TYPES = {DECIMAL: "numeric", INT: "integer", DATE: "date", BOOL: "boolean"}
 _SQLITE_TYPES = {DECIMAL: "NUMERIC", INT: "INTEGER", DATE: "TEXT", BOOL: "INTEGER"}
 SQLITE_BATCH = 50_000
+FETCH_ROWS = 100_000  # rows of errors read back from the stage at a time
 IMPORT_LOCK = 0x1A7  # advisory lock namespace of import merges (the second key is the tenant)
 
 
@@ -406,11 +407,20 @@ def line_no_expr(stage: Stage, present: set[str], alias: str = "s") -> str:
 def key_exprs(stage: Stage, present: set[str]) -> list[tuple[str, str]]:
     if stage.kind.name == "invoice_lines":
         return [("invoice_id", "s.invoice_id"), ("line_no", line_no_expr(stage, present))]
-    # An optional key column (inventory's branch) may be absent or blank: both are the empty value.
+    # A key column whose cells may be empty (inventory's branch) is staged NULL there: the empty value.
+    kind = stage.kind
     return [
-        (name, f"s.{name}" if name not in stage.kind.names or stage.kind.column(name).required else _text(f"s.{name}"))
-        for name in stage.kind.key
+        (name, f"s.{name}" if name not in kind.names or kind.column(name).needs_value else _text(f"s.{name}"))
+        for name in kind.key
     ]
+
+
+def shown_key(stage: Stage, present: set[str]) -> list[tuple[str, str]]:
+    """The columns that make two rows the same, as the user knows them: the natural key, or for an
+    interaction (keyed by a digest) the file's columns the digest is made of."""
+    if stage.kind.name == "interactions":
+        return [(name, _text(f"CAST(s.{name} AS TEXT)")) for name in INTERACTION_KEY_COLUMNS if name in present]
+    return key_exprs(stage, present)
 
 
 def find_duplicates(stage: Stage, present: set[str], errors: ErrorLog) -> None:
@@ -419,32 +429,44 @@ def find_duplicates(stage: Stage, present: set[str], errors: ErrorLog) -> None:
     keys = key_exprs(stage, present)
     if stage.kind.name == "invoice_lines" and "line_no" not in present:
         return  # positions within an invoice are unique by construction
+    shown = shown_key(stage, present)
     inner = ", ".join(f"{expr} AS k{i}" for i, (_, expr) in enumerate(keys))
     knames = ", ".join(f"k{i}" for i in range(len(keys)))
-    keyed = f"(SELECT s._row AS _row, {inner} FROM {stage.name} s WHERE true) AS keyed"
+    vnames = ", ".join(f"v{i}" for i in range(len(shown)))
+    values_sql = ", ".join(f"{expr} AS v{i}" for i, (_, expr) in enumerate(shown))
+    keyed = f"(SELECT s._row AS _row, {inner}, {values_sql} FROM {stage.name} s WHERE true) AS keyed"
     with connection.cursor() as cursor:
         extra = _count(
             cursor, f"SELECT SUM(n - 1) FROM (SELECT count(*) AS n FROM {keyed} GROUP BY {knames}) AS g WHERE n > 1"
         )
         if not extra:
             return
+    # A server-side cursor on PostgreSQL: rows come a batch at a time, not all at once.
+    with connection.chunked_cursor() as cursor:
         cursor.execute(
-            f"SELECT _row, first_row, {knames} FROM (SELECT _row, {knames},"
+            f"SELECT _row, first_row, {vnames} FROM (SELECT _row, {vnames},"
             f" MIN(_row) OVER (PARTITION BY {knames}) AS first_row FROM {keyed}) AS x"
-            f" WHERE _row <> first_row ORDER BY _row LIMIT {errors.limit}",
+            f" WHERE _row <> first_row ORDER BY _row",
             [],
         )
-        rows = cursor.fetchall()
-    label = ", ".join(name for name, _ in keys) if stage.kind.name != "interactions" else "interaction"
-    frame = pd.DataFrame(rows, columns=["row", "first", *[f"k{i}" for i in range(len(keys))]])
-    values = frame[[f"k{i}" for i in range(len(keys))]].astype(str).agg(" / ".join, axis=1)
-    reasons = "duplicate " + label + " (same as row " + frame["first"].astype(str) + ")"
-    # One reason per row: group the listed rows by reason text so each gets its own first-row number.
-    for reason, group in frame.groupby(reasons, sort=False):
-        errors.add(
-            pd.Index(group["row"]), label, values[group.index], reason, group=f"duplicate {label}", phrase="repeats"
-        )
-    errors.count_more(label, f"duplicate {label}", extra - len(frame))  # past the listed ones
+        # Every duplicate, a batch at a time (errors.csv lists each one; memory stays flat).
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            _add_duplicates(stage, shown, rows, errors)
+
+
+def _add_duplicates(stage: Stage, shown: list[tuple[str, str]], rows: list[tuple], errors: ErrorLog) -> None:
+    """Record duplicate rows ((row, first row, the shown key's values...)), naming the first row."""
+    frame = pd.DataFrame(rows, columns=["row", "first", *[f"v{i}" for i in range(len(shown))]])
+    values = frame[[f"v{i}" for i in range(len(shown))]].astype(str).agg(" / ".join, axis=1)
+    if stage.kind.name == "interactions":
+        label = "/".join(name for name, _ in shown)
+        group, phrase = "same interaction", "is the same interaction as an earlier row"
+        reasons = "the same interaction as row " + frame["first"].astype(str)
+    else:
+        label = ", ".join(name for name, _ in shown)
+        group, phrase = f"duplicate {label}", "repeats"
+        reasons = "duplicate " + label + " (same as row " + frame["first"].astype(str) + ")"
+    errors.add(pd.Index(frame["row"]), label, values, reasons, group=group, phrase=phrase)
 
 
 _REFERENCED = {"products": (Product, "product_id", "product")}
@@ -461,16 +483,13 @@ def find_unknown_references(stage: Stage, distributor, errors: ErrorLog) -> None
             f"FROM {stage.name} s WHERE s.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {_table(model)} r"
             f" WHERE r.distributor_id = {tenant} AND r.{key} = s.{column})"
         )
-        with connection.cursor() as cursor:
-            total = _count(cursor, f"SELECT count(*) {unknown}")
-            if not total:
-                continue
-            cursor.execute(f"SELECT s._row, s.{column} {unknown} ORDER BY s._row LIMIT {errors.limit}", [])
-            rows = cursor.fetchall()
-        frame = pd.DataFrame(rows, columns=["row", "value"])
         reason = f"unknown {word} (import its invoice lines or the products file first)"
-        errors.add(pd.Index(frame["row"]), column, frame["value"], reason, phrase="is not a known " + word)
-        errors.count_more(column, reason, total - len(frame))
+        with connection.chunked_cursor() as cursor:  # server-side on PostgreSQL
+            cursor.execute(f"SELECT s._row, s.{column} {unknown} ORDER BY s._row", [])
+            # Every one, a batch at a time (errors.csv lists each; memory stays flat).
+            while rows := cursor.fetchmany(FETCH_ROWS):
+                frame = pd.DataFrame(rows, columns=["row", "value"])
+                errors.add(pd.Index(frame["row"]), column, frame["value"], reason, phrase="is not a known " + word)
 
 
 # --- merges, one per kind --------------------------------------------------------------------------
@@ -724,11 +743,11 @@ def _simple_upsert(cursor, stage, model, columns, update, conflict, tenant, coun
 
 def _merge_inventory(cursor, stage: Stage, tenant: int, present: set[str], counts: dict, progress) -> None:
     """Stock per (product, branch): the product by the tenant's SKU (checked to exist before the merge),
-    an empty branch for a file without one, nothing on order when the column is absent or blank."""
+    an empty branch for the single stock point, nothing on order when the column is absent or blank."""
     columns = {
         "distributor_id": str(tenant),
         "product_id": "p.id",
-        "branch": _text("s.branch") if "branch" in present else "''",
+        "branch": _text("s.branch"),
         "on_hand": "s.on_hand",
         "on_order": "COALESCE(s.on_order, 0)" if "on_order" in present else "0",
     }

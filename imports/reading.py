@@ -225,22 +225,72 @@ def _scan_csv(source: SourceFile, headers: list[str]) -> None:
 
 def _detect_encoding(path: Path, head: bytes) -> str:
     """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else Windows-1252 (the usual
-    ERP and Excel export on Windows), else Latin-1 (which reads any byte)."""
+    ERP and Excel export on Windows), else Latin-1 (which reads any byte). A file that is not UTF-8
+    but holds well-formed UTF-8 characters mixes two encodings (e.g. a line pasted in from elsewhere):
+    read as Windows-1252 its UTF-8 text would be garbled (`Müller` as `MÃ¼ller`), so it is refused."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    for encoding in ("utf-8", "cp1252"):
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            with path.open("rb") as fh:
-                while block := fh.read(4 * 1024 * 1024):
-                    decoder.decode(block)
-                decoder.decode(b"", final=True)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    return "latin-1"
+    first_bad_line = _first_non_utf8_line(path)
+    if first_bad_line is None:
+        return "utf-8"
+    if _holds_utf8_characters(path):
+        raise ImportFailed(
+            f"The file mixes UTF-8 and another encoding (line {first_bad_line} is not UTF-8, while other text is):"
+            " save it again as UTF-8.",
+            [{"row": first_bad_line, "column": "", "value": "", "reason": "mixes UTF-8 and another encoding"}],
+        )
+    decoder = codecs.getincrementaldecoder("cp1252")()
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(4 * 1024 * 1024):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _first_non_utf8_line(path: Path) -> int | None:
+    """The line (1 = the first) holding the first byte that is not UTF-8, or None for a UTF-8 file."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 0
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(4 * 1024 * 1024)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as error:
+                # The decoder may hold up to 3 bytes of the previous block: the line count is taken
+                # from the start of the bad sequence in this block (at worst the same line).
+                start = max(error.start - len(error.object) + len(block), 0)
+                return lines + block[:start].count(b"\n") + 1
+            if not block:
+                return None
+            lines += block.count(b"\n")
+
+
+# A well-formed UTF-8 character of two to four bytes (RFC 3629; not the C1 controls U+0080-U+009F, which
+# no text holds and which a Windows-1252 `Â` followed by `€`...`Ÿ` would otherwise look like). A
+# Windows-1252 file holds such a pair only where an accented capital precedes a symbol or curly quote
+# (`É’`) or where it holds mojibake (`Ã©`) already: rare, and then refused with the same clear message.
+_UTF8_CHARACTER = re.compile(
+    rb"\xc2[\xa0-\xbf]|[\xc3-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+def _holds_utf8_characters(path: Path) -> bool:
+    """Whether the file holds a well-formed multi-byte UTF-8 character (the regex scans at C speed; the
+    last 3 bytes of each block are carried into the next, so a character split between blocks counts)."""
+    carry = b""
+    with path.open("rb") as fh:
+        while block := fh.read(4 * 1024 * 1024):
+            if _UTF8_CHARACTER.search(carry + block):
+                return True
+            carry = block[-3:]
+    return False
 
 
 def _detect_delimiter(text: str) -> str:
@@ -431,13 +481,13 @@ _CELL_TAGS = (b"<c ", b"<c>", b"<c/>")
 _PREFIX = re.compile(rb"<([A-Za-z_][\w.-]*):worksheet\b")
 
 
-
 def _check_cell_count(cells: int, limit: int) -> None:
     if cells > limit:
         raise ImportFailed(
             f"The workbook holds more than {limit:,} cells, the limit for an XLSX (IMPORT_XLSX_MAX_CELLS):"
             " save it as CSV or split it."
         )
+
 
 def _scan_xlsx(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], types: dict[str, bytes]) -> None:
     """Streams the XML parts under xl/: the longest text between two tags (a cell's text cannot hold

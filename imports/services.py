@@ -8,13 +8,16 @@
 
 A job's result on success: {"kind", "rows", "created": {entity: n}, "updated": {...}, "unchanged": {...},
 "seconds", "mapping"}; on failure (status "failed", a summary in `message`): {"errors": [{row, column,
-value, reason}, ... the first 1000], "error_count": N}."""
+value, reason}, ... the first 1000], "error_count": N, "error_groups": [...]}, plus "error_file" (under
+MEDIA_ROOT: every error, gzip CSV, for errors.csv) and "errors_left_out" when the errors outnumber 1000."""
 
 import csv
+import gzip
 import io
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -31,7 +34,7 @@ from stratify.jobs.registry import RESTRATIFY_JOB_KIND
 from stratify.jobs.services import job_cancel, job_enqueue, job_execute, job_fence, job_record_result
 
 from . import formats
-from .errors import ErrorLog, ImportFailed, clip
+from .errors import ErrorFile, ErrorLog, ImportFailed, clip
 from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, KINDS, get_kind
 from .loading import Stage, find_duplicates, find_unknown_references, merge
 from .models import ColumnMapping
@@ -44,7 +47,6 @@ from .validation import (
     detect_date_format,
     parse_source,
     resolve_plan,
-    settle_date_format,
     validate_chunk,
 )
 
@@ -142,7 +144,15 @@ def _record_failure(job: Job, failure: ImportFailed, kind_name: str) -> None:
         "error_count": failure.error_count,
         "error_groups": failure.groups,
     }
+    if failure.error_file is not None:  # every error, for errors.csv (see errors.ErrorFile)
+        result["error_file"] = str(failure.error_file.relative_to(settings.MEDIA_ROOT))
+        result["errors_left_out"] = failure.errors_left_out
     job_record_result(job, result)  # an attempt the sweep replaced writes nothing
+
+
+def error_file_path(job: Job) -> Path:
+    """Where the import `job` keeps every error when they outnumber the listed ones."""
+    return Path(settings.MEDIA_ROOT) / "import-errors" / job.distributor.slug / f"import-{job.pk}.csv.gz"
 
 
 def run_import(job: Job, progress) -> dict:
@@ -151,6 +161,7 @@ def run_import(job: Job, progress) -> dict:
     started = time.monotonic()
     params = job.params
     kind_name = params.get("import_kind", "")
+    errors = None
     try:
         try:
             kind = get_kind(kind_name)
@@ -158,7 +169,7 @@ def run_import(job: Job, progress) -> dict:
             raise ImportFailed(str(error.args[0]))
         source = inspect_file(params["path"])
         progress(1, "Reading the file…")
-        errors = ErrorLog()
+        errors = ErrorLog(file=ErrorFile(error_file_path(job)))
         plan = None
         data_rows = 0
         dates = DateRange()
@@ -166,9 +177,9 @@ def run_import(job: Job, progress) -> dict:
             for chunk in iter_chunks(source):
                 if plan is None:
                     plan = resolve_plan(kind, list(chunk.columns), params.get("mapping"), params.get("date_format"))
-                    plan = settle_date_format(plan, chunk)
                 data_rows += len(chunk)
                 staged = validate_chunk(plan, chunk, errors)
+                errors.flush()  # this chunk's errors to the error file, by row
                 dates.add(staged)
                 stage.append(staged)
                 progress(2 + 68 * chunk.attrs.get("fraction", 0), f"Checked {data_rows:,} rows…")
@@ -192,6 +203,9 @@ def run_import(job: Job, progress) -> dict:
     except ImportFailed as failure:
         _record_failure(job, failure, kind_name)
         raise
+    finally:
+        if errors is not None and errors.file is not None:
+            errors.file.discard()  # a kept file has its final name already; this drops an unfinished one
     result = {
         "kind": kind.name,
         "rows": stage.rows,
@@ -199,7 +213,6 @@ def run_import(job: Job, progress) -> dict:
         "seconds": round(time.monotonic() - started, 3),
         "mapping": plan.describe(),
         "date_format": plan.date_format,
-        "date_format_detected": plan.detected_date_format,
         "filename": params.get("filename", ""),
         **dates.result(),
     }
@@ -451,16 +464,48 @@ def import_upload_id(job: Job) -> str | None:
 
 
 def errors_csv(job: Job) -> str:
-    """The job's listed errors as CSV (cells escaped against formula injection)."""
+    """The job's errors as one CSV text: every one (cells escaped against formula injection)."""
+    return "".join(errors_csv_blocks(job))
+
+
+def errors_csv_download(job: Job) -> str | Iterator[str]:
+    """errors.csv's body: one text for the listed errors, or the error file's blocks, streamed."""
+    return errors_csv(job) if _error_file(job) is None else errors_csv_blocks(job)
+
+
+def _error_file(job: Job) -> Path | None:
+    """The file holding every error of a failed import, when they outnumbered the listed ones."""
+    name = (job.result or {}).get("error_file")
+    path = Path(settings.MEDIA_ROOT) / name if name else None
+    return path if path is not None and path.is_file() else None
+
+
+def errors_csv_blocks(job: Job) -> Iterator[str]:
+    """The job's errors as CSV text, a block at a time: every one, from the error file when the
+    errors outnumbered the listed ones, else the listed ones (cells escaped against formulas)."""
     errors, count = import_errors(job)
+    stored = _error_file(job)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["row", "column", "value", "reason"])
-    for error in errors:
-        writer.writerow([escape_formula(error.get(k)) if error.get(k) is not None else "" for k in csv_fields()])
-    if count > len(errors):
-        more = f"… and {count - len(errors):,} more errors (only the first {len(errors):,} listed)"
-        writer.writerow(["", "", "", more])
+    writer.writerow(csv_fields())
+    if stored is None:
+        for error in errors:
+            writer.writerow([escape_formula(error.get(k)) if error.get(k) is not None else "" for k in csv_fields()])
+        yield out.getvalue() + _more_errors_line(count, len(errors))
+        return
+    yield out.getvalue()
+    with gzip.open(stored, "rt", encoding="utf-8", newline="") as fh:
+        while block := fh.read(1024 * 1024):
+            yield block
+    yield _more_errors_line(count, count - int(job.result.get("errors_left_out", 0)))
+
+
+def _more_errors_line(count: int, listed: int) -> str:
+    """The last line of errors.csv when some errors are counted but not listed (else nothing)."""
+    if count <= listed:
+        return ""
+    out = io.StringIO()
+    csv.writer(out).writerow(["", "", "", f"… and {count - listed:,} more errors (only the first {listed:,} listed)"])
     return out.getvalue()
 
 

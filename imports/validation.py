@@ -44,7 +44,6 @@ class Plan:
     sources: dict[str, "str | Expr"]
     date_format: str | None = None
     headers: list[str] = field(default_factory=list)
-    detected_date_format: bool = False
 
     @property
     def present(self) -> set[str]:
@@ -157,7 +156,9 @@ def missing_columns_message(kind: Kind, headers: list[str], missing: list[str], 
 # --- the date format ------------------------------------------------------------------------------
 
 ISO_FORMAT = "%Y-%m-%d"
-# Tried in this order; ISO first (and alone when it reads every value).
+# Suggested to the user (the mapping step pre-fills the one that reads a column; an import uses a
+# format only when it is chosen explicitly). Tried in this order; ISO first (and alone when it reads
+# every value).
 DATE_FORMATS = (
     "%m/%d/%Y",
     "%d/%m/%Y",
@@ -168,8 +169,16 @@ DATE_FORMATS = (
     "%m/%d/%y",
     "%d/%m/%y",
     "%d.%m.%y",
+    "%Y%m%d",
 )
 DATE_SAMPLE = 1000
+# What may follow `YYYY-MM-DD` in an ISO cell: a time (ERPs export `2026-03-02 00:00:00` or
+# `2026-03-02T10:15:00`), with an optional UTC offset. It is dropped: the date is the calendar day
+# written in the file, never shifted to another time zone.
+_ISO_TIME = r"[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,9})?)?\s*(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?"
+_PARTIAL_ISO = r"\d{4}(?:-\d{1,2})?"
+# A UTC offset ending a cell, for explicit formats ending in %z / %Z (see _explicit_dates).
+_TRAILING_ZONE = r"\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
 
 
 @dataclass(frozen=True)
@@ -195,14 +204,15 @@ class DateGuess:
 
 
 def detect_date_format(values) -> DateGuess:
-    """The format of date cells, from a sample (empty cells ignored; at most DATE_SAMPLE read). Refuses
-    to guess between formats that all read the sample (month/day against day/month)."""
+    """The format of date cells, from a sample (empty cells ignored; at most DATE_SAMPLE read), as a
+    suggestion for the user to confirm. Refuses to guess between formats that all read the sample
+    (month/day against day/month)."""
     cells = pd.Series([str(v).strip() for v in list(values)[:DATE_SAMPLE] if v is not None], dtype=object)
     cells = cells[cells != ""]
     if cells.empty:
         return DateGuess(None, [])
     sample = str(cells.iloc[0])
-    if pd.to_datetime(cells, format="ISO8601", errors="coerce").notna().all():
+    if iso_dates(cells.astype(str)).notna().all():
         return DateGuess(ISO_FORMAT, [ISO_FORMAT], sample)
     candidates = [fmt for fmt in DATE_FORMATS if pd.to_datetime(cells, format=fmt, errors="coerce").notna().all()]
     return DateGuess(candidates[0] if len(candidates) == 1 else None, candidates, sample)
@@ -215,25 +225,87 @@ def ambiguous_dates_message(column: str, guess: DateGuess) -> str:
     )
 
 
-def settle_date_format(plan: Plan, chunk: pd.DataFrame) -> Plan:
-    """For a plan without a date format: the format the first chunk's date cells are in, when they are
-    not ISO and exactly one format reads them all. Ambiguous dates fail the import, saying why."""
-    if plan.date_format:
-        return plan
-    for name, source in plan.sources.items():
-        if plan.kind.column(name).type != DATE or isinstance(source, Expr) or source not in chunk:
-            continue
-        guess = detect_date_format(chunk[source].head(DATE_SAMPLE))
-        if guess.ambiguous and ISO_FORMAT not in guess.candidates:
-            raise ImportFailed(
-                ambiguous_dates_message(source, guess),
-                [{"row": None, "column": source, "value": guess.sample, "reason": "ambiguous date format"}],
-            )
-        if guess.format and guess.format != ISO_FORMAT:
-            plan.date_format = guess.format
-            plan.detected_date_format = True
-            return plan
-    return plan
+def not_iso_dates_message(column: str, guess: DateGuess) -> str:
+    return (
+        f"The dates of column {column!r} (e.g. {guess.sample!r}) are not ISO dates (YYYY-MM-DD); they look like"
+        f" {guess.format}: choose that date format."
+    )
+
+
+def iso_dates(cells: pd.Series) -> pd.Series:
+    """The calendar day of each cell written `YYYY-MM-DD`, optionally followed by a time and a UTC
+    offset (dropped, never applied); NaT for anything else: partial dates (`2026-03`, `2026`),
+    single-digit months or days, other formats. A file repeats its dates: when it does, each distinct
+    text is read once (hashing a column costs less than slicing it)."""
+    codes, uniques = pd.factorize(cells)
+    if len(uniques) * 2 > len(cells):
+        return _iso_days(cells)
+    days = _iso_days(pd.Series(uniques, dtype=object).astype(cells.dtype)).to_numpy()
+    days = np.append(days, np.datetime64("NaT").astype(days.dtype))  # code -1: an empty cell
+    return pd.Series(days[codes], index=cells.index)
+
+
+def _iso_days(cells: pd.Series) -> pd.Series:
+    """iso_dates over every cell: the day is the first ten characters; the time parts, when there are
+    any, are matched once per distinct text (at most a day's worth of distinct times)."""
+    lengths = cells.str.len()
+    longer = lengths > 10
+    timed = bool(longer.any())
+    day = cells.str.slice(0, 10) if timed else cells
+    parsed = pd.to_datetime(day.where(lengths >= 10), format=ISO_FORMAT, errors="coerce")
+    if timed:
+        codes, times = pd.factorize(cells[longer].str.slice(10))
+        well_formed = pd.Series(times, dtype=object).str.fullmatch(_ISO_TIME).to_numpy(dtype=bool)
+        keep = pd.Series(True, index=cells.index)
+        keep[longer] = well_formed[codes]
+        parsed = parsed.where(keep)
+    return parsed
+
+
+def _explicit_dates(cells: pd.Series, fmt: str) -> pd.Series:
+    """Cells read with the format the user chose. A format ending in a UTC offset (%z, %Z) reads the
+    calendar day written, like ISO cells: the offset is cut from the format and the cells, so it is
+    neither applied nor a cause of failure when rows carry different offsets."""
+    zoned = fmt.rstrip()
+    if zoned.endswith(("%z", "%Z")):
+        fmt = zoned[:-2].rstrip()
+        cells = cells.str.replace(_TRAILING_ZONE, "", regex=True)
+    try:
+        parsed = pd.to_datetime(cells, format=fmt, errors="coerce")
+    except ValueError as error:  # an offset inside the format (not at its end) differing between rows
+        raise ImportFailed(
+            f"The date format {fmt!r} reads a time zone (%z) before its end, and the rows give different"
+            " ones: put %z last, or leave the time out of the date format."
+        ) from error
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_localize(None)  # the wall-clock day written, not the UTC one
+    return parsed
+
+
+ISO_WORDS = "not an ISO date (YYYY-MM-DD)"
+NOT_A_DATE = "not a date (expected YYYY-MM-DD)"
+
+
+def _why_not_iso(cells: pd.Series) -> pd.Series:
+    """For cells that are not ISO dates, why in words: incomplete, or in which known format they
+    look written (one: choose it; several: which), or not a date at all. Worked out once per
+    distinct value (a file repeats its dates), each format over all of them at once."""
+    codes, uniques = pd.factorize(cells)
+    values = pd.Series(uniques, dtype=object).astype(str)
+    reads = {fmt: pd.to_datetime(values, format=fmt, errors="coerce").notna().to_numpy() for fmt in DATE_FORMATS}
+    readable = np.logical_or.reduce(list(reads.values()))
+    # The formats reading every readable value of the chunk: one file, one format.
+    shared = [fmt for fmt, ok in reads.items() if readable.any() and ok[readable].all()]
+    reasons = np.full(len(values), NOT_A_DATE, dtype=object)
+    for i in np.flatnonzero(readable):
+        candidates = shared or [fmt for fmt, ok in reads.items() if ok[i]]
+        if len(candidates) == 1:
+            reasons[i] = f"{ISO_WORDS}; it looks like {candidates[0]}: choose that date format"
+        else:
+            reasons[i] = f"{ISO_WORDS}; it could be {' or '.join(candidates)}: choose the date format"
+    partial = values.str.fullmatch(_PARTIAL_ISO).to_numpy(dtype=bool)
+    reasons[partial] = "incomplete date (expected YYYY-MM-DD, with the day)"
+    return pd.Series(reasons[codes], index=cells.index, dtype=object)
 
 
 # --- cell checks, one column at a time -------------------------------------------------------------
@@ -312,26 +384,35 @@ def _decimal_text(cells: pd.Series, values: pd.Series) -> pd.Series:
 
 
 def _dates(cells: pd.Series, label: str, fmt: str | None, errors: ErrorLog) -> tuple[pd.Series, pd.Series]:
+    """ISO days as text. Without a chosen format only ISO `YYYY-MM-DD` is read (the spec's letter:
+    other formats need an explicit date format); each other cell is an error saying why, and which
+    format it looks written in."""
     empty = cells == ""
-    raw = cells.where(~empty, None)
+    raw = cells.where(~empty)
     if fmt:
-        parsed = pd.to_datetime(raw, format=fmt, errors="coerce")
+        parsed = _explicit_dates(raw, fmt)
         retry = parsed.isna() & ~empty
         if retry.any():  # XLSX date cells arrive as ISO text whatever the format of the text cells
-            parsed.loc[retry] = pd.to_datetime(raw[retry], format="ISO8601", errors="coerce")
+            parsed.loc[retry] = iso_dates(raw[retry])
     else:
-        parsed = pd.to_datetime(raw, format="ISO8601", errors="coerce")
+        parsed = iso_dates(raw)
     bad = parsed.isna() & ~empty
-    if bad.any():
+    if bad.any() and fmt:
         guess = detect_date_format(cells[bad].head(DATE_SAMPLE))
         errors.add(
             cells.index[bad],
             label,
             cells[bad],
-            f"not a date (expected {fmt or 'YYYY-MM-DD'})",
-            phrase=f"does not match {fmt or ISO_FORMAT}",
-            hint=guess.hint() if guess.format != (fmt or ISO_FORMAT) else "",
+            f"not a date (expected {fmt})",
+            phrase=f"does not match {fmt}",
+            hint=guess.hint() if guess.format != fmt else "",
         )
+    elif bad.any():
+        reasons = _why_not_iso(cells[bad])
+        for reason, rows in reasons.groupby(reasons, sort=False).groups.items():
+            words, _, hint = reason.partition("; ")
+            phrase = f"does not match {ISO_FORMAT}" if reason == NOT_A_DATE else f"is {words}" if hint else ""
+            errors.add(rows, label, cells[rows], reason, phrase=phrase, hint=hint)
     years = parsed.dt.year
     out_of_range = parsed.notna() & ((years < 1900) | (years > 2200))
     if out_of_range.any():
@@ -396,7 +477,7 @@ def validate_chunk(plan: Plan, chunk: pd.DataFrame, errors: ErrorLog) -> pd.Data
             continue
         cells = _text(chunk[source])
         empty = cells == ""
-        if column.required and empty.any():
+        if column.needs_value and empty.any():
             errors.add(chunk.index[empty], label, "", "required value missing")
             bad |= empty
         if column.type == TEXT:

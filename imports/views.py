@@ -24,7 +24,7 @@ from .forms import MappingForm, UploadForm
 from .lookups import IMPORT, UPLOAD
 from .selectors import import_follow_up, import_get, import_list
 from .services import (
-    errors_csv,
+    errors_csv_download,
     import_cancel,
     import_error_groups,
     import_errors,
@@ -35,7 +35,7 @@ from .services import (
 )
 from .tables import ImportTable
 from .uploads import limit_upload, too_large_message
-from .validation import ambiguous_dates_message, resolve_plan
+from .validation import ISO_FORMAT, ambiguous_dates_message, not_iso_dates_message, resolve_plan
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # CSRF is checked in post(), once the upload limit is set
@@ -138,13 +138,18 @@ class ImportPreviewView(TenantViewMixin, View):
         if not form.is_valid():
             return self.get(request, form=form, preview=preview)
         guess = preview["date_guess"]
+        # Dates that are not ISO need a format chosen (the field is pre-filled with the detected one):
+        # said here rather than by a failed job.
         if (
             guess
-            and guess["ambiguous"]
             and not form.cleaned_data["date_format"]
-            and "%Y-%m-%d" not in guess["candidates"]
+            and guess["candidates"]
+            and ISO_FORMAT not in guess["candidates"]
         ):
-            form.add_error("date_format", ambiguous_dates_message(guess["column"], _Guess(guess)))
+            if guess["ambiguous"]:
+                form.add_error("date_format", ambiguous_dates_message(guess["column"], _Guess(guess)))
+            else:
+                form.add_error("date_format", not_iso_dates_message(guess["column"], _Guess(guess)))
             return self.get(request, form=form, preview=preview)
         try:  # a mapping that cannot work is corrected here rather than reported by a failed job
             resolve_plan(kind, preview["headers"], form.mapping(), form.cleaned_data["date_format"])
@@ -201,10 +206,10 @@ class ImportDetailView(TenantViewMixin, View):
 
 
 class _Guess:
-    """The preview's date guess (a dict) as `ambiguous_dates_message` reads it."""
+    """The preview's date guess (a dict) as `ambiguous_dates_message` and `not_iso_dates_message` read it."""
 
     def __init__(self, guess: dict):
-        self.sample, self.candidates = guess["sample"], guess["candidates"]
+        self.sample, self.candidates, self.format = guess["sample"], guess["candidates"], guess["format"]
 
 
 def _outside_window(job, result: dict) -> dict | None:
@@ -246,4 +251,4 @@ class ImportErrorsCsvView(TenantViewMixin, View):
     lookups = (IMPORT,)
 
     def get(self, request):
-        return csv_attachment(errors_csv(self.job), f"import-{self.job.number}-errors.csv")
+        return csv_attachment(errors_csv_download(self.job), f"import-{self.job.number}-errors.csv")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -172,8 +172,11 @@ def export_response(
     return response
 
 
-def csv_attachment(body: str | bytes, filename: str) -> HttpResponse:
-    """An already written CSV as a download named `filename`."""
-    response = HttpResponse(body, content_type=CONTENT_TYPES["csv"])
+def csv_attachment(body: str | bytes | Iterable[str], filename: str) -> HttpResponse | StreamingHttpResponse:
+    """A CSV as a download named `filename`: already written, or streamed from an iterable of blocks."""
+    if isinstance(body, str | bytes):
+        response = HttpResponse(body, content_type=CONTENT_TYPES["csv"])
+    else:
+        response = StreamingHttpResponse(body, content_type=CONTENT_TYPES["csv"])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -86,15 +86,20 @@ def test_unparseable_numbers_and_dates_are_all_listed(failing):
     assert job.result["errors"] == [
         {"row": 2, "column": "quantity", "value": "one", "reason": "not a number"},
         {"row": 3, "column": "invoice_date", "value": "2024-13-01", "reason": "not a date (expected YYYY-MM-DD)"},
-        {"row": 4, "column": "invoice_date", "value": "01/02/2024", "reason": "not a date (expected YYYY-MM-DD)"},
+        {
+            "row": 4,
+            "column": "invoice_date",
+            "value": "01/02/2024",
+            "reason": "not an ISO date (YYYY-MM-DD); it could be %m/%d/%Y or %d/%m/%Y: choose the date format",
+        },
         {"row": 4, "column": "revenue", "value": "1O.5", "reason": "not a number"},
         {"row": 5, "column": "customer_id", "value": "", "reason": "required value missing"},
         {"row": 5, "column": "cost", "value": "nan", "reason": "not a number"},
     ]
     # issue 11: identical errors are grouped (same column and reason), most frequent first
     assert job.message.startswith(
-        "The file has 6 errors; nothing was imported. 2 rows: '2024-13-01' does not match %Y-%m-%d"
-        " (column invoice_date); 1 row: 'one' is not a number (column quantity);"
+        "The file has 6 errors; nothing was imported. 1 row: 'one' is not a number (column quantity);"
+        " 1 row: '2024-13-01' does not match %Y-%m-%d (column invoice_date);"
     )
 
 

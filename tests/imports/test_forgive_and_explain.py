@@ -85,8 +85,19 @@ def test_the_mapping_step_refuses_to_guess_an_ambiguous_format(tenant_a, media):
     assert "1/3/2014" in text and "%m/%d/%Y" in text and "%d/%m/%Y" in text and "choose" in text
 
 
-def test_an_import_without_a_format_reads_unambiguous_dates(tenant_a, run_import):
+def test_an_import_without_a_format_names_the_format_its_dates_look_written_in(tenant_a, run_import):
+    """The spec: ISO dates, other formats with an explicit date format. The detected one is a suggestion
+    (the mapping step pre-fills it), never applied without the user choosing it."""
     job = run_import(tenant_a, "invoice_lines", us_dates())
+    assert job.status == Job.Status.FAILED
+    assert job.result["error_count"] == 30
+    assert job.result["errors"][0] == {
+        "row": 2,
+        "column": "invoice_date",
+        "value": "1/1/2014",
+        "reason": "not an ISO date (YYYY-MM-DD); it looks like %m/%d/%Y: choose that date format",
+    }
+    job = run_import(tenant_a, "invoice_lines", us_dates(), date_format="%m/%d/%Y")
     assert job.status == Job.Status.SUCCEEDED, job.message
     assert job.result["date_format"] == "%m/%d/%Y"
 
@@ -116,12 +127,11 @@ def test_identical_errors_are_grouped_in_the_page_the_api_and_the_message(tenant
     assert expected in unescape(html.content.decode())
     api = api_as(tenant_a.manager).get(reverse("api-import-detail", kwargs={"tenant": tenant_a.slug, "pk": job.number}))
     assert api.json()["error_groups"][0]["text"] == groups[0]["text"]
-    csv_text = (
-        page_client(tenant_a.manager)
-        .get(reverse("import-errors-csv", kwargs={"tenant": tenant_a.slug, "pk": job.number}))
-        .content.decode()
+    response = page_client(tenant_a.manager).get(
+        reverse("import-errors-csv", kwargs={"tenant": tenant_a.slug, "pk": job.number})
     )
-    assert len(csv_text.splitlines()) == 1 + 1000 + 1  # header, one row per listed error, "… and 200 more"
+    csv_text = b"".join(response.streaming_content).decode()
+    assert len(csv_text.splitlines()) == 1 + 1200  # the header, then every error (not only the 1,000 listed)
 
 
 def test_errors_of_several_kinds_make_one_group_each(tenant_a, run_import):
@@ -217,12 +227,17 @@ def test_a_file_with_no_usable_columns_is_explained_in_words(tenant_a, media, ru
     assert "None of the file" in errors and "{" not in errors, errors
 
 
-def test_the_api_payload_names_the_detected_date_format(tenant_a, media, django_capture_on_commit_callbacks):
+def test_the_api_reads_other_date_formats_only_when_given(tenant_a, media, django_capture_on_commit_callbacks):
     client = api_as(tenant_a.manager)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("api-import-list", kwargs={"tenant": tenant_a.slug}),
-            {"kind": "invoice_lines", "file": upload(us_dates()), "mapping": json.dumps({})},
-        )
-    detail = client.get(reverse("api-import-detail", kwargs={"tenant": tenant_a.slug, "pk": response.json()["id"]}))
-    assert detail.json()["status"] == "succeeded" and detail.json()["date_format"] == "%m/%d/%Y"
+    details = []
+    for extra in ({}, {"date_format": "%m/%d/%Y"}):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                reverse("api-import-list", kwargs={"tenant": tenant_a.slug}),
+                {"kind": "invoice_lines", "file": upload(us_dates()), "mapping": json.dumps({})} | extra,
+            )
+        url = reverse("api-import-detail", kwargs={"tenant": tenant_a.slug, "pk": response.json()["id"]})
+        details.append(client.get(url).json())
+    assert details[0]["status"] == "failed"
+    assert details[0]["errors"][0]["reason"].endswith("it looks like %m/%d/%Y: choose that date format")
+    assert details[1]["status"] == "succeeded" and details[1]["date_format"] == "%m/%d/%Y"

@@ -55,10 +55,23 @@ def test_good_file_creates_then_updates(tenant_a, tenant_b, products, run_import
     assert stock(tenant_b.distributor) == {}
 
 
-def test_aliases_and_a_file_without_branch(tenant_a, products, run_import):
-    job = run_import(tenant_a, "inventory", "SKU,Qty On Hand,Lead Time\nP-1,4,10\nP-2,2.5,3\n")
+def test_aliases_and_an_empty_branch_for_a_single_stock_point(tenant_a, products, run_import):
+    job = run_import(tenant_a, "inventory", "SKU,Warehouse,Qty On Hand,Lead Time\nP-1,,4,10\nP-2,,2.5,3\n")
     assert job.status == Job.Status.SUCCEEDED, job.message
     assert stock(tenant_a.distributor)[("P-2", "")] == (Decimal("2.5"), Decimal(0), 3, "None")
+
+
+def test_a_file_without_a_branch_column_is_refused_like_any_missing_column(tenant_a, products, run_import):
+    """The spec: `branch` (required; empty for a single stock point)."""
+    job = run_import(tenant_a, "inventory", "product_id,on_hand\nP-1,4\n")
+    assert job.status == Job.Status.FAILED
+    assert job.message == (
+        "Missing required column for inventory: branch. The file's columns are: product_id, on_hand."
+        " In the mapping step, choose the file column that holds each of them"
+        " (from the command line or the API: give a mapping)."
+    )
+    assert job.result["errors"] == [{"row": None, "column": "branch", "value": "", "reason": "required column missing"}]
+    assert stock(tenant_a.distributor) == {}
 
 
 def test_unknown_product_is_an_error_with_its_row(tenant_a, tenant_b, products, run_import):
@@ -97,7 +110,7 @@ def test_duplicate_product_and_branch(tenant_a, products, run_import):
             "reason": "duplicate product_id, branch (same as row 2)",
         }
     ]
-    errors = failed(run_import(tenant_a, "inventory", "product_id,on_hand\nP-1,1\nP-1,2\n"))
+    errors = failed(run_import(tenant_a, "inventory", "product_id,branch,on_hand\nP-1,,1\nP-1,,2\n"))
     assert errors[0]["row"] == 3 and errors[0]["reason"].startswith("duplicate product_id")
 
 

@@ -89,7 +89,7 @@ def test_a_bad_as_of_or_window_queues_nothing(with_run, data):
 def test_an_import_outside_the_window_says_so_and_offers_a_run_as_of_its_last_date(
     with_run, run_import, django_capture_on_commit_callbacks
 ):
-    job = run_import(with_run, "invoice_lines", OLD_LINES)
+    job = run_import(with_run, "invoice_lines", OLD_LINES, date_format="%m/%d/%Y")
     assert job.status == Job.Status.SUCCEEDED, job.message
     assert (job.result["first_date"], job.result["last_date"]) == ("2014-01-03", "2017-12-30")
     client = login(with_run.manager)
@@ -120,7 +120,7 @@ def test_an_import_inside_the_window_has_no_warning(with_run, run_import):
 
 
 def test_a_customer_with_lines_but_no_score_says_why(with_run, run_import):
-    run_import(with_run, "invoice_lines", OLD_LINES)
+    run_import(with_run, "invoice_lines", OLD_LINES, date_format="%m/%d/%Y")
     html = login(with_run.manager).get(url(with_run, "customer-detail", customer_id="SS-2")).content.decode()
     reason = re.search(r'<p[^>]*id="no-score-reason"[^>]*>(.*?)</p>', html, re.S)
     assert reason, html
