@@ -19,8 +19,6 @@ import math
 import os
 import tempfile
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -33,7 +31,7 @@ from django.db import connection
 from channels.models import Partner
 from sales.models import Customer, InvoiceLine, Product, Rep
 from sales.summaries import UNITS
-from stratify.db import heap_pages, is_postgres, snapshot_connection, tid_ranges
+from stratify.db import is_postgres
 from stratify.engine import SEGMENTS, ModelSettings
 
 NONE = "(none)"  # how an empty dimension value is shown and exported
@@ -294,12 +292,10 @@ def read_profit_input(
     segments: dict[int, str],
     settings: ModelSettings,
     some_customers: bool = False,
-    parallel: bool = False,
 ) -> ProfitInput:
     """The grouped rows every profit-center figure is computed from (run inside the run's snapshot).
     `segments`: customer pk -> segment of every active customer, or (`some_customers`, a slice) of some
-    of them, whose lines alone are then read. `parallel`: the snapshot is a `read_snapshot` of the
-    caller's own (`stratify.db.can_share_snapshot`), so the lines may be copied over two connections.
+    of them, whose lines alone are then read.
 
     The columnar reader (`_read_columnar`: the window's lines copied into DuckDB, one GROUPING SETS
     pass in exact 128-bit integers) serves both backends; when the exact numerators could outgrow
@@ -307,7 +303,7 @@ def read_profit_input(
     two GROUP BYs per table instead. Both give the same rows; the tests run each against the naive
     reference."""
     params = _params(distributor, as_of, window_days, segments)
-    data = _read_columnar(params, segments, settings, some_customers=some_customers, parallel=parallel)
+    data = _read_columnar(params, segments, settings, some_customers=some_customers)
     return data if data is not None else _read_per_table(params, settings)
 
 
@@ -411,66 +407,38 @@ _LINE_COLUMNS = (
 
 
 def _into_duckdb(
-    duck,
-    name: str,
-    sql: str,
-    params: dict,
-    columns: str,
-    directory: str,
-    *,
-    csv: tuple[str, str, str] | None = None,
-    split: bool = False,
+    duck, name: str, sql: str, params: dict, columns: str, directory: str, *, csv: tuple[str, str, str] | None = None
 ) -> None:
     """Table `name` (`columns`) in DuckDB with the rows of `sql` run on the project's database, in its
     transaction (the run's snapshot): on PostgreSQL by COPY ... TO STDOUT in CSV, which DuckDB parses
     in parallel (a tenth of the time of fetching the rows into Python); on SQLite by fetching them.
     `csv`: on PostgreSQL, (the SQL to COPY instead, its columns, DuckDB's SELECT list turning them
-    into `columns`): raw columns cost PostgreSQL less to write than computed ones. `split` (a single
-    table `l` in `sql`, the transaction a `read_snapshot` of our own, see `can_share_snapshot`): the
-    table's heap is copied in two halves at once, the second over another connection sharing the
-    snapshot (`snapshot_connection`): PostgreSQL writes CSV on one core per connection, and the copy
-    of the window's lines is the longest step of the read."""
+    into `columns`): raw columns cost PostgreSQL less to write than computed ones."""
     duck.execute(f"CREATE TABLE {name} ({columns})")
     with connection.cursor() as cursor:
         if is_postgres():
             select = "*"
             if csv is not None:
                 sql, columns, select = csv
-            ranges = tid_ranges(heap_pages(InvoiceLine._meta.db_table), 2, "l") if split else [""]
-            paths = [os.path.join(directory, f"{name}{i}.csv") for i in range(len(ranges))]
-            with ExitStack() as stack:
-                done = None
-                if split:
-                    other = stack.enter_context(snapshot_connection())
-                    pool = stack.enter_context(ThreadPoolExecutor(1))
-                    done = pool.submit(_copy_out, other.cursor(), sql + ranges[0], params, paths[0])
-                _copy_out(cursor.cursor, sql + ranges[-1], params, paths[-1])
-                if done is not None:
-                    done.result()
+            path = os.path.join(directory, f"{name}.csv")
+            with open(path, "wb") as out, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+                for block in copy:
+                    out.write(block)
             # PostgreSQL's CSV as it writes it (nothing to sniff): an unquoted empty field is NULL, a
             # quoted one ("") the empty text.
-            filled = [path for path in paths if os.path.getsize(path)]
-            if filled:
+            if os.path.getsize(path):
                 duck.execute(
                     f"INSERT INTO {name} SELECT {select} FROM read_csv(?, auto_detect = false, header = false, "
                     f"delim = ',', quote = '\"', escape = '\"', columns = {_csv_columns(columns)}, "
                     "allow_quoted_nulls = false)",
-                    [filled],
+                    [path],
                 )
-            for path in paths:
-                os.remove(path)
+            os.remove(path)
             return
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if rows:
         _insert_frame(duck, name, pd.DataFrame.from_records(rows, columns=[c.split()[0] for c in columns.split(", ")]))
-
-
-def _copy_out(cursor, sql: str, params: dict, path: str) -> None:
-    """The rows of `sql` copied out of PostgreSQL (a psycopg cursor) as CSV into the file `path`."""
-    with open(path, "wb") as out, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
-        for block in copy:
-            out.write(block)
 
 
 def _insert_frame(duck, name: str, frame: pd.DataFrame) -> None:
@@ -502,12 +470,7 @@ def _csv_columns(columns: str) -> str:
 
 
 def _read_columnar(
-    params: dict,
-    segments: dict[int, str],
-    settings: ModelSettings,
-    *,
-    some_customers: bool = False,
-    parallel: bool = False,
+    params: dict, segments: dict[int, str], settings: ModelSettings, *, some_customers: bool = False
 ) -> ProfitInput | None:
     """Every table from one columnar pass over the window's lines (both backends), or None when the
     exact numerators could outgrow DuckDB's 128-bit integers (the caller then reads per table).
@@ -543,7 +506,6 @@ def _read_columnar(
                 _LINE_COLUMNS,
                 directory,
                 csv=(_line_select(some_customers=some_customers, raw=True), _RAW_LINE_COLUMNS, _RAW_LINE_SELECT),
-                split=parallel,
             )
             for name, (sql, columns) in _LOOKUPS.items():
                 _into_duckdb(duck, name, sql, params, columns, directory)

@@ -475,14 +475,13 @@ def run_profit_input(*, distributor, run, segments: dict[int, str] | None = None
     read in one snapshot: for the run's active customers (`segments` None, what the profit-centers
     job computes) or for some of them (`segments`: customer pk -> segment in the run: a slice).
     None when the data changed since the run (an import landed): the figures would not be the run's."""
-    from stratify.db import can_share_snapshot, read_snapshot
+    from stratify.db import read_snapshot
     from stratify.engine import LAPSED, ModelSettings
 
     from . import aggregates
     from . import profit_centers as pc
 
     model_settings = ModelSettings.from_dict(run.settings)
-    parallel = can_share_snapshot()  # in the job: the lines are copied out over two connections
     with read_snapshot():
         seen = aggregates.data_stamp(distributor=distributor)
         if any(run.data_seen.get(key) != value for key, value in seen.items()):
@@ -498,7 +497,6 @@ def run_profit_input(*, distributor, run, segments: dict[int, str] | None = None
             window_days=model_settings.window_days,
             segments=segments,
             settings=model_settings,
-            parallel=parallel,
         )
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from channels.models import Partner
 from sales.models import InvoiceLine, Rep
-from segments import profit_centers, services
+from segments import services
 from segments.models import CustomerScore, ProfitCenter, StratificationRun
 from segments.profit_centers import DIMENSIONS
 from stratify.jobs.services import job_execute
@@ -382,33 +382,3 @@ def test_too_little_memory_fails_the_job_saying_which_setting_to_raise(tenant, s
         assert job.status == "failed"
         assert "PROFIT_CENTERS_MEMORY=1KB" in job.message
         assert not ProfitCenter.objects.filter(run=run).exists()
-
-
-@pytest.mark.postgres  # two connections share a snapshot on PostgreSQL only
-@pytest.mark.django_db(transaction=True)
-def test_the_job_copies_the_lines_in_two_halves_over_two_connections(monkeypatch):
-    """Outside a caller's transaction (as the job runs) the window's lines are copied out in two halves
-    of the table at once, the first over a second connection sharing the snapshot; the figures are
-    the naive implementation's."""
-    tenant = DistributorFactory(slug="pc-split")
-    customers, products = make_catalog(tenant, customers=40, products=6)
-    write_lines(tenant, simple_lines(customers, products, per_customer=12))  # several heap pages
-    copies = []
-    real_copy_out = profit_centers._copy_out
-
-    def counted(cursor, sql, params, path):
-        real_copy_out(cursor, sql, params, path)
-        with open(path, "rb") as copied:
-            copies.append((sql, copied.read().count(b"\n")))
-
-    monkeypatch.setattr(profit_centers, "_copy_out", counted)
-    run = execute(tenant)
-    halves = [rows for sql, rows in copies if "ctid" in sql]
-    assert len(halves) == 2 and all(halves), copies  # both halves held lines
-    with scopes_disabled():
-        window = InvoiceLine.objects.filter(
-            distributor=tenant, invoice_date__gt=run.as_of - timedelta(days=365), invoice_date__lte=run.as_of
-        )
-        assert sum(halves) == window.count()
-    assert_agrees(run, tenant)
-    assert_adds_up(run)
