@@ -15,7 +15,7 @@ from .execute import run_execute
 from .model_settings import profile_lock, schedule_update, settings_effective, settings_resolve, settings_update
 from .notices import tier_notices_send
 from .policies import policies_create_defaults, policies_update, policy_update, qualification_end_update
-from .profit import follow_ups_here, profit_centers_here
+from .profit import follow_ups_execute, profit_centers_ensure
 from .publish import run_compare, run_publish
 from .runs import JOB_KIND, RunError, restratify_after_import, run_request, runs_reconcile
 from .schedule import runs_schedule_due
@@ -28,8 +28,8 @@ __all__ = [
     "policy_update",
     "profile_lock",
     "qualification_end_update",
-    "follow_ups_here",
-    "profit_centers_here",
+    "follow_ups_execute",
+    "profit_centers_ensure",
     "restratify_after_import",
     "run_compare",
     "run_execute",

@@ -60,7 +60,7 @@ def profit_centers_execute(job, progress) -> dict:
     return {"run": run.number, "rows": len(rows), "timings": timings}
 
 
-def follow_ups_here(*, distributor, run, kinds: tuple[str, ...]) -> list[Job]:
+def follow_ups_execute(*, distributor, run, kinds: tuple[str, ...]) -> list[Job]:
     """Run here, to their end, the jobs of `kinds` queued for `run` (what a succeeded run and its
     publication enqueue for the workers: profit centers, cut tables, alerts), for the commands that
     work in the foreground with no worker. A job a worker claimed meanwhile is left to it. Returns
@@ -72,13 +72,13 @@ def follow_ups_here(*, distributor, run, kinds: tuple[str, ...]) -> list[Job]:
     return [job for job in done if job is not None]
 
 
-def profit_centers_here(*, distributor, run) -> Job | None:
+def profit_centers_ensure(*, distributor, run) -> Job | None:
     """Make sure `run`'s profit centers are computed, here when they are not yet (the export command
     with no worker): the job the run queued, else a new one. None when they were there already; else
     the job as it ended (its status and message say whether they are now)."""
     if ProfitCenter.objects.filter(distributor=distributor, run=run).exists():
         return None
-    ran = follow_ups_here(distributor=distributor, run=run, kinds=(PROFIT_JOB_KIND,))
+    ran = follow_ups_execute(distributor=distributor, run=run, kinds=(PROFIT_JOB_KIND,))
     if ran:
         return ran[-1]
     return job_run_here(distributor=distributor, kind=PROFIT_JOB_KIND, params={"run": run.number})

@@ -30,7 +30,7 @@ class Command(BaseCommand):
             raise CommandError(problem)
         distributor, chosen = tenant_and_finished_run(slug, run)
         with scope(distributor=distributor):
-            job = services.profit_centers_here(distributor=distributor, run=chosen)
+            job = services.profit_centers_ensure(distributor=distributor, run=chosen)
             if job is not None and job.status != job.Status.SUCCEEDED:
                 raise CommandError(f"The profit centers of run #{chosen.number} could not be computed: {job.message}")
             rows = selectors.profit_center_list(distributor=distributor, run=chosen, dimension=dimension)

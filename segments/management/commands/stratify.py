@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
 from accounts.models import Distributor
-from segments.services import follow_ups_here, run_request
+from segments.services import follow_ups_execute, run_request
 from segments.services.profit import PROFIT_JOB_KIND
 from segments.vocabulary import SEGMENT_ORDER
 from stratify.formatting import format_date, format_money
@@ -67,7 +67,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Published." if run.published_at else "Not published (preview)."))
         with scope(distributor=distributor):
             kinds = (PROFIT_JOB_KIND, CUT_TABLES_JOB_KIND, RAISE_ALERTS_JOB_KIND)
-            for job in follow_ups_here(distributor=distributor, run=run, kinds=kinds):
+            for job in follow_ups_execute(distributor=distributor, run=run, kinds=kinds):
                 if job.status == Job.Status.SUCCEEDED:
                     self.stdout.write(f"{job.kind} (job #{job.number}): done")
                 else:
