@@ -3,7 +3,8 @@ invalid cell for a file that can.
 
 The job's stored result and the import page keep the first `LIMIT` errors (all counted, and grouped);
 errors.csv lists every one: an import whose errors outnumber `LIMIT` writes them all to an error file
-(`ErrorFile`, gzip-compressed CSV under MEDIA_ROOT/import-errors/, kept with the job) instead of the
+(`ErrorFile`, gzip-compressed CSV under MEDIA_ROOT/import-errors/, kept IMPORT_KEEP_ERROR_FILES_DAYS,
+then purged: errors.csv then lists the job's first `LIMIT` and counts the rest) instead of the
 job's row, which every job list reads. Everything kept is bounded, whatever the file held: the message
 (`MAX_MESSAGE_CHARS`), in each error the value (`MAX_ERROR_VALUE_CHARS`), the column name and the
 reason, and the error file by the import's own size limit (see ErrorFile)."""
@@ -312,3 +313,24 @@ class ErrorLog:
             else:  # every error is in the result already
                 self.file.discard()
         return failure
+
+
+def error_files_purge(*, now: float | None = None) -> int:
+    """Delete the error files older than IMPORT_KEEP_ERROR_FILES_DAYS (so the folder is bounded by the
+    failed imports of that many days; an older job's errors.csv lists its first LIMIT errors and
+    counts the rest). `now`: a Unix time (tests). Returns how many were deleted."""
+    import time
+
+    root = Path(settings.MEDIA_ROOT) / "import-errors"
+    if not root.is_dir():
+        return 0
+    cutoff = (now if now is not None else time.time()) - float(settings.IMPORT_KEEP_ERROR_FILES_DAYS) * 86400
+    deleted = 0
+    for path in root.glob("*/*.csv.gz"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                deleted += 1
+        except FileNotFoundError:  # another purge took it
+            continue
+    return deleted

@@ -299,6 +299,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "stratify.jobs.tasks.sweep_stale_jobs_task", "schedule": 60.0},
     "purge-import-uploads": {"task": "imports.tasks.purge_uploads_task", "schedule": crontab(minute=40)},
+    "purge-import-error-files": {
+        "task": "imports.tasks.purge_error_files_task",
+        "schedule": crontab(minute=45, hour=3),
+    },
     "scheduled-stratification": {
         "task": "segments.tasks.run_scheduled_stratifications_task",
         "schedule": crontab(minute=15),
@@ -328,6 +332,9 @@ IMPORT_XLSX_MAX_CELLS = int(os.environ.get("IMPORT_XLSX_MAX_CELLS", "20000000"))
 # An uploaded file is deleted once its import succeeds; otherwise it is kept this long (to retry), then
 # purged by imports.tasks.purge_uploads_task.
 IMPORT_KEEP_FAILED_HOURS = float(os.environ.get("IMPORT_KEEP_FAILED_HOURS", "24"))
+# A failed import's full error list (when it has more errors than the job keeps) is kept this long,
+# then purged by imports.tasks.purge_error_files_task.
+IMPORT_KEEP_ERROR_FILES_DAYS = float(os.environ.get("IMPORT_KEEP_ERROR_FILES_DAYS", "30"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None

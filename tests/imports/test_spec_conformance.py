@@ -210,6 +210,26 @@ def test_errors_csv_lists_every_error_while_the_result_keeps_the_first_thousand(
     assert not list(stored.parent.glob("*.part"))  # no unfinished file left behind
 
 
+def test_error_files_are_purged_after_the_days_kept(tenant_a, failing, media, settings):
+    """Bounded storage: an error file older than IMPORT_KEEP_ERROR_FILES_DAYS is deleted by the periodic
+    task; errors.csv then lists the job's first thousand errors and says how many more there were."""
+    import os
+    import time
+
+    from imports.tasks import purge_error_files_task
+
+    settings.IMPORT_KEEP_ERROR_FILES_DAYS = 30
+    old, recent = failing("invoice_lines", many_errors(1200)), failing("invoice_lines", many_errors(1100))
+    old_file, recent_file = Path(media) / old.result["error_file"], Path(media) / recent.result["error_file"]
+    month_ago = time.time() - 31 * 86400
+    os.utime(old_file, (month_ago, month_ago))
+    assert purge_error_files_task() == 1
+    assert not old_file.exists() and recent_file.exists()
+    lines = errors_csv(old).splitlines()
+    assert len(lines) == 1 + 1000 + 1 and "200 more errors" in lines[-1]
+    assert len(errors_csv(recent).splitlines()) == 1 + 1100  # still every one
+
+
 def test_a_few_errors_need_no_error_file(tenant_a, failing, media):
     job = failing("invoice_lines", many_errors(3))
     assert "error_file" not in job.result
