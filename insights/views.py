@@ -1050,13 +1050,12 @@ class ScarceStockView(OperationsListView):
     search_keys = ("product_id", "product_name", "customer_id", "customer_name", "branch")
 
     def problem(self):
-        self.view_name = self.request.GET.get("view") or "products"
-        if self.view_name not in ("products", "allocation"):
-            self.view_name = "products"
-            return "Unknown view: use products or allocation."
+        asked = self.request.GET.get("view") or "products"
+        self.view_name = asked if asked in ("products", "allocation") else "products"
+        # The table of the view shown (the default one under the message about an unknown one).
         self.table_class = ops_pages.AllocationTable if self.view_name == "allocation" else ops_pages.ScarceTable
         self.export_name = f"operations-scarce-{self.view_name}"
-        return None
+        return None if asked == self.view_name else "Unknown view: use products or allocation."
 
     def compute(self):
         products, allocation = ops_pages.cached(
@@ -1081,13 +1080,12 @@ class StockView(OperationsListView):
     search_keys = ("product_id", "name", "category", "supplier_id")
 
     def problem(self):
-        self.which = self.request.GET.get("list") or "to_stock"
-        if self.which not in ("to_stock", "to_drop"):
-            self.which = "to_stock"
-            return "Unknown list: use to_stock or to_drop."
+        asked = self.request.GET.get("list") or "to_stock"
+        self.which = asked if asked in ("to_stock", "to_drop") else "to_stock"
+        # The table of the list shown (the default one under the message about an unknown one).
         self.table_class = ops_pages.ToStockTable if self.which == "to_stock" else ops_pages.ToDropTable
         self.export_name = f"operations-{self.which.replace('_', '-')}"
-        return None
+        return None if asked == self.which else "Unknown list: use to_stock or to_drop."
 
     def compute(self):
         return ops_pages.cached(

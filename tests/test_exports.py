@@ -14,7 +14,7 @@ from django_scopes import scope, scopes_disabled
 from openpyxl import load_workbook
 
 from alerts.models import Alert
-from stratify.exports import Money, Percent, export_response
+from stratify.exports import Money, Percent, escape_formula, export_response
 from stratify.jobs.services import job_enqueue
 from tests import factories as f
 from tests.pages.conftest import login, make_run
@@ -138,3 +138,15 @@ def test_export_response_types_every_kind_of_cell():
     assert cells[1].value == "-5.00" and cells[1].data_type == "s"
     assert cells[2].value == pytest.approx(1.00) and cells[3].value == 0.5
     assert cells[4].is_date and cells[5].value == 7 and cells[6].value is None
+
+
+def test_the_customers_export_keeps_the_page_s_sort(scored):
+    """The Export link carries `?sort=`: the file lists the customers in the order the page shows."""
+    url = reverse("my-customers", kwargs={"tenant": scored.slug})
+    client = login(scored.rep_user)
+    for sort in ("name", "-name", "revenue", "-revenue"):
+        page_order = [
+            row.record.customer_id for row in client.get(url, {"sort": sort}).context["table"].page.object_list
+        ]
+        exported = [row[0] for row in read(client.get(url, {"sort": sort, "export": "csv"}), "csv")[1:]]
+        assert len(exported) > 1 and exported == [escape_formula(a) for a in page_order], sort

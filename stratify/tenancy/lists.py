@@ -123,7 +123,7 @@ class TenantListView(TenantViewMixin, TemplateView):
         if fmt in EXPORT_FORMATS:
             return export_response(
                 headers=self.export_headers(),
-                rows=self.export_rows(self.rows),
+                rows=self.export_rows(self._sorted_rows()),
                 fmt=fmt,
                 filename=f"{self.distributor.slug}-{self.export_name}",
                 sheet=self.export_name.replace("-", " ").capitalize(),
@@ -141,7 +141,15 @@ class TenantListView(TenantViewMixin, TemplateView):
         return values
 
     def _export_table(self, rows=None):
-        return self._table(self.rows if rows is None else rows)
+        """The table as the page shows it, every row: the page's sort (`?sort=`) applied, no paging."""
+        table = self._table(self.rows if rows is None else rows)
+        RequestConfig(self.request, paginate=False).configure(table)
+        return table
+
+    def _sorted_rows(self):
+        """The rows in the order the page shows them (its `?sort=`, by the table's own ordering rules),
+        for the export: a queryset ordered, or a list sorted."""
+        return self._export_table().data.data
 
     def _table(self, rows):
         table = self.table_class(rows, **self.get_table_kwargs())

@@ -130,3 +130,28 @@ def test_sorting_and_filters_of_a_list_page(data):
     allocation = client.get(page(data.tenant, "ops-scarce-stock", "?view=allocation&segment=core&export=csv"))
     segments = {r[5] for r in list(csv.reader(io.StringIO(allocation.content.decode("utf-8-sig"))))[1:]}
     assert segments == {"Core"}
+
+
+@pytest.mark.parametrize(
+    "name, query, allowed",
+    [
+        ("ops-scarce-stock", "?view=bogus", "products or allocation"),
+        ("ops-stock", "?list=bogus", "to_stock or to_drop"),
+    ],
+)
+def test_an_unknown_view_or_list_is_a_400_naming_the_allowed_ones(data, name, query, allowed):
+    """An old bookmark or a typo: the page says which values exist (it was a 500)."""
+    for suffix in ("", "&export=csv"):
+        response = login(data.tenant.manager).get(page(data.tenant, name, query + suffix))
+        assert response.status_code == 400 and allowed in response.content.decode()
+
+
+def test_an_export_keeps_the_table_s_sort(data):
+    """The Export link carries `?sort=`: the file lists the rows in the order the page shows them."""
+    client = login(data.tenant.manager)
+    for sort, reverse_order in (("core_revenue", False), ("-core_revenue", True)):
+        response = client.get(page(data.tenant, "ops-core-demand", f"?dimension=category&sort={sort}&export=csv"))
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        i = rows[0].index("Core revenue (USD)")
+        values = [float(r[i]) for r in rows[1:]]
+        assert len(values) > 2 and values == sorted(values, reverse=reverse_order), sort
