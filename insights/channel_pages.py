@@ -15,7 +15,6 @@ from channels.models import Interaction, Partner
 from segments.models import CustomerScore
 from segments.selectors import profit_center_list
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
-from stratify.exports import Money
 from stratify.formatting import format_money, money_decimal
 from stratify.tenancy.converters import encode_erp_id
 from stratify.tenancy.lists import LeanTable
@@ -92,8 +91,12 @@ class PartnerTable(LeanTable):
 
     def cell_value(self, record, name):
         if name in ("revenue", "customers"):
-            return (self.figures.get(record.partner_id) or {}).get(name)
+            return self._figure(record, name)
         return super().cell_value(record, name)
+
+    def _figure(self, record, name):
+        """The partner's `revenue` or `customers` in the run's window (not fields of the partner)."""
+        return (self.figures.get(record.partner_id) or {}).get(name)
 
     def render_partner_id(self, value, record):
         url = reverse("partner-detail", kwargs={"tenant": self.tenant_slug, "partner_id": "~"})
@@ -112,7 +115,10 @@ class PartnerTable(LeanTable):
         return record.get_kind_display()
 
     def value_revenue(self, value, record):
-        return Money(value) if value is not None else None
+        return self._figure(record, "revenue")  # a Decimal to the cent (as_values writes it as text)
+
+    def value_customers(self, value, record):
+        return self._figure(record, "customers")
 
 
 # --- interactions --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django_scopes import scopes_disabled
 from channels.models import Interaction, Partner
 from sales.models import Customer, InvoiceLine, Product
 from segments.models import CustomerScore
+from stratify.formatting import format_money, format_percent
 from tests.conftest import api_as
 
 from .test_channel_map import build, naive
@@ -79,6 +80,11 @@ def test_partner_list_and_page_show_what_flows_through_it(built):
     export = login(tenant.manager).get(url(tenant, "partner-list") + "?export=csv")
     rows_out = list(csv.reader(io.StringIO(export.content.decode())))
     assert rows_out[0][:2] == ["Partner id", "Name"] and any(r[0] == "RS1" for r in rows_out)
+    # The list shows the same revenue and customers as the partner's page (they were empty).
+    exported = {r[0]: dict(zip(rows_out[0], r, strict=True)) for r in rows_out[1:]}
+    assert Decimal(exported["RS1"]["Revenue (window)"]) == figures["revenue"]
+    assert int(exported["RS1"]["Customers"]) == len(customers)
+    assert format_money(figures["revenue"], tenant.distributor) in html
 
 
 def test_a_manager_edits_a_partner_a_rep_cannot(built):
@@ -106,6 +112,11 @@ def test_definitions_side_by_side_and_one_category(built):
     response = login(tenant.manager).get(url(tenant, "customer-definitions"))
     assert response.status_code == 200
     rows_shown = {r["key"]: r for r in response.context["overview"]["rows"]}
+    # Shares are fractions of 1, shown as percentages (they were shown 100 times too small).
+    html = response.content.decode()
+    shares = [r["revenue_share"] for r in rows_shown.values() if r["revenue_share"]]
+    assert shares and all(format_percent(share, tenant.distributor) in html for share in shares)
+    assert abs(sum(shares) - 1) < 0.01
     links, _ = naive(tenant.distributor, run, rows)
     for key in ("contractor", "oem", "institution", "(none)"):
         want = [w for (_s, t), w in links.items() if t == f"customer_group:{key}"]
