@@ -65,6 +65,14 @@ def latest_invoice_date(*, distributor) -> date | None:
     return None if value is None else as_date(value)
 
 
+def first_invoice_date(*, distributor) -> date | None:
+    """The tenant's first invoice date (None without lines): the earliest `as_of` a run may take."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(invoice_date) FROM {LINES} WHERE distributor_id = %s", [distributor.pk])
+        value = cursor.fetchone()[0]
+    return None if value is None else as_date(value)
+
+
 def has_lines(*, distributor) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT 1 FROM {LINES} WHERE distributor_id = %s LIMIT 1", [distributor.pk])

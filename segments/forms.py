@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 
 from stratify.engine import FACTORS
-from stratify.engine.settings import RATE_FIELDS
+from stratify.engine.settings import RATE_FIELDS, WINDOW_DAYS_MAX, WINDOW_DAYS_MIN
 
 from .models import TierPolicy
 from .policies import EDITABLE_FIELDS
@@ -37,7 +37,10 @@ class ModelSettingsForm(forms.Form):
     """Every setting of the model. `to_settings()` gives the complete dict the services take;
     `add_service_errors()` puts their `{"value_weights.revenue": [...]}` errors on the right fields."""
 
-    window_days = forms.IntegerField(label=SETTING_LABELS["window_days"], min_value=1, max_value=3650)
+    # The engine's range (`stratify.engine.settings`), the same for the run form below.
+    window_days = forms.IntegerField(
+        label=SETTING_LABELS["window_days"], min_value=WINDOW_DAYS_MIN, max_value=WINDOW_DAYS_MAX
+    )
     # Shares are entered as percentages (30 for the top 30%) and stored as fractions (0.30).
     value_top_share = forms.DecimalField(
         label=SETTING_LABELS["value_top_share"],
@@ -72,8 +75,7 @@ class ModelSettingsForm(forms.Form):
                     label=f"{axis.title()} weight: {FACTOR_LABELS[factor]}",
                     min_value=0,
                     decimal_places=4,
-                    required=False,
-                )
+                )  # required: a blank weight is an error, not 0 (type 0 to leave a factor out)
         _style(self)
 
     @classmethod
@@ -112,7 +114,7 @@ class ModelSettingsForm(forms.Form):
     def _weight(self, name) -> Decimal | None:
         raw = self[name].value()
         if raw in (None, ""):
-            return Decimal(0)
+            return None
         try:
             weight = Decimal(str(raw))
         except InvalidOperation:
@@ -181,7 +183,9 @@ class RunForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="The run ranks the purchases of the window ending this day (default: the latest invoice date).",
     )
-    window_days = forms.IntegerField(label="Window (days)", required=False, min_value=7, max_value=3650)
+    window_days = forms.IntegerField(
+        label="Window (days)", required=False, min_value=WINDOW_DAYS_MIN, max_value=WINDOW_DAYS_MAX
+    )
     action = forms.ChoiceField(choices=[("publish", "Run and publish"), ("preview", "Preview")], required=False)
 
     def __init__(self, *args, **kwargs):

@@ -175,6 +175,7 @@ FIELD_LABELS: dict[str, str] = {
 }
 NON_NEGATIVE: tuple[str, ...] = ("free_shipping_threshold", "discount_pct", "payment_terms_days", *TARGET_FIELDS)
 SHARES: tuple[str, ...] = ("discount_pct", "target_returns_pct", "target_self_service_pct")
+PAYMENT_TERMS_DAYS_MAX = 3650  # ten years: more is a typo (and would overflow the database's integer)
 
 
 def policy_for_segment(policies: list[TierPolicy], segment: str | None) -> TierPolicy | None:
@@ -224,6 +225,10 @@ def evaluate(metric: Metric, value, target) -> dict:
     return {"met": met, "gap": gap, "near": near}
 
 
+def _payment_terms_message() -> str:
+    return f"Payment terms must be between 0 and {PAYMENT_TERMS_DAYS_MAX:,} days."
+
+
 def clean_policy_value(field: str, value):
     """Coerce a raw value (form or JSON) to the field's Python type; raise ValidationError naming the field."""
     if field == "works_towards" and value == LAPSED:
@@ -232,7 +237,13 @@ def clean_policy_value(field: str, value):
     if value == "" and model_field.null:
         value = None
     try:
-        return model_field.clean(value, None) if value is not None else None
+        if value is None:
+            return None
+        # Before the model's clean: a database's own integer bound (PostgreSQL's 2,147,483,647) would
+        # otherwise answer first, in other words.
+        if field == "payment_terms_days" and (model_field.to_python(value) or 0) > PAYMENT_TERMS_DAYS_MAX:
+            raise ValidationError(_payment_terms_message())
+        return model_field.clean(value, None)
     except ValidationError as error:
         raise ValidationError({field: error.messages})
 
@@ -306,7 +317,8 @@ def _order_errors(policy: TierPolicy, policies: list[TierPolicy]) -> dict[str, l
 
 
 def validate_policy(policy: TierPolicy, policies: list[TierPolicy]) -> None:
-    """Raise ValidationError({field: [...]}) for values out of range, a ladder that goes round in a
+    """Raise ValidationError({field: [...]}) for values out of range (payment terms: 0 to 3,650 days),
+    a tier name another tier of the tenant has (whatever the case), a ladder that goes round in a
     circle or towards lapsed customers, and targets out of order along the ladder."""
     errors: dict[str, list[str]] = {}
     for field in NON_NEGATIVE:
@@ -317,8 +329,20 @@ def validate_policy(policy: TierPolicy, policies: list[TierPolicy]) -> None:
         value = getattr(policy, field)
         if value is not None and value > 100:
             errors.setdefault(field, []).append("Must be between 0 and 100.")
-    if not (policy.tier_name or "").strip():
+    if policy.payment_terms_days is not None and policy.payment_terms_days > PAYMENT_TERMS_DAYS_MAX:
+        errors.setdefault("payment_terms_days", []).append(_payment_terms_message())
+    name = (policy.tier_name or "").strip()
+    if not name:
         errors.setdefault("tier_name", []).append("Give the tier a name customers will see.")
+    else:
+        taken = next(
+            (p for p in policies if p.pk != policy.pk and (p.tier_name or "").strip().casefold() == name.casefold()),
+            None,
+        )
+        if taken is not None:
+            errors.setdefault("tier_name", []).append(
+                f"Another tier is already named {taken.tier_name}: give each tier its own name."
+            )
     if any(p.rank == policy.rank for p in policies if p.pk != policy.pk):
         errors.setdefault("rank", []).append("Another tier already has this rank.")
     ladder = ladder_errors(policy, policies)

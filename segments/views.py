@@ -215,7 +215,13 @@ class TierPolicyListView(TenantViewMixin, TemplateView):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(period_form=form), status=400)
         value = form.cleaned_data["qualification_end"]
-        services.qualification_end_update(distributor=self.distributor, value=value)
+        try:
+            services.qualification_end_update(distributor=self.distributor, value=value)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+            return self.render_to_response(self.get_context_data(period_form=form), status=400)
         if value:
             messages.success(request, f"The qualification period now ends on {format_date(value, self.distributor)}.")
         else:

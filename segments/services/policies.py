@@ -7,6 +7,9 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+
+from stratify.formatting import format_date
 
 from ..models import TierPolicy, TierPolicyChange
 from ..policies import DEFAULT_POLICIES, EDITABLE_FIELDS, clean_policy_value, validate_policy
@@ -130,9 +133,21 @@ def policies_update(*, distributor, actor, items) -> dict:
 
 
 def qualification_end_update(*, distributor, value) -> None:
-    """Set (a date) or clear (None: the next scheduled run) the end of the qualification period."""
+    """Set (a date after today) or clear (None: the next scheduled run) the end of the qualification
+    period. Raises ValidationError naming `qualification_end` for a date that is not after today
+    (customers would be asked to spend more by a day gone by)."""
     from .model_settings import profile_lock
 
+    today = timezone.localdate()
+    if value is not None and value <= today:
+        raise ValidationError(
+            {
+                "qualification_end": [
+                    f"Choose a date after today ({format_date(today, distributor)}): customers are asked to "
+                    "reach their targets by this date."
+                ]
+            }
+        )
     with transaction.atomic():
         profile = profile_lock(distributor=distributor)
         profile.qualification_end = value

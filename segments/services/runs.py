@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from stratify.formatting import format_date
 from stratify.jobs.models import Job
 from stratify.jobs.services import job_enqueue
 
@@ -33,8 +35,11 @@ def run_request(
     dispatch: bool = True,
 ) -> StratificationRun:
     """Create a queued run with the exact, complete settings it will use, and its job. With
-    `dispatch`, a worker picks it up once the transaction commits; otherwise call `job_execute`."""
+    `dispatch`, a worker picks it up once the transaction commits; otherwise call `job_execute`.
+    Raises ValidationError naming the fields at fault (the settings', `as_of`)."""
     model_settings = settings_resolve(distributor=distributor, overrides=overrides)
+    if as_of is not None:
+        as_of_check(distributor=distributor, as_of=as_of)
     user = actor if getattr(actor, "is_authenticated", False) else None
     with transaction.atomic():
         run = StratificationRun.objects.create(
@@ -50,6 +55,26 @@ def run_request(
         run.job = job
         run.save(update_fields=["job"])
     return run
+
+
+def as_of_check(*, distributor, as_of: date) -> None:
+    """A run's `as_of` lies from the tenant's first invoice date to today: before, its window holds no
+    line (the run could only fail); after, it would rank days that have not happened. Raises
+    ValidationError naming `as_of` (nothing to check for a tenant without lines: the run says so)."""
+    first = agg.first_invoice_date(distributor=distributor)
+    if first is None:
+        return
+    today = timezone.localdate()
+    if as_of < first:
+        message = (
+            f"The as-of date may not be before the first invoice date ({format_date(first, distributor)}): "
+            "the run would have no purchases to rank."
+        )
+    elif as_of > today:
+        message = f"The as-of date may not be after today ({format_date(today, distributor)})."
+    else:
+        return
+    raise ValidationError({"as_of": [message]})
 
 
 def restratify_after_import(*, distributor, actor=None) -> StratificationRun | None:

@@ -12,7 +12,7 @@ from segments.services import settings_effective
 from stratify.engine.settings import DEFAULT_VALUE_WEIGHTS
 from tests import factories as f
 
-from .conftest import login, make_run
+from .conftest import add_sales, login, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +189,47 @@ def test_non_finite_numbers_are_form_errors_not_500s(tenant_a, changes):
     assert response.status_code == 400
     with scopes_disabled():
         assert not SettingsChange.objects.filter(distributor=tenant_a.distributor).exists()
+
+
+def test_a_blank_weight_is_required_not_zero(tenant_a):
+    # Before: clearing "Value weight: Revenue" saved 0 with "Model settings saved".
+    client = login(tenant_a.manager)
+    response = client.post(url(tenant_a), {**current_form_data(tenant_a, value_w_revenue=""), "action": "save"})
+    assert response.status_code == 400
+    assert "Value weight: Revenue: This field is required." in response.content.decode()
+    with scopes_disabled():
+        assert not SettingsChange.objects.filter(distributor=tenant_a.distributor).exists()
+    # 0 typed explicitly stays allowed (the engine needs one weight above 0 per axis, which the others give).
+    response = client.post(url(tenant_a), {**current_form_data(tenant_a, value_w_revenue="0"), "action": "save"})
+    assert response.status_code == 302
+    with scopes_disabled():
+        assert "revenue" not in settings_effective(distributor=tenant_a.distributor).to_dict()["value_weights"]
+
+
+def test_the_window_minimum_is_the_engines_on_both_forms():
+    from segments.forms import RunForm
+    from stratify.engine.settings import WINDOW_DAYS_MAX, WINDOW_DAYS_MIN
+
+    for form_class in (ModelSettingsForm, RunForm):
+        field = form_class().fields["window_days"]
+        assert (field.min_value, field.max_value) == (WINDOW_DAYS_MIN, WINDOW_DAYS_MAX)
+
+
+@pytest.mark.parametrize("days", ["1", "6"])
+def test_a_window_below_the_minimum_is_refused_by_the_form(tenant_a, days):
+    response = login(tenant_a.manager).post(
+        url(tenant_a), {**current_form_data(tenant_a, window_days=days), "action": "save"}
+    )
+    assert response.status_code == 400
+    assert "Window (days): Ensure this value is greater than or equal to 7." in response.content.decode()
+
+
+def test_run_form_refuses_an_as_of_before_the_first_invoice(tenant_a):
+    with scopes_disabled():
+        add_sales(tenant_a.distributor, tenant_a.assigned_customer)
+    client = login(tenant_a.manager)
+    response = client.post(url(tenant_a, "run-request"), {"as_of": "1900-01-01", "action": "publish"}, follow=True)
+    html = response.content.decode()
+    assert "The as-of date may not be before the first invoice date" in html
+    with scopes_disabled():
+        assert not StratificationRun.objects.filter(distributor=tenant_a.distributor).exists()

@@ -1,10 +1,13 @@
 """Tier policies: defaults on first access, audited edits, validation naming the field, API."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from segments.models import TierPolicy, TierPolicyChange
+from segments.models import StratificationProfile, TierPolicy, TierPolicyChange
 from tests.conftest import api_as
 
 from .conftest import login
@@ -139,3 +142,65 @@ def test_api_get_and_put(tenant_a, tenant_b):
     assert policy(tenant_a, "marginal").tier_name == "Bronze"
     with scopes_disabled():
         assert TierPolicyChange.objects.filter(distributor=tenant_a.distributor).count() == 1
+
+
+def test_qualification_end_must_be_after_today(tenant_a):
+    # Before: 2001-01-01 was saved and scorecards read "Spend $42,137 more by Jan 1, 2001".
+    client = login(tenant_a.manager)
+    page = reverse("tier-policies", kwargs={"tenant": tenant_a.slug})
+    today = timezone.localdate()
+    for value in ("2001-01-01", today.isoformat()):
+        response = client.post(page, {"qualification_end": value})
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "Qualification period ends: Choose a date after today" in html
+        with scopes_disabled():
+            assert StratificationProfile.objects.get(distributor=tenant_a.distributor).qualification_end is None
+    tomorrow = today + timedelta(days=1)
+    assert client.post(page, {"qualification_end": tomorrow.isoformat()}).status_code == 302
+    assert client.post(page, {"qualification_end": ""}).status_code == 302  # empty: the next scheduled run
+    with scopes_disabled():
+        assert StratificationProfile.objects.get(distributor=tenant_a.distributor).qualification_end is None
+
+
+@pytest.mark.parametrize("name", ["Silver", "silver", " SILVER "])
+def test_a_tier_name_another_tier_has_is_refused_on_the_page_and_the_api(tenant_a, name):
+    client = login(tenant_a.manager)
+    bronze = policy(tenant_a, "marginal")
+    response = client.post(edit_url(tenant_a, "marginal"), form_data(bronze, tier_name=name))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Tier name (what customers see): Another tier is already named Silver" in html
+    url = f"/api/v1/tenants/{tenant_a.slug}/tier-policies/"
+    bad = api_as(tenant_a.manager).put(url, [{"segment": "marginal", "tier_name": name}], format="json")
+    assert bad.status_code == 400
+    assert bad.json()["marginal"] == {
+        "tier_name": ["Another tier is already named Silver: give each tier its own name."]
+    }
+    assert policy(tenant_a, "marginal").tier_name == "Bronze"
+    # Two tiers swapping names in one request is fine: each is checked against the others as they will be.
+    ok = api_as(tenant_a.manager).put(
+        url,
+        [{"segment": "marginal", "tier_name": "Silver"}, {"segment": "opportunistic", "tier_name": "Bronze"}],
+        format="json",
+    )
+    assert ok.status_code == 200
+    assert (policy(tenant_a, "marginal").tier_name, policy(tenant_a, "opportunistic").tier_name) == ("Silver", "Bronze")
+
+
+def test_payment_terms_are_bounded_on_the_page_and_the_api(tenant_a):
+    client = login(tenant_a.manager)
+    gold = policy(tenant_a, "service_drain")
+    message = "Payment terms must be between 0 and 3,650 days."
+    response = client.post(edit_url(tenant_a, "service_drain"), form_data(gold, payment_terms_days="99999999999"))
+    assert response.status_code == 400
+    assert f"Payment terms (days): {message}" in response.content.decode()
+    url = f"/api/v1/tenants/{tenant_a.slug}/tier-policies/"
+    for value in (99999999999, "3651"):
+        bad = api_as(tenant_a.manager).put(
+            url, [{"segment": "service_drain", "payment_terms_days": value}], format="json"
+        )
+        assert bad.status_code == 400 and bad.json()["service_drain"] == {"payment_terms_days": [message]}
+    assert policy(tenant_a, "service_drain").payment_terms_days == 30
+    ok = api_as(tenant_a.manager).put(url, [{"segment": "service_drain", "payment_terms_days": 3650}], format="json")
+    assert ok.status_code == 200 and policy(tenant_a, "service_drain").payment_terms_days == 3650

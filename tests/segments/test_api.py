@@ -86,6 +86,17 @@ def test_bad_run_settings_are_400_naming_the_field(loaded):
         assert not StratificationRun.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("as_of", "words"), [("1900-01-01", "before the first invoice date"), ("2999-01-01", "after today")]
+)
+def test_run_as_of_outside_the_invoices_is_400_naming_it(loaded, as_of, words):
+    response = api_as(loaded.manager).post(url("api-run-list", loaded), {"as_of": as_of}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["as_of"] and words in response.json()["errors"]["as_of"][0]
+    with scopes_disabled():
+        assert not StratificationRun.objects.exists()
+
+
 def test_settings_get_put_and_history(tenant_a):
     client = api_as(tenant_a.manager)
     body = client.get(url("api-model-settings", tenant_a)).json()

@@ -3,13 +3,14 @@ schedule; on whichever backend the suite runs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from sales.models import InvoiceLine
 from segments import selectors, services
 from segments.models import CustomerScore, SettingsChange, StratificationProfile, StratificationRun
 from stratify.engine import FACTORS, ModelSettings, aggregate_lines, stratify
@@ -200,9 +201,25 @@ def test_tenant_without_lines_fails_with_a_clear_message(tenant_a):
         assert "no invoice lines" in Job.objects.get(pk=run.job_id).message
 
 
-def test_window_without_lines_fails_clearly(loaded):
-    run = execute(loaded.distributor, as_of=AS_OF - timedelta(days=5000))
-    assert run.status == Status.FAILED and "No invoice lines in the 365-day window" in run.message
+def test_as_of_before_the_first_invoice_or_after_today_is_refused_naming_it(loaded):
+    # Before: a run as of 1900-01-01 was queued and then failed with "No invoice lines in the window".
+    d = loaded.distributor
+    with scopes_disabled():
+        first = InvoiceLine.objects.filter(distributor=d).order_by("invoice_date").first().invoice_date
+    with scope(distributor=d):
+        for as_of, words in (
+            (date(1900, 1, 1), "may not be before the first invoice date"),
+            (first - timedelta(days=1), "may not be before the first invoice date"),
+            (timezone.localdate() + timedelta(days=1), "may not be after today"),
+        ):
+            with pytest.raises(ValidationError) as error:
+                services.run_request(distributor=d, dispatch=False, as_of=as_of)
+            assert list(error.value.message_dict) == ["as_of"]
+            assert f"The as-of date {words}" in error.value.message_dict["as_of"][0]
+        assert not StratificationRun.objects.filter(distributor=d).exists()
+        # The first invoice date and today are allowed.
+        assert services.run_request(distributor=d, dispatch=False, as_of=first).as_of == first
+        assert services.run_request(distributor=d, dispatch=False, as_of=timezone.localdate()).pk
 
 
 def test_second_run_waits_while_one_is_running(loaded):
