@@ -288,7 +288,7 @@ def money_formatter(distributor):
     def fmt(value) -> str:
         amount = Decimal(str(value)).quantize(Decimal(1), ROUND_HALF_EVEN)
         digits = f"{abs(int(amount)):,}".replace(",", group)
-        return f"{nprefix}{digits}{nsuffix}" if amount.is_signed() else f"{prefix}{digits}{suffix}"
+        return f"{nprefix}{digits}{nsuffix}" if amount < 0 else f"{prefix}{digits}{suffix}"
 
     return fmt
 

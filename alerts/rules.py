@@ -50,7 +50,8 @@ ACTIVITY_COLUMNS = ("cost_orders", "cost_lines", "cost_returns", "cost_special",
 
 
 def _money_words(value) -> str:
-    return f"{Decimal(value).quantize(CENT, ROUND_HALF_EVEN):,.2f}"
+    amount = Decimal(value).quantize(CENT, ROUND_HALF_EVEN)
+    return f"{abs(amount) if amount == 0 else amount:,.2f}"
 
 
 @dataclass

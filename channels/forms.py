@@ -38,7 +38,7 @@ class InteractionForm(forms.ModelForm):
     def clean_date(self):
         value = self.cleaned_data["date"]
         if value > timezone.localdate():
-            raise forms.ValidationError("Date: an interaction cannot be in the future.")
+            raise forms.ValidationError("An interaction cannot be in the future.")
         return value
 
 

@@ -15,7 +15,7 @@ from channels.models import Interaction, Partner
 from segments.models import CustomerScore
 from segments.selectors import profit_center_list
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
-from stratify.formatting import format_money, money_decimal
+from stratify.formatting import format_date, format_money, money_decimal
 from stratify.tenancy.converters import encode_erp_id
 from stratify.tenancy.lists import LeanTable
 
@@ -189,6 +189,12 @@ class InteractionTable(LeanTable):
 
     def render_segment(self, value, record):
         return SEGMENT_LABELS.get(value, value)
+
+    def render_date(self, value, record):
+        return format_date(value, self.distributor)
+
+    def value_date(self, value, record):
+        return value
 
     def render_kind(self, value, record):
         return record.get_kind_display()

@@ -242,8 +242,7 @@ def coaching_export_headers(*, currency: str) -> list[str]:
         "Rep",
         "Name",
         "Customers",
-        "Core customers",
-        *segments,
+        *segments,  # "Core customers" first: the core count is the first segment's
         "Core % of customers",
         "Core % of revenue",
         f"Revenue ({currency})",
@@ -274,7 +273,6 @@ def coaching_export_row(row: dict) -> list:
         row["rep_id"] or "Team median",
         row["name"],
         row["customers"],
-        row["core_customers"],
         *segments,
         pct(row["core_share_customers"]),
         pct(row["core_share_revenue"]),

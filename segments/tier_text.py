@@ -83,7 +83,7 @@ def _plural(n: int, one: str, many: str) -> str:
 
 def target_text(row: dict, distributor, period_end) -> str:
     """The gap of one target in words: "Spend $17,137 more by Mar 31, 2027", "Bring your average
-    order to at least $450: you average $320", "Pay within 30 days: you average 34.8"; "Met: ..."
+    order to at least $450: you average $320", "Pay within 30 days: you average 34.8 days"; "Met: ..."
     when met."""
     metric: Metric = row["metric"]
     value, target = row["value"], row["target"]
@@ -92,7 +92,8 @@ def target_text(row: dict, distributor, period_end) -> str:
     when = f" by {by}" if by else ""
     bound = "at least" if metric.direction == AT_LEAST else "at most"
     if row["met"]:
-        return f"Met: {shown_value} ({bound} {shown_target})"
+        unit = " days" if metric.kind == "days" else ""
+        return f"Met: {shown_value}{unit} ({bound} {shown_target}{unit})"
     if value is None:
         return {
             "average_order": f"Bring your average order to at least {shown_target}: no orders in the last 12 months",
@@ -111,7 +112,7 @@ def target_text(row: dict, distributor, period_end) -> str:
     if metric.key == "average_order":
         return f"Bring your average order to at least {shown_target}: you average {shown_value}"
     if metric.key == "days_to_pay":
-        return f"Pay within {shown_target} days: you average {shown_value}"
+        return f"Pay within {shown_target} days: you average {shown_value} days"
     if metric.key == "returns_pct":
         return f"Keep returns to at most {shown_target} of lines: yours are {shown_value}"
     if metric.key == "self_service_pct":

@@ -76,8 +76,13 @@ def format_money(value, distributor, decimals: int = 0) -> str:
     if amount is None or not amount.is_finite():
         return EMPTY
     locale, pattern = _pattern(_locale(distributor), "currency", decimals)
-    rounded = amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    rounded = _unsigned_zero(amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN))
     return pattern.apply(rounded, locale, currency=_currency(distributor), currency_digits=False)
+
+
+def _unsigned_zero(rounded: Decimal) -> Decimal:
+    """A rounded amount, without the sign of a zero: -0.004 shown to the cent is "$0.00", not "-$0.00"."""
+    return abs(rounded) if rounded == 0 else rounded
 
 
 @lru_cache(maxsize=128)
@@ -100,7 +105,7 @@ def format_number(value, distributor, decimals: int = 0) -> str:
     amount = to_decimal(value)
     if amount is None or not amount.is_finite():
         return EMPTY
-    rounded = amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    rounded = _unsigned_zero(amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN))
     fmt = "#,##0" + ("." + "0" * decimals if decimals else "")
     return format_decimal(rounded, format=fmt, locale=_locale(distributor))
 
@@ -111,7 +116,20 @@ def format_percent(ratio, distributor, decimals: int = 1) -> str:
     if value is None or not value.is_finite():
         return EMPTY
     locale, pattern = _pattern(_locale(distributor), "percent", decimals)
-    return pattern.apply(value, locale)
+    # Rounded here (half-even, as Babel would) so a ratio that rounds to zero loses its sign: "0.0%".
+    rounded = _unsigned_zero((value * 100).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN))
+    return pattern.apply(rounded / 100, locale)
+
+
+def format_points(value, distributor, decimals: int = 1) -> str:
+    """A difference of two percentages, in percentage points, signed: "+2.5 pt", "-3.4 pt", "0.0 pt"
+    (a difference that rounds to zero has no sign)."""
+    amount = to_decimal(value)
+    if amount is None or not amount.is_finite():
+        return EMPTY
+    text = format_number(amount, distributor, decimals)
+    rounded = amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    return f"{'+' if rounded > 0 else ''}{text} pt"
 
 
 def format_date(value, distributor) -> str:

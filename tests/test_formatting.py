@@ -63,6 +63,28 @@ def test_percentages_and_numbers_in_the_locale():
     assert formatting.format_percent(None, USD) == "—"
 
 
+def test_a_value_that_rounds_to_zero_shows_no_minus_sign():
+    assert formatting.format_money(Decimal("-0.40"), USD) == "$0"
+    assert formatting.format_money(Decimal("-0.5"), USD) == "$0"  # half-even: -0
+    assert formatting.format_money(-0.004, USD, decimals=2) == "$0.00"
+    assert formatting.format_money(Decimal("-0.40"), EUR_DE) == "0\xa0€"
+    assert formatting.format_money(Decimal("-0.6"), USD) == "-$1"
+    assert formatting.format_percent(Decimal("-0.0004"), USD) == "0.0%"
+    assert formatting.format_percent(-0.0, USD) == "0.0%"
+    assert formatting.format_percent(Decimal("-0.0004"), EUR_DE) == "0,0\xa0%"
+    assert formatting.format_percent(Decimal("-0.0006"), USD) == "-0.1%"
+    assert formatting.format_percent(Decimal("-0.004"), USD, decimals=0) == "0%"
+    assert formatting.format_number(Decimal("-0.3"), USD) == "0"
+    assert formatting.format_points(-0.04, USD) == "0.0 pt"
+    assert formatting.format_points(-0.0, USD) == "0.0 pt"
+    assert formatting.format_points(2.5, USD) == "+2.5 pt"
+    assert formatting.format_points(-3.4, EUR_DE) == "-3,4 pt"
+    assert formatting.format_points(None, USD) == "—"
+    template = Template("{{ gap|points:tenant }} | {{ share|pct:tenant }} | {{ amount|money:tenant }}")
+    html = template.render(Context({"tenant": USD, "gap": -0.0, "share": -0.01, "amount": -0.2}))
+    assert html == "0.0 pt | 0.0% | $0"
+
+
 def test_without_a_tenant_or_with_an_unknown_locale_the_defaults_apply():
     assert formatting.format_money(10, None) == "$10"
     assert formatting.format_date(date(2026, 1, 2), SimpleNamespace(locale="xx_NOPE", currency="USD")) == "Jan 2, 2026"

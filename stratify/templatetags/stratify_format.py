@@ -7,6 +7,7 @@
     {{ job.created_at|local_datetime:tenant }}
     {{ score.gm_pct|percent:tenant }}       a ratio: 0.234 -> 23.4%
     {{ row.revenue_pct|pct:tenant }}        already a percentage: 23.4 -> 23.4%
+    {{ row.gap|points:tenant }}             a difference of percentages: -3.4 -> -3.4 pt
     {{ count|number:tenant }}               1,234 / 1.234
     {% today tenant %}                      today's date
     {% money_attrs tenant %}                data-currency / data-locale for the charts (Intl.NumberFormat)
@@ -57,6 +58,12 @@ def pct(value, tenant=None):
     """A value already multiplied by 100."""
     amount = formatting.to_decimal(value)
     return formatting.EMPTY if amount is None else formatting.format_percent(amount / 100, tenant)
+
+
+@register.filter
+def points(value, tenant=None):
+    """A difference of percentages, in points, signed: "+2.5 pt", "0.0 pt", "-3.4 pt"."""
+    return formatting.format_points(value, tenant)
 
 
 @register.filter

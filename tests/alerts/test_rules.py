@@ -235,5 +235,8 @@ def test_the_fast_money_formatter_says_what_format_money_says():
     for locale, currency in (("en_US", "USD"), ("de_DE", "EUR"), ("fr_FR", "EUR"), ("en_IN", "INR"), ("ja_JP", "JPY")):
         distributor = Distributor(slug="x", name="x", locale=locale, currency=currency)
         fast = money_formatter(distributor)
-        for value in (0, 1, -1, 999.5, 1234.49, -1234567.5, 12345678901, Decimal("0.5"), Decimal("-0.5")):
+        for value in (0, 1, -1, 999.5, 1234.49, -1234567.5, 12345678901, Decimal("0.5"), Decimal("-0.5"), -0.4, -0.0):
             assert fast(value) == format_money(value, distributor), (locale, value)
+    # An amount that rounds to zero has no minus sign ("went from $1,036 to $0", not "to -$0").
+    usd = money_formatter(Distributor(slug="x", name="x", locale="en_US", currency="USD"))
+    assert usd(Decimal("-0.40")) == usd(Decimal("-0.5")) == usd(-0.0) == "$0" and usd(Decimal("-0.6")) == "-$1"

@@ -7,6 +7,7 @@ import io
 import statistics
 from decimal import ROUND_HALF_UP, Decimal
 
+import openpyxl
 import pytest
 from django.urls import reverse
 
@@ -126,6 +127,7 @@ def test_a_rep_sees_only_their_row_and_the_median(tenant_a):
     export = login(tenant_a.rep_user).get(reverse("coaching", kwargs={"tenant": tenant_a.slug}), {"export": "csv"})
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert [r[0] for r in rows[1:]] == ["alpha-R1", "Team median"]
+    assert rows[0].count("Core customers") == 1 and len(set(rows[0])) == len(rows[0])  # no column twice
     # The rep page: own page lists own customers only; another rep's page is 404.
     mine = login(tenant_a.rep_user).get(reverse("coaching-rep", kwargs={"tenant": tenant_a.slug, "rep_id": "alpha-R1"}))
     html = mine.content.decode()
@@ -151,6 +153,9 @@ def test_manager_pages_and_exports(tenant_a):
     assert sorted_page.status_code == 200
     xlsx = client.get(reverse("coaching", kwargs={"tenant": tenant_a.slug}), {"export": "xlsx"})
     assert xlsx.status_code == 200 and xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    headers = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert headers.count("Core customers") == 1 and len(set(headers)) == len(headers)
     empty = client.get(reverse("coaching-rep", kwargs={"tenant": tenant_a.slug, "rep_id": "alpha-R3"}))
     assert empty.status_code == 200 and "empty-book" in empty.content.decode()
 

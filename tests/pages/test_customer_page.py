@@ -54,6 +54,9 @@ def test_customer_page_shows_segment_reasons_trend_mix_playbook_and_interactions
     assert mix["Pipe"]["share"] == 100.0
     assert mix["Valves"]["share"] == 0.0 and mix["Valves"]["core_share"] == pytest.approx(33.3, abs=0.1)
     assert response.context["mix"][0]["gap"] < 0  # the biggest shortfall first
+    # The gaps in points, written by the shared `points` filter: signed, no "-0.0 pt".
+    gap_cells = re.findall(r'text-(?:danger|success|muted)">([^<]*) pt<', html)
+    assert f"{mix['Valves']['gap']:.1f}" in gap_cells and "-0.0" not in gap_cells
     # Playbook and benefits of the opportunistic tier (Silver by default).
     assert "Grow share of wallet" in html and "tier Silver" in html
     assert tenant_a.interaction.summary in html
@@ -110,7 +113,7 @@ def test_an_invalid_interaction_shows_errors_naming_the_field(tenant_a, run):
     assert response.status_code == 400
     html = response.content.decode()
     assert "Summary: This field is required." in html
-    assert "Date: Date: an interaction cannot be in the future." in html or "cannot be in the future" in html
+    assert "Date: An interaction cannot be in the future." in html and "Date: Date:" not in html
     with scopes_disabled():
         assert not Interaction.objects.filter(distributor=tenant_a.distributor, kind="visit").exists()
 

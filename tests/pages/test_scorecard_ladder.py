@@ -115,7 +115,7 @@ def test_service_drain_customer_is_shown_profit_behaviours_towards_the_top_tier(
     by = {t["metric"]: t for t in card["targets"]}
     days = by["days_to_pay"]
     assert days["value"] == 34.8 and days["target"] == 30 and days["met"] is False and days["gap"] == 4.8
-    assert days["text"] == "Pay within 30 days: you average 34.8"
+    assert days["text"] == "Pay within 30 days: you average 34.8 days"
     # 15 orders: 4,500 of purchases -> 300 an order, against at least 450.
     assert by["average_order"]["value"] == "300.00" and by["average_order"]["met"] is False
     assert by["average_order"]["text"] == "Bring your average order to at least $450: you average $300"
@@ -130,7 +130,7 @@ def test_service_drain_customer_is_shown_profit_behaviours_towards_the_top_tier(
     assert row.startswith('data-metric="days_to_pay" data-met="false"')
     assert "Not met" in row and "progressbar" not in row
     assert response.context["card"]["targets"][1]["pct"] is None
-    assert "Pay within 30 days: you average 34.8" in html and "Your path to Platinum" in html
+    assert "Pay within 30 days: you average 34.8 days" in html and "Your path to Platinum" in html
     assert "What Platinum adds:" in html
 
 
