@@ -112,17 +112,24 @@ class MyCustomersTable(LeanTable):
         )
 
     def render_attention(self, value=None, record=None):
+        """The count, and the biggest `ATTENTION_SHOWN` alerts in words (a customer may have dozens:
+        the rest are counted, all of them in the badge's title and on the customer's page)."""
         reasons = self._attention.get(record.pk, [])
         if not reasons:
             return ""
+        shown, more = reasons[:ATTENTION_SHOWN], len(reasons) - ATTENTION_SHOWN
         return format_html(
             '<span class="badge text-bg-warning" title="{}">⚠ {}</span>'
-            '<ul class="attention-reasons small mb-0">{}</ul>',
+            '<ul class="attention-reasons small mb-0">{}{}</ul>',
             "; ".join(reasons),
             len(reasons),
-            format_html_join("", "<li>{}</li>", ((r,) for r in reasons)),
+            format_html_join("", "<li>{}</li>", ((r,) for r in shown)),
+            format_html('<li class="text-muted">and {} more</li>', more) if more > 0 else "",
         )
 
+
+# Alerts listed in the customers table's Attention column (the biggest money first; the rest counted).
+ATTENTION_SHOWN = 3
 
 # The export's columns: (header, field, kind). Money is rounded to the cent under a header naming the
 # currency, GM % is a percentage, segments are their labels (stratify.exports types the cells).

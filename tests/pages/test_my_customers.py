@@ -110,6 +110,25 @@ def test_table_shows_movement_and_attention_reasons(tenant_a, scored):
     assert "Moved down" in html
 
 
+def test_attention_lists_the_biggest_alerts_and_counts_the_rest(tenant_a, scored):
+    """A customer with many open alerts: the count, the three with the most money at stake in words,
+    and "and N more" (the row stays readable; every alert is on the customer's page)."""
+    dropped = scored["dropped"]
+    with scopes_disabled():
+        run = Alert.objects.get(customer=dropped).raised_run
+        for i in range(6):
+            Alert.objects.create(
+                distributor=tenant_a.distributor, kind="replenishment_due", severity="low",
+                key=f"{dropped.pk}|product|SKU{i}", customer=dropped, subject_type="product", subject=f"SKU{i}",
+                raised_run=run, last_run=run, amount=200 + i, figures={}, message="due",
+            )  # fmt: skip
+    html = login(tenant_a.rep_user).get(url(tenant_a)).content.decode()
+    assert "⚠ 7</span>" in html
+    assert all(f"<li>Replenishment due: SKU{i}</li>" in html for i in (5, 4, 3))  # the biggest amounts
+    assert "SKU2</li>" not in html and "<li>Moved down</li>" not in html
+    assert '<li class="text-muted">and 4 more</li>' in html
+
+
 def test_sorting_by_revenue(tenant_a, scored):
     rows = accounts(login(tenant_a.rep_user).get(url(tenant_a), {"sort": "-revenue"}))
     assert rows[0] == "alpha-D1"
