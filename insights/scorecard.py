@@ -61,7 +61,9 @@ def target_rows(rows: list[dict], distributor, period_end) -> list[dict]:
 def scorecard_data(*, distributor, customer) -> dict:
     """What a customer may see about their own account. Nothing internal: the tier is named by its
     customer-facing name; no segment, score, rank, cost-to-serve or margin, and no other customer.
-    `available` is False when the tenant has no published run or the customer is not in it. A fixed
+    `available` is False when the tenant has no published run (`reason` "no_run"), the customer bought
+    nothing in the run's windows ("no_recent_purchases": not in the run) or its segment has
+    no tier ("no_tier"); the page words each without internal labels. A fixed
     number of queries. Money stays Decimal (`insights.api.scorecard_body` writes it for JSON)."""
     run, _previous = published_runs(distributor=distributor)
     score = score_for(distributor=distributor, run=run, customer=customer)
@@ -70,12 +72,15 @@ def scorecard_data(*, distributor, customer) -> dict:
         "customer": {"account": customer.customer_id, "name": customer.name or customer.customer_id},
         "currency": distributor.currency,
     }
-    if score is None:
-        return base
+    if run is None:
+        return {**base, "reason": "no_run"}
+    if score is None:  # not in the run: no purchase in its window nor the one before (a lapsed one is)
+        window_days = int((run.settings or {}).get("window_days", 365))
+        return {**base, "reason": "no_recent_purchases", "as_of": run.as_of.isoformat(), "window_days": window_days}
     policies = policy_list(distributor=distributor)
     policy = policy_for_segment(policies, score.segment)
     if policy is None:
-        return base
+        return {**base, "reason": "no_tier"}
     figures = figures_for(distributor=distributor, customer=customer, as_of=run.as_of)
     goal, aim, rows = goal_targets(policies=policies, policy=policy, figures=figures)
     period_end = qualification_end(distributor=distributor, run=run)

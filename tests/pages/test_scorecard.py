@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from stratify.formatting import format_date
 from tests.conftest import api_as
 
 from .conftest import add_sales, login, make_run
@@ -119,7 +120,15 @@ def test_scorecard_api_not_yet_available(tenant_a):
     assert data["available"] is False
 
 
-def test_customer_in_no_score_row_sees_not_available(tenant_a):
-    make_run(tenant_a.distributor, {tenant_a.unassigned_customer: {"segment": "core"}})
+def test_a_customer_not_in_the_run_is_told_why_not_to_wait(tenant_a):
+    """Not in the published run (no purchase in its window or the one before: a lapsed customer is
+    in it, with its tier): the page says there were no purchases, and that the scorecard returns with
+    the next order (never "check back soon", which would never change)."""
+    scores = {tenant_a.unassigned_customer: {"segment": "core"}}
+    run = make_run(tenant_a.distributor, scores)
     response = login(tenant_a.customer_user).get(scorecard(tenant_a))
-    assert "not yet available" in response.content.decode()
+    html = response.content.decode()
+    assert response.context["card"]["reason"] == "no_recent_purchases"
+    assert "We have no purchases from your account in the 365 days to" in html and "after your next order" in html
+    assert format_date(run.as_of, tenant_a.distributor) in html
+    assert "not yet available" not in html and "lapsed" not in html.lower()
