@@ -50,8 +50,9 @@ def test_second_tenants_first_run_job_and_import_are_number_one_on_pages(tenant_
 
     settings_page = client.get(page(tenant_b, "model-settings")).content.decode()
     assert f'<a href="/{tenant_b.slug}/model/runs/1/">#1</a>' in settings_page
-    assert "job #2" in client.get(f"/{tenant_b.slug}/jobs/2/").content.decode()
+    assert "Model run job #2" in client.get(f"/{tenant_b.slug}/jobs/2/").content.decode()
     jobs_page = client.get(page(tenant_b, "job-list")).content.decode()
+    assert "Model run" in jobs_page and ">stratify<" not in jobs_page  # kinds in words, not codes
     assert (
         f'<a href="/{tenant_b.slug}/jobs/2/">2</a>' in jobs_page
         and f'<a href="/{tenant_b.slug}/jobs/1/">1</a>' in jobs_page

@@ -6,6 +6,8 @@ from django.db import models
 from stratify.tenancy.models import TenantOwnedModel
 from stratify.tenancy.numbering import TenantNumbered
 
+from .registry import kind_label
+
 
 class Job(TenantOwnedModel, TenantNumbered):
     """`number` is per tenant (pages, URLs and the API use it); imports, jobs of kind "import", share it."""
@@ -43,6 +45,11 @@ class Job(TenantOwnedModel, TenantNumbered):
             models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat_idx"),
         ]
         ordering = ["-created_at", "-id"]
+
+    @property
+    def kind_label(self) -> str:
+        """The kind in words (`registry.KIND_LABELS`)."""
+        return kind_label(self.kind)
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.number} ({self.status})"

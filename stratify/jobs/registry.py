@@ -71,6 +71,22 @@ class JobSuperseded(BaseException):  # noqa: N818 - a signal like asyncio.Cancel
     owns. Transactions it passes through roll back; `job_execute` swallows it and records nothing."""
 
 
+# What each kind of job is called on the pages (the kinds are codes; any other kind is shown humanised).
+KIND_LABELS = {
+    "import": "Import",
+    "stratify": "Model run",
+    RESTRATIFY_JOB_KIND: "Model run after an import",
+    "profit_centers": "Profit centers",
+    CUT_TABLES_JOB_KIND: "Supplier cut tables",
+    RAISE_ALERTS_JOB_KIND: "Alerts",
+}
+
+
+def kind_label(kind: str) -> str:
+    """A job kind in words, for people."""
+    return KIND_LABELS.get(kind) or kind.replace("_", " ").capitalize()
+
+
 def job_handler(kind: str, *, queue: str | None = None) -> Callable[[Handler], Handler]:
     """Register the handler of `kind`; `queue` (one of routing.JOB_QUEUES: "imports", "runs",
     "insights", "email") is the Celery queue its jobs go to (see stratify/jobs/routing.py)."""

@@ -9,6 +9,7 @@ from stratify.formatting import format_datetime
 from stratify.tenancy.lists import LeanTable
 
 from .models import Job
+from .registry import kind_label
 
 
 class JobTable(LeanTable):
@@ -43,6 +44,9 @@ class JobTable(LeanTable):
         head, _, tail = self._url.rpartition(f"/{self.URL_PLACEHOLDER}/")
         url = f"{head}/{value}/{tail}"
         return format_html('<a href="{}">{}</a>', url, value)
+
+    def render_kind(self, value, record):
+        return kind_label(value)
 
     def render_status(self, value, record):
         return record.get_status_display()
