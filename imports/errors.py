@@ -11,6 +11,7 @@ reason, and the error file by the import's own size limit (see ErrorFile)."""
 
 import gzip
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -315,13 +316,16 @@ class ErrorLog:
         return failure
 
 
+def error_files_root() -> Path:
+    """The folder of the imports' error files (one subfolder per tenant)."""
+    return Path(settings.MEDIA_ROOT) / "import-errors"
+
+
 def error_files_purge(*, now: float | None = None) -> int:
     """Delete the error files older than IMPORT_KEEP_ERROR_FILES_DAYS (so the folder is bounded by the
     failed imports of that many days; an older job's errors.csv lists its first LIMIT errors and
     counts the rest). `now`: a Unix time (tests). Returns how many were deleted."""
-    import time
-
-    root = Path(settings.MEDIA_ROOT) / "import-errors"
+    root = error_files_root()
     if not root.is_dir():
         return 0
     cutoff = (now if now is not None else time.time()) - float(settings.IMPORT_KEEP_ERROR_FILES_DAYS) * 86400

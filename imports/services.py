@@ -34,7 +34,7 @@ from stratify.jobs.registry import RESTRATIFY_JOB_KIND
 from stratify.jobs.services import job_cancel, job_enqueue, job_execute, job_fence, job_record_result
 
 from . import formats
-from .errors import ErrorFile, ErrorLog, ImportFailed, clip
+from .errors import ErrorFile, ErrorLog, ImportFailed, clip, error_files_root
 from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, KINDS, get_kind
 from .loading import Stage, find_duplicates, find_unknown_references, merge
 from .models import ColumnMapping
@@ -152,7 +152,7 @@ def _record_failure(job: Job, failure: ImportFailed, kind_name: str) -> None:
 
 def error_file_path(job: Job) -> Path:
     """Where the import `job` keeps every error when they outnumber the listed ones."""
-    return Path(settings.MEDIA_ROOT) / "import-errors" / job.distributor.slug / f"import-{job.pk}.csv.gz"
+    return error_files_root() / job.distributor.slug / f"import-{job.pk}.csv.gz"
 
 
 def run_import(job: Job, progress) -> dict:

@@ -19,6 +19,7 @@ from segments.selectors import (
     tier_history,
 )
 from segments.tier_text import COVERAGE_TEXT, format_figure, target_text, tier_adds, tier_benefits
+from stratify.engine import ModelSettings
 
 from .customers import monthly_trend
 
@@ -75,7 +76,7 @@ def scorecard_data(*, distributor, customer) -> dict:
     if run is None:
         return {**base, "reason": "no_run"}
     if score is None:  # not in the run: no purchase in its window nor the one before (a lapsed one is)
-        window_days = int((run.settings or {}).get("window_days", 365))
+        window_days = int(ModelSettings.from_dict(run.settings).window_days)
         return {**base, "reason": "no_recent_purchases", "as_of": run.as_of.isoformat(), "window_days": window_days}
     policies = policy_list(distributor=distributor)
     policy = policy_for_segment(policies, score.segment)

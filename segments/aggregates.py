@@ -59,16 +59,17 @@ MONEY_UNITS = ("revenue", "prior_revenue", "gross_margin", "ar_base")
 
 def latest_invoice_date(*, distributor) -> date | None:
     """Default `as_of`: the tenant's latest invoice date (None without lines); uses the date index."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT max(invoice_date) FROM {LINES} WHERE distributor_id = %s", [distributor.pk])
-        value = cursor.fetchone()[0]
-    return None if value is None else as_date(value)
+    return _edge_invoice_date(distributor, "max")
 
 
 def first_invoice_date(*, distributor) -> date | None:
     """The tenant's first invoice date (None without lines): the earliest `as_of` a run may take."""
+    return _edge_invoice_date(distributor, "min")
+
+
+def _edge_invoice_date(distributor, edge: str) -> date | None:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT min(invoice_date) FROM {LINES} WHERE distributor_id = %s", [distributor.pk])
+        cursor.execute(f"SELECT {edge}(invoice_date) FROM {LINES} WHERE distributor_id = %s", [distributor.pk])
         value = cursor.fetchone()[0]
     return None if value is None else as_date(value)
 
