@@ -18,7 +18,7 @@ from sales.filters import customer_field_choices
 from sales.selectors import rep_list
 from segments.policies import policy_for_segment
 from segments.selectors import policy_list
-from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
+from segments.vocabulary import FACTOR_LABELS, SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.exports import Money
 from stratify.formatting import format_money
 from stratify.tenancy.converters import encode_erp_id
@@ -37,7 +37,8 @@ FIGURE_LABELS = {
     "window_revenue": "Total, window", "core_buyers_share": "Core customers buying it",
     "core_median_revenue": "Core median", "cycle_days": "Cycle (days)", "cycle_source": "Cycle from",
     "days_since_last_purchase": "Days since last purchase", "purchase_dates": "Purchase dates",
-    "average_revenue_per_purchase": "Per purchase", "axis": "Axis", "rank": "Rank", "threshold": "Threshold",
+    "average_revenue_per_purchase": "Per purchase", "axis": "Axis", "rank": "Percentile rank",
+    "threshold": "Core threshold",
     "factor": "Factor to raise", "median_core_net_profit": "Median core net profit", "net_profit": "Net profit",
     "cost_per_1000": "Cost per 1,000", "core_median_cost_per_1000": "Core median per 1,000",
     "activity": "Activity", "core_recent_total": "Core total, recent",
@@ -47,18 +48,44 @@ FIGURE_LABELS = {
 }  # fmt: skip
 
 
-def figures_list(alert) -> list[tuple[str, str]]:
-    """The figures behind an alert as (label, text) pairs (lists, e.g. who cut most, are in the message)."""
+# Figures that are money (decimal strings in the alert's figures), shown in the tenant's currency.
+MONEY_FIGURES = frozenset({
+    "net_profit_before", "net_profit_now", "net_profit_change", "prior_window_revenue", "recent_revenue",
+    "year_earlier_revenue", "revenue_per_30_days", "category_window_revenue", "category_prior_revenue",
+    "window_revenue", "core_median_revenue", "average_revenue_per_purchase", "median_core_net_profit",
+    "net_profit", "core_recent_total", "core_year_earlier_total",
+})  # fmt: skip
+SHARE_FIGURES = frozenset({"drop", "core_buyers_share", "core_share_before", "core_share_now"})
+RANK_FIGURES = frozenset({"rank", "threshold"})  # percentile ranks: a tenth of a point tells them apart
+# Figures that hold a code of the rules (`alerts.rules`): shown in words.
+CODE_WORDS = {
+    "cycle_source": {"product": "the product's replacement cycle", "history": "the customer's usual interval"},
+    "axis": {"value": "Value", "profit": "Profit"},
+    "factor": FACTOR_LABELS,
+    **dict.fromkeys(("from_segment", "to_segment", "previous_segment", "segment"), SEGMENT_LABELS),
+}
+
+
+def figures_list(alert, distributor=None) -> list[tuple[str, str]]:
+    """The figures behind an alert as (label, text) pairs in plain words: money in the tenant's
+    currency (with `distributor`), shares as percentages, the rules' codes (segments, factors, where a
+    cycle comes from) as words. Lists, e.g. who cut most, are in the message."""
     out = []
     for key, value in (alert.figures or {}).items():
-        if isinstance(value, (list, dict)):
+        if isinstance(value, (list, dict)) or value in ("", None):
             continue
-        if key in ("drop", "core_buyers_share", "core_share_before", "core_share_now"):
+        if key in SHARE_FIGURES:
             text = f"{float(value):.0%}"
-        elif key in ("from_segment", "to_segment", "previous_segment", "segment"):
-            text = SEGMENT_LABELS.get(value, value)
+        elif key in RANK_FIGURES:
+            text = f"{float(value):.1%}"
+        elif key in MONEY_FIGURES and distributor is not None:
+            text = format_money(value, distributor)
+        elif key in CODE_WORDS:
+            text = CODE_WORDS[key].get(value, str(value).replace("_", " "))
+        elif key == "activity":
+            text = str(value).capitalize()
         else:
-            text = str(value)
+            text = f"{value:g}" if isinstance(value, float) else str(value)
         out.append((FIGURE_LABELS.get(key, key.replace("_", " ").capitalize()), text))
     return out
 
@@ -79,7 +106,7 @@ def _shown(alerts, distributor) -> None:
     head, tail = url.rsplit("/0/", 1)
     for alert in alerts:
         alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
-        alert.figures_text = format_html_join(" · ", "{}: {}", figures_list(alert))  # each part escaped
+        alert.figures_text = format_html_join(" · ", "{}: {}", figures_list(alert, distributor))  # each part escaped
         alert.severity_css = SEVERITY_CSS.get(alert.severity, "")
         alert.status_url = f"{head}/{alert.pk}/{tail}"
 

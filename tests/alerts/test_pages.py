@@ -166,3 +166,31 @@ def test_rep_response_and_worklist_pages(tenant_a, alerts_a):
     second = rep.get(u("worklist", tenant_a), {"page": 2}).context
     assert sum(len(g["alerts"]) for g in second["groups"]) == 5
     assert rep.get(u("worklist", tenant_a), {"page": "x"}).status_code == 200
+
+
+def test_figures_read_in_words_and_the_tenants_currency(tenant_a):
+    """The figures under an alert: money in the tenant's currency, shares as percentages, the rules'
+    codes (where a cycle comes from, a factor, a segment) in words, never as the code."""
+    from insights.alerts import figures_list
+
+    alert = Alert(
+        kind="replenishment_due",
+        figures={
+            "cycle_days": 30.0, "cycle_source": "history", "days_since_last_purchase": 41,
+            "average_revenue_per_purchase": "1234.50", "factor": "share_of_wallet", "from_segment": "service_drain",
+            "drop": 0.4231, "rank": 0.7512, "cut_most": [{"customer_id": "C1"}],
+        },
+    )  # fmt: skip
+    shown = dict(figures_list(alert, tenant_a.distributor))
+    assert shown == {
+        "Cycle (days)": "30",
+        "Cycle from": "the customer's usual interval",
+        "Days since last purchase": "41",
+        "Per purchase": "$1,234",  # the tenant's currency (USD, en_US): whole units, as the sentences
+        "Factor to raise": "Share of wallet",
+        "From": "Service drain",
+        "Drop": "42%",
+        "Percentile rank": "75.1%",
+    }
+    tenant_a.distributor.currency, tenant_a.distributor.locale = "EUR", "de_DE"
+    assert dict(figures_list(alert, tenant_a.distributor))["Per purchase"] == "1.234\xa0€"
