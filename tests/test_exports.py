@@ -150,3 +150,21 @@ def test_the_customers_export_keeps_the_page_s_sort(scored):
         ]
         exported = [row[0] for row in read(client.get(url, {"sort": sort, "export": "csv"}), "csv")[1:]]
         assert len(exported) > 1 and exported == [escape_formula(a) for a in page_order], sort
+
+
+def test_sorting_puts_customers_without_a_figure_last_both_ways(scored):
+    """A customer not in the run has no revenue: it comes after every figure whether the page sorts up
+    or down, on both databases (PostgreSQL puts NULLs first when sorting down, SQLite when sorting up)."""
+    with scopes_disabled():
+        f.CustomerFactory(distributor=scored.distributor, rep=scored.rep, customer_id="alpha-new", name="New")
+    url = reverse("my-customers", kwargs={"tenant": scored.slug})
+    client = login(scored.rep_user)
+    for sort in ("revenue", "-revenue"):
+        revenues = [row.record.revenue for row in client.get(url, {"sort": sort}).context["table"].page.object_list]
+        header, *rows = read(client.get(url, {"sort": sort, "export": "csv"}), "csv")
+        column = next(i for i, name in enumerate(header) if name.startswith("Revenue"))
+        exported = [row[column] for row in rows]
+        figures = [r for r in revenues if r is not None]
+        assert figures and None in revenues, revenues  # the fixture has both
+        assert revenues == figures + [None] * (len(revenues) - len(figures)), (sort, revenues)
+        assert exported[-1] == "" and exported[0] != "", (sort, exported)

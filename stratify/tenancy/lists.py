@@ -14,9 +14,11 @@ from collections.abc import Iterable, Sequence
 
 import django_tables2 as tables
 from django.core.paginator import Page
+from django.db.models import F
 from django.utils.html import conditional_escape
 from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
+from django_tables2.data import TableQuerysetData
 
 from stratify.exports import EXPORT_FORMATS, export_response
 
@@ -43,6 +45,16 @@ def _with_query(request, values: dict):
     return clone
 
 
+def _empty_last(term):
+    """An `order_by` term with NULLs last: a field name ("-revenue") as an F expression; an
+    expression (a column's own ordering) as it is."""
+    if not isinstance(term, str) or term == "?":
+        return term
+    descending = term.startswith("-")
+    field = F(term.lstrip("-"))
+    return field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
+
+
 class LeanTable(tables.Table):
     """A django-tables2 table whose cells are rendered by `render_<name>(value, record)` when the
     column has one, else escaped; `None`/"" shows the column default unless the column is listed
@@ -55,6 +67,20 @@ class LeanTable(tables.Table):
     class Meta:
         template_name = "partials/table.html"
         attrs = {"class": "table table-sm table-hover align-middle mb-0"}
+
+    @property
+    def order_by(self):
+        return self._order_by
+
+    @order_by.setter
+    def order_by(self, value):
+        """django-tables2's sort, with empty values last in both directions: PostgreSQL puts NULLs
+        first when sorting down (a manager sorting by revenue saw the customers without one first),
+        SQLite when sorting up."""
+        tables.Table.order_by.fset(self, value)
+        if self._order_by and isinstance(self.data, TableQuerysetData):
+            rows = self.data.data
+            self.data.data = rows.order_by(*(_empty_last(term) for term in rows.query.order_by))
 
     def cell_value(self, record, name):
         """The raw value of column `name` for `record` (override for related or computed columns)."""
