@@ -1390,7 +1390,10 @@ class AlertSettingsView(TenantViewMixin, TemplateView):
         try:
             alert_settings_update(distributor=self.distributor, data=data, actor=request.user)
         except AlertError as error:
-            context = self.get_context_data(errors=error.errors, values=data, error=str(error))
+            # The page names a setting by its label (the API by its field name).
+            label = {name: label for name, _, _, label in SETTING_FIELDS}.get(error.field, error.field)
+            first = error.errors[error.field][0] if error.field in error.errors else str(error)
+            context = self.get_context_data(errors=error.errors, values=data, error=f"{label}: {first}")
             return self.render_to_response(context, status=400)
         messages.success(request, "Alert settings saved. They apply from the next published run.")
         return redirect("alert-settings", tenant=self.distributor.slug)
