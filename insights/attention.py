@@ -10,6 +10,7 @@ from collections import defaultdict
 from django.db.models import Exists, OuterRef, Q
 
 from alerts.models import Alert, Kind, Status
+from sales.models import Product
 
 ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED)
 KIND_LABELS = dict(Kind.choices)
@@ -29,17 +30,28 @@ def attention_q(prefix: str = "") -> Q:
 
 
 def attention_by_customer(*, distributor, customers) -> dict[int, list[str]]:
-    """{customer pk: [the open alerts in words, biggest money first]} for `customers` (pks)."""
+    """{customer pk: [the open alerts in words, biggest money first]} for `customers` (pks). A
+    product is named by its code and name ("Replenishment due: SKU-1 (Filter cartridge)")."""
     reasons: dict[int, list[str]] = defaultdict(list)
     pks = list(customers)
     if not pks:
         return {}
-    rows = (
+    rows = list(
         Alert.objects.filter(distributor=distributor, status__in=ACTIVE, customer_id__in=pks)
         .order_by("-amount", "id")
         .values_list("customer_id", "kind", "subject_type", "subject")
     )
+    codes = {subject for _, _, subject_type, subject in rows if subject_type == "product"}
+    names = dict(
+        Product.objects.filter(distributor=distributor, product_id__in=codes)
+        .exclude(name="")
+        .values_list("product_id", "name")
+    ) if codes else {}  # fmt: skip
     for customer, kind, subject_type, subject in rows:
         label = KIND_LABELS.get(kind, kind)
-        reasons[customer].append(label if subject_type == "customer" else f"{label}: {subject}")
+        if subject_type == "customer":
+            reasons[customer].append(label)
+            continue
+        name = names.get(subject) if subject_type == "product" else None
+        reasons[customer].append(f"{label}: {subject} ({name})" if name else f"{label}: {subject}")
     return dict(reasons)

@@ -122,9 +122,11 @@ def test_attention_lists_the_biggest_alerts_and_counts_the_rest(tenant_a, scored
                 key=f"{dropped.pk}|product|SKU{i}", customer=dropped, subject_type="product", subject=f"SKU{i}",
                 raised_run=run, last_run=run, amount=200 + i, figures={}, message="due",
             )  # fmt: skip
+        f.ProductFactory(distributor=tenant_a.distributor, product_id="SKU5", name="Filter cartridge")
     html = login(tenant_a.rep_user).get(url(tenant_a)).content.decode()
     assert "⚠ 7</span>" in html
-    assert all(f"<li>Replenishment due: SKU{i}</li>" in html for i in (5, 4, 3))  # the biggest amounts
+    assert "<li>Replenishment due: SKU5 (Filter cartridge)</li>" in html  # a product by its code and name
+    assert all(f"<li>Replenishment due: SKU{i}</li>" in html for i in (4, 3))  # the biggest amounts
     assert "SKU2</li>" not in html and "<li>Moved down</li>" not in html
     assert '<li class="text-muted">and 4 more</li>' in html
 
