@@ -39,7 +39,7 @@ from .formats import BOOL, CHOICE, DATE, DECIMAL, INT, KINDS, get_kind
 from .loading import Stage, find_duplicates, find_unknown_references, merge
 from .models import ColumnMapping
 from .reading import check_size, inspect_file, iter_chunks, preview, read_headers
-from .uploads import upload_discard, upload_folder_of
+from .uploads import upload_dir, upload_discard, upload_folder_of
 from .validation import (
     DATE_SAMPLE,
     ISO_FORMAT,
@@ -324,10 +324,6 @@ def load_frame(*, distributor, kind: str, frame: pd.DataFrame, progress=None) ->
 
 
 # --- uploads, preview and mapping memory -----------------------------------------------------------
-
-
-def upload_dir(distributor) -> Path:
-    return Path(settings.MEDIA_ROOT) / "imports" / distributor.slug
 
 
 def upload_save(*, distributor, uploaded, kind: str) -> tuple[str, Path]:

@@ -77,12 +77,17 @@ def imports_root() -> Path:
     return Path(settings.MEDIA_ROOT) / "imports"
 
 
+def upload_dir(distributor) -> Path:
+    """The tenant's uploads folder: MEDIA_ROOT/imports/<tenant>/ (one sub-folder per upload)."""
+    return imports_root() / distributor.slug
+
+
 def upload_folder_of(path: str | Path, distributor) -> Path | None:
     """The upload folder (MEDIA_ROOT/imports/<tenant>/<id>/) holding `path`, or None for a file that
     is not one of this tenant's uploads (e.g. a path given to `manage.py import_data`)."""
     try:
         folder = Path(path).resolve().parent
-        tenant_root = (imports_root() / distributor.slug).resolve()
+        tenant_root = upload_dir(distributor).resolve()
     except (OSError, ValueError):
         return None
     return folder if folder.parent == tenant_root else None

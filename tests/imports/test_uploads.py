@@ -17,9 +17,9 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 import imports.uploads
-from imports.services import import_run_now, import_start, upload_dir, upload_save
+from imports.services import import_run_now, import_start, upload_save
 from imports.tasks import purge_uploads_task
-from imports.uploads import uploads_purge
+from imports.uploads import upload_dir, uploads_purge
 from stratify.jobs.models import Job
 from tests.conftest import api_as
 
