@@ -20,7 +20,6 @@ from django.db.models import (
     Sum,
     Value,
     When,
-    Window,
 )
 
 from sales.models import Customer
@@ -49,6 +48,7 @@ CHOICES = {
 }
 
 
+ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED)  # the alerts still to work
 ALERTS_CACHE_SECONDS = 6 * 3600
 
 
@@ -119,15 +119,16 @@ def export_record(alert: Alert) -> dict:
 
 
 def open_count(*, distributor, membership) -> int:
-    """The navigation's count: open alerts of the caller (reps: theirs; managers: all)."""
-    return visible_alerts(distributor=distributor, membership=membership).filter(status=Status.OPEN).count()
+    """The navigation's count: the alerts the caller has to work, open or acknowledged (reps: their
+    customers'; managers: all), as the worklist and the dashboard count them."""
+    return visible_alerts(distributor=distributor, membership=membership).filter(status__in=ACTIVE).count()
 
 
 def counts_by_kind(*, distributor, membership=None) -> list[dict]:
     """Per kind: open and acknowledged alerts and their money at stake (every kind listed)."""
     rows = (
         visible_alerts(distributor=distributor, membership=membership)
-        .filter(status__in=(Status.OPEN, Status.ACKNOWLEDGED))
+        .filter(status__in=ACTIVE)
         .values("kind")
         .annotate(count=Count("id"), amount=Sum("amount"))
     )
@@ -141,7 +142,7 @@ def counts_by_kind(*, distributor, membership=None) -> list[dict]:
 def distributor_alerts(*, distributor) -> QuerySet[Alert]:
     """The distributor-wide alerts still open or acknowledged (managers' panel)."""
     return Alert.objects.filter(
-        distributor=distributor, kind__in=DISTRIBUTOR_KINDS, status__in=(Status.OPEN, Status.ACKNOWLEDGED)
+        distributor=distributor, kind__in=DISTRIBUTOR_KINDS, status__in=ACTIVE
     ).order_by("-amount", "id")
 
 
@@ -161,7 +162,7 @@ def worklist_alerts(*, distributor, membership) -> QuerySet[Alert]:
     """The caller's open and acknowledged alerts on customers, biggest money at stake first."""
     return (
         visible_alerts(distributor=distributor, membership=membership)
-        .filter(status__in=(Status.OPEN, Status.ACKNOWLEDGED), customer__isnull=False)
+        .filter(status__in=ACTIVE, customer__isnull=False)
         # Amount is never NULL, so NULLS LAST is the same order; but unlike `-amount` it is not the
         # amount index's order, so for a rep PostgreSQL reads their customers' alerts (index on the
         # customer) and sorts those few, instead of walking every alert of the tenant in amount order
@@ -170,32 +171,41 @@ def worklist_alerts(*, distributor, membership) -> QuerySet[Alert]:
     )
 
 
-def worklist(*, distributor, membership, page: int = 1, per_page: int = 50) -> dict:
-    """Page `page` (clamped to 1..pages) of the caller's open and acknowledged alerts, biggest money at
-    stake first, grouped by customer (customers in the order of their biggest alert): {"groups",
-    "total", "page", "pages"}. The page and the total come from one query (a window count); a page past
-    the end costs a second one."""
-    alerts_qs = (
-        worklist_alerts(distributor=distributor, membership=membership)
-        .select_related("customer")
-        .annotate(total=Window(Count("id")))
+def worklist(*, distributor, membership, page: int = 1, per_page: int = 20) -> dict:
+    """Page `page` (clamped to 1..pages) of the caller's worklist: `per_page` customers with every one
+    of their open and acknowledged alerts, the customers in the order of their money at stake (the
+    sum of those alerts), each customer's alerts biggest first; a customer is never split across
+    pages. Managers also work the distributor-wide alerts (`distributor`; the page shows them first). Returns
+    {"groups", "distributor", "total" (alerts to work), "page", "pages"}: three queries (totals, the
+    page's customers, their alerts) and one for managers' distributor-wide alerts."""
+    alerts = worklist_alerts(distributor=distributor, membership=membership)
+    totals = alerts.aggregate(alerts=Count("id"), customers=Count("customer_id", distinct=True))
+    pages = max(1, -(-totals["customers"] // per_page))
+    page = min(max(1, page), pages)
+    ranked = list(
+        alerts.order_by()
+        .values("customer_id")
+        .annotate(amount=Sum("amount"))
+        .order_by("-amount", "customer_id")[(page - 1) * per_page : page * per_page]
     )
-    page = max(1, page)
-    alerts = list(alerts_qs[(page - 1) * per_page : page * per_page])
-    total = alerts[0].total if alerts else 0
-    if not alerts and page > 1:  # past the end: the last page
-        total = worklist_alerts(distributor=distributor, membership=membership).count()
-        page = max(1, -(-total // per_page))
-        alerts = list(alerts_qs[(page - 1) * per_page : page * per_page])
-    groups: dict[int, dict] = {}
-    for alert in alerts:
-        group = groups.setdefault(
-            alert.customer_id, {"customer": alert.customer, "alerts": [], "amount": Decimal(0), "segment": ""}
-        )
+    groups = {
+        row["customer_id"]: {"customer": None, "alerts": [], "amount": row["amount"], "segment": ""} for row in ranked
+    }
+    for alert in alerts.filter(customer_id__in=list(groups)).select_related("customer"):
+        group = groups[alert.customer_id]
+        group["customer"] = alert.customer
         group["alerts"].append(alert)
-        group["amount"] += alert.amount
         group["segment"] = group["segment"] or alert.segment
-    return {"groups": list(groups.values()), "total": total, "page": page, "pages": max(1, -(-total // per_page))}
+    wide = []
+    if membership is not None and membership.role == Role.MANAGER:
+        wide = list(distributor_alerts(distributor=distributor))
+    return {
+        "groups": list(groups.values()),
+        "distributor": wide,
+        "total": totals["alerts"] + len(wide),
+        "page": page,
+        "pages": pages,
+    }
 
 
 def rep_response(*, distributor) -> list[dict]:
@@ -275,7 +285,7 @@ def open_by_rep(*, distributor, rep_pks, assignment: str | None = None) -> dict[
 
     def compute(rep_filter):
         rows = (
-            Alert.objects.filter(distributor=distributor, status__in=(Status.OPEN, Status.ACKNOWLEDGED), **rep_filter)
+            Alert.objects.filter(distributor=distributor, status__in=ACTIVE, **rep_filter)
             .values("customer__rep_id")
             .annotate(open=Count("id"), money_at_stake=Sum("amount"))
             .order_by()

@@ -95,7 +95,7 @@ def playbook_line(policy) -> str:
     return text.splitlines()[0] if text else ""
 
 
-WORKLIST_PAGE = 50
+WORKLIST_CUSTOMERS = 20  # customers a worklist page shows, each with all of its alerts
 
 
 def _shown(alerts, distributor) -> None:
@@ -112,9 +112,14 @@ def _shown(alerts, distributor) -> None:
 
 
 def worklist_context(*, distributor, membership, page: int = 1) -> dict:
-    """One page of the worklist (WORKLIST_PAGE alerts, biggest money at stake first, grouped by customer)."""
-    found = alert_selectors.worklist(distributor=distributor, membership=membership, page=page, per_page=WORKLIST_PAGE)
+    """One page of the worklist: WORKLIST_CUSTOMERS customers, biggest money at stake first, each with
+    all of its alerts; for managers, the distributor-wide alerts first on the first page."""
+    found = alert_selectors.worklist(
+        distributor=distributor, membership=membership, page=page, per_page=WORKLIST_CUSTOMERS
+    )
     groups = found["groups"]
+    wide = found["distributor"] if found["page"] == 1 else []
+    _shown(wide, distributor)
     policies = policy_list(distributor=distributor)
     for group in groups:
         group["playbook"] = playbook_line(policy_for_segment(policies, group["segment"] or None))
@@ -122,6 +127,7 @@ def worklist_context(*, distributor, membership, page: int = 1) -> dict:
         _shown(group["alerts"], distributor)
     return {
         "groups": groups,
+        "distributor_alerts": wide,
         "open_count": found["total"],
         "page": found["page"],
         "pages": found["pages"],

@@ -147,7 +147,6 @@ def test_digest_choice(tenant_a):
 
 def test_rep_response_and_worklist_pages(tenant_a, alerts_a):
     from alerts.selectors import rep_response
-    from insights.alerts import WORKLIST_PAGE
 
     rep = login(tenant_a.rep_user)
     rep.post(u("alert-status", tenant_a, alert_id=alerts_a["mine"].pk), {"status": "acknowledged"})
@@ -156,20 +155,65 @@ def test_rep_response_and_worklist_pages(tenant_a, alerts_a):
     mine, other = rows[tenant_a.rep.rep_id], rows[tenant_a.other_rep.rep_id]
     assert (mine["assigned"], mine["open"], mine["worked"]) == (2, 1, 1) and mine["median_hours"] >= 0
     assert (other["assigned"], other["open"], other["worked"], other["median_hours"]) == (1, 1, 0, None)
-    with scopes_disabled():  # more alerts than a page: the worklist pages, biggest first
-        for i in range(WORKLIST_PAGE + 3):
-            Alert.objects.create(
-                distributor=tenant_a.distributor, kind="replenishment_due", severity="low",
-                key=f"{tenant_a.assigned_customer.pk}|product|P{i}", customer=tenant_a.assigned_customer,
-                subject_type="product", subject=f"P{i}", rep=tenant_a.rep, raised_run=alerts_a["run"],
-                last_run=alerts_a["run"], amount=i, figures={}, message=f"P{i} due",
-            )  # fmt: skip
-    first = rep.get(u("worklist", tenant_a)).context
-    assert first["open_count"] == WORKLIST_PAGE + 5 and first["pages"] == 2
-    assert sum(len(g["alerts"]) for g in first["groups"]) == WORKLIST_PAGE
-    second = rep.get(u("worklist", tenant_a), {"page": 2}).context
-    assert sum(len(g["alerts"]) for g in second["groups"]) == 5
     assert rep.get(u("worklist", tenant_a), {"page": "x"}).status_code == 200
+
+
+def test_worklist_pages_by_customer_biggest_total_first_never_splitting_one(tenant_a, alerts_a):
+    """More customers than a page: each page lists WORKLIST_CUSTOMERS customers with every one of
+    their alerts, ordered by their total at stake (a customer with many small alerts can come before
+    one with a single bigger one); no customer is on two pages; the count is every alert to work."""
+    from insights.alerts import WORKLIST_CUSTOMERS
+    from tests import factories as f
+
+    d, run = tenant_a.distributor, alerts_a["run"]
+    with scopes_disabled():
+        customers = [
+            f.CustomerFactory(distributor=d, rep=tenant_a.rep, customer_id=f"alpha-W{i:02d}")
+            for i in range(WORKLIST_CUSTOMERS + 2)
+        ]
+        for i, customer in enumerate(customers):
+            for j in range(3):  # totals 3 x (100 + i): W21 first, ... W00 last
+                Alert.objects.create(
+                    distributor=d, kind="replenishment_due", severity="low", key=f"{customer.pk}|product|P{j}",
+                    customer=customer, subject_type="product", subject=f"P{j}", rep=tenant_a.rep, raised_run=run,
+                    last_run=run, amount=100 + i + j, figures={}, message=f"P{j} due",
+                )  # fmt: skip
+    rep = login(tenant_a.rep_user)
+    pages = [rep.get(u("worklist", tenant_a), {"page": n}).context for n in (1, 2)]
+    shown = [[g["customer"].customer_id for g in page["groups"]] for page in pages]
+    # The assigned customer: 1,200.50 + 300 at stake, the biggest total; then W21 (3 x 121 + 3) ...
+    expected = [tenant_a.assigned_customer.customer_id] + [c.customer_id for c in reversed(customers)]
+    assert shown[0] + shown[1] == expected
+    assert len(shown[0]) == WORKLIST_CUSTOMERS and pages[0]["pages"] == 2 and pages[1]["page"] == 2
+    assert all(len(g["alerts"]) == 3 for page in pages for g in page["groups"][1 if page is pages[0] else 0 :])
+    first = pages[0]["groups"][1]
+    assert first["amount"] == sum(a.amount for a in first["alerts"]) == 3 * (100 + WORKLIST_CUSTOMERS + 1) + 3
+    assert [a.amount for a in first["alerts"]] == sorted((a.amount for a in first["alerts"]), reverse=True)
+    assert pages[0]["open_count"] == pages[1]["open_count"] == 2 + 3 * len(customers)
+    past_the_end = rep.get(u("worklist", tenant_a), {"page": 9}).context
+    assert past_the_end["page"] == 2 and [g["customer"].customer_id for g in past_the_end["groups"]] == shown[1]
+
+
+def test_managers_work_the_distributor_wide_alerts_from_their_worklist(tenant_a, alerts_a):
+    """The distributor-wide alerts (core slowdown, segment shift) are the managers' to work: first on
+    their worklist with the same one-click status changes; never on a rep's. The navigation counts
+    what the worklist counts: open and acknowledged alerts."""
+    manager = login(tenant_a.manager)
+    page = manager.get(u("worklist", tenant_a))
+    wide = alerts_a["wide"]
+    assert [a.pk for a in page.context["distributor_alerts"]] == [wide.pk]
+    html = page.content.decode()
+    assert 'id="worklist-distributor"' in html and f'data-alert="{wide.pk}"' in html
+    assert page.context["open_count"] == 4 and 'id="nav-alert-count">4<' in html
+    ok = manager.post(u("alert-status", tenant_a, alert_id=wide.pk), {"status": "acknowledged"})
+    assert ok.status_code == 302
+    page = manager.get(u("worklist", tenant_a))
+    assert page.context["open_count"] == 4 and 'id="nav-alert-count">4<' in page.content.decode()  # still to work
+    manager.post(u("alert-status", tenant_a, alert_id=wide.pk), {"status": "done"})
+    page = manager.get(u("worklist", tenant_a))
+    assert page.context["distributor_alerts"] == [] and page.context["open_count"] == 3
+    rep_page = login(tenant_a.rep_user).get(u("worklist", tenant_a))
+    assert rep_page.context["distributor_alerts"] == [] and "worklist-distributor" not in rep_page.content.decode()
 
 
 def test_figures_read_in_words_and_the_tenants_currency(tenant_a):
