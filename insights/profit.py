@@ -151,8 +151,10 @@ def report(*, distributor, run, dimension: str, rows=None) -> dict:
         listed = profit_center_list(distributor=distributor, run=run, dimension=dimension)
         centers, drains = _centers_and_drains(listed)
     else:
-        # Sliced rows are whole cents: the curve's exact numerators over 100.
-        curve = whale_curve([int(r.net_profit * 100) for r in rows], 100, [r.value for r in rows])
+        # The exact numerators of the slice's values (as the job's curve), not their rounded cents: the
+        # total of the slice is then the same to the cent whichever dimension cuts it.
+        unit = rows[0].unit if rows else 1
+        curve = whale_curve([r.net_profit_n for r in rows], unit, [r.value for r in rows])
         centers = [r for r in rows if r.net_profit > 0][:TOP]
         drains = [r for r in reversed(rows) if r.net_profit < 0][:TOP]
     words = []
@@ -306,5 +308,9 @@ def sliced_rows(*, distributor, run, frame, dimension: str) -> list | None:
     total = sum(f.net_profit_n for f in tables[("segment", "segment")].values.values())
     rows = []
     for position, (value, f) in enumerate(ordered(values), start=1):
-        rows.append(SimpleNamespace(value=value, position=position, **stored_figures(f, total)))
+        rows.append(
+            SimpleNamespace(
+                value=value, position=position, net_profit_n=f.net_profit_n, unit=f.unit, **stored_figures(f, total)
+            )
+        )
     return rows

@@ -86,3 +86,26 @@ def test_sliced_profit_centers_bad_input_and_changed_data(published):
     write_lines(tenant.distributor, simple_lines(customers[:3], products, as_of=run.as_of + timedelta(days=3)))
     page = client.get(url, {"dimension": "brand", "slice_by": "region", "slice": "West"})
     assert page.status_code == 200 and "data changed since" in page.content.decode()
+
+
+def test_a_slices_total_is_the_same_to_the_cent_whatever_dimension_cuts_it(published):
+    """The page's "leaving $X of net profit" for a slice is the slice's exact net profit rounded once:
+    the same on every dimension (it was the sum of each value's rounded cents, a few cents apart from
+    one dimension to the next), and the reference's for the slice's lines."""
+    from insights.benchframe import run_frame
+    from insights.profit import report, sliced_rows
+
+    tenant, run = published
+    lines, segments = reference_lines(tenant.distributor), segments_of(run)
+    with scopes_disabled():
+        region = dict(Customer.objects.filter(distributor=tenant.distributor).values_list("customer_id", "region"))
+        frame = run_frame(tenant.distributor, run)
+    mine = [x for x in lines if region[x["customer_id"]] == "West"]
+    exact = sum(w["net_profit"] for w in ref.figures(mine, segments, "category", run.as_of).values())
+    west = frame[frame["region"] == "West"]
+    totals = set()
+    for dimension in ("category", "product", "brand", "ship_method", "customer_class", "segment"):
+        with scopes_disabled():
+            rows = sliced_rows(distributor=tenant.distributor, run=run, frame=west, dimension=dimension)
+            totals.add(report(distributor=tenant.distributor, run=run, dimension=dimension, rows=rows)["total"])
+    assert totals == {ref.cents(exact)}, totals
