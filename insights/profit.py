@@ -14,7 +14,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
+from channels.selectors import partner_list
 from insights.caching import run_cached
+from sales.models import Customer
+from sales.selectors import rep_list
 from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, ordered, shown, whale_curve
 from segments.selectors import profit_center_list, profit_curve
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
@@ -32,6 +35,29 @@ UNUSED_BY_MAPS = ("exact", "cost_parts", "segment_net_profit")  # JSON a heat ma
 
 def dimension_label(dimension: str) -> str:
     return DIMENSIONS[dimension][0]
+
+
+def value_names(*, distributor, dimension: str) -> dict[str, str]:
+    """How a dimension's values read where a code has a name (pages, exports, the sentences): a rep,
+    partner or supplier code with its name ("R008 · Maria Rossi"; a supplier is a partner of the
+    partners file), a supply-chain role or a segment by its label ("End user"). Other values read as
+    the data has them (`named` falls back to `shown`). One query at most."""
+    if dimension in ("rep", "assigned_rep"):
+        pairs = rep_list(distributor=distributor).exclude(name="").values_list("rep_id", "name")
+    elif dimension in ("partner", "supplier"):
+        pairs = partner_list(distributor=distributor).exclude(name="").values_list("partner_id", "name")
+    elif dimension == "supply_chain_role":
+        return dict(Customer.SupplyChainRole.choices)
+    elif dimension == "segment":
+        return dict(SEGMENT_LABELS)
+    else:
+        return {}
+    return {code: f"{code} · {name}" for code, name in pairs}
+
+
+def named(value: str | None, names: dict[str, str]) -> str:
+    """A dimension value as it reads (see `value_names`)."""
+    return names.get(value) or shown(value)
 
 
 def drill_url(tenant_slug: str, dimension: str, value: str) -> str:
@@ -74,8 +100,8 @@ class ProfitCenterTable(LeanTable):
         per_page = 25
         empty_text = "No values match."
 
-    def __init__(self, *args, tenant_slug: str, dimension: str, **kwargs):
-        self.tenant_slug, self.dimension = tenant_slug, dimension
+    def __init__(self, *args, tenant_slug: str, dimension: str, names: dict[str, str] | None = None, **kwargs):
+        self.tenant_slug, self.dimension, self.names = tenant_slug, dimension, names or {}
         extra = [
             (f"np_{s}", tables.Column(verbose_name=f"Net profit: {SEGMENT_LABELS[s]}", attrs=RIGHT, orderable=False))
             for s in SEGMENTS_SHOWN
@@ -88,7 +114,9 @@ class ProfitCenterTable(LeanTable):
         return getattr(record, name)
 
     def render_value(self, value, record):
-        return format_html('<a href="{}">{}</a>', drill_url(self.tenant_slug, self.dimension, value), shown(value))
+        return format_html(
+            '<a href="{}">{}</a>', drill_url(self.tenant_slug, self.dimension, value), named(value, self.names)
+        )
 
     def _money(self, value, record=None):
         css = "text-danger" if value < 0 else ""
@@ -119,10 +147,11 @@ def export_headers(currency: str) -> list[str]:
     return ["Value", "Customers", "Lines", *money, "Net margin %", "Share of net profit %", *segments]
 
 
-def export_row(row) -> list:
-    """One value as the page's export writes it: money to the cent, ratios as percentages."""
+def export_row(row, names: dict[str, str]) -> list:
+    """One value as the page's export writes it (`names`: `value_names`): money to the cent, ratios
+    as percentages."""
     return [
-        shown(row.value),
+        named(row.value, names),
         row.customers,
         row.lines,
         *(Money(getattr(row, name)) for name in MONEY_COLUMNS),
@@ -144,7 +173,7 @@ def report(*, distributor, run, dimension: str, rows=None) -> dict:
     """The whale curve (cumulative net profit along the values, highest first), its peak, what the
     drains give away, and the top centers and drains in words: as the run stored them, or of `rows`
     when given (a slice, computed in memory)."""
-    label = dimension_label(dimension)
+    label, names = dimension_label(dimension), value_names(distributor=distributor, dimension=dimension)
     if rows is None:
         stored = profit_curve(distributor=distributor, run=run, dimension=dimension)
         curve = {field: getattr(stored, field) for field in CURVE_FIELDS} if stored else None
@@ -159,15 +188,16 @@ def report(*, distributor, run, dimension: str, rows=None) -> dict:
         drains = [r for r in reversed(rows) if r.net_profit < 0][:TOP]
     words = []
     for r in centers:
+        name = f"{label} {named(r.value, names)}"
         share = format_percent(r.net_profit_share, distributor, decimals=0) if r.net_profit_share is not None else None
         if share:
             words.append(
-                f"{label} {shown(r.value)} earns {share} of net profit ({format_money(r.net_profit, distributor)})."
+                f"{name} earns {share} of net profit ({format_money(r.net_profit, distributor)})."
             )
         else:
-            words.append(f"{label} {shown(r.value)} earns {format_money(r.net_profit, distributor)}.")
+            words.append(f"{name} earns {format_money(r.net_profit, distributor)}.")
     for r in drains:
-        name, loss = f"{label} {shown(r.value)}", format_money(-r.net_profit, distributor)
+        name, loss = f"{label} {named(r.value, names)}", format_money(-r.net_profit, distributor)
         parts = {k: Decimal(v) for k, v in (r.cost_parts or {}).items()}
         biggest = max(parts, key=parts.get) if parts else None
         mostly = f", mostly in {COST_PARTS[biggest]}" if biggest else ""
@@ -205,6 +235,9 @@ def top_centers_and_drains(*, distributor, run, dimension: str, n: int = TOP) ->
     def compute():
         listed = profit_center_list(distributor=distributor, run=run, dimension=dimension)
         centers, drains = _centers_and_drains(listed, n)
+        names = value_names(distributor=distributor, dimension=dimension)
+        for r in (*centers, *drains):
+            r.label = named(r.value, names)
         for r in drains:
             r.loss = -r.net_profit
         return {"dimension": dimension, "label": dimension_label(dimension), "centers": centers, "drains": drains}
@@ -213,7 +246,7 @@ def top_centers_and_drains(*, distributor, run, dimension: str, n: int = TOP) ->
     # tenant's cache generation, so an entry from before never shows).
     if profit_curve(distributor=distributor, run=run, dimension=dimension) is None:
         return compute()
-    return run_cached(distributor, run, f"profit-top:{dimension}:{n}", compute)
+    return run_cached(distributor, run, f"profit-top:v2:{dimension}:{n}", compute)
 
 
 def matrix_choices(dimension: str) -> list[tuple[str, str]]:
@@ -238,7 +271,9 @@ def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, m
         present = order.filter(value__in=cells_of.values("by_value"))
         columns = list(present.values_list("value", flat=True)[:max_columns])
         cells = list(cells_of.filter(value__in=values, by_value__in=columns))
-        headers = [shown(v) for v in columns]
+        by_names = value_names(distributor=distributor, dimension=by)
+        headers = [named(v, by_names) for v in columns]
+    names = value_names(distributor=distributor, dimension=dimension)
     present_rows = {c.value for c in cells}
     truncated = len(values) == max_rows and all_values[max_rows : max_rows + 1].exists()
     values = [v for v in values if v in present_rows]
@@ -255,7 +290,7 @@ def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, m
             strength = float(abs(c.net_profit) / biggest)
             colour = "25, 135, 84" if c.net_profit >= 0 else "220, 53, 69"
             row.append({"cell": c, "style": f"background-color: rgba({colour}, {0.08 + 0.62 * strength:.2f})"})
-        rows.append({"value": shown(v), "cells": row})
+        rows.append({"value": named(v, names), "cells": row})
     return {"by": by, "headers": headers, "rows": rows, "truncated": truncated}
 
 
@@ -282,7 +317,7 @@ def page_figures(*, distributor, run, dimension: str, matrix: str) -> dict:
     curve = profit_curve(distributor=distributor, run=run, dimension=dimension)
     if curve is None:
         return compute()
-    return run_cached(distributor, run, f"profit-centers:{dimension}:{matrix}:{curve.pk}", compute)
+    return run_cached(distributor, run, f"profit-centers:v2:{dimension}:{matrix}:{curve.pk}", compute)
 
 
 # --- slices (issue 16, item 6) ---------------------------------------------------------------------------

@@ -404,15 +404,21 @@ class ProfitCentersView(SliceMixin, TenantListView):
         return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension).defer("exact")
 
     def get_table_kwargs(self):
-        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension}
+        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension, "names": self.value_names()}
+
+    def value_names(self) -> dict[str, str]:
+        if not hasattr(self, "_value_names"):
+            self._value_names = profit.value_names(distributor=self.distributor, dimension=self.dimension)
+        return self._value_names
 
     def export_headers(self):
         return profit.export_headers(self.distributor.currency)
 
     def export_rows(self, rows):
+        names = self.value_names()
         if isinstance(rows, list):
-            return (profit.export_row(row) for row in rows)
-        return (profit.export_row(row) for row in rows.iterator(chunk_size=2000))
+            return (profit.export_row(row, names) for row in rows)
+        return (profit.export_row(row, names) for row in rows.iterator(chunk_size=2000))
 
     def get_context_data(self, **kwargs):
         context = {

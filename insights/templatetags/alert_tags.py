@@ -1,4 +1,4 @@
-"""`{% open_alert_count %}`: the navigation's count of the caller's open alerts (one COUNT query)."""
+"""`{% open_alert_count %}`: the navigation's count of the caller's alerts to work (one COUNT query)."""
 
 from django import template
 

@@ -216,3 +216,12 @@ def test_open_alerts_and_money_at_stake_per_rep(tenant_a):
             assert alerts is None
     page = login(tenant_a.manager).get(reverse("coaching", kwargs={"tenant": tenant_a.slug}))
     assert "Open alerts (money at stake)" in page.content.decode()
+
+
+def test_the_rep_page_names_segments_as_every_page_does(tenant_a):
+    """The rep's "Book by segment": "Service drain", not the key title-cased ("Service_Drain")."""
+    build(tenant_a)
+    page = login(tenant_a.manager).get(reverse("coaching-rep", kwargs={"tenant": tenant_a.slug, "rep_id": "alpha-R1"}))
+    table = page.content.decode().split('id="rep-segments"', 1)[1].split("</table>", 1)[0]
+    assert page.status_code == 200 and ">Service drain<" in table and ">Core<" in table
+    assert "_" not in table.replace("segment-service_drain", "")

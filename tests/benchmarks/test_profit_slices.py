@@ -109,3 +109,31 @@ def test_a_slices_total_is_the_same_to_the_cent_whatever_dimension_cuts_it(publi
             rows = sliced_rows(distributor=tenant.distributor, run=run, frame=west, dimension=dimension)
             totals.add(report(distributor=tenant.distributor, run=run, dimension=dimension, rows=rows)["total"])
     assert totals == {ref.cents(exact)}, totals
+
+
+def test_codes_with_names_read_with_their_names(published):
+    """A rep or supplier (and a partner, named the same way) is its code with its name ("R0 · Ann
+    Lee"), a supply-chain role its label ("End user"): on the page's table, in its export and in the
+    sentences; the links still carry the code."""
+    from channels.models import Partner
+    from sales.models import Rep
+
+    tenant, run = published
+    with scopes_disabled():
+        Rep.objects.filter(distributor=tenant.distributor, rep_id="R0").update(name="Ann Lee")
+        Partner.objects.create(distributor=tenant.distributor, partner_id="S1", name="Delta Supply Co")
+    client = login(tenant.manager)
+    url = reverse("profit-centers", kwargs={"tenant": tenant.slug})
+    for dimension, code, label in (
+        ("rep", "R0", "R0 · Ann Lee"), ("assigned_rep", "R0", "R0 · Ann Lee"),
+        ("supplier", "S1", "S1 · Delta Supply Co"),  # a supplier is named in the partners file
+        ("supply_chain_role", "end_user", "End user"),
+    ):  # fmt: skip
+        page = client.get(url, {"dimension": dimension})
+        html = page.content.decode()
+        body = html.split('id="profit-centers-table"', 1)[1]
+        assert f">{label}</a>" in body and f"value={code}" in body, (dimension, label)
+        exported = table(client.get(url, {"dimension": dimension, "export": "csv"}))
+        assert label in exported and code not in exported, (dimension, list(exported))
+        words = " ".join(page.context["report"]["words"])
+        assert code not in words.replace(label, ""), (dimension, words)
