@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import django_filters
 import django_tables2 as tables
+from django.db.models import Case, IntegerField, Value, When
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -25,6 +26,8 @@ from stratify.tenancy.converters import encode_erp_id
 from stratify.tenancy.lists import LeanTable
 
 KIND_LABELS = dict(Kind.choices)
+SEVERITY_LABELS = dict(Severity.choices)
+STATUS_LABELS = dict(Status.choices)
 SEVERITY_CSS = {"high": "text-bg-danger", "medium": "text-bg-warning", "low": "text-bg-info"}
 FIGURE_LABELS = {
     "from_segment": "From", "to_segment": "To", "net_profit_before": "Net profit before",
@@ -41,7 +44,8 @@ FIGURE_LABELS = {
     "threshold": "Core threshold",
     "factor": "Factor to raise", "median_core_net_profit": "Median core net profit", "net_profit": "Net profit",
     "cost_per_1000": "Cost per 1,000", "core_median_cost_per_1000": "Core median per 1,000",
-    "activity": "Activity", "core_recent_total": "Core total, recent",
+    "activity": "Activity", "activity_cost_per_1000": "Activity cost per 1,000",
+    "core_activity_cost_per_1000": "Core median activity cost per 1,000", "core_recent_total": "Core total, recent",
     "core_year_earlier_total": "Core total, a year earlier",
     "core_share_before": "Core share before", "core_share_now": "Core share now", "points_fallen": "Points fallen",
     "left_core": "Left core",
@@ -174,7 +178,7 @@ class AlertFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=list(Kind.choices), empty_label="Any kind", label="Kind")
     severity = django_filters.ChoiceFilter(choices=list(Severity.choices), empty_label="Any severity")
     status = django_filters.ChoiceFilter(choices=list(Status.choices), empty_label="Any status", label="Status")
-    rep = django_filters.CharFilter(field_name="rep__rep_id", label="Rep")
+    rep = django_filters.CharFilter(field_name="rep__rep_id", lookup_expr="iexact", label="Rep")
     branch = django_filters.ChoiceFilter(field_name="customer__branch", choices=[], empty_label="Any branch")
     segment = django_filters.ChoiceFilter(
         choices=[(s, SEGMENT_LABELS[s]) for s in SEGMENT_ORDER], empty_label="Any segment", label="Segment"
@@ -183,6 +187,13 @@ class AlertFilter(django_filters.FilterSet):
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         self.filters["branch"].extra["choices"] = customer_field_choices("branch")(request)
+
+
+SEVERITY_RANK = Case(
+    *(When(severity=s, then=Value(i)) for i, s in enumerate(("high", "medium", "low"))),
+    default=Value(9),
+    output_field=IntegerField(),
+)
 
 
 class AlertTable(LeanTable):
@@ -222,6 +233,11 @@ class AlertTable(LeanTable):
             '<a href="{}">{}</a>', self._detail_url.replace("__ID__", quote(encode_erp_id(value), safe="")), value
         )
 
+    def order_severity(self, queryset, is_descending):
+        """By importance (high, medium, low; descending: low first), biggest money first within."""
+        rank = SEVERITY_RANK.desc() if is_descending else SEVERITY_RANK.asc()
+        return queryset.order_by(rank, "-amount", "id"), True
+
     def render_kind(self, value, record=None):
         return KIND_LABELS.get(value, value)
 
@@ -243,7 +259,9 @@ def export_headers(currency: str) -> list[str]:
 def export_rows(rows):
     for alert in rows.select_related("customer", "rep", "last_run").iterator(chunk_size=2000):
         yield [
-            alert.kind, alert.severity, alert.subject_type, alert.subject,
-            alert.customer.customer_id if alert.customer_id else "", Money(alert.amount), alert.status,
-            alert.rep.rep_id if alert.rep_id else "", alert.segment, alert.last_run.number, alert.message,
+            KIND_LABELS.get(alert.kind, alert.kind), SEVERITY_LABELS.get(alert.severity, alert.severity),
+            alert.subject_type.replace("_", " ").capitalize(), alert.subject,
+            alert.customer.customer_id if alert.customer_id else "", Money(alert.amount),
+            STATUS_LABELS.get(alert.status, alert.status), alert.rep.rep_id if alert.rep_id else "",
+            SEGMENT_LABELS.get(alert.segment, alert.segment), alert.last_run.number, alert.message,
         ]  # fmt: skip

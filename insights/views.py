@@ -1289,8 +1289,9 @@ class CutImpactView(OperationsListView):
         return redirect(f"{base}?scenario={scenario.pk}")
 
 
-def rep_codes(*, distributor) -> list[str]:
-    return list(rep_list(distributor=distributor).values_list("rep_id", flat=True)[:500])
+def rep_codes(*, distributor) -> list[tuple[str, str]]:
+    """(code, name) of the tenant's reps for the rep filter's suggestions (the name shows beside it)."""
+    return list(rep_list(distributor=distributor).values_list("rep_id", "name")[:500])
 
 
 # --- alerts (docs INSIGHTS.md; raised by the `alerts` app after each published run) -----------------

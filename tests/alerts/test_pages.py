@@ -82,15 +82,25 @@ def test_alert_list_filters_and_exports(tenant_a, alerts_a):
     ]  # fmt: skip
     only = client.get(u("alert-list", tenant_a), {"kind": "overdue"})
     assert [r.record.kind for r in only.context["table"].page.object_list] == ["overdue"]
-    by_rep = client.get(u("alert-list", tenant_a), {"rep": tenant_a.rep.rep_id, "severity": "low"})
-    assert [r.record.kind for r in by_rep.context["table"].page.object_list] == ["category_gap"]
+    by_rep = client.get(u("alert-list", tenant_a), {"rep": tenant_a.rep.rep_id.lower(), "severity": "low"})
+    assert [r.record.kind for r in by_rep.context["table"].page.object_list] == ["category_gap"]  # any case
+    # By severity: high, medium, low (not alphabetical), biggest money first within; reversed descending.
+    by_severity = client.get(u("alert-list", tenant_a), {"sort": "severity"}).context["table"].page.object_list
+    assert [(r.record.severity, r.record.kind) for r in by_severity] == [
+        ("high", "core_slowdown"), ("high", "slipping"), ("high", "overdue"), ("low", "category_gap"),
+    ]  # fmt: skip
+    with scopes_disabled():
+        Alert.objects.filter(pk=alerts_a["other"].pk).update(severity="medium")
+    down = client.get(u("alert-list", tenant_a), {"sort": "-severity"}).context["table"].page.object_list
+    assert [r.record.severity for r in down] == ["low", "medium", "high", "high"]
     assert client.get(u("alert-list", tenant_a), {"status": "done"}).context["table"].page.paginator.count == 0
     bad = client.get(u("alert-list", tenant_a), {"kind": "nope"})
     assert bad.context["table"].page.paginator.count == 0 and b"filter-errors" in bad.content
     exported = client.get(u("alert-list", tenant_a), {"kind": "overdue", "export": "csv"})
     rows = list(csv.reader(io.StringIO(exported.content.decode())))
     assert rows[0][:6] == ["Kind", "Severity", "Subject type", "Subject", "Customer", "Amount (USD)"]
-    assert len(rows) == 2 and rows[1][0] == "overdue" and rows[1][5] == "1200.50"
+    assert len(rows) == 2 and rows[1][:3] == ["Overdue", "High", "Customer"] and rows[1][5] == "1200.50"
+    assert rows[1][6:9] == ["Open", tenant_a.rep.rep_id, "Core"]  # labels, as the page shows them
     xlsx = client.get(u("alert-list", tenant_a), {"export": "xlsx"})
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet.max_row == 5
