@@ -177,3 +177,23 @@ def test_map_prints_on_one_landscape_page(world, live_server, page):
     assert pages == 1, pages
     width = page.evaluate("() => document.querySelector('#channel-map svg').getBoundingClientRect().width")
     assert width <= 1000
+
+
+def test_demo_pages_fit_a_phone(demo_world, live_server, page):
+    """A manager on a 390 px phone: the wide tables scroll inside their card, the page itself does not
+    scroll sideways (the interactions' kind x segment counts and the deliveries' frequency by segment
+    made the whole page 620 px and 440 px wide)."""
+    from accounts.management.commands.setup_demo import DEMO_PASSWORD
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_default_timeout(30000)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "demo-manager")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_load_state()
+    for path, table in (("channels/interactions/", "#counts-by-kind"), ("operations/deliveries/", "#frequency-table")):
+        page.goto(f"{live_server.url}/demo/{path}")
+        assert page.locator(table).count() == 1, path
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
