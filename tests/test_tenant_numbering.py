@@ -96,6 +96,8 @@ def test_the_first_published_run_is_not_compared_with_itself(tenant_b):
     html = login(tenant_b.manager).get(page(tenant_b, "run-detail", run_id=1)).content.decode()
     assert "Compared with run #1" not in html
     assert "the first published run" in html
+    # Its count is every customer listed, the lapsed included: it says so (History counts the ranked).
+    assert '<strong id="moved-count">1</strong> customer in this run, the lapsed included' in html
     second = make_run(tenant_b.distributor, {tenant_b.assigned_customer: {"segment": "marginal"}})
     with scopes_disabled():
         StratificationRun.objects.filter(pk=second.pk).update(compared_to=run)
