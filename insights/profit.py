@@ -14,10 +14,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
-from channels.selectors import partner_list
 from insights.caching import run_cached
-from sales.models import Customer
-from sales.selectors import rep_list
+from insights.names import named, value_names
 from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, ordered, shown, whale_curve
 from segments.selectors import profit_center_list, profit_curve
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
@@ -35,29 +33,6 @@ UNUSED_BY_MAPS = ("exact", "cost_parts", "segment_net_profit")  # JSON a heat ma
 
 def dimension_label(dimension: str) -> str:
     return DIMENSIONS[dimension][0]
-
-
-def value_names(*, distributor, dimension: str) -> dict[str, str]:
-    """How a dimension's values read where a code has a name (pages, exports, the sentences): a rep,
-    partner or supplier code with its name ("R008 · Maria Rossi"; a supplier is a partner of the
-    partners file), a supply-chain role or a segment by its label ("End user"). Other values read as
-    the data has them (`named` falls back to `shown`). One query at most."""
-    if dimension in ("rep", "assigned_rep"):
-        pairs = rep_list(distributor=distributor).exclude(name="").values_list("rep_id", "name")
-    elif dimension in ("partner", "supplier"):
-        pairs = partner_list(distributor=distributor).exclude(name="").values_list("partner_id", "name")
-    elif dimension == "supply_chain_role":
-        return dict(Customer.SupplyChainRole.choices)
-    elif dimension == "segment":
-        return dict(SEGMENT_LABELS)
-    else:
-        return {}
-    return {code: f"{code} · {name}" for code, name in pairs}
-
-
-def named(value: str | None, names: dict[str, str]) -> str:
-    """A dimension value as it reads (see `value_names`)."""
-    return names.get(value) or shown(value)
 
 
 def drill_url(tenant_slug: str, dimension: str, value: str) -> str:

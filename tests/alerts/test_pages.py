@@ -252,3 +252,27 @@ def test_figures_read_in_words_and_the_tenants_currency(tenant_a):
     }
     tenant_a.distributor.currency, tenant_a.distributor.locale = "EUR", "de_DE"
     assert dict(figures_list(alert, tenant_a.distributor))["Per purchase"] == "1.234\xa0€"
+
+
+def test_supplier_and_rep_subjects_read_with_their_names(tenant_a, alerts_a):
+    """A core slowdown of a supplier, or a segment shift of a rep, names the supplier (from the
+    partners file) or the rep beside the code, on the worklist, the dashboard and the alerts list."""
+    from channels.models import Partner
+
+    with scopes_disabled():
+        Partner.objects.create(distributor=tenant_a.distributor, partner_id="SUP004", name="Delta Supply Co")
+        Alert.objects.filter(pk=alerts_a["wide"].pk).update(subject_type="supplier", subject="SUP004")
+        tenant_a.rep.name = "Maria Rossi"
+        tenant_a.rep.save()
+        run = alerts_a["run"]
+        Alert.objects.create(
+            distributor=tenant_a.distributor, kind="segment_shift", severity="medium", key=f"|rep|{tenant_a.rep.rep_id}",
+            subject_type="rep", subject=tenant_a.rep.rep_id, raised_run=run, last_run=run, amount=50, figures={},
+            message="fell",
+        )  # fmt: skip
+    manager = login(tenant_a.manager)
+    worklist = manager.get(u("worklist", tenant_a)).content.decode()
+    dashboard = manager.get(u("dashboard", tenant_a)).content.decode()
+    listed = manager.get(u("alert-list", tenant_a)).content.decode()
+    for html in (worklist, dashboard, listed):
+        assert "SUP004 · Delta Supply Co" in html and f"{tenant_a.rep.rep_id} · Maria Rossi" in html

@@ -1,0 +1,33 @@
+"""How a code the pages show reads where it has a name: a rep, partner or supplier with its name, a
+supply-chain role or a segment by its label (the profit centers' values, the alerts' subjects)."""
+
+from __future__ import annotations
+
+from channels.selectors import partner_list
+from sales.models import Customer
+from sales.selectors import rep_list
+from segments.profit_centers import shown
+from segments.vocabulary import SEGMENT_LABELS
+
+
+def value_names(*, distributor, dimension: str) -> dict[str, str]:
+    """How a dimension's values read where a code has a name (pages, exports, the sentences): a rep,
+    partner or supplier code with its name ("R008 · Maria Rossi"; a supplier is a partner of the
+    partners file), a supply-chain role or a segment by its label ("End user"). Other values read as
+    the data has them (`named` falls back to `shown`). One query at most."""
+    if dimension in ("rep", "assigned_rep"):
+        pairs = rep_list(distributor=distributor).exclude(name="").values_list("rep_id", "name")
+    elif dimension in ("partner", "supplier"):
+        pairs = partner_list(distributor=distributor).exclude(name="").values_list("partner_id", "name")
+    elif dimension == "supply_chain_role":
+        return dict(Customer.SupplyChainRole.choices)
+    elif dimension == "segment":
+        return dict(SEGMENT_LABELS)
+    else:
+        return {}
+    return {code: f"{code} · {name}" for code, name in pairs}
+
+
+def named(value: str | None, names: dict[str, str]) -> str:
+    """A dimension value as it reads (see `value_names`)."""
+    return names.get(value) or shown(value)
