@@ -121,6 +121,14 @@ def _pct(ratio: float) -> str:
     return f"{ratio:.0%}"
 
 
+def _bought(money: str, units: int, what: str = "") -> str:
+    """What a customer bought, net: "bought $690 (of Pumps)", or, when its returns outweighed its
+    purchases, "returned more (Pumps) than it bought (net -$867)" rather than "bought -$867"."""
+    if units >= 0:
+        return f"bought {money} of {what}" if what else f"bought {money}"
+    return f"returned more {what + ' ' if what else ''}than it bought (net {money})"
+
+
 def _customer_word(row) -> str:
     name = row.get("name") or ""
     return f"{name} ({row['account']})" if name else str(row["account"])
@@ -354,8 +362,9 @@ def slipping(data: RuleInput, s: dict) -> list[dict]:
                     "recent_days": recent_days,
                 },
                 "message": (
-                    f"{_customer_word(row)} bought {data.money(to_money(rv))} in the last {recent_days} days against "
-                    f"{data.money(to_money(yv))} in the same days a year earlier ({_pct(drop)} less)."
+                    f"{_customer_word(row)} {_bought(data.money(to_money(rv)), rv)} in the last {recent_days} days "
+                    f"against {data.money(to_money(yv))} in the same days a year earlier"
+                    + (f" ({_pct(drop)} less)." if rv >= 0 else ".")
                 ),
             }
         )
@@ -543,8 +552,8 @@ def category_leakage(data: RuleInput, s: dict) -> list[dict]:
                     "prior_window_revenue": str(p_total_m),
                 },
                 "message": (
-                    f"{word}, a core customer, bought {data.money(window_m)} of {category} in "
-                    f"the last {data.window_days} days against {data.money(prior_m)} the window before, while "
+                    f"{word}, a core customer, {_bought(data.money(window_m), window, category)} in the last "
+                    f"{data.window_days} days against {data.money(prior_m)} the window before, while "
                     f"its total held ({data.money(w_total_m)} against {data.money(p_total_m)}): it "
                     "may be buying the category elsewhere."
                 ),

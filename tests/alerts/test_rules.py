@@ -240,3 +240,26 @@ def test_the_fast_money_formatter_says_what_format_money_says():
     # An amount that rounds to zero has no minus sign ("went from $1,036 to $0", not "to -$0").
     usd = money_formatter(Distributor(slug="x", name="x", locale="en_US", currency="USD"))
     assert usd(Decimal("-0.40")) == usd(Decimal("-0.5")) == usd(-0.0) == "$0" and usd(Decimal("-0.6")) == "-$1"
+
+
+def test_a_customer_whose_returns_outweigh_its_purchases_is_said_to_have_returned_more():
+    """Net revenue below zero reads "returned more ... than it bought (net -$...)", not "bought -$..."."""
+    d = data(
+        [score(1, "core"), score(2, "core")],
+        [
+            line(1, 1, 10, 100), line(1, 1, 12, -300, kept=0), line(1, 1, 400, 1000),  # slipping, net -200
+            line(2, 1, 10, 100), line(2, 1, 400, 1000),  # slipping, net 100
+        ],
+    )  # fmt: skip
+    found = keyed(rules.slipping(d, S))
+    assert "returned more than it bought (net -200.00) in the last 90 days" in found[(1, "C1")]["message"]
+    assert "bought -" not in found[(1, "C1")]["message"] and "less)" not in found[(1, "C1")]["message"]
+    assert "bought 100.00 in the last 90 days against 1,000.00" in found[(2, "C2")]["message"]
+    assert found[(2, "C2")]["message"].endswith("(90% less).")
+    leak = data(
+        [score(1, "core")],
+        [line(1, 1, 400, 400), line(1, 2, 400, 600), line(1, 1, 10, 50), line(1, 1, 11, -150, kept=0),
+         line(1, 2, 10, 1000)],  # Fasteners: 400 the window before, net -100 now; the total held
+    )  # fmt: skip
+    message = keyed(rules.category_leakage(leak, S))[(1, "Fasteners")]["message"]
+    assert "a core customer, returned more Fasteners than it bought (net -100.00) in the last 365 days" in message
