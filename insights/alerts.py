@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from alerts import selectors as alert_selectors
 from alerts.models import Alert, Kind, Severity, Status
-from insights.names import value_names
+from insights.names import coded, value_names
 from sales.filters import customer_field_choices
 from sales.selectors import rep_list
 from segments.policies import policy_for_segment
@@ -243,6 +243,9 @@ class AlertTable(LeanTable):
 
     def render_subject(self, value, record):
         return record.subject_label
+
+    def render_rep(self, value, record):
+        return coded(value, record.rep.name)
 
     def render_customer(self, value, record):
         return format_html(

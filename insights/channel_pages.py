@@ -21,6 +21,7 @@ from stratify.tenancy.lists import LeanTable
 
 from .caching import run_cached
 from .channel_map import flows_for
+from .names import coded
 
 RIGHT = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
 
@@ -189,6 +190,9 @@ class InteractionTable(LeanTable):
 
     def render_segment(self, value, record):
         return SEGMENT_LABELS.get(value, value)
+
+    def render_rep(self, value, record):
+        return coded(value, record.rep.name)
 
     def render_date(self, value, record):
         return format_date(value, self.distributor)

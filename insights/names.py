@@ -25,7 +25,12 @@ def value_names(*, distributor, dimension: str) -> dict[str, str]:
         return dict(SEGMENT_LABELS)
     else:
         return {}
-    return {code: f"{code} · {name}" for code, name in pairs}
+    return {code: coded(code, name) for code, name in pairs}
+
+
+def coded(code: str, name: str | None) -> str:
+    """A code with its name ("R008 · Maria Rossi"), or the code alone when it has none."""
+    return f"{code} · {name}" if name else code
 
 
 def named(value: str | None, names: dict[str, str]) -> str:

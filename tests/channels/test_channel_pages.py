@@ -197,3 +197,20 @@ def test_interactions_page_filters_searches_exports_and_counts(built):
     with scopes_disabled():
         want = set(Interaction.objects.filter(customer=customer).values_list("pk", flat=True))
     assert {r.pk for r in theirs.context["page"]} == want
+
+
+def test_interactions_name_their_rep(built):
+    """The Rep column reads "R1 · Ann Lee" (the code alone when the rep has no name), on the page and
+    in its export; the name is escaped like any text."""
+    tenant, run, rows = built
+    with scopes_disabled():
+        first = Interaction.objects.filter(distributor=tenant.distributor, natural_key="k0").get()
+        first.rep = tenant.rep
+        first.save()
+        tenant.rep.name = "Ann <b>Lee</b>"
+        tenant.rep.save()
+    mine = url(tenant, "interaction-list") + f"?customer={first.customer.customer_id}"
+    html = login(tenant.manager).get(mine).content.decode()
+    assert f"{tenant.rep.rep_id} · Ann &lt;b&gt;Lee&lt;/b&gt;" in html and "<b>Lee</b>" not in html
+    export = login(tenant.manager).get(mine + "&export=csv")
+    assert f"{tenant.rep.rep_id} · Ann <b>Lee</b>" in export.content.decode()
