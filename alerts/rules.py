@@ -121,10 +121,11 @@ def _pct(ratio: float) -> str:
     return f"{ratio:.0%}"
 
 
-def _bought(money: str, units: int, what: str = "") -> str:
-    """What a customer bought, net: "bought $690 (of Pumps)", or, when its returns outweighed its
-    purchases, "returned more (Pumps) than it bought (net -$867)" rather than "bought -$867"."""
-    if units >= 0:
+def _bought(money: str, net: int, what: str = "") -> str:
+    """What a customer bought, `net` of its returns (in units; `money` is it in words): "bought $690"
+    or "bought $690 of Pumps", or, when its returns outweighed its purchases, "returned more than it
+    bought (net -$867)" or "returned more Pumps than it bought (net -$247)" rather than "bought -$867"."""
+    if net >= 0:
         return f"bought {money} of {what}" if what else f"bought {money}"
     return f"returned more {what + ' ' if what else ''}than it bought (net {money})"
 

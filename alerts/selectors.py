@@ -20,6 +20,7 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
 
 from sales.models import Customer
@@ -118,7 +119,7 @@ def export_record(alert: Alert) -> dict:
     }
 
 
-def open_count(*, distributor, membership) -> int:
+def active_count(*, distributor, membership) -> int:
     """The navigation's count: the alerts the caller has to work, open or acknowledged (reps: their
     customers'; managers: all), as the worklist and the dashboard count them."""
     return visible_alerts(distributor=distributor, membership=membership).filter(status__in=ACTIVE).count()
@@ -171,13 +172,14 @@ def worklist_alerts(*, distributor, membership) -> QuerySet[Alert]:
     )
 
 
-def worklist(*, distributor, membership, page: int = 1, per_page: int = 20) -> dict:
+def worklist(*, distributor, membership, page: int = 1, per_page: int = 20, wide_shown: int = 25) -> dict:
     """Page `page` (clamped to 1..pages) of the caller's worklist: `per_page` customers with every one
     of their open and acknowledged alerts, the customers in the order of their money at stake (the
     sum of those alerts), each customer's alerts biggest first; a customer is never split across
-    pages. Managers also work the distributor-wide alerts (`distributor`; the page shows them first). Returns
-    {"groups", "distributor", "total" (alerts to work), "page", "pages"}: three queries (totals, the
-    page's customers, their alerts) and one for managers' distributor-wide alerts."""
+    pages. Managers also work the distributor-wide alerts: the first page lists the `wide_shown`
+    biggest (`distributor`; `distributor_total` counts them all). Returns {"groups", "distributor",
+    "distributor_total", "total" (alerts to work), "page", "pages"}: three queries (totals, the page's
+    customers, their alerts) and, for managers, one for the distributor-wide alerts."""
     alerts = worklist_alerts(distributor=distributor, membership=membership)
     totals = alerts.aggregate(alerts=Count("id"), customers=Count("customer_id", distinct=True))
     pages = max(1, -(-totals["customers"] // per_page))
@@ -196,13 +198,20 @@ def worklist(*, distributor, membership, page: int = 1, per_page: int = 20) -> d
         group["customer"] = alert.customer
         group["alerts"].append(alert)
         group["segment"] = group["segment"] or alert.segment
-    wide = []
+    wide, wide_total = [], 0
     if membership is not None and membership.role == Role.MANAGER:
-        wide = list(distributor_alerts(distributor=distributor))
+        every = distributor_alerts(distributor=distributor).annotate(total=Window(Count("id")))
+        if page == 1:
+            wide = list(every[:wide_shown])
+            wide_total = wide[0].total if wide else 0
+        else:
+            wide_total = every.count()
     return {
-        "groups": list(groups.values()),
+        # A customer whose alerts were all closed between the two reads has none left: not shown.
+        "groups": [group for group in groups.values() if group["alerts"]],
         "distributor": wide,
-        "total": totals["alerts"] + len(wide),
+        "distributor_total": wide_total,
+        "total": totals["alerts"] + wide_total,
         "page": page,
         "pages": pages,
     }

@@ -1,6 +1,11 @@
 """Writes of the channels app: interactions logged by hand (imported ones come through `imports`)."""
 
 import uuid
+from functools import partial
+
+from django.db import transaction
+
+from stratify.cache import tenant_cache_bump
 
 from .models import Interaction, Partner
 
@@ -29,4 +34,6 @@ def partner_update(*, partner: Partner, data: dict) -> Partner:
         if name in data:
             setattr(partner, name, data[name])
     partner.save(update_fields=[name for name in PARTNER_EDITABLE if name in data])
+    # Pages cached per run name partners (the profit centers' sentences and heat maps): computed again.
+    transaction.on_commit(partial(tenant_cache_bump, partner.distributor_id))
     return partner

@@ -25,9 +25,11 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.text import get_valid_filename
 from django_scopes import scope
 
+from stratify.cache import tenant_cache_bump
 from stratify.exports import escape_formula
 from stratify.jobs.models import Job
 from stratify.jobs.registry import RESTRATIFY_JOB_KIND
@@ -51,6 +53,8 @@ from .validation import (
 )
 
 JOB_KIND = "import"
+# The kinds that name reps (customers files carry the rep's name) and partners (suppliers among them).
+NAMING_KINDS = ("customers", "partners")
 
 
 # --- starting and running --------------------------------------------------------------------------
@@ -217,6 +221,10 @@ def run_import(job: Job, progress) -> dict:
         **dates.result(),
     }
     job.message = summary_text(result)
+    if kind.name in NAMING_KINDS:
+        # Pages cached per run read the reps' and partners' names (the profit centers' sentences and
+        # heat maps, the dashboard): computed again with the new names.
+        transaction.on_commit(partial(tenant_cache_bump, job.distributor_id))
     upload_discard(path=params["path"], distributor=job.distributor)  # a failure keeps it (uploads_purge)
     if params.get("restratify") and kind.name == "invoice_lines":
         # Asked of the stratification by a job of its own (kind RESTRATIFY_JOB_KIND, handled by

@@ -22,7 +22,7 @@ from segments.policies import policy_for_segment
 from segments.selectors import policy_list
 from segments.vocabulary import FACTOR_LABELS, SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.exports import Money
-from stratify.formatting import format_money
+from stratify.formatting import format_money, format_number
 from stratify.tenancy.converters import encode_erp_id
 from stratify.tenancy.lists import LeanTable
 
@@ -89,8 +89,10 @@ def figures_list(alert, distributor=None) -> list[tuple[str, str]]:
             text = CODE_WORDS[key].get(value, str(value).replace("_", " "))
         elif key == "activity":
             text = str(value).capitalize()
+        elif isinstance(value, float) and distributor is not None:  # days, costs per 1,000: grouped, no exponent
+            text = format_number(value, distributor, decimals=0 if value.is_integer() else 2)
         else:
-            text = f"{value:g}" if isinstance(value, float) else str(value)
+            text = str(value)
         out.append((FIGURE_LABELS.get(key, key.replace("_", " ").capitalize()), text))
     return out
 
@@ -133,7 +135,7 @@ def worklist_context(*, distributor, membership, page: int = 1) -> dict:
         distributor=distributor, membership=membership, page=page, per_page=WORKLIST_CUSTOMERS
     )
     groups = found["groups"]
-    wide = found["distributor"] if found["page"] == 1 else []
+    wide = found["distributor"]
     _shown(wide, distributor)
     policies = policy_list(distributor=distributor)
     for group in groups:
@@ -143,6 +145,7 @@ def worklist_context(*, distributor, membership, page: int = 1) -> dict:
     return {
         "groups": groups,
         "distributor_alerts": wide,
+        "distributor_more": found["distributor_total"] - len(wide),
         "open_count": found["total"],
         "page": found["page"],
         "pages": found["pages"],

@@ -190,7 +190,7 @@ def report(*, distributor, run, dimension: str, rows=None) -> dict:
         "words": words,
         # The chart's points, and the peak's index among them (1-based; 0: no value reaches above 0).
         "curve": {
-            "labels": [value for _position, value, _cumulative in points],
+            "labels": [named(value, names) for _position, value, _cumulative in points],
             "points": [float(cumulative) for _position, _value, cumulative in points],
             "positions": [position for position, _value, _cumulative in points],
             "peak_at": next((i for i, p in enumerate(points, start=1) if p[0] == peak_at), 0),

@@ -168,3 +168,25 @@ def test_sorting_puts_customers_without_a_figure_last_both_ways(scored):
         assert figures and None in revenues, revenues  # the fixture has both
         assert revenues == figures + [None] * (len(revenues) - len(figures)), (sort, revenues)
         assert exported[-1] == "" and exported[0] != "", (sort, exported)
+
+
+def test_only_columns_that_can_be_empty_are_sorted_empty_last():
+    """A never-empty column keeps its plain sort, which an index can serve (`amount DESC NULLS LAST`
+    is not the order of the amount index: PostgreSQL would read and sort every alert); a nullable field
+    or a left-joined figure gets NULLs last."""
+    from django.db.models import F, Value
+    from django.db.models.expressions import OrderBy
+
+    from sales.models import Customer
+    from stratify.tenancy.lists import _empty_last
+
+    with scopes_disabled():
+        alerts = Alert.objects.all().query
+        customers = Customer.objects.annotate(revenue=Value(None)).query
+    assert _empty_last("-amount", alerts) == "-amount" and _empty_last("id", alerts) == "id"
+    assert _empty_last("customer__customer_id", alerts) == F("customer__customer_id").asc(nulls_last=True)
+    assert _empty_last("-revenue", customers) == F("revenue").desc(nulls_last=True)
+    assert _empty_last("rep__name", customers) == F("rep__name").asc(nulls_last=True)  # no rep: empty
+    assert _empty_last("customer_id", customers) == "customer_id"
+    kept = F("x").asc()
+    assert _empty_last(kept, customers) is kept and isinstance(kept, OrderBy)

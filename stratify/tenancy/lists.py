@@ -13,6 +13,7 @@ import copy
 from collections.abc import Iterable, Sequence
 
 import django_tables2 as tables
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page
 from django.db.models import F
 from django.utils.html import conditional_escape
@@ -45,14 +46,33 @@ def _with_query(request, values: dict):
     return clone
 
 
-def _empty_last(term):
-    """An `order_by` term with NULLs last: a field name ("-revenue") as an F expression; an
-    expression (a column's own ordering) as it is."""
+def _empty_last(term, query):
+    """An `order_by` term of `query` with NULLs last when its column can be NULL: an annotation (a
+    figure of the run, left-joined) or a nullable field, as an F expression. A column that is never
+    NULL keeps its plain term, so PostgreSQL can still read it in an index's order (`amount DESC NULLS
+    LAST` is not the index's order: every row is read and sorted). An expression (a column's own
+    ordering) is left as it is."""
     if not isinstance(term, str) or term == "?":
         return term
-    descending = term.startswith("-")
-    field = F(term.lstrip("-"))
-    return field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
+    name = term.lstrip("-")
+    if name not in query.annotations and not _nullable(query.model, name):
+        return term
+    return F(name).desc(nulls_last=True) if term.startswith("-") else F(name).asc(nulls_last=True)
+
+
+def _nullable(model, path: str) -> bool:
+    """Whether the field at `path` ("rep__name") can be NULL: a nullable field or relation on the way."""
+    for part in path.split("__"):
+        try:
+            field = model._meta.get_field("id" if part == "pk" else part)
+        except FieldDoesNotExist:  # not a field (a transform, an alias): treat as nullable
+            return True
+        if field.null:
+            return True
+        if not field.is_relation:
+            return False
+        model = field.related_model
+    return False
 
 
 class LeanTable(tables.Table):
@@ -74,13 +94,13 @@ class LeanTable(tables.Table):
 
     @order_by.setter
     def order_by(self, value):
-        """django-tables2's sort, with empty values last in both directions: PostgreSQL puts NULLs
-        first when sorting down (a manager sorting by revenue saw the customers without one first),
-        SQLite when sorting up."""
+        """django-tables2's sort (`?sort=`), with empty values last in both directions: PostgreSQL
+        puts NULLs first when sorting down (a manager sorting by revenue saw the customers without one
+        first), SQLite when sorting up. A page's default order is its queryset's own."""
         tables.Table.order_by.fset(self, value)
         if self._order_by and isinstance(self.data, TableQuerysetData):
             rows = self.data.data
-            self.data.data = rows.order_by(*(_empty_last(term) for term in rows.query.order_by))
+            self.data.data = rows.order_by(*(_empty_last(term, rows.query) for term in rows.query.order_by))
 
     def cell_value(self, record, name):
         """The raw value of column `name` for `record` (override for related or computed columns)."""

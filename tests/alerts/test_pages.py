@@ -226,6 +226,29 @@ def test_managers_work_the_distributor_wide_alerts_from_their_worklist(tenant_a,
     assert rep_page.context["distributor_alerts"] == [] and "worklist-distributor" not in rep_page.content.decode()
 
 
+def test_the_worklist_shows_the_biggest_distributor_wide_alerts_and_counts_the_rest(tenant_a, alerts_a):
+    from accounts.models import Membership
+    from alerts.selectors import worklist
+
+    with scopes_disabled():
+        manager = Membership.objects.get(distributor=tenant_a.distributor, user=tenant_a.manager)
+        run = alerts_a["run"]
+        for i in range(4):
+            Alert.objects.create(
+                distributor=tenant_a.distributor, kind="core_slowdown", severity="high", key=f"|brand|B{i}",
+                subject_type="brand", subject=f"B{i}", raised_run=run, last_run=run, amount=100 + i, figures={},
+                message="slowing",
+            )  # fmt: skip
+        first = worklist(distributor=tenant_a.distributor, membership=manager, wide_shown=2)
+        second = worklist(distributor=tenant_a.distributor, membership=manager, page=2, per_page=1)
+    assert [a.subject for a in first["distributor"]] == ["Acme", "B3"] and first["distributor_total"] == 5
+    assert first["total"] == 3 + 5  # the customers' three alerts and the five distributor-wide
+    # The next page lists none of them but still counts them in what there is to work.
+    assert second["page"] == 2 and second["distributor"] == [] and second["total"] == first["total"]
+    html = login(tenant_a.manager).get(u("worklist", tenant_a)).content.decode()
+    assert 'id="worklist-distributor-more"' not in html  # 5 shown of 5 at the page's 25
+
+
 def test_figures_read_in_words_and_the_tenants_currency(tenant_a):
     """The figures under an alert: money in the tenant's currency, shares as percentages, the rules'
     codes (where a cycle comes from, a factor, a segment) in words, never as the code."""
@@ -236,7 +259,7 @@ def test_figures_read_in_words_and_the_tenants_currency(tenant_a):
         figures={
             "cycle_days": 30.0, "cycle_source": "history", "days_since_last_purchase": 41,
             "average_revenue_per_purchase": "1234.50", "factor": "share_of_wallet", "from_segment": "service_drain",
-            "drop": 0.4231, "rank": 0.7512, "cut_most": [{"customer_id": "C1"}],
+            "drop": 0.4231, "rank": 0.7512, "cut_most": [{"customer_id": "C1"}], "cost_per_1000": 1234567.5,
         },
     )  # fmt: skip
     shown = dict(figures_list(alert, tenant_a.distributor))
@@ -249,6 +272,7 @@ def test_figures_read_in_words_and_the_tenants_currency(tenant_a):
         "From": "Service drain",
         "Drop": "42%",
         "Percentile rank": "75.1%",
+        "Cost per 1,000": "1,234,567.50",  # grouped, never "1.23457e+06"
     }
     tenant_a.distributor.currency, tenant_a.distributor.locale = "EUR", "de_DE"
     assert dict(figures_list(alert, tenant_a.distributor))["Per purchase"] == "1.234\xa0€"

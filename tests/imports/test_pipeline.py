@@ -522,3 +522,35 @@ def test_a_replaced_attempt_does_not_record_its_errors(tenant_a, write_file):
         run_import(job, lambda percent, message="": None)
     with scopes_disabled():
         assert Job.objects.get(pk=job.pk).result == {"kept": "attempt 2"}
+
+
+def test_importing_names_makes_the_pages_cached_per_run_read_them_again(
+    tenant_a, run_import, django_capture_on_commit_callbacks
+):
+    """The reps' and partners' names are read on pages cached per run (the profit centers' sentences,
+    the dashboard): a customers or partners import, or a partner's edit, moves the tenant's cache on
+    once it commits; an import of lines does not (a run's pages stay cached)."""
+    from channels.models import Partner
+    from channels.services import partner_update
+    from stratify.cache import tenant_generation
+
+    def generation_after(action) -> tuple[int, int]:
+        before = tenant_generation(tenant_a.distributor.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            done = action()
+        assert getattr(done, "status", "succeeded") == "succeeded", done.message
+        return before, tenant_generation(tenant_a.distributor.pk)
+
+    partners = "partner_id,name,kind\nSUP004,Delta Supply Co,supplier\n"
+    customers = "customer_id,name,rep_id,rep_name\nC-9,Nine Ltd,R-9,Ann Lee\n"
+    lines = "invoice_id,invoice_date,customer_id,product_id,quantity,revenue,cost\nI-1,2026-01-05,C-9,P-1,1,10,5\n"
+    before, after = generation_after(lambda: run_import(tenant_a, "partners", partners))
+    assert after > before
+    before, after = generation_after(lambda: run_import(tenant_a, "customers", customers))
+    assert after > before
+    before, after = generation_after(lambda: run_import(tenant_a, "invoice_lines", lines))
+    assert after == before
+    with scopes_disabled():
+        partner = Partner.objects.get(distributor=tenant_a.distributor, partner_id="SUP004")
+    before, after = generation_after(lambda: partner_update(partner=partner, data={"name": "Delta Supply Company"}))
+    assert after > before
