@@ -389,9 +389,12 @@ def iter_chunks(source: SourceFile, rows: int | None = None) -> Iterator[pd.Data
     with source.path.open("rb") as fh:
         try:
             reader = pd.read_csv(fh, chunksize=rows, **_csv_options(source))
+            read = 0
             for chunk in reader:
+                chunk = _without_trailing_delimiter(chunk, read)
                 chunk.columns = _clean_headers(chunk.columns)
-                chunk.index = chunk.index + 2
+                chunk.index = pd.RangeIndex(read + 2, read + 2 + len(chunk))  # the rows' numbers, header = 1
+                read += len(chunk)
                 chunk = _drop_blank_rows(chunk)
                 check_cells(chunk)
                 chunk.attrs["fraction"] = min(fh.tell() / source.size, 1.0)
@@ -400,6 +403,29 @@ def iter_chunks(source: SourceFile, rows: int | None = None) -> Iterator[pd.Data
             return
         except (pd.errors.ParserError, UnicodeDecodeError) as error:
             raise _parser_failure(error)
+
+
+def _without_trailing_delimiter(chunk: pd.DataFrame, read: int) -> pd.DataFrame:
+    """`chunk` as the header names its columns when every data row ends with a delimiter (ERP exports
+    often write "a,b,c," under "a,b,c"): pandas then takes the first column for an index and shifts
+    the names one column right. The empty last field is dropped; one that holds a value is refused
+    (nothing is read into the wrong column, nothing silently lost). `read`: data rows before it."""
+    if isinstance(chunk.index, pd.RangeIndex):
+        return chunk
+    headers = list(chunk.columns)
+    chunk = chunk.reset_index()
+    chunk.columns = [*headers, "\x00extra"]
+    extra = chunk.pop("\x00extra").fillna("").astype(str)
+    filled = np.flatnonzero(extra.str.strip() != "")
+    if len(filled):
+        line = read + int(filled[0]) + 2
+        raise ImportFailed(
+            f"The file is not a regular table: line {line} has {len(headers) + 1} fields where the header has "
+            f"{len(headers)}. Check the delimiter and the quoting of that line.",
+            [{"row": line, "column": "", "value": extra.iloc[filled[0]][:80],
+              "reason": f"{len(headers) + 1} fields where the header has {len(headers)}"}],
+        )  # fmt: skip
+    return chunk
 
 
 def _drop_blank_rows(chunk: pd.DataFrame) -> pd.DataFrame:

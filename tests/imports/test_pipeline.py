@@ -554,3 +554,35 @@ def test_importing_names_makes_the_pages_cached_per_run_read_them_again(
         partner = Partner.objects.get(distributor=tenant_a.distributor, partner_id="SUP004")
     before, after = generation_after(lambda: partner_update(partner=partner, data={"name": "Delta Supply Company"}))
     assert after > before
+
+
+TRAILING = (
+    "invoice_id,line_no,invoice_date,customer_id,product_id,quantity,revenue,cost\n"
+    "T-1,1,2026-11-01,TC1,TP1,2,100.00,60.00,\n"
+    "T-2,1,2026-11-02,TC1,TP1,1,50.00,30.00,\n"
+    "T-3,1,2026-11-03,TC2,TP1,1,25.00,15.00\n"  # one row without the trailing delimiter
+)
+
+
+def test_rows_ending_with_a_delimiter_are_read_as_the_header_names_them(tenant_a, run_import):
+    """Every data row ends with a delimiter the header does not have (a common ERP export): the empty
+    last field is dropped and every value lands in its own column (a 500 before); an extra field
+    holding a value is refused naming its line, and nothing is written."""
+    job = run_import(tenant_a, "invoice_lines", TRAILING)
+    assert job.status == "succeeded", job.message
+    with scopes_disabled():
+        lines = {
+            line.invoice_id: (line.customer.customer_id, line.product.product_id, line.revenue, line.cost)
+            for line in InvoiceLine.objects.filter(distributor=tenant_a.distributor, invoice_id__startswith="T-")
+        }
+    assert lines == {
+        "T-1": ("TC1", "TP1", Decimal("100.00"), Decimal("60.00")),
+        "T-2": ("TC1", "TP1", Decimal("50.00"), Decimal("30.00")),
+        "T-3": ("TC2", "TP1", Decimal("25.00"), Decimal("15.00")),
+    }
+    extra = TRAILING.replace("30.00,\n", "30.00,oops\n").replace("T-", "U-")
+    failed = run_import(tenant_a, "invoice_lines", extra)
+    assert failed.status == "failed"
+    assert "line 3 has 9 fields where the header has 8" in failed.message, failed.message
+    with scopes_disabled():
+        assert not InvoiceLine.objects.filter(distributor=tenant_a.distributor, invoice_id__startswith="U-").exists()
