@@ -67,13 +67,40 @@ def stage_columns(kind: Kind) -> list[str]:
 
 
 def _find_header(value: str, headers: list[str]) -> str | None:
+    """The file's column `value` names: itself, else one equal to it ignoring case and punctuation,
+    but never across a sign left dangling at either end (`Sales -` or `-Profit` are not `Sales` and
+    `Profit`: a mistyped formula would import the wrong figure)."""
     if value in headers:
         return value
-    wanted = normalize_header(value)
+    wanted, signs = normalize_header(value), _dangling(value)
     for header in headers:
-        if normalize_header(header) == wanted:
+        if normalize_header(header) == wanted and _dangling(header) == signs:
             return header
     return None
+
+
+def _dangling(text: str) -> tuple[bool, bool]:
+    """Whether `text` starts, and whether it ends, with a + or - sign."""
+    text = text.strip()
+    return text[:1] in ("+", "-"), text[-1:] in ("+", "-")
+
+
+# strptime's directives (https://docs.python.org/3/library/datetime.html#format-codes).
+_DIRECTIVES = set("aAwdbBmyYHIpMSfzZjUWcxXGuV%")
+_DIRECTIVE = re.compile(r"%(.)", re.DOTALL)
+
+
+def check_date_format(date_format: str) -> None:
+    """ImportFailed for a date format with no directive or one strptime does not know (%Q)."""
+    if "%" not in date_format:
+        raise ImportFailed(f"The date format {date_format!r} has no % directive (e.g. %m/%d/%Y).")
+    unknown = sorted({d for d in _DIRECTIVE.findall(date_format) if d not in _DIRECTIVES})
+    if unknown or "%" in _DIRECTIVE.sub("", date_format):  # a % with nothing after it
+        shown = ", ".join(f"%{d}" for d in unknown) or "a lone %"
+        raise ImportFailed(
+            f"The date format {date_format!r} is not a date format: {shown} is not a directive (use e.g. %d for "
+            "the day, %m the month, %Y the year: %d/%m/%Y)."
+        )
 
 
 def parse_source(value: str, headers: list[str], column: Column) -> "str | Expr":
@@ -106,8 +133,8 @@ def resolve_plan(kind: Kind, headers: list[str], mapping: dict | None = None, da
     """Which source feeds each canonical column: the explicit mapping first (an empty value drops a
     column), then names and aliases for the rest. Fails with one message naming what is missing."""
     mapping = dict(mapping or {})
-    if date_format is not None and date_format != "" and "%" not in date_format:
-        raise ImportFailed(f"The date format {date_format!r} has no % directive (e.g. %m/%d/%Y).")
+    if date_format is not None and date_format != "":
+        check_date_format(date_format)
     unknown = [name for name in mapping if name not in kind.names]
     if unknown:
         raise ImportFailed(

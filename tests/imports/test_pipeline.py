@@ -586,3 +586,28 @@ def test_rows_ending_with_a_delimiter_are_read_as_the_header_names_them(tenant_a
     assert "line 3 has 9 fields where the header has 8" in failed.message, failed.message
     with scopes_disabled():
         assert not InvoiceLine.objects.filter(distributor=tenant_a.distributor, invoice_id__startswith="U-").exists()
+
+
+def test_a_mistyped_mapping_formula_or_date_format_is_refused_before_anything_is_read(tenant_a):
+    """`Sales -` is not the column `Sales`, nor `-Profit` the column `Profit` (a dangling sign made
+    every cost equal to the revenue, or added the profit); `%Q` is not a date directive (the job said
+    something about %z). Each is refused naming what is wrong; the good ones still resolve."""
+    from imports.errors import ImportFailed
+    from imports.formats import get_kind
+    from imports.validation import resolve_plan
+
+    kind = get_kind("invoice_lines")
+    headers = ["Order ID", "Order Date", "Customer ID", "Product ID", "Quantity", "Sales", "Profit", "Sub-Category"]
+    base = {"invoice_id": "Order ID", "invoice_date": "Order Date", "revenue": "Sales"}
+    for cost, wrong in (("Sales -", "Sales -"), ("Sales + -Profit", "-Profit"), ("Sales - Profit -", "Profit -")):
+        with pytest.raises(ImportFailed) as refused:
+            resolve_plan(kind, headers, {**base, "cost": cost})
+        assert repr(wrong) in str(refused.value) and "not a column of the file" in str(refused.value), cost
+    plan = resolve_plan(kind, headers, {**base, "cost": "sales - PROFIT", "category": "sub category"})
+    assert str(plan.sources["cost"].terms) == "((1, 'Sales'), (-1, 'Profit'))"
+    assert plan.sources["category"] == "Sub-Category"
+    for bad, says in (("%Q", "%Q is not a directive"), ("%d/%m/%", "a lone % is not a directive")):
+        with pytest.raises(ImportFailed) as refused:
+            resolve_plan(kind, headers, {**base, "cost": "Sales - Profit"}, date_format=bad)
+        assert says in str(refused.value), str(refused.value)
+    assert resolve_plan(kind, headers, {**base, "cost": "Sales - Profit"}, date_format="%d/%m/%Y").date_format
