@@ -611,3 +611,19 @@ def test_a_mistyped_mapping_formula_or_date_format_is_refused_before_anything_is
             resolve_plan(kind, headers, {**base, "cost": "Sales - Profit"}, date_format=bad)
         assert says in str(refused.value), str(refused.value)
     assert resolve_plan(kind, headers, {**base, "cost": "Sales - Profit"}, date_format="%d/%m/%Y").date_format
+
+
+def test_a_lines_import_page_says_lines_never_change_what_they_name(tenant_a, run_import):
+    """Re-importing lines with another category mapping counts the products "unchanged": the page says
+    lines only create what they name, and a products file changes it; other kinds do not say so."""
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(tenant_a.manager)
+
+    def page(job) -> str:
+        return client.get(reverse("import-detail", kwargs={"tenant": tenant_a.slug, "pk": job.number})).content.decode()
+
+    assert 'id="lines-create-only"' in page(run_import(tenant_a, "invoice_lines", TRAILING))
+    assert 'id="lines-create-only"' not in page(run_import(tenant_a, "customers", "customer_id,name\nZ-1,Zed\n"))
