@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
+from sales.models import InvoiceLine
 from stratify.engine import FACTORS
 from stratify.engine.settings import RATE_FIELDS, WINDOW_DAYS_MAX, WINDOW_DAYS_MIN
 
@@ -14,6 +15,8 @@ from .policies import EDITABLE_FIELDS
 from .vocabulary import FACTOR_LABELS, RATE_LABELS, SETTING_LABELS
 
 PERCENT = Decimal(100)
+# A ship method as the lines hold it (at most this long): a longer name could never match one.
+SHIP_METHOD_CHARS = InvoiceLine._meta.get_field("ship_method").max_length
 
 
 def _style(form: forms.Form) -> None:
@@ -140,7 +143,14 @@ class ModelSettingsForm(forms.Form):
                 raise forms.ValidationError(f"Line {number}: '{cost.strip()}' is not a number.")
             if value < 0:
                 raise forms.ValidationError(f"Line {number}: a cost must not be negative.")
-            mapping[method.strip()] = str(value)
+            method = method.strip()
+            if len(method) > SHIP_METHOD_CHARS:
+                raise forms.ValidationError(
+                    f"Line {number}: a ship method has at most {SHIP_METHOD_CHARS} characters, as on the lines."
+                )
+            if method in mapping:
+                raise forms.ValidationError(f"Line {number}: {method!r} is priced twice; keep one line for it.")
+            mapping[method] = str(value)
         return mapping
 
     def to_settings(self) -> dict:

@@ -111,3 +111,23 @@ def test_the_edges_of_the_ranges_are_accepted(tenant_a):
             url("api-model-settings", tenant_a), json.dumps({"settings": settings}), content_type="application/json"
         )
         assert response.status_code == 200, (settings, response.content)
+
+
+def test_the_delivery_costs_name_each_ship_method_once_within_the_lines_length():
+    """A ship method priced twice (the second silently won) or longer than a line's ship method (it
+    could never match one) is refused naming its line; a valid list is read as written."""
+    from segments.forms import SHIP_METHOD_CHARS, ModelSettingsForm
+
+    def errors(text: str) -> list[str]:
+        form = ModelSettingsForm(data={"delivery_cost": text})
+        form.is_valid()
+        return form.errors.get("delivery_cost", [])
+
+    assert errors("delivery = 5\nparcel = 3") == []
+    assert errors("delivery = 5\ndelivery = 7") == ["Line 2: 'delivery' is priced twice; keep one line for it."]
+    long = "x" * (SHIP_METHOD_CHARS + 1)
+    too_long = f"Line 1: a ship method has at most {SHIP_METHOD_CHARS} characters, as on the lines."
+    assert errors(f"{long} = 5") == [too_long]
+    form = ModelSettingsForm(data={"delivery_cost": "delivery = 5\n\n parcel = 3.50 "})
+    form.is_valid()
+    assert form.cleaned_data["delivery_cost"] == {"delivery": "5", "parcel": "3.50"}
