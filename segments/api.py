@@ -288,8 +288,12 @@ class TierPolicyApi(TenantApiView):
         return Response(TierPolicySerializer(policies, many=True, context=context).data)
 
     def put(self, request, *args, **kwargs):
-        items = request.data if isinstance(request.data, list) else [request.data]
-        errors = services.policies_update(distributor=self.distributor, actor=request.user, items=items)
+        if not isinstance(request.data, list):
+            return Response(
+                {"detail": 'The body is a list of tiers: [{"segment": "core", ...}, ...].'},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        errors = services.policies_update(distributor=self.distributor, actor=request.user, items=request.data)
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         return self.get(request)

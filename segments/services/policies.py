@@ -122,7 +122,10 @@ def policies_update(*, distributor, actor, items) -> dict:
         if not isinstance(segment, str) or segment not in segments:
             errors.setdefault("segment", []).append(f"must be one of {', '.join(segments)}")
             continue
-        changes.setdefault(segment, {}).update({k: v for k, v in item.items() if k != "segment"})
+        if segment in changes:  # the last of two would win silently: say so instead
+            errors.setdefault("segment", []).append(f"{segment} is listed twice; list each tier once")
+            continue
+        changes[segment] = {k: v for k, v in item.items() if k != "segment"}
     if errors:
         return errors
     with transaction.atomic():

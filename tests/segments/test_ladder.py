@@ -211,3 +211,17 @@ def test_targets_may_not_be_easier_up_the_ladder(tenant_a):
             TierPolicy.objects.get(distributor=tenant_a.distributor, segment="service_drain").target_revenue_12m
             == 90000
         )
+
+
+def test_a_tier_listed_twice_or_a_body_that_is_not_a_list_is_refused(tenant_a):
+    """Two entries for one tier (the last won silently, changing what customers are shown) and a
+    single object instead of the documented list are 400s; nothing is saved."""
+    api = api_as(tenant_a.manager)
+    twice = [{"segment": "core", "tier_name": "A"}, {"segment": "core", "tier_name": "B"}]
+    response = api.put(tiers_url(tenant_a), twice, format="json")
+    assert response.status_code == 400 and "core is listed twice" in str(response.json()["segment"])
+    single = api.put(tiers_url(tenant_a), {"segment": "core", "tier_name": "C"}, format="json")
+    assert single.status_code == 400 and "list of tiers" in single.json()["detail"]
+    with scopes_disabled():
+        names = set(TierPolicy.objects.filter(distributor=tenant_a.distributor).values_list("tier_name", flat=True))
+    assert not names & {"A", "B", "C"}
