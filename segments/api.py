@@ -29,8 +29,12 @@ RUN_PK = RUN.on("pk")
 
 
 def _bad_request(error: ValidationError) -> Response:
-    detail = error.message_dict if hasattr(error, "error_dict") else {"settings": error.messages}
-    return Response({"detail": "Invalid model settings.", "errors": detail}, status=status.HTTP_400_BAD_REQUEST)
+    """A 400 as every endpoint writes it (docs/API.md, Errors): the first problem in `detail`, each
+    field's messages under its name; `errors` repeats them all (what this endpoint answered first)."""
+    errors = error.message_dict if hasattr(error, "error_dict") else {"settings": error.messages}
+    field, messages = next(iter(errors.items()))
+    body = {"detail": f"Invalid model settings: {field}: {messages[0]}", **errors, "errors": errors}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
 class RunSerializer(serializers.ModelSerializer):

@@ -75,6 +75,9 @@ def test_absurd_settings_are_400_naming_the_field_and_save_nothing(tenant_a, met
     assert response.status_code == 400, response.content
     assert field in response.json()["errors"], response.json()
     assert all(isinstance(m, str) and m for m in response.json()["errors"][field])
+    # As every endpoint answers a 400: the field's messages under its name, the first in `detail`.
+    assert response.json()[field] == response.json()["errors"][field]
+    assert response.json()["detail"].startswith("Invalid model settings: ")
     assert _state(tenant_a.distributor) == before
     # The settings in force are still the ones saved before.
     assert client.get(url("api-model-settings", tenant_a)).json()["settings"]["window_days"] == 180
