@@ -54,4 +54,4 @@ def test_manager_filters_by_kind_and_exports(world, live_server, page):
         page.click("#export-csv")
     content = Path(info.value.path()).read_text(encoding="utf-8-sig")
     rows = [line for line in content.splitlines() if line]
-    assert len(rows) == 2 and rows[1].startswith("slipping,")
+    assert len(rows) == 2 and rows[1].startswith("Slipping,")  # the kind as the page names it
