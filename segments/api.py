@@ -2,6 +2,8 @@
 compare) and the model settings (read, replace, history). Manager-only: reads need VIEW_DASHBOARD,
 writes MANAGE_MODEL. Views stay thin: logic lives in segments.services and segments.selectors."""
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -342,9 +344,13 @@ class TierSuggestionsApi(TenantApiView):
 
 
 def _spell(metric, value):
+    """A target as tier-policies/ writes the same field (so a client can PUT it back as it reads
+    it): money and shares as decimal strings with two decimals, counts and days as numbers."""
     if value is None:
         return None
-    return money_str(value) if metric.kind == "money" else str(value)
+    if metric.kind in ("count", "days"):
+        return int(value)
+    return money_str(value) if metric.kind == "money" else f"{Decimal(str(value)):.2f}"
 
 
 class ProfitCenterSerializer(serializers.Serializer):

@@ -111,6 +111,14 @@ def test_suggest_page_shows_shares_and_saves_what_the_manager_keeps(tenant_a, co
     api = api_as(tenant_a.manager).get(f"/api/v1/tenants/{tenant_a.slug}/tier-policies/suggestions/").json()
     core = next(t for t in api["tiers"] if t["segment"] == "core")
     assert next(r for r in core["targets"] if r["metric"] == "purchases")["suggested"] == "2500.00"
+    # Each target typed as tier-policies/ types the same field (a client can PUT back what it reads).
+    policy = next(p for p in api_as(tenant_a.manager).get(f"/api/v1/tenants/{tenant_a.slug}/tier-policies/").json()
+                  if p["segment"] == "core")  # fmt: skip
+    for row in core["targets"]:
+        for value in (row["current"], row["suggested"]):
+            if value is not None and policy[row["field"]] is not None:
+                assert type(value) is type(policy[row["field"]]), (row["field"], value, policy[row["field"]])
+    assert any(isinstance(row["suggested"], int) for row in core["targets"])
     # Saving the suggestions as they stand (Silver's 10,000 a year is above Platinum's 2,500: refused,
     # naming the field, nothing saved), then with Platinum's purchases kept at 50,000.
     form = _inputs(html)
