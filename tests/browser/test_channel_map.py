@@ -131,18 +131,23 @@ def demo_world(transactional_db):
     cache.clear()
 
 
-def test_demo_map_says_how_each_category_buys(demo_world, live_server, page):
-    """The demo's drawing, read as a newcomer would: each category's leading channel is on the page.
-    With STRATIFY_SCREENSHOTS=<dir>, saves the README's screenshot (channel-map.png)."""
+def as_demo_manager(page, live_server, *, width: int, height: int) -> None:
+    """Log in as the demo's manager on a screen of `width` x `height`."""
     from accounts.management.commands.setup_demo import DEMO_PASSWORD
 
-    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.set_viewport_size({"width": width, "height": height})
     page.set_default_timeout(30000)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", "demo-manager")
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit], input[type=submit]")
     page.wait_for_load_state()
+
+
+def test_demo_map_says_how_each_category_buys(demo_world, live_server, page):
+    """The demo's drawing, read as a newcomer would: each category's leading channel is on the page.
+    With STRATIFY_SCREENSHOTS=<dir>, saves the README's screenshot (channel-map.png)."""
+    as_demo_manager(page, live_server, width=1500, height=1100)
     page.goto(f"{live_server.url}/demo/channels/map/")
     page.wait_for_selector("#channel-map[data-ready='1']")
     joined = " ".join(page.locator("#channel-map svg text").all_text_contents())
@@ -183,15 +188,7 @@ def test_demo_pages_fit_a_phone_and_a_laptop(demo_world, live_server, page):
     """A manager on a 390 px phone: the wide tables scroll inside their card, the page itself does not
     scroll sideways (the interactions' kind x segment counts and the deliveries' frequency by segment
     made the whole page 620 px and 440 px wide)."""
-    from accounts.management.commands.setup_demo import DEMO_PASSWORD
-
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.set_default_timeout(30000)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "demo-manager")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit], input[type=submit]")
-    page.wait_for_load_state()
+    as_demo_manager(page, live_server, width=390, height=844)
     for path, table in (("channels/interactions/", "#counts-by-kind"), ("operations/deliveries/", "#frequency-table")):
         page.goto(f"{live_server.url}/demo/{path}")
         assert page.locator(table).count() == 1, path
