@@ -99,6 +99,7 @@ def cached(distributor, run, name: str, compute, *, frames: bool = True):
 # --- tables ----------------------------------------------------------------------------------------
 
 MONEY, PCT, NUMBER, INT, TEXT, SEGMENT = "money", "pct", "number", "int", "text", "segment"
+SCORE = "score"  # a ranking score, shown to 4 decimals: the order it ranks by (docs/OPERATIONS.md)
 
 
 def to_frame(rows) -> pd.DataFrame:
@@ -210,7 +211,7 @@ class RowsTable(LeanTable):
         extra = [
             (
                 key,
-                tables.Column(verbose_name=label, attrs=RIGHT if kind in (MONEY, PCT, NUMBER, INT) else {}),
+                tables.Column(verbose_name=label, attrs=RIGHT if kind in (MONEY, PCT, NUMBER, INT, SCORE) else {}),
             )
             for key, label, kind in self.spec
         ]
@@ -231,6 +232,8 @@ class RowsTable(LeanTable):
             return format_number(value, self.distributor, decimals=1)
         if kind == INT:
             return format_number(value, self.distributor)
+        if kind == SCORE:
+            return format_number(value, self.distributor, decimals=4)
         if kind == SEGMENT:
             return format_html(
                 '<span class="badge badge-segment segment-{}">{}</span>', value, SEGMENT_LABELS.get(value, value)
@@ -413,7 +416,7 @@ LookalikeTable = table_class(
         ("group", "Class or role", TEXT),
         ("similarity", "Similarity to core", PCT),
         ("share_of_wallet", "Share of wallet", PCT),
-        ("score", "Score", NUMBER),
+        ("score", "Score", SCORE),
         ("pitch", "Categories to pitch", TEXT),
     ],
     "lookalike-table",

@@ -190,3 +190,11 @@ def test_only_columns_that_can_be_empty_are_sorted_empty_last():
     assert _empty_last("customer_id", customers) == "customer_id"
     kept = F("x").asc()
     assert _empty_last(kept, customers) is kept and isinstance(kept, OrderBy)
+
+
+def test_a_printed_page_of_a_longer_list_says_which_rows_it_holds(scored):
+    """Printing hides the pager: the printout says which rows it holds and that the export has them all."""
+    url = reverse("my-customers", kwargs={"tenant": scored.slug})
+    html = login(scored.rep_user).get(url, {"per_page": 1}).content.decode()
+    assert 'class="print-only small mb-0 px-2 table-print-range">Rows 1 to 1 of 2 (page 1 of 2)' in html
+    assert "table-print-range" not in login(scored.rep_user).get(url).content.decode()  # one page: nothing to say

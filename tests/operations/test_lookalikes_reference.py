@@ -349,6 +349,9 @@ def test_planted_cases_agree_with_the_definition_on_selector_api_and_page(tenant
     assert by_id["ROLELOOK"]["group"] == "end_user" and by_id["ROLELOOK"]["pitch"] == ""
     for absent in ("PAINT", "NOLINES", "RETURNS", "LAPSED", "PLANT", "NOGROUP", "UNSCORED", "UNCAT", "CORE1"):
         assert absent not in listed
+    # The page shows the score it ranks by, to 4 decimals (to 1, eight rows read "0.7" in a row).
+    html = login(tenant_a.manager).get(reverse("ops-marketing", kwargs={"tenant": tenant_a.slug})).content.decode()
+    assert ">0.8957<" in html and ">0.3333<" in html
 
 
 # --- generated data --------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ def test_cut_page_save_compare_delete(data):
     with scopes_disabled():
         impact = ops.cut_impact(distributor=t.distributor, run=data.run, choice=ops.CutChoice(supplier=["S1"]))
     assert html.count('<option value="S1" selected>') == 1 and html.count('<option value="Acme">') == 1
+    assert '<p class="print-only mb-0" id="cut-choice-print">Suppliers: S1. </p>' in html  # the printout says what
     assert f'id="cut-core-count">{len(impact["core_customers"])}<' in html
     for customer_id in impact["core_customers"]:
         assert customer_id in html
@@ -107,7 +108,8 @@ def test_thresholds_and_consolidation_from_the_pages(data):
     with scopes_disabled():
         assert OperationsSettings.objects.get(distributor=t.distributor).stock_min_orders == 1
     html = client.get(page(t, "ops-stock", "?list=to_stock")).content.decode()
-    assert "at least 1 times" in html
+    # The rule in words, as the page applies it: orders counted over the core customers together.
+    assert "in at least 1 order from core customers together" in html
     html = client.get(page(t, "ops-deliveries")).content.decode()
     assert 'id="consolidate"' in html
     client.post(page(t, "ops-deliveries"))
