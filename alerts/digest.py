@@ -19,8 +19,8 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import Distributor, Membership
 from stratify.tenancy.permissions import Role
 
-from .models import DigestSubscription, Kind, Status
-from .selectors import counts_by_kind, distributor_alerts, visible_alerts
+from .models import DigestSubscription, Kind
+from .selectors import ACTIVE, counts_by_kind, distributor_alerts, visible_alerts, with_subject_labels
 
 TOP = 10
 KIND_LABELS = dict(Kind.choices)
@@ -34,7 +34,7 @@ def tenant_summary(*, distributor) -> dict:
         "counts": [r for r in counts if r["count"]],
         "total": sum(r["count"] for r in counts),
         "amount": sum(r["amount"] for r in counts),
-        "wide": list(distributor_alerts(distributor=distributor)[:TOP]),
+        "wide": with_subject_labels(list(distributor_alerts(distributor=distributor)[:TOP]), distributor),
     }
 
 
@@ -49,13 +49,11 @@ def digest_content(*, distributor, membership, since, shared: dict | None = None
         content.update(
             **shared["summary"],
             new_count=visible_alerts(distributor=distributor, membership=membership)
-            .filter(created_at__gte=since)
+            .filter(created_at__gte=since, status__in=ACTIVE)
             .count(),
         )
     else:
-        active = visible_alerts(distributor=distributor, membership=membership).filter(
-            status__in=(Status.OPEN, Status.ACKNOWLEDGED)
-        )
+        active = visible_alerts(distributor=distributor, membership=membership).filter(status__in=ACTIVE)
         top = list(active.select_related("customer").order_by("-amount", "id")[:TOP])
         for alert in top:
             alert.is_new = alert.created_at >= since
@@ -88,7 +86,7 @@ def digests_send(*, now=None) -> int:
     """Send the weekly digest to every subscribed rep and manager of every tenant. Returns how many
     messages were sent."""
     now = now or timezone.now()
-    base_url = getattr(settings, "SITE_URL", "").rstrip("/")
+    base_url = settings.SITE_URL.rstrip("/")  # the links are absolute: they are opened from a mail client
     sent = 0
     with scopes_disabled():
         distributors = list(Distributor.objects.all())

@@ -24,6 +24,7 @@ from django.db.models import (
 )
 
 from sales.models import Customer
+from segments.names import value_names
 from stratify.cache import ALERTS, tenant_generation
 from stratify.formatting import money_str
 from stratify.tenancy.permissions import Role
@@ -33,6 +34,7 @@ from .models import (
     KINDS,
     SETTING_FIELDS,
     Alert,
+    AlertRaise,
     AlertSettings,
     AlertStatusChange,
     DigestSubscription,
@@ -58,7 +60,12 @@ def alerts_cached(distributor, name: str, compute):
     generation, which `alerts_raise` and `alert_set_status` bump when they commit (stratify/cache.py).
     For figures over every alert of the tenant (the dashboard's panels, the open alerts per rep)."""
     generation = tenant_generation(distributor.pk, ALERTS)
-    return cache.get_or_set(f"stratify:alerts:{distributor.pk}:{generation}:{name}:v1", compute, ALERTS_CACHE_SECONDS)
+    # The worker that raises a run's alerts bumps the generation in its own cache: without a shared
+    # one (no REDIS_URL) the web process would not see it for hours, so the key also names the
+    # tenant's latest raise (one small indexed read).
+    raised = AlertRaise.objects.filter(distributor=distributor).order_by("-pk").values_list("pk", flat=True).first()
+    key = f"stratify:alerts:{distributor.pk}:{generation}:{raised or 0}:{name}:v1"
+    return cache.get_or_set(key, compute, ALERTS_CACHE_SECONDS)
 
 
 def visible_alerts(*, distributor, membership=None) -> QuerySet[Alert]:
@@ -309,3 +316,13 @@ def open_by_rep(*, distributor, rep_pks, assignment: str | None = None) -> dict[
         return compute({"customer__rep_id__in": wanted})
     every = alerts_cached(distributor, f"open_by_rep:{assignment}", lambda: compute({"customer__rep__isnull": False}))
     return {pk: every[pk] for pk in wanted if pk in every}
+
+
+def with_subject_labels(alerts: list, distributor) -> list:
+    """`alerts`, each with `subject_label`: its subject as it reads, a supplier or rep code with its
+    name ("SUP004 · Delta Supply Co"; one query per kind of such subject among them)."""
+    kinds = {alert.subject_type for alert in alerts} & {"supplier", "rep"}
+    names = {kind: value_names(distributor=distributor, dimension=kind) for kind in kinds}
+    for alert in alerts:
+        alert.subject_label = names.get(alert.subject_type, {}).get(alert.subject) or alert.subject
+    return alerts

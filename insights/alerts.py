@@ -15,9 +15,9 @@ from django.utils.html import format_html, format_html_join
 
 from alerts import selectors as alert_selectors
 from alerts.models import Alert, Kind, Severity, Status
-from insights.names import coded, value_names
 from sales.filters import customer_field_choices
 from sales.selectors import rep_list
+from segments.names import coded
 from segments.policies import policy_for_segment
 from segments.selectors import policy_list
 from segments.vocabulary import FACTOR_LABELS, SEGMENT_LABELS, SEGMENT_ORDER
@@ -105,22 +105,13 @@ def playbook_line(policy) -> str:
 WORKLIST_CUSTOMERS = 20  # customers a worklist page shows, each with all of its alerts
 
 
-def _subject_labels(alerts, distributor) -> None:
-    """Each alert's `subject_label`: its subject as it reads, a supplier or rep code with its name
-    ("SUP004 · Delta Supply Co"; one query per kind of such subject among `alerts`)."""
-    kinds = {alert.subject_type for alert in alerts} & {"supplier", "rep"}
-    names = {kind: value_names(distributor=distributor, dimension=kind) for kind in kinds}
-    for alert in alerts:
-        alert.subject_label = names.get(alert.subject_type, {}).get(alert.subject) or alert.subject
-
-
 def _shown(alerts, distributor) -> None:
     """What the alert templates show of each alert, computed once: labels, figures (as one escaped
     text: a template loop per figure was a good part of the worklist's time), severity style and the
     URL of its status changes (reversed once for all of them)."""
     url = reverse("alert-status", kwargs={"tenant": distributor.slug, "alert_id": 0})
     head, tail = url.rsplit("/0/", 1)
-    _subject_labels(alerts, distributor)
+    alert_selectors.with_subject_labels(alerts, distributor)
     for alert in alerts:
         alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
         alert.figures_text = format_html_join(" · ", "{}: {}", figures_list(alert, distributor))  # each part escaped
@@ -170,7 +161,7 @@ def dashboard_context(*, distributor) -> dict:
         for row in counts:
             row["label"] = KIND_LABELS.get(row["kind"], row["kind"])
         wide = list(alert_selectors.distributor_alerts(distributor=distributor)[:10])
-        _subject_labels(wide, distributor)
+        alert_selectors.with_subject_labels(wide, distributor)
         for alert in wide:
             alert.kind_label = KIND_LABELS.get(alert.kind, alert.kind)
         return {
@@ -242,7 +233,8 @@ class AlertTable(LeanTable):
 
     def before_render(self):
         self._detail_url = reverse("customer-detail", kwargs={"tenant": self.tenant_slug, "customer_id": "__ID__"})
-        _subject_labels([row.record for row in (self.page.object_list if self.page else self.rows)], self.distributor)
+        shown = self.page.object_list if self.page else self.rows
+        alert_selectors.with_subject_labels([row.record for row in shown], self.distributor)
 
     def render_subject(self, value, record):
         return record.subject_label

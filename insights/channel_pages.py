@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from channels import channel_map as cm
 from channels.models import Interaction, Partner
 from segments.models import CustomerScore
+from segments.names import coded
 from segments.selectors import profit_center_list
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.formatting import format_date, format_money, money_decimal
@@ -21,7 +22,6 @@ from stratify.tenancy.lists import LeanTable
 
 from .caching import run_cached
 from .channel_map import flows_for
-from .names import coded
 
 RIGHT = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from insights.caching import run_cached
-from insights.names import named, value_names
+from segments.names import named, value_names
 from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, ordered, shown, whale_curve
 from segments.selectors import profit_center_list, profit_curve
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER

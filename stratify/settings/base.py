@@ -154,6 +154,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "stratify@localhost")
+# Where people reach the site: e-mails (the weekly digest) link to it with absolute addresses (a
+# relative link opens nothing from a mail client). Default: `make run`'s address; production: https
+# and the first of ALLOWED_HOSTS unless SITE_URL is set.
+SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
 
 # --- i18n / static --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -86,3 +86,25 @@ def test_the_managers_tenant_wide_part_is_read_once_per_tenant(tenant_a, alerts_
     # The same counts and distributor-wide alerts for both managers (only the greeting differs).
     assert first.split("\n", 1)[1] == other.split("\n", 1)[1]
     assert len(calls) == 1
+
+
+def test_the_digest_links_are_absolute_and_names_read_as_on_the_pages(tenant_a, alerts_a, settings):
+    """A mail client opens only absolute links (the worklist's, with its Unsubscribe, and the alerts');
+    a supplier is named beside its code as on the pages; the managers' "new" counts the new alerts still
+    to work, not the done or dismissed ones."""
+    from channels.models import Partner
+
+    assert settings.SITE_URL.startswith("http://")  # set with no configuration (`make run`'s address)
+    settings.SITE_URL = "https://stratify.example.com"
+    with scopes_disabled():
+        Partner.objects.create(distributor=tenant_a.distributor, partner_id="SUP004", name="Delta Supply Co")
+        Alert.objects.filter(pk=alerts_a["wide"].pk).update(subject_type="supplier", subject="SUP004")
+        Alert.objects.filter(pk=alerts_a["other"].pk).update(status="done")
+    digests_send()
+    messages = by_recipient()
+    rep, manager = messages[tenant_a.rep_user.email], messages[tenant_a.manager.email]
+    assert f"https://stratify.example.com/{tenant_a.slug}/worklist/" in rep.body
+    assert f'href="https://stratify.example.com/{tenant_a.slug}/worklist/"' in rep.alternatives[0][0]
+    assert f"https://stratify.example.com/{tenant_a.slug}/alerts/" in manager.body
+    assert "SUP004 · Delta Supply Co" in manager.body and "SUP004 · Delta Supply Co" in manager.alternatives[0][0]
+    assert "(3 new since" in manager.body  # four raised this week, one of them done

@@ -104,3 +104,25 @@ def test_raising_a_runs_alerts_refreshes_the_dashboard(db, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         result = raise_for(run)
     assert login(manager).get(url).context["alert_total"] == result["new"] > 0
+
+
+def test_a_raise_in_another_process_refreshes_the_dashboard(db):
+    """Without a shared cache the worker's bump of the alerts generation stays in its own memory: the
+    web process still shows the new run's alerts, since the cache key names the tenant's latest raise."""
+    from unittest import mock
+
+    from tests import factories as f
+    from tests.alerts.helpers import AS_OF, catalog, history, publish_run, raise_for
+    from tests.alerts.test_life_cycle import PATTERNS
+    from tests.segments.helpers import write_lines
+
+    distributor = f.DistributorFactory(slug="elsewhere")
+    _, customers, products = catalog(distributor, len(PATTERNS))
+    write_lines(distributor, history(customers, products, PATTERNS))
+    manager = f.membership(distributor, "manager", username="elsewhere-manager")
+    run = publish_run(distributor, as_of=AS_OF)
+    url = reverse("dashboard", kwargs={"tenant": distributor.slug})
+    assert login(manager).get(url).context["alert_total"] == 0  # cached before the alerts are raised
+    with mock.patch("alerts.services.tenant_cache_bump"):  # the bump lands in another process's memory
+        result = raise_for(run)
+    assert login(manager).get(url).context["alert_total"] == result["new"] > 0
