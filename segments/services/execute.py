@@ -18,6 +18,7 @@ from stratify.jobs.services import job_enqueue, job_fence
 
 from .. import aggregates as agg
 from ..models import CustomerScore, StratificationProfile, StratificationRun
+from ..vocabulary import SEGMENT_LABELS
 from .model_settings import profile_lock
 from .profit import PROFIT_JOB_KIND
 from .publish import publish_in_transaction
@@ -147,6 +148,6 @@ def _compute(run: StratificationRun, job, progress) -> dict:
         job_enqueue(distributor=distributor, kind=PROFIT_JOB_KIND, params={"run": run.number})
         job_fence(job)  # only the attempt that still owns the job may publish
     counts = {segment: totals[segment]["count"] for segment in (*SEGMENTS, LAPSED)}
-    summary = ", ".join(f"{segment} {count}" for segment, count in counts.items())
+    summary = ", ".join(f"{SEGMENT_LABELS.get(segment, segment)} {count:,}" for segment, count in counts.items())
     progress(99, f"Run #{run.number}: {summary}" + (" (published)" if run.publish_requested else ""))
     return {"run_id": run.number, "as_of": as_of.isoformat(), "counts": counts, "published": run.publish_requested}

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from segments.models import CustomerScore, StratificationProfile, StratificationRun
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
@@ -166,3 +166,29 @@ def test_stratify_command_runs_the_run_s_follow_up_jobs_here(loaded, monkeypatch
     assert len(sent) == 3  # the three follow-ups were queued for a worker, and run here instead
     for kind in ("profit_centers", "cut_tables", "raise_alerts"):
         assert re.search(rf"^{kind} \(job #\d+\): done$", out.getvalue(), re.MULTILINE), kind
+
+
+def test_finished_jobs_say_what_they_did_in_words(tenant_a):
+    """A finished run names its segments as the pages do ("Service drain 1"), and its profit-centers
+    and cut-tables jobs end on what they made, not on their last step ("Writing the profit centers")."""
+    from segments.services import follow_ups_execute, run_request
+    from segments.services.profit import PROFIT_JOB_KIND
+    from stratify.jobs.registry import CUT_TABLES_JOB_KIND
+    from stratify.jobs.services import job_execute
+    from tests.segments.helpers import simple_lines, write_lines
+    from tests.segments.test_profit_centers import _catalog
+
+    distributor = tenant_a.distributor
+    customers, products, _reps, _partner = _catalog(distributor)
+    write_lines(distributor, simple_lines(customers, products))
+    with scope(distributor=distributor):
+        run = run_request(distributor=distributor, dispatch=False, publish=True)
+    run_job = job_execute(run.job_id)
+    assert run_job.status == "succeeded" and "_" not in run_job.message, run_job.message
+    assert run_job.message.startswith(f"Run #{run.number}: ") and "Core " in run_job.message
+    with scopes_disabled():
+        run.refresh_from_db()
+        done = follow_ups_execute(distributor=distributor, run=run, kinds=(PROFIT_JOB_KIND, CUT_TABLES_JOB_KIND))
+    messages = {job.kind: job.message for job in done}
+    assert messages[PROFIT_JOB_KIND].startswith(f"Run #{run.number}: profit centers ready ("), messages
+    assert messages[CUT_TABLES_JOB_KIND].startswith(f"Run #{run.number}: supplier cuts ready ("), messages
