@@ -17,5 +17,10 @@ def raise_alerts_job(job, progress) -> dict:
         raise JobFailed(f"Run #{run.number} is {run.status}: it raises no alerts.")
     result = alerts_raise(distributor=job.distributor, run=run, job=job, progress=progress)
     total = sum(result.get("counts", {}).values())
-    progress(99, f"Run #{run.number}: {total} alerts")
+    if result.get("already"):
+        progress(99, f"Run #{run.number}: its {total:,} alerts were already raised; nothing changed")
+    elif result.get("skipped"):
+        progress(99, f"Run #{run.number}: not raised, {result['skipped']}")
+    else:
+        progress(99, f"Run #{run.number}: {total:,} alerts")
     return result

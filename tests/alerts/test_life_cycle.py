@@ -85,6 +85,9 @@ def test_three_runs(tenant):
         changes = AlertStatusChange.objects.filter(distributor=distributor).count()
     again = raise_for(run2)
     assert again.get("already") is True
+    with scopes_disabled():  # and its job says so, rather than repeating the first one's count
+        message = Job.objects.filter(distributor=distributor, kind="raise_alerts").latest("pk").message
+    assert message.startswith(f"Run #{run2.number}: its ") and "already raised; nothing changed" in message
     assert snapshot(distributor) == after2
     with scopes_disabled():
         assert AlertStatusChange.objects.filter(distributor=distributor).count() == changes
