@@ -406,24 +406,27 @@ def iter_chunks(source: SourceFile, rows: int | None = None) -> Iterator[pd.Data
 
 
 def _without_trailing_delimiter(chunk: pd.DataFrame, read: int) -> pd.DataFrame:
-    """`chunk` as the header names its columns when every data row ends with a delimiter (ERP exports
-    often write "a,b,c," under "a,b,c"): pandas then takes the first column for an index and shifts
-    the names one column right. The empty last field is dropped; one that holds a value is refused
-    (nothing is read into the wrong column, nothing silently lost). `read`: data rows before it."""
+    """`chunk` as the header names its columns when the data rows end with delimiters the header does
+    not have (ERP exports often write "a,b,c," under "a,b,c"): pandas then takes the first column(s)
+    for an index and shifts the names right. The empty last fields are dropped; one that holds a value
+    is refused (nothing is read into the wrong column, nothing silently lost). `read`: data rows before
+    it."""
     if isinstance(chunk.index, pd.RangeIndex):
         return chunk
-    headers = list(chunk.columns)
+    headers, more = list(chunk.columns), chunk.index.nlevels  # ",," at the ends: two index levels
     chunk = chunk.reset_index()
-    chunk.columns = [*headers, "\x00extra"]
-    extra = chunk.pop("\x00extra").fillna("").astype(str)
-    filled = np.flatnonzero(extra.str.strip() != "")
+    extras = [f"\x00extra{i}" for i in range(more)]
+    chunk.columns = [*headers, *extras]
+    extra = chunk[extras].fillna("").astype(str).apply(lambda column: column.str.strip()).agg("".join, axis=1)
+    chunk = chunk.drop(columns=extras)
+    filled = np.flatnonzero(extra != "")
     if len(filled):
-        line = read + int(filled[0]) + 2
+        line, fields = read + int(filled[0]) + 2, len(headers) + more
         raise ImportFailed(
-            f"The file is not a regular table: line {line} has {len(headers) + 1} fields where the header has "
+            f"The file is not a regular table: line {line} has {fields} fields where the header has "
             f"{len(headers)}. Check the delimiter and the quoting of that line.",
             [{"row": line, "column": "", "value": extra.iloc[filled[0]][:80],
-              "reason": f"{len(headers) + 1} fields where the header has {len(headers)}"}],
+              "reason": f"{fields} fields where the header has {len(headers)}"}],
         )  # fmt: skip
     return chunk
 

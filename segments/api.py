@@ -9,7 +9,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from stratify.formatting import money_str
-from stratify.tenancy.api import MoneyField, TenantApiView, TenantListApi, TenantScopedMixin
+from stratify.tenancy.api import MoneyField, TenantApiView, TenantListApi, TenantScopedMixin, with_detail
 from stratify.tenancy.permissions import Perm
 
 from . import selectors, services
@@ -31,12 +31,10 @@ RUN_PK = RUN.on("pk")
 
 
 def _bad_request(error: ValidationError) -> Response:
-    """A 400 as every endpoint writes it (docs/API.md, Errors): the first problem in `detail`, each
-    field's messages under its name; `errors` repeats them all (what this endpoint answered first)."""
+    """A 400 as every endpoint writes it (docs/API.md, Errors: the first problem in `detail`, each
+    field's messages under its name); `errors` repeats them all (what this endpoint answered first)."""
     errors = error.message_dict if hasattr(error, "error_dict") else {"settings": error.messages}
-    field, messages = next(iter(errors.items()))
-    body = {"detail": f"Invalid model settings: {field}: {messages[0]}", **errors, "errors": errors}
-    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    return Response({**with_detail(errors), "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -301,7 +299,7 @@ class TierPolicyApi(TenantApiView):
             )
         errors = services.policies_update(distributor=self.distributor, actor=request.user, items=request.data)
         if errors:
-            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+            return Response(with_detail(errors), status=status.HTTP_400_BAD_REQUEST)
         return self.get(request)
 
 

@@ -239,3 +239,23 @@ def test_first_request_after_a_lost_connection_succeeds(tmp_path, monkeypatch, t
 
     assert _wsgi_get("/api/v1/tenants/", **token_header) == 200
     assert connection.connection.info.backend_pid != victim
+
+
+def test_e_mails_link_to_an_absolute_site_address(tmp_path):
+    """SITE_URL (the digest's links): `make run`'s address in development; in production the first
+    allowed host over https, or SITE_URL itself; a wildcard first host is refused at start, naming
+    SITE_URL, rather than mailing links to "https://*"."""
+    secret = secrets.token_urlsafe(64)
+    assert settings_of("stratify.settings.local", ["SITE_URL"], tmp_path)["SITE_URL"] == "http://127.0.0.1:8000"
+
+    def production(**env) -> str:
+        return settings_of("stratify.settings.production", ["SITE_URL"], tmp_path, SECRET_KEY=secret, **env)["SITE_URL"]
+
+    assert production(ALLOWED_HOSTS="stratify.example.com,10.0.0.5") == "https://stratify.example.com"
+    assert production(ALLOWED_HOSTS=".example.com", SITE_URL="https://app.example.com/") == "https://app.example.com"
+    for hosts in (".example.com", "*"):
+        done = run_django(
+            ["manage.py", "check"], tmp_path, DJANGO_SETTINGS_MODULE="stratify.settings.production",
+            SECRET_KEY=secret, ALLOWED_HOSTS=hosts,
+        )  # fmt: skip
+        assert done.returncode != 0 and "Set SITE_URL" in done.stderr, hosts

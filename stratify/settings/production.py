@@ -17,7 +17,14 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
 if SECRET_KEY.startswith("insecure-") or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("Set SECRET_KEY to a random string of at least 50 characters.")
 if "SITE_URL" not in os.environ:
-    SITE_URL = f"https://{ALLOWED_HOSTS[0].lstrip('.')}" if ALLOWED_HOSTS else ""  # noqa: F405
+    # E-mails link to the site: from the first allowed host when it names one, else it must be said.
+    _host = ALLOWED_HOSTS[0] if ALLOWED_HOSTS else ""  # noqa: F405
+    if not _host or _host.startswith(".") or "*" in _host:
+        raise ImproperlyConfigured(
+            "Set SITE_URL to the address people reach the site at (e.g. https://stratify.example.com): "
+            "the first of ALLOWED_HOSTS names no single host, and e-mails need absolute links."
+        )
+    SITE_URL = f"https://{_host}"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SESSION_COOKIE_SECURE = True

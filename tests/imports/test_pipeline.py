@@ -580,6 +580,14 @@ def test_rows_ending_with_a_delimiter_are_read_as_the_header_names_them(tenant_a
         "T-2": ("TC1", "TP1", Decimal("50.00"), Decimal("30.00")),
         "T-3": ("TC2", "TP1", Decimal("25.00"), Decimal("15.00")),
     }
+    twice = TRAILING.replace(",\n", ",,\n").replace("T-", "V-")  # two empty fields at the end of each row
+    assert run_import(tenant_a, "invoice_lines", twice).status == "succeeded"
+    with scopes_disabled():
+        read = InvoiceLine.objects.filter(distributor=tenant_a.distributor, invoice_id__startswith="V-")
+        assert sorted((x.invoice_id, x.customer.customer_id, x.revenue, x.cost) for x in read) == [
+            ("V-1", "TC1", Decimal("100.00"), Decimal("60.00")), ("V-2", "TC1", Decimal("50.00"), Decimal("30.00")),
+            ("V-3", "TC2", Decimal("25.00"), Decimal("15.00")),
+        ]  # fmt: skip
     extra = TRAILING.replace("30.00,\n", "30.00,oops\n").replace("T-", "U-")
     failed = run_import(tenant_a, "invoice_lines", extra)
     assert failed.status == "failed"

@@ -220,6 +220,7 @@ def test_a_tier_listed_twice_or_a_body_that_is_not_a_list_is_refused(tenant_a):
     twice = [{"segment": "core", "tier_name": "A"}, {"segment": "core", "tier_name": "B"}]
     response = api.put(tiers_url(tenant_a), twice, format="json")
     assert response.status_code == 400 and "core is listed twice" in str(response.json()["segment"])
+    assert response.json()["detail"].startswith("segment: ")  # every error body carries a sentence
     single = api.put(tiers_url(tenant_a), {"segment": "core", "tier_name": "C"}, format="json")
     assert single.status_code == 400 and "list of tiers" in single.json()["detail"]
     with scopes_disabled():
