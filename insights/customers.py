@@ -18,7 +18,7 @@ from sales.models import CustomerMonth, InvoiceLine
 from sales.selectors import customer_list
 from segments.policies import next_tier, policy_for_segment
 from segments.selectors import policy_list, published_runs, run_window, score_for
-from segments.vocabulary import SEGMENT_LABELS, movement_of, segment_rank_expr
+from segments.vocabulary import SEGMENT_LABELS, movement_of, movement_rank_expr, segment_rank_expr
 from stratify.tenancy.permissions import Perm, role_has
 
 from .attention import attention_by_customer
@@ -97,7 +97,7 @@ def customer_rows(*, distributor, membership, run):
         current=FilteredRelation("scores", condition=Q(scores__run_id=run_id, scores__distributor_id=distributor.pk))
     )
     qs = qs.annotate(**{name: F(f"current__{name}") for name in ROW_FIELDS})
-    qs = qs.annotate(seg_rank=segment_rank_expr("segment"))
+    qs = qs.annotate(seg_rank=segment_rank_expr("segment"), movement_rank=movement_rank_expr())
     return qs.select_related("rep").order_by(*DEFAULT_ORDER)
 
 

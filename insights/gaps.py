@@ -8,7 +8,9 @@ Per category:
 * `gap`: share - core_share, in points;
 * `expected`: the peers' median spend in it (a peer who does not buy it spends 0) scaled to this
   customer's size (its window revenue / the peers' median window revenue);
-* `at_stake`: max(0, expected - the customer's revenue in it): the money at stake.
+* `at_stake`: max(0, expected - the customer's revenue in it, a net return counting as none): the
+  money at stake (a refund is not a sale to win back: it would have counted a $643 return as $643 at
+  stake in a category the peers spend $4 in).
 
 Revenue is the window's sum of lines per category; a customer's size is the sum of its categories'
 positive revenue. Rows are sorted by money at stake (largest first); categories with nothing at
@@ -118,7 +120,7 @@ def gap_rows(*, distributor, run, customer) -> dict:
                 "core_share": round(core_share * 100, 1),
                 "gap": round((share - core_share) * 100, 1),
                 "expected": money_decimal(expected),
-                "at_stake": money_decimal(max(ZERO, expected - revenue)),
+                "at_stake": money_decimal(max(ZERO, expected - max(revenue, ZERO))),
             }
         )
     rows.sort(key=lambda r: (-r["at_stake"], r["gap"], r["category"]))

@@ -28,7 +28,7 @@ class MyCustomersTable(LeanTable):
     name = tables.Column(verbose_name="Customer")
     segment = tables.Column(verbose_name="Segment", order_by=("seg_rank", "-revenue"), default="—")
     movement = tables.Column(
-        verbose_name="Movement", accessor="previous_segment", empty_values=(), order_by=("previous_segment",)
+        verbose_name="Movement", accessor="previous_segment", empty_values=(), order_by=("movement_rank", "-revenue")
     )
     revenue = tables.Column(verbose_name="Revenue", attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
     gm_pct = tables.Column(verbose_name="GM %", attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})

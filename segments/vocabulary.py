@@ -152,3 +152,17 @@ def movement_q(movement: str, prefix: str = "") -> Q:
     for a, b in pairs:
         q |= Q(**{seg: a, prev: b})
     return q
+
+
+# The order a "Movement" column sorts in: who moved down first (what a rep looks for), then up, new
+# to the run, unchanged.
+MOVEMENT_SORT: tuple[str, ...] = ("down", "up", "new", "same")
+
+
+def movement_rank_expr(prefix: str = "") -> Case:
+    """SQL: the movement's position in MOVEMENT_SORT (NULL for a customer not in the run)."""
+    return Case(
+        *[When(movement_q(m, prefix), then=Value(i)) for i, m in enumerate(MOVEMENT_SORT)],
+        default=Value(None),
+        output_field=IntegerField(),
+    )

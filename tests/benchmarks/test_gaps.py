@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 CATS = ("Pipe", "Valves", "Safety", "Tools")
 
 
-def world(t, contractors: int):
+def world(t, contractors: int, subject_buys: dict | None = None):
     """`contractors` core customers of class contractor, 4 core retail ones, and the subject (an
     opportunistic contractor of t.rep) with lines in the window; returns (subject, spend) where
     spend maps account -> {category: revenue}."""
@@ -31,7 +31,7 @@ def world(t, contractors: int):
             people[f"CC{i}"] = ("contractor", "core", {"Pipe": 100 + 10 * i, "Valves": 50 * (i % 3), "Tools": 20})
         for i in range(4):
             people[f"RC{i}"] = ("retail", "core", {"Safety": 400 + i, "Pipe": 10})
-        people["SUBJ"] = ("contractor", "opportunistic", {"Pipe": 300, "Safety": 5})
+        people["SUBJ"] = ("contractor", "opportunistic", subject_buys or {"Pipe": 300, "Safety": 5})
         customers = {}
         n = 0
         for account, (klass, _segment, buys) in people.items():
@@ -63,12 +63,13 @@ def naive(spend, people, klass):
     of_class = [a for a, p in people.items() if p[1] == "core" and p[0] == klass]
     peers = of_class if len(of_class) >= 10 else [a for a, p in people.items() if p[1] == "core"]
     sizes = [sum(spend[a].values()) for a in peers]
-    scale = sum(spend["SUBJ"].values()) / Decimal(statistics.median(sizes))
+    scale = sum(v for v in spend["SUBJ"].values() if v > 0) / Decimal(statistics.median(sizes))
     out = {}
     for c in CATS:
         med = Decimal(statistics.median([spend[a].get(c, Decimal(0)) for a in peers]))
         expected = med * scale
-        out[c] = max(Decimal(0), expected - spend["SUBJ"].get(c, Decimal(0))).quantize(Decimal("0.01"))
+        bought = max(Decimal(0), spend["SUBJ"].get(c, Decimal(0)))  # a net return is no purchase to win back
+        out[c] = max(Decimal(0), expected - bought).quantize(Decimal("0.01"))
     return out, len(peers)
 
 
@@ -94,6 +95,16 @@ def test_gaps_match_a_naive_computation(tenant_a, contractors, scope):
         reverse("customer-review", kwargs={"tenant": tenant_a.slug, "customer_id": "SUBJ"})
     )
     assert review.status_code == 200 and 'id="category-mix"' in review.content.decode()
+
+
+def test_a_net_return_in_a_category_is_no_money_at_stake(tenant_a):
+    """The subject returned more Valves than it bought: what is at stake there is the peers' scaled
+    spend, not that plus the refund (a $643 return read as $643 at stake)."""
+    subject, spend, people = world(tenant_a, 12, subject_buys={"Pipe": 300, "Safety": 5, "Valves": -643})
+    expected, _ = naive(spend, people, "contractor")
+    url = reverse("api-customer-gaps", kwargs={"tenant": tenant_a.slug, "customer_id": subject.customer_id})
+    got = {r["category"]: Decimal(r["at_stake"]) for r in api_as(tenant_a.rep_user).get(url).json()["categories"]}
+    assert got == expected and got["Valves"] < Decimal(100)
 
 
 def test_gaps_of_another_reps_customer_are_not_found(tenant_a):

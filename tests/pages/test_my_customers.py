@@ -9,6 +9,7 @@ from django_scopes import scopes_disabled
 from openpyxl import load_workbook
 
 from alerts.models import Alert
+from segments.vocabulary import movement_of
 from tests import factories as f
 
 from .conftest import login, make_run
@@ -183,3 +184,26 @@ def test_without_a_run_customers_are_listed_without_segments(tenant_a):
 def test_customer_users_cannot_reach_the_table(tenant_a, scored):
     assert login(tenant_a.customer_user).get(url(tenant_a)).status_code == 403
     assert login(tenant_a.customer_user).get(url(tenant_a), {"export": "csv"}).status_code == 403
+
+
+def test_sorting_by_movement_groups_who_moved_down_first(tenant_a, scored):
+    """Moved down, moved up, new, unchanged (it sorted by the previous segment's code: "core" first,
+    scattering the moves among the unchanged); the rep's and the manager's lists alike."""
+    with scopes_disabled():
+        up = f.CustomerFactory(distributor=tenant_a.distributor, rep=tenant_a.rep, customer_id="alpha-U1")
+        make_run(
+            tenant_a.distributor,
+            {
+                scored["dropped"]: {"segment": "marginal", "previous_segment": "core", "revenue": 1.0},
+                up: {"segment": "core", "previous_segment": "marginal", "revenue": 2.0},
+                scored["south"]: {"segment": "opportunistic", "previous_segment": "", "revenue": 3.0},
+                scored["formula"]: {"segment": "core", "previous_segment": "core", "revenue": 4.0},
+                tenant_a.assigned_customer: {"segment": "core", "previous_segment": "core", "revenue": 5.0},
+            },
+        )
+    for user in (tenant_a.rep_user, tenant_a.manager):
+        rows = login(user).get(url(tenant_a), {"sort": "movement"}).context["table"].page.object_list
+        moves = [movement_of(row.record.segment, row.record.previous_segment) for row in rows]
+        ranked = [m for m in moves if m]
+        assert ranked == sorted(ranked, key=["down", "up", "new", "same"].index), (user, moves)
+        assert ranked[:3] == ["down", "up", "new"], moves
