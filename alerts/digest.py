@@ -19,8 +19,8 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import Distributor, Membership
 from stratify.tenancy.permissions import Role
 
-from .models import DigestSubscription, Kind
-from .selectors import ACTIVE, counts_by_kind, distributor_alerts, visible_alerts, with_subject_labels
+from .models import ACTIVE, DigestSubscription, Kind
+from .selectors import counts_by_kind, distributor_alerts, visible_alerts, with_subject_labels
 
 TOP = 10
 KIND_LABELS = dict(Kind.choices)

@@ -48,6 +48,10 @@ class Status(models.TextChoices):
     DISMISSED = "dismissed", "Dismissed"
 
 
+# The alerts still to work (the worklist, the navigation's count, the job's confirmations).
+ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED)
+
+
 class SubjectType(models.TextChoices):
     CUSTOMER = "customer", "Customer"
     CATEGORY = "category", "Category"

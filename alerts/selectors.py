@@ -30,6 +30,7 @@ from stratify.formatting import money_str
 from stratify.tenancy.permissions import Role
 
 from .models import (
+    ACTIVE,
     DISTRIBUTOR_KINDS,
     KINDS,
     SETTING_FIELDS,
@@ -51,7 +52,6 @@ CHOICES = {
 }
 
 
-ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED)  # the alerts still to work
 ALERTS_CACHE_SECONDS = 6 * 3600
 
 
@@ -156,6 +156,11 @@ def distributor_alerts(*, distributor) -> QuerySet[Alert]:
 
 STATUS_ORDER = Case(
     *(When(status=s, then=Value(i)) for i, s in enumerate(("open", "acknowledged", "done", "dismissed"))),
+    default=Value(9),
+    output_field=IntegerField(),
+)
+SEVERITY_ORDER = Case(  # by importance: high, medium, low
+    *(When(severity=s, then=Value(i)) for i, s in enumerate(("high", "medium", "low"))),
     default=Value(9),
     output_field=IntegerField(),
 )
@@ -320,9 +325,12 @@ def open_by_rep(*, distributor, rep_pks, assignment: str | None = None) -> dict[
 
 def with_subject_labels(alerts: list, distributor) -> list:
     """`alerts`, each with `subject_label`: its subject as it reads, a supplier or rep code with its
-    name ("SUP004 · Delta Supply Co"; one query per kind of such subject among them)."""
-    kinds = {alert.subject_type for alert in alerts} & {"supplier", "rep"}
-    names = {kind: value_names(distributor=distributor, dimension=kind) for kind in kinds}
+    name ("SUP004 · Delta Supply Co"; one query per kind of such subject among them, for their codes)."""
+    codes: dict[str, set[str]] = defaultdict(set)
+    for alert in alerts:
+        if alert.subject_type in ("supplier", "rep"):
+            codes[alert.subject_type].add(alert.subject)
+    names = {kind: value_names(distributor=distributor, dimension=kind, codes=wanted) for kind, wanted in codes.items()}
     for alert in alerts:
         alert.subject_label = names.get(alert.subject_type, {}).get(alert.subject) or alert.subject
     return alerts

@@ -36,6 +36,7 @@ from stratify.tenancy.permissions import Role
 from . import rules
 from .inputs import read_rule_input
 from .models import (
+    ACTIVE,
     DISTRIBUTOR_KINDS,
     KINDS,
     RISK_KINDS,
@@ -47,8 +48,6 @@ from .models import (
     DigestSubscription,
     Status,
 )
-
-ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED)
 
 
 class AlertError(Exception):

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import django_filters
 import django_tables2 as tables
-from django.db.models import Case, IntegerField, Value, When
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -195,13 +194,6 @@ class AlertFilter(django_filters.FilterSet):
         self.filters["branch"].extra["choices"] = customer_field_choices("branch")(request)
 
 
-SEVERITY_RANK = Case(
-    *(When(severity=s, then=Value(i)) for i, s in enumerate(("high", "medium", "low"))),
-    default=Value(9),
-    output_field=IntegerField(),
-)
-
-
 class AlertTable(LeanTable):
     severity = tables.Column(verbose_name="Severity")
     kind = tables.Column(verbose_name="Kind")
@@ -249,7 +241,8 @@ class AlertTable(LeanTable):
 
     def order_severity(self, queryset, is_descending):
         """By importance (high, medium, low; descending: low first), biggest money first within."""
-        rank = SEVERITY_RANK.desc() if is_descending else SEVERITY_RANK.asc()
+        order = alert_selectors.SEVERITY_ORDER
+        rank = order.desc() if is_descending else order.asc()
         return queryset.order_by(rank, "-amount", "id"), True
 
     def render_kind(self, value, record=None):

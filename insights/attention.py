@@ -9,10 +9,9 @@ from collections import defaultdict
 
 from django.db.models import Exists, OuterRef, Q
 
-from alerts.models import Alert, Kind, Status
+from alerts.models import ACTIVE, Alert, Kind
 from sales.models import Product
 
-ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED)
 KIND_LABELS = dict(Kind.choices)
 
 

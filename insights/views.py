@@ -5,6 +5,7 @@ and its printable account review (where interactions are logged), and the custom
 import hashlib
 import json
 from decimal import Decimal
+from functools import cached_property
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -32,6 +33,7 @@ from operations.models import OperationsSettings
 from sales.lookups import CUSTOMER
 from sales.selectors import customer_list, rep_list
 from segments.models import ProfitCenter
+from segments.names import value_names
 from segments.profit_centers import DEFAULT_DIMENSION, DIMENSIONS, unknown_dimension
 from segments.selectors import pending_run, profit_center_list, published_runs
 from segments.vocabulary import SEGMENT_COLORS, SEGMENT_LABELS, SEGMENT_ORDER
@@ -404,18 +406,18 @@ class ProfitCentersView(SliceMixin, TenantListView):
         return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension).defer("exact")
 
     def get_table_kwargs(self):
-        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension, "names": self.value_names()}
+        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension, "names": self.value_names}
 
+    @cached_property
     def value_names(self) -> dict[str, str]:
-        if not hasattr(self, "_value_names"):
-            self._value_names = profit.value_names(distributor=self.distributor, dimension=self.dimension)
-        return self._value_names
+        """How the dimension's values read (`segments.names`), read once for the table and its export."""
+        return value_names(distributor=self.distributor, dimension=self.dimension)
 
     def export_headers(self):
         return profit.export_headers(self.distributor.currency)
 
     def export_rows(self, rows):
-        names = self.value_names()
+        names = self.value_names
         if isinstance(rows, list):
             return (profit.export_row(row, names) for row in rows)
         return (profit.export_row(row, names) for row in rows.iterator(chunk_size=2000))

@@ -10,22 +10,25 @@ from segments.profit_centers import shown
 from segments.vocabulary import SEGMENT_LABELS
 
 
-def value_names(*, distributor, dimension: str) -> dict[str, str]:
+def value_names(*, distributor, dimension: str, codes=None) -> dict[str, str]:
     """How a dimension's values read where a code has a name (pages, exports, the sentences): a rep,
     partner or supplier code with its name ("R008 · Maria Rossi"; a supplier is a partner of the
     partners file), a supply-chain role or a segment by its label ("End user"). Other values read as
-    the data has them (`named` falls back to `shown`). One query at most."""
+    the data has them (`named` falls back to `shown`). One query at most, of the `codes` given (all
+    the tenant's reps or partners without them)."""
     if dimension in ("rep", "assigned_rep"):
-        pairs = rep_list(distributor=distributor).exclude(name="").values_list("rep_id", "name")
+        rows, code = rep_list(distributor=distributor), "rep_id"
     elif dimension in ("partner", "supplier"):
-        pairs = partner_list(distributor=distributor).exclude(name="").values_list("partner_id", "name")
+        rows, code = partner_list(distributor=distributor), "partner_id"
     elif dimension == "supply_chain_role":
         return dict(Customer.SupplyChainRole.choices)
     elif dimension == "segment":
         return dict(SEGMENT_LABELS)
     else:
         return {}
-    return {code: coded(code, name) for code, name in pairs}
+    if codes is not None:
+        rows = rows.filter(**{f"{code}__in": list(codes)})
+    return {value: coded(value, name) for value, name in rows.exclude(name="").values_list(code, "name")}
 
 
 def coded(code: str, name: str | None) -> str:
