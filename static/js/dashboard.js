@@ -155,6 +155,7 @@
         },
       },
     });
+    canvas.dataset.ready = "1";
   }
 
   function formatPct(v) {

@@ -61,6 +61,8 @@
         },
       },
     });
+    // Tests and scripts wait on this rather than on the canvas, which exists before the chart.
+    canvas.dataset.ready = "1";
   }
   // Printing: the print styles give the chart's box its paper height and its share of the page's
   // width; draw the chart again at its size on paper (PAPER_WIDTH: A4's and Letter's printable width

@@ -37,7 +37,7 @@ def test_the_three_main_pages_show_euros_and_the_german_date(euro_world, live_se
     assert len(EURO.findall(table)) >= 2 and "$" not in table and not EN_GROUPED.search(table)
 
     page.click("#my-customers-table tbody tr:first-child a")
-    page.wait_for_selector("#trend-chart")
+    page.wait_for_selector("#trend-chart[data-ready='1']")
     body = page.locator("main").inner_text()
     assert EURO.search(body) and "$" not in body
     tick = page.evaluate("() => Chart.getChart('trend-chart').options.scales.y.ticks.callback(12345)")

@@ -93,7 +93,7 @@ def test_quadrant_draws_thresholds_keeps_points_inside_and_orders_the_legend(wor
 
 def test_whale_curve_tooltip_reads_in_words(world, live_server, page):
     open_as(page, live_server, "alpha-manager")
-    page.wait_for_selector("#whale-chart")
+    page.wait_for_selector("#whale-chart[data-ready='1']")
     box = page.locator("#whale-chart").bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
     page.wait_for_timeout(200)

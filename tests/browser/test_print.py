@@ -146,7 +146,7 @@ def charts_fit(page) -> list[dict]:
 def test_account_review_prints_on_two_pages_with_every_category_and_month(world, live_server, page, tmp_path, paper):
     open_as(page, live_server, "alpha-rep")
     page.goto(f"{live_server.url}/alpha/customers/{world.assigned_customer.customer_id}/review/")
-    page.wait_for_selector("#trend-chart")
+    page.wait_for_selector("#trend-chart[data-ready='1']")
     with scopes_disabled():
         bought = set(
             InvoiceLine.objects.filter(distributor=world.distributor).values_list("product__category", flat=True)
@@ -171,7 +171,7 @@ def test_account_review_prints_on_two_pages_with_every_category_and_month(world,
 def test_scorecard_prints_on_one_page_with_every_month(world, live_server, page, tmp_path, paper):
     open_as(page, live_server, "alpha-customer")
     assert page.url.endswith("/alpha/scorecard/")
-    page.wait_for_selector("#trend-chart")
+    page.wait_for_selector("#trend-chart[data-ready='1']")
     months = page.locator("#trend-table td.month").all_inner_texts()
     assert len(months) == 24
 
@@ -193,7 +193,7 @@ def test_scorecard_on_a_phone_and_its_printable_page_as_pdf(world, live_server, 
     met or not with its gap in words), then its printable page printed to PDF: one or two pages,
     every target and its gap in the text, the chart whole."""
     open_as(page, live_server, "alpha-customer", **PHONE)
-    page.wait_for_selector("#trend-chart")
+    page.wait_for_selector("#trend-chart[data-ready='1']")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     rows = page.locator(".target-row")
     assert rows.count() >= 3
@@ -209,7 +209,7 @@ def test_scorecard_on_a_phone_and_its_printable_page_as_pdf(world, live_server, 
     assert shot_name.startswith(("Your path to", "What it takes to keep"))
 
     page.click("#printable-scorecard")
-    page.wait_for_selector("#trend-chart")
+    page.wait_for_selector("#trend-chart[data-ready='1']")
     assert page.url.endswith("/alpha/scorecard/print/")
     assert not page.locator("nav.navbar").is_visible()
     pages, text = print_to_pdf(page, tmp_path / "scorecard-print.pdf", paper)
