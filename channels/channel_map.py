@@ -40,6 +40,7 @@ from stratify.engine import ModelSettings
 from stratify.formatting import money_decimal
 
 from .models import Interaction, Partner
+from .vocabulary import route_label
 
 NONE = "(none)"
 BY_CHOICES = ("customer_class", "supply_chain_role")
@@ -320,7 +321,7 @@ def _label(kind: str, value: str, by: str, partners: dict) -> tuple[str, dict]:
                 "partner_id": name,
                 "partner_kind": partner.get("kind") or "",
             }
-        return name, {"route_kind": "channel", "channel": name}
+        return route_label(name), {"route_kind": "channel", "channel": name}
     if kind == "customer_group" and by == "supply_chain_role":
         return ROLE_LABELS.get(value, value), {"value": value}
     if kind == "customer_group":

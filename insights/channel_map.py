@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from channels import channel_map as cm
+from channels.vocabulary import SHIP_METHOD_LABELS, labelled_shares
 from segments.selectors import run_window, score_list
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.engine import LAPSED, ModelSettings
@@ -177,6 +178,23 @@ def api_body(result: dict, *, tenant_slug: str, role: str) -> dict:
         "links": links,
         "notes": result["notes"],
     }
+
+
+def for_page(body: dict, *, route_names: dict[str, str]) -> dict:
+    """The API body as the page shows it: ship methods and routes to market in words (`route_names`:
+    `segments.names.value_names` of the channel dimension); the API keeps the codes."""
+
+    def relabel(item: dict) -> dict:
+        item = {**item, "ship_methods": labelled_shares(item.get("ship_methods"), SHIP_METHOD_LABELS)}
+        if item.get("channels"):
+            item["channels"] = labelled_shares(item["channels"], route_names)
+        for key, names in (("preferred_channel", route_names), ("preferred_ship_method", SHIP_METHOD_LABELS)):
+            if item.get(key):
+                code, share = item[key]
+                item[key] = [names.get(code, code), share]
+        return item
+
+    return {**body, "nodes": [relabel(n) for n in body["nodes"]], "links": [relabel(link) for link in body["links"]]}
 
 
 BY_LABELS = {"customer_class": "Customer class", "supply_chain_role": "Supply-chain role"}

@@ -19,6 +19,7 @@ import pandas as pd
 from django.utils.html import format_html
 from django_tables2.data import TableData
 
+from channels.vocabulary import ship_method_label
 from operations.selectors import run_cached
 from segments.vocabulary import SEGMENT_LABELS
 from stratify.exports import Money, Percent
@@ -100,6 +101,7 @@ def cached(distributor, run, name: str, compute, *, frames: bool = True):
 
 MONEY, PCT, NUMBER, INT, TEXT, SEGMENT = "money", "pct", "number", "int", "text", "segment"
 SCORE = "score"  # a ranking score, shown to 4 decimals: the order it ranks by (docs/OPERATIONS.md)
+SHIP = "ship_method"  # a ship method's code, shown and exported in words (channels.vocabulary)
 
 
 def to_frame(rows) -> pd.DataFrame:
@@ -238,6 +240,8 @@ class RowsTable(LeanTable):
             return format_html(
                 '<span class="badge badge-segment segment-{}">{}</span>', value, SEGMENT_LABELS.get(value, value)
             )
+        if kind == SHIP:
+            return ship_method_label(value)
         return value
 
     def rendered_rows(self):
@@ -274,6 +278,8 @@ class RowsTable(LeanTable):
                 out.append(Percent(value))
             elif kind == SEGMENT:
                 out.append(SEGMENT_LABELS.get(value, value))
+            elif kind == SHIP:
+                out.append(ship_method_label(value))
             else:
                 out.append(value)
         return out
@@ -392,7 +398,7 @@ DeliveriesTable = table_class(
     "DeliveriesTable",
     [
         ("branch", "Branch", TEXT),
-        ("ship_method", "Ship method", TEXT),
+        ("ship_method", "Ship method", SHIP),
         ("rate", "Rate per delivery", MONEY),
         ("deliveries", "Deliveries", INT),
         ("cost", "Delivery cost", MONEY),

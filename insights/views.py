@@ -796,7 +796,10 @@ class ChannelMapView(TenantViewMixin, TemplateView):
         context.update(params=params, weight_label=channel_map.WEIGHT_LABELS[params["weight"]])
         if run is not None:
             result = channel_map.channel_map(distributor=self.distributor, run=run, **params)
-            body = channel_map.api_body(result, tenant_slug=self.distributor.slug, role=self.membership.role)
+            body = channel_map.for_page(
+                channel_map.api_body(result, tenant_slug=self.distributor.slug, role=self.membership.role),
+                route_names=value_names(distributor=self.distributor, dimension="channel"),
+            )
             context.update(
                 result=result,
                 body=body,

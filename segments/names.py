@@ -4,6 +4,7 @@ supply-chain role or a segment by its label (the profit centers' values, the ale
 from __future__ import annotations
 
 from channels.selectors import partner_list
+from channels.vocabulary import ROUTE_LABELS, SHIP_METHOD_LABELS
 from sales.models import Customer
 from sales.selectors import rep_list
 from segments.profit_centers import shown
@@ -13,13 +14,17 @@ from segments.vocabulary import SEGMENT_LABELS
 def value_names(*, distributor, dimension: str, codes=None) -> dict[str, str]:
     """How a dimension's values read where a code has a name (pages, exports, the sentences): a rep,
     partner or supplier code with its name ("R008 · Maria Rossi"; a supplier is a partner of the
-    partners file), a supply-chain role or a segment by its label ("End user"). Other values read as
-    the data has them (`named` falls back to `shown`). One query at most, of the `codes` given (all
-    the tenant's reps or partners without them)."""
+    partners file), a supply-chain role or a segment by its label ("End user"), a ship method or
+    route to market that DATA_FORMAT.md names in plain words ("Will call (pickup)", "EDI"; a route
+    that is a partner's id with the partner's name). Other values read as the data has them (`named`
+    falls back to `shown`). One query at most, of the `codes` given (all the tenant's reps or
+    partners without them)."""
     if dimension in ("rep", "assigned_rep"):
         rows, code = rep_list(distributor=distributor), "rep_id"
-    elif dimension in ("partner", "supplier"):
+    elif dimension in ("partner", "supplier", "channel"):
         rows, code = partner_list(distributor=distributor), "partner_id"
+    elif dimension == "ship_method":
+        return dict(SHIP_METHOD_LABELS)
     elif dimension == "supply_chain_role":
         return dict(Customer.SupplyChainRole.choices)
     elif dimension == "segment":
@@ -28,7 +33,9 @@ def value_names(*, distributor, dimension: str, codes=None) -> dict[str, str]:
         return {}
     if codes is not None:
         rows = rows.filter(**{f"{code}__in": list(codes)})
-    return {value: coded(value, name) for value, name in rows.exclude(name="").values_list(code, "name")}
+    names = {value: coded(value, name) for value, name in rows.exclude(name="").values_list(code, "name")}
+    # A route DATA_FORMAT.md names reads in words, even where a partner has its code for an id.
+    return names | ROUTE_LABELS if dimension == "channel" else names
 
 
 def coded(code: str, name: str | None) -> str:

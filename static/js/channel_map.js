@@ -89,7 +89,7 @@
             line += "\n{hint|via " + n.preferred_channel[0] + " " + pct(n.preferred_channel[1]) +
               (n.preferred_ship_method ? " · " + n.preferred_ship_method[0] + " " + pct(n.preferred_ship_method[1]) : "") + "}";
             var kinds = Object.keys(n.through_partners || {});
-            if (kinds.length && n.through_partners[kinds[0]] >= 0.25 && kinds[0] !== n.preferred_channel[0]) {
+            if (kinds.length && n.through_partners[kinds[0]] >= 0.25 && kinds[0] !== String(n.preferred_channel[0]).toLowerCase()) {
               line += "\n{hint|through " + kinds[0] + "s " + pct(n.through_partners[kinds[0]]) + "}";
             }
           }

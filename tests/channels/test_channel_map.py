@@ -38,9 +38,10 @@ def _clear_cache():
     cache.clear()
 
 
-def build(distributor, *, partners: bool = True, channels: bool = True, suppliers: bool = True):
+def build(distributor, *, partners: bool = True, channels: bool = True, suppliers: bool = True, ships=None):
     """Hand-made data: 12 customers (the last lapsed) over 4 classes and roles, 6 products over 3
-    suppliers, lines over 3 branches, 4 channels and 2 partners (a reseller and an installer)."""
+    suppliers, lines over 3 branches, 4 channels and 2 partners (a reseller and an installer);
+    `ships`: the ship methods the lines take in turn (simple_lines' otherwise)."""
     customers, products = make_catalog(distributor)
     with scopes_disabled():
         for i, c in enumerate(customers):
@@ -68,6 +69,8 @@ def build(distributor, *, partners: bool = True, channels: bool = True, supplier
         row["branch"] = BRANCHES[i % 3]
         row["channel"] = CHANNELS[(i // 2) % 4] if channels else ""
         row["partner"] = ([reseller, installer, None, None, None][i % 5]) if partners else None
+        if ships:
+            row["ship_method"] = ships[i % len(ships)]
     write_lines(distributor, rows)
     with scope(distributor=distributor):
         run = services.run_request(distributor=distributor, dispatch=False, publish=True)
