@@ -18,9 +18,9 @@ def raise_alerts_job(job, progress) -> dict:
     result = alerts_raise(distributor=job.distributor, run=run, job=job, progress=progress)
     total = sum(result.get("counts", {}).values())
     if result.get("already"):
-        progress(99, f"Run #{run.number}: its {total:,} alerts were already raised; nothing changed")
+        progress.outcome(f"Run #{run.number}: its {total:,} alerts were already raised; nothing changed")
     elif result.get("skipped"):
-        progress(99, f"Run #{run.number}: not raised, {result['skipped']}")
+        progress.outcome(f"Run #{run.number}: not raised, {result['skipped']}")
     else:
-        progress(99, f"Run #{run.number}: {total:,} alerts")
+        progress.outcome(f"Run #{run.number}: {total:,} alerts")
     return result

@@ -149,9 +149,9 @@ def counts_by_kind(*, distributor, membership=None) -> list[dict]:
 
 def distributor_alerts(*, distributor) -> QuerySet[Alert]:
     """The distributor-wide alerts still open or acknowledged (managers' panel)."""
-    return Alert.objects.filter(
-        distributor=distributor, kind__in=DISTRIBUTOR_KINDS, status__in=ACTIVE
-    ).order_by("-amount", "id")
+    return Alert.objects.filter(distributor=distributor, kind__in=DISTRIBUTOR_KINDS, status__in=ACTIVE).order_by(
+        "-amount", "id"
+    )
 
 
 STATUS_ORDER = Case(

@@ -25,5 +25,5 @@ def cut_tables_job(job, progress) -> dict:
         tables = cut_tables_write(distributor=job.distributor, run=run)
         job_fence(job)  # an attempt the sweep requeued meanwhile writes nothing
     # The finished job's message says what it did (not its last step, which read as still working).
-    progress(99, f"Run #{run.number}: supplier cuts ready ({tables.pairs:,} customer and supplier pairs)")
+    progress.outcome(f"Run #{run.number}: supplier cuts ready ({tables.pairs:,} customer and supplier pairs)")
     return {"run": run.number, "pairs": tables.pairs, "core_products": tables.core_products, "seconds": tables.seconds}

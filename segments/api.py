@@ -5,6 +5,7 @@ writes MANAGE_MODEL. Views stay thin: logic lives in segments.services and segme
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
@@ -195,6 +196,21 @@ class RunPublishApi(TenantApiView):
         except services.RunError as error:
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(RunSerializer(run, context={"current_run_id": run.pk}).data)
+
+
+class RunCancelApi(TenantApiView):
+    """POST: cancel a queued run, or ask a running one to stop before it publishes; 409 once finished."""
+
+    permission = {"POST": Perm.MANAGE_MODEL}
+    lookups = (RUN_PK,)
+
+    @extend_schema(request=None, responses=RunSerializer)
+    def post(self, request, *args, **kwargs):
+        try:
+            run = services.run_cancel(distributor=self.distributor, run=self.run, actor=request.user)
+        except services.RunError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(RunSerializer(run, context={"current_run_id": _current_run_id(self.distributor)}).data)
 
 
 class RunCompareApi(TenantApiView):

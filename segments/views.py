@@ -4,6 +4,7 @@ publish) and tier policies. (The dashboard and scorecards are the read side's: s
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.views import View
 from django.views.generic import TemplateView
 
 from stratify.formatting import format_date
@@ -174,6 +175,27 @@ class RunDetailView(TenantViewMixin, TemplateView):
         else:
             messages.success(request, f"Run #{run.number} is published: every page and scorecard now shows it.")
         return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
+
+
+class RunCancelView(TenantViewMixin, View):
+    """POST: cancel a queued run, or ask a running one to stop before it publishes (from its page)."""
+
+    permission = {"POST": Perm.MANAGE_MODEL}
+    lookups = (RUN,)
+
+    def post(self, request, *args, **kwargs):
+        try:
+            run = services.run_cancel(distributor=self.distributor, run=self.run, actor=request.user)
+        except services.RunError as error:
+            messages.warning(request, str(error))
+        else:
+            if run.status == StratificationRun.Status.FAILED:
+                messages.info(request, f"Run #{run.number} was cancelled; the published run is unchanged.")
+            else:
+                messages.info(
+                    request, f"Run #{run.number} will stop at its next step; the published run stays as it is."
+                )
+        return redirect("run-detail", tenant=self.distributor.slug, run_id=self.run.number)
 
 
 class TierPolicyListView(TenantViewMixin, TemplateView):

@@ -63,6 +63,7 @@ tenant_patterns = [
     path("runs/<int:pk>/", segments_api.RunDetailApi.as_view(), name="api-run-detail"),
     path("runs/<int:pk>/scores/", segments_api.RunScoresApi.as_view(), name="api-run-scores"),
     path("runs/<int:pk>/publish/", segments_api.RunPublishApi.as_view(), name="api-run-publish"),
+    path("runs/<int:pk>/cancel/", segments_api.RunCancelApi.as_view(), name="api-run-cancel"),
     path("runs/<int:pk>/profit-centers/", segments_api.RunProfitCentersApi.as_view(), name="api-run-profit-centers"),
     path("runs/<int:pk>/compare/", segments_api.RunCompareApi.as_view(), name="api-run-compare"),
     path("settings/", segments_api.SettingsApi.as_view(), name="api-model-settings"),

@@ -301,6 +301,10 @@ ROUTE_CASES: dict[str, Case] = {
     "model-settings": Case(get=MANAGER_ONLY, writes={"POST": Write(EMPTY_WRITE)}),
     "run-request": Case(get=NOT_ALLOWED, writes={"POST": Write(STARTS_WITH_DEFAULTS | {"manager": 302})}),
     "run-detail": Case(get=MANAGER_ONLY, kwargs=run_kw),
+    # The run has finished: the manager is told so on its page (a cancel itself: tests/segments/test_run_cancel.py).
+    "run-cancel": Case(
+        get=NOT_ALLOWED, kwargs=run_kw, writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403})}
+    ),
     "tier-policies": Case(
         get=MANAGER_ONLY,
         writes={"POST": Write({"manager": 302, "rep": 403, "customer": 403}, data=lambda t: {"qualification_end": ""})},
@@ -408,6 +412,9 @@ ROUTE_CASES: dict[str, Case] = {
     "api-run-detail": Case(get=MANAGER_ONLY, kwargs=run_pk),
     "api-run-scores": Case(get=MANAGER_ONLY, kwargs=run_pk),
     "api-run-publish": Case(get=NOT_ALLOWED, kwargs=run_pk, writes={"POST": Write(STARTS_WITH_DEFAULTS, json=True)}),
+    "api-run-cancel": Case(
+        get=NOT_ALLOWED, kwargs=run_pk, writes={"POST": Write({"manager": 409, "rep": 403, "customer": 403})}
+    ),
     "api-run-compare": Case(get=MANAGER_ONLY, kwargs=run_pk),
     "api-run-profit-centers": Case(get=MANAGER_ONLY, kwargs=run_pk),
     "api-model-settings": Case(

@@ -17,7 +17,7 @@ from .notices import tier_notices_send
 from .policies import policies_create_defaults, policies_update, policy_update, qualification_end_update
 from .profit import follow_ups_execute, profit_centers_ensure
 from .publish import run_compare, run_publish
-from .runs import JOB_KIND, RunError, restratify_after_import, run_request, runs_reconcile
+from .runs import JOB_KIND, RunError, restratify_after_import, run_cancel, run_request, runs_reconcile
 from .schedule import runs_schedule_due
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "follow_ups_execute",
     "profit_centers_ensure",
     "restratify_after_import",
+    "run_cancel",
     "run_compare",
     "run_execute",
     "run_publish",

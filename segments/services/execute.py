@@ -69,16 +69,9 @@ def run_execute(job, progress) -> dict:
     if run.status in (Status.SUCCEEDED, Status.FAILED):
         return {"run_id": run.number, "status": run.status}
     _start(run)
-    try:
-        return _compute(run, job, progress)
-    except JobDeferred:
-        raise
-    except Exception as error:
-        message = str(error) if isinstance(error, JobFailed) else f"Internal error ({type(error).__name__}): {error}"
-        StratificationRun.objects.filter(distributor_id=run.distributor_id, pk=run.pk).update(
-            status=Status.FAILED, message=message[:5000], finished_at=timezone.now()
-        )
-        raise
+    # A failure (or a cancel) fails the job, and the run follows it in that transaction, keeping
+    # none of its scores: `segments.jobs.stratify_job_failed`.
+    return _compute(run, job, progress)
 
 
 def _compute(run: StratificationRun, job, progress) -> dict:
@@ -149,5 +142,5 @@ def _compute(run: StratificationRun, job, progress) -> dict:
         job_fence(job)  # only the attempt that still owns the job may publish
     counts = {segment: totals[segment]["count"] for segment in (*SEGMENTS, LAPSED)}
     summary = ", ".join(f"{SEGMENT_LABELS.get(segment, segment)} {count:,}" for segment, count in counts.items())
-    progress(99, f"Run #{run.number}: {summary}" + (" (published)" if run.publish_requested else ""))
+    progress.outcome(f"Run #{run.number}: {summary}" + (" (published)" if run.publish_requested else ""))
     return {"run_id": run.number, "as_of": as_of.isoformat(), "counts": counts, "published": run.publish_requested}

@@ -58,7 +58,7 @@ def profit_centers_execute(job, progress) -> dict:
         job_fence(job)  # an attempt the sweep requeued meanwhile writes nothing
     timings["write"] = _since(clock)
     # The finished job's message says what it did (not its last step, which read as still working).
-    progress(99, f"Run #{run.number}: profit centers ready ({len(rows):,} values and cells)")
+    progress.outcome(f"Run #{run.number}: profit centers ready ({len(rows):,} values and cells)")
     return {"run": run.number, "rows": len(rows), "timings": timings}
 
 

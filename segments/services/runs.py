@@ -1,5 +1,6 @@
 """Requesting runs: a queued run with the exact, complete settings it will use, and its job (kind
-"stratify", see `segments.jobs`); and settling runs whose job failed without them knowing."""
+"stratify", see `segments.jobs`); cancelling one; and settling runs whose job failed without them
+knowing."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from django.utils import timezone
 
 from stratify.formatting import format_date
 from stratify.jobs.models import Job
-from stratify.jobs.services import job_enqueue
+from stratify.jobs.services import JobNotCancellable, job_cancel, job_enqueue
 
 from .. import aggregates as agg
-from ..models import StratificationRun
+from ..models import CustomerScore, StratificationRun
 from .model_settings import settings_resolve
 
 JOB_KIND = "stratify"
@@ -85,12 +86,31 @@ def restratify_after_import(*, distributor, actor=None) -> StratificationRun | N
     return run_request(distributor=distributor, actor=actor, publish=True)
 
 
+def run_cancel(*, distributor, run: StratificationRun, actor=None) -> StratificationRun:
+    """Cancel a queued run (failed at once: its job is never claimed) or ask a running one to stop (it
+    fails at its next step, before it publishes). The published run stays as it is either way.
+    RunError once the run has finished (a succeeded run is kept or published, not cancelled)."""
+    if run.status not in (Status.QUEUED, Status.RUNNING) or run.job_id is None:
+        raise RunError(f"Run #{run.number} has already finished ({run.get_status_display().lower()}).")
+    try:
+        job_cancel(distributor=distributor, job_id=run.job_id, actor=actor, what="published")
+    except JobNotCancellable:
+        raise RunError(f"Run #{run.number} has just finished: it can no longer be cancelled.") from None
+    run.refresh_from_db()
+    return run
+
+
 def runs_fail_for_job(*, distributor_id: int, job_id: int, message: str) -> int:
-    """The run of a failed job follows it: failed, with the job's message. A run already finished keeps
-    what it has. Returns how many runs changed (0 or 1)."""
-    return StratificationRun.objects.filter(
+    """The run of a failed job follows it: failed, with the job's message, keeping none of the scores
+    it may have written before it failed (a run fails before it publishes: what is published stays).
+    A run already finished keeps what it has. Returns how many runs changed (0 or 1)."""
+    failing = StratificationRun.objects.filter(
         distributor_id=distributor_id, job_id=job_id, status__in=[Status.QUEUED, Status.RUNNING]
-    ).update(status=Status.FAILED, message=(message or "The run's job failed.")[:5000], finished_at=timezone.now())
+    )
+    CustomerScore.objects.filter(distributor_id=distributor_id, run__in=failing).delete()
+    return failing.update(
+        status=Status.FAILED, message=(message or "The run's job failed.")[:5000], finished_at=timezone.now()
+    )
 
 
 def runs_reconcile(*, distributor) -> int:

@@ -113,6 +113,12 @@ class ProgressReporter:
         if message:
             self.job.message = message
 
+    def outcome(self, message: str) -> None:
+        """The job's last words, once its work is committed: recorded with its success. Not a progress
+        report: a cancel asked for now comes too late (there is nothing left to stop), and checking
+        it here would fail a job whose work is done and, for a run, published."""
+        self.job.message = _bounded(message)
+
 
 class _Heartbeat(threading.Thread):
     """Stamps the job every few seconds from its own connection, so a job inside one long
@@ -376,13 +382,18 @@ def job_cancel(*, distributor, job_id: int, actor=None, what: str = "written") -
     who = getattr(actor, "username", "") or "a manager"
     jobs = Job.objects.filter(distributor=distributor, pk=job_id)
     job = jobs.get()
-    if jobs.filter(status=Job.Status.QUEUED).update(
-        status=Job.Status.FAILED,
-        message=f"Cancelled by {who} before it started; nothing was {what}.",
-        result={"cancelled": True},
-        cancel_requested_at=now,
-        finished_at=now,
-    ):
+    message = f"Cancelled by {who} before it started; nothing was {what}."
+    with transaction.atomic():
+        cancelled = jobs.filter(status=Job.Status.QUEUED).update(
+            status=Job.Status.FAILED,
+            message=message,
+            result={"cancelled": True},
+            cancel_requested_at=now,
+            finished_at=now,
+        )
+        if cancelled:  # what mirrors the job (a run) follows it, as when a job fails
+            _settle_failed(job, message)
+    if cancelled:
         logger.info("job %s cancelled before it started", job_id)
     elif jobs.filter(status=Job.Status.RUNNING, cancel_requested_at=None).update(cancel_requested_at=now):
         logger.info("job %s asked to stop", job_id)

@@ -20,6 +20,7 @@ from operations.services import cut_tables_write
 from sales.summaries import UNITS
 from stratify.jobs.models import Job
 from stratify.jobs.registry import CUT_TABLES_JOB_KIND
+from stratify.jobs.services import ProgressReporter
 from tests.operations.conftest import RATES, build
 from tests.operations.test_figures import CHOICES, naive_cut
 from tests.pages.conftest import make_run
@@ -192,11 +193,18 @@ def test_rewriting_replaces_the_rows(data):
 def test_the_job_writes_the_tables_once(data):
     with scopes_disabled():
         job = Job.objects.create(
-            distributor=data.tenant.distributor, kind=CUT_TABLES_JOB_KIND, params={"run": data.run.number}
+            distributor=data.tenant.distributor,
+            kind=CUT_TABLES_JOB_KIND,
+            params={"run": data.run.number},
+            status=Job.Status.RUNNING,  # as a worker claimed it
         )
-        result = cut_tables_job(job, lambda *a, **k: None)
+        result = cut_tables_job(job, ProgressReporter(job))
         assert result["pairs"] == len(naive_pairs(data, data.segment))
-        assert cut_tables_job(job, lambda *a, **k: None) == {"run": data.run.number, "already": True}
+        assert (
+            job.message
+            == f"Run #{data.run.number}: supplier cuts ready ({result['pairs']:,} customer and supplier pairs)"
+        )
+        assert cut_tables_job(job, ProgressReporter(job)) == {"run": data.run.number, "already": True}
 
 
 def test_a_succeeded_run_enqueues_the_job_that_writes_its_tables(data):
