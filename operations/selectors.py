@@ -624,13 +624,21 @@ def branch_choices(*, distributor, run=None) -> list[str]:
     return sorted(set(lines.distinct()) | set(stock.distinct()))
 
 
-def _lead_times(*, distributor, default: int) -> pd.DataFrame:
-    """Per product pk: its longest lead time over its branches (the default where none is given)."""
+def _lead_times(*, distributor, default: int, branch: str = "") -> pd.DataFrame:
+    """Per product pk: its lead time at `branch` (its inventory row there, else its row for every
+    branch, as the scarce-stock page reads them), or without a branch its longest over its branches;
+    the default where none is given. A product with no row for the branch is left out (the caller's
+    default applies)."""
+    rows = Inventory.objects.filter(distributor=distributor)
+    if branch:
+        rows = rows.filter(branch__in=[branch, ""])
     frame = pd.DataFrame(
-        list(Inventory.objects.filter(distributor=distributor).values_list("product_id", "lead_time_days")),
-        columns=["product_pk", "lead"],
+        list(rows.values_list("product_id", "branch", "lead_time_days")), columns=["product_pk", "branch", "lead"]
     )
     frame["lead"] = frame["lead"].fillna(default).astype(float)
+    if branch:  # the branch's own row before the every-branch row
+        frame = frame.sort_values("branch", ascending=False, kind="stable").drop_duplicates("product_pk")
+        return frame[["product_pk", "lead"]]
     return frame.groupby("product_pk", as_index=False)["lead"].max()
 
 
@@ -639,7 +647,12 @@ def core_demand_frame(*, distributor, run, dimension: str = "product", branch: s
     branch (the lines' branch): revenue by segment, units and order lines (all and core), the core
     share of revenue, how many core customers buy it and how often (orders per core customer), and for
     products the core customers' expected demand over the lead time (their units per day in the window
-    times the product's lead time; the tenant's default lead time without inventory)."""
+    times the product's lead time; the tenant's default lead time without inventory).
+
+    As the scarce-stock page counts them: a core customer buys a value when it has a purchase line
+    (quantity above 0) of it; its orders are the invoices with one; the demand over the lead time is
+    of purchases (a return is stock coming back, not demand), at the branch's lead time when a branch
+    is picked. Units, lines and revenue are the window's, returns netted."""
     label, expr = DEMAND_DIMENSIONS[dimension]
     scope = Scope.of(distributor, run)
     base, params = scope.lines_from()
@@ -649,7 +662,9 @@ def core_demand_frame(*, distributor, run, dimension: str = "product", branch: s
     product_pk = ", p.id" if dimension == "product" else ""
     frame = _frame(
         f"SELECT {expr}{product_pk}, s.segment, count(*), {units_sum('l.quantity')}, {units_sum('l.revenue')},"
-        f" count(DISTINCT l.customer_id), count(DISTINCT l.invoice_id){base}"
+        " count(DISTINCT CASE WHEN l.quantity > 0 THEN l.customer_id END),"
+        " count(DISTINCT CASE WHEN l.quantity > 0 THEN l.invoice_id END),"
+        f" {units_sum('CASE WHEN l.quantity > 0 THEN l.quantity ELSE 0 END')}{base}"
         f" GROUP BY {expr}{product_pk}, s.segment",
         params,
         [
@@ -661,6 +676,7 @@ def core_demand_frame(*, distributor, run, dimension: str = "product", branch: s
             "revenue_units",
             "customers",
             "orders",
+            "bought_units",
         ],
     )
     if frame.empty:
@@ -669,7 +685,7 @@ def core_demand_frame(*, distributor, run, dimension: str = "product", branch: s
     frame["value"] = frame["value"].fillna("")
     total = frame.groupby(keys, as_index=False)[["lines", "qty_units", "revenue_units"]].sum()
     core = frame[frame["segment"] == CORE].set_index(keys)[
-        ["lines", "qty_units", "revenue_units", "customers", "orders"]
+        ["lines", "qty_units", "revenue_units", "customers", "orders", "bought_units"]
     ]
     core.columns = [f"core_{c}" for c in core.columns]
     out = total.set_index(keys).join(core, how="left").fillna(0)
@@ -677,7 +693,7 @@ def core_demand_frame(*, distributor, run, dimension: str = "product", branch: s
     out = out.join(pivot, how="left").fillna(0).reset_index()
     if product_pk:
         settings = settings_get(distributor=distributor)
-        leads = _lead_times(distributor=distributor, default=settings.default_lead_time_days)
+        leads = _lead_times(distributor=distributor, default=settings.default_lead_time_days, branch=branch)
         out = out.merge(leads, on="product_pk", how="left")
         out["lead"] = out["lead"].fillna(settings.default_lead_time_days)
         names = pd.DataFrame(
@@ -689,7 +705,7 @@ def core_demand_frame(*, distributor, run, dimension: str = "product", branch: s
             columns=["product_pk", "name"],
         )
         out = out.merge(names, on="product_pk", how="left")
-        out["lead_demand"] = out["core_qty_units"] / UNITS / scope.window_days * out["lead"]
+        out["lead_demand"] = out["core_bought_units"] / UNITS / scope.window_days * out["lead"]
     # Whole columns: money as exact integer cents (half-even from the units), ratios as floats.
     revenue, core_revenue = out["revenue_units"].astype("int64"), out["core_revenue_units"].astype("int64")
     result = pd.DataFrame(
