@@ -35,7 +35,7 @@ class InvitationForm(forms.Form):
     """A manager's invitation (and, without the e-mail, a member's role): most people invited are
     sales reps, so the role starts there."""
 
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=254)  # the column's length (a longer one: a form error, not a 500)
     role = forms.ChoiceField(choices=Membership.ROLE_CHOICES, initial=Role.REP)
     rep = forms.ModelChoiceField(queryset=Rep.objects.none(), required=False, help_text="For a sales rep")
     customer = forms.ModelChoiceField(

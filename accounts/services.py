@@ -109,6 +109,12 @@ def invitation_create(
 INVITATION_CLOSED = "This invitation has expired or was already used."
 
 
+class AlreadyMember(ValidationError):
+    """The account accepting an invitation is already a member of its distributor: an invitation
+    adds a member, it never changes one's role (a manager could otherwise demote the last manager
+    by accepting a rep's invitation; roles change on the People page, which guards that)."""
+
+
 @transaction.atomic
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Consume the invitation once and grant its role. The invitation row is locked (SELECT ... FOR
@@ -122,12 +128,18 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
             distributor=distributor, pk=invitation.pk, accepted_at__isnull=True, expires_at__gt=now
         )
         locked = Invitation.objects.select_for_update().filter(distributor=distributor, pk=invitation.pk).first()
-        if locked is None or not locked.is_open or not open_invitations.update(accepted_at=now):
+        if locked is None or not locked.is_open:
             raise ValidationError(INVITATION_CLOSED)
-        membership, _ = Membership.objects.update_or_create(
-            distributor=distributor,
-            user=user,
-            defaults={"role": locked.role, "rep": locked.rep, "customer": locked.customer},
+        current = Membership.objects.filter(distributor=distributor, user=user).first() if user.pk else None
+        if current is not None:  # checked before the invitation is used up: it stays open for its person
+            raise AlreadyMember(
+                f"You are already a member of {distributor.name} ({current.get_role_display().lower()}): "
+                "this invitation is for someone else. A manager changes roles on the People page."
+            )
+        if not open_invitations.update(accepted_at=now):
+            raise ValidationError(INVITATION_CLOSED)
+        membership = Membership.objects.create(
+            distributor=distributor, user=user, role=locked.role, rep=locked.rep, customer=locked.customer
         )
     invitation.accepted_at = now
     return membership

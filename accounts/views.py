@@ -103,6 +103,9 @@ def invitation_accept(request, token: str):
                 user=request.user if request.user.is_authenticated else None,
                 signup_form=form,
             )
+        except services.AlreadyMember as refusal:
+            context = {"invitation": invitation, "form": form, "refusal": refusal.messages[0]}
+            return render(request, "accounts/invitation_accept.html", context, status=409)
         except ValidationError:
             return render(request, "accounts/invitation_closed.html", status=410)
         if not request.user.is_authenticated:

@@ -46,6 +46,7 @@ from .validation import (
     DATE_SAMPLE,
     ISO_FORMAT,
     add_derived,
+    check_date_format,
     detect_date_format,
     parse_source,
     resolve_plan,
@@ -85,9 +86,18 @@ def import_check_params(*, kind: str, mapping=None, date_format: str | None = No
         raise ValidationError(
             {"mapping": f"Not columns of {kind}: {', '.join(unknown)} (expected: {', '.join(KINDS[kind].names)})."}
         )
+    # A multipart upload's fields reach here unchecked (stratify.tenancy.middleware.InputGuardMiddleware
+    # reads no multipart body): PostgreSQL refuses a NUL in any text.
+    texts = [*mapping, *(v for v in mapping.values() if v), date_format or ""]
+    if any("\x00" in text for text in texts):
+        field = "date_format" if "\x00" in (date_format or "") else "mapping"
+        raise ValidationError({field: "It holds a NUL character."})
     date_format = (date_format or "").strip() or None
-    if date_format and "%" not in date_format:
-        raise ValidationError({"date_format": f"{date_format!r} has no % directive (e.g. %m/%d/%Y)."})
+    if date_format:
+        try:
+            check_date_format(date_format)
+        except ImportFailed as failure:
+            raise ValidationError({"date_format": str(failure)}) from None
     return mapping, date_format
 
 

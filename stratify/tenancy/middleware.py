@@ -3,8 +3,11 @@ missing, and run the view *and its rendering* inside the tenant's scope (so noth
 
 Requests outside a tenant URL run with no scope at all: a tenant-owned query there raises."""
 
+import re
+
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django_scopes import scope
@@ -40,19 +43,73 @@ class TenantMiddleware:
             return response
 
 
-class QueryStringGuardMiddleware:
-    """Refuses, with a 400, a query string holding a NUL byte: no field of ours can contain one,
-    PostgreSQL refuses it in any text parameter, and a filter passing it on would answer 500."""
+# A NUL in a JSON text: "\u0000" after an even number of backslashes (an odd number escapes it).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+class InputGuardMiddleware:
+    """Refuses, with a 400 that says why, a NUL character in the query string, in a form's fields or in
+    a JSON body (escaped as \\u0000 too): no field of ours can hold one, PostgreSQL refuses it in any
+    text value, and a write or filter passing it on would answer 500. Also a query string or form with
+    more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, or a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django
+    raises, and its debug page raises again reading them: a 500 in development).
+
+    A multipart body is read once the view is known (process_view), except for a view that takes an
+    upload (`handles_upload = True` on its class: the imports'): it sets its size-limited upload
+    handler first (imports.uploads), and the import checks its own fields."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.META.get("QUERY_STRING", "") or any(
-            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        return self.refusal(request, self.problem) or self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+        if getattr(view_class, "handles_upload", False) or not self._writes(request):
+            return None
+        if (request.content_type or "") != "multipart/form-data":
+            return None
+        return self.refusal(
+            request, lambda r: "A field of the form holds a NUL character." if _has_nul("", r.POST) else None
+        )
+
+    @staticmethod
+    def refusal(request, check):
+        try:
+            problem = check(request)
+        except TooManyFieldsSent:
+            problem = f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields."
+        except RequestDataTooBig:
+            problem = f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)} MB."
+        if problem is None:
+            return None
+        if request.path_info.startswith("/api/"):
+            return JsonResponse({"detail": problem}, status=400)
+        return HttpResponseBadRequest(problem)
+
+    @staticmethod
+    def _writes(request) -> bool:
+        return request.method in ("POST", "PUT", "PATCH")
+
+    def problem(self, request) -> str | None:
+        if _has_nul(request.META.get("QUERY_STRING", ""), request.GET):
+            return "The query string holds a NUL character."
+        if not self._writes(request):
+            return None
+        content_type = request.content_type or ""
+        if content_type == "application/x-www-form-urlencoded":
+            return _form_problem(request)
+        if (content_type == "application/json" or content_type.endswith("+json")) and (
+            b"\x00" in request.body or _JSON_NUL.search(request.body)
         ):
-            message = "The query string holds a NUL character."
-            if request.path_info.startswith("/api/"):
-                return JsonResponse({"detail": message}, status=400)
-            return HttpResponseBadRequest(message)
-        return self.get_response(request)
+            return "A text in the request body holds a NUL character."
+        return None
+
+
+def _form_problem(request) -> str | None:
+    return "A field of the form holds a NUL character." if _has_nul("", request.POST) else None
+
+
+def _has_nul(raw: str, fields) -> bool:
+    return "\x00" in raw or any("\x00" in key or any("\x00" in v for v in values) for key, values in fields.lists())

@@ -220,3 +220,26 @@ def test_changing_a_role_keeps_the_members_role_selected(client, tenant_a):
         member = Membership.objects.get(user=tenant_a.customer_user)
     html = client.get(reverse("member-role", kwargs={"tenant": tenant_a.slug, "pk": member.pk})).content.decode()
     assert '<option value="customer" selected>Customer</option>' in html and 'class="form-select"' in html
+
+
+def test_an_invitation_never_changes_an_existing_members_role(client, tenant_a):
+    """The last manager accepting a rep's invitation (a link meant for someone else) stays manager:
+    the invitation is refused with why, and stays open for its person."""
+    client.force_login(tenant_a.manager)
+    client.post(f"/{tenant_a.slug}/members/", {"email": "x@example.com", "role": "rep", "rep": tenant_a.other_rep.pk})
+    link = re.search(r"http://testserver(/accounts/invitation/\S+/)", mail.outbox[0].body).group(1)
+    refused = client.post(link)
+    assert refused.status_code == 409
+    assert "You are already a member of Tenant ALPHA (manager)" in refused.content.decode()
+    with scopes_disabled():
+        assert Membership.objects.get(user=tenant_a.manager, distributor=tenant_a.distributor).role == "manager"
+        assert Invitation.objects.get().accepted_at is None
+    assert client.get(f"/{tenant_a.slug}/members/").status_code == 200  # still the manager
+
+
+def test_an_invitation_address_longer_than_its_column_is_a_form_error(client, tenant_a):
+    client.force_login(tenant_a.manager)
+    response = client.post(f"/{tenant_a.slug}/members/", {"email": "x" * 300 + "@e.com", "role": "manager"})
+    assert response.status_code == 400 and "at most 254 characters" in response.content.decode()
+    with scopes_disabled():
+        assert not Invitation.objects.exists()
