@@ -5,7 +5,6 @@ counts, distributor-wide panel and rep response speed, and the customer page's a
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import quote
 
 import django_filters
 import django_tables2 as tables
@@ -22,7 +21,7 @@ from segments.selectors import policy_list
 from segments.vocabulary import FACTOR_LABELS, SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.exports import Money
 from stratify.formatting import format_money, format_number
-from stratify.tenancy.converters import encode_erp_id
+from stratify.tenancy.converters import erp_id_in_url
 from stratify.tenancy.lists import LeanTable
 
 KIND_LABELS = dict(Kind.choices)
@@ -236,7 +235,7 @@ class AlertTable(LeanTable):
 
     def render_customer(self, value, record):
         return format_html(
-            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", quote(encode_erp_id(value), safe="")), value
+            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", erp_id_in_url(value)), value
         )
 
     def order_severity(self, queryset, is_descending):

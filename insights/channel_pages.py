@@ -17,7 +17,7 @@ from segments.names import coded
 from segments.selectors import profit_center_list
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.formatting import format_date, format_money, money_decimal
-from stratify.tenancy.converters import encode_erp_id
+from stratify.tenancy.converters import erp_id_in_url
 from stratify.tenancy.lists import LeanTable
 
 from .caching import run_cached
@@ -101,7 +101,7 @@ class PartnerTable(LeanTable):
 
     def render_partner_id(self, value, record):
         url = reverse("partner-detail", kwargs={"tenant": self.tenant_slug, "partner_id": "~"})
-        return format_html('<a href="{}">{}</a>', url.replace("~7E", encode_erp_id(value)), value)
+        return format_html('<a href="{}">{}</a>', url.replace("~7E", erp_id_in_url(value)), value)
 
     def render_kind(self, value, record):
         return record.get_kind_display()
@@ -183,7 +183,7 @@ class InteractionTable(LeanTable):
     def render_customer(self, value, record):
         return format_html(
             '<a href="{}">{}</a> <span class="text-muted small">{}</span>',
-            self._url.replace("~7E", encode_erp_id(value)),
+            self._url.replace("~7E", erp_id_in_url(value)),
             value,
             record.customer.name,
         )

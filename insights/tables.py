@@ -1,7 +1,6 @@
 """The my-customers table (rows from `insights.customers.customer_rows`: customers annotated with
 their current score) and the columns its export writes."""
 
-from urllib.parse import quote
 
 import django_tables2 as tables
 from django.urls import reverse
@@ -10,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from segments.vocabulary import MOVEMENT_CHOICES, SEGMENT_LABELS, movement_of
 from stratify.exports import Money, Percent
 from stratify.formatting import format_money, format_percent
-from stratify.tenancy.converters import encode_erp_id
+from stratify.tenancy.converters import erp_id_in_url
 from stratify.tenancy.lists import LeanTable
 
 from .attention import attention_by_customer
@@ -82,7 +81,7 @@ class MyCustomersTable(LeanTable):
 
     def render_customer_id(self, value, record):
         return format_html(
-            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", quote(encode_erp_id(value), safe="")), value
+            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", erp_id_in_url(value)), value
         )
 
     def render_segment(self, value, record=None):
@@ -214,7 +213,7 @@ class CoachingTable(LeanTable):
 
     def render_rep_id(self, value, record):
         return format_html(
-            '<a href="{}">{}</a>', self._rep_url.replace("__ID__", quote(encode_erp_id(value), safe="")), value
+            '<a href="{}">{}</a>', self._rep_url.replace("__ID__", erp_id_in_url(value)), value
         )
 
     def _money(self, value, record=None):
@@ -415,7 +414,7 @@ class LeakageCustomersTable(LeanTable):
 
     def render_customer_id(self, value, record):
         return format_html(
-            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", quote(encode_erp_id(value), safe="")), value
+            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", erp_id_in_url(value)), value
         )
 
     def _money(self, value, record=None):

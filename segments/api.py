@@ -104,6 +104,19 @@ class RunRequestSerializer(serializers.Serializer):
     as_of = serializers.DateField(required=False, allow_null=True, default=None)
     publish = serializers.BooleanField(required=False, default=False)
 
+    def validate(self, attrs):
+        # A misplaced setting ({"window_days": 0} beside "settings" rather than in it) would otherwise
+        # start a run with the saved settings and say nothing.
+        unknown = sorted(set(self.initial_data) - set(self.fields)) if hasattr(self.initial_data, "keys") else []
+        if unknown:
+            raise serializers.ValidationError(
+                {
+                    name: ["Unknown field: a run takes settings, as_of and publish (settings go inside settings)."]
+                    for name in unknown
+                }
+            )
+        return attrs
+
 
 class ScoreSerializer(serializers.ModelSerializer):
     customer_id = serializers.CharField(source="customer.customer_id", read_only=True)

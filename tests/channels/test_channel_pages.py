@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -214,3 +214,29 @@ def test_interactions_name_their_rep(built):
     assert f"{tenant.rep.rep_id} · Ann &lt;b&gt;Lee&lt;/b&gt;" in html and "<b>Lee</b>" not in html
     export = login(tenant.manager).get(mine + "&export=csv")
     assert f"{tenant.rep.rep_id} · Ann <b>Lee</b>" in export.content.decode()
+
+
+def test_ids_with_a_hash_or_a_question_mark_link_to_their_pages(built):
+    """A partner `P#1` and a customer `C?2` (any text is an id): their links are percent-encoded, and
+    open their pages (the links were cut at the # or ?: a 404)."""
+    tenant, _run, _rows = built
+    with scopes_disabled():
+        Partner.objects.create(distributor=tenant.distributor, partner_id="P#1", name="Hash & Co", kind="dealer")
+        customer = Customer.objects.get(distributor=tenant.distributor, customer_id="C000")
+        customer.customer_id = "C?2"
+        customer.save()
+        Interaction.objects.create(
+            distributor=tenant.distributor,
+            customer=customer,
+            date=date(2026, 1, 5),
+            kind="call",
+            natural_key="odd-id",
+        )
+    client = login(tenant.manager)
+    partners = client.get(url(tenant, "partner-list")).content.decode()
+    interactions = client.get(url(tenant, "interaction-list")).content.decode()
+    partner_link = re.search(r'href="([^"]+)">P#1</a>', partners).group(1)
+    customer_link = re.search(r'href="([^"]+)">C\?2</a>', interactions).group(1)
+    assert partner_link.endswith("/P%231/") and customer_link.endswith("/C%3F2/")
+    assert client.get(partner_link).status_code == 200 and "Hash &amp; Co" in client.get(partner_link).content.decode()
+    assert client.get(customer_link).status_code == 200

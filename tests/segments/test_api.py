@@ -86,6 +86,18 @@ def test_bad_run_settings_are_400_naming_the_field(loaded):
         assert not StratificationRun.objects.exists()
 
 
+def test_a_run_request_with_an_unknown_field_is_400_naming_it(loaded):
+    """A setting beside `settings` rather than in it started a run with the saved settings (202)."""
+    client = api_as(loaded.manager)
+    for body in ({"window_days": 0}, {"overrides": {"x": 1}, "publish": True}):
+        response = client.post(url("api-run-list", loaded), body, format="json")
+        assert response.status_code == 400, body
+        wrong = next(k for k in body if k != "publish")
+        assert "Unknown field" in str(response.json()) and wrong in str(response.json())
+    with scopes_disabled():
+        assert not StratificationRun.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("as_of", "words"), [("1900-01-01", "before the first invoice date"), ("2999-01-01", "after today")]
 )
