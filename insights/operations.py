@@ -20,8 +20,8 @@ from django.utils.html import format_html
 from django_tables2.data import TableData
 
 from channels.vocabulary import ship_method_label
-from operations.selectors import run_cached
-from segments.vocabulary import SEGMENT_LABELS
+from operations.selectors import DEMAND_DIMENSIONS, run_cached
+from segments.vocabulary import SEGMENT_LABELS, SEGMENT_RANK
 from stratify.exports import Money, Percent
 from stratify.formatting import format_money, format_number, format_percent
 from stratify.tenancy.lists import LeanTable
@@ -34,7 +34,8 @@ class Page:
     url_name: str
     title: str
     purpose: str  # one sentence: what it is for and which department uses it
-    needs_inventory: bool = False
+    needs_inventory: bool = False  # nothing to show without it
+    uses_inventory: bool = False  # reads its lead times (the default without): says what importing it adds
 
 
 PAGES: dict[str, Page] = {
@@ -49,6 +50,7 @@ PAGES: dict[str, Page] = {
         "Core demand",
         "For purchasing and inventory planning: what core customers buy per product, category, brand or"
         " supplier, how often, and how much they will need over the lead time.",
+        uses_inventory=True,
     ),
     "scarce": Page(
         "ops-scarce-stock",
@@ -56,6 +58,7 @@ PAGES: dict[str, Page] = {
         "For purchasing and the warehouse: products whose stock will not cover the lead-time demand, and an"
         " allocation list that serves core customers first, showing who would be short and by how much.",
         needs_inventory=True,
+        uses_inventory=True,
     ),
     "stock": Page(
         "ops-stock",
@@ -142,6 +145,12 @@ _SORTED: dict = {}  # (id of a table, sort) -> (weak reference to it, the sorted
 _SORTED_LOCK = threading.Lock()
 
 
+def _segments_in_their_order(column: pd.Series) -> pd.Series:
+    """Sort key: a segment column sorts in the pages' order (core, opportunistic, service drain,
+    marginal: the allocation's serving order), not alphabetically; other columns as they are."""
+    return column.map(SEGMENT_RANK) if column.name == "segment" else column
+
+
 class FrameData(TableData):
     """django-tables2 data over a DataFrame: pages are sliced out as dicts, sorting is pandas'
     (missing values last), so only the rows shown become Python objects."""
@@ -178,7 +187,9 @@ class FrameData(TableData):
         if found is not None and found[0]() is self.source:  # the same (memoized) table, sorted before
             self.data = found[1]
             return
-        self.data = self.data.sort_values(columns, ascending=ascending, na_position="last", kind="stable")
+        self.data = self.data.sort_values(
+            columns, ascending=ascending, na_position="last", kind="stable", key=_segments_in_their_order
+        )
         with _SORTED_LOCK:
             _SORTED[key] = (weakref.ref(self.source), self.data)
             while len(_SORTED) > 8:
@@ -311,26 +322,38 @@ CutCustomersTable = table_class(
     ],
     "cut-customers-table",
 )
-DemandTable = table_class(
-    "DemandTable",
-    [
-        ("value", "Value", TEXT),
-        ("name", "Name", TEXT),
-        ("revenue", "Revenue", MONEY),
-        ("core_revenue", "Core revenue", MONEY),
-        ("core_share", "Core share", PCT),
-        ("core_customers", "Core customers", INT),
-        ("orders_per_core_customer", "Orders per core customer", NUMBER),
-        ("units", "Units", NUMBER),
-        ("core_units", "Core units", NUMBER),
-        ("lines", "Lines", INT),
-        ("core_lines", "Core lines", INT),
-        ("lead_time_days", "Lead time (days)", INT),
-        ("core_lead_time_demand", "Core demand over lead time", NUMBER),
-        *SEGMENT_REVENUE[1:],
-    ],
-    "core-demand-table",
-)
+
+
+def _demand_table(dimension: str, label: str) -> type[RowsTable]:
+    """The core-demand table of one dimension: its values headed by its name ("Product"), with their
+    names where they have one (products, suppliers) and, for products, the lead time and the demand
+    over it."""
+    products = dimension == "product"
+    return table_class(
+        f"{label}DemandTable",
+        [
+            ("value", label, TEXT),
+            *((("name", "Name", TEXT),) if dimension in ("product", "supplier") else ()),
+            ("revenue", "Revenue", MONEY),
+            ("core_revenue", "Core revenue", MONEY),
+            ("core_share", "Core share", PCT),
+            ("core_customers", "Core customers", INT),
+            ("orders_per_core_customer", "Orders per core customer", NUMBER),
+            ("units", "Units", NUMBER),
+            ("core_units", "Core units", NUMBER),
+            ("lines", "Lines", INT),
+            ("core_lines", "Core lines", INT),
+            *((("lead_time_days", "Lead time (days)", INT),) if products else ()),
+            *((("core_lead_time_demand", "Core demand over lead time", NUMBER),) if products else ()),
+            *SEGMENT_REVENUE[1:],
+        ],
+        "core-demand-table",
+    )
+
+
+DEMAND_TABLES: dict[str, type[RowsTable]] = {
+    dimension: _demand_table(dimension, label) for dimension, (label, _sql) in DEMAND_DIMENSIONS.items()
+}
 ScarceTable = table_class(
     "ScarceTable",
     [

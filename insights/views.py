@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.generic import TemplateView
 
 from alerts.lookups import ALERT
@@ -1022,16 +1023,21 @@ class CoreDemandView(OperationsListView):
 
     page_key = "demand"
     keep_params = ("dimension", "branch")
-    table_class = ops_pages.DemandTable
+    table_class = ops_pages.DEMAND_TABLES["product"]
     search_keys = ("value", "name")
 
     def problem(self):
         self.dimension = self.request.GET.get("dimension") or "product"
         self.branch = (self.request.GET.get("branch") or "").strip()
-        if self.dimension not in ops.DEMAND_DIMENSIONS:
+        known = self.dimension in ops.DEMAND_DIMENSIONS
+        if not known:
             self.dimension = "product"
-            return f"Unknown dimension: use one of {', '.join(ops.DEMAND_DIMENSIONS)}."
-        return None
+        # Each dimension its own columns, and its own file name (the branch's too).
+        self.table_class = ops_pages.DEMAND_TABLES[self.dimension]
+        self.export_name = "-".join(
+            filter(None, ("operations-demand", self.dimension, slugify(self.branch) if known else ""))
+        )
+        return None if known else f"Unknown dimension: use one of {', '.join(ops.DEMAND_DIMENSIONS)}."
 
     def compute(self):
         key = f"demand:{self.dimension}:{self.branch}"
@@ -1112,19 +1118,28 @@ class StockView(OperationsListView):
             "which": self.which,
             "lists": [("to_stock", "Candidates to stock"), ("to_drop", "Candidates to drop")],
             "ops_settings": ops_settings,
+            # (name, label, value, lowest, highest): the browser keeps a value within its range too.
             "setting_fields": [
-                (name, field.help_text, getattr(ops_settings, name))
-                for name, field in ((f.name, f) for f in OperationsSettings._meta.fields)
-                if name in ops_services.SETTING_RANGES
+                (name, label, getattr(ops_settings, name), *ops_services.SETTING_RANGES[name])
+                for name, label in self.setting_labels().items()
             ],
         }
+
+    @staticmethod
+    def setting_labels() -> dict[str, str]:
+        """The thresholds as the form labels them (their fields' help texts)."""
+        fields = {f.name: f for f in OperationsSettings._meta.fields}
+        return {name: str(fields[name].help_text) for name in ops_services.SETTING_RANGES}
 
     def post(self, request, *args, **kwargs):
         data = {k: request.POST.get(k) for k in ops_services.SETTING_RANGES if k in request.POST}
         try:
             ops_services.settings_update(distributor=self.distributor, data=data)
         except ValidationError as error:
-            messages.error(request, "; ".join(f"{k}: {', '.join(v)}" for k, v in error.message_dict.items()))
+            labels = self.setting_labels()
+            messages.error(
+                request, "; ".join(f"{labels.get(k, k)}: {', '.join(v)}" for k, v in error.message_dict.items())
+            )
         else:
             messages.success(request, "Operations thresholds saved.")
         return redirect(request.path)

@@ -28,6 +28,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Max
 
+from channels.selectors import partner_list
 from sales.models import Customer, CustomerCategory, CustomerInvoice, Inventory, InvoiceLine, Product
 from sales.summaries import UNITS, units_sum
 from segments.models import CustomerScore
@@ -706,6 +707,13 @@ def core_demand_frame(*, distributor, run, dimension: str = "product", branch: s
         )
         out = out.merge(names, on="product_pk", how="left")
         out["lead_demand"] = out["core_bought_units"] / UNITS / scope.window_days * out["lead"]
+    elif dimension == "supplier":  # named from the partners file, as the profit centers name them
+        names = dict(
+            partner_list(distributor=distributor)
+            .filter(partner_id__in=out["value"].tolist())
+            .values_list("partner_id", "name")
+        )
+        out["name"] = out["value"].map(names)
     # Whole columns: money as exact integer cents (half-even from the units), ratios as floats.
     revenue, core_revenue = out["revenue_units"].astype("int64"), out["core_revenue_units"].astype("int64")
     result = pd.DataFrame(
@@ -721,7 +729,9 @@ def core_demand_frame(*, distributor, run, dimension: str = "product", branch: s
             "core_share": (core_revenue / revenue.where(revenue > 0)).astype("float64"),
             "core_customers": out["core_customers"].astype("int64"),
             "core_orders": out["core_orders"].astype("int64"),
-            "orders_per_core_customer": (out["core_orders"] / out["core_customers"].where(out["core_customers"] > 0)),
+            "orders_per_core_customer": (
+                out["core_orders"] / out["core_customers"].where(out["core_customers"] > 0)
+            ).round(2),
             "lead_time_days": out["lead"].astype("int64") if "lead" in out else None,
             "core_lead_time_demand": out["lead_demand"].round(2) if "lead_demand" in out else None,
             **{

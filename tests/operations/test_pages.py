@@ -41,6 +41,28 @@ def test_no_inventory_says_what_importing_would_add(data):
     assert 'id="inventory-pitch"' in html and INVENTORY_PITCH.split(":")[0].split(".")[0] in html
 
 
+def test_the_inventory_note_shows_only_where_the_page_reads_inventory(data):
+    with scopes_disabled():
+        Inventory.objects.filter(distributor=data.tenant.distributor).delete()
+    client = login(data.tenant.manager)
+    for key, info in PAGES.items():
+        html = client.get(page(data.tenant, info.url_name)).content.decode()
+        assert ('id="inventory-pitch"' in html) == (key in ("demand", "scarce")), key
+
+
+def test_a_bad_threshold_is_named_as_the_form_labels_it(data):
+    t = data.tenant
+    client = login(t.manager)
+    response = client.post(
+        page(t, "ops-stock"), {"default_lead_time_days": "-1", "stock_min_orders": "abc"}, follow=True
+    )
+    html = response.content.decode().replace("&#x27;", "'")
+    assert "Lead time of a product whose inventory row gives none (days): A whole number from 0 to 365." in html
+    assert "default_lead_time_days:" not in html and "stock_min_orders:" not in html
+    assert 'name="stock_min_orders" id="id_stock_min_orders" value="3"' in html  # unchanged
+    assert 'min="1" max="1000" step="1" required name="stock_min_orders"' in html
+
+
 def test_before_a_published_run(tenant_a):
     html = login(tenant_a.manager).get(page(tenant_a, "ops-core-demand")).content.decode()
     assert 'id="no-run"' in html
@@ -53,7 +75,13 @@ def test_core_demand_page_and_export(data):
     response = client.get(page(data.tenant, "ops-core-demand", "?dimension=category&export=csv"))
     assert response.status_code == 200
     exported = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert exported[0][0] == "Value" and "Revenue (USD)" in exported[0]
+    assert exported[0][0] == "Category" and "Name" not in exported[0] and "Revenue (USD)" in exported[0]
+    assert "Lead time (days)" not in exported[0]  # a product's figure
+    assert response["Content-Disposition"].endswith('operations-demand-category.csv"')
+    by_branch = client.get(page(data.tenant, "ops-core-demand", "?dimension=product&branch=East&export=csv"))
+    assert by_branch["Content-Disposition"].endswith('operations-demand-product-east.csv"')
+    header = next(csv.reader(io.StringIO(by_branch.content.decode("utf-8-sig"))))
+    assert header[:2] == ["Product", "Name"] and "Lead time (days)" in header
     assert {r[0] for r in exported[1:]} == {r["value"] for r in rows}
     by_value = {r[0]: r for r in exported[1:]}
     i = exported[0].index("Core revenue (USD)")
@@ -132,6 +160,18 @@ def test_sorting_and_filters_of_a_list_page(data):
     allocation = client.get(page(data.tenant, "ops-scarce-stock", "?view=allocation&segment=core&export=csv"))
     segments = {r[5] for r in list(csv.reader(io.StringIO(allocation.content.decode("utf-8-sig"))))[1:]}
     assert segments == {"Core"}
+
+
+def test_sorting_by_segment_follows_the_serving_order(data):
+    """The allocation serves core, opportunistic, service drain, marginal: sorting by segment keeps
+    that order (it sorted alphabetically: Core, Marginal, Opportunistic, Service drain)."""
+    client = login(data.tenant.manager)
+    response = client.get(page(data.tenant, "ops-marketing", "?sort=segment&export=csv"))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    column = rows[0].index("Segment")
+    shown = [r[column] for r in rows[1:]]
+    order = ["Core", "Opportunistic", "Service drain", "Marginal"]
+    assert len(set(shown)) >= 2 and shown == sorted(shown, key=order.index)
 
 
 @pytest.mark.parametrize(
