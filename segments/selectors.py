@@ -235,18 +235,36 @@ def figures_for(*, distributor, customer, as_of: date | None) -> dict:
     )
 
 
+# Figures the data may simply not hold: the web/EDI share without a channel on the orders, the days to
+# pay without payments imported. A target on one of them is not measured (left out, never "not met")
+# for a customer without the figure.
+MAY_BE_UNMEASURED = frozenset({"self_service_pct", "days_to_pay"})
+
+
+def unmeasured_targets(*, policies, policy, figures: dict) -> list:
+    """The metrics of the targets `goal_targets` leaves out for want of the customer's figure."""
+    target = next_tier(policies, policy)
+    aim = target if target is not None else policy
+    return [
+        m
+        for m in metrics_towards(policy.segment, target.segment if target else None)
+        if m.key in MAY_BE_UNMEASURED and getattr(aim, m.field) is not None and figures.get(m.key) is None
+    ]
+
+
 def goal_targets(*, policies, policy, figures: dict) -> tuple[str, object, list[dict]]:
     """("keep" or "reach", the tier aimed at, its targets this customer is shown evaluated against
     `figures`): the targets of the tier `policy` works towards, the behaviours its segment lacks; every
     target of its own tier at the top. The web/EDI share is left out when the customer's channels
-    are unknown; targets the tier does not set are left out."""
+    are unknown, the days to pay when no line of its 12 months has one (payments not imported): not
+    measured, so neither met nor missed; targets the tier does not set are left out."""
     target = next_tier(policies, policy)
     goal, aim = ("reach", target) if target is not None else ("keep", policy)
     rows = []
     for metric in metrics_towards(policy.segment, target.segment if target else None):
         limit = getattr(aim, metric.field)
         value = figures.get(metric.key)
-        if limit is None or (metric.key == "self_service_pct" and value is None):
+        if limit is None or (metric.key in MAY_BE_UNMEASURED and value is None):
             continue
         rows.append({"metric": metric, "value": value, "target": limit, **evaluate(metric, value, limit)})
     return goal, aim, rows
@@ -299,8 +317,10 @@ def tier_history(*, distributor, customer, policies, limit: int = 12) -> list[di
 
 def tier_overview(*, distributor) -> dict[str, dict]:
     """Per tier (by segment) in the published run: how many customers are in it, how many meet each
-    target they are shown, how many meet them all, and how many are within 10% of every target they
-    miss (the ones to call). Empty without a published run. Two queries plus the policies'."""
+    target they are shown (`met` of `of`; `unmeasured`: those without the figure, payments or
+    channels not imported, counted in neither), how many meet them all (the targets measured for
+    them), and how many are within 10% of every target they miss (the ones to call). Empty without a
+    published run. Two queries plus the policies'."""
     run = current_run(distributor)
     policies = policy_list(distributor=distributor)
     if run is None or not policies:
@@ -323,9 +343,12 @@ def tier_overview(*, distributor) -> dict[str, dict]:
         entry["customers"] += 1
         entry["goal"], entry["aim"] = goal, aim
         for row in rows:
-            counts = entry["targets"].setdefault(row["metric"].key, {"metric": row["metric"], "met": 0, "of": 0})
+            counts = entry["targets"].setdefault(row["metric"].key, _target_counts(row["metric"]))
             counts["of"] += 1
             counts["met"] += row["met"]
+        mine = figures.get(customer_id, EMPTY_FIGURES)
+        for metric in unmeasured_targets(policies=policies, policy=policy, figures=mine):
+            entry["targets"].setdefault(metric.key, _target_counts(metric))["unmeasured"] += 1
         if rows and all(r["met"] for r in rows):
             entry["qualify"] += 1
         elif rows and all(r["met"] or r["near"] for r in rows):
@@ -334,8 +357,13 @@ def tier_overview(*, distributor) -> dict[str, dict]:
         entry = out[policy.segment]
         if entry["aim"] is None:
             entry["goal"], entry["aim"], _ = goal_targets(policies=policies, policy=policy, figures=EMPTY_FIGURES)
-        entry["targets"] = list(entry["targets"].values())
+        order = [m.key for m in METRICS]
+        entry["targets"] = sorted(entry["targets"].values(), key=lambda c: order.index(c["metric"].key))
     return out
+
+
+def _target_counts(metric) -> dict:
+    return {"metric": metric, "met": 0, "of": 0, "unmeasured": 0}
 
 
 def quantile(values: list, q: float) -> Decimal | None:

@@ -100,7 +100,6 @@ def target_text(row: dict, distributor, period_end) -> str:
     if value is None:
         return {
             "average_order": f"Bring your average order to at least {shown_target}: no orders in the last 12 months",
-            "days_to_pay": f"Pay within {shown_target} days: no payments recorded in the last 12 months",
             "returns_pct": f"Keep returns to at most {shown_target} of lines: no purchases in the last 12 months",
         }.get(metric.key, f"{metric.label}: {bound} {shown_target}")
     gap = row["gap"]

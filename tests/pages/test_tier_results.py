@@ -293,3 +293,36 @@ def test_tiers_changed_together_are_validated_together(tenant_a):
     assert response.status_code == 200, response.json()
     with scopes_disabled():
         assert TierPolicy.objects.get(distributor=tenant_a.distributor, segment="core").target_revenue_12m == 8000
+
+
+def test_days_to_pay_is_not_measured_without_payments_rather_than_missed(tenant_a):
+    # A distributor that never imported payments (a Superstore-like file): no line has days to pay.
+    with scopes_disabled():
+        silvers = [
+            f.CustomerFactory(distributor=tenant_a.distributor, customer_id=f"alpha-N{i}", rep=tenant_a.rep)
+            for i in range(2)
+        ]
+        TierPolicy.objects.filter(distributor=tenant_a.distributor, segment="core").update(target_categories=1)
+    buy(tenant_a, silvers[0], purchases=60000, days=None, orders=30)  # meets every buying target
+    buy(tenant_a, silvers[1], purchases=1000, days=None, orders=2)
+    # Platinum's own customer: measured on everything it can be; its days to pay unknown.
+    buy(tenant_a, tenant_a.assigned_customer, purchases=60000, days=None, orders=100)
+    make_run(
+        tenant_a.distributor,
+        {c: {"segment": "opportunistic"} for c in silvers} | {tenant_a.assigned_customer: {"segment": "core"}},
+    )
+    response = login(tenant_a.manager).get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug}))
+    tiers = {t["policy"].segment: t["overview"] for t in response.context["tiers"]}
+    core = {c["metric"].key: c for c in tiers["core"]["targets"]}
+    assert (core["days_to_pay"]["met"], core["days_to_pay"]["of"], core["days_to_pay"]["unmeasured"]) == (0, 0, 1)
+    # Every target measured for it is met: it meets them all (days to pay does not count as missed).
+    assert tiers["core"]["qualify"] == 1
+    html = response.content.decode()
+    assert "Average days to pay: not measured (no figures in the data)" in html
+    assert "Average days to pay: <strong>0</strong> of" not in html
+    # The customer's scorecard leaves the target out rather than marking it "Not met".
+    card = api_as(tenant_a.customer_user).get(f"/api/v1/tenants/{tenant_a.slug}/scorecard/").json()
+    assert "days_to_pay" not in [t["metric"] for t in card["targets"]]
+    assert all(t["met"] for t in card["targets"]), card["targets"]
+    page = login(tenant_a.customer_user).get(reverse("scorecard", kwargs={"tenant": tenant_a.slug})).content.decode()
+    assert 'data-metric="days_to_pay"' not in page and "Not met" not in page
