@@ -378,6 +378,9 @@ def quantile(values: list, q: float) -> Decimal | None:
 
 
 SUGGEST_STEP = {"money": Decimal(1), "count": Decimal(1), "days": Decimal(1), "pct": Decimal(1)}
+# The least a customer of the run (one who bought in its window) has without trying: an at-least
+# target at or below it asks nothing ("Orders at least 1", "web or EDI at least 0%").
+ASKS_NOTHING_AT = {"purchases": Decimal(0), "orders": Decimal(1), "categories": Decimal(1)}
 
 
 def suggest_value(metric, values: list) -> Decimal | None:
@@ -391,10 +394,39 @@ def suggest_value(metric, values: list) -> Decimal | None:
     return value.quantize(SUGGEST_STEP[metric.kind], rounding=rounding)
 
 
+def asks_nothing(metric, value) -> bool:
+    """A suggestion not worth setting: an at-least target every buying customer meets (0 of anything,
+    1 order or 1 category), or an at-most ceiling of 0 (not a single return, payment on the day:
+    one slip fails it, so the quartile says only that most of the tier had none)."""
+    if value is None:
+        return False
+    if metric.direction == AT_LEAST:
+        return value <= ASKS_NOTHING_AT.get(metric.key, Decimal(0))
+    return value <= 0
+
+
+def _viewers(policies, tier, metric) -> list[str]:
+    """The segments whose customers are shown `tier`'s target on `metric`: the tiers working towards
+    it (on the behaviours they lack), and its own customers when it is the top tier (to keep it)."""
+    keeps = lambda p: p.pk == tier.pk and not tier.works_towards  # noqa: E731
+    climbs = lambda p: p.works_towards == tier.segment and metric in metrics_towards(p.segment, tier.segment)  # noqa: E731
+    return [p.segment for p in policies if keeps(p) or climbs(p)]
+
+
+def _count_meeting(row: dict) -> None:
+    metric, suggested, values = row["metric"], row["suggested"], row["seen_values"]
+    row["meeting"] = sum(evaluate(metric, v, suggested)["met"] for v in values) if suggested is not None else 0
+    row["of"] = len(values)
+    row["share"] = round(row["meeting"] * 100 / len(values)) if values and suggested is not None else None
+
+
 def target_suggestions(*, distributor) -> dict:
     """Each tier's targets proposed from the published run: per metric, from the figures of the
-    tier's segment's customers (ranked ones; lapsed customers are left out), and the share of them
-    that meet the suggestion. `{"run": run, "tiers": [...]}`; `run` None before a publication."""
+    tier's segment's customers (ranked ones; lapsed customers are left out); a suggestion that asks
+    nothing (`asks_nothing`) is left empty. Each row counts who would meet it among the customers
+    who are shown that target (`seen_by`: the tiers working towards it, on the targets their
+    scorecards show, and the top tier's own customers, who keep it; ranked customers with the figure):
+    `meeting` of `of`, `share` %. `{"run": run, "tiers": [...]}`; `run` None before a publication."""
     run = current_run(distributor)
     policies = policy_list(distributor=distributor)
     if run is None:
@@ -405,26 +437,30 @@ def target_suggestions(*, distributor) -> dict:
         .values_list("customer_id", "segment")
     )
     figures = customer_figures(distributor=distributor, as_of=run.as_of)
+    members = {
+        p.segment: [figures.get(pk, EMPTY_FIGURES) for pk, segment in segments.items() if segment == p.segment]
+        for p in policies
+    }
+    names = {p.segment: p.tier_name for p in policies}
     tiers = []
     for policy in policies:
-        members = [figures.get(pk, EMPTY_FIGURES) for pk, segment in segments.items() if segment == policy.segment]
         rows = []
         for metric in METRICS:
-            values = [f[metric.key] for f in members if f.get(metric.key) is not None]
-            suggested = suggest_value(metric, values)
-            meeting = sum(evaluate(metric, v, suggested)["met"] for v in values) if suggested is not None else 0
-            rows.append(
-                {
-                    "metric": metric,
-                    "current": getattr(policy, metric.field),
-                    "suggested": suggested,
-                    "meeting": meeting,
-                    "of": len(values),
-                    "share": round(meeting * 100 / len(values)) if values and suggested is not None else None,
-                    "values": values,
-                }
-            )
-        tiers.append({"policy": policy, "customers": len(members), "targets": rows})
+            values = [f[metric.key] for f in members[policy.segment] if f.get(metric.key) is not None]
+            quartile = suggest_value(metric, values)
+            seen_by = _viewers(policies, policy, metric)
+            row = {
+                "metric": metric,
+                "current": getattr(policy, metric.field),
+                "suggested": None if asks_nothing(metric, quartile) else quartile,
+                "asks_nothing": asks_nothing(metric, quartile),
+                "values": values,
+                "seen_by": [names[s] for s in seen_by],
+                "seen_values": [f[metric.key] for s in seen_by for f in members[s] if f.get(metric.key) is not None],
+            }
+            _count_meeting(row)
+            rows.append(row)
+        tiers.append({"policy": policy, "customers": len(members[policy.segment]), "targets": rows})
     _keep_ladder_order(tiers, policies)
     return {"run": run, "tiers": tiers}
 
@@ -432,7 +468,8 @@ def target_suggestions(*, distributor) -> dict:
 def _keep_ladder_order(tiers: list[dict], policies) -> None:
     """A suggestion that would ask more of a tier than of the tier its customers work towards (on
     the targets they are shown) is eased to that tier's, so that the suggestions can be saved as
-    they stand; its share meeting it is counted again."""
+    they stand: to nothing when that tier's is empty because it asks nothing; who meets it is
+    counted again."""
     by_segment = {t["policy"].segment: t for t in tiers}
     for _ in range(len(tiers)):  # a ladder is at most as long as the tiers are many
         changed = False
@@ -443,13 +480,17 @@ def _keep_ladder_order(tiers: list[dict], policies) -> None:
             shown = {m.key for m in metrics_towards(low["policy"].segment, high["policy"].segment)}
             highs = {r["metric"].key: r for r in high["targets"]}
             for row in low["targets"]:
-                metric, mine, theirs = row["metric"], row["suggested"], highs[row["metric"].key]["suggested"]
-                if metric.key not in shown or mine is None or theirs is None:
+                metric, mine, other = row["metric"], row["suggested"], highs[row["metric"].key]
+                theirs = other["suggested"]
+                if metric.key not in shown or mine is None:
                     continue
-                if mine > theirs if metric.direction == AT_LEAST else mine < theirs:
+                if theirs is None and other["asks_nothing"]:
+                    row["suggested"], row["asks_nothing"], changed = None, True, True
+                elif theirs is not None and (mine > theirs if metric.direction == AT_LEAST else mine < theirs):
                     row["suggested"], changed = theirs, True
-                    row["meeting"] = sum(evaluate(metric, v, theirs)["met"] for v in row["values"])
-                    row["share"] = round(row["meeting"] * 100 / len(row["values"]))
+                else:
+                    continue
+                _count_meeting(row)
         if not changed:
             return
 

@@ -253,8 +253,10 @@ class TierPolicyListView(TenantViewMixin, TemplateView):
 
 class TierSuggestView(TenantViewMixin, TemplateView):
     """Each tier's targets proposed from the published run (the first quartile of the tier's
-    segment's customers for at-least targets, the last for at-most ones), with the share of them that
-    meet each suggestion. POST saves the (possibly edited) values of every tier, all or nothing."""
+    segment's customers for at-least targets, the last for at-most ones; empty where that asks
+    nothing), with the share of the customers shown each target (the tiers working towards it; the
+    top tier's own) that would meet it. POST saves the (possibly edited) values of every tier, all or
+    nothing."""
 
     permission = {"GET": Perm.MANAGE_MODEL, "POST": Perm.MANAGE_MODEL}
     template_name = "segments/tier_suggest.html"
@@ -269,8 +271,12 @@ class TierSuggestView(TenantViewMixin, TemplateView):
             for row in tier["targets"]:
                 name = f"{segment}-{row['metric'].field}"
                 row["name"] = name
-                # Without a suggestion (no customer has the figure), the current target stays.
-                proposed = row["suggested"] if row["suggested"] is not None else row["current"]
+                # Without a suggestion (no customer has the figure), the current target stays; one
+                # that would ask nothing is left empty.
+                if row["asks_nothing"]:
+                    proposed = None
+                else:
+                    proposed = row["suggested"] if row["suggested"] is not None else row["current"]
                 row["input"] = values.get(name, "") if values is not None else proposed
                 row["errors"] = tier["errors"].get(row["metric"].field, [])
         return super().get_context_data(suggestions=suggestions, segment_labels=SEGMENT_LABELS, **kwargs)

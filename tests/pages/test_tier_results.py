@@ -269,7 +269,9 @@ def test_suggestions_keep_the_ladder_in_order_and_save_as_they_stand(tenant_a, c
         data = target_suggestions(distributor=tenant_a.distributor)
     by = {t["policy"].segment: {r["metric"].key: r for r in t["targets"]} for t in data["tiers"]}
     assert by["core"]["purchases"]["suggested"] == 2500
-    assert by["opportunistic"]["purchases"]["suggested"] == 2500 and by["opportunistic"]["purchases"]["share"] == 100
+    assert by["opportunistic"]["purchases"]["suggested"] == 2500
+    # Silver's buying targets are on no scorecard (Bronze climbs to Silver on profit behaviours).
+    assert by["opportunistic"]["purchases"]["seen_by"] == [] and by["opportunistic"]["purchases"]["share"] is None
     # Profit targets are not on Silver's climb: left as the quartile gives them.
     assert by["opportunistic"]["average_order"]["suggested"] == 2000
     url = reverse("tier-suggest", kwargs={"tenant": tenant_a.slug})
@@ -326,3 +328,41 @@ def test_days_to_pay_is_not_measured_without_payments_rather_than_missed(tenant_
     assert all(t["met"] for t in card["targets"]), card["targets"]
     page = login(tenant_a.customer_user).get(reverse("scorecard", kwargs={"tenant": tenant_a.slug})).content.decode()
     assert 'data-metric="days_to_pay"' not in page and "Not met" not in page
+
+
+def test_suggestions_leave_empty_what_asks_nothing_and_count_those_shown_the_target(tenant_a, core_run):
+    with scopes_disabled():
+        silvers = [
+            f.CustomerFactory(distributor=tenant_a.distributor, customer_id=f"alpha-S{i}", rep=tenant_a.rep)
+            for i in range(4)
+        ]
+        core = list(Customer.objects.filter(distributor=tenant_a.distributor, customer_id__startswith="alpha-K"))
+    for customer, purchases in zip(silvers, (1000, 3000, 5000, 2000), strict=True):
+        buy(tenant_a, customer, purchases=purchases, days=30, orders=1, channel="counter")
+    make_run(
+        tenant_a.distributor,
+        {c: {"segment": "core"} for c in core} | {c: {"segment": "opportunistic"} for c in silvers},
+    )
+    with scopes_disabled():
+        data = target_suggestions(distributor=tenant_a.distributor)
+    by = {t["policy"].segment: {r["metric"].key: r for r in t["targets"]} for t in data["tiers"]}
+    # Platinum's purchases target is shown to its own customers (to keep it) and to Silver's (to reach
+    # it): 7 of the 9 Platinum customers and 2 of the 4 Silver ones reach 2,500.
+    purchases = by["core"]["purchases"]
+    assert purchases["suggested"] == 2500 and purchases["seen_by"] == ["Platinum", "Silver"]
+    assert (purchases["meeting"], purchases["of"]) == (9, 13)
+    # Gold climbs on profit behaviours only: Platinum's average order is not shown to Silver.
+    assert by["core"]["average_order"]["seen_by"] == ["Platinum", "Gold"]
+    # No Platinum customer returned anything: "returns at most 0%" would fail on one return; empty.
+    assert by["core"]["returns_pct"]["asks_nothing"] and by["core"]["returns_pct"]["suggested"] is None
+    # Every Silver customer placed one order, none on the web: "at least 1 order", "at least 0%": empty.
+    for key in ("orders", "self_service_pct"):
+        assert by["opportunistic"][key]["asks_nothing"] and by["opportunistic"][key]["suggested"] is None, key
+    html = login(tenant_a.manager).get(reverse("tier-suggest", kwargs={"tenant": tenant_a.slug})).content.decode()
+    form = _inputs(html)
+    assert form["core-target_returns_pct"] == "" and form["opportunistic-target_orders_12m"] == ""
+    assert form["opportunistic-target_self_service_pct"] == "" and form["core-target_revenue_12m"] == "2500"
+    assert "69% <span" in html and "Platinum, Silver customers" in html and "it would ask nothing" in html
+    api = api_as(tenant_a.manager).get(f"/api/v1/tenants/{tenant_a.slug}/tier-policies/suggestions/").json()
+    row = next(r for t in api["tiers"] if t["segment"] == "core" for r in t["targets"] if r["metric"] == "returns_pct")
+    assert row["suggested"] is None and row["asks_nothing"] is True
