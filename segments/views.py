@@ -12,7 +12,7 @@ from stratify.tenancy.permissions import Perm
 from stratify.tenancy.views import TenantViewMixin
 
 from . import selectors, services
-from .forms import ModelSettingsForm, QualificationEndForm, RunForm, TierPolicyForm
+from .forms import ModelSettingsForm, QualificationEndForm, RunForm, TierPolicyForm, policy_change_rows
 from .lookups import RUN, TIER_POLICY
 from .models import StratificationProfile, StratificationRun
 from .policies import METRICS, ladder_warnings, next_tier
@@ -227,7 +227,9 @@ class TierPolicyListView(TenantViewMixin, TemplateView):
             run=run,
             period_end=selectors.qualification_end(distributor=self.distributor, run=run) if run else None,
             qualification_end=selectors.profile_get(distributor=self.distributor).qualification_end,
-            changes=list(selectors.policy_changes(distributor=self.distributor)),
+            changes=policy_change_rows(
+                selectors.policy_changes(distributor=self.distributor), policies, self.distributor
+            ),
             segment_labels=SEGMENT_LABELS,
             **kwargs,
         )

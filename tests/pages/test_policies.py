@@ -77,7 +77,22 @@ def test_manager_edits_a_policy_and_the_change_is_audited(tenant_a):
     assert change.changes == {"tier_name": ["Gold", "Gold Plus"], "discount_pct": ["2.00", "3"]}
     assert change.changed_by == tenant_a.manager
     listing = client.get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug})).content.decode()
-    assert "Gold Plus" in listing and "tier_name" in listing
+    assert "Gold Plus" in listing and "Tier name (what customers see): Gold → Gold Plus" in listing
+    assert "Discount %: 2% → 3%" in listing
+
+
+def test_changes_log_reads_in_the_form_words_with_money_and_tier_names(tenant_a):
+    client = login(tenant_a.manager)
+    silver = policy(tenant_a, "opportunistic")
+    data = form_data(silver, target_revenue_12m="3007", works_towards="service_drain", rank="7")
+    assert client.post(edit_url(tenant_a, "opportunistic"), data).status_code == 302
+    listing = client.get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug})).content.decode()
+    log = listing[listing.index('id="policy-changes"') :]
+    assert "Target: 12-month purchases: $10,000 → $3,007" in log
+    assert "Customers of this segment work towards the tier of: Platinum → Gold" in log
+    assert "Tier order (1 = top): 3 → 7" in log
+    for internal in ("target_revenue_12m", "works_towards", "rank :", "core →", "service_drain", "10000.00"):
+        assert internal not in log, internal
 
 
 @pytest.mark.parametrize(
