@@ -317,7 +317,8 @@ def _order_errors(policy: TierPolicy, policies: list[TierPolicy]) -> dict[str, l
 
 
 def validate_policy(policy: TierPolicy, policies: list[TierPolicy]) -> None:
-    """Raise ValidationError({field: [...]}) for values out of range (payment terms: 0 to 3,650 days),
+    """Raise ValidationError({field: [...]}) for values out of range (payment terms: 0 to 3,650 days;
+    the tier order from 1, the top),
     a tier name another tier of the tenant has (whatever the case), a ladder that goes round in a
     circle or towards lapsed customers, and targets out of order along the ladder."""
     errors: dict[str, list[str]] = {}
@@ -343,7 +344,9 @@ def validate_policy(policy: TierPolicy, policies: list[TierPolicy]) -> None:
             errors.setdefault("tier_name", []).append(
                 f"Another tier is already named {taken.tier_name}: give each tier its own name."
             )
-    if any(p.rank == policy.rank for p in policies if p.pk != policy.pk):
+    if policy.rank is not None and policy.rank < 1:
+        errors.setdefault("rank", []).append("The tier order starts at 1, the top tier: use 1 or more.")
+    elif any(p.rank == policy.rank for p in policies if p.pk != policy.pk):
         errors.setdefault("rank", []).append("Another tier already has this rank.")
     ladder = ladder_errors(policy, policies)
     if ladder:

@@ -110,6 +110,8 @@ def test_changes_log_reads_in_the_form_words_with_money_and_tier_names(tenant_a)
         ),
         ("service_drain", {"target_orders_12m": "-3"}, "Target: orders in 12 months", "greater than or equal to 0"),
         ("service_drain", {"free_shipping_threshold": "-10"}, "Free shipping on orders over", "Must not be negative."),
+        # 1 is the top tier: 0 was saved and listed as "0. Silver".
+        ("opportunistic", {"rank": "0"}, "Tier order (1 = top)", "The tier order starts at 1, the top tier"),
     ],
 )
 def test_invalid_values_give_an_error_naming_the_field(tenant_a, segment, changes, field, message):
@@ -219,3 +221,11 @@ def test_payment_terms_are_bounded_on_the_page_and_the_api(tenant_a):
     assert policy(tenant_a, "service_drain").payment_terms_days == 30
     ok = api_as(tenant_a.manager).put(url, [{"segment": "service_drain", "payment_terms_days": 3650}], format="json")
     assert ok.status_code == 200 and policy(tenant_a, "service_drain").payment_terms_days == 3650
+
+
+def test_tier_order_starts_at_one_on_the_api_too(tenant_a):
+    url = f"/api/v1/tenants/{tenant_a.slug}/tier-policies/"
+    bad = api_as(tenant_a.manager).put(url, [{"segment": "opportunistic", "rank": 0}], format="json")
+    assert bad.status_code == 400
+    assert bad.json()["opportunistic"] == {"rank": ["The tier order starts at 1, the top tier: use 1 or more."]}
+    assert policy(tenant_a, "opportunistic").rank == 3
