@@ -468,8 +468,8 @@ def target_suggestions(*, distributor) -> dict:
 def _keep_ladder_order(tiers: list[dict], policies) -> None:
     """A suggestion that would ask more of a tier than of the tier its customers work towards (on
     the targets they are shown) is eased to that tier's, so that the suggestions can be saved as
-    they stand: to nothing when that tier's is empty because it asks nothing; who meets it is
-    counted again."""
+    they stand: to nothing (even where the current target would have stayed) when that tier's is
+    empty because it asks nothing; who meets it is counted again."""
     by_segment = {t["policy"].segment: t for t in tiers}
     for _ in range(len(tiers)):  # a ladder is at most as long as the tiers are many
         changed = False
@@ -482,10 +482,16 @@ def _keep_ladder_order(tiers: list[dict], policies) -> None:
             for row in low["targets"]:
                 metric, mine, other = row["metric"], row["suggested"], highs[row["metric"].key]
                 theirs = other["suggested"]
-                if metric.key not in shown or mine is None:
+                if metric.key not in shown or row["asks_nothing"]:
                     continue
-                if theirs is None and other["asks_nothing"]:
+                if other["asks_nothing"]:
+                    # Left empty above (it asks nothing): empty here too, whether suggested or kept,
+                    # since an empty target above would ask less than any target here.
+                    if mine is None and row["current"] is None:
+                        continue
                     row["suggested"], row["asks_nothing"], changed = None, True, True
+                elif mine is None:
+                    continue
                 elif theirs is not None and (mine > theirs if metric.direction == AT_LEAST else mine < theirs):
                     row["suggested"], changed = theirs, True
                 else:

@@ -229,3 +229,28 @@ def test_tier_order_starts_at_one_on_the_api_too(tenant_a):
     assert bad.status_code == 400
     assert bad.json()["opportunistic"] == {"rank": ["The tier order starts at 1, the top tier: use 1 or more."]}
     assert policy(tenant_a, "opportunistic").rank == 3
+
+
+def test_ladder_messages_show_money_and_an_empty_target_above_a_set_one_is_refused(tenant_a):
+    client = login(tenant_a.manager)
+    platinum = policy(tenant_a, "core")
+    response = client.post(edit_url(tenant_a, "core"), form_data(platinum, target_revenue_12m="5000"))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "may not be below the lower tier&#x27;s (Silver: at least $10,000)" in html and "10000.00" not in html
+    # An empty target asks nothing: Platinum without an orders target would ask less than Silver (6).
+    response = client.post(edit_url(tenant_a, "core"), form_data(platinum, target_orders_12m=""))
+    assert response.status_code == 400
+    assert "Target: orders in 12 months: The 12-month orders target may not be empty while the lower tier" in (
+        response.content.decode()
+    )
+    assert policy(tenant_a, "core").target_orders_12m == 24
+    url = f"/api/v1/tenants/{tenant_a.slug}/tier-policies/"
+    bad = api_as(tenant_a.manager).put(url, [{"segment": "core", "target_orders_12m": None}], format="json")
+    assert bad.status_code == 400 and "may not be empty" in bad.json()["core"]["target_orders_12m"][0]
+    # Both cleared together is consistent (neither asks for orders); then Silver may not set one alone.
+    both = [{"segment": s, "target_orders_12m": None} for s in ("core", "opportunistic", "service_drain")]
+    assert api_as(tenant_a.manager).put(url, both, format="json").status_code == 200
+    silver = api_as(tenant_a.manager).put(url, [{"segment": "opportunistic", "target_orders_12m": 3}], format="json")
+    assert silver.status_code == 400
+    assert "higher tier's is empty (Platinum: no target)" in silver.json()["opportunistic"]["target_orders_12m"][0]
