@@ -253,7 +253,7 @@ class QualificationEndForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
-        help_text="Empty: the next scheduled run (a year after the latest publication when none is scheduled).",
+        help_text="Empty: the next scheduled run (without a schedule, a year after the published run's as-of date).",
     )
 
 

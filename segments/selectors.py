@@ -273,7 +273,9 @@ def goal_targets(*, policies, policy, figures: dict) -> tuple[str, object, list[
 def qualification_end(*, distributor, run) -> date:
     """When the qualification period ends: the date the manager set; else the next scheduled run
     (a week or a month after the last scheduled or published run, and not before today); else a
-    year after the published run was published."""
+    year after the published run's as-of date: the next yearly review counts the 12 months that
+    follow the run's, on the data's calendar (a run as of Dec 30, 2017, published today, is
+    reviewed on the 12 months to Dec 30, 2018, not to a year from today)."""
     profile = profile_get(distributor=distributor)
     if profile.qualification_end:
         return profile.qualification_end
@@ -294,11 +296,11 @@ def qualification_end(*, distributor, run) -> date:
             year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
             due = start.replace(year=year, month=month, day=min(start.day, 28))
         return max(due, today)
-    published = timezone.localtime(run.published_at).date() if run and run.published_at else today
+    base = run.as_of if run and run.as_of else today
     try:
-        return published.replace(year=published.year + 1)
+        return base.replace(year=base.year + 1)
     except ValueError:  # 29 February
-        return published.replace(year=published.year + 1, day=28)
+        return base.replace(year=base.year + 1, day=28)
 
 
 def tier_history(*, distributor, customer, policies, limit: int = 12) -> list[dict]:

@@ -249,7 +249,11 @@ class TierPolicyListView(TenantViewMixin, TemplateView):
         if value:
             messages.success(request, f"The qualification period now ends on {format_date(value, self.distributor)}.")
         else:
-            messages.success(request, "The qualification period now ends at the next scheduled run.")
+            messages.success(
+                request,
+                "The qualification period now ends at the next scheduled run "
+                "(without a schedule, a year after the published run's as-of date).",
+            )
         return redirect("tier-policies", tenant=self.distributor.slug)
 
 

@@ -173,8 +173,16 @@ def test_qualification_end_must_be_after_today(tenant_a):
         assert "Qualification period ends: Choose a date after today" in html
         with scopes_disabled():
             assert StratificationProfile.objects.get(distributor=tenant_a.distributor).qualification_end is None
+    # Nor further off than three years (9999-12-31 was saved).
+    for value in ("9999-12-31", (today + timedelta(days=3 * 366 + 1)).isoformat()):
+        response = client.post(page, {"qualification_end": value})
+        assert response.status_code == 400
+        assert "Qualification period ends: Choose a date at most 3 years ahead (by " in response.content.decode()
+        with scopes_disabled():
+            assert StratificationProfile.objects.get(distributor=tenant_a.distributor).qualification_end is None
     tomorrow = today + timedelta(days=1)
     assert client.post(page, {"qualification_end": tomorrow.isoformat()}).status_code == 302
+    assert client.post(page, {"qualification_end": (today + timedelta(days=2 * 365)).isoformat()}).status_code == 302
     assert client.post(page, {"qualification_end": ""}).status_code == 302  # empty: the next scheduled run
     with scopes_disabled():
         assert StratificationProfile.objects.get(distributor=tenant_a.distributor).qualification_end is None

@@ -253,3 +253,13 @@ def test_printable_page(tenant_a):
     assert login(tenant_a.rep_user).get(url).status_code == 302
     link = login(tenant_a.customer_user).get(scorecard_url(tenant_a)).content.decode()
     assert url in link
+
+
+def test_period_end_without_a_schedule_is_a_year_after_the_runs_as_of_date(tenant_a):
+    # A tenant ranking old data (a run as of Dec 30, 2017, published today): the next yearly review
+    # counts the 12 months after the run's, not the 12 months to a year after its publication.
+    add_sales(tenant_a.distributor, tenant_a.assigned_customer, months=2)
+    make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "core"}}, as_of=date(2017, 12, 30))
+    assert api_card(tenant_a)["period_end"] == "2018-12-30"
+    make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "core"}}, as_of=date(2024, 2, 29))
+    assert api_card(tenant_a)["period_end"] == "2025-02-28"
