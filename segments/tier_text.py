@@ -146,7 +146,8 @@ def notice_message(*, distributor, customer, before, after, link: str, as_of) ->
     lines += [f"- {b['label']}: {b['value']}" for b in tier_benefits(after, distributor)]
     lines += [
         "",
-        "Your scorecard shows your figures, what your tier asks for and what it takes to move up:",
+        "Your scorecard shows your figures, what your tier asks for and what it takes to "
+        + ("keep it:" if not after.works_towards else "move up:"),
         link,
         "",
         f"{distributor.name}",

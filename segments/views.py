@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from stratify.formatting import format_date
+from stratify.formatting import format_date, format_datetime
 from stratify.tenancy.permissions import Perm
 from stratify.tenancy.views import TenantViewMixin
 
@@ -306,8 +306,9 @@ class TierSuggestView(TenantViewMixin, TemplateView):
 
 
 class TierNoticeSendView(TenantViewMixin, TemplateView):
-    """POST `customer=<account>` (one) or `all=1` (everyone not yet told): e-mail the customers of a
-    published run whose tier changed their new tier and a link to their scorecard."""
+    """POST `customer=<account>` (one; a customer already told about the run only with `resend=1`,
+    the page's "Send again") or `all=1` (everyone not yet told): e-mail the customers of a published
+    run whose tier changed their new tier and a link to their scorecard."""
 
     permission = {"POST": Perm.MANAGE_MODEL}
     lookups = (RUN,)
@@ -321,13 +322,21 @@ class TierNoticeSendView(TenantViewMixin, TemplateView):
         if not account and not request.POST.get("all"):
             messages.error(request, "Choose a customer, or send to all.")
             return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
-        sent = services.tier_notices_send(
-            distributor=self.distributor,
-            run=run,
-            actor=request.user,
-            customer_ids=[account] if account else None,
-            request=request,
-        )
+        try:
+            sent = services.tier_notices_send(
+                distributor=self.distributor,
+                run=run,
+                actor=request.user,
+                customer_ids=[account] if account else None,
+                request=request,
+                resend=bool(request.POST.get("resend")),
+            )
+        except services.NoticeAlreadySent as already:
+            told = "; ".join(f"to {n.email} on {format_datetime(n.sent_at, self.distributor)}" for n in already.notices)
+            messages.warning(
+                request, f"Nothing sent: {account} was already told its new tier ({told}). Use Send again to resend."
+            )
+            return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
         if sent:
             messages.success(request, f"{len(sent)} e-mail{'s' if len(sent) != 1 else ''} sent.")
         else:

@@ -366,3 +366,30 @@ def test_suggestions_leave_empty_what_asks_nothing_and_count_those_shown_the_tar
     api = api_as(tenant_a.manager).get(f"/api/v1/tenants/{tenant_a.slug}/tier-policies/suggestions/").json()
     row = next(r for t in api["tiers"] if t["segment"] == "core" for r in t["targets"] if r["metric"] == "returns_pct")
     assert row["suggested"] is None and row["asks_nothing"] is True
+
+
+def test_send_twice_sends_once_unless_sent_again_and_the_top_tier_is_told_to_keep_it(tenant_a, moved):
+    client = login(tenant_a.manager)
+    page = reverse("run-detail", kwargs={"tenant": tenant_a.slug, "run_id": moved.number})
+    send = reverse("tier-notices-send", kwargs={"tenant": tenant_a.slug, "run_id": moved.number})
+    client.post(send, {"customer": "alpha-C1"})
+    # A second "Send" (a double click, a reload) sends nothing and says when it went.
+    response = client.post(send, {"customer": "alpha-C1"}, follow=True)
+    assert len(mail.outbox) == 1
+    html = response.content.decode()
+    assert "Nothing sent: alpha-C1 was already told its new tier (to alpha-customer@example.com on" in html
+    # The page offers "Send again", which does resend.
+    row = html[html.index('data-customer="alpha-C1"') :]
+    row = row[: row.index("</tr>")]
+    assert 'name="resend" value="1"' in row and "Send again" in row
+    client.post(send, {"customer": "alpha-C1", "resend": "1"})
+    assert len(mail.outbox) == 2
+    with scopes_disabled():
+        notices = TierNotice.objects.filter(distributor=tenant_a.distributor, customer__customer_id="alpha-C1")
+        assert notices.count() == 2
+    # Platinum is the top tier: its customers keep it; Silver's move up.
+    top = mail.outbox[0].body
+    assert "what it takes to keep it:" in top and "move up" not in top
+    client.post(send, {"customer": "alpha-C3"})
+    assert "what it takes to move up:" in mail.outbox[-1].body
+    assert client.get(page).status_code == 200
