@@ -318,7 +318,8 @@ def tier_history(*, distributor, customer, policies, limit: int = 12) -> list[di
 
 
 def tier_overview(*, distributor) -> dict[str, dict]:
-    """Per tier (by segment) in the published run: how many customers are in it, how many meet each
+    """Per tier (by segment) in the published run: how many customers are in it (`customers`; the
+    lowest tier's include the lapsed ones, `lapsed` of them, who fall under it), how many meet each
     target they are shown (`met` of `of`; `unmeasured`: those without the figure, payments or
     channels not imported, counted in neither), how many meet them all (the targets measured for
     them), and how many are within 10% of every target they miss (the ones to call). Empty without a
@@ -332,7 +333,8 @@ def tier_overview(*, distributor) -> dict[str, dict]:
     )
     figures = customer_figures(distributor=distributor, as_of=run.as_of)
     out = {
-        p.segment: {"customers": 0, "qualify": 0, "near": 0, "targets": {}, "goal": None, "aim": None} for p in policies
+        p.segment: {"customers": 0, "lapsed": 0, "qualify": 0, "near": 0, "targets": {}, "goal": None, "aim": None}
+        for p in policies
     }
     for customer_id, segment in segments.items():
         policy = policy_for_segment(policies, segment)
@@ -343,6 +345,7 @@ def tier_overview(*, distributor) -> dict[str, dict]:
         )
         entry = out[policy.segment]
         entry["customers"] += 1
+        entry["lapsed"] += segment == LAPSED
         entry["goal"], entry["aim"] = goal, aim
         for row in rows:
             counts = entry["targets"].setdefault(row["metric"].key, _target_counts(row["metric"]))
@@ -359,6 +362,7 @@ def tier_overview(*, distributor) -> dict[str, dict]:
         entry = out[policy.segment]
         if entry["aim"] is None:
             entry["goal"], entry["aim"], _ = goal_targets(policies=policies, policy=policy, figures=EMPTY_FIGURES)
+        entry["ranked"] = entry["customers"] - entry["lapsed"]
         order = [m.key for m in METRICS]
         entry["targets"] = sorted(entry["targets"].values(), key=lambda c: order.index(c["metric"].key))
     return out
@@ -424,7 +428,8 @@ def _count_meeting(row: dict) -> None:
 
 def target_suggestions(*, distributor) -> dict:
     """Each tier's targets proposed from the published run: per metric, from the figures of the
-    tier's segment's customers (ranked ones; lapsed customers are left out); a suggestion that asks
+    tier's segment's customers (`customers`: ranked ones; the lapsed customers who fall under the
+    lowest tier, `lapsed` there, are left out); a suggestion that asks
     nothing (`asks_nothing`) is left empty. Each row counts who would meet it among the customers
     who are shown that target (`seen_by`: the tiers working towards it, on the targets their
     scorecards show, and the top tier's own customers, who keep it; ranked customers with the figure):
@@ -433,11 +438,10 @@ def target_suggestions(*, distributor) -> dict:
     policies = policy_list(distributor=distributor)
     if run is None:
         return {"run": None, "tiers": []}
-    segments = dict(
-        CustomerScore.objects.filter(distributor=distributor, run=run)
-        .exclude(segment=LAPSED)
-        .values_list("customer_id", "segment")
-    )
+    scores = CustomerScore.objects.filter(distributor=distributor, run=run)
+    segments = dict(scores.values_list("customer_id", "segment"))
+    lapsed = sum(1 for segment in segments.values() if segment == LAPSED)
+    segments = {pk: segment for pk, segment in segments.items() if segment != LAPSED}
     figures = customer_figures(distributor=distributor, as_of=run.as_of)
     members = {
         p.segment: [figures.get(pk, EMPTY_FIGURES) for pk, segment in segments.items() if segment == p.segment]
@@ -462,7 +466,9 @@ def target_suggestions(*, distributor) -> dict:
             }
             _count_meeting(row)
             rows.append(row)
-        tiers.append({"policy": policy, "customers": len(members[policy.segment]), "targets": rows})
+        tiers.append({"policy": policy, "customers": len(members[policy.segment]), "lapsed": 0, "targets": rows})
+    if tiers:  # lapsed customers fall under the lowest tier; their figures are left out
+        tiers[-1]["lapsed"] = lapsed
     _keep_ladder_order(tiers, policies)
     return {"run": run, "tiers": tiers}
 

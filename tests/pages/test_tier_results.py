@@ -393,3 +393,27 @@ def test_send_twice_sends_once_unless_sent_again_and_the_top_tier_is_told_to_kee
     client.post(send, {"customer": "alpha-C3"})
     assert "what it takes to move up:" in mail.outbox[-1].body
     assert client.get(page).status_code == 200
+
+
+def test_tier_counts_say_what_they_count_lapsed_customers_apart(tenant_a):
+    with scopes_disabled():
+        bronzes = [
+            f.CustomerFactory(distributor=tenant_a.distributor, customer_id=f"alpha-M{i}", rep=tenant_a.rep)
+            for i in range(3)
+        ]
+    for customer in bronzes:
+        buy(tenant_a, customer, purchases=500, days=30, orders=2)
+    make_run(
+        tenant_a.distributor,
+        {c: {"segment": "marginal"} for c in bronzes}
+        | {tenant_a.assigned_customer: {"segment": "lapsed"}, tenant_a.unassigned_customer: {"segment": "lapsed"}},
+    )
+    client = login(tenant_a.manager)
+    tiers_page = client.get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug})).content.decode()
+    bronze = tiers_page[tiers_page.index('id="tier-marginal"') :]
+    # 5 customers fall under Bronze: 3 ranked Marginal (the dashboard's Marginal) and 2 lapsed.
+    assert '<strong class="tier-customers">5</strong> customers in this tier (' in bronze
+    assert '<span class="tier-ranked">3</span> ranked Marginal, <span class="tier-lapsed">2</span> lapsed' in bronze
+    suggest = client.get(reverse("tier-suggest", kwargs={"tenant": tenant_a.slug})).content.decode()
+    bronze = suggest[suggest.index('id="suggest-marginal"') :]
+    assert "3 customers ranked Marginal in the run; the 2 lapsed customers who fall under this tier" in bronze
