@@ -334,8 +334,10 @@ class TierPolicyApi(TenantApiView):
 
 class TierSuggestionsApi(TenantApiView):
     """GET: each tier's targets suggested from the published run (first quartile of the tier's
-    segment's customers for at-least targets, last quartile for at-most ones) and the share of them
-    meeting each. Nothing is saved: PUT the values to tier-policies/ to keep them."""
+    segment's customers for at-least targets, last quartile for at-most ones; null with
+    `asks_nothing` where that would ask nothing) and how many of the customers shown each target
+    (`seen_by`: the tiers whose scorecards show it) would meet it (`meeting` of `of`). Nothing is
+    saved: PUT the values to tier-policies/ to keep them."""
 
     permission = Perm.MANAGE_MODEL
 
@@ -358,6 +360,8 @@ class TierSuggestionsApi(TenantApiView):
                                 "direction": row["metric"].direction,
                                 "current": _spell(row["metric"], row["current"]),
                                 "suggested": _spell(row["metric"], row["suggested"]),
+                                "asks_nothing": row["asks_nothing"],
+                                "seen_by": row["seen_by"],
                                 "meeting": row["meeting"],
                                 "of": row["of"],
                             }

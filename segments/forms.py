@@ -5,6 +5,7 @@ convert between widgets and the services' dicts and map the services' errors bac
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.db.models import DecimalField as ModelDecimalField
 
 from sales.models import InvoiceLine
 from stratify.engine import FACTORS
@@ -252,5 +253,59 @@ class QualificationEndForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
-        help_text="Empty: the next scheduled run (a year after the latest publication when none is scheduled).",
+        help_text="Empty: the next scheduled run (without a schedule, a year after the published run's as-of date).",
     )
+
+
+def _policy_label(field: str) -> str:
+    form_field = TierPolicyForm.base_fields.get(field)
+    if form_field is not None and form_field.label:
+        return str(form_field.label)
+    return str(TierPolicy._meta.get_field(field).verbose_name).capitalize()
+
+
+def _policy_value(field: str, value, names: dict, distributor) -> str:
+    """One value of an audited tier change as the form asks for it: money in the tenant's currency,
+    a tier by its name, a choice by its label, text shortened."""
+    from stratify.formatting import format_money, format_number
+
+    from .policies import SHARES
+
+    if value is None or value == "" and field != "works_towards":
+        return "—"
+    if field == "works_towards":
+        return names.get(value, value) if value else "No other tier (the top tier)"
+    model_field = TierPolicy._meta.get_field(field)
+    if model_field.choices:
+        return str(dict(model_field.choices).get(value, value))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(model_field, ModelDecimalField):
+        amount = Decimal(str(value))
+        decimals = 0 if amount == amount.to_integral_value() else 2
+        if field in SHARES:
+            return f"{format_number(amount, distributor, decimals=decimals)}%"
+        return format_money(amount, distributor, decimals=decimals)
+    if isinstance(value, int | float):
+        return format_number(value, distributor)
+    text = str(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def policy_change_rows(changes, policies, distributor) -> list[dict]:
+    """Audited tier changes as the tiers page lists them: per change, its lines "label: before →
+    after" in the form's words (never a field name or a segment code)."""
+    names = {p.segment: p.tier_name for p in policies}
+    out = []
+    for change in changes:
+        lines = [
+            {
+                "label": _policy_label(field),
+                "before": _policy_value(field, pair[0], names, distributor),
+                "after": _policy_value(field, pair[1], names, distributor),
+            }
+            for field, pair in change.changes.items()
+            if field in EDITABLE_FIELDS
+        ]
+        out.append({"change": change, "lines": lines})
+    return out

@@ -292,32 +292,55 @@ def ladder_warnings(policies: list[TierPolicy]) -> dict[str, str]:
 
 def _order_errors(policy: TierPolicy, policies: list[TierPolicy]) -> dict[str, list[str]]:
     """Along the ladder: the tier worked towards asks at least as much, on the targets its climbers
-    are shown, as the tier they climb from."""
+    are shown, as the tier they climb from. An empty target asks nothing: the tier worked towards may
+    leave a target empty only when the tier below does too. Values are worded as the scorecard words
+    them (money in the tenant's currency)."""
     errors: dict[str, list[str]] = {}
     others = [p for p in policies if p.pk != policy.pk]
     above = next((p for p in others if p.segment == policy.works_towards), None)
     below = [p for p in others if p.works_towards == policy.segment]
     pairs = [(policy, above, "higher")] if above is not None else []
     pairs += [(p, policy, "lower") for p in below]
+    from .tier_text import format_figure  # it words the metrics defined here
+
     for low, high, other_word in pairs:
         other = high if other_word == "higher" else low
         for metric in metrics_towards(low.segment, high.segment):
             low_v, high_v = getattr(low, metric.field), getattr(high, metric.field)
-            if low_v is None or high_v is None:
+            label = FIELD_LABELS[metric.field]
+            if low_v is None:
+                continue  # the lower tier asks nothing: any target above asks at least as much
+            bound = "at least" if metric.direction == AT_LEAST else "at most"
+            shown = (
+                f"{other.tier_name}: {bound} {format_figure(metric, getattr(other, metric.field), policy.distributor)}"
+            )
+            if high_v is None:
+                # An empty target asks nothing: the higher tier would ask less than the one below it.
+                if other_word == "lower":
+                    message = (
+                        f"The {label} may not be empty while the lower tier sets one ({shown}): "
+                        "an empty target asks nothing, less than the tier below it."
+                    )
+                else:
+                    message = (
+                        f"The {label} may not be set while the higher tier's is empty ({other.tier_name}: "
+                        "no target): an empty target asks nothing, so the higher tier would ask less."
+                    )
+                errors.setdefault(metric.field, []).append(message)
                 continue
             if not (high_v < low_v if metric.direction == AT_LEAST else high_v > low_v):
                 continue
             # Higher than the tier above (or lower than the one below) for "at least"; the reverse for "at most".
             word = "above" if (other_word == "higher") == (metric.direction == AT_LEAST) else "below"
             errors.setdefault(metric.field, []).append(
-                f"The {FIELD_LABELS[metric.field]} may not be {word} the {other_word} tier's "
-                f"({other.tier_name}: {getattr(other, metric.field)})."
+                f"The {label} may not be {word} the {other_word} tier's ({shown})."
             )
     return errors
 
 
 def validate_policy(policy: TierPolicy, policies: list[TierPolicy]) -> None:
-    """Raise ValidationError({field: [...]}) for values out of range (payment terms: 0 to 3,650 days),
+    """Raise ValidationError({field: [...]}) for values out of range (payment terms: 0 to 3,650 days;
+    the tier order from 1, the top),
     a tier name another tier of the tenant has (whatever the case), a ladder that goes round in a
     circle or towards lapsed customers, and targets out of order along the ladder."""
     errors: dict[str, list[str]] = {}
@@ -343,7 +366,9 @@ def validate_policy(policy: TierPolicy, policies: list[TierPolicy]) -> None:
             errors.setdefault("tier_name", []).append(
                 f"Another tier is already named {taken.tier_name}: give each tier its own name."
             )
-    if any(p.rank == policy.rank for p in policies if p.pk != policy.pk):
+    if policy.rank is not None and policy.rank < 1:
+        errors.setdefault("rank", []).append("The tier order starts at 1, the top tier: use 1 or more.")
+    elif any(p.rank == policy.rank for p in policies if p.pk != policy.pk):
         errors.setdefault("rank", []).append("Another tier already has this rank.")
     ladder = ladder_errors(policy, policies)
     if ladder:

@@ -235,18 +235,36 @@ def figures_for(*, distributor, customer, as_of: date | None) -> dict:
     )
 
 
+# Figures the data may simply not hold: the web/EDI share without a channel on the orders, the days to
+# pay without payments imported. A target on one of them is not measured (left out, never "not met")
+# for a customer without the figure.
+MAY_BE_UNMEASURED = frozenset({"self_service_pct", "days_to_pay"})
+
+
+def unmeasured_targets(*, policies, policy, figures: dict) -> list:
+    """The metrics of the targets `goal_targets` leaves out for want of the customer's figure."""
+    target = next_tier(policies, policy)
+    aim = target if target is not None else policy
+    return [
+        m
+        for m in metrics_towards(policy.segment, target.segment if target else None)
+        if m.key in MAY_BE_UNMEASURED and getattr(aim, m.field) is not None and figures.get(m.key) is None
+    ]
+
+
 def goal_targets(*, policies, policy, figures: dict) -> tuple[str, object, list[dict]]:
     """("keep" or "reach", the tier aimed at, its targets this customer is shown evaluated against
     `figures`): the targets of the tier `policy` works towards, the behaviours its segment lacks; every
     target of its own tier at the top. The web/EDI share is left out when the customer's channels
-    are unknown; targets the tier does not set are left out."""
+    are unknown, the days to pay when no line of its 12 months has one (payments not imported): not
+    measured, so neither met nor missed; targets the tier does not set are left out."""
     target = next_tier(policies, policy)
     goal, aim = ("reach", target) if target is not None else ("keep", policy)
     rows = []
     for metric in metrics_towards(policy.segment, target.segment if target else None):
         limit = getattr(aim, metric.field)
         value = figures.get(metric.key)
-        if limit is None or (metric.key == "self_service_pct" and value is None):
+        if limit is None or (metric.key in MAY_BE_UNMEASURED and value is None):
             continue
         rows.append({"metric": metric, "value": value, "target": limit, **evaluate(metric, value, limit)})
     return goal, aim, rows
@@ -255,7 +273,9 @@ def goal_targets(*, policies, policy, figures: dict) -> tuple[str, object, list[
 def qualification_end(*, distributor, run) -> date:
     """When the qualification period ends: the date the manager set; else the next scheduled run
     (a week or a month after the last scheduled or published run, and not before today); else a
-    year after the published run was published."""
+    year after the published run's as-of date: the next yearly review counts the 12 months that
+    follow the run's, on the data's calendar (a run as of Dec 30, 2017, published today, is
+    reviewed on the 12 months to Dec 30, 2018, not to a year from today)."""
     profile = profile_get(distributor=distributor)
     if profile.qualification_end:
         return profile.qualification_end
@@ -276,11 +296,11 @@ def qualification_end(*, distributor, run) -> date:
             year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
             due = start.replace(year=year, month=month, day=min(start.day, 28))
         return max(due, today)
-    published = timezone.localtime(run.published_at).date() if run and run.published_at else today
+    base = run.as_of if run and run.as_of else today
     try:
-        return published.replace(year=published.year + 1)
+        return base.replace(year=base.year + 1)
     except ValueError:  # 29 February
-        return published.replace(year=published.year + 1, day=28)
+        return base.replace(year=base.year + 1, day=28)
 
 
 def tier_history(*, distributor, customer, policies, limit: int = 12) -> list[dict]:
@@ -298,9 +318,12 @@ def tier_history(*, distributor, customer, policies, limit: int = 12) -> list[di
 
 
 def tier_overview(*, distributor) -> dict[str, dict]:
-    """Per tier (by segment) in the published run: how many customers are in it, how many meet each
-    target they are shown, how many meet them all, and how many are within 10% of every target they
-    miss (the ones to call). Empty without a published run. Two queries plus the policies'."""
+    """Per tier (by segment) in the published run: how many customers are in it (`customers`; the
+    lowest tier's include the lapsed ones, `lapsed` of them, who fall under it), how many meet each
+    target they are shown (`met` of `of`; `unmeasured`: those without the figure, payments or
+    channels not imported, counted in neither), how many meet them all (the targets measured for
+    them), and how many are within 10% of every target they miss (the ones to call). Empty without a
+    published run. Two queries plus the policies'."""
     run = current_run(distributor)
     policies = policy_list(distributor=distributor)
     if run is None or not policies:
@@ -310,7 +333,8 @@ def tier_overview(*, distributor) -> dict[str, dict]:
     )
     figures = customer_figures(distributor=distributor, as_of=run.as_of)
     out = {
-        p.segment: {"customers": 0, "qualify": 0, "near": 0, "targets": {}, "goal": None, "aim": None} for p in policies
+        p.segment: {"customers": 0, "lapsed": 0, "qualify": 0, "near": 0, "targets": {}, "goal": None, "aim": None}
+        for p in policies
     }
     for customer_id, segment in segments.items():
         policy = policy_for_segment(policies, segment)
@@ -321,11 +345,15 @@ def tier_overview(*, distributor) -> dict[str, dict]:
         )
         entry = out[policy.segment]
         entry["customers"] += 1
+        entry["lapsed"] += segment == LAPSED
         entry["goal"], entry["aim"] = goal, aim
         for row in rows:
-            counts = entry["targets"].setdefault(row["metric"].key, {"metric": row["metric"], "met": 0, "of": 0})
+            counts = entry["targets"].setdefault(row["metric"].key, _target_counts(row["metric"]))
             counts["of"] += 1
             counts["met"] += row["met"]
+        mine = figures.get(customer_id, EMPTY_FIGURES)
+        for metric in unmeasured_targets(policies=policies, policy=policy, figures=mine):
+            entry["targets"].setdefault(metric.key, _target_counts(metric))["unmeasured"] += 1
         if rows and all(r["met"] for r in rows):
             entry["qualify"] += 1
         elif rows and all(r["met"] or r["near"] for r in rows):
@@ -334,8 +362,14 @@ def tier_overview(*, distributor) -> dict[str, dict]:
         entry = out[policy.segment]
         if entry["aim"] is None:
             entry["goal"], entry["aim"], _ = goal_targets(policies=policies, policy=policy, figures=EMPTY_FIGURES)
-        entry["targets"] = list(entry["targets"].values())
+        entry["ranked"] = entry["customers"] - entry["lapsed"]
+        order = [m.key for m in METRICS]
+        entry["targets"] = sorted(entry["targets"].values(), key=lambda c: order.index(c["metric"].key))
     return out
+
+
+def _target_counts(metric) -> dict:
+    return {"metric": metric, "met": 0, "of": 0, "unmeasured": 0}
 
 
 def quantile(values: list, q: float) -> Decimal | None:
@@ -350,6 +384,9 @@ def quantile(values: list, q: float) -> Decimal | None:
 
 
 SUGGEST_STEP = {"money": Decimal(1), "count": Decimal(1), "days": Decimal(1), "pct": Decimal(1)}
+# The least a customer of the run (one who bought in its window) has without trying: an at-least
+# target at or below it asks nothing ("Orders at least 1", "web or EDI at least 0%").
+ASKS_NOTHING_AT = {"purchases": Decimal(0), "orders": Decimal(1), "categories": Decimal(1)}
 
 
 def suggest_value(metric, values: list) -> Decimal | None:
@@ -363,40 +400,75 @@ def suggest_value(metric, values: list) -> Decimal | None:
     return value.quantize(SUGGEST_STEP[metric.kind], rounding=rounding)
 
 
+def asks_nothing(metric, value) -> bool:
+    """A suggestion not worth setting: an at-least target every buying customer meets (0 of anything,
+    1 order or 1 category), or an at-most ceiling of 0 (not a single return, payment on the day:
+    one slip fails it, so the quartile says only that most of the tier had none)."""
+    if value is None:
+        return False
+    if metric.direction == AT_LEAST:
+        return value <= ASKS_NOTHING_AT.get(metric.key, Decimal(0))
+    return value <= 0
+
+
+def _viewers(policies, tier, metric) -> list[str]:
+    """The segments whose customers are shown `tier`'s target on `metric`: the tiers working towards
+    it (on the behaviours they lack), and its own customers when it is the top tier (to keep it)."""
+    keeps = lambda p: p.pk == tier.pk and not tier.works_towards  # noqa: E731
+    climbs = lambda p: p.works_towards == tier.segment and metric in metrics_towards(p.segment, tier.segment)  # noqa: E731
+    return [p.segment for p in policies if keeps(p) or climbs(p)]
+
+
+def _count_meeting(row: dict) -> None:
+    metric, suggested, values = row["metric"], row["suggested"], row["seen_values"]
+    row["meeting"] = sum(evaluate(metric, v, suggested)["met"] for v in values) if suggested is not None else 0
+    row["of"] = len(values)
+    row["share"] = round(row["meeting"] * 100 / len(values)) if values and suggested is not None else None
+
+
 def target_suggestions(*, distributor) -> dict:
     """Each tier's targets proposed from the published run: per metric, from the figures of the
-    tier's segment's customers (ranked ones; lapsed customers are left out), and the share of them
-    that meet the suggestion. `{"run": run, "tiers": [...]}`; `run` None before a publication."""
+    tier's segment's customers (`customers`: ranked ones; the lapsed customers who fall under the
+    lowest tier, `lapsed` there, are left out); a suggestion that asks
+    nothing (`asks_nothing`) is left empty. Each row counts who would meet it among the customers
+    who are shown that target (`seen_by`: the tiers working towards it, on the targets their
+    scorecards show, and the top tier's own customers, who keep it; ranked customers with the figure):
+    `meeting` of `of`, `share` %. `{"run": run, "tiers": [...]}`; `run` None before a publication."""
     run = current_run(distributor)
     policies = policy_list(distributor=distributor)
     if run is None:
         return {"run": None, "tiers": []}
-    segments = dict(
-        CustomerScore.objects.filter(distributor=distributor, run=run)
-        .exclude(segment=LAPSED)
-        .values_list("customer_id", "segment")
-    )
+    scores = CustomerScore.objects.filter(distributor=distributor, run=run)
+    segments = dict(scores.values_list("customer_id", "segment"))
+    lapsed = sum(1 for segment in segments.values() if segment == LAPSED)
+    segments = {pk: segment for pk, segment in segments.items() if segment != LAPSED}
     figures = customer_figures(distributor=distributor, as_of=run.as_of)
+    members = {
+        p.segment: [figures.get(pk, EMPTY_FIGURES) for pk, segment in segments.items() if segment == p.segment]
+        for p in policies
+    }
+    names = {p.segment: p.tier_name for p in policies}
     tiers = []
     for policy in policies:
-        members = [figures.get(pk, EMPTY_FIGURES) for pk, segment in segments.items() if segment == policy.segment]
         rows = []
         for metric in METRICS:
-            values = [f[metric.key] for f in members if f.get(metric.key) is not None]
-            suggested = suggest_value(metric, values)
-            meeting = sum(evaluate(metric, v, suggested)["met"] for v in values) if suggested is not None else 0
-            rows.append(
-                {
-                    "metric": metric,
-                    "current": getattr(policy, metric.field),
-                    "suggested": suggested,
-                    "meeting": meeting,
-                    "of": len(values),
-                    "share": round(meeting * 100 / len(values)) if values and suggested is not None else None,
-                    "values": values,
-                }
-            )
-        tiers.append({"policy": policy, "customers": len(members), "targets": rows})
+            values = [f[metric.key] for f in members[policy.segment] if f.get(metric.key) is not None]
+            quartile = suggest_value(metric, values)
+            seen_by = _viewers(policies, policy, metric)
+            row = {
+                "metric": metric,
+                "current": getattr(policy, metric.field),
+                "suggested": None if asks_nothing(metric, quartile) else quartile,
+                "asks_nothing": asks_nothing(metric, quartile),
+                "values": values,
+                "seen_by": [names[s] for s in seen_by],
+                "seen_values": [f[metric.key] for s in seen_by for f in members[s] if f.get(metric.key) is not None],
+            }
+            _count_meeting(row)
+            rows.append(row)
+        tiers.append({"policy": policy, "customers": len(members[policy.segment]), "lapsed": 0, "targets": rows})
+    if tiers:  # lapsed customers fall under the lowest tier; their figures are left out
+        tiers[-1]["lapsed"] = lapsed
     _keep_ladder_order(tiers, policies)
     return {"run": run, "tiers": tiers}
 
@@ -404,7 +476,8 @@ def target_suggestions(*, distributor) -> dict:
 def _keep_ladder_order(tiers: list[dict], policies) -> None:
     """A suggestion that would ask more of a tier than of the tier its customers work towards (on
     the targets they are shown) is eased to that tier's, so that the suggestions can be saved as
-    they stand; its share meeting it is counted again."""
+    they stand: to nothing (even where the current target would have stayed) when that tier's is
+    empty because it asks nothing; who meets it is counted again."""
     by_segment = {t["policy"].segment: t for t in tiers}
     for _ in range(len(tiers)):  # a ladder is at most as long as the tiers are many
         changed = False
@@ -415,13 +488,23 @@ def _keep_ladder_order(tiers: list[dict], policies) -> None:
             shown = {m.key for m in metrics_towards(low["policy"].segment, high["policy"].segment)}
             highs = {r["metric"].key: r for r in high["targets"]}
             for row in low["targets"]:
-                metric, mine, theirs = row["metric"], row["suggested"], highs[row["metric"].key]["suggested"]
-                if metric.key not in shown or mine is None or theirs is None:
+                metric, mine, other = row["metric"], row["suggested"], highs[row["metric"].key]
+                theirs = other["suggested"]
+                if metric.key not in shown or row["asks_nothing"]:
                     continue
-                if mine > theirs if metric.direction == AT_LEAST else mine < theirs:
+                if other["asks_nothing"]:
+                    # Left empty above (it asks nothing): empty here too, whether suggested or kept,
+                    # since an empty target above would ask less than any target here.
+                    if mine is None and row["current"] is None:
+                        continue
+                    row["suggested"], row["asks_nothing"], changed = None, True, True
+                elif mine is None:
+                    continue
+                elif theirs is not None and (mine > theirs if metric.direction == AT_LEAST else mine < theirs):
                     row["suggested"], changed = theirs, True
-                    row["meeting"] = sum(evaluate(metric, v, theirs)["met"] for v in row["values"])
-                    row["share"] = round(row["meeting"] * 100 / len(row["values"]))
+                else:
+                    continue
+                _count_meeting(row)
         if not changed:
             return
 

@@ -82,14 +82,17 @@ def _plural(n: int, one: str, many: str) -> str:
 
 
 def target_text(row: dict, distributor, period_end) -> str:
-    """The gap of one target in words: "Spend $17,137 more by Mar 31, 2027", "Bring your average
-    order to at least $450: you average $320", "Pay within 30 days: you average 34.8 days"; "Met: ..."
-    when met."""
+    """The gap of one target in words. Purchases, orders and categories are 12-month figures, and the
+    next review counts the 12 months to `period_end`, not the last 12 months plus what is bought from
+    now on: the text says what that window needs and how far the last 12 months were from it ("Over
+    the 12 months to Mar 31, 2027 you need $50,000 of purchases: $42,000 more than in your last 12
+    months"). Averages and shares say where the customer stands ("Bring your average order to at
+    least $450: you average $320", "Pay within 30 days: you average 34.8 days"); "Met: ..." when met."""
     metric: Metric = row["metric"]
     value, target = row["value"], row["target"]
     shown_value, shown_target = format_figure(metric, value, distributor), format_figure(metric, target, distributor)
     by = format_date(period_end, distributor) if period_end else None
-    when = f" by {by}" if by else ""
+    window = f"Over the 12 months to {by}" if by else "Over the 12 months of our next review"
     bound = "at least" if metric.direction == AT_LEAST else "at most"
     if row["met"]:
         unit = " days" if metric.kind == "days" else ""
@@ -97,18 +100,24 @@ def target_text(row: dict, distributor, period_end) -> str:
     if value is None:
         return {
             "average_order": f"Bring your average order to at least {shown_target}: no orders in the last 12 months",
-            "days_to_pay": f"Pay within {shown_target} days: no payments recorded in the last 12 months",
             "returns_pct": f"Keep returns to at most {shown_target} of lines: no purchases in the last 12 months",
         }.get(metric.key, f"{metric.label}: {bound} {shown_target}")
     gap = row["gap"]
+    last = "than in your last 12 months"
     if metric.key == "purchases":
-        return f"Spend {format_money(gap, distributor)} more{when}"
+        return f"{window} you need {shown_target} of purchases: {format_money(gap, distributor)} more {last}"
     if metric.key == "orders":
-        n = math.ceil(gap)
-        return f"Place {format_number(n, distributor)} more {_plural(n, 'order', 'orders')}{when}"
+        n, goal = math.ceil(gap), math.ceil(Decimal(str(target)))
+        return (
+            f"{window} you need {format_number(goal, distributor)} {_plural(goal, 'order', 'orders')}: "
+            f"{format_number(n, distributor)} more {last}"
+        )
     if metric.key == "categories":
-        n = math.ceil(gap)
-        return f"Buy from {format_number(n, distributor)} more product {_plural(n, 'category', 'categories')}{when}"
+        n, goal = math.ceil(gap), math.ceil(Decimal(str(target)))
+        return (
+            f"{window} you need to buy from {format_number(goal, distributor)} product "
+            f"{_plural(goal, 'category', 'categories')}: {format_number(n, distributor)} more {last}"
+        )
     if metric.key == "average_order":
         return f"Bring your average order to at least {shown_target}: you average {shown_value}"
     if metric.key == "days_to_pay":
@@ -137,7 +146,8 @@ def notice_message(*, distributor, customer, before, after, link: str, as_of) ->
     lines += [f"- {b['label']}: {b['value']}" for b in tier_benefits(after, distributor)]
     lines += [
         "",
-        "Your scorecard shows your figures, what your tier asks for and what it takes to move up:",
+        "Your scorecard shows your figures, what your tier asks for and what it takes to "
+        + ("keep it:" if not after.works_towards else "move up:"),
         link,
         "",
         f"{distributor.name}",

@@ -7,12 +7,12 @@ from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from stratify.formatting import format_date
+from stratify.formatting import format_date, format_datetime
 from stratify.tenancy.permissions import Perm
 from stratify.tenancy.views import TenantViewMixin
 
 from . import selectors, services
-from .forms import ModelSettingsForm, QualificationEndForm, RunForm, TierPolicyForm
+from .forms import ModelSettingsForm, QualificationEndForm, RunForm, TierPolicyForm, policy_change_rows
 from .lookups import RUN, TIER_POLICY
 from .models import StratificationProfile, StratificationRun
 from .policies import METRICS, ladder_warnings, next_tier
@@ -227,7 +227,9 @@ class TierPolicyListView(TenantViewMixin, TemplateView):
             run=run,
             period_end=selectors.qualification_end(distributor=self.distributor, run=run) if run else None,
             qualification_end=selectors.profile_get(distributor=self.distributor).qualification_end,
-            changes=list(selectors.policy_changes(distributor=self.distributor)),
+            changes=policy_change_rows(
+                selectors.policy_changes(distributor=self.distributor), policies, self.distributor
+            ),
             segment_labels=SEGMENT_LABELS,
             **kwargs,
         )
@@ -247,14 +249,20 @@ class TierPolicyListView(TenantViewMixin, TemplateView):
         if value:
             messages.success(request, f"The qualification period now ends on {format_date(value, self.distributor)}.")
         else:
-            messages.success(request, "The qualification period now ends at the next scheduled run.")
+            messages.success(
+                request,
+                "The qualification period now ends at the next scheduled run "
+                "(without a schedule, a year after the published run's as-of date).",
+            )
         return redirect("tier-policies", tenant=self.distributor.slug)
 
 
 class TierSuggestView(TenantViewMixin, TemplateView):
     """Each tier's targets proposed from the published run (the first quartile of the tier's
-    segment's customers for at-least targets, the last for at-most ones), with the share of them that
-    meet each suggestion. POST saves the (possibly edited) values of every tier, all or nothing."""
+    segment's customers for at-least targets, the last for at-most ones; empty where that asks
+    nothing), with the share of the customers shown each target (the tiers working towards it; the
+    top tier's own) that would meet it. POST saves the (possibly edited) values of every tier, all or
+    nothing."""
 
     permission = {"GET": Perm.MANAGE_MODEL, "POST": Perm.MANAGE_MODEL}
     template_name = "segments/tier_suggest.html"
@@ -269,8 +277,12 @@ class TierSuggestView(TenantViewMixin, TemplateView):
             for row in tier["targets"]:
                 name = f"{segment}-{row['metric'].field}"
                 row["name"] = name
-                # Without a suggestion (no customer has the figure), the current target stays.
-                proposed = row["suggested"] if row["suggested"] is not None else row["current"]
+                # Without a suggestion (no customer has the figure), the current target stays; one
+                # that would ask nothing is left empty.
+                if row["asks_nothing"]:
+                    proposed = None
+                else:
+                    proposed = row["suggested"] if row["suggested"] is not None else row["current"]
                 row["input"] = values.get(name, "") if values is not None else proposed
                 row["errors"] = tier["errors"].get(row["metric"].field, [])
         return super().get_context_data(suggestions=suggestions, segment_labels=SEGMENT_LABELS, **kwargs)
@@ -294,8 +306,9 @@ class TierSuggestView(TenantViewMixin, TemplateView):
 
 
 class TierNoticeSendView(TenantViewMixin, TemplateView):
-    """POST `customer=<account>` (one) or `all=1` (everyone not yet told): e-mail the customers of a
-    published run whose tier changed their new tier and a link to their scorecard."""
+    """POST `customer=<account>` (one; a customer already told about the run only with `resend=1`,
+    the page's "Send again") or `all=1` (everyone not yet told): e-mail the customers of a published
+    run whose tier changed their new tier and a link to their scorecard."""
 
     permission = {"POST": Perm.MANAGE_MODEL}
     lookups = (RUN,)
@@ -309,13 +322,21 @@ class TierNoticeSendView(TenantViewMixin, TemplateView):
         if not account and not request.POST.get("all"):
             messages.error(request, "Choose a customer, or send to all.")
             return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
-        sent = services.tier_notices_send(
-            distributor=self.distributor,
-            run=run,
-            actor=request.user,
-            customer_ids=[account] if account else None,
-            request=request,
-        )
+        try:
+            sent = services.tier_notices_send(
+                distributor=self.distributor,
+                run=run,
+                actor=request.user,
+                customer_ids=[account] if account else None,
+                request=request,
+                resend=bool(request.POST.get("resend")),
+            )
+        except services.NoticeAlreadySent as already:
+            told = "; ".join(f"to {n.email} on {format_datetime(n.sent_at, self.distributor)}" for n in already.notices)
+            messages.warning(
+                request, f"Nothing sent: {account} was already told its new tier ({told}). Use Send again to resend."
+            )
+            return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
         if sent:
             messages.success(request, f"{len(sent)} e-mail{'s' if len(sent) != 1 else ''} sent.")
         else:

@@ -12,15 +12,34 @@ from ..selectors import tier_changes
 from ..tier_text import notice_message
 
 
-def tier_notices_send(*, distributor, run, actor, customer_ids: list[str] | None = None, request=None) -> list:
+class NoticeAlreadySent(Exception):
+    """The customers asked for were already told about this run (and no resend was asked for):
+    `notices` are the messages sent then."""
+
+    def __init__(self, notices):
+        super().__init__("already sent")
+        self.notices = notices
+
+
+def tier_notices_send(
+    *, distributor, run, actor, customer_ids: list[str] | None = None, request=None, resend: bool = False
+) -> list:
     """E-mail the customers of `run` whose tier changed (`customer_ids`: only those accounts; None:
-    every one not yet told about this run). Returns the notices recorded, one per message sent."""
+    every one not yet told about this run). A customer already told about this run is told again
+    only with `resend` (the page's "Send again"): a second "Send" would mail the same message twice;
+    when every customer asked for was already told, raises NoticeAlreadySent. Returns the notices
+    recorded, one per message sent."""
     path = reverse("scorecard", kwargs={"tenant": distributor.slug})
     link = request.build_absolute_uri(path) if request is not None else path
     changes = tier_changes(distributor=distributor, run=run)
     if customer_ids is not None:
         wanted = set(customer_ids)
         changes = [c for c in changes if c["customer"].customer_id in wanted]
+        if not resend:
+            told = [n for c in changes for n in c["notices"]]
+            changes = [c for c in changes if not c["notices"]]
+            if told and not changes:
+                raise NoticeAlreadySent(told)
     else:
         changes = [c for c in changes if not c["notices"]]
     sent = []

@@ -135,10 +135,21 @@ def policies_update(*, distributor, actor, items) -> dict:
     return errors
 
 
+QUALIFICATION_END_MAX_YEARS = 3
+
+
+def _years_after(day, years: int):
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
 def qualification_end_update(*, distributor, value) -> None:
-    """Set (a date after today) or clear (None: the next scheduled run) the end of the qualification
-    period. Raises ValidationError naming `qualification_end` for a date that is not after today
-    (customers would be asked to spend more by a day gone by)."""
+    """Set (a date after today, at most three years ahead) or clear (None: the next scheduled run)
+    the end of the qualification period. Raises ValidationError naming `qualification_end` for a
+    date that is not after today (customers would be asked to spend more by a day gone by) or one
+    further off (9999-12-31 was saved)."""
     from .model_settings import profile_lock
 
     today = timezone.localdate()
@@ -148,6 +159,16 @@ def qualification_end_update(*, distributor, value) -> None:
                 "qualification_end": [
                     f"Choose a date after today ({format_date(today, distributor)}): customers are asked to "
                     "reach their targets by this date."
+                ]
+            }
+        )
+    latest = _years_after(today, QUALIFICATION_END_MAX_YEARS)
+    if value is not None and value > latest:
+        raise ValidationError(
+            {
+                "qualification_end": [
+                    f"Choose a date at most {QUALIFICATION_END_MAX_YEARS} years ahead (by "
+                    f"{format_date(latest, distributor)}): a review further off is no target customers can work to."
                 ]
             }
         )

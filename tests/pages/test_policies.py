@@ -77,7 +77,22 @@ def test_manager_edits_a_policy_and_the_change_is_audited(tenant_a):
     assert change.changes == {"tier_name": ["Gold", "Gold Plus"], "discount_pct": ["2.00", "3"]}
     assert change.changed_by == tenant_a.manager
     listing = client.get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug})).content.decode()
-    assert "Gold Plus" in listing and "tier_name" in listing
+    assert "Gold Plus" in listing and "Tier name (what customers see): Gold → Gold Plus" in listing
+    assert "Discount %: 2% → 3%" in listing
+
+
+def test_changes_log_reads_in_the_form_words_with_money_and_tier_names(tenant_a):
+    client = login(tenant_a.manager)
+    silver = policy(tenant_a, "opportunistic")
+    data = form_data(silver, target_revenue_12m="3007", works_towards="service_drain", rank="7")
+    assert client.post(edit_url(tenant_a, "opportunistic"), data).status_code == 302
+    listing = client.get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug})).content.decode()
+    log = listing[listing.index('id="policy-changes"') :]
+    assert "Target: 12-month purchases: $10,000 → $3,007" in log
+    assert "Customers of this segment work towards the tier of: Platinum → Gold" in log
+    assert "Tier order (1 = top): 3 → 7" in log
+    for internal in ("target_revenue_12m", "works_towards", "rank :", "core →", "service_drain", "10000.00"):
+        assert internal not in log, internal
 
 
 @pytest.mark.parametrize(
@@ -95,6 +110,8 @@ def test_manager_edits_a_policy_and_the_change_is_audited(tenant_a):
         ),
         ("service_drain", {"target_orders_12m": "-3"}, "Target: orders in 12 months", "greater than or equal to 0"),
         ("service_drain", {"free_shipping_threshold": "-10"}, "Free shipping on orders over", "Must not be negative."),
+        # 1 is the top tier: 0 was saved and listed as "0. Silver".
+        ("opportunistic", {"rank": "0"}, "Tier order (1 = top)", "The tier order starts at 1, the top tier"),
     ],
 )
 def test_invalid_values_give_an_error_naming_the_field(tenant_a, segment, changes, field, message):
@@ -156,8 +173,16 @@ def test_qualification_end_must_be_after_today(tenant_a):
         assert "Qualification period ends: Choose a date after today" in html
         with scopes_disabled():
             assert StratificationProfile.objects.get(distributor=tenant_a.distributor).qualification_end is None
+    # Nor further off than three years (9999-12-31 was saved).
+    for value in ("9999-12-31", (today + timedelta(days=3 * 366 + 1)).isoformat()):
+        response = client.post(page, {"qualification_end": value})
+        assert response.status_code == 400
+        assert "Qualification period ends: Choose a date at most 3 years ahead (by " in response.content.decode()
+        with scopes_disabled():
+            assert StratificationProfile.objects.get(distributor=tenant_a.distributor).qualification_end is None
     tomorrow = today + timedelta(days=1)
     assert client.post(page, {"qualification_end": tomorrow.isoformat()}).status_code == 302
+    assert client.post(page, {"qualification_end": (today + timedelta(days=2 * 365)).isoformat()}).status_code == 302
     assert client.post(page, {"qualification_end": ""}).status_code == 302  # empty: the next scheduled run
     with scopes_disabled():
         assert StratificationProfile.objects.get(distributor=tenant_a.distributor).qualification_end is None
@@ -204,3 +229,36 @@ def test_payment_terms_are_bounded_on_the_page_and_the_api(tenant_a):
     assert policy(tenant_a, "service_drain").payment_terms_days == 30
     ok = api_as(tenant_a.manager).put(url, [{"segment": "service_drain", "payment_terms_days": 3650}], format="json")
     assert ok.status_code == 200 and policy(tenant_a, "service_drain").payment_terms_days == 3650
+
+
+def test_tier_order_starts_at_one_on_the_api_too(tenant_a):
+    url = f"/api/v1/tenants/{tenant_a.slug}/tier-policies/"
+    bad = api_as(tenant_a.manager).put(url, [{"segment": "opportunistic", "rank": 0}], format="json")
+    assert bad.status_code == 400
+    assert bad.json()["opportunistic"] == {"rank": ["The tier order starts at 1, the top tier: use 1 or more."]}
+    assert policy(tenant_a, "opportunistic").rank == 3
+
+
+def test_ladder_messages_show_money_and_an_empty_target_above_a_set_one_is_refused(tenant_a):
+    client = login(tenant_a.manager)
+    platinum = policy(tenant_a, "core")
+    response = client.post(edit_url(tenant_a, "core"), form_data(platinum, target_revenue_12m="5000"))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "may not be below the lower tier&#x27;s (Silver: at least $10,000)" in html and "10000.00" not in html
+    # An empty target asks nothing: Platinum without an orders target would ask less than Silver (6).
+    response = client.post(edit_url(tenant_a, "core"), form_data(platinum, target_orders_12m=""))
+    assert response.status_code == 400
+    assert "Target: orders in 12 months: The 12-month orders target may not be empty while the lower tier" in (
+        response.content.decode()
+    )
+    assert policy(tenant_a, "core").target_orders_12m == 24
+    url = f"/api/v1/tenants/{tenant_a.slug}/tier-policies/"
+    bad = api_as(tenant_a.manager).put(url, [{"segment": "core", "target_orders_12m": None}], format="json")
+    assert bad.status_code == 400 and "may not be empty" in bad.json()["core"]["target_orders_12m"][0]
+    # Both cleared together is consistent (neither asks for orders); then Silver may not set one alone.
+    both = [{"segment": s, "target_orders_12m": None} for s in ("core", "opportunistic", "service_drain")]
+    assert api_as(tenant_a.manager).put(url, both, format="json").status_code == 200
+    silver = api_as(tenant_a.manager).put(url, [{"segment": "opportunistic", "target_orders_12m": 3}], format="json")
+    assert silver.status_code == 400
+    assert "higher tier's is empty (Platinum: no target)" in silver.json()["opportunistic"]["target_orders_12m"][0]

@@ -79,10 +79,19 @@ def test_top_tier_goal_is_to_keep_it_with_every_target(tenant_a, period):
         "direction": "at_least",
         "met": False,
         "gap": "42000.00",
-        "text": "Spend $42,000 more by Mar 31, 2027",
+        "text": "Over the 12 months to Mar 31, 2027 you need $50,000 of purchases: "
+        "$42,000 more than in your last 12 months",
     }
-    assert by["orders"]["text"] == "Place 16 more orders by Mar 31, 2027"
-    assert by["categories"]["text"] == "Buy from 3 more product categories by Mar 31, 2027"
+    # The review counts the 12 months to the period's end, not today's 12 months plus what is bought
+    # from now on: the text says what those 12 months need, and how far the last 12 months were.
+    assert by["orders"]["text"] == (
+        "Over the 12 months to Mar 31, 2027 you need 24 orders: 16 more than in your last 12 months"
+    )
+    assert by["categories"]["text"] == (
+        "Over the 12 months to Mar 31, 2027 you need to buy from 5 product categories: "
+        "3 more than in your last 12 months"
+    )
+    assert "more by" not in str(card)
     assert by["average_order"]["met"] is True and by["average_order"]["value"] == "1000.00"
     # At the boundary (30 days against at most 30): met.
     assert by["days_to_pay"]["met"] is True and by["days_to_pay"]["direction"] == "at_most"
@@ -90,6 +99,9 @@ def test_top_tier_goal_is_to_keep_it_with_every_target(tenant_a, period):
     assert card["period_end"] == "2027-03-31"
     html = login(tenant_a.customer_user).get(scorecard_url(tenant_a)).content.decode()
     assert "What it takes to keep Platinum" in html and "12 months to <strong>Mar 31, 2027</strong>" in html
+    assert "you need $50,000 of purchases: $42,000 more than in your last 12 months" in html
+    printable = login(tenant_a.customer_user).get(reverse("scorecard-print", kwargs={"tenant": tenant_a.slug}))
+    assert "you need $50,000 of purchases: $42,000 more than in your last 12 months" in printable.content.decode()
 
 
 def test_service_drain_customer_is_shown_profit_behaviours_towards_the_top_tier(tenant_a, period):
@@ -194,7 +206,10 @@ def test_tenant_currency_and_date_format_everywhere(tenant_a, period):
     add_sales(d, tenant_a.assigned_customer, months=4)
     make_run(d, {tenant_a.assigned_customer: {"segment": "opportunistic"}})
     card = api_card(tenant_a)
-    assert card["targets"][0]["text"] == "Spend 42.000\xa0€ more by 31.03.2027"
+    assert card["targets"][0]["text"] == (
+        "Over the 12 months to 31.03.2027 you need 50.000\xa0€ of purchases: "
+        "42.000\xa0€ more than in your last 12 months"
+    )
     html = login(tenant_a.customer_user).get(scorecard_url(tenant_a)).content.decode()
     assert "42.000\xa0€" in html and "31.03.2027" in html and "$" not in html
 
@@ -238,3 +253,13 @@ def test_printable_page(tenant_a):
     assert login(tenant_a.rep_user).get(url).status_code == 302
     link = login(tenant_a.customer_user).get(scorecard_url(tenant_a)).content.decode()
     assert url in link
+
+
+def test_period_end_without_a_schedule_is_a_year_after_the_runs_as_of_date(tenant_a):
+    # A tenant ranking old data (a run as of Dec 30, 2017, published today): the next yearly review
+    # counts the 12 months after the run's, not the 12 months to a year after its publication.
+    add_sales(tenant_a.distributor, tenant_a.assigned_customer, months=2)
+    make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "core"}}, as_of=date(2017, 12, 30))
+    assert api_card(tenant_a)["period_end"] == "2018-12-30"
+    make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "core"}}, as_of=date(2024, 2, 29))
+    assert api_card(tenant_a)["period_end"] == "2025-02-28"

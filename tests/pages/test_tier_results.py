@@ -269,7 +269,9 @@ def test_suggestions_keep_the_ladder_in_order_and_save_as_they_stand(tenant_a, c
         data = target_suggestions(distributor=tenant_a.distributor)
     by = {t["policy"].segment: {r["metric"].key: r for r in t["targets"]} for t in data["tiers"]}
     assert by["core"]["purchases"]["suggested"] == 2500
-    assert by["opportunistic"]["purchases"]["suggested"] == 2500 and by["opportunistic"]["purchases"]["share"] == 100
+    assert by["opportunistic"]["purchases"]["suggested"] == 2500
+    # Silver's buying targets are on no scorecard (Bronze climbs to Silver on profit behaviours).
+    assert by["opportunistic"]["purchases"]["seen_by"] == [] and by["opportunistic"]["purchases"]["share"] is None
     # Profit targets are not on Silver's climb: left as the quartile gives them.
     assert by["opportunistic"]["average_order"]["suggested"] == 2000
     url = reverse("tier-suggest", kwargs={"tenant": tenant_a.slug})
@@ -293,3 +295,125 @@ def test_tiers_changed_together_are_validated_together(tenant_a):
     assert response.status_code == 200, response.json()
     with scopes_disabled():
         assert TierPolicy.objects.get(distributor=tenant_a.distributor, segment="core").target_revenue_12m == 8000
+
+
+def test_days_to_pay_is_not_measured_without_payments_rather_than_missed(tenant_a):
+    # A distributor that never imported payments (a Superstore-like file): no line has days to pay.
+    with scopes_disabled():
+        silvers = [
+            f.CustomerFactory(distributor=tenant_a.distributor, customer_id=f"alpha-N{i}", rep=tenant_a.rep)
+            for i in range(2)
+        ]
+        TierPolicy.objects.filter(distributor=tenant_a.distributor, segment="core").update(target_categories=1)
+    buy(tenant_a, silvers[0], purchases=60000, days=None, orders=30)  # meets every buying target
+    buy(tenant_a, silvers[1], purchases=1000, days=None, orders=2)
+    # Platinum's own customer: measured on everything it can be; its days to pay unknown.
+    buy(tenant_a, tenant_a.assigned_customer, purchases=60000, days=None, orders=100)
+    make_run(
+        tenant_a.distributor,
+        {c: {"segment": "opportunistic"} for c in silvers} | {tenant_a.assigned_customer: {"segment": "core"}},
+    )
+    response = login(tenant_a.manager).get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug}))
+    tiers = {t["policy"].segment: t["overview"] for t in response.context["tiers"]}
+    core = {c["metric"].key: c for c in tiers["core"]["targets"]}
+    assert (core["days_to_pay"]["met"], core["days_to_pay"]["of"], core["days_to_pay"]["unmeasured"]) == (0, 0, 1)
+    # Every target measured for it is met: it meets them all (days to pay does not count as missed).
+    assert tiers["core"]["qualify"] == 1
+    html = response.content.decode()
+    assert "Average days to pay: not measured (no figures in the data)" in html
+    assert "Average days to pay: <strong>0</strong> of" not in html
+    # The customer's scorecard leaves the target out rather than marking it "Not met".
+    card = api_as(tenant_a.customer_user).get(f"/api/v1/tenants/{tenant_a.slug}/scorecard/").json()
+    assert "days_to_pay" not in [t["metric"] for t in card["targets"]]
+    assert all(t["met"] for t in card["targets"]), card["targets"]
+    page = login(tenant_a.customer_user).get(reverse("scorecard", kwargs={"tenant": tenant_a.slug})).content.decode()
+    assert 'data-metric="days_to_pay"' not in page and "Not met" not in page
+
+
+def test_suggestions_leave_empty_what_asks_nothing_and_count_those_shown_the_target(tenant_a, core_run):
+    with scopes_disabled():
+        silvers = [
+            f.CustomerFactory(distributor=tenant_a.distributor, customer_id=f"alpha-S{i}", rep=tenant_a.rep)
+            for i in range(4)
+        ]
+        core = list(Customer.objects.filter(distributor=tenant_a.distributor, customer_id__startswith="alpha-K"))
+    for customer, purchases in zip(silvers, (1000, 3000, 5000, 2000), strict=True):
+        buy(tenant_a, customer, purchases=purchases, days=30, orders=1, channel="counter")
+    make_run(
+        tenant_a.distributor,
+        {c: {"segment": "core"} for c in core} | {c: {"segment": "opportunistic"} for c in silvers},
+    )
+    with scopes_disabled():
+        data = target_suggestions(distributor=tenant_a.distributor)
+    by = {t["policy"].segment: {r["metric"].key: r for r in t["targets"]} for t in data["tiers"]}
+    # Platinum's purchases target is shown to its own customers (to keep it) and to Silver's (to reach
+    # it): 7 of the 9 Platinum customers and 2 of the 4 Silver ones reach 2,500.
+    purchases = by["core"]["purchases"]
+    assert purchases["suggested"] == 2500 and purchases["seen_by"] == ["Platinum", "Silver"]
+    assert (purchases["meeting"], purchases["of"]) == (9, 13)
+    # Gold climbs on profit behaviours only: Platinum's average order is not shown to Silver.
+    assert by["core"]["average_order"]["seen_by"] == ["Platinum", "Gold"]
+    # No Platinum customer returned anything: "returns at most 0%" would fail on one return; empty.
+    assert by["core"]["returns_pct"]["asks_nothing"] and by["core"]["returns_pct"]["suggested"] is None
+    # Every Silver customer placed one order, none on the web: "at least 1 order", "at least 0%": empty.
+    for key in ("orders", "self_service_pct"):
+        assert by["opportunistic"][key]["asks_nothing"] and by["opportunistic"][key]["suggested"] is None, key
+    html = login(tenant_a.manager).get(reverse("tier-suggest", kwargs={"tenant": tenant_a.slug})).content.decode()
+    form = _inputs(html)
+    assert form["core-target_returns_pct"] == "" and form["opportunistic-target_orders_12m"] == ""
+    assert form["opportunistic-target_self_service_pct"] == "" and form["core-target_revenue_12m"] == "2500"
+    assert "69% <span" in html and "Platinum, Silver customers" in html and "it would ask nothing" in html
+    api = api_as(tenant_a.manager).get(f"/api/v1/tenants/{tenant_a.slug}/tier-policies/suggestions/").json()
+    row = next(r for t in api["tiers"] if t["segment"] == "core" for r in t["targets"] if r["metric"] == "returns_pct")
+    assert row["suggested"] is None and row["asks_nothing"] is True
+
+
+def test_send_twice_sends_once_unless_sent_again_and_the_top_tier_is_told_to_keep_it(tenant_a, moved):
+    client = login(tenant_a.manager)
+    page = reverse("run-detail", kwargs={"tenant": tenant_a.slug, "run_id": moved.number})
+    send = reverse("tier-notices-send", kwargs={"tenant": tenant_a.slug, "run_id": moved.number})
+    client.post(send, {"customer": "alpha-C1"})
+    # A second "Send" (a double click, a reload) sends nothing and says when it went.
+    response = client.post(send, {"customer": "alpha-C1"}, follow=True)
+    assert len(mail.outbox) == 1
+    html = response.content.decode()
+    assert "Nothing sent: alpha-C1 was already told its new tier (to alpha-customer@example.com on" in html
+    # The page offers "Send again", which does resend.
+    row = html[html.index('data-customer="alpha-C1"') :]
+    row = row[: row.index("</tr>")]
+    assert 'name="resend" value="1"' in row and "Send again" in row
+    client.post(send, {"customer": "alpha-C1", "resend": "1"})
+    assert len(mail.outbox) == 2
+    with scopes_disabled():
+        notices = TierNotice.objects.filter(distributor=tenant_a.distributor, customer__customer_id="alpha-C1")
+        assert notices.count() == 2
+    # Platinum is the top tier: its customers keep it; Silver's move up.
+    top = mail.outbox[0].body
+    assert "what it takes to keep it:" in top and "move up" not in top
+    client.post(send, {"customer": "alpha-C3"})
+    assert "what it takes to move up:" in mail.outbox[-1].body
+    assert client.get(page).status_code == 200
+
+
+def test_tier_counts_say_what_they_count_lapsed_customers_apart(tenant_a):
+    with scopes_disabled():
+        bronzes = [
+            f.CustomerFactory(distributor=tenant_a.distributor, customer_id=f"alpha-M{i}", rep=tenant_a.rep)
+            for i in range(3)
+        ]
+    for customer in bronzes:
+        buy(tenant_a, customer, purchases=500, days=30, orders=2)
+    make_run(
+        tenant_a.distributor,
+        {c: {"segment": "marginal"} for c in bronzes}
+        | {tenant_a.assigned_customer: {"segment": "lapsed"}, tenant_a.unassigned_customer: {"segment": "lapsed"}},
+    )
+    client = login(tenant_a.manager)
+    tiers_page = client.get(reverse("tier-policies", kwargs={"tenant": tenant_a.slug})).content.decode()
+    bronze = tiers_page[tiers_page.index('id="tier-marginal"') :]
+    # 5 customers fall under Bronze: 3 ranked Marginal (the dashboard's Marginal) and 2 lapsed.
+    assert '<strong class="tier-customers">5</strong> customers in this tier (' in bronze
+    assert '<span class="tier-ranked">3</span> ranked Marginal, <span class="tier-lapsed">2</span> lapsed' in bronze
+    suggest = client.get(reverse("tier-suggest", kwargs={"tenant": tenant_a.slug})).content.decode()
+    bronze = suggest[suggest.index('id="suggest-marginal"') :]
+    assert "3 customers ranked Marginal in the run; the 2 lapsed customers who fall under this tier" in bronze
