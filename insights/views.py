@@ -1176,7 +1176,7 @@ class DeliveriesView(OperationsListView):
             messages.error(request, "No published run yet.")
             return redirect(request.path)
         try:
-            sentence = ops_services.consolidation_to_policy(
+            sentence, changed = ops_services.consolidation_to_policy(
                 distributor=self.distributor,
                 run=run,
                 actor=request.user,
@@ -1185,7 +1185,10 @@ class DeliveriesView(OperationsListView):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"Added to the Marginal tier policy's playbook: {sentence}")
+            if changed:
+                messages.success(request, f"Added to the Marginal tier policy's playbook: {sentence}")
+            else:
+                messages.info(request, f"The Marginal tier policy's playbook already says it: {sentence}")
         return redirect(request.path)
 
 

@@ -300,7 +300,7 @@ class ConsolidateApi(OperationsApi):
         if run is None:
             return self.no_run()
         try:
-            sentence = services.consolidation_to_policy(
+            sentence, changed = services.consolidation_to_policy(
                 distributor=self.distributor,
                 run=run,
                 actor=request.user,
@@ -308,7 +308,7 @@ class ConsolidateApi(OperationsApi):
             )
         except ValidationError as error:
             return Response(errors_body(error), status=status.HTTP_400_BAD_REQUEST)
-        return Response({"segment": "marginal", "playbook_line": sentence})
+        return Response({"segment": "marginal", "playbook_line": sentence, "changed": changed})
 
 
 class LookalikesApi(OperationsApi):

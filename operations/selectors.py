@@ -32,6 +32,7 @@ from channels.selectors import partner_list
 from sales.models import Customer, CustomerCategory, CustomerInvoice, Inventory, InvoiceLine, Product
 from sales.summaries import UNITS, units_sum
 from segments.models import CustomerScore
+from segments.names import coded
 from segments.selectors import latest_invoice_date, run_window
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER, SEGMENT_RANK
 from stratify.db import is_postgres
@@ -576,7 +577,14 @@ def compare_scenarios(*, distributor, run, first: CutScenario, second: CutScenar
     a = cut_impact(distributor=distributor, run=run, choice=CutChoice.of_scenario(first), alternatives=0)
     b = cut_impact(distributor=distributor, run=run, choice=CutChoice.of_scenario(second), alternatives=0)
     both = sorted(set(a["core_customers"]) & set(b["core_customers"]))
-    return {"first": a, "second": b, "both": both, "names": (first.name, second.name)}
+    names = {c["customer_id"]: c["name"] for c in a["customers"]}
+    return {
+        "first": a,
+        "second": b,
+        "both": both,
+        "both_named": [coded(customer_id, names.get(customer_id)) for customer_id in both],  # "C1 · Acme"
+        "names": (first.name, second.name),
+    }
 
 
 def _distinct_products(distributor, column: str) -> list[str]:

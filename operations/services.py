@@ -112,10 +112,11 @@ def settings_update(*, distributor, data: dict) -> OperationsSettings:
     return row
 
 
-def consolidation_to_policy(*, distributor, run, actor, currency_text) -> str:
+def consolidation_to_policy(*, distributor, run, actor, currency_text) -> tuple[str, bool]:
     """Write the consolidation suggestion into the marginal segment's tier policy (its playbook, what
-    reps follow; audited as a policy change). Returns the sentence added. `currency_text(amount)`
-    formats the saving in the tenant's currency."""
+    reps follow; audited as a policy change). Returns the sentence and whether the playbook changed
+    (not when it already says it: a second click). `currency_text(amount)` formats the saving in the
+    tenant's currency."""
     suggestion = consolidation(distributor=distributor, run=run)
     if not suggestion["saved_deliveries"]:
         raise ValidationError({"consolidation": "There is nothing to consolidate in the published run's window."})
@@ -126,9 +127,12 @@ def consolidation_to_policy(*, distributor, run, actor, currency_text) -> str:
         f" {currency_text(suggestion['saved_cost'])} at our delivery rates)."
     )
     policy = policy_get(distributor=distributor, segment=suggestion["segment"])
-    kept = [line for line in (policy.playbook or "").splitlines() if not line.startswith("Deliveries: consolidate")]
+    lines = (policy.playbook or "").splitlines()
+    if sentence in lines:
+        return sentence, False
+    kept = [line for line in lines if not line.startswith("Deliveries: consolidate")]
     policy_update(policy=policy, actor=actor, data={"playbook": "\n".join([*kept, sentence]).strip()})
-    return sentence
+    return sentence, True
 
 
 def cut_tables_write(*, distributor, run) -> RunCutTables:

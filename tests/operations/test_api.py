@@ -121,8 +121,14 @@ def test_settings_and_consolidation_into_the_tier_policy(data):
     response = client.post(url(t, "api-ops-consolidate"))
     assert response.status_code == 200, response.content
     assert response.json()["playbook_line"].startswith("Deliveries: consolidate to at most 1 a week")
+    assert response.json()["changed"] is True
     with scopes_disabled():
-        assert TierPolicyChange.objects.filter(distributor=t.distributor, policy__segment="marginal").exists()
+        changes = TierPolicyChange.objects.filter(distributor=t.distributor, policy__segment="marginal")
+        assert changes.count() == 1
+    again = client.post(url(t, "api-ops-consolidate")).json()
+    assert again["changed"] is False and again["playbook_line"] == response.json()["playbook_line"]
+    with scopes_disabled():
+        assert changes.count() == 1  # nothing written, nothing audited
 
 
 def test_the_cut_body_is_the_plain_result(data):

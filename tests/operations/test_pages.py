@@ -14,7 +14,8 @@ from django_scopes import scopes_disabled
 from insights.operations import INVENTORY_PITCH, PAGES
 from operations import selectors as ops
 from operations.models import CutScenario, OperationsSettings
-from sales.models import Inventory
+from sales.models import Customer, Inventory
+from stratify.formatting import format_money
 from segments.models import TierPolicy
 from tests.pages.conftest import login
 
@@ -113,6 +114,7 @@ def test_cut_page_save_compare_delete(data):
     assert html.count('<option value="S1" selected>') == 1 and html.count('<option value="Acme">') == 1
     assert '<p class="print-only mb-0" id="cut-choice-print">Suppliers: S1. </p>' in html  # the printout says what
     assert f'id="cut-core-count">{len(impact["core_customers"])}<' in html
+    assert f'id="cut-total-net">{format_money(impact["total"]["net_profit"], t.distributor, decimals=2)}<' in html
     for customer_id in impact["core_customers"]:
         assert customer_id in html
     response = client.post(page(t, "ops-cut-impact"), {"name": "No S1", "supplier": ["S1"]})
@@ -122,6 +124,17 @@ def test_cut_page_save_compare_delete(data):
         a, b = (CutScenario.objects.get(name=n).pk for n in ("No S1", "No Bolt"))
     html = client.get(page(t, "ops-cut-impact", f"?first={a}&second={b}")).content.decode()
     assert 'id="comparison"' in html and "No S1 vs No Bolt" in html
+    with scopes_disabled():
+        both = ops.compare_scenarios(
+            distributor=t.distributor,
+            run=data.run,
+            first=CutScenario.objects.get(pk=a),
+            second=CutScenario.objects.get(pk=b),
+        )
+        names = dict(Customer.objects.filter(distributor=t.distributor).values_list("customer_id", "name"))
+    assert both["both"]  # the core customers both cuts hit, by their names as well
+    assert all(f"{c} · {names[c]}" in html for c in both["both"]), both["both"]
+    assert "All customers' net profit at risk" in html.replace("&#x27;", "'")
     bad = client.get(page(t, "ops-cut-impact", "?supplier=NOPE&product=P01,ZZ"))
     assert bad.status_code == 400 and "NOPE" in bad.content.decode() and "ZZ" in bad.content.decode()
     client.post(page(t, "ops-cut-impact"), {"delete": a})
@@ -140,10 +153,15 @@ def test_thresholds_and_consolidation_from_the_pages(data):
     assert "in at least 1 order from core customers together" in html
     html = client.get(page(t, "ops-deliveries")).content.decode()
     assert 'id="consolidate"' in html
-    client.post(page(t, "ops-deliveries"))
+    first = client.post(page(t, "ops-deliveries"), follow=True).content.decode().replace("&#x27;", "'")
+    assert "Added to the Marginal tier policy's playbook" in first
     with scopes_disabled():
         playbook = TierPolicy.objects.get(distributor=t.distributor, segment="marginal").playbook
     assert "Deliveries: consolidate to at most 1 a week" in playbook
+    again = client.post(page(t, "ops-deliveries"), follow=True).content.decode().replace("&#x27;", "'")
+    assert "The Marginal tier policy's playbook already says it" in again and "Added to" not in again
+    with scopes_disabled():
+        assert TierPolicy.objects.get(distributor=t.distributor, segment="marginal").playbook == playbook
 
 
 def test_sorting_and_filters_of_a_list_page(data):
