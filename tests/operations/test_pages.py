@@ -15,8 +15,8 @@ from insights.operations import INVENTORY_PITCH, PAGES
 from operations import selectors as ops
 from operations.models import CutScenario, OperationsSettings
 from sales.models import Customer, Inventory
-from stratify.formatting import format_money
 from segments.models import TierPolicy
+from stratify.formatting import format_money
 from tests.pages.conftest import login
 
 pytestmark = pytest.mark.django_db
