@@ -93,7 +93,6 @@ class UploadTooLarge(APIException):
 
 
 class ImportListApi(TenantApiView):
-    handles_upload = True  # its upload handler goes first: see stratify.tenancy.middleware.InputGuardMiddleware
     permission = {"GET": Perm.RUN_JOBS, "POST": Perm.RUN_JOBS}
     parser_classes = [MultiPartParser, FormParser]
 

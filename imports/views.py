@@ -42,7 +42,6 @@ from .validation import ISO_FORMAT, ambiguous_dates_message, not_iso_dates_messa
 class ImportListView(TenantListView):
     """The upload form above the tenant's imports, newest first."""
 
-    handles_upload = True  # its upload handler goes first: see stratify.tenancy.middleware.InputGuardMiddleware
     permission = {"GET": Perm.RUN_JOBS, "POST": Perm.RUN_JOBS}
     template_name = "imports/import_list.html"
     table_class = ImportTable

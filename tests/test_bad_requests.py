@@ -2,6 +2,7 @@
 they started, and no page or API shows a server path."""
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
@@ -92,8 +93,28 @@ def test_a_nul_in_a_form_field_or_a_json_text_is_a_400_naming_it(tenant_a):
     filtered on and answered 500 there (found by a security probe)."""
     manager, api = login(tenant_a.manager), api_as(tenant_a.manager)
     assignment = reverse("rep-assignment", kwargs={"tenant": tenant_a.slug})
-    response = manager.post(assignment, {"customers": "C1\x00", "rep": tenant_a.rep.rep_id})
-    assert response.status_code == 400 and b"A field of the form holds a NUL character." in response.content
+    form = {"customers": "C1\x00", "rep": tenant_a.rep.rep_id}
+    for response in (
+        manager.post(assignment, form),  # multipart (checked for a member, once signed in)
+        manager.post(assignment, urlencode(form), content_type="application/x-www-form-urlencoded"),
+    ):
+        assert response.status_code == 400 and b"A field of the form holds a NUL character." in response.content
+    # The API: a form or multipart body, PUT and PATCH included, once the user is known.
+    status_url = reverse("api-alert-status", kwargs={"tenant": tenant_a.slug, "alert_id": 1})
+    response = api.post(status_url, {"status": "dismissed", "note": "why\x00"}, format="multipart")
+    assert response.status_code == 400 and response.json()["detail"] == "A field of the form holds a NUL character."
+    settings_patch = urlencode({"delivery_cost.a\x00": "1"})
+    response = api.patch(
+        reverse("api-model-settings", kwargs={"tenant": tenant_a.slug}),
+        settings_patch,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400 and response.json()["detail"] == "A field of the form holds a NUL character."
+    # Nobody's multipart body is read before they are known: the anonymous get the 401.
+    from rest_framework.test import APIClient
+
+    anonymous = APIClient().post(status_url, {"note": "x\x00"}, format="multipart")
+    assert anonymous.status_code == 401
     settings_url = reverse("api-model-settings", kwargs={"tenant": tenant_a.slug})
     for body in ('{"delivery_cost": {"a\\u0000": "1"}}', '{"delivery_cost": {"a\\\\\\u0000": "1"}}'):
         response = api.patch(settings_url, body, content_type="application/json")

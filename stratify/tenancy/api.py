@@ -16,6 +16,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from stratify.formatting import money_str
 
 from .lookups import ObjectLookup, convert_args
+from .middleware import form_problem
 from .permissions import Perm, required_perm, role_has
 from .resolve import membership_for
 
@@ -69,6 +70,12 @@ class TenantScopedMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        # A form or multipart body (a QueryDict; PUT and PATCH too), read once the user is known: its
+        # fields are refused with a NUL as the middleware refuses a JSON text's (PostgreSQL would 500).
+        if request.method in ("POST", "PUT", "PATCH") and hasattr(request.data, "lists"):
+            problem = form_problem(request.data)
+            if problem:
+                raise exceptions.ParseError(problem)
         self._scope = scope(distributor=self.distributor)
         self._scope.__enter__()
         # `self.kwargs` is the very dict APIView.dispatch hands to the handler.

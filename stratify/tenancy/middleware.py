@@ -36,6 +36,13 @@ class TenantMiddleware:
             raise Http404("No such distributor.")
         request.membership = membership
         request.distributor = membership.distributor
+        # A member's multipart form (a page's POST): its fields are checked like any form's (see
+        # InputGuardMiddleware), except by a view that reads its own body (csrf_exempt: the upload
+        # views, which set their size-limited upload handler first, and check their fields).
+        if request.method == "POST" and not getattr(match.func, "csrf_exempt", False):
+            refusal = InputGuardMiddleware.refusal(request, multipart_problem)
+            if refusal is not None:
+                return refusal
         with scope(distributor=membership.distributor):
             response = self.get_response(request)
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
@@ -54,25 +61,15 @@ class InputGuardMiddleware:
     more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, or a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django
     raises, and its debug page raises again reading them: a 500 in development).
 
-    A multipart body is read once the view is known (process_view), except for a view that takes an
-    upload (`handles_upload = True` on its class: the imports'): it sets its size-limited upload
-    handler first (imports.uploads), and the import checks its own fields."""
+    A multipart body is not read here, before anyone is authenticated (its files would go to disk for
+    anybody): `TenantMiddleware` checks a tenant page's, for a signed-in member, and the API's base
+    view (`stratify.tenancy.api`) a form or multipart body once the user is authenticated."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         return self.refusal(request, self.problem) or self.get_response(request)
-
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
-        if getattr(view_class, "handles_upload", False) or not self._writes(request):
-            return None
-        if (request.content_type or "") != "multipart/form-data":
-            return None
-        return self.refusal(
-            request, lambda r: "A field of the form holds a NUL character." if _has_nul("", r.POST) else None
-        )
 
     @staticmethod
     def refusal(request, check):
@@ -108,7 +105,16 @@ class InputGuardMiddleware:
 
 
 def _form_problem(request) -> str | None:
-    return "A field of the form holds a NUL character." if _has_nul("", request.POST) else None
+    return form_problem(request.POST)
+
+
+def form_problem(fields) -> str | None:
+    """Why a form's fields (a QueryDict) are refused, or None."""
+    return "A field of the form holds a NUL character." if _has_nul("", fields) else None
+
+
+def multipart_problem(request) -> str | None:
+    return _form_problem(request) if (request.content_type or "") == "multipart/form-data" else None
 
 
 def _has_nul(raw: str, fields) -> bool:

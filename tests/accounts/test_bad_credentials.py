@@ -23,11 +23,8 @@ ODD_USERNAMES = {
 @pytest.mark.parametrize("username", ODD_USERNAMES.values(), ids=ODD_USERNAMES.keys())
 def test_login_form_answers_a_form_error(client, tenant_a, username):
     response = client.post(LOGIN, {"username": username, "password": "whatever"})
-    assert "_auth_user_id" not in client.session
-    if "\x00" in username:  # refused before any view: no field of ours may hold a NUL (InputGuardMiddleware)
-        assert response.status_code == 400 and b"A field of the form holds a NUL character." in response.content
-        return
     assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
     assert response.context["form"].errors  # shown on the page, not a server error
 
 
