@@ -241,33 +241,31 @@ def figures_for(*, distributor, customer, as_of: date | None) -> dict:
 MAY_BE_UNMEASURED = frozenset({"self_service_pct", "days_to_pay"})
 
 
-def unmeasured_targets(*, policies, policy, figures: dict) -> list:
-    """The metrics of the targets `goal_targets` leaves out for want of the customer's figure."""
-    target = next_tier(policies, policy)
-    aim = target if target is not None else policy
-    return [
-        m
-        for m in metrics_towards(policy.segment, target.segment if target else None)
-        if m.key in MAY_BE_UNMEASURED and getattr(aim, m.field) is not None and figures.get(m.key) is None
-    ]
-
-
 def goal_targets(*, policies, policy, figures: dict) -> tuple[str, object, list[dict]]:
     """("keep" or "reach", the tier aimed at, its targets this customer is shown evaluated against
     `figures`): the targets of the tier `policy` works towards, the behaviours its segment lacks; every
     target of its own tier at the top. The web/EDI share is left out when the customer's channels
     are unknown, the days to pay when no line of its 12 months has one (payments not imported): not
     measured, so neither met nor missed; targets the tier does not set are left out."""
+    goal, aim, rows, _unmeasured = _goal_and_unmeasured(policies=policies, policy=policy, figures=figures)
+    return goal, aim, rows
+
+
+def _goal_and_unmeasured(*, policies, policy, figures: dict) -> tuple[str, object, list[dict], list]:
+    """`goal_targets`, and the metrics of the targets it leaves out for want of the figure."""
     target = next_tier(policies, policy)
     goal, aim = ("reach", target) if target is not None else ("keep", policy)
-    rows = []
+    rows, unmeasured = [], []
     for metric in metrics_towards(policy.segment, target.segment if target else None):
         limit = getattr(aim, metric.field)
         value = figures.get(metric.key)
-        if limit is None or (metric.key in MAY_BE_UNMEASURED and value is None):
+        if limit is None:
+            continue
+        if metric.key in MAY_BE_UNMEASURED and value is None:
+            unmeasured.append(metric)
             continue
         rows.append({"metric": metric, "value": value, "target": limit, **evaluate(metric, value, limit)})
-    return goal, aim, rows
+    return goal, aim, rows, unmeasured
 
 
 def qualification_end(*, distributor, run) -> date:
@@ -340,7 +338,7 @@ def tier_overview(*, distributor) -> dict[str, dict]:
         policy = policy_for_segment(policies, segment)
         if policy is None:
             continue
-        goal, aim, rows = goal_targets(
+        goal, aim, rows, unmeasured = _goal_and_unmeasured(
             policies=policies, policy=policy, figures=figures.get(customer_id, EMPTY_FIGURES)
         )
         entry = out[policy.segment]
@@ -351,8 +349,7 @@ def tier_overview(*, distributor) -> dict[str, dict]:
             counts = entry["targets"].setdefault(row["metric"].key, _target_counts(row["metric"]))
             counts["of"] += 1
             counts["met"] += row["met"]
-        mine = figures.get(customer_id, EMPTY_FIGURES)
-        for metric in unmeasured_targets(policies=policies, policy=policy, figures=mine):
+        for metric in unmeasured:
             entry["targets"].setdefault(metric.key, _target_counts(metric))["unmeasured"] += 1
         if rows and all(r["met"] for r in rows):
             entry["qualify"] += 1

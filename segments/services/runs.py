@@ -92,11 +92,14 @@ def run_cancel(*, distributor, run: StratificationRun, actor=None) -> Stratifica
     RunError once the run has finished (a succeeded run is kept or published, not cancelled)."""
     if run.status not in (Status.QUEUED, Status.RUNNING) or run.job_id is None:
         raise RunError(f"Run #{run.number} has already finished ({run.get_status_display().lower()}).")
+    too_late = RunError(f"Run #{run.number} has just finished: it can no longer be cancelled.")
     try:
         job_cancel(distributor=distributor, job_id=run.job_id, actor=actor, what="published")
     except JobNotCancellable:
-        raise RunError(f"Run #{run.number} has just finished: it can no longer be cancelled.") from None
+        raise too_late from None
     run.refresh_from_db()
+    if run.status == Status.SUCCEEDED:  # it committed (and published, if asked) before the request
+        raise too_late
     return run
 
 
@@ -119,6 +122,8 @@ def runs_reconcile(*, distributor) -> int:
     stale = StratificationRun.objects.filter(
         distributor=distributor, status__in=[Status.QUEUED, Status.RUNNING], job__status=Job.Status.FAILED
     ).values_list("job_id", "job__message")
-    return sum(
-        runs_fail_for_job(distributor_id=distributor.pk, job_id=job_id, message=message) for job_id, message in stale
-    )
+    fixed = 0
+    for job_id, message in stale:
+        with transaction.atomic():  # a run's scores and its status go together
+            fixed += runs_fail_for_job(distributor_id=distributor.pk, job_id=job_id, message=message)
+    return fixed

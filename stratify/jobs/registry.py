@@ -4,8 +4,10 @@
     def run_import(job, progress): ...
 
 A handler receives the claimed Job (inside the tenant's scope) and a `progress(percent, message="")`
-callback; it returns a JSON-safe dict stored as the job's result, or raises `JobFailed` (a clear
-message for the user) or any other exception (recorded, job failed).
+callback (a `stratify.jobs.services.ProgressReporter`: it raises when the job was cancelled or
+superseded, and `progress.outcome(message)`, once the work is committed, sets the job's final words
+without that check); it returns a JSON-safe dict stored as the job's result, or raises `JobFailed` (a
+clear message for the user) or any other exception (recorded, job failed).
 
 Records that mirror a job (a stratification run, ...) register what to do when their job fails,
 whichever way it fails (the handler raised, or the stale-job sweep gave up on a lost worker):

@@ -114,9 +114,10 @@ class ProgressReporter:
             self.job.message = message
 
     def outcome(self, message: str) -> None:
-        """The job's last words, once its work is committed: recorded with its success. Not a progress
-        report: a cancel asked for now comes too late (there is nothing left to stop), and checking
-        it here would fail a job whose work is done and, for a run, published."""
+        """The job's last words, once its work is committed (after its `job_fence`): recorded with its
+        success. Not a progress report: a cancel asked for now comes too late (the fence was the last
+        moment to honour it), and checking it here would fail a job whose work is done and, for a
+        run, published. Call it last, and only after the commit."""
         self.job.message = _bounded(message)
 
 
@@ -262,13 +263,18 @@ def job_fence(job: Job) -> None:
     merge, a run's scores and publish): raises `JobSuperseded` (rolling the transaction back) unless
     this attempt still owns the job. The check is an UPDATE that stamps the heartbeat, so it also locks
     the job row until the commit: a sweep that found the job stale waits, then sees the fresh stamp and
-    leaves it alone; an attempt the sweep already requeued cannot commit."""
+    leaves it alone; an attempt the sweep already requeued cannot commit.
+
+    A cancel asked before it raises `JobCancelled` (the transaction rolls back: nothing published);
+    one asked after waits for the row lock, and comes too late: the results are committed."""
     if not connection.in_atomic_block:
         raise RuntimeError("job_fence() belongs inside the transaction that writes the results.")
     if job.status != Job.Status.RUNNING:
         return  # a handler called directly (a test, a foreground command): no attempt to fence
     if not _mine(job).update(heartbeat_at=timezone.now()):
         raise JobSuperseded(f"job {job.pk}: attempt {job.attempts} was superseded")
+    if _mine(job).filter(cancel_requested_at__isnull=False).exists():  # the row is locked: this is final
+        raise JobCancelled()
 
 
 def job_record_result(job: Job, result: dict) -> bool:

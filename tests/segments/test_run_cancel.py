@@ -14,7 +14,7 @@ import segments.services.execute as execute_module
 from segments import selectors, services
 from segments.models import CustomerScore, StratificationRun
 from stratify.jobs.models import Job
-from stratify.jobs.services import job_cancel, job_execute
+from stratify.jobs.services import ProgressReporter, job_cancel, job_execute
 from tests.conftest import api_as
 from tests.segments.helpers import make_catalog, simple_lines, write_lines
 
@@ -97,18 +97,42 @@ def test_a_running_run_stops_before_it_publishes_and_keeps_no_scores(tenant_a, p
     assert current(tenant_a.distributor) == published and scores_of(published) > 0
 
 
-def test_a_cancel_asked_once_the_run_has_published_comes_too_late(tenant_a, published, monkeypatch):
+def test_a_cancel_asked_while_it_publishes_stops_it_before_the_commit(tenant_a, published, monkeypatch):
+    """A cancel after the last progress check, while the publishing transaction runs: the fence at its
+    end (which locks the job row) sees it, and the publication rolls back."""
     run = request(tenant_a.distributor, tenant_a.manager)
     publish = execute_module.publish_in_transaction
 
-    def publish_then_cancel(run_):
-        publish(run_)
-        # The manager's click read the run as running a moment before: its job is asked to stop.
+    def cancel_then_publish(run_):
         job_cancel(distributor=tenant_a.distributor, job_id=run.job_id)
+        publish(run_)
 
-    monkeypatch.setattr(execute_module, "publish_in_transaction", publish_then_cancel)
+    monkeypatch.setattr(execute_module, "publish_in_transaction", cancel_then_publish)
     job_execute(run.job_id)
     run = reload(run)
+    assert run.status == Status.FAILED and run.published_at is None and scores_of(run) == 0
+    assert run.job.result == {"cancelled": True}
+    assert current(tenant_a.distributor) == published
+
+
+def test_a_cancel_asked_once_the_run_has_published_comes_too_late(tenant_a, published, monkeypatch):
+    """After the publishing transaction committed, the run stands, and the manager is told so (the
+    click read the run as still running a moment before)."""
+    run = request(tenant_a.distributor, tenant_a.manager)
+    outcome = ProgressReporter.outcome
+    refusals = []
+
+    def cancel_then_outcome(reporter, message):
+        try:
+            services.run_cancel(distributor=tenant_a.distributor, run=run, actor=None)  # `run` as read before
+        except services.RunError as error:
+            refusals.append(str(error))
+        outcome(reporter, message)
+
+    monkeypatch.setattr(ProgressReporter, "outcome", cancel_then_outcome)
+    job_execute(run.job_id)
+    run = reload(run)
+    assert refusals == [f"Run #{run.number} has just finished: it can no longer be cancelled."]
     assert run.status == Status.SUCCEEDED and run.job.status == Job.Status.SUCCEEDED
     assert run.job.message.startswith(f"Run #{run.number}: ") and run.job.message.endswith("(published)")
     assert current(tenant_a.distributor) == run and scores_of(run) == scores_of(published)
