@@ -329,12 +329,20 @@ class TierNoticeSendView(TenantViewMixin, TemplateView):
                 actor=request.user,
                 customer_ids=[account] if account else None,
                 request=request,
-                resend=bool(request.POST.get("resend")),
+                resend=request.POST.get("resend") == "1",
             )
         except services.NoticeAlreadySent as already:
             told = "; ".join(f"to {n.email} on {format_datetime(n.sent_at, self.distributor)}" for n in already.notices)
             messages.warning(
                 request, f"Nothing sent: {account} was already told its new tier ({told}). Use Send again to resend."
+            )
+            return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
+        except services.NoticeSendFailed as failure:
+            done = len(failure.sent)
+            messages.error(
+                request,
+                f"The mail server refused a message ({failure.error}): {done} e-mail{'s' if done != 1 else ''} "
+                "sent before it, recorded below; send again to reach the others.",
             )
             return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
         if sent:

@@ -13,7 +13,7 @@ Callers import from here: the names below are the app's write API."""
 
 from .execute import run_execute
 from .model_settings import profile_lock, schedule_update, settings_effective, settings_resolve, settings_update
-from .notices import NoticeAlreadySent, tier_notices_send
+from .notices import NoticeAlreadySent, NoticeSendFailed, tier_notices_send
 from .policies import policies_create_defaults, policies_update, policy_update, qualification_end_update
 from .profit import follow_ups_execute, profit_centers_ensure
 from .publish import run_compare, run_publish
@@ -43,5 +43,6 @@ __all__ = [
     "settings_resolve",
     "settings_update",
     "NoticeAlreadySent",
+    "NoticeSendFailed",
     "tier_notices_send",
 ]

@@ -5,11 +5,21 @@ customer whose tier changed, through the configured e-mail backend; every messag
 from __future__ import annotations
 
 from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
 from django.urls import reverse
 
-from ..models import TierNotice
+from ..models import StratificationRun, TierNotice
 from ..selectors import tier_changes
 from ..tier_text import notice_message
+
+
+class NoticeSendFailed(Exception):
+    """The mail server refused a message: `sent` are the notices of the messages that went out before
+    it (recorded: they are not sent again), `error` the refusal."""
+
+    def __init__(self, sent, error):
+        super().__init__(str(error))
+        self.sent, self.error = sent, error
 
 
 class NoticeAlreadySent(Exception):
@@ -31,30 +41,28 @@ def tier_notices_send(
     recorded, one per message sent."""
     path = reverse("scorecard", kwargs={"tenant": distributor.slug})
     link = request.build_absolute_uri(path) if request is not None else path
-    changes = tier_changes(distributor=distributor, run=run)
-    if customer_ids is not None:
-        wanted = set(customer_ids)
-        changes = [c for c in changes if c["customer"].customer_id in wanted]
-        if not resend:
-            told = [n for c in changes for n in c["notices"]]
+    sent, failure = [], None
+    with transaction.atomic():
+        # One sender at a time per run (a double click: two requests), the notices read under the lock.
+        StratificationRun.objects.select_for_update().filter(distributor=distributor, pk=run.pk).first()
+        changes = tier_changes(distributor=distributor, run=run)
+        if customer_ids is not None:
+            wanted = set(customer_ids)
+            changes = [c for c in changes if c["customer"].customer_id in wanted]
+            if not resend:
+                told = [n for c in changes for n in c["notices"]]
+                changes = [c for c in changes if not c["notices"]]
+                if told and not changes:
+                    raise NoticeAlreadySent(told)
+        else:
             changes = [c for c in changes if not c["notices"]]
-            if told and not changes:
-                raise NoticeAlreadySent(told)
-    else:
-        changes = [c for c in changes if not c["notices"]]
-    sent = []
-    with get_connection() as connection:
-        for change in changes:
-            subject, body = notice_message(
-                distributor=distributor,
-                customer=change["customer"],
-                before=change["from"],
-                after=change["to"],
-                link=link,
-                as_of=run.as_of,
-            )
-            for email in change["emails"]:
-                EmailMessage(subject, body, to=[email], connection=connection).send()
+        with get_connection() as connection:
+            for change, email, subject, body in _messages(distributor, run, changes, link):
+                try:
+                    EmailMessage(subject, body, to=[email], connection=connection).send()
+                except Exception as error:  # the mail server's refusal: what went out stays recorded
+                    failure = error
+                    break
                 sent.append(
                     TierNotice.objects.create(
                         distributor=distributor,
@@ -67,4 +75,21 @@ def tier_notices_send(
                         sent_by=actor,
                     )
                 )
+    if failure is not None:
+        raise NoticeSendFailed(sent, failure)
     return sent
+
+
+def _messages(distributor, run, changes, link):
+    """(change, e-mail address, subject, body) of each message to send."""
+    for change in changes:
+        subject, body = notice_message(
+            distributor=distributor,
+            customer=change["customer"],
+            before=change["from"],
+            after=change["to"],
+            link=link,
+            as_of=run.as_of,
+        )
+        for email in change["emails"]:
+            yield change, email, subject, body

@@ -3,11 +3,13 @@ quantile), the manager's tier page counting who meets the targets and who is wit
 tier changes of a published run e-mailed to the customers (contents checked, every message recorded)."""
 
 import math
+import smtplib
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
@@ -393,6 +395,35 @@ def test_send_twice_sends_once_unless_sent_again_and_the_top_tier_is_told_to_kee
     client.post(send, {"customer": "alpha-C3"})
     assert "what it takes to move up:" in mail.outbox[-1].body
     assert client.get(page).status_code == 200
+
+
+class RefusesTheSecondMessage(locmem.EmailBackend):
+    """The mail server accepts one message, then refuses the rest."""
+
+    def send_messages(self, messages):
+        if len(mail.outbox) >= 1:
+            raise smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"no")})
+        return super().send_messages(messages)
+
+
+def test_a_refused_message_keeps_what_went_before_and_resend_0_is_not_a_resend(tenant_a, moved, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusesTheSecondMessage"
+    client = login(tenant_a.manager)
+    send = reverse("tier-notices-send", kwargs={"tenant": tenant_a.slug, "run_id": moved.number})
+    response = client.post(send, {"all": "1"}, follow=True)
+    html = response.content.decode()
+    assert "The mail server refused a message" in html and "1 e-mail sent before it, recorded below" in html
+    with scopes_disabled():
+        assert TierNotice.objects.filter(distributor=tenant_a.distributor, run=moved).count() == 1  # kept
+    told = mail.outbox[0].to[0]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client.post(send, {"all": "1"})  # the others, not the one already told
+    assert told not in [m.to[0] for m in mail.outbox[1:]] and len(mail.outbox) >= 2
+    before = len(mail.outbox)
+    with scopes_disabled():
+        customer = TierNotice.objects.filter(run=moved).select_related("customer").first().customer.customer_id
+    client.post(send, {"customer": customer, "resend": "0"})  # not "Send again"
+    assert len(mail.outbox) == before
 
 
 def test_tier_counts_say_what_they_count_lapsed_customers_apart(tenant_a):
