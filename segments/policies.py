@@ -290,11 +290,16 @@ def ladder_warnings(policies: list[TierPolicy]) -> dict[str, str]:
     return out
 
 
-def _order_errors(policy: TierPolicy, policies: list[TierPolicy]) -> dict[str, list[str]]:
+def _order_errors(policy: TierPolicy, policies: list[TierPolicy], changed=None) -> dict[str, list[str]]:
     """Along the ladder: the tier worked towards asks at least as much, on the targets its climbers
     are shown, as the tier they climb from. An empty target asks nothing: the tier worked towards may
     leave a target empty only when the tier below does too. Values are worded as the scorecard words
-    them (money in the tenant's currency)."""
+    them (money in the tenant's currency).
+
+    `changed`: the fields being changed (None: all). The empty-target rule is newer than tenants'
+    saved ladders: it is held only on a target (or a ladder) being changed, so an unrelated edit of a
+    tier whose neighbour left a target empty still saves."""
+    ladder_changed = changed is None or "works_towards" in changed
     errors: dict[str, list[str]] = {}
     others = [p for p in policies if p.pk != policy.pk]
     above = next((p for p in others if p.segment == policy.works_towards), None)
@@ -315,6 +320,8 @@ def _order_errors(policy: TierPolicy, policies: list[TierPolicy]) -> dict[str, l
                 f"{other.tier_name}: {bound} {format_figure(metric, getattr(other, metric.field), policy.distributor)}"
             )
             if high_v is None:
+                if not (ladder_changed or metric.field in changed):
+                    continue
                 # An empty target asks nothing: the higher tier would ask less than the one below it.
                 if other_word == "lower":
                     message = (
@@ -338,11 +345,12 @@ def _order_errors(policy: TierPolicy, policies: list[TierPolicy]) -> dict[str, l
     return errors
 
 
-def validate_policy(policy: TierPolicy, policies: list[TierPolicy]) -> None:
+def validate_policy(policy: TierPolicy, policies: list[TierPolicy], changed=None) -> None:
     """Raise ValidationError({field: [...]}) for values out of range (payment terms: 0 to 3,650 days;
     the tier order from 1, the top),
     a tier name another tier of the tenant has (whatever the case), a ladder that goes round in a
-    circle or towards lapsed customers, and targets out of order along the ladder."""
+    circle or towards lapsed customers, and targets out of order along the ladder (`changed`: the fields
+    being changed, see `_order_errors`)."""
     errors: dict[str, list[str]] = {}
     for field in NON_NEGATIVE:
         value = getattr(policy, field)
@@ -374,7 +382,7 @@ def validate_policy(policy: TierPolicy, policies: list[TierPolicy]) -> None:
     if ladder:
         errors["works_towards"] = ladder
     else:
-        for field, messages in _order_errors(policy, policies).items():
+        for field, messages in _order_errors(policy, policies, changed).items():
             errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)

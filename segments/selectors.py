@@ -467,7 +467,19 @@ def target_suggestions(*, distributor) -> dict:
     if tiers:  # lapsed customers fall under the lowest tier; their figures are left out
         tiers[-1]["lapsed"] = lapsed
     _keep_ladder_order(tiers, policies)
+    for tier in tiers:
+        for row in tier["targets"]:
+            row["proposed"] = proposed(row)
     return {"run": run, "tiers": tiers}
+
+
+def proposed(row: dict):
+    """What saving the suggestions as they stand writes for a target: nothing where the suggestion
+    asks nothing; else the suggestion, or without one (no customer has the figure) the current
+    target, which stays."""
+    if row["asks_nothing"]:
+        return None
+    return row["suggested"] if row["suggested"] is not None else row["current"]
 
 
 def _keep_ladder_order(tiers: list[dict], policies) -> None:
@@ -485,19 +497,14 @@ def _keep_ladder_order(tiers: list[dict], policies) -> None:
             shown = {m.key for m in metrics_towards(low["policy"].segment, high["policy"].segment)}
             highs = {r["metric"].key: r for r in high["targets"]}
             for row in low["targets"]:
-                metric, mine, other = row["metric"], row["suggested"], highs[row["metric"].key]
-                theirs = other["suggested"]
-                if metric.key not in shown or row["asks_nothing"]:
+                metric, mine, theirs = row["metric"], proposed(row), proposed(highs[row["metric"].key])
+                if metric.key not in shown or mine is None:
                     continue
-                if other["asks_nothing"]:
-                    # Left empty above (it asks nothing): empty here too, whether suggested or kept,
-                    # since an empty target above would ask less than any target here.
-                    if mine is None and row["current"] is None:
-                        continue
+                if theirs is None:
+                    # Empty above (it asks nothing, or has neither a target nor a suggestion): empty here
+                    # too, whether suggested or kept, since an empty target above asks less than any here.
                     row["suggested"], row["asks_nothing"], changed = None, True, True
-                elif mine is None:
-                    continue
-                elif theirs is not None and (mine > theirs if metric.direction == AT_LEAST else mine < theirs):
+                elif mine > theirs if metric.direction == AT_LEAST else mine < theirs:
                     row["suggested"], changed = theirs, True
                 else:
                     continue

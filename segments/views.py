@@ -277,13 +277,7 @@ class TierSuggestView(TenantViewMixin, TemplateView):
             for row in tier["targets"]:
                 name = f"{segment}-{row['metric'].field}"
                 row["name"] = name
-                # Without a suggestion (no customer has the figure), the current target stays; one
-                # that would ask nothing is left empty.
-                if row["asks_nothing"]:
-                    proposed = None
-                else:
-                    proposed = row["suggested"] if row["suggested"] is not None else row["current"]
-                row["input"] = values.get(name, "") if values is not None else proposed
+                row["input"] = values.get(name, "") if values is not None else row["proposed"]
                 row["errors"] = tier["errors"].get(row["metric"].field, [])
         return super().get_context_data(suggestions=suggestions, segment_labels=SEGMENT_LABELS, **kwargs)
 

@@ -83,9 +83,10 @@ def _update(*, distributor, actor, changes_by_segment: dict[str, dict]) -> dict:
             changed[segment] = changes
     if errors:
         return errors
+    fields = set().union(*changed.values())  # what this change touches, whichever tier
     for segment in changed:
         try:
-            validate_policy(by_segment[segment], policies)
+            validate_policy(by_segment[segment], policies, fields)
         except ValidationError as error:
             errors[segment] = error.message_dict
     if errors:

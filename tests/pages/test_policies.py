@@ -262,3 +262,17 @@ def test_ladder_messages_show_money_and_an_empty_target_above_a_set_one_is_refus
     silver = api_as(tenant_a.manager).put(url, [{"segment": "opportunistic", "target_orders_12m": 3}], format="json")
     assert silver.status_code == 400
     assert "higher tier's is empty (Platinum: no target)" in silver.json()["opportunistic"]["target_orders_12m"][0]
+
+
+def test_a_ladder_saved_before_the_empty_target_rule_still_takes_unrelated_edits(tenant_a):
+    """A tenant whose top tier left its orders target empty (allowed before) while the tier below sets
+    one: an edit of anything else on that tier still saves; touching the orders target is refused."""
+    with scopes_disabled():
+        TierPolicy.objects.filter(distributor=tenant_a.distributor, segment="core").update(target_orders_12m=None)
+        TierPolicy.objects.filter(distributor=tenant_a.distributor, segment="opportunistic").update(target_orders_12m=6)
+    url = f"/api/v1/tenants/{tenant_a.slug}/tier-policies/"
+    manager = api_as(tenant_a.manager)
+    edit = manager.put(url, [{"segment": "opportunistic", "discount_pct": "3"}], format="json")
+    assert edit.status_code == 200, edit.content
+    touched = manager.put(url, [{"segment": "opportunistic", "target_orders_12m": 5}], format="json")
+    assert touched.status_code == 400 and "higher tier's is empty" in str(touched.json())

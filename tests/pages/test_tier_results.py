@@ -121,9 +121,13 @@ def test_suggest_page_shows_shares_and_saves_what_the_manager_keeps(tenant_a, co
             if value is not None and policy[row["field"]] is not None:
                 assert type(value) is type(policy[row["field"]]), (row["field"], value, policy[row["field"]])
     assert any(isinstance(row["suggested"], int) for row in core["targets"])
-    # Saving the suggestions as they stand (Silver's 10,000 a year is above Platinum's 2,500: refused,
-    # naming the field, nothing saved), then with Platinum's purchases kept at 50,000.
+    # Silver's current 10,000 a year (kept: Silver has no customers to suggest from) would ask more than
+    # Platinum's suggested 2,500: the page proposes it eased to 2,500, so the form saves as it stands.
     form = _inputs(html)
+    assert form["opportunistic-target_revenue_12m"] == "2500"
+    # Typed back up by the manager, it is refused, naming the field, nothing saved; then with
+    # Platinum's purchases kept at 50,000 it saves.
+    form["opportunistic-target_revenue_12m"] = "10000"
     bad = client.post(url, form)
     assert bad.status_code == 400 and "12-month purchases target may not be below" in bad.content.decode()
     with scopes_disabled():
@@ -448,3 +452,32 @@ def test_tier_counts_say_what_they_count_lapsed_customers_apart(tenant_a):
     suggest = client.get(reverse("tier-suggest", kwargs={"tenant": tenant_a.slug})).content.decode()
     bronze = suggest[suggest.index('id="suggest-marginal"') :]
     assert "3 customers ranked Marginal in the run; the 2 lapsed customers who fall under this tier" in bronze
+
+
+def test_suggestions_below_a_tier_left_empty_without_figures_are_emptied_too():
+    """The top tier has neither a suggestion (none of its customers has the figure) nor a target: it
+    will be saved empty, so the tiers below may not ask for it either (saving them as proposed was
+    refused: "may not be set while the higher tier's is empty")."""
+    from types import SimpleNamespace
+
+    from segments.policies import metrics_towards
+    from segments.selectors import _keep_ladder_order, proposed
+
+    metric = metrics_towards("opportunistic", "core")[0]
+    policies = {
+        "core": SimpleNamespace(segment="core", works_towards=None),
+        "opportunistic": SimpleNamespace(segment="opportunistic", works_towards="core"),
+    }
+
+    def row(suggested, current):
+        return {"metric": metric, "suggested": suggested, "current": current, "asks_nothing": False, "seen_values": []}
+
+    top, below = row(None, None), row(Decimal(30), Decimal(20))
+    tiers = [{"policy": policies["core"], "targets": [top]}, {"policy": policies["opportunistic"], "targets": [below]}]
+    _keep_ladder_order(tiers, list(policies.values()))
+    assert proposed(top) is None and proposed(below) is None
+    # With a target above, the one below is eased to it when it would ask more (at least: 25 < 30).
+    top, below = row(None, Decimal(25)), row(Decimal(30), None)
+    tiers = [{"policy": policies["core"], "targets": [top]}, {"policy": policies["opportunistic"], "targets": [below]}]
+    _keep_ladder_order(tiers, list(policies.values()))
+    assert proposed(below) == (Decimal(25) if metric.direction == "at_least" else Decimal(30))
