@@ -402,6 +402,7 @@ def build_map(
     links.sort(key=lambda link: (link["source"], -link["revenue_units"], link["target"]))
     for item in (*nodes, *links):
         item["value"] = _weight_value(item, weight)
+        item["below_zero"] = _below_zero(item, weight)
     if frame.empty:
         notes.append("No active customer bought in the window: nothing flows yet.")
     total_units = int(frame["revenue_units"].sum()) if not frame.empty else 0
@@ -413,14 +414,52 @@ def build_map(
         "links": links,
         "revenue": money_decimal(money(total_units)),
         "notes": notes,
+        "left_out": left_out(links, columns, weight),
     }
 
 
 def _weight_value(item: dict, weight: str) -> float:
     """What the drawing sizes a node or link by: the weight's figure (net profit and revenue below
-    zero are drawn as a hairline: a Sankey cannot draw a negative flow)."""
+    zero are drawn as a hairline: a Sankey cannot draw a negative flow; `below_zero` marks them and
+    `left_out` counts them, the figures themselves stay signed)."""
     value = item[weight]
     return max(float(value), 0.0) if value is not None else 0.0
+
+
+def _below_zero(item: dict, weight: str) -> bool:
+    value = item[weight]
+    return value is not None and value < 0
+
+
+def left_out(links: list[dict], columns: list[str], weight: str) -> list[dict]:
+    """Per pair of adjacent columns, the flows whose weight is below zero (a loss with net profit,
+    returns above sales with revenue), which the drawing cannot draw to scale: how many, and their
+    sum (exact Decimal, signed). Each line crosses every pair once, so each pair's sum is the
+    window's figure over its own flows; the pairs are not added together (that would count a line
+    three times). Empty for lines and customers, which are never below zero."""
+    out = []
+    for left, right in zip(columns, columns[1:], strict=False):
+        mine = [
+            link
+            for link in links
+            if link["below_zero"] and link["source"].startswith(left + ":") and link["target"].startswith(right + ":")
+        ]
+        if mine:
+            out.append(
+                {
+                    "source": left,
+                    "target": right,
+                    "label": f"{COLUMN_LABELS[left]} → {COLUMN_LABELS[right].lower()}",
+                    "flows": len(mine),
+                    "of": sum(
+                        1
+                        for link in links
+                        if link["source"].startswith(left + ":") and link["target"].startswith(right + ":")
+                    ),
+                    "amount": sum((link[weight] for link in mine), Decimal(0)),
+                }
+            )
+    return out
 
 
 def _buying(group: pd.DataFrame, interactions: pd.DataFrame, partners: dict, by: str, value: str) -> dict:

@@ -805,6 +805,7 @@ class ChannelMapView(TenantViewMixin, TemplateView):
                 body=body,
                 choices=channel_map.filter_choices(distributor=self.distributor, run=run),
                 groups=channel_map.group_summaries(body),
+                left_out=channel_map.left_out_summary(result),
             )
         return self.render_to_response(self.get_context_data(**context))
 

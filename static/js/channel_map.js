@@ -28,11 +28,25 @@
   function shares(obj, n) {
     return Object.keys(obj || {}).slice(0, n || 3).map(function (k) { return k + " " + pct(obj[k]); }).join(", ");
   }
+  var LOSS = "#dc3545";
+  var WEIGHT_WORDS = { revenue: "revenue", net_profit: "net profit" };
+  function signed(amount) {
+    var text = money.format(Number(amount));
+    return Number(amount) < 0 ? "<span style='color:" + LOSS + "'>" + text + "</span>" : text;
+  }
+  // A flow (or node) whose weight is below zero cannot be drawn to scale: it is a red hairline, and
+  // its tooltip says so with its figure.
+  function belowZero(x) {
+    if (!x.below_zero) return "";
+    var w = WEIGHT_WORDS[data.weight] || data.weight;
+    return "<br><strong style='color:" + LOSS + "'>" + (data.weight === "net_profit" ? "Loses " : "Below zero: ") +
+      money.format(Math.abs(Number(x[data.weight]))) + "</strong> (" + w + " below zero: drawn as a hairline, left out of the widths)";
+  }
   function figures(x) {
-    return "Revenue " + money.format(Number(x.revenue)) + "<br>Net profit " + money.format(Number(x.net_profit)) +
+    return "Revenue " + signed(x.revenue) + "<br>Net profit " + signed(x.net_profit) +
       "<br>Lines " + number.format(x.lines) + " · customers " + number.format(x.customers) +
       "<br>Core share of revenue " + pct(x.core_share) +
-      (Object.keys(x.ship_methods || {}).length ? "<br>Delivery: " + shares(x.ship_methods) : "");
+      (Object.keys(x.ship_methods || {}).length ? "<br>Delivery: " + shares(x.ship_methods) : "") + belowZero(x);
   }
   function esc(s) {
     return String(s).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; });
@@ -48,7 +62,7 @@
   var links = data.links.map(function (l) {
     return {
       source: l.source, target: l.target, value: Math.max(l.value, total * 0.0005),
-      lineStyle: { color: coreColor(l.core_share), opacity: 0.55 }
+      lineStyle: l.below_zero ? { color: LOSS, opacity: 0.9 } : { color: coreColor(l.core_share), opacity: 0.55 }
     };
   });
   var chart = echarts.init(box, null, { renderer: "svg" });
