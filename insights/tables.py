@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 
 from segments.vocabulary import MOVEMENT_CHOICES, SEGMENT_LABELS, movement_of
 from stratify.exports import Money, Percent
-from stratify.formatting import format_money, format_percent
+from stratify.formatting import EMPTY, format_money, format_number, format_percent
 from stratify.tenancy.converters import encode_erp_id
 from stratify.tenancy.lists import LeanTable
 
@@ -198,16 +198,51 @@ class CoachingTable(LeanTable):
     always_render = frozenset({"customers", "core_customers", "moved_up", "moved_down", "into_core", "out_of_core"})
 
     class Meta(LeanTable.Meta):
-        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "coaching-table"}
+        # Each rep's coaching points are a full-width row under their figures (a column of their own
+        # was squeezed to a few words a line), and the team median is the table's footer, under the
+        # same columns: insights/_coaching_table.html.
+        template_name = "insights/_coaching_table.html"
+        attrs = {"class": "table table-sm align-middle mb-0", "id": "coaching-table"}
         order_by_field = "sort"
         per_page = 50
         empty_text = "No reps."
 
-    def __init__(self, *args, tenant_slug: str, show_alerts: bool = False, **kwargs):
+    def __init__(self, *args, tenant_slug: str, show_alerts: bool = False, median: dict | None = None, **kwargs):
         self.tenant_slug = tenant_slug
+        self.median = median
         super().__init__(*args, **kwargs)
         if not show_alerts:
             self.columns.hide("alerts")
+        self.columns.hide("points")
+
+    def rep_rows(self) -> list[dict]:
+        """Per rep of the page: its cells (the visible columns) and its coaching points."""
+        records = [row.record for row in (self.page.object_list if self.page else self.rows)]
+        return [
+            {"cells": cells, "points": record.get("points") or []}
+            for cells, record in zip(self.rendered_rows(), records, strict=True)
+        ]
+
+    def median_cells(self) -> list[str]:
+        """The team median under the table's columns (after the label, which spans Rep and Name):
+        counts to one decimal where the median falls between two reps, money and ratios as the rows."""
+        if not self.median:
+            return []
+        cells = []
+        for column in self.columns:
+            name = column.name
+            if name in ("rep_id", "name"):
+                continue
+            value = self.median.get(name)
+            if name == "alerts" or value is None:
+                cells.append(EMPTY)
+            elif name in ("revenue", "net_profit", "cost_to_serve_per_1000"):
+                cells.append(self._money(value))
+            elif name in ("core_share_customers", "core_share_revenue", "net_margin_pct"):
+                cells.append(self._ratio(value))
+            else:
+                cells.append(format_number(value, self.distributor, 0 if float(value).is_integer() else 1))
+        return cells
 
     def before_render(self):
         self._rep_url = reverse("coaching-rep", kwargs={"tenant": self.tenant_slug, "rep_id": "__ID__"})

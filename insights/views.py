@@ -497,6 +497,7 @@ class CoachingView(TenantListView):
         return {
             "tenant_slug": self.distributor.slug,
             "show_alerts": bool(self.coaching and self.coaching["has_alerts"]),
+            "median": self.coaching["median"] if self.coaching else None,
         }
 
     def export_headers(self):

@@ -2,6 +2,8 @@
 opens them from the Benchmarks menu, sorts the table, drills into a rep, reads the history's charts
 and migration between two runs, and slices it; a rep sees only their own row and the median."""
 
+import re
+
 import pytest
 
 from tests.benchmarks.data import BOOK, FIELDS, build
@@ -26,7 +28,7 @@ def test_manager_walks_coaching_and_history(world, live_server, page):
     page.click("#nav-benchmarks")
     page.click("text=Rep coaching")
     page.wait_for_selector("#coaching-table")
-    reps = page.locator("#coaching-table tbody tr td:first-child").all_inner_texts()
+    reps = page.locator("#coaching-table tbody tr.rep-row td:first-child").all_inner_texts()
     assert reps == ["alpha-R1", "alpha-R2", "alpha-R3"]
     assert page.locator("#coaching-median").is_visible()
     page.click("#coaching-table thead >> text=Net profit")
@@ -56,8 +58,54 @@ def test_rep_sees_only_their_row(world, live_server, page):
     page.click("#nav-benchmarks")
     page.click("text=Rep coaching")
     page.wait_for_selector("#coaching-table")
-    assert page.locator("#coaching-table tbody tr td:first-child").all_inner_texts() == ["alpha-R1"]
+    assert page.locator("#coaching-table tbody tr.rep-row td:first-child").all_inner_texts() == ["alpha-R1"]
     assert "alpha-R2" not in page.content()
     assert page.locator("text=Leakage").count() == 0  # managers only
     response = page.goto(f"{live_server.url}/alpha/benchmarks/coaching/alpha-R2/")
     assert response.status == 404
+
+
+ALIGNMENT = """() => {
+  // Each column's right edge in the header, and each median cell's, in order (the label spans two).
+  const right = el => Math.round(el.getBoundingClientRect().right);
+  const heads = [...document.querySelectorAll('#coaching-table thead th')].map(right);
+  const foot = [...document.querySelectorAll('#coaching-median tr > *')].map(right);
+  return {heads, foot};
+}"""
+
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+def test_coaching_reads_on_a_laptop_and_prints_whole(world, live_server, page, tmp_path, paper):
+    """At 1,366 px the coaching points read across the table (they were a column squeezed to ~60 px)
+    and the team median sits under the same columns; printed on A4 or Letter the table starts on the
+    first page (it was pushed to the second, leaving the first blank) and keeps every column (it was
+    cut after "Out of core") and every point."""
+    from tests.browser.test_print import pdf_text
+
+    open_as(page, live_server, "alpha-manager", width=1366, height=900)
+    page.goto(f"{live_server.url}/alpha/benchmarks/coaching/")
+    page.wait_for_selector("#coaching-table")
+    width = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('.points-row td:last-child')]"
+        ".map(td => td.getBoundingClientRect().width))"
+    )
+    assert width >= 600, width
+    assert page.evaluate(
+        "() => document.querySelector('#coaching-table').getBoundingClientRect().right <= window.innerWidth"
+    )
+    lines = page.evaluate(ALIGNMENT)
+    assert lines["foot"] == lines["heads"][1:], lines  # "Team median" spans Rep and Name
+    headers = [h.strip() for h in page.locator("#coaching-table thead th").all_inner_texts()]
+    points = page.locator(".coaching-points li").all_inner_texts()
+    assert points, "the fixture's reps have coaching points"
+    page.emulate_media(media="print")
+    path = tmp_path / f"coaching-{paper}.pdf"
+    page.pdf(path=str(path), format=paper, print_background=True)
+    pages, text = pdf_text(path)
+    first = text.split("\f")[0]
+    assert "alpha-R1" in first and "Team median" in text, first
+    flat = " ".join(text.split())
+    for header in headers:  # (a wrapped header cell interleaves its lines with its neighbours')
+        assert all(word in flat for word in re.split(r"[\s-]+", header) if word), header
+    for point in points:
+        assert point[:40] in flat, point
