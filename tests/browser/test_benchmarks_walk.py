@@ -109,3 +109,24 @@ def test_coaching_reads_on_a_laptop_and_prints_whole(world, live_server, page, t
         assert all(word in flat for word in re.split(r"[\s-]+", header) if word), header
     for point in points:
         assert point[:40] in flat, point
+
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+def test_history_prints_its_per_run_table_whole(world, live_server, page, tmp_path, paper):
+    """Printed on A4 or Letter, the per-run table keeps every column: it was cut after "Whale" (the
+    whale peak, core retention and the settings changed were off the page)."""
+    from tests.browser.test_print import pdf_text
+
+    open_as(page, live_server, "alpha-manager", width=1366, height=900)
+    page.goto(f"{live_server.url}/alpha/benchmarks/history/")
+    page.wait_for_selector("body[data-history-charts='ready']")
+    cells = [c.strip() for c in page.locator("#history-table tbody td").all_inner_texts()]
+    page.emulate_media(media="print")
+    path = tmp_path / f"history-{paper}.pdf"
+    page.pdf(path=str(path), format=paper, print_background=True)
+    _pages, text = pdf_text(path)
+    flat = " ".join(text.split())
+    for header in ("Whale peak", "Core retention", "Settings changed", "Net profit"):
+        assert all(word in flat for word in header.split()), header
+    for cell in cells:  # every figure of every run, the last columns' included
+        assert all(part.strip() in flat for part in cell.split("·")), cell
