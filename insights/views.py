@@ -5,7 +5,7 @@ and its printable account review (where interactions are logged), and the custom
 import hashlib
 import json
 from decimal import Decimal
-from functools import cached_property
+from itertools import islice
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -381,7 +381,11 @@ class ProfitCentersView(SliceMixin, TenantListView):
         return super().get(request, *args, **kwargs)
 
     def get_filterset(self, queryset):
-        return None if self.slice.active else super().get_filterset(queryset)
+        if self.slice.active:
+            return None
+        filterset = super().get_filterset(queryset)
+        filterset.distributor, filterset.dimension = self.distributor, self.dimension
+        return filterset
 
     def get_queryset(self):
         if self.run is None:
@@ -406,21 +410,21 @@ class ProfitCentersView(SliceMixin, TenantListView):
         return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension).defer("exact")
 
     def get_table_kwargs(self):
-        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension, "names": self.value_names}
+        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension, "names_for": self.names_of}
 
-    @cached_property
-    def value_names(self) -> dict[str, str]:
-        """How the dimension's values read (`segments.names`), read once for the table and its export."""
-        return value_names(distributor=self.distributor, dimension=self.dimension)
+    def names_of(self, codes) -> dict[str, str]:
+        """How these values of the dimension read (`segments.names`): the page's or an export chunk's."""
+        return value_names(distributor=self.distributor, dimension=self.dimension, codes=set(codes))
 
     def export_headers(self):
         return profit.export_headers(self.distributor.currency)
 
     def export_rows(self, rows):
-        names = self.value_names
-        if isinstance(rows, list):
-            return (profit.export_row(row, names) for row in rows)
-        return (profit.export_row(row, names) for row in rows.iterator(chunk_size=2000))
+        """The rows as the export writes them, names read per chunk of 2,000 (a tenant's products are many)."""
+        rows = iter(rows if isinstance(rows, list) else rows.iterator(chunk_size=2000))
+        while chunk := list(islice(rows, 2000)):
+            names = self.names_of(row.value for row in chunk)
+            yield from (profit.export_row(row, names) for row in chunk)
 
     def get_context_data(self, **kwargs):
         context = {
