@@ -362,8 +362,9 @@ class LeakageTable(LeanTable):
         per_page = 25
         empty_text = "No core customer bought anything in these windows."
 
-    def __init__(self, *args, tenant_slug: str, dimension: str, **kwargs):
-        self.tenant_slug, self.dimension = tenant_slug, dimension
+    def __init__(self, *args, tenant_slug: str, dimension: str, names: dict[str, str] | None = None, **kwargs):
+        """`names`: how the values read (`segments.names.value_names`: a supplier with its name)."""
+        self.tenant_slug, self.dimension, self.names = tenant_slug, dimension, names or {}
         super().__init__(*args, **kwargs)
 
     def before_render(self):
@@ -372,8 +373,10 @@ class LeakageTable(LeanTable):
     def render_value(self, value, record=None):
         from urllib.parse import urlencode
 
+        from segments.names import named
+
         query = urlencode({"dimension": self.dimension, "value": value})
-        return format_html('<a href="{}?{}">{}</a>', self._url, query, value)
+        return format_html('<a href="{}?{}">{}</a>', self._url, query, named(value, self.names))
 
     def _money(self, value, record=None):
         return format_money(value, self.distributor)
@@ -406,10 +409,12 @@ def leakage_export_headers(*, currency: str, label: str) -> list[str]:
     ]
 
 
-def leakage_export_row(row: dict) -> list:
+def leakage_export_row(row: dict, names: dict[str, str] | None = None) -> list:
+    from segments.names import named
+
     pct = lambda v: None if v is None else Percent(v)  # noqa: E731
     return [
-        row["value"],
+        named(row["value"], names or {}),
         row["buyers"],
         pct(row["buyer_share"]),
         Money(row["revenue"]),

@@ -33,7 +33,7 @@ from operations.models import OperationsSettings
 from sales.lookups import CUSTOMER
 from sales.selectors import customer_list, rep_list
 from segments.models import ProfitCenter
-from segments.names import value_names
+from segments.names import named, value_names
 from segments.profit_centers import DEFAULT_DIMENSION, DIMENSIONS, unknown_dimension
 from segments.selectors import pending_run, profit_center_list, published_runs
 from segments.vocabulary import SEGMENT_COLORS, SEGMENT_LABELS, SEGMENT_ORDER
@@ -590,13 +590,18 @@ class LeakageView(TenantListView):
         return leakage.leakage_rows(distributor=self.distributor, run=self.run, dimension=self.dimension)
 
     def get_table_kwargs(self):
-        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension}
+        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension, "names": self.names_of(self.rows)}
+
+    def names_of(self, rows) -> dict[str, str]:
+        """How the values read (a supplier with its partner name, as on the map)."""
+        return value_names(distributor=self.distributor, dimension=self.dimension, codes={r["value"] for r in rows})
 
     def export_headers(self):
         return leakage_export_headers(currency=self.distributor.currency, label=leakage.DIMENSIONS[self.dimension])
 
     def export_rows(self, rows):
-        return [leakage_export_row(r) for r in rows]
+        names = self.names_of(rows)
+        return [leakage_export_row(r, names) for r in rows]
 
     def get_context_data(self, **kwargs):
         context = {"run": self.run, "dimension": self.dimension, "dimensions": list(leakage.DIMENSIONS.items())}
@@ -642,8 +647,14 @@ class LeakageCustomersView(TenantListView):
         return [leakage_customers_export_row(r) for r in rows]
 
     def get_context_data(self, **kwargs):
+        names = value_names(distributor=self.distributor, dimension=self.dimension, codes={self.value})
         return super().get_context_data(
-            run=self.run, dimension=self.dimension, label=leakage.DIMENSIONS[self.dimension], value=self.value, **kwargs
+            run=self.run,
+            dimension=self.dimension,
+            label=leakage.DIMENSIONS[self.dimension],
+            value=self.value,
+            value_label=named(self.value, names),
+            **kwargs,
         )
 
 

@@ -137,3 +137,32 @@ def test_leakage_bad_input_and_roles(tenant_a):
     assert api.status_code == 400 and "category, brand, supplier" in api.json()["detail"]
     assert api_as(tenant_a.rep_user).get(reverse("api-leakage", kwargs={"tenant": tenant_a.slug})).status_code == 403
     assert login(tenant_a.rep_user).get(reverse("leakage", kwargs={"tenant": tenant_a.slug})).status_code == 403
+
+
+def test_leakage_by_supplier_reads_the_partner_name_as_the_map_does(tenant_a):
+    """By supplier the rows, the export and the drill-down's heading show "SUP1 · Acme Supply" (they
+    showed the bare code, and the drill-down was headed "Supplier SUP1"); the API keeps the codes."""
+    from django_scopes import scopes_disabled
+
+    from channels.models import Partner
+
+    _run, customers, _ = build(tenant_a, settings=SHORT)
+    add_lines(tenant_a, customers)
+    with scopes_disabled():
+        Partner.objects.create(distributor=tenant_a.distributor, partner_id="SUP1", name="Acme Supply", kind="supplier")
+    client = login(tenant_a.manager)
+    url = reverse("leakage", kwargs={"tenant": tenant_a.slug})
+    html = client.get(url, {"dimension": "supplier"}).content.decode()
+    assert "SUP1 · Acme Supply</a>" in html and ">SUP2</a>" in html  # SUP2 is no partner: its code
+    rows = list(
+        csv.reader(io.StringIO(client.get(url, {"dimension": "supplier", "export": "csv"}).content.decode("utf-8-sig")))
+    )
+    assert "SUP1 · Acme Supply" in [r[0] for r in rows[1:]]
+    drill = client.get(
+        reverse("leakage-customers", kwargs={"tenant": tenant_a.slug}), {"dimension": "supplier", "value": "SUP1"}
+    ).content.decode()
+    assert "Supplier SUP1 · Acme Supply: core customers" in drill
+    api = api_as(tenant_a.manager).get(
+        reverse("api-leakage", kwargs={"tenant": tenant_a.slug}), {"dimension": "supplier"}
+    )
+    assert "SUP1" in {r["value"] for r in api.json()["rows"]}
