@@ -66,6 +66,17 @@ def _core_medians(customers) -> dict[str, float | None]:
     return out
 
 
+def cost_rows(mine: dict, core_median: dict) -> list[tuple]:
+    """ "Where cost could be cut": per activity (label, this category's cost per 1,000 of revenue, the
+    core median's, whether this category's is higher). A figure of 0 is a figure (a core median of 0
+    with a cost above it is the clearest case to flag); only a missing one (None) is not compared."""
+    rows = []
+    for key, label in cm.ACTIVITIES.items():
+        a, b = mine.get(key), core_median.get(key)
+        rows.append((label, a, b, a is not None and b is not None and a > b))
+    return rows
+
+
 def _money(units: int) -> Decimal:
     return money_decimal(cm.money(units))
 

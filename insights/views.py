@@ -924,9 +924,7 @@ class DefinitionDetailView(TenantViewMixin, TemplateView):
         if data is not None:
             core_median = definitions.overview(distributor=self.distributor, run=run, by=by)["core_median"]
             context.update(
-                activities=[
-                    (label, data["cost_per_thousand"][key], core_median[key]) for key, label in ACTIVITIES.items()
-                ],
+                activities=definitions.cost_rows(data["cost_per_thousand"], core_median),
                 customers_url=definitions.customers_url(self.distributor.slug, by, value),
             )
         return self.render_to_response(self.get_context_data(**context))
