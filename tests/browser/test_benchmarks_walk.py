@@ -130,3 +130,50 @@ def test_history_prints_its_per_run_table_whole(world, live_server, page, tmp_pa
         assert all(word in flat for word in header.split()), header
     for cell in cells:  # every figure of every run, the last columns' included
         assert all(part.strip() in flat for part in cell.split("·")), cell
+
+
+def test_trend_and_whale_axes_start_at_zero(world, live_server, page):
+    """History's charts and the profit centers' whale curve draw their value axes from zero (the whale
+    peak's axis started at 610,000 and made a 2.6% dip look like a fall; the whale curve's at its
+    lowest point); core retention keeps its own 0-100% axis with marked points."""
+    open_as(page, live_server, "alpha-manager", width=1366, height=900)
+    page.goto(f"{live_server.url}/alpha/benchmarks/history/")
+    page.wait_for_selector("body[data-history-charts='ready']")
+    axes = page.evaluate(
+        """() => Object.fromEntries(['history-counts', 'history-profit', 'history-revenue', 'history-retention']
+             .map(id => [id, Object.fromEntries(Object.entries(Chart.getChart(id).scales)
+               .filter(([k]) => k !== 'x').map(([k, s]) => [k, s.min]))]))"""
+    )
+    for chart, scales in axes.items():
+        assert all(low <= 0 for low in scales.values()), (chart, scales)
+    assert axes["history-retention"] == {"y": 0, "y1": 0}
+    retention = page.evaluate("() => Chart.getChart('history-retention').data.datasets[0].pointRadius")
+    assert retention >= 4
+
+
+def test_profit_centers_whale_curve_starts_at_zero(transactional_db, live_server, page):
+    from decimal import Decimal
+
+    from django_scopes import scope
+
+    from segments import services
+    from stratify.jobs.services import job_execute
+    from tests.segments.helpers import make_catalog, run_profit_centers, simple_lines, write_lines
+
+    tenant = make_tenant("alpha")
+    customers, products = make_catalog(tenant.distributor)
+    rows = simple_lines(customers, products)
+    for row in rows:  # every category earns: the curve climbs and stays far above zero
+        row["cost"] = row["revenue"] * Decimal("0.2")
+        row["quantity"], row["revenue"] = abs(row["quantity"]), abs(row["revenue"])
+    write_lines(tenant.distributor, rows)
+    with scope(distributor=tenant.distributor):
+        run = services.run_request(distributor=tenant.distributor, dispatch=False, publish=True)
+    job_execute(run.job_id)
+    run_profit_centers(run)
+    open_as(page, live_server, "alpha-manager", width=1366, height=900)
+    page.goto(f"{live_server.url}/alpha/profit-centers/?dimension=category")
+    page.wait_for_function("() => window.Chart && Chart.getChart('profit-whale-chart')")
+    curve = page.evaluate("() => Chart.getChart('profit-whale-chart').data.datasets[0].data")
+    assert min(curve) > 0  # the curve stays above zero: the axis would start near its lowest point
+    assert page.evaluate("() => Chart.getChart('profit-whale-chart').scales.y.min") == 0
