@@ -362,10 +362,22 @@ class LeakageTable(LeanTable):
         per_page = 25
         empty_text = "No core customer bought anything in these windows."
 
-    def __init__(self, *args, tenant_slug: str, dimension: str, names: dict[str, str] | None = None, **kwargs):
-        """`names`: how the values read (`segments.names.value_names`: a supplier with its name)."""
+    def __init__(
+        self,
+        *args,
+        tenant_slug: str,
+        dimension: str,
+        names: dict[str, str] | None = None,
+        year_ago: bool = True,
+        **kwargs,
+    ):
+        """`names`: how the values read (`segments.names.value_names`: a supplier with its name);
+        `year_ago`: False when a year earlier is the prior window (its columns would repeat it)."""
         self.tenant_slug, self.dimension, self.names = tenant_slug, dimension, names or {}
         super().__init__(*args, **kwargs)
+        if not year_ago:
+            self.columns.hide("year_ago_revenue")
+            self.columns.hide("change_vs_year_ago")
 
     def before_render(self):
         self._url = reverse("leakage-customers", kwargs={"tenant": self.tenant_slug})
@@ -392,8 +404,8 @@ class LeakageTable(LeanTable):
         return ", ".join(value)
 
 
-def leakage_export_headers(*, currency: str, label: str) -> list[str]:
-    return [
+def leakage_export_headers(*, currency: str, label: str, year_ago: bool = True) -> list[str]:
+    headers = [
         label,
         "Core buyers",
         "Share of core customers %",
@@ -407,13 +419,14 @@ def leakage_export_headers(*, currency: str, label: str) -> list[str]:
         f"Money leaked ({currency})",
         "Stopped or cut most",
     ]
+    return headers if year_ago else headers[:6] + headers[8:]
 
 
-def leakage_export_row(row: dict, names: dict[str, str] | None = None) -> list:
+def leakage_export_row(row: dict, names: dict[str, str] | None = None, year_ago: bool = True) -> list:
     from segments.names import named
 
     pct = lambda v: None if v is None else Percent(v)  # noqa: E731
-    return [
+    out = [
         named(row["value"], names or {}),
         row["buyers"],
         pct(row["buyer_share"]),
@@ -427,6 +440,7 @@ def leakage_export_row(row: dict, names: dict[str, str] | None = None) -> list:
         Money(row["leaked"]),
         ", ".join(row["top_losers"]),
     ]
+    return out if year_ago else out[:6] + out[8:]
 
 
 class LeakageCustomersTable(LeanTable):
@@ -446,9 +460,11 @@ class LeakageCustomersTable(LeanTable):
         per_page = 50
         empty_text = "No core customer bought this value in these windows."
 
-    def __init__(self, *args, tenant_slug: str, **kwargs):
+    def __init__(self, *args, tenant_slug: str, year_ago: bool = True, **kwargs):
         self.tenant_slug = tenant_slug
         super().__init__(*args, **kwargs)
+        if not year_ago:
+            self.columns.hide("year_ago_revenue")
 
     def before_render(self):
         self._detail_url = reverse("customer-detail", kwargs={"tenant": self.tenant_slug, "customer_id": "__ID__"})
@@ -464,8 +480,8 @@ class LeakageCustomersTable(LeanTable):
     render_revenue = render_prior_revenue = render_year_ago_revenue = render_drop = _money
 
 
-def leakage_customers_export_headers(*, currency: str) -> list[str]:
-    return [
+def leakage_customers_export_headers(*, currency: str, year_ago: bool = True) -> list[str]:
+    headers = [
         "Account",
         "Customer",
         f"Window ({currency})",
@@ -474,10 +490,11 @@ def leakage_customers_export_headers(*, currency: str) -> list[str]:
         f"Drop vs prior ({currency})",
         "Status",
     ]
+    return headers if year_ago else headers[:4] + headers[5:]
 
 
-def leakage_customers_export_row(row: dict) -> list:
-    return [
+def leakage_customers_export_row(row: dict, year_ago: bool = True) -> list:
+    out = [
         row["customer_id"],
         row["name"],
         Money(row["revenue"]),
@@ -486,6 +503,7 @@ def leakage_customers_export_row(row: dict) -> list:
         Money(row["drop"]),
         row["status"],
     ]
+    return out if year_ago else out[:4] + out[5:]
 
 
 # --- history (issue 16) --------------------------------------------------------------------------------

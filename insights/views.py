@@ -589,24 +589,37 @@ class LeakageView(TenantListView):
             return []
         return leakage.leakage_rows(distributor=self.distributor, run=self.run, dimension=self.dimension)
 
+    @property
+    def year_ago(self) -> bool:
+        """False when a year earlier is the prior window (a 365-day window): its columns are left out."""
+        return self.run is None or not leakage.year_ago_is_prior(self.run)
+
     def get_table_kwargs(self):
-        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension, "names": self.names_of(self.rows)}
+        return {
+            "tenant_slug": self.distributor.slug,
+            "dimension": self.dimension,
+            "names": self.names_of(self.rows),
+            "year_ago": self.year_ago,
+        }
 
     def names_of(self, rows) -> dict[str, str]:
         """How the values read (a supplier with its partner name, as on the map)."""
         return value_names(distributor=self.distributor, dimension=self.dimension, codes={r["value"] for r in rows})
 
     def export_headers(self):
-        return leakage_export_headers(currency=self.distributor.currency, label=leakage.DIMENSIONS[self.dimension])
+        return leakage_export_headers(
+            currency=self.distributor.currency, label=leakage.DIMENSIONS[self.dimension], year_ago=self.year_ago
+        )
 
     def export_rows(self, rows):
         names = self.names_of(rows)
-        return [leakage_export_row(r, names) for r in rows]
+        return [leakage_export_row(r, names, year_ago=self.year_ago) for r in rows]
 
     def get_context_data(self, **kwargs):
         context = {"run": self.run, "dimension": self.dimension, "dimensions": list(leakage.DIMENSIONS.items())}
         if self.run is not None:
             context["spans"] = leakage.windows(self.run)
+            context["year_ago"] = self.year_ago
             context["core_total"] = leakage.core_count(self.distributor, self.run)
             context["leaked_total"] = sum((r["leaked"] for r in self.rows), Decimal(0))
         return super().get_context_data(**context, **kwargs)
@@ -637,14 +650,18 @@ class LeakageCustomersView(TenantListView):
             distributor=self.distributor, run=self.run, dimension=self.dimension, value=self.value
         )
 
+    @property
+    def year_ago(self) -> bool:
+        return self.run is None or not leakage.year_ago_is_prior(self.run)
+
     def get_table_kwargs(self):
-        return {"tenant_slug": self.distributor.slug}
+        return {"tenant_slug": self.distributor.slug, "year_ago": self.year_ago}
 
     def export_headers(self):
-        return leakage_customers_export_headers(currency=self.distributor.currency)
+        return leakage_customers_export_headers(currency=self.distributor.currency, year_ago=self.year_ago)
 
     def export_rows(self, rows):
-        return [leakage_customers_export_row(r) for r in rows]
+        return [leakage_customers_export_row(r, year_ago=self.year_ago) for r in rows]
 
     def get_context_data(self, **kwargs):
         names = value_names(distributor=self.distributor, dimension=self.dimension, codes={self.value})

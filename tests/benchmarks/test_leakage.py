@@ -166,3 +166,39 @@ def test_leakage_by_supplier_reads_the_partner_name_as_the_map_does(tenant_a):
         reverse("api-leakage", kwargs={"tenant": tenant_a.slug}), {"dimension": "supplier"}
     )
     assert "SUP1" in {r["value"] for r in api.json()["rows"]}
+
+
+def test_a_year_earlier_is_shown_once_when_it_is_the_prior_window(tenant_a):
+    """With a 365-day window the prior window is the year before: the page, the drill-down and their
+    exports show that period once, as the prior window, and the page says why (they showed two equal
+    columns); a shorter window keeps both."""
+    _run, customers, _ = build(tenant_a)  # window_days 365
+    add_lines(tenant_a, customers)
+    client = login(tenant_a.manager)
+    url = reverse("leakage", kwargs={"tenant": tenant_a.slug})
+    html = client.get(url).content.decode()
+    assert "Prior window" in html and "A year earlier" not in html and "vs a year earlier" not in html
+    assert 'id="year-ago-merged"' in html
+    header = next(csv.reader(io.StringIO(client.get(url, {"export": "csv"}).content.decode("utf-8-sig"))))
+    assert any(h.startswith("Prior window") for h in header)
+    assert not any("year earlier" in h for h in header)
+    drill_url = reverse("leakage-customers", kwargs={"tenant": tenant_a.slug})
+    drill = client.get(drill_url, {"dimension": "category", "value": "Pipe"}).content.decode()
+    assert "Prior window" in drill and "A year earlier" not in drill
+    header = next(
+        csv.reader(
+            io.StringIO(
+                client.get(drill_url, {"dimension": "category", "value": "Pipe", "export": "csv"}).content.decode(
+                    "utf-8-sig"
+                )
+            )
+        )
+    )
+    assert not any("year earlier" in h for h in header) and len(header) == 6
+
+
+def test_a_shorter_window_keeps_a_year_earlier(tenant_a):
+    _run, customers, _ = build(tenant_a, settings=SHORT)
+    add_lines(tenant_a, customers)
+    html = login(tenant_a.manager).get(reverse("leakage", kwargs={"tenant": tenant_a.slug})).content.decode()
+    assert "A year earlier" in html and 'id="year-ago-merged"' not in html
