@@ -510,10 +510,10 @@ def leakage_customers_export_row(row: dict, year_ago: bool = True) -> list:
 
 
 def history_export_headers(*, currency: str) -> list[str]:
-    from segments.vocabulary import RANKED_SEGMENTS
+    from insights.history import SHOWN  # the page's order (SEGMENT_ORDER): core, opportunistic, ...
 
     per_segment = []
-    for s in RANKED_SEGMENTS:
+    for s in SHOWN:
         label = SEGMENT_LABELS[s]
         per_segment += [f"{label} customers", f"{label} share of revenue %", f"{label} share of net profit %"]
     return [
@@ -531,10 +531,10 @@ def history_export_headers(*, currency: str) -> list[str]:
 
 
 def history_export_row(entry: dict) -> list:
-    from segments.vocabulary import RANKED_SEGMENTS
+    from insights.history import SHOWN
 
     per_segment = []
-    for s in RANKED_SEGMENTS:
+    for s in SHOWN:
         seg = entry["segments"].get(s, {"count": 0, "revenue_share": 0.0, "net_profit_share": 0.0})
         per_segment += [seg["count"], Percent(seg["revenue_share"]), Percent(seg["net_profit_share"])]
     return [

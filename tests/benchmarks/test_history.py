@@ -229,3 +229,21 @@ def test_runs_are_in_the_order_of_their_dates_whatever_the_order_of_publication(
     )
     # The default migration: the last two in time.
     assert (body["migration"]["from"], body["migration"]["to"]) == (middle.number, late.number)
+
+
+def test_the_export_lists_segments_in_the_page_order(tenant_a):
+    """The CSV's per-segment columns follow the page's table (core, opportunistic, service drain,
+    marginal: SEGMENT_ORDER); they followed another order (service drain before opportunistic)."""
+    import csv
+    import io
+    import re
+
+    three_runs(tenant_a)
+    client = login(tenant_a.manager)
+    html = client.get(reverse("history", kwargs={"tenant": tenant_a.slug})).content.decode()
+    table = html[html.index('id="history-table"') : html.index("</thead>", html.index('id="history-table"'))]
+    page_order = re.findall(r'badge badge-segment segment-\w+">([^<]+)<', table)
+    export = client.get(reverse("history", kwargs={"tenant": tenant_a.slug}), {"export": "csv"})
+    header = next(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    csv_order = [h[: -len(" customers")] for h in header if h.endswith(" customers") and h != "Ranked customers"]
+    assert len(page_order) == 4 and csv_order == page_order
