@@ -377,7 +377,7 @@ class ProfitCentersView(SliceMixin, TenantListView):
             self.prepare_rows()
             context = self.get_context_data(error=problem)
             return self.render_to_response(context, status=400)
-        self.export_name = f"profit-centers-{self.dimension}"
+        self.export_name = f"profit-centers-{self.dimension.replace('_', '-')}"  # ship-method, not ship_method
         return super().get(request, *args, **kwargs)
 
     def get_filterset(self, queryset):

@@ -209,3 +209,15 @@ def test_products_read_with_their_names_like_suppliers_and_reps(named):
     export = login(tenant.manager).get(url(tenant), {"dimension": "product", "export": "csv"})
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert {r[0] for r in rows[1:]} == set(want.values())
+
+
+def test_export_file_names_read_in_words_not_codes(published):
+    """A dimension's code in the file name reads with hyphens: "-ship-method.csv", not "-ship_method"."""
+    tenant, _run = published
+    for dimension in ("ship_method", "customer_class", "assigned_rep"):
+        response = login(tenant.manager).get(url(tenant), {"dimension": dimension, "export": "csv"})
+        disposition = response["Content-Disposition"]
+        assert (
+            f"profit-centers-{dimension.replace('_', '-')}" in disposition
+            and "_" not in disposition.split("filename")[-1]
+        )
