@@ -338,6 +338,14 @@ def _shares(counts: pd.Series) -> dict[str, float]:
     return {(k if k != "" else NONE): round(float(v) / float(total), 4) for k, v in counts.items() if v}
 
 
+def leading(shares: dict[str, float]) -> list | None:
+    """The leading value of `_shares` and its share, or None when no line has a value at all (only
+    `(none)`): "via (none) 100%" says nothing, and the page says "—" instead."""
+    if not shares or list(shares) == [NONE]:
+        return None
+    return list(next(iter(shares.items())))
+
+
 def _figures(group: pd.DataFrame, core_segment: str) -> dict:
     revenue_units = int(group["revenue_units"].sum())
     gm_units = revenue_units - int(group["cost_units"].sum())
@@ -482,8 +490,8 @@ def _buying(group: pd.DataFrame, interactions: pd.DataFrame, partners: dict, by:
     count = len(mine)
     return {
         "channels": channels,
-        "preferred_channel": next(iter(channels.items()), None),
-        "preferred_ship_method": next(iter(ships.items()), None),
+        "preferred_channel": leading(channels),
+        "preferred_ship_method": leading(ships),
         "partner_lines_share": round(int(partner_kinds["lines"].sum()) / total_lines, 4) if total_lines else None,
         # Shares of the category's lines that went through a partner, by the partner's kind.
         "through_partners": through,

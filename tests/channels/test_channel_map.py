@@ -354,3 +354,21 @@ def test_flows_below_zero_are_marked_counted_and_named_not_silently_dropped(tena
     # With the lines as weight nothing is below zero: no note.
     html = page.get(url, {"weight": "lines"}).content.decode()
     assert 'id="left-out-note"' not in html
+
+
+def test_without_channel_data_no_leading_channel_is_claimed(tenant_a):
+    """When no line has a channel or a partner, the map, its table and the customer definitions say
+    nothing of a leading channel (they said "via (none) 100%" and "(none) (100.0%)" right under the
+    note that no line has one); the ship methods, which the lines have, still lead."""
+    build(tenant_a.distributor, partners=False, channels=False)
+    body = get_map(tenant_a).json()
+    groups = [n for n in body["nodes"] if n["kind"] == "customer_group"]
+    assert groups and all(n["preferred_channel"] is None for n in groups)
+    assert any(n["preferred_ship_method"] for n in groups)
+    page = api_as(tenant_a.manager)
+    page.force_login(tenant_a.manager)
+    html = page.get(reverse("channel-map", kwargs={"tenant": tenant_a.slug})).content.decode()
+    table = html[html.index('id="buying-table"') : html.index("</table>", html.index('id="buying-table"'))]
+    assert "(none) (100" not in table
+    html = page.get(reverse("customer-definitions", kwargs={"tenant": tenant_a.slug})).content.decode()
+    assert "(none) 100" not in html and "—" in html
