@@ -338,6 +338,14 @@ def _shares(counts: pd.Series) -> dict[str, float]:
     return {(k if k != "" else NONE): round(float(v) / float(total), 4) for k, v in counts.items() if v}
 
 
+def leading(shares: dict[str, float]) -> list | None:
+    """The leading value of `_shares` and its share, or None when no line has a value at all (only
+    `(none)`): "via (none) 100%" says nothing, and the page says "—" instead."""
+    if not shares or list(shares) == [NONE]:
+        return None
+    return list(next(iter(shares.items())))
+
+
 def _figures(group: pd.DataFrame, core_segment: str) -> dict:
     revenue_units = int(group["revenue_units"].sum())
     gm_units = revenue_units - int(group["cost_units"].sum())
@@ -402,6 +410,7 @@ def build_map(
     links.sort(key=lambda link: (link["source"], -link["revenue_units"], link["target"]))
     for item in (*nodes, *links):
         item["value"] = _weight_value(item, weight)
+        item["below_zero"] = _below_zero(item, weight)
     if frame.empty:
         notes.append("No active customer bought in the window: nothing flows yet.")
     total_units = int(frame["revenue_units"].sum()) if not frame.empty else 0
@@ -413,14 +422,52 @@ def build_map(
         "links": links,
         "revenue": money_decimal(money(total_units)),
         "notes": notes,
+        "left_out": left_out(links, columns, weight),
     }
 
 
 def _weight_value(item: dict, weight: str) -> float:
     """What the drawing sizes a node or link by: the weight's figure (net profit and revenue below
-    zero are drawn as a hairline: a Sankey cannot draw a negative flow)."""
+    zero are drawn as a hairline: a Sankey cannot draw a negative flow; `below_zero` marks them and
+    `left_out` counts them, the figures themselves stay signed)."""
     value = item[weight]
     return max(float(value), 0.0) if value is not None else 0.0
+
+
+def _below_zero(item: dict, weight: str) -> bool:
+    value = item[weight]
+    return value is not None and value < 0
+
+
+def left_out(links: list[dict], columns: list[str], weight: str) -> list[dict]:
+    """Per pair of adjacent columns, the flows whose weight is below zero (a loss with net profit,
+    returns above sales with revenue), which the drawing cannot draw to scale: how many, and their
+    sum (exact Decimal, signed). Each line crosses every pair once, so each pair's sum is the
+    window's figure over its own flows; the pairs are not added together (that would count a line
+    three times). Empty for lines and customers, which are never below zero."""
+    out = []
+    for left, right in zip(columns, columns[1:], strict=False):
+        mine = [
+            link
+            for link in links
+            if link["below_zero"] and link["source"].startswith(left + ":") and link["target"].startswith(right + ":")
+        ]
+        if mine:
+            out.append(
+                {
+                    "source": left,
+                    "target": right,
+                    "label": f"{COLUMN_LABELS[left]} → {COLUMN_LABELS[right].lower()}",
+                    "flows": len(mine),
+                    "of": sum(
+                        1
+                        for link in links
+                        if link["source"].startswith(left + ":") and link["target"].startswith(right + ":")
+                    ),
+                    "amount": sum((link[weight] for link in mine), Decimal(0)),
+                }
+            )
+    return out
 
 
 def _buying(group: pd.DataFrame, interactions: pd.DataFrame, partners: dict, by: str, value: str) -> dict:
@@ -443,8 +490,8 @@ def _buying(group: pd.DataFrame, interactions: pd.DataFrame, partners: dict, by:
     count = len(mine)
     return {
         "channels": channels,
-        "preferred_channel": next(iter(channels.items()), None),
-        "preferred_ship_method": next(iter(ships.items()), None),
+        "preferred_channel": leading(channels),
+        "preferred_ship_method": leading(ships),
         "partner_lines_share": round(int(partner_kinds["lines"].sum()) / total_lines, 4) if total_lines else None,
         # Shares of the category's lines that went through a partner, by the partner's kind.
         "through_partners": through,

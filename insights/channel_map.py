@@ -5,6 +5,7 @@ leads on a click, and spells the figures for the page and the API."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -76,7 +77,8 @@ def parse_params(params) -> dict:
 
 def channel_map(*, distributor, run, by: str, weight: str, limit: int, filters: dict) -> dict:
     """The map of the published run (cached per run and choice of switches and filters)."""
-    key = "channel-map:" + urlencode(sorted({"by": by, "weight": weight, "limit": limit, **filters}.items()))
+    # v2: the result carries `below_zero` and `left_out` (flows the drawing cannot draw to scale).
+    key = "channel-map:v2:" + urlencode(sorted({"by": by, "weight": weight, "limit": limit, **filters}.items()))
 
     def compute():
         flows = flows_for(distributor=distributor, run=run)
@@ -149,6 +151,7 @@ def _link_body(item: dict) -> dict:
         "core_share": item["core_share"],
         "ship_methods": item["ship_methods"],
         "value": item["value"],
+        "below_zero": item["below_zero"],
     }
 
 
@@ -177,6 +180,37 @@ def api_body(result: dict, *, tenant_slug: str, role: str) -> dict:
         "nodes": nodes,
         "links": links,
         "notes": result["notes"],
+        "left_out": [{**stage, "amount": money_str(stage["amount"])} for stage in result["left_out"]],
+    }
+
+
+def left_out_summary(result: dict) -> dict | None:
+    """What the page says under the drawing about the flows below zero (drawn as red hairlines):
+    how many, per pair of columns with their sum (Decimal, signed), and the flows themselves by
+    label, largest loss first. None when every flow is drawn to scale."""
+    if not result["left_out"]:
+        return None
+    labels = {node["id"]: node["label"] for node in result["nodes"]}
+    weight = result["weight"]
+    flows = sorted(
+        (
+            {
+                "source": labels.get(link["source"], link["source"]),
+                "target": labels.get(link["target"], link["target"]),
+                "amount": link[weight],
+                "revenue": link["revenue"],
+            }
+            for link in result["links"]
+            if link["below_zero"]
+        ),
+        key=lambda flow: flow["amount"],
+    )
+    return {
+        "weight": weight,
+        "flows": len(flows),
+        "of": len(result["links"]),
+        "stages": result["left_out"],
+        "rows": flows,
     }
 
 
@@ -213,6 +247,7 @@ def group_summaries(body: dict) -> list[dict]:
         out.append(
             {
                 "node": node,
+                "loss": Decimal(node["net_profit"]) < 0,
                 "channel": channel,
                 "ship": ship,
                 "interactions": inter,

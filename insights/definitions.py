@@ -66,6 +66,17 @@ def _core_medians(customers) -> dict[str, float | None]:
     return out
 
 
+def cost_rows(mine: dict, core_median: dict) -> list[tuple]:
+    """ "Where cost could be cut": per activity (label, this category's cost per 1,000 of revenue, the
+    core median's, whether this category's is higher). A figure of 0 is a figure (a core median of 0
+    with a cost above it is the clearest case to flag); only a missing one (None) is not compared."""
+    rows = []
+    for key, label in cm.ACTIVITIES.items():
+        a, b = mine.get(key), core_median.get(key)
+        rows.append((label, a, b, a is not None and b is not None and a > b))
+    return rows
+
+
 def _money(units: int) -> Decimal:
     return money_decimal(cm.money(units))
 
@@ -100,8 +111,11 @@ def _summary(by: str, value: str, group, costs, total_units: int) -> dict:
             for s in SEGMENT_ORDER
             if s in seg_count.index
         ],
-        "channels": cm._shares(group.groupby("channel")["lines"].sum()),
-        "ship_methods": cm._shares(group.groupby("ship")["lines"].sum()),
+        "channels": (channels := cm._shares(group.groupby("channel")["lines"].sum())),
+        "ship_methods": (ships := cm._shares(group.groupby("ship")["lines"].sum())),
+        # The leading ones ([value, share]), None when no line has one ("—" rather than "(none) 100%").
+        "leading_channel": cm.leading(channels),
+        "leading_ship_method": cm.leading(ships),
         "cost_per_thousand": {a: _per_thousand(float(costs[f"cost_{a}"].sum()), revenue_units) for a in cm.ACTIVITIES},
     }
 
@@ -122,7 +136,7 @@ def overview(*, distributor, run, by: str) -> dict:
             "core_median": _core_medians(customers) if not customers.empty else dict.fromkeys(cm.ACTIVITIES),
         }
 
-    return run_cached(distributor, run, f"definitions:{by}", compute)
+    return run_cached(distributor, run, f"definitions:v2:{by}", compute)
 
 
 def definition(*, distributor, run, by: str, value: str) -> dict | None:
@@ -186,7 +200,7 @@ def definition(*, distributor, run, by: str, value: str) -> dict | None:
         data["replacement"] = _replacement(distributor=distributor, run=run, by=by, value=value, cpks=cpks)
         return data
 
-    return run_cached(distributor, run, f"definition:{by}:{value}", compute)
+    return run_cached(distributor, run, f"definition:v2:{by}:{value}", compute)
 
 
 def _replacement(*, distributor, run, by: str, value: str, cpks: list[int]) -> list[dict]:

@@ -32,11 +32,14 @@ NOT_IN_RUN = "absent"
 
 
 def published_run_list(distributor, limit: int = MAX_RUNS) -> list:
-    """The tenant's published runs, oldest first (the latest `limit`)."""
+    """The tenant's published runs in the order of their data, oldest first (the latest `limit`):
+    by as-of date, then (runs of the same date) by publication. A run published after another but
+    dated before it (a manager re-running an older date) takes its place in time, so the trends, the
+    retention (against the run before it in time) and the default migration never run backwards."""
     runs = list(
         StratificationRun.objects.filter(
             distributor=distributor, published_at__isnull=False, status=StratificationRun.Status.SUCCEEDED
-        ).order_by("-published_at", "-id")[:limit]
+        ).order_by("-as_of", "-published_at", "-id")[:limit]
     )
     return runs[::-1]
 

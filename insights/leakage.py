@@ -41,6 +41,16 @@ def unknown_dimension(dimension: str) -> str | None:
     return unknown_choice("dimension", dimension, tuple(DIMENSIONS))
 
 
+YEAR_AGO_COLUMNS = ("year_ago_revenue", "change_vs_year_ago")
+
+
+def year_ago_is_prior(run) -> bool:
+    """Whether "a year earlier" is the prior window itself (a 365-day window): the page and the
+    exports then show the one period once, as the prior window."""
+    spans = windows(run)
+    return spans["prior_revenue"] == spans["year_ago_revenue"]
+
+
 def windows(run) -> dict[str, tuple]:
     """(first day, last day) of the window, the prior window and a year earlier."""
     w = run_window(run)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from insights.caching import run_cached
-from segments.names import named, value_names
+from segments.names import matching, named, value_names
 from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, ordered, shown, whale_curve
 from segments.selectors import profit_center_list, profit_curve
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
@@ -44,13 +44,21 @@ def drill_url(tenant_slug: str, dimension: str, value: str) -> str:
 class ProfitCenterFilter(django_filters.FilterSet):
     """Filters of the table: a text search on the value and centers or drains only."""
 
-    q = django_filters.CharFilter(field_name="value", lookup_expr="icontains", label="Value contains")
+    q = django_filters.CharFilter(method="by_text", label="Value contains")
     kind = django_filters.ChoiceFilter(
         choices=[("centers", "Profit centers"), ("drains", "Profit drains")],
         method="by_kind",
         empty_label="Centers and drains",
         label="Show",
     )
+
+    # Set by the view: whose names the search reads (segments.names.matching).
+    distributor = None
+    dimension = None
+
+    def by_text(self, queryset, name, value):
+        """The values whose code or displayed name contains the text ("Lumen" finds SUP012 · Lumen Tech)."""
+        return queryset.filter(matching(distributor=self.distributor, dimension=self.dimension, text=value))
 
     def by_kind(self, queryset, name, value):
         return queryset.filter(net_profit__gt=0) if value == "centers" else queryset.filter(net_profit__lt=0)
@@ -75,8 +83,12 @@ class ProfitCenterTable(LeanTable):
         per_page = 25
         empty_text = "No values match."
 
-    def __init__(self, *args, tenant_slug: str, dimension: str, names: dict[str, str] | None = None, **kwargs):
-        self.tenant_slug, self.dimension, self.names = tenant_slug, dimension, names or {}
+    def __init__(
+        self, *args, tenant_slug: str, dimension: str, names: dict[str, str] | None = None, names_for=None, **kwargs
+    ):
+        """`names`: how values read (`value_names`); or `names_for(codes)`, called with the page's
+        values only (a tenant's products are many: their names are read for the rows shown)."""
+        self.tenant_slug, self.dimension, self.names, self.names_for = tenant_slug, dimension, names or {}, names_for
         extra = [
             (f"np_{s}", tables.Column(verbose_name=f"Net profit: {SEGMENT_LABELS[s]}", attrs=RIGHT, orderable=False))
             for s in SEGMENTS_SHOWN
@@ -87,6 +99,12 @@ class ProfitCenterTable(LeanTable):
         if name.startswith("np_"):
             return Decimal(record.segment_net_profit.get(name[3:], "0"))
         return getattr(record, name)
+
+    def before_render(self):
+        if self.names_for is not None:
+            self.names = self.names_for(
+                [row.record.value for row in (self.page.object_list if self.page else self.rows)]
+            )
 
     def render_value(self, value, record):
         return format_html(
@@ -148,7 +166,7 @@ def report(*, distributor, run, dimension: str, rows=None) -> dict:
     """The whale curve (cumulative net profit along the values, highest first), its peak, what the
     drains give away, and the top centers and drains in words: as the run stored them, or of `rows`
     when given (a slice, computed in memory)."""
-    label, names = dimension_label(dimension), value_names(distributor=distributor, dimension=dimension)
+    label = dimension_label(dimension)
     if rows is None:
         stored = profit_curve(distributor=distributor, run=run, dimension=dimension)
         curve = {field: getattr(stored, field) for field in CURVE_FIELDS} if stored else None
@@ -161,14 +179,15 @@ def report(*, distributor, run, dimension: str, rows=None) -> dict:
         curve = whale_curve([r.net_profit_n for r in rows], unit, [r.value for r in rows])
         centers = [r for r in rows if r.net_profit > 0][:TOP]
         drains = [r for r in reversed(rows) if r.net_profit < 0][:TOP]
+    curve = curve or dict.fromkeys(CURVE_FIELDS, 0) | {"points": []}
+    shown_values = {r.value for r in (*centers, *drains)} | {value for _p, value, _c in curve["points"]}
+    names = value_names(distributor=distributor, dimension=dimension, codes=shown_values)
     words = []
     for r in centers:
         name = f"{label} {named(r.value, names)}"
         share = format_percent(r.net_profit_share, distributor, decimals=0) if r.net_profit_share is not None else None
         if share:
-            words.append(
-                f"{name} earns {share} of net profit ({format_money(r.net_profit, distributor)})."
-            )
+            words.append(f"{name} earns {share} of net profit ({format_money(r.net_profit, distributor)}).")
         else:
             words.append(f"{name} earns {format_money(r.net_profit, distributor)}.")
     for r in drains:
@@ -180,7 +199,6 @@ def report(*, distributor, run, dimension: str, rows=None) -> dict:
             words.append(f"{name} loses {loss}: its gross margin is already negative.")
         else:
             words.append(f"{name} loses {loss} after cost-to-serve{mostly}.")
-    curve = curve or dict.fromkeys(CURVE_FIELDS, 0) | {"points": []}
     points, peak_at = curve["points"], curve["peak_at"]
     return {
         "label": label,
@@ -210,7 +228,7 @@ def top_centers_and_drains(*, distributor, run, dimension: str, n: int = TOP) ->
     def compute():
         listed = profit_center_list(distributor=distributor, run=run, dimension=dimension)
         centers, drains = _centers_and_drains(listed, n)
-        names = value_names(distributor=distributor, dimension=dimension)
+        names = value_names(distributor=distributor, dimension=dimension, codes={r.value for r in (*centers, *drains)})
         for r in (*centers, *drains):
             r.label = named(r.value, names)
         for r in drains:
@@ -246,9 +264,9 @@ def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, m
         present = order.filter(value__in=cells_of.values("by_value"))
         columns = list(present.values_list("value", flat=True)[:max_columns])
         cells = list(cells_of.filter(value__in=values, by_value__in=columns))
-        by_names = value_names(distributor=distributor, dimension=by)
+        by_names = value_names(distributor=distributor, dimension=by, codes=columns)
         headers = [named(v, by_names) for v in columns]
-    names = value_names(distributor=distributor, dimension=dimension)
+    names = value_names(distributor=distributor, dimension=dimension, codes=values)
     present_rows = {c.value for c in cells}
     truncated = len(values) == max_rows and all_values[max_rows : max_rows + 1].exists()
     values = [v for v in values if v in present_rows]

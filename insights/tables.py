@@ -1,14 +1,13 @@
 """The my-customers table (rows from `insights.customers.customer_rows`: customers annotated with
 their current score) and the columns its export writes."""
 
-
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from segments.vocabulary import MOVEMENT_CHOICES, SEGMENT_LABELS, movement_of
 from stratify.exports import Money, Percent
-from stratify.formatting import format_money, format_percent
+from stratify.formatting import EMPTY, format_money, format_number, format_percent
 from stratify.tenancy.converters import erp_id_in_url
 from stratify.tenancy.lists import LeanTable
 
@@ -80,9 +79,7 @@ class MyCustomersTable(LeanTable):
         self._attention = attention_by_customer(distributor=self.distributor, customers=[r.record.pk for r in rows])
 
     def render_customer_id(self, value, record):
-        return format_html(
-            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", erp_id_in_url(value)), value
-        )
+        return format_html('<a href="{}">{}</a>', self._detail_url.replace("__ID__", erp_id_in_url(value)), value)
 
     def render_segment(self, value, record=None):
         return format_html(
@@ -197,24 +194,57 @@ class CoachingTable(LeanTable):
     always_render = frozenset({"customers", "core_customers", "moved_up", "moved_down", "into_core", "out_of_core"})
 
     class Meta(LeanTable.Meta):
-        attrs = {"class": "table table-sm table-hover align-middle mb-0", "id": "coaching-table"}
+        # Each rep's coaching points are a full-width row under their figures (a column of their own
+        # was squeezed to a few words a line), and the team median is the table's footer, under the
+        # same columns: insights/_coaching_table.html.
+        template_name = "insights/_coaching_table.html"
+        attrs = {"class": "table table-sm align-middle mb-0", "id": "coaching-table"}
         order_by_field = "sort"
         per_page = 50
         empty_text = "No reps."
 
-    def __init__(self, *args, tenant_slug: str, show_alerts: bool = False, **kwargs):
+    def __init__(self, *args, tenant_slug: str, show_alerts: bool = False, median: dict | None = None, **kwargs):
         self.tenant_slug = tenant_slug
+        self.median = median
         super().__init__(*args, **kwargs)
         if not show_alerts:
             self.columns.hide("alerts")
+        self.columns.hide("points")
+
+    def rep_rows(self) -> list[dict]:
+        """Per rep of the page: its cells (the visible columns) and its coaching points."""
+        records = [row.record for row in (self.page.object_list if self.page else self.rows)]
+        return [
+            {"cells": cells, "points": record.get("points") or []}
+            for cells, record in zip(self.rendered_rows(), records, strict=True)
+        ]
+
+    def median_cells(self) -> list[str]:
+        """The team median under the table's columns (after the label, which spans Rep and Name):
+        counts to one decimal where the median falls between two reps, money and ratios as the rows."""
+        if not self.median:
+            return []
+        cells = []
+        for column in self.columns:
+            name = column.name
+            if name in ("rep_id", "name"):
+                continue
+            value = self.median.get(name)
+            if name == "alerts" or value is None:
+                cells.append(EMPTY)
+            elif name in ("revenue", "net_profit", "cost_to_serve_per_1000"):
+                cells.append(self._money(value))
+            elif name in ("core_share_customers", "core_share_revenue", "net_margin_pct"):
+                cells.append(self._ratio(value))
+            else:
+                cells.append(format_number(value, self.distributor, 0 if float(value).is_integer() else 1))
+        return cells
 
     def before_render(self):
         self._rep_url = reverse("coaching-rep", kwargs={"tenant": self.tenant_slug, "rep_id": "__ID__"})
 
     def render_rep_id(self, value, record):
-        return format_html(
-            '<a href="{}">{}</a>', self._rep_url.replace("__ID__", erp_id_in_url(value)), value
-        )
+        return format_html('<a href="{}">{}</a>', self._rep_url.replace("__ID__", erp_id_in_url(value)), value)
 
     def _money(self, value, record=None):
         return format_html(
@@ -326,9 +356,22 @@ class LeakageTable(LeanTable):
         per_page = 25
         empty_text = "No core customer bought anything in these windows."
 
-    def __init__(self, *args, tenant_slug: str, dimension: str, **kwargs):
-        self.tenant_slug, self.dimension = tenant_slug, dimension
+    def __init__(
+        self,
+        *args,
+        tenant_slug: str,
+        dimension: str,
+        names: dict[str, str] | None = None,
+        year_ago: bool = True,
+        **kwargs,
+    ):
+        """`names`: how the values read (`segments.names.value_names`: a supplier with its name);
+        `year_ago`: False when a year earlier is the prior window (its columns would repeat it)."""
+        self.tenant_slug, self.dimension, self.names = tenant_slug, dimension, names or {}
         super().__init__(*args, **kwargs)
+        if not year_ago:
+            self.columns.hide("year_ago_revenue")
+            self.columns.hide("change_vs_year_ago")
 
     def before_render(self):
         self._url = reverse("leakage-customers", kwargs={"tenant": self.tenant_slug})
@@ -336,8 +379,10 @@ class LeakageTable(LeanTable):
     def render_value(self, value, record=None):
         from urllib.parse import urlencode
 
+        from segments.names import named
+
         query = urlencode({"dimension": self.dimension, "value": value})
-        return format_html('<a href="{}?{}">{}</a>', self._url, query, value)
+        return format_html('<a href="{}?{}">{}</a>', self._url, query, named(value, self.names))
 
     def _money(self, value, record=None):
         return format_money(value, self.distributor)
@@ -353,8 +398,8 @@ class LeakageTable(LeanTable):
         return ", ".join(value)
 
 
-def leakage_export_headers(*, currency: str, label: str) -> list[str]:
-    return [
+def leakage_export_headers(*, currency: str, label: str, year_ago: bool = True) -> list[str]:
+    headers = [
         label,
         "Core buyers",
         "Share of core customers %",
@@ -368,12 +413,15 @@ def leakage_export_headers(*, currency: str, label: str) -> list[str]:
         f"Money leaked ({currency})",
         "Stopped or cut most",
     ]
+    return headers if year_ago else headers[:6] + headers[8:]
 
 
-def leakage_export_row(row: dict) -> list:
+def leakage_export_row(row: dict, names: dict[str, str] | None = None, year_ago: bool = True) -> list:
+    from segments.names import named
+
     pct = lambda v: None if v is None else Percent(v)  # noqa: E731
-    return [
-        row["value"],
+    out = [
+        named(row["value"], names or {}),
         row["buyers"],
         pct(row["buyer_share"]),
         Money(row["revenue"]),
@@ -386,6 +434,7 @@ def leakage_export_row(row: dict) -> list:
         Money(row["leaked"]),
         ", ".join(row["top_losers"]),
     ]
+    return out if year_ago else out[:6] + out[8:]
 
 
 class LeakageCustomersTable(LeanTable):
@@ -405,17 +454,17 @@ class LeakageCustomersTable(LeanTable):
         per_page = 50
         empty_text = "No core customer bought this value in these windows."
 
-    def __init__(self, *args, tenant_slug: str, **kwargs):
+    def __init__(self, *args, tenant_slug: str, year_ago: bool = True, **kwargs):
         self.tenant_slug = tenant_slug
         super().__init__(*args, **kwargs)
+        if not year_ago:
+            self.columns.hide("year_ago_revenue")
 
     def before_render(self):
         self._detail_url = reverse("customer-detail", kwargs={"tenant": self.tenant_slug, "customer_id": "__ID__"})
 
     def render_customer_id(self, value, record):
-        return format_html(
-            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", erp_id_in_url(value)), value
-        )
+        return format_html('<a href="{}">{}</a>', self._detail_url.replace("__ID__", erp_id_in_url(value)), value)
 
     def _money(self, value, record=None):
         return format_money(value, self.distributor)
@@ -423,8 +472,8 @@ class LeakageCustomersTable(LeanTable):
     render_revenue = render_prior_revenue = render_year_ago_revenue = render_drop = _money
 
 
-def leakage_customers_export_headers(*, currency: str) -> list[str]:
-    return [
+def leakage_customers_export_headers(*, currency: str, year_ago: bool = True) -> list[str]:
+    headers = [
         "Account",
         "Customer",
         f"Window ({currency})",
@@ -433,10 +482,11 @@ def leakage_customers_export_headers(*, currency: str) -> list[str]:
         f"Drop vs prior ({currency})",
         "Status",
     ]
+    return headers if year_ago else headers[:4] + headers[5:]
 
 
-def leakage_customers_export_row(row: dict) -> list:
-    return [
+def leakage_customers_export_row(row: dict, year_ago: bool = True) -> list:
+    out = [
         row["customer_id"],
         row["name"],
         Money(row["revenue"]),
@@ -445,16 +495,17 @@ def leakage_customers_export_row(row: dict) -> list:
         Money(row["drop"]),
         row["status"],
     ]
+    return out if year_ago else out[:4] + out[5:]
 
 
 # --- history (issue 16) --------------------------------------------------------------------------------
 
 
 def history_export_headers(*, currency: str) -> list[str]:
-    from segments.vocabulary import RANKED_SEGMENTS
+    from insights.history import SHOWN  # the page's order (SEGMENT_ORDER): core, opportunistic, ...
 
     per_segment = []
-    for s in RANKED_SEGMENTS:
+    for s in SHOWN:
         label = SEGMENT_LABELS[s]
         per_segment += [f"{label} customers", f"{label} share of revenue %", f"{label} share of net profit %"]
     return [
@@ -472,10 +523,10 @@ def history_export_headers(*, currency: str) -> list[str]:
 
 
 def history_export_row(entry: dict) -> list:
-    from segments.vocabulary import RANKED_SEGMENTS
+    from insights.history import SHOWN
 
     per_segment = []
-    for s in RANKED_SEGMENTS:
+    for s in SHOWN:
         seg = entry["segments"].get(s, {"count": 0, "revenue_share": 0.0, "net_profit_share": 0.0})
         per_segment += [seg["count"], Percent(seg["revenue_share"]), Percent(seg["net_profit_share"])]
     return [

@@ -5,7 +5,7 @@ and its printable account review (where interactions are logged), and the custom
 import hashlib
 import json
 from decimal import Decimal
-from functools import cached_property
+from itertools import islice
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -34,7 +34,7 @@ from operations.models import OperationsSettings
 from sales.lookups import CUSTOMER
 from sales.selectors import customer_list, rep_list
 from segments.models import ProfitCenter
-from segments.names import value_names
+from segments.names import named, value_names
 from segments.profit_centers import DEFAULT_DIMENSION, DIMENSIONS, unknown_dimension
 from segments.selectors import pending_run, profit_center_list, published_runs
 from segments.vocabulary import SEGMENT_COLORS, SEGMENT_LABELS, SEGMENT_ORDER
@@ -378,11 +378,15 @@ class ProfitCentersView(SliceMixin, TenantListView):
             self.prepare_rows()
             context = self.get_context_data(error=problem)
             return self.render_to_response(context, status=400)
-        self.export_name = f"profit-centers-{self.dimension}"
+        self.export_name = f"profit-centers-{self.dimension.replace('_', '-')}"  # ship-method, not ship_method
         return super().get(request, *args, **kwargs)
 
     def get_filterset(self, queryset):
-        return None if self.slice.active else super().get_filterset(queryset)
+        if self.slice.active:
+            return None
+        filterset = super().get_filterset(queryset)
+        filterset.distributor, filterset.dimension = self.distributor, self.dimension
+        return filterset
 
     def get_queryset(self):
         if self.run is None:
@@ -407,21 +411,21 @@ class ProfitCentersView(SliceMixin, TenantListView):
         return profit_center_list(distributor=self.distributor, run=self.run, dimension=self.dimension).defer("exact")
 
     def get_table_kwargs(self):
-        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension, "names": self.value_names}
+        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension, "names_for": self.names_of}
 
-    @cached_property
-    def value_names(self) -> dict[str, str]:
-        """How the dimension's values read (`segments.names`), read once for the table and its export."""
-        return value_names(distributor=self.distributor, dimension=self.dimension)
+    def names_of(self, codes) -> dict[str, str]:
+        """How these values of the dimension read (`segments.names`): the page's or an export chunk's."""
+        return value_names(distributor=self.distributor, dimension=self.dimension, codes=set(codes))
 
     def export_headers(self):
         return profit.export_headers(self.distributor.currency)
 
     def export_rows(self, rows):
-        names = self.value_names
-        if isinstance(rows, list):
-            return (profit.export_row(row, names) for row in rows)
-        return (profit.export_row(row, names) for row in rows.iterator(chunk_size=2000))
+        """The rows as the export writes them, names read per chunk of 2,000 (a tenant's products are many)."""
+        rows = iter(rows if isinstance(rows, list) else rows.iterator(chunk_size=2000))
+        while chunk := list(islice(rows, 2000)):
+            names = self.names_of(row.value for row in chunk)
+            yield from (profit.export_row(row, names) for row in chunk)
 
     def get_context_data(self, **kwargs):
         context = {
@@ -498,6 +502,7 @@ class CoachingView(TenantListView):
         return {
             "tenant_slug": self.distributor.slug,
             "show_alerts": bool(self.coaching and self.coaching["has_alerts"]),
+            "median": self.coaching["median"] if self.coaching else None,
         }
 
     def export_headers(self):
@@ -585,19 +590,37 @@ class LeakageView(TenantListView):
             return []
         return leakage.leakage_rows(distributor=self.distributor, run=self.run, dimension=self.dimension)
 
+    @property
+    def year_ago(self) -> bool:
+        """False when a year earlier is the prior window (a 365-day window): its columns are left out."""
+        return self.run is None or not leakage.year_ago_is_prior(self.run)
+
     def get_table_kwargs(self):
-        return {"tenant_slug": self.distributor.slug, "dimension": self.dimension}
+        return {
+            "tenant_slug": self.distributor.slug,
+            "dimension": self.dimension,
+            "names": self.names_of(self.rows),
+            "year_ago": self.year_ago,
+        }
+
+    def names_of(self, rows) -> dict[str, str]:
+        """How the values read (a supplier with its partner name, as on the map)."""
+        return value_names(distributor=self.distributor, dimension=self.dimension, codes={r["value"] for r in rows})
 
     def export_headers(self):
-        return leakage_export_headers(currency=self.distributor.currency, label=leakage.DIMENSIONS[self.dimension])
+        return leakage_export_headers(
+            currency=self.distributor.currency, label=leakage.DIMENSIONS[self.dimension], year_ago=self.year_ago
+        )
 
     def export_rows(self, rows):
-        return [leakage_export_row(r) for r in rows]
+        names = self.names_of(rows)
+        return [leakage_export_row(r, names, year_ago=self.year_ago) for r in rows]
 
     def get_context_data(self, **kwargs):
         context = {"run": self.run, "dimension": self.dimension, "dimensions": list(leakage.DIMENSIONS.items())}
         if self.run is not None:
             context["spans"] = leakage.windows(self.run)
+            context["year_ago"] = self.year_ago
             context["core_total"] = leakage.core_count(self.distributor, self.run)
             context["leaked_total"] = sum((r["leaked"] for r in self.rows), Decimal(0))
         return super().get_context_data(**context, **kwargs)
@@ -628,18 +651,28 @@ class LeakageCustomersView(TenantListView):
             distributor=self.distributor, run=self.run, dimension=self.dimension, value=self.value
         )
 
+    @property
+    def year_ago(self) -> bool:
+        return self.run is None or not leakage.year_ago_is_prior(self.run)
+
     def get_table_kwargs(self):
-        return {"tenant_slug": self.distributor.slug}
+        return {"tenant_slug": self.distributor.slug, "year_ago": self.year_ago}
 
     def export_headers(self):
-        return leakage_customers_export_headers(currency=self.distributor.currency)
+        return leakage_customers_export_headers(currency=self.distributor.currency, year_ago=self.year_ago)
 
     def export_rows(self, rows):
-        return [leakage_customers_export_row(r) for r in rows]
+        return [leakage_customers_export_row(r, year_ago=self.year_ago) for r in rows]
 
     def get_context_data(self, **kwargs):
+        names = value_names(distributor=self.distributor, dimension=self.dimension, codes={self.value})
         return super().get_context_data(
-            run=self.run, dimension=self.dimension, label=leakage.DIMENSIONS[self.dimension], value=self.value, **kwargs
+            run=self.run,
+            dimension=self.dimension,
+            label=leakage.DIMENSIONS[self.dimension],
+            value=self.value,
+            value_label=named(self.value, names),
+            **kwargs,
         )
 
 
@@ -806,6 +839,7 @@ class ChannelMapView(TenantViewMixin, TemplateView):
                 body=body,
                 choices=channel_map.filter_choices(distributor=self.distributor, run=run),
                 groups=channel_map.group_summaries(body),
+                left_out=channel_map.left_out_summary(result),
             )
         return self.render_to_response(self.get_context_data(**context))
 
@@ -908,9 +942,7 @@ class DefinitionDetailView(TenantViewMixin, TemplateView):
         if data is not None:
             core_median = definitions.overview(distributor=self.distributor, run=run, by=by)["core_median"]
             context.update(
-                activities=[
-                    (label, data["cost_per_thousand"][key], core_median[key]) for key, label in ACTIVITIES.items()
-                ],
+                activities=definitions.cost_rows(data["cost_per_thousand"], core_median),
                 customers_url=definitions.customers_url(self.distributor.slug, by, value),
             )
         return self.render_to_response(self.get_context_data(**context))

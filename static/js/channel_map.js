@@ -28,16 +28,50 @@
   function shares(obj, n) {
     return Object.keys(obj || {}).slice(0, n || 3).map(function (k) { return k + " " + pct(obj[k]); }).join(", ");
   }
+  var LOSS = "#dc3545";
+  var WEIGHT_WORDS = { revenue: "revenue", net_profit: "net profit" };
+  function signed(amount) {
+    var text = money.format(Number(amount));
+    return Number(amount) < 0 ? "<span style='color:" + LOSS + "'>" + text + "</span>" : text;
+  }
+  // A flow (or node) whose weight is below zero cannot be drawn to scale: it is a red hairline, and
+  // its tooltip says so with its figure.
+  function belowZero(x) {
+    if (!x.below_zero) return "";
+    var w = WEIGHT_WORDS[data.weight] || data.weight;
+    return "<br><strong style='color:" + LOSS + "'>" + (data.weight === "net_profit" ? "Loses " : "Below zero: ") +
+      money.format(Math.abs(Number(x[data.weight]))) + "</strong> (" + w + " below zero: drawn as a hairline, left out of the widths)";
+  }
   function figures(x) {
-    return "Revenue " + money.format(Number(x.revenue)) + "<br>Net profit " + money.format(Number(x.net_profit)) +
+    return "Revenue " + signed(x.revenue) + "<br>Net profit " + signed(x.net_profit) +
       "<br>Lines " + number.format(x.lines) + " · customers " + number.format(x.customers) +
       "<br>Core share of revenue " + pct(x.core_share) +
-      (Object.keys(x.ship_methods || {}).length ? "<br>Delivery: " + shares(x.ship_methods) : "");
+      (Object.keys(x.ship_methods || {}).length ? "<br>Delivery: " + shares(x.ship_methods) : "") + belowZero(x);
   }
   function esc(s) {
     return String(s).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; });
   }
   var total = data.links.reduce(function (s, l) { return s + (l.value || 0); }, 0) || 1;
+  // Each pair of columns carries the whole window once: a flow's share is of its own pair's total.
+  var stageTotal = {};
+  data.links.forEach(function (l) {
+    var d = byId[l.source].depth;
+    stageTotal[d] = (stageTotal[d] || 0) + Math.max(l.value || 0, 0);
+  });
+  // Flow labels (delivery methods): only on flows of at least EDGE_SHARE of their pair of columns,
+  // once per source node for the same words, and none when the drawing is narrow (crowded).
+  var EDGE_SHARE = 0.08, EDGE_MIN_WIDTH = 900;
+  var edgeText = {};
+  var seen = {};
+  data.links.forEach(function (l, i) {
+    var d = byId[l.source].depth;
+    if (l.below_zero || !(l.value / (stageTotal[d] || 1) >= EDGE_SHARE)) return;
+    var text = shares(l.ship_methods, 2);
+    var key = l.source + "|" + text;
+    if (!text || seen[key]) return;
+    seen[key] = true;
+    edgeText[i] = text;
+  });
   var nodes = data.nodes.map(function (n) {
     return {
       name: n.id, depth: n.depth, value: Math.max(n.value, 0),
@@ -48,9 +82,16 @@
   var links = data.links.map(function (l) {
     return {
       source: l.source, target: l.target, value: Math.max(l.value, total * 0.0005),
-      lineStyle: { color: coreColor(l.core_share), opacity: 0.55 }
+      lineStyle: l.below_zero ? { color: LOSS, opacity: 0.9 } : { color: coreColor(l.core_share), opacity: 0.55 }
     };
   });
+  var NODE_GAP = 10;
+  // The height a node's label may take without running over its neighbours': the node and a gap.
+  function nodeRoom(index) {
+    var model = chart && chart.getModel() && chart.getModel().getSeriesByIndex(0);
+    var lay = model && model.getData().getItemLayout(index);
+    return lay ? lay.dy + NODE_GAP : Infinity;
+  }
   var chart = echarts.init(box, null, { renderer: "svg" });
   chart.setOption({
     animation: false,
@@ -77,7 +118,7 @@
     },
     series: [{
       // The categories' labels (name, then how they buy) stand to the right of the last column.
-      type: "sankey", left: 10, right: 210, top: 30, bottom: 10, nodeGap: 10, nodeWidth: 16,
+      type: "sankey", left: 10, right: 210, top: 30, bottom: 10, nodeGap: NODE_GAP, nodeWidth: 16,
       layoutIterations: 32, nodeAlign: "justify", draggable: false, emphasis: { focus: "adjacency" },
       data: nodes, links: links,
       label: {
@@ -85,11 +126,14 @@
         formatter: function (p) {
           var n = byId[p.name];
           var line = n.label;
-          if (n.kind === "customer_group" && n.preferred_channel) {
+          // A category's hints (how it buys) only where its node leaves them room: a small node's
+          // three lines would run over its neighbours' (the table under the drawing has them all).
+          var room = nodeRoom(p.dataIndex);
+          if (n.kind === "customer_group" && n.preferred_channel && room >= 14 + 13) {
             line += "\n{hint|via " + n.preferred_channel[0] + " " + pct(n.preferred_channel[1]) +
               (n.preferred_ship_method ? " · " + n.preferred_ship_method[0] + " " + pct(n.preferred_ship_method[1]) : "") + "}";
             var kinds = Object.keys(n.through_partners || {});
-            if (kinds.length && n.through_partners[kinds[0]] >= 0.25 && kinds[0] !== String(n.preferred_channel[0]).toLowerCase()) {
+            if (room >= 14 + 26 && kinds.length && n.through_partners[kinds[0]] >= 0.25 && kinds[0] !== String(n.preferred_channel[0]).toLowerCase()) {
               line += "\n{hint|through " + kinds[0] + "s " + pct(n.through_partners[kinds[0]]) + "}";
             }
           }
@@ -98,28 +142,82 @@
         rich: { hint: { fontSize: 10, lineHeight: 13, color: "#495057" } }
       },
       edgeLabel: {
-        show: true, fontSize: 9, color: "#343a40",
+        show: true, fontSize: 9, lineHeight: 11, color: "#343a40",
         formatter: function (p) {
-          var l = data.links[p.dataIndex];
-          return l && l.value / total > 0.04 ? shares(l.ship_methods, 2) : "";
+          return box.clientWidth >= EDGE_MIN_WIDTH ? edgeText[p.dataIndex] || "" : "";
         }
-      }
+      },
+      // Flow labels that would still overlap one another are hidden.
+      labelLayout: function (p) { return { hideOverlap: p.dataType === "edge" }; }
     }]
   });
-  // Column titles above the drawing.
+  // Column titles above the drawing, each over its column's nodes (placed from the layout).
   var heads = document.getElementById("channel-map-columns");
-  if (heads) {
-    heads.style.gridTemplateColumns = "repeat(" + data.columns.length + ", 1fr)";
+  function placeHeads() {
+    if (!heads) return;
+    var model = chart.getModel().getSeriesByIndex(0);
+    if (!model) return;
+    var d = model.getData(), origin = model.layoutInfo || { x: 0, y: 0 }, xs = {};
+    for (var i = 0; i < d.count(); i++) {
+      var n = byId[d.getName(i)], lay = d.getItemLayout(i);
+      if (!n || !lay) continue;
+      if (xs[n.depth] === undefined || lay.x < xs[n.depth]) xs[n.depth] = lay.x;
+    }
+    Array.prototype.forEach.call(heads.children, function (span, depth) {
+      if (xs[depth] !== undefined) span.style.left = (origin.x + xs[depth]) + "px";
+    });
   }
+  // A flow label that would run over a node's label or a bigger flow's label is hidden (ECharts'
+  // hideOverlap compares the flow labels only among themselves): biggest flows first.
+  function declutter() {
+    var model = chart.getModel().getSeriesByIndex(0);
+    if (!model) return;
+    var nodeData = model.getData(), edgeData = model.getEdgeData(), taken = [], changed = false;
+    function rectOf(text) {
+      var r = text.getBoundingRect().clone();
+      var m = text.getComputedTransform();
+      if (m) r.applyTransform(m);
+      return r;
+    }
+    function label(el) {
+      var t = el && el.getTextContent && el.getTextContent();
+      return t && !t.ignore && t.style && t.style.text ? t : null;
+    }
+    for (var i = 0; i < nodeData.count(); i++) {
+      var t = label(nodeData.getItemGraphicEl(i));
+      if (t) taken.push(rectOf(t));
+    }
+    var order = [];
+    for (var j = 0; j < edgeData.count(); j++) order.push(j);
+    order.sort(function (a, b) { return (data.links[b].value || 0) - (data.links[a].value || 0); });
+    order.forEach(function (k) {
+      var el = edgeData.getItemGraphicEl(k), t = label(el);
+      if (!t) return;
+      var r = rectOf(t);
+      if (taken.some(function (x) { return x.intersect(r); })) {
+        t.ignore = true; t.markRedraw(); changed = true;
+      } else {
+        taken.push(r);
+      }
+    });
+    if (changed) chart.getZr().refresh();
+  }
+  // Drawn synchronously by setOption and by resize: titles and flow labels follow each drawing.
+  function redraw(size) {
+    if (size !== undefined) chart.resize(size || undefined);
+    placeHeads();
+    declutter();
+  }
+  redraw();
   chart.on("click", function (p) {
     var target = p.dataType === "edge" ? byId[data.links[p.dataIndex].target] : byId[p.name];
     if (target && target.url) window.location.href = target.url;
   });
-  window.addEventListener("resize", function () { chart.resize(); });
+  window.addEventListener("resize", function () { redraw(null); });
   // Printing: the drawing at a landscape page's width (A4 or Letter, 8 mm margins), then back.
-  var forPrint = function () { chart.resize({ width: 1000, height: 560 }); };
+  var forPrint = function () { redraw({ width: 1000, height: 560 }); };
   window.addEventListener("beforeprint", forPrint);
-  window.addEventListener("afterprint", function () { chart.resize(); });
+  window.addEventListener("afterprint", function () { redraw(null); });
   window.stratifyPrintMap = forPrint;
   var printButton = document.getElementById("print-map");
   if (printButton) printButton.addEventListener("click", function () { forPrint(); window.print(); });

@@ -33,7 +33,8 @@
     options: {
       scales: {
         x: { title: { display: true, text: "Values, highest net profit first" }, ticks: { autoSkip: true, maxTicksLimit: 12 } },
-        y: { title: { display: true, text: "Cumulative net profit" }, ticks: { callback: function (v) { return money.format(v); } } },
+        // From zero: the peak and the drop after it read at their true size.
+        y: { beginAtZero: true, title: { display: true, text: "Cumulative net profit" }, ticks: { callback: function (v) { return money.format(v); } } },
       },
       plugins: { tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + money.format(c.parsed.y); } } } },
     },

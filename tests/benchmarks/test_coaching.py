@@ -194,10 +194,19 @@ def test_open_alerts_and_money_at_stake_per_rep(tenant_a):
         for i, customer in enumerate(customers.values()):
             made.append(
                 Alert.objects.create(
-                    distributor=tenant_a.distributor, kind="slipping", severity="high",
-                    key=f"{customer.pk}|customer|{customer.customer_id}", customer=customer,
-                    subject_type="customer", subject=customer.customer_id, raised_run=run, last_run=run,
-                    amount=Decimal("10.25") * (i + 1), figures={}, message="m", status=statuses[i % 5],
+                    distributor=tenant_a.distributor,
+                    kind="slipping",
+                    severity="high",
+                    key=f"{customer.pk}|customer|{customer.customer_id}",
+                    customer=customer,
+                    subject_type="customer",
+                    subject=customer.customer_id,
+                    raised_run=run,
+                    last_run=run,
+                    amount=Decimal("10.25") * (i + 1),
+                    figures={},
+                    message="m",
+                    status=statuses[i % 5],
                 )  # fmt: skip
             )
         want: dict = {}
@@ -225,3 +234,23 @@ def test_the_rep_page_names_segments_as_every_page_does(tenant_a):
     table = page.content.decode().split('id="rep-segments"', 1)[1].split("</table>", 1)[0]
     assert page.status_code == 200 and ">Service drain<" in table and ">Core<" in table
     assert "_" not in table.replace("segment-service_drain", "")
+
+
+def test_the_page_puts_points_under_each_rep_and_the_median_under_the_same_columns(tenant_a):
+    """Each rep's coaching points are a row across the table under their figures, and the team median
+    is the table's footer: its label spans Rep and Name, then one cell per column of the header."""
+    import re
+
+    build(tenant_a)
+    html = login(tenant_a.manager).get(reverse("coaching", kwargs={"tenant": tenant_a.slug})).content.decode()
+    table = html[html.index('id="coaching-table"') : html.index("</table>")]
+    heads = re.findall(r"<th [^>]*scope=\"col\"", table)
+    foot = table[table.index('<tfoot id="coaching-median">') :]
+    assert 'colspan="2"' in foot and "Team median" in foot
+    assert len(re.findall(r"<td", foot)) + 2 == len(heads)
+    api = api_as(tenant_a.manager).get(reverse("api-coaching-reps", kwargs={"tenant": tenant_a.slug})).json()
+    points = next(r for r in api["reps"] if r["rep_id"] == "alpha-R1")["coaching_points"]
+    assert points
+    for point in points:
+        assert f"<li>{point}</li>".replace("'", "&#x27;") in table
+    assert f'colspan="{len(heads) - 1}"' in table  # the points row spans every column after Rep

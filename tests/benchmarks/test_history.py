@@ -197,3 +197,53 @@ def test_history_page_and_export(tenant_a):
     assert sliced.status_code == 200 and "slice-note" in sliced.content.decode()
     bad_run = client.get(reverse("history", kwargs={"tenant": tenant_a.slug}), {"from": "x"})
     assert bad_run.status_code == 400
+
+
+def test_runs_are_in_the_order_of_their_dates_whatever_the_order_of_publication(tenant_a):
+    """A manager publishes a run dated before the latest one (re-running an older date): the history
+    lists the runs by as-of date (then publication), so the trends do not run backwards, and each
+    run's core retention is against the run before it in time (docs/guide-manager.md, History)."""
+    from datetime import timedelta
+
+    from django_scopes import scopes_disabled
+
+    from tests.pages.conftest import AS_OF
+
+    run1, customers, _ = build(tenant_a)
+    book_late = later(BOOK, {"K1": "opportunistic", "K3": "core"})
+    fields = lambda book: {customers[a]: dict(zip(FIELDS, v[1:8], strict=True)) for a, v in book.items()}  # noqa: E731
+    late = make_run(tenant_a.distributor, fields(book_late), as_of=AS_OF + timedelta(days=90))
+    book_middle = later(BOOK, {"K7": "core"})
+    middle = make_run(tenant_a.distributor, fields(book_middle), as_of=AS_OF + timedelta(days=30))  # published last
+    with scopes_disabled():
+        for run in (run1, late, middle):
+            run.refresh_from_db()
+    assert middle.published_at > late.published_at and middle.as_of < late.as_of
+    body = api_as(tenant_a.manager).get(reverse("api-history", kwargs={"tenant": tenant_a.slug})).json()
+    assert [r["run"] for r in body["runs"]] == [run1.number, middle.number, late.number]
+    dates = [r["as_of"] for r in body["runs"]]
+    assert dates == sorted(dates)
+    want = naive_run(book_late, book_middle)  # the late run's retention: against the middle one
+    assert body["runs"][-1]["core_retention"] == (
+        None if want["retention"] is None else pytest.approx(want["retention"])
+    )
+    # The default migration: the last two in time.
+    assert (body["migration"]["from"], body["migration"]["to"]) == (middle.number, late.number)
+
+
+def test_the_export_lists_segments_in_the_page_order(tenant_a):
+    """The CSV's per-segment columns follow the page's table (core, opportunistic, service drain,
+    marginal: SEGMENT_ORDER); they followed another order (service drain before opportunistic)."""
+    import csv
+    import io
+    import re
+
+    three_runs(tenant_a)
+    client = login(tenant_a.manager)
+    html = client.get(reverse("history", kwargs={"tenant": tenant_a.slug})).content.decode()
+    table = html[html.index('id="history-table"') : html.index("</thead>", html.index('id="history-table"'))]
+    page_order = re.findall(r'badge badge-segment segment-\w+">([^<]+)<', table)
+    export = client.get(reverse("history", kwargs={"tenant": tenant_a.slug}), {"export": "csv"})
+    header = next(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    csv_order = [h[: -len(" customers")] for h in header if h.endswith(" customers") and h != "Ranked customers"]
+    assert len(page_order) == 4 and csv_order == page_order

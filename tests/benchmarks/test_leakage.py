@@ -137,3 +137,68 @@ def test_leakage_bad_input_and_roles(tenant_a):
     assert api.status_code == 400 and "category, brand, supplier" in api.json()["detail"]
     assert api_as(tenant_a.rep_user).get(reverse("api-leakage", kwargs={"tenant": tenant_a.slug})).status_code == 403
     assert login(tenant_a.rep_user).get(reverse("leakage", kwargs={"tenant": tenant_a.slug})).status_code == 403
+
+
+def test_leakage_by_supplier_reads_the_partner_name_as_the_map_does(tenant_a):
+    """By supplier the rows, the export and the drill-down's heading show "SUP1 · Acme Supply" (they
+    showed the bare code, and the drill-down was headed "Supplier SUP1"); the API keeps the codes."""
+    from django_scopes import scopes_disabled
+
+    from channels.models import Partner
+
+    _run, customers, _ = build(tenant_a, settings=SHORT)
+    add_lines(tenant_a, customers)
+    with scopes_disabled():
+        Partner.objects.create(distributor=tenant_a.distributor, partner_id="SUP1", name="Acme Supply", kind="supplier")
+    client = login(tenant_a.manager)
+    url = reverse("leakage", kwargs={"tenant": tenant_a.slug})
+    html = client.get(url, {"dimension": "supplier"}).content.decode()
+    assert "SUP1 · Acme Supply</a>" in html and ">SUP2</a>" in html  # SUP2 is no partner: its code
+    rows = list(
+        csv.reader(io.StringIO(client.get(url, {"dimension": "supplier", "export": "csv"}).content.decode("utf-8-sig")))
+    )
+    assert "SUP1 · Acme Supply" in [r[0] for r in rows[1:]]
+    drill = client.get(
+        reverse("leakage-customers", kwargs={"tenant": tenant_a.slug}), {"dimension": "supplier", "value": "SUP1"}
+    ).content.decode()
+    assert "Supplier SUP1 · Acme Supply: core customers" in drill
+    api = api_as(tenant_a.manager).get(
+        reverse("api-leakage", kwargs={"tenant": tenant_a.slug}), {"dimension": "supplier"}
+    )
+    assert "SUP1" in {r["value"] for r in api.json()["rows"]}
+
+
+def test_a_year_earlier_is_shown_once_when_it_is_the_prior_window(tenant_a):
+    """With a 365-day window the prior window is the year before: the page, the drill-down and their
+    exports show that period once, as the prior window, and the page says why (they showed two equal
+    columns); a shorter window keeps both."""
+    _run, customers, _ = build(tenant_a)  # window_days 365
+    add_lines(tenant_a, customers)
+    client = login(tenant_a.manager)
+    url = reverse("leakage", kwargs={"tenant": tenant_a.slug})
+    html = client.get(url).content.decode()
+    assert "Prior window" in html and "A year earlier" not in html and "vs a year earlier" not in html
+    assert 'id="year-ago-merged"' in html
+    header = next(csv.reader(io.StringIO(client.get(url, {"export": "csv"}).content.decode("utf-8-sig"))))
+    assert any(h.startswith("Prior window") for h in header)
+    assert not any("year earlier" in h for h in header)
+    drill_url = reverse("leakage-customers", kwargs={"tenant": tenant_a.slug})
+    drill = client.get(drill_url, {"dimension": "category", "value": "Pipe"}).content.decode()
+    assert "Prior window" in drill and "A year earlier" not in drill
+    header = next(
+        csv.reader(
+            io.StringIO(
+                client.get(drill_url, {"dimension": "category", "value": "Pipe", "export": "csv"}).content.decode(
+                    "utf-8-sig"
+                )
+            )
+        )
+    )
+    assert not any("year earlier" in h for h in header) and len(header) == 6
+
+
+def test_a_shorter_window_keeps_a_year_earlier(tenant_a):
+    _run, customers, _ = build(tenant_a, settings=SHORT)
+    add_lines(tenant_a, customers)
+    html = login(tenant_a.manager).get(reverse("leakage", kwargs={"tenant": tenant_a.slug})).content.decode()
+    assert "A year earlier" in html and 'id="year-ago-merged"' not in html

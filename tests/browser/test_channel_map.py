@@ -151,13 +151,13 @@ def test_demo_map_says_how_each_category_buys(demo_world, live_server, page):
     page.goto(f"{live_server.url}/demo/channels/map/")
     page.wait_for_selector("#channel-map[data-ready='1']")
     joined = " ".join(page.locator("#channel-map svg text").all_text_contents())
-    # The routes DATA_FORMAT.md names read in words (channels.vocabulary).
-    assert "contractor" in joined and "Counter" in joined
-    assert "OEM" in joined and "EDI" in joined
-    assert "institution" in joined and "Web" in joined
+    # Channels and ship methods read in words ("Counter", "EDI", "Freight"), categories as imported.
+    assert "contractor" in joined and "via Counter" in joined
+    assert "OEM" in joined and "via EDI" in joined
+    assert "institution" in joined and "via Web" in joined
     assert "Swift Freight Logistics" in joined or "Other routes to market" in joined
     rows = {
-        r.locator("td").nth(0).inner_text(): (r.locator("td").nth(3).inner_text(), r.locator("td").nth(4).inner_text())
+        r.locator("td").nth(0).inner_text(): (r.locator("td").nth(4).inner_text(), r.locator("td").nth(5).inner_text())
         for r in page.locator("#buying-table tbody tr").all()
     }
     assert rows["contractor"][0].startswith("Counter") and rows["OEM"][0].startswith("EDI")
@@ -203,3 +203,45 @@ def test_demo_pages_fit_a_phone_and_a_laptop(demo_world, live_server, page):
             page.goto(f"{live_server.url}/demo/{path}")
             width = page.evaluate("() => document.documentElement.scrollWidth")
             assert width <= screen, (path, screen, width)
+
+
+OVERLAPS = """() => {
+  // Pairs of the drawing's labels (SVG text) whose boxes overlap by more than 2 px each way.
+  const boxes = [...document.querySelectorAll('#channel-map svg text')]
+    .map(t => ({text: t.textContent, r: t.getBoundingClientRect()}))
+    .filter(b => b.text.trim() && b.r.width > 0 && b.r.height > 0);
+  const out = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i].r, b = boxes[j].r;
+    const dx = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const dy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    if (dx > 2 && dy > 2) out.push([boxes[i].text, boxes[j].text]);
+  }
+  return out;
+}"""
+
+HEADS = """() => [...document.querySelectorAll('#channel-map-columns span')].map(s => {
+  const r = s.getBoundingClientRect(); return [r.left, r.right];
+})"""
+
+
+def test_demo_map_reads_on_a_phone_and_its_labels_do_not_overlap_on_a_laptop(demo_world, live_server, page):
+    """On a 390 px phone the drawing keeps a readable width and scrolls sideways inside its card
+    (the page does not), its column titles stand apart over their columns; on a 1366 px laptop no
+    label of the drawing runs over another (flow labels ran over the routes' names and each other)."""
+    as_demo_manager(page, live_server, width=390, height=844)
+    page.goto(f"{live_server.url}/demo/channels/map/")
+    page.wait_for_selector("#channel-map[data-ready='1']")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert page.evaluate("() => document.getElementById('channel-map').getBoundingClientRect().width") >= 900
+    scroller = "document.querySelector('.channel-map-scroll')"
+    assert page.evaluate(f"() => {scroller}.scrollWidth > {scroller}.clientWidth")
+    heads = page.evaluate(HEADS)
+    assert len(heads) == 4
+    for (_, right), (left, _) in zip(heads, heads[1:], strict=False):
+        assert right + 8 <= left, heads
+    page.set_viewport_size({"width": 1366, "height": 900})
+    for query in ("weight=revenue", "weight=net_profit", "by=supply_chain_role&weight=net_profit", "segment=core"):
+        page.goto(f"{live_server.url}/demo/channels/map/?{query}")
+        page.wait_for_selector("#channel-map[data-ready='1']")
+        assert page.evaluate(OVERLAPS) == [], query

@@ -313,3 +313,62 @@ def test_who_sees_it(tenant_a, tenant_b):
     body = api_as(tenant_a.rep_user).get(url).json()
     branch = next(n for n in body["nodes"] if n["kind"] == "branch" and n["label"] == "Dallas")
     assert "/customers/?" in branch["url"]
+
+
+def test_flows_below_zero_are_marked_counted_and_named_not_silently_dropped(tenant_a):
+    """A Sankey cannot draw a negative width: a loss-making flow is drawn as a hairline (value 0), but
+    it keeps its signed figure, is marked `below_zero`, and `left_out` counts it and sums it per pair
+    of columns; the page says so under the drawing, in the tenant's currency, and lists the flows."""
+    run, rows = build(tenant_a.distributor)
+    body = get_map(tenant_a, weight="net_profit", limit=100).json()
+    want, _ = naive(tenant_a.distributor, run, rows)
+    losing = {key for key, w in want.items() if w["net_profit"] < 0}
+    assert losing, "the hand-made data has loss-making flows"
+    got = {(link["source"], link["target"]): link for link in body["links"]}
+    for key, link in got.items():
+        assert link["below_zero"] == (Decimal(link["net_profit"]) < 0), key
+        if link["below_zero"]:
+            assert link["value"] == 0 and Decimal(link["net_profit"]) < 0
+    assert {key for key, link in got.items() if link["below_zero"]} == losing
+    stages = {(s["source"], s["target"]): s for s in body["left_out"]}
+    for (source, target), stage in stages.items():
+        mine = [k for k in losing if k[0].startswith(source + ":") and k[1].startswith(target + ":")]
+        assert stage["flows"] == len(mine)
+        assert Decimal(stage["amount"]) == sum(Decimal(got[k]["net_profit"]) for k in mine)
+    assert sum(s["flows"] for s in body["left_out"]) == len(losing)
+    # Revenue: only the flows whose returns outweigh their sales (none here) would be left out.
+    revenue = get_map(tenant_a, weight="revenue", limit=100).json()
+    assert revenue["left_out"] == [] or all(Decimal(s["amount"]) < 0 for s in revenue["left_out"])
+    assert all(link["below_zero"] == (Decimal(link["revenue"]) < 0) for link in revenue["links"])
+
+    page = api_as(tenant_a.manager)
+    page.force_login(tenant_a.manager)
+    url = reverse("channel-map", kwargs={"tenant": tenant_a.slug})
+    html = page.get(url, {"weight": "net_profit", "limit": 100}).content.decode()
+    assert 'id="left-out-note"' in html
+    assert f"{len(losing)} of {len(got)} flows lose money" in html
+    worst = min(Decimal(s["amount"]) for s in body["left_out"])
+    assert f"-${-worst:,.2f}" in html
+    assert html.count("<tr><td>") >= len(losing)  # the flows left out, listed with their figures
+    assert "red hairlines" in html
+    # With the lines as weight nothing is below zero: no note.
+    html = page.get(url, {"weight": "lines"}).content.decode()
+    assert 'id="left-out-note"' not in html
+
+
+def test_without_channel_data_no_leading_channel_is_claimed(tenant_a):
+    """When no line has a channel or a partner, the map, its table and the customer definitions say
+    nothing of a leading channel (they said "via (none) 100%" and "(none) (100.0%)" right under the
+    note that no line has one); the ship methods, which the lines have, still lead."""
+    build(tenant_a.distributor, partners=False, channels=False)
+    body = get_map(tenant_a).json()
+    groups = [n for n in body["nodes"] if n["kind"] == "customer_group"]
+    assert groups and all(n["preferred_channel"] is None for n in groups)
+    assert any(n["preferred_ship_method"] for n in groups)
+    page = api_as(tenant_a.manager)
+    page.force_login(tenant_a.manager)
+    html = page.get(reverse("channel-map", kwargs={"tenant": tenant_a.slug})).content.decode()
+    table = html[html.index('id="buying-table"') : html.index("</table>", html.index('id="buying-table"'))]
+    assert "(none) (100" not in table
+    html = page.get(reverse("customer-definitions", kwargs={"tenant": tenant_a.slug})).content.decode()
+    assert "(none) 100" not in html and "—" in html

@@ -240,3 +240,25 @@ def test_ids_with_a_hash_or_a_question_mark_link_to_their_pages(built):
     assert partner_link.endswith("/P%231/") and customer_link.endswith("/C%3F2/")
     assert client.get(partner_link).status_code == 200 and "Hash &amp; Co" in client.get(partner_link).content.decode()
     assert client.get(customer_link).status_code == 200
+
+
+def test_a_core_median_of_zero_is_shown_and_compared(built, monkeypatch):
+    """ "Where cost could be cut": a core median of 0 (no core customer has that cost) is a figure,
+    shown as $0.00 (it was "–"), and a category with any cost there is flagged (0 read as missing)."""
+    from insights import definitions
+
+    tenant, _run, _rows = built
+    real = definitions.overview
+
+    def zero_lines(**kwargs):
+        result = real(**kwargs)
+        return {**result, "core_median": {**result["core_median"], "lines": 0.0}}
+
+    monkeypatch.setattr(definitions, "overview", zero_lines)
+    detail = login(tenant.manager).get(url(tenant, "customer-definition", by="customer_class", value="oem"))
+    html = detail.content.decode()
+    table = html[html.index('id="definition-costs"') :]
+    table = table[: table.index("</table>")]
+    row = next(r for r in table.split("<tr") if "Order lines" in r)
+    assert 'class="table-warning"' in row and "$0.00" in row
+    assert detail.context["data"]["cost_per_thousand"]["lines"] > 0

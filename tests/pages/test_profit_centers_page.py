@@ -144,3 +144,80 @@ def test_dashboard_links_and_shows_three_centers_and_drains(published):
     assert top and all((r.value or "(none)") in html for r in top)
     branch = login(tenant.manager).get(url(tenant, "dashboard") + "?profit_by=branch").content.decode()
     assert "by branch" in branch and "dimension=branch" in branch
+
+
+@pytest.fixture
+def named(tenant_a):
+    """Products with names and suppliers (two named partners, one not), reps with names."""
+    from channels.models import Partner
+
+    d = tenant_a.distributor
+    customers, products = make_catalog(d)
+    with scopes_disabled():
+        for i, p in enumerate(products):
+            p.name = f"Copper elbow {i}" if i % 3 else ""
+            p.supplier_id = ["SUP012", "SUP004", "SUP099"][i % 3]
+            p.save()
+        Partner.objects.create(distributor=d, partner_id="SUP012", name="Lumen Tech", kind="supplier")
+        Partner.objects.create(distributor=d, partner_id="SUP004", name="Delta Supply Co", kind="supplier")
+        tenant_a.rep.name, tenant_a.other_rep.name = "Maria Rossi", "Tom Nguyen"
+        tenant_a.rep.save()
+        tenant_a.other_rep.save()
+        for i, c in enumerate(customers):
+            c.rep = tenant_a.rep if i % 2 else tenant_a.other_rep
+            c.save()
+    write_lines(d, simple_lines(customers, products))
+    with scope(distributor=d):
+        run = services.run_request(distributor=d, dispatch=False, publish=True)
+    job_execute(run.job_id)
+    run_profit_centers(run)
+    return tenant_a, products
+
+
+def shown_values(tenant, **query) -> list[str]:
+    import re
+
+    html = login(tenant.manager).get(url(tenant), query).content.decode()
+    table = html[html.index('id="profit-centers-table"') :]
+    table = table[: table.index("</table>")]
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<tr><td >(.*?)</td>", table)]
+
+
+def test_search_finds_values_by_the_name_they_are_shown_with(named):
+    """`?q=` matches what the row shows, the name as well as the code: "Lumen" finds SUP012 · Lumen
+    Tech (it matched raw codes only and found nothing), a rep by name, a product by name."""
+    tenant, _products = named
+    assert shown_values(tenant, dimension="supplier", q="Lumen") == ["SUP012 · Lumen Tech"]
+    assert shown_values(tenant, dimension="supplier", q="lumen tech") == ["SUP012 · Lumen Tech"]
+    assert (
+        shown_values(tenant, dimension="supplier", q="SUP0")
+        and len(shown_values(tenant, dimension="supplier", q="SUP0")) == 3
+    )
+    assert shown_values(tenant, dimension="rep", q="rossi") == [f"{tenant.rep.rep_id} · Maria Rossi"]
+    assert shown_values(tenant, dimension="assigned_rep", q="Nguyen") == [f"{tenant.other_rep.rep_id} · Tom Nguyen"]
+    found = shown_values(tenant, dimension="product", q="elbow 4")
+    assert found == ["P04 · Copper elbow 4"]
+    assert shown_values(tenant, dimension="supplier", q="nothing like it") == []
+
+
+def test_products_read_with_their_names_like_suppliers_and_reps(named):
+    """By product the table, its export and the words show "SKU · name" where the product has one."""
+    tenant, products = named
+    values = shown_values(tenant, dimension="product")
+    want = {p.product_id: (f"{p.product_id} · {p.name}" if p.name else p.product_id) for p in products}
+    assert set(values) == set(want.values())
+    export = login(tenant.manager).get(url(tenant), {"dimension": "product", "export": "csv"})
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert {r[0] for r in rows[1:]} == set(want.values())
+
+
+def test_export_file_names_read_in_words_not_codes(published):
+    """A dimension's code in the file name reads with hyphens: "-ship-method.csv", not "-ship_method"."""
+    tenant, _run = published
+    for dimension in ("ship_method", "customer_class", "assigned_rep"):
+        response = login(tenant.manager).get(url(tenant), {"dimension": dimension, "export": "csv"})
+        disposition = response["Content-Disposition"]
+        assert (
+            f"profit-centers-{dimension.replace('_', '-')}" in disposition
+            and "_" not in disposition.split("filename")[-1]
+        )
