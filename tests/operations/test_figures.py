@@ -12,6 +12,7 @@ from django_scopes import scopes_disabled
 
 from operations import selectors as ops
 from operations.selectors import CutChoice
+from sales.models import Inventory
 from tests.operations.conftest import AS_OF, RATES, START, WINDOW_DAYS, cents
 
 pytestmark = pytest.mark.django_db
@@ -109,6 +110,11 @@ def test_unknown_cut_values_are_named(data):
 
 @pytest.mark.parametrize("branch", ["", "East"])
 def test_core_demand_per_product_and_category(data, branch):
+    with scopes_disabled():  # P01 also at East, 10 days: there its own row beats the every-branch 60
+        p01 = next(p for p in data.products if p.product_id == "P01")
+        Inventory.objects.create(
+            distributor=data.tenant.distributor, product=p01, branch="East", on_hand=0, lead_time_days=10
+        )
     for dimension, key in (("product", lambda p: p.product_id), ("category", lambda p: p.category)):
         with scopes_disabled():
             rows = {
@@ -152,10 +158,10 @@ def test_core_demand_per_product_and_category(data, branch):
             if e["revenue"] > 0:
                 assert r["core_share"] == pytest.approx(float(e["core_revenue"] / e["revenue"]))
         if dimension == "product":
-            # Inventory (conftest): P00 at East 30 days, P01 at every branch 60, P02 at West 7, P03 at
-            # West (none given: the default, 14). At a branch, its own row or the every-branch row;
-            # without one, the longest.
-            lead = {"": {"P00": 30, "P01": 60, "P02": 7}, "East": {"P00": 30, "P01": 60}}[branch]
+            # Inventory (conftest): P00 at East 30 days, P01 at every branch 60 (and at East 10, above),
+            # P02 at West 7, P03 at West (none given: the default, 14). At a branch, its own row, else
+            # the every-branch row, else the default; without a branch, the longest.
+            lead = {"": {"P00": 30, "P01": 60, "P02": 7}, "East": {"P00": 30, "P01": 10}}[branch]
             for value, e in expected.items():
                 days = lead.get(value, 14)
                 assert rows[value]["lead_time_days"] == days
