@@ -236,9 +236,10 @@ def figures_for(*, distributor, customer, as_of: date | None) -> dict:
 
 
 # Figures the data may simply not hold: the web/EDI share without a channel on the orders, the days to
-# pay without payments imported. A target on one of them is not measured (left out, never "not met")
-# for a customer without the figure.
-MAY_BE_UNMEASURED = frozenset({"self_service_pct", "days_to_pay"})
+# pay without payments imported, the returns' share without a line in the 12 months (a lapsed
+# customer returned nothing: that is no missed ceiling). A target on one of them is not measured (left
+# out, never "not met") for a customer without the figure.
+MAY_BE_UNMEASURED = frozenset({"self_service_pct", "days_to_pay", "returns_pct"})
 
 
 def goal_targets(*, policies, policy, figures: dict) -> tuple[str, object, list[dict]]:

@@ -152,6 +152,19 @@ def test_category_mix_shows_the_ten_biggest_gaps_and_the_rest_under_show_all(ten
     assert 'id="mix-show-all"' in html and "Show all 13 categories" in html
 
 
+def test_a_mix_with_nothing_at_stake_says_so(tenant_a):
+    """The customer buys what the core peer buys, in the same shares: nothing at stake anywhere (the
+    page read "The 0 largest amounts at stake" over an empty table)."""
+    d = tenant_a.distributor
+    with scopes_disabled():
+        peer = f.CustomerFactory(distributor=d, rep=tenant_a.other_rep, customer_id="alpha-CORE")
+    add_sales(d, tenant_a.assigned_customer, categories=("Same",), months=3)
+    add_sales(d, peer, categories=("Same",), months=3, amount=Decimal("2000"))
+    make_run(d, {tenant_a.assigned_customer: {"segment": "opportunistic"}, peer: {"segment": "core"}})
+    html = login(tenant_a.rep_user).get(url(tenant_a, tenant_a.assigned_customer)).content.decode()
+    assert 'id="nothing-at-stake"' in html and "The 0 largest" not in html
+
+
 def test_category_mix_of_few_categories_collapses_the_one_without_a_gap(tenant_a, run):
     """Issue 16: a category with nothing at stake (Pipe: this customer buys more than the core
     peer's median) is collapsed under "Show all" even among few categories."""

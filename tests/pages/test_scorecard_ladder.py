@@ -263,3 +263,18 @@ def test_period_end_without_a_schedule_is_a_year_after_the_runs_as_of_date(tenan
     assert api_card(tenant_a)["period_end"] == "2018-12-30"
     make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "core"}}, as_of=date(2024, 2, 29))
     assert api_card(tenant_a)["period_end"] == "2025-02-28"
+
+
+def test_a_lapsed_customer_is_told_to_order_again_not_that_it_missed_its_returns_ceiling(tenant_a, period):
+    """No line in its 12 months: the returns' share is not measured (a returns ceiling read "Not met:
+    no purchases"), and the scorecard says no order came in those months."""
+    make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "lapsed"}})
+    card = api_card(tenant_a)
+    assert card["available"] is True
+    assert "returns_pct" not in [t["metric"] for t in card["targets"]]
+    html = login(tenant_a.customer_user).get(scorecard_url(tenant_a)).content.decode()
+    assert 'id="no-recent-orders"' in html and "No orders from your account in your last 12 months." in html
+    # A customer who ordered is not told so.
+    add_sales(tenant_a.distributor, tenant_a.assigned_customer, months=2)
+    make_run(tenant_a.distributor, {tenant_a.assigned_customer: {"segment": "core"}})
+    assert 'id="no-recent-orders"' not in login(tenant_a.customer_user).get(scorecard_url(tenant_a)).content.decode()
