@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import generics, status
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from stratify.exports import csv_attachment
 from stratify.jobs.services import JobNotCancellable
-from stratify.tenancy.api import TenantApiView
+from stratify.tenancy.api import TenantApiView, TenantScopedMixin
 from stratify.tenancy.permissions import Perm
 
 from .lookups import IMPORT
@@ -92,7 +92,10 @@ class UploadTooLarge(APIException):
     default_code = "upload_too_large"
 
 
-class ImportListApi(TenantApiView):
+class ImportListApi(TenantScopedMixin, generics.GenericAPIView):
+    """GET: the tenant's imports, newest first, paginated as every list (`?page=`, `?page_size=`).
+    POST: upload a file (multipart) to import: 202 with the job."""
+
     permission = {"GET": Perm.RUN_JOBS, "POST": Perm.RUN_JOBS}
     parser_classes = [MultiPartParser, FormParser]
 
@@ -105,8 +108,8 @@ class ImportListApi(TenantApiView):
 
     @extend_schema(operation_id="tenants_imports_list")
     def get(self, request, tenant):
-        jobs = import_list(distributor=self.distributor).select_related("distributor")[:50]
-        return Response({"results": [import_payload(job, request) for job in jobs]})
+        jobs = self.paginate_queryset(import_list(distributor=self.distributor).select_related("distributor"))
+        return self.get_paginated_response([import_payload(job, request) for job in jobs])
 
     @extend_schema(operation_id="tenants_imports_create")
     def post(self, request, tenant):

@@ -262,3 +262,21 @@ def test_a_core_median_of_zero_is_shown_and_compared(built, monkeypatch):
     row = next(r for r in table.split("<tr") if "Order lines" in r)
     assert 'class="table-warning"' in row and "$0.00" in row
     assert detail.context["data"]["cost_per_thousand"]["lines"] > 0
+
+
+def test_the_interactions_api_filters_by_customer_id_as_its_body_names_it(built):
+    tenant, _run, _rows = built
+    url_ = reverse("api-interaction-list", kwargs={"tenant": tenant.slug})
+    api = api_as(tenant.manager)
+    everything = api.get(url_).json()["count"]
+    with scopes_disabled():
+        customer_id = (
+            Interaction.objects.filter(distributor=tenant.distributor)
+            .select_related("customer")
+            .first()
+            .customer.customer_id
+        )
+        expected = Interaction.objects.filter(distributor=tenant.distributor, customer__customer_id=customer_id).count()
+    for name in ("customer_id", "customer__customer_id"):
+        body = api.get(url_, {name: customer_id}).json()
+        assert body["count"] == expected < everything and {r["customer_id"] for r in body["results"]} == {customer_id}

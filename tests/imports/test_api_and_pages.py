@@ -46,8 +46,10 @@ def test_api_post_runs_the_import_as_a_job(tenant_a, media, django_capture_on_co
     assert detail["created"]["invoice_lines"] == 3 and detail["created"]["customers"] == 2
     assert detail["errors"] == [] and detail["error_count"] == 0
     assert detail["kind"] == "invoice_lines" and detail["filename"] == "lines.csv"
-    listed = client.get(api_url(tenant_a)).json()["results"]
-    assert [j["id"] for j in listed] == [job_id]
+    listed = client.get(api_url(tenant_a)).json()
+    assert [j["id"] for j in listed["results"]] == [job_id]
+    assert listed["count"] == 1 and listed["next"] is None  # paginated as every list
+    assert client.get(api_url(tenant_a), {"page": 2}).status_code == 404  # past the end, as every list
 
 
 def test_api_reports_errors_and_serves_them_as_csv(tenant_a, django_capture_on_commit_callbacks):
