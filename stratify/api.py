@@ -1,7 +1,9 @@
 """/api/v1/: assembled from each app's endpoints (a composition root, like stratify.urls).
 Tenant-owned resources live under /api/v1/tenants/<tenant>/."""
 
+from django.http import JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from django_scopes import scopes_disabled
 from drf_spectacular.views import SpectacularAPIView
 
@@ -15,6 +17,14 @@ from operations import api as operations_api
 from sales.api import CustomerDetailApi, CustomerListApi, ProductDetailApi, ProductListApi, RepDetailApi, RepListApi
 from segments import api as segments_api
 from stratify.jobs.api import JobDetailApi, JobListApi
+
+
+def not_found(request, exception=None):
+    """The 404 of a path the URLs do not know (`handler404`): JSON under /api/, as every answer of
+    the API (an unknown route or a malformed id answered an HTML page); the site's page elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Not found: no such address in the API (see /api/docs/)."}, status=404)
+    return page_not_found(request, exception)
 
 
 class SchemaView(SpectacularAPIView):

@@ -33,3 +33,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("<slug:tenant>/", include(tenant_urlpatterns)),
 ]
+
+handler404 = "stratify.api.not_found"

@@ -147,3 +147,13 @@ def test_an_import_with_a_nul_or_an_unknown_date_directive_is_refused_before_it_
         assert response.status_code == 400, response.content
         assert field in response.json(), response.json()
     assert "%Q is not a directive" in response.json()["date_format"][0]
+
+
+def test_an_unknown_api_address_is_a_json_404(tenant_a):
+    api = api_as(tenant_a.manager)
+    for path in (f"/api/v1/tenants/{tenant_a.slug}/runs/abc/", f"/api/v1/tenants/{tenant_a.slug}/alerts/1/"):
+        response = api.get(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", path
+        assert response.json()["detail"].startswith("Not found")
+    page = login(tenant_a.manager).get(f"/{tenant_a.slug}/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
