@@ -35,10 +35,18 @@ class InteractionForm(forms.ModelForm):
             field.widget.attrs.setdefault("class", css)
             field.widget.attrs.setdefault("id", f"id_interaction_{name}")
 
+    # Logged by hand: something that happened lately (older history comes with the interactions import).
+    OLDEST_DAYS = 5 * 366
+
     def clean_date(self):
         value = self.cleaned_data["date"]
-        if value > timezone.localdate():
+        today = timezone.localdate()
+        if value > today:
             raise forms.ValidationError("An interaction cannot be in the future.")
+        if (today - value).days > self.OLDEST_DAYS:
+            raise forms.ValidationError(
+                "Log interactions of the last five years here; import older ones (Import data → Interactions)."
+            )
         return value
 
 

@@ -94,7 +94,13 @@ def test_rep_logs_an_interaction(tenant_a, run):
     client = login(tenant_a.rep_user)
     response = client.post(
         url(tenant_a, tenant_a.assigned_customer, "interaction-create"),
-        {"date": "2026-06-20", "kind": "visit", "summary": "Walked the yard, quoted valves", "opportunity": "on"},
+        {
+            "date": "2026-06-20",
+            "kind": "visit",
+            "channel": "on site",
+            "summary": "Walked the yard, quoted valves",
+            "opportunity": "on",
+        },
     )
     assert response.status_code == 302
     with scopes_disabled():
@@ -102,7 +108,10 @@ def test_rep_logs_an_interaction(tenant_a, run):
     assert logged.customer == tenant_a.assigned_customer
     assert logged.distributor == tenant_a.distributor
     assert logged.rep == tenant_a.rep and logged.opportunity and logged.created_by == tenant_a.rep_user
-    assert "Walked the yard" in client.get(response["Location"]).content.decode()
+    page = client.get(response["Location"]).content.decode()
+    assert (
+        "Walked the yard" in page and '<span class="fw-normal text-muted interaction-channel">by on site</span>' in page
+    )
 
 
 def test_an_invalid_interaction_shows_errors_naming_the_field(tenant_a, run):
@@ -116,6 +125,11 @@ def test_an_invalid_interaction_shows_errors_naming_the_field(tenant_a, run):
     assert "Date: An interaction cannot be in the future." in html and "Date: Date:" not in html
     with scopes_disabled():
         assert not Interaction.objects.filter(distributor=tenant_a.distributor, kind="visit").exists()
+    ancient = login(tenant_a.rep_user).post(
+        url(tenant_a, tenant_a.assigned_customer, "interaction-create"),
+        {"date": "1900-01-01", "kind": "visit", "summary": "Long ago"},
+    )
+    assert ancient.status_code == 400 and "Log interactions of the last five years here" in ancient.content.decode()
 
 
 def test_customer_without_a_run_still_has_a_page(tenant_a):
