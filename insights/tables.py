@@ -307,7 +307,7 @@ def coaching_export_row(row: dict) -> list:
         segments += [row["segments"][s]["customers"], Money(row["segments"][s]["net_profit"])]
     return [
         row["rep_id"] or "Team median",
-        row["name"],
+        row["name"] if row["rep_id"] else "",  # the median row is named once
         row["customers"],
         *segments,
         pct(row["core_share_customers"]),

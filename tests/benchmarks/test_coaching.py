@@ -127,6 +127,7 @@ def test_a_rep_sees_only_their_row_and_the_median(tenant_a):
     export = login(tenant_a.rep_user).get(reverse("coaching", kwargs={"tenant": tenant_a.slug}), {"export": "csv"})
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert [r[0] for r in rows[1:]] == ["alpha-R1", "Team median"]
+    assert rows[2][1] == ""  # the median row is named once (it read "Team median,Team median")
     assert rows[0].count("Core customers") == 1 and len(set(rows[0])) == len(rows[0])  # no column twice
     # The rep page: own page lists own customers only; another rep's page is 404.
     mine = login(tenant_a.rep_user).get(reverse("coaching-rep", kwargs={"tenant": tenant_a.slug, "rep_id": "alpha-R1"}))
@@ -158,6 +159,9 @@ def test_manager_pages_and_exports(tenant_a):
     assert headers.count("Core customers") == 1 and len(set(headers)) == len(headers)
     empty = client.get(reverse("coaching-rep", kwargs={"tenant": tenant_a.slug, "rep_id": "alpha-R3"}))
     assert empty.status_code == 200 and "empty-book" in empty.content.decode()
+    # Nothing to coach without a book (it read "No figure is 10% or more on the wrong side" beside $0).
+    assert "nothing to compare until this rep has ranked customers" in empty.content.decode()
+    assert "wrong side of the team median" not in empty.content.decode()
 
 
 def test_before_a_published_run(tenant_a):
