@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
+from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -18,7 +18,8 @@ from rest_framework.response import Response
 
 from stratify.exports import csv_attachment
 from stratify.jobs.services import JobNotCancellable
-from stratify.tenancy.api import TenantApiView, TenantScopedMixin
+from stratify.tenancy.api import TenantApiView
+from stratify.tenancy.pagination import BoundedPageNumberPagination
 from stratify.tenancy.permissions import Perm
 
 from .lookups import IMPORT
@@ -92,7 +93,7 @@ class UploadTooLarge(APIException):
     default_code = "upload_too_large"
 
 
-class ImportListApi(TenantScopedMixin, generics.GenericAPIView):
+class ImportListApi(TenantApiView):
     """GET: the tenant's imports, newest first, paginated as every list (`?page=`, `?page_size=`).
     POST: upload a file (multipart) to import: 202 with the job."""
 
@@ -108,8 +109,11 @@ class ImportListApi(TenantScopedMixin, generics.GenericAPIView):
 
     @extend_schema(operation_id="tenants_imports_list")
     def get(self, request, tenant):
-        jobs = self.paginate_queryset(import_list(distributor=self.distributor).select_related("distributor"))
-        return self.get_paginated_response([import_payload(job, request) for job in jobs])
+        pages = BoundedPageNumberPagination()  # the API's one pagination (this view is no generic list)
+        jobs = pages.paginate_queryset(
+            import_list(distributor=self.distributor).select_related("distributor"), request, view=self
+        )
+        return pages.get_paginated_response([import_payload(job, request) for job in jobs])
 
     @extend_schema(operation_id="tenants_imports_create")
     def post(self, request, tenant):
