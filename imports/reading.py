@@ -52,6 +52,11 @@ class SourceFile:
     encoding: str = "utf-8"
     delimiter: str = ","
 
+    @property
+    def decimal_comma(self) -> bool:
+        """Whether its numbers are written with a decimal comma (see validation.Plan.decimal_comma)."""
+        return self.format == "csv" and self.delimiter == ";"
+
 
 def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:,.1f} MB"

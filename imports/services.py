@@ -12,6 +12,7 @@ value, reason}, ... the first 1000], "error_count": N, "error_groups": [...]}, p
 MEDIA_ROOT: every error, gzip CSV, for errors.csv) and "errors_left_out" when the errors outnumber 1000."""
 
 import csv
+import dataclasses
 import gzip
 import io
 import json
@@ -191,6 +192,7 @@ def run_import(job: Job, progress) -> dict:
             for chunk in iter_chunks(source):
                 if plan is None:
                     plan = resolve_plan(kind, list(chunk.columns), params.get("mapping"), params.get("date_format"))
+                    plan = dataclasses.replace(plan, decimal_comma=source.decimal_comma)
                 data_rows += len(chunk)
                 staged = validate_chunk(plan, chunk, errors)
                 errors.flush()  # this chunk's errors to the error file, by row
@@ -436,6 +438,7 @@ def import_preview(*, distributor, kind: str, path: str | Path, rows: int = PREV
         detected = bool(date_format)
     return {
         "headers": headers,
+        "decimal_comma": source.decimal_comma,
         "rows": [[clip(cell, PREVIEW_CELL_CHARS) for cell in row] for row in first_rows[: min(rows, PREVIEW_ROWS)]],
         "mapping": suggested,
         "missing": [name for name in spec.required if name not in suggested],

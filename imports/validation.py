@@ -44,6 +44,12 @@ class Plan:
     sources: dict[str, "str | Expr"]
     date_format: str | None = None
     headers: list[str] = field(default_factory=list)
+    # A semicolon-separated CSV may write numbers with a decimal comma (Excel and ERPs in locales whose
+    # decimal mark is the comma choose ";" for that reason): `20,98` is 20.98 and `1.234,50` 1234.5
+    # there (`decimal_comma_text`); elsewhere the comma only groups thousands (`1,234.50`). A value
+    # that could be either (`2,500`) is refused, not guessed: it would be 2500 in one file, 2.5 in
+    # the next.
+    decimal_comma: bool = False
 
     @property
     def present(self) -> set[str]:
@@ -368,6 +374,27 @@ def _parse_floats(cells: np.ndarray) -> np.ndarray:
     return np.asarray(pd.to_numeric(cells, errors="coerce"), dtype=np.float64)
 
 
+_GROUPING_DOT = re.compile(r"\.(?=\d{3}(?:\D|$))")
+_SIGNS_AND_SYMBOLS = re.compile(r"[\s$€£¥()+-]")
+_GROUPED = {",": re.compile(r"\d{1,3}(?:,\d{3})+"), ".": re.compile(r"\d{1,3}(?:\.\d{3})+")}
+
+
+def decimal_comma_text(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(a semicolon file's numbers as the parser reads them, ambiguous cells). Read value by value,
+    never guessed: with both marks the later one is the decimal mark (`1.234,50` -> 1234.50, and a
+    US `$1,250.00` stays as it is); a comma alone is the decimal mark (`20,98`, `2,5`) and a dot alone
+    the decimal point (`20.98`), except where the value is shaped like grouped thousands (`2,500`,
+    `1.000`: a thousand, or one?), which is refused."""
+    bare = cells.str.replace(_SIGNS_AND_SYMBOLS, "", regex=True)
+    comma, dot = cells.str.contains(",", regex=False), cells.str.contains(".", regex=False)
+    european = comma & dot & (cells.str.rfind(",") > cells.str.rfind("."))
+    comma_only, dot_only = comma & ~dot, dot & ~comma
+    ambiguous = (comma_only & bare.str.fullmatch(_GROUPED[","])) | (dot_only & bare.str.fullmatch(_GROUPED["."]))
+    european |= comma_only & ~ambiguous
+    fixed = cells[european].str.replace(_GROUPING_DOT, "", regex=True).str.replace(",", ".", regex=False)
+    return cells.where(~european, fixed), ambiguous
+
+
 def _numbers(cells: pd.Series, label: str, errors: ErrorLog, integer: bool = False) -> tuple[pd.Series, pd.Series]:
     """(float values with NaN for empty/bad, bad mask). Plain numbers take pandas' C parser; only the
     rest (`$1,234.50`, `(12.00)` for a negative) go through the slower clean-up."""
@@ -480,6 +507,24 @@ def _below_minimum(values: pd.Series, cells: pd.Series, label: str, column: Colu
     return low
 
 
+AMBIGUOUS_GROUPING = (
+    "ambiguous in a semicolon-separated file (a decimal comma, or grouped thousands?): write 1000 or"
+    " 1.000,00 for a thousand, 1,0 or 1.0 for one"
+)
+
+
+def _number_text(plan: Plan, column: pd.Series, label: str, errors: ErrorLog) -> tuple[pd.Series, pd.Series]:
+    """(a numeric column's cells as the parser reads them, cells refused as ambiguous)."""
+    cells = _text(column)
+    if not plan.decimal_comma:
+        return cells, pd.Series(False, index=cells.index)
+    cells, ambiguous = decimal_comma_text(cells)
+    if ambiguous.any():
+        errors.add(cells.index[ambiguous], label, cells[ambiguous], AMBIGUOUS_GROUPING)
+        cells = cells.where(~ambiguous, "")
+    return cells, ambiguous
+
+
 def validate_chunk(plan: Plan, chunk: pd.DataFrame, errors: ErrorLog) -> pd.DataFrame:
     """The chunk's valid rows in the staging layout (`stage_columns`, present columns only)."""
     out: dict[str, pd.Series] = {}
@@ -491,9 +536,9 @@ def validate_chunk(plan: Plan, chunk: pd.DataFrame, errors: ErrorLog) -> pd.Data
             total = pd.Series(0.0, index=chunk.index)
             missing = pd.Series(False, index=chunk.index)
             for sign, header in source.terms:
-                cells = _text(chunk[header])
+                cells, refused = _number_text(plan, chunk[header], header, errors)
                 values, term_bad = _numbers(cells, header, errors, integer=column.type == INT)
-                bad |= term_bad
+                bad |= term_bad | refused
                 missing |= cells == ""
                 total = total + sign * values.fillna(0)
             if column.required and missing.any():
@@ -502,8 +547,12 @@ def validate_chunk(plan: Plan, chunk: pd.DataFrame, errors: ErrorLog) -> pd.Data
             values = total.where(~missing).round(4)
             out[name] = values.map(repr).where(values.notna(), None).astype(object)
             continue
-        cells = _text(chunk[source])
-        empty = cells == ""
+        if column.type in (DECIMAL, INT):
+            cells, refused = _number_text(plan, chunk[source], label, errors)
+            bad |= refused  # (an emptied cell is not also "required value missing")
+        else:
+            cells, refused = _text(chunk[source]), None
+        empty = (cells == "") if refused is None else (cells == "") & ~refused
         if column.needs_value and empty.any():
             errors.add(chunk.index[empty], label, "", "required value missing")
             bad |= empty

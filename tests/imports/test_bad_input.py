@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+from decimal import Decimal
 
 import pytest
 from django_scopes import scopes_disabled
@@ -211,3 +212,35 @@ def test_escape_formula_leaves_numbers_and_plain_text(value):
 def test_numbers_python_would_accept_but_the_format_does_not(failing, number):
     job = failing(GOOD.replace(",10,5\n", f",{number},5\n", 1))
     assert job.result["errors"] == [{"row": 2, "column": "revenue", "value": number, "reason": "not a number"}]
+
+
+def test_a_semicolon_file_reads_its_decimal_commas_and_refuses_what_is_ambiguous(tenant_a, run_import):
+    """A semicolon-separated file may write numbers with a decimal comma: `20,98` is 20.98, `2,5` 2.5,
+    `1.234,50` 1234.50, while `$1,250.00` keeps its decimal point; `2,500` (read as 2500, silently:
+    a German 2.5) and `1.000` (a thousand, or one?) are refused naming the cell, not guessed."""
+    header = "invoice_id;invoice_date;customer_id;product_id;quantity;revenue;cost\n"
+    good = header + "I1;2026-03-01;C1;P1;2,5;20,98;10\nI2;2026-03-01;C1;P1;-1;1.234,50;$1,000.25\n"
+    job = run_import(tenant_a, "invoice_lines", good)
+    assert job.status == Job.Status.SUCCEEDED, job.message
+    with scopes_disabled():
+        lines = {ln.invoice_id: ln for ln in InvoiceLine.objects.filter(distributor=tenant_a.distributor)}
+    assert lines["I1"].quantity == Decimal("2.5") and lines["I1"].revenue == Decimal("20.98")
+    assert lines["I2"].revenue == Decimal("1234.50") and lines["I2"].cost == Decimal("1000.25")
+
+    before = table_counts(tenant_a.distributor)
+    ambiguous = header + "I3;2026-03-02;C1;P1;1.000;5;2\nI4;2026-03-02;C1;P1;2,500;5;2\n"
+    job = run_import(tenant_a, "invoice_lines", ambiguous)
+    assert job.status == Job.Status.FAILED
+    assert job.result["error_count"] == 2 and "ambiguous in a semicolon-separated file" in str(job.result)
+    assert table_counts(tenant_a.distributor) == before
+
+
+def test_a_comma_file_keeps_commas_as_thousands(tenant_a, run_import):
+    job = run_import(
+        tenant_a,
+        "invoice_lines",
+        'invoice_id,invoice_date,customer_id,product_id,quantity,revenue,cost\nI1,2026-03-01,C1,P1,1,"2,500",10\n',
+    )
+    assert job.status == Job.Status.SUCCEEDED, job.message
+    with scopes_disabled():
+        assert InvoiceLine.objects.get(distributor=tenant_a.distributor, invoice_id="I1").revenue == Decimal("2500")
