@@ -205,7 +205,7 @@ class RunPublishApi(TenantApiView):
 
     def post(self, request, *args, **kwargs):
         try:
-            run = services.run_publish(self.run)
+            run = services.run_publish(self.run, actor=request.user)
         except services.RunError as error:
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(RunSerializer(run, context={"current_run_id": run.pk}).data)

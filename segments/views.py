@@ -169,11 +169,16 @@ class RunDetailView(TenantViewMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         run = self.run
         try:
-            services.run_publish(run)
+            published = services.run_publish(run, actor=request.user)
         except services.RunError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, f"Run #{run.number} is published: every page and scorecard now shows it.")
+            adopted = (
+                " Its settings are now the model's (see the history of changes)." if published.settings_adopted else ""
+            )
+            messages.success(
+                request, f"Run #{run.number} is published: every page and scorecard now shows it.{adopted}"
+            )
         return redirect("run-detail", tenant=self.distributor.slug, run_id=run.number)
 
 

@@ -13,13 +13,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from stratify.cache import tenant_cache_bump
-from stratify.engine import LAPSED, SEGMENTS
+from stratify.engine import LAPSED, SEGMENTS, ModelSettings
 from stratify.jobs.registry import RAISE_ALERTS_JOB_KIND
 from stratify.jobs.services import job_enqueue
 
 from ..models import CustomerScore, StratificationRun
 from ..selectors import profile_get
-from .model_settings import profile_lock
+from .model_settings import profile_lock, settings_update
 from .runs import RunError
 
 Status = StratificationRun.Status
@@ -36,8 +36,13 @@ def _enqueue_alerts(distributor, number: int) -> None:
         logger.exception("could not enqueue the alerts of run #%s of %s", number, distributor.pk)
 
 
-def publish_in_transaction(run: StratificationRun) -> None:
-    """Inside a transaction: make `run` the published one (the previous one is kept as previous_run)."""
+def publish_in_transaction(run: StratificationRun, *, adopt_settings: bool = False, actor=None) -> bool:
+    """Inside a transaction: make `run` the published one (the previous one is kept as previous_run).
+    With `adopt_settings` (a manager publishing a what-if preview), a run computed with other settings
+    than the model's makes them the model's settings, recorded as a change by `actor` (else whoever
+    asked for the run): every page now shows them, and the next run must not quietly go back. (Not
+    for a run published as it finishes: settings changed while it ran would be undone.) Returns
+    whether the settings changed so."""
     profile = profile_lock(distributor=run.distributor)
     locked = StratificationRun.objects.select_for_update().get(pk=run.pk)
     if locked.published_at is not None:
@@ -60,17 +65,30 @@ def publish_in_transaction(run: StratificationRun) -> None:
     profile.previous_run_id = profile.current_run_id
     profile.current_run_id = locked.pk
     profile.save(update_fields=["previous_run", "current_run", "updated_at"])
+    effective = ModelSettings().with_overrides(profile.settings).to_dict()
+    adopted = adopt_settings and bool(locked.settings) and locked.settings != effective
+    if adopted:
+        defaults = ModelSettings().to_dict()
+        settings_update(
+            distributor=run.distributor,
+            actor=actor or locked.created_by,
+            settings={key: value for key, value in locked.settings.items() if defaults.get(key) != value},
+        )
     run.published_at, run.compared_to_id = now, locked.compared_to_id
     # Every process's page caches of the tenant are stale once this commits (stratify/cache.py).
     transaction.on_commit(partial(tenant_cache_bump, locked.distributor_id))
     transaction.on_commit(partial(_enqueue_alerts, run.distributor, locked.number), robust=True)
+    return adopted
 
 
-def run_publish(run: StratificationRun) -> StratificationRun:
-    """Publish a succeeded, unpublished run (RunError otherwise: a run is published at most once)."""
+def run_publish(run: StratificationRun, actor=None) -> StratificationRun:
+    """A manager publishes a succeeded, unpublished run, a what-if preview say (RunError otherwise: a
+    run is published at most once); its settings become the model's (`publish_in_transaction`).
+    `settings_adopted` on the run returned: whether they changed so."""
     with transaction.atomic():
-        publish_in_transaction(run)
+        adopted = publish_in_transaction(run, adopt_settings=True, actor=actor)
     run.refresh_from_db()
+    run.settings_adopted = adopted
     return run
 
 

@@ -303,6 +303,28 @@ def test_publishing_a_preview_after_another_publication_recomputes_migrations(lo
         assert selectors.previous_run(d) == newer
 
 
+def test_a_published_preview_makes_its_settings_the_models(loaded):
+    """A what-if preview published by a manager: its settings become the model's, recorded as a change
+    by that manager (the Model page showed the old ones while every page showed the new, and the next
+    run went quietly back). A run published as it finishes does not touch them."""
+    d = loaded.distributor
+    execute(d, publish=True)
+    preview = execute(d, overrides={"cost_per_order": "35.00", "profit_top_share": 0.6})
+    with scope(distributor=d):
+        assert SettingsChange.objects.filter(distributor=d).count() == 0
+        published = services.run_publish(preview, actor=loaded.manager)
+        effective = services.settings_effective(distributor=d)
+        change = SettingsChange.objects.get(distributor=d)
+    assert published.settings_adopted is True
+    assert effective.to_dict() == preview.settings and str(effective.cost_per_order) == "35.00"
+    assert change.changed_by == loaded.manager and change.changes["cost_per_order"][1] == "35.00"
+    # The next run, with the model's settings, keeps them; publishing it changes nothing more.
+    following = execute(d, publish=True)
+    assert following.settings == preview.settings
+    with scope(distributor=d):
+        assert SettingsChange.objects.filter(distributor=d).count() == 1
+
+
 # --- settings ----------------------------------------------------------------------------------------
 
 
