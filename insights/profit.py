@@ -20,7 +20,7 @@ from segments.profit_centers import COST_PARTS, DIMENSIONS, PAIRS, ordered, show
 from segments.selectors import profit_center_list, profit_curve
 from segments.vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 from stratify.exports import Money, Percent
-from stratify.formatting import format_money, format_percent
+from stratify.formatting import format_money, format_number, format_percent
 from stratify.tenancy.lists import LeanTable
 
 RIGHT = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
@@ -123,7 +123,7 @@ class ProfitCenterTable(LeanTable):
     render_net_profit_share = render_net_margin_pct
 
     def render_customers(self, value, record):
-        return f"{value:,}"
+        return format_number(value, self.distributor)  # grouped as the tenant's locale groups (1.640)
 
     render_lines = render_customers
 

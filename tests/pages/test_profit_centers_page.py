@@ -221,3 +221,14 @@ def test_export_file_names_read_in_words_not_codes(published):
             f"profit-centers-{dimension.replace('_', '-')}" in disposition
             and "_" not in disposition.split("filename")[-1]
         )
+
+
+def test_counts_are_grouped_as_the_tenants_locale_groups(tenant_a):
+    """A German manager reads 1,640 as 1.64: counts follow the locale the money follows."""
+    from insights.profit import ProfitCenterTable
+
+    with scopes_disabled():
+        tenant_a.distributor.currency, tenant_a.distributor.locale = "EUR", "de_DE"
+    table = ProfitCenterTable([], tenant_slug=tenant_a.slug, dimension="branch")
+    table.distributor = tenant_a.distributor
+    assert table.render_customers(12345, None) == "12.345" and table.render_lines(1640, None) == "1.640"
