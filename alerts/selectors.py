@@ -22,6 +22,7 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.functions import RowNumber
 
 from sales.models import Customer
 from segments.names import value_names
@@ -184,14 +185,18 @@ def worklist_alerts(*, distributor, membership) -> QuerySet[Alert]:
     )
 
 
-def worklist(*, distributor, membership, page: int = 1, per_page: int = 20, wide_shown: int = 25) -> dict:
-    """Page `page` (clamped to 1..pages) of the caller's worklist: `per_page` customers with every one
-    of their open and acknowledged alerts, the customers in the order of their money at stake (the
-    sum of those alerts), each customer's alerts biggest first; a customer is never split across
-    pages. Managers also work the distributor-wide alerts: the first page lists the `wide_shown`
-    biggest (`distributor`; `distributor_total` counts them all). Returns {"groups", "distributor",
-    "distributor_total", "total" (alerts to work), "page", "pages"}: three queries (totals, the page's
-    customers, their alerts) and, for managers, one for the distributor-wide alerts."""
+def worklist(
+    *, distributor, membership, page: int = 1, per_page: int = 20, wide_shown: int = 25, per_customer: int = 10
+) -> dict:
+    """Page `page` (clamped to 1..pages) of the caller's worklist: `per_page` customers with their
+    open and acknowledged alerts (the `per_customer` biggest; `more` counts the rest, worked from the
+    customer's page: a customer with 90 replenishments due made a page of megabytes), the customers
+    in the order of their money at stake (the sum of all those alerts), each customer's alerts
+    biggest first; a customer is never split across pages. Managers also work the distributor-wide
+    alerts: the first page lists the `wide_shown` biggest (`distributor`; `distributor_total` counts
+    them all). Returns {"groups", "distributor", "distributor_total", "total" (alerts to work),
+    "page", "pages"}: three queries (totals, the page's customers, their alerts) and, for managers,
+    one for the distributor-wide alerts."""
     alerts = worklist_alerts(distributor=distributor, membership=membership)
     totals = alerts.aggregate(alerts=Count("id"), customers=Count("customer_id", distinct=True))
     pages = max(1, -(-totals["customers"] // per_page))
@@ -203,13 +208,25 @@ def worklist(*, distributor, membership, page: int = 1, per_page: int = 20, wide
         .order_by("-amount", "customer_id")[(page - 1) * per_page : page * per_page]
     )
     groups = {
-        row["customer_id"]: {"customer": None, "alerts": [], "amount": row["amount"], "segment": ""} for row in ranked
+        row["customer_id"]: {"customer": None, "alerts": [], "amount": row["amount"], "segment": "", "more": 0}
+        for row in ranked
     }
-    for alert in alerts.filter(customer_id__in=list(groups)).select_related("customer"):
+    biggest_first = [F("amount").desc(nulls_last=True), F("id")]
+    shown = (
+        alerts.filter(customer_id__in=list(groups))
+        .select_related("customer")
+        .annotate(
+            place=Window(RowNumber(), partition_by=[F("customer_id")], order_by=biggest_first),
+            of=Window(Count("id"), partition_by=[F("customer_id")]),
+        )
+        .filter(place__lte=per_customer)
+    )
+    for alert in shown:
         group = groups[alert.customer_id]
         group["customer"] = alert.customer
         group["alerts"].append(alert)
         group["segment"] = group["segment"] or alert.segment
+        group["more"] = alert.of - per_customer if alert.of > per_customer else 0
     wide, wide_total = [], 0
     if membership is not None and membership.role == Role.MANAGER:
         every = distributor_alerts(distributor=distributor).annotate(total=Window(Count("id")))

@@ -300,3 +300,30 @@ def test_supplier_and_rep_subjects_read_with_their_names(tenant_a, alerts_a):
     listed = manager.get(u("alert-list", tenant_a)).content.decode()
     for html in (worklist, dashboard, listed):
         assert "SUP004 · Delta Supply Co" in html and f"{tenant_a.rep.rep_id} · Maria Rossi" in html
+
+
+def test_a_customer_with_many_alerts_shows_its_biggest_and_counts_the_rest(tenant_a, alerts_a):
+    """90 replenishments due on one customer made a worklist page of megabytes: the ten biggest are
+    shown, the rest counted and linked to the customer's page; its total at stake counts them all."""
+    d, run = tenant_a.distributor, alerts_a["run"]
+    customer = tenant_a.assigned_customer
+    with scopes_disabled():
+        before = Alert.objects.filter(distributor=d, customer=customer, status__in=("open", "acknowledged")).count()
+        for j in range(25):
+            Alert.objects.create(
+                distributor=d, kind="replenishment_due", severity="low", key=f"{customer.pk}|product|R{j}",
+                customer=customer, subject_type="product", subject=f"R{j}", rep=tenant_a.rep, raised_run=run,
+                last_run=run, amount=1000 + j, figures={}, message=f"R{j} due",
+            )  # fmt: skip
+        total = sum(
+            Alert.objects.filter(distributor=d, customer=customer, status__in=("open", "acknowledged")).values_list(
+                "amount", flat=True
+            )
+        )
+    response = login(tenant_a.rep_user).get(u("worklist", tenant_a))
+    group = next(g for g in response.context["groups"] if g["customer"] == customer)
+    assert len(group["alerts"]) == 10 and group["more"] == before + 25 - 10
+    assert [a.amount for a in group["alerts"]] == sorted((a.amount for a in group["alerts"]), reverse=True)
+    assert group["alerts"][0].amount >= 1024 and group["amount"] == total
+    html = response.content.decode()
+    assert f"{before + 15} more alerts on this customer" in html
