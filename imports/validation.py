@@ -247,7 +247,13 @@ def detect_date_format(values) -> DateGuess:
     sample = str(cells.iloc[0])
     if iso_dates(cells.astype(str)).notna().all():
         return DateGuess(ISO_FORMAT, [ISO_FORMAT], sample)
-    candidates = [fmt for fmt in DATE_FORMATS if pd.to_datetime(cells, format=fmt, errors="coerce").notna().all()]
+    read = {fmt: int(pd.to_datetime(cells, format=fmt, errors="coerce").notna().sum()) for fmt in DATE_FORMATS}
+    candidates = [fmt for fmt, n in read.items() if n == len(cells)]
+    if not candidates:
+        # One mistyped date (31.02.2026) among a thousand must not hide the file's format: the formats
+        # reading all but 1% of the sample are proposed; the import then names the odd cells.
+        tolerated = len(cells) - len(cells) // 100
+        candidates = [fmt for fmt, n in read.items() if n >= tolerated] if tolerated < len(cells) else []
     return DateGuess(candidates[0] if len(candidates) == 1 else None, candidates, sample)
 
 

@@ -59,6 +59,13 @@ def mapping_post(columns, date_format="", **extra) -> dict:
         (["03.01.2014", "28.11.2014"], "%d.%m.%Y", ["%d.%m.%Y"]),
         (["1/3/2014", "2/4/2014", ""], None, ["%m/%d/%Y", "%d/%m/%Y"]),  # ambiguous: no guess
         (["10 Feb", "2014-01-03"], None, []),
+        # One mistyped day among 200 (1% of the sample may miss): the file's format is still proposed.
+        (
+            ["31.02.2026"] + [f"{d:02d}.03.2025" for d in range(1, 29)] * 7 + ["15.03.2025"] * 3,
+            "%d.%m.%Y",
+            ["%d.%m.%Y"],
+        ),
+        (["31.02.2026", "30.02.2026", "15.03.2025"] * 2 + ["15.03.2025"] * 94, None, []),  # 4 of 100: not "one"
     ],
 )
 def test_the_date_format_is_detected_from_the_sample(values, fmt, candidates):
