@@ -4,6 +4,10 @@ import django_tables2 as tables
 
 from stratify.jobs.tables import JobTable
 
+from .formats import KIND_CHOICES
+
+KIND_LABELS = dict(KIND_CHOICES)
+
 
 class ImportTable(JobTable):
     """An import is a job of kind "import": its file and what it held instead of the job kind."""
@@ -19,3 +23,6 @@ class ImportTable(JobTable):
         exclude = ("kind", "progress")
         empty_text = "No imports yet."
         verbose_name = "Summary"
+
+    def render_import_kind(self, value, record):
+        return KIND_LABELS.get(value, value)  # "Invoice lines", not invoice_lines

@@ -33,7 +33,7 @@ from .services import (
     import_upload_id,
     upload_save,
 )
-from .tables import ImportTable
+from .tables import KIND_LABELS, ImportTable
 from .uploads import limit_upload, too_large_message
 from .validation import ISO_FORMAT, ambiguous_dates_message, not_iso_dates_message, resolve_plan
 
@@ -191,6 +191,7 @@ class ImportDetailView(TenantViewMixin, View):
         follow_up = import_follow_up(job=job)
         context = {
             "job": job,
+            "kind_label": KIND_LABELS.get(job.params.get("import_kind"), job.params.get("import_kind")),
             "errors": errors,
             "error_count": error_count,
             "error_groups": import_error_groups(job),

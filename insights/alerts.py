@@ -234,8 +234,12 @@ class AlertTable(LeanTable):
         return coded(value, record.rep.name)
 
     def render_customer(self, value, record):
+        """The account with its name (the Subject column repeated the bare account for a customer's
+        own alerts)."""
         return format_html(
-            '<a href="{}">{}</a>', self._detail_url.replace("__ID__", erp_id_in_url(value)), value
+            '<a href="{}">{}</a>',
+            self._detail_url.replace("__ID__", erp_id_in_url(value)),
+            coded(value, record.customer.name),
         )
 
     def order_severity(self, queryset, is_descending):
@@ -248,7 +252,11 @@ class AlertTable(LeanTable):
         return KIND_LABELS.get(value, value)
 
     def render_severity(self, value, record=None):
-        return format_html('<span class="badge {}">{}</span>', SEVERITY_CSS.get(value, ""), value)
+        label = SEVERITY_LABELS.get(value, value)
+        return format_html('<span class="badge {}">{}</span>', SEVERITY_CSS.get(value, ""), label)
+
+    def render_status(self, value, record=None):
+        return STATUS_LABELS.get(value, value)  # "Open", as the filters name it
 
     def render_amount(self, value, record=None):
         return format_money(value, self.distributor)

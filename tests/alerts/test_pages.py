@@ -80,6 +80,11 @@ def test_alert_list_filters_and_exports(tenant_a, alerts_a):
     assert [r.record.kind for r in page.context["table"].page.object_list] == [
         "core_slowdown", "slipping", "overdue", "category_gap",
     ]  # fmt: skip
+    # Severity and status in words, as the filters name them; the customer with its name.
+    table = page.content.decode().split('id="alerts-table"', 1)[1].split("</table>", 1)[0]
+    assert ">High<" in table and ">Open<" in table and ">high<" not in table and ">open<" not in table
+    customer = tenant_a.assigned_customer
+    assert f"{customer.customer_id} · {customer.name}" in table.replace("&#x27;", "'")
     only = client.get(u("alert-list", tenant_a), {"kind": "overdue"})
     assert [r.record.kind for r in only.context["table"].page.object_list] == ["overdue"]
     by_rep = client.get(u("alert-list", tenant_a), {"rep": tenant_a.rep.rep_id.lower(), "severity": "low"})

@@ -149,6 +149,8 @@ def test_superstore_through_the_mapping_step(tenant_a, django_capture_on_commit_
         remembered = ColumnMapping.objects.get(distributor=tenant_a.distributor, kind="invoice_lines")
         assert remembered.mapping["cost"] == "Sales - Profit" and remembered.date_format == "%m/%d/%Y"
 
+    listing = client.get(list_url).content.decode()
+    assert "<td >Invoice lines</td>" in listing and ">invoice_lines<" not in listing  # the kind in words
     # The next upload of the same kind starts from the remembered mapping.
     with SUPERSTORE.open("rb") as fh:
         preview_url = client.post(list_url, {"kind": "invoice_lines", "file": fh})["Location"]
