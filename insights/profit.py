@@ -156,9 +156,12 @@ def export_row(row, names: dict[str, str]) -> list:
 
 def _centers_and_drains(rows, n: int = TOP) -> tuple[list, list]:
     """The `n` biggest profit centers (highest net profit first) and drains (biggest loss first) of a
-    dimension's rows, by two small indexed queries rather than reading every value."""
-    centers = list(rows.filter(net_profit__gt=0).order_by("position")[:n])
-    drains = list(rows.filter(net_profit__lt=0).order_by("-position")[:n])
+    dimension's rows, by two small indexed queries rather than reading every value. The empty value
+    (`(none)`: the lines without a partner, a branch...) is no center nor drain to call out ("Partner
+    (none) earns 39% of net profit"); it stays in the table and the curve, as PROFIT_CENTERS.md has it."""
+    named = rows.exclude(value="")
+    centers = list(named.filter(net_profit__gt=0).order_by("position")[:n])
+    drains = list(named.filter(net_profit__lt=0).order_by("-position")[:n])
     return centers, drains
 
 
@@ -177,8 +180,8 @@ def report(*, distributor, run, dimension: str, rows=None) -> dict:
         # total of the slice is then the same to the cent whichever dimension cuts it.
         unit = rows[0].unit if rows else 1
         curve = whale_curve([r.net_profit_n for r in rows], unit, [r.value for r in rows])
-        centers = [r for r in rows if r.net_profit > 0][:TOP]
-        drains = [r for r in reversed(rows) if r.net_profit < 0][:TOP]
+        centers = [r for r in rows if r.net_profit > 0 and r.value][:TOP]  # (none) aside, as above
+        drains = [r for r in reversed(rows) if r.net_profit < 0 and r.value][:TOP]
     curve = curve or dict.fromkeys(CURVE_FIELDS, 0) | {"points": []}
     shown_values = {r.value for r in (*centers, *drains)} | {value for _p, value, _c in curve["points"]}
     names = value_names(distributor=distributor, dimension=dimension, codes=shown_values)

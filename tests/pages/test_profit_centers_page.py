@@ -232,3 +232,23 @@ def test_counts_are_grouped_as_the_tenants_locale_groups(tenant_a):
     table = ProfitCenterTable([], tenant_slug=tenant_a.slug, dimension="branch")
     table.distributor = tenant_a.distributor
     assert table.render_customers(12345, None) == "12.345" and table.render_lines(1640, None) == "1.640"
+
+
+def test_the_empty_value_is_not_called_out_as_a_center_or_drain(published):
+    """ "Partner (none) earns 39% of net profit": the lines without a partner are no profit center. The
+    empty value stays in the table (PROFIT_CENTERS.md), but not in the words."""
+    from insights import profit
+    from segments.models import ProfitCenter
+
+    tenant, run = published
+    with scopes_disabled():
+        dimensions = set(
+            ProfitCenter.objects.filter(distributor=tenant.distributor, run=run, by="", value="")
+            .exclude(net_profit=0)
+            .values_list("dimension", flat=True)
+        )
+    assert dimensions  # some dimension has an empty value that earns or loses money
+    with scope(distributor=tenant.distributor):
+        for dimension in dimensions:
+            words = profit.report(distributor=tenant.distributor, run=run, dimension=dimension)["words"]
+            assert not any("(none)" in w for w in words), (dimension, words)
