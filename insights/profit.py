@@ -92,6 +92,7 @@ class ProfitCenterTable(LeanTable):
         extra = [
             (f"np_{s}", tables.Column(verbose_name=f"Net profit: {SEGMENT_LABELS[s]}", attrs=RIGHT, orderable=False))
             for s in SEGMENTS_SHOWN
+            if dimension != "segment"  # a segment's split by segment is itself: one column, the rest zero
         ]
         super().__init__(*args, extra_columns=extra, **kwargs)
 
@@ -246,8 +247,10 @@ def top_centers_and_drains(*, distributor, run, dimension: str, n: int = TOP) ->
 
 
 def matrix_choices(dimension: str) -> list[tuple[str, str]]:
-    """The heat maps the page offers for a dimension: by segment, and the pairs it leads."""
-    return [("segment", "Segment")] + [(b, dimension_label(b)) for a, b in PAIRS if a == dimension]
+    """The heat maps the page offers for a dimension: by segment (but for the segments themselves: a
+    diagonal, every other cell empty), and the pairs it leads."""
+    by_segment = [("segment", "Segment")] if dimension != "segment" else []
+    return by_segment + [(b, dimension_label(b)) for a, b in PAIRS if a == dimension]
 
 
 def heat_map(*, distributor, run, dimension: str, by: str, max_rows: int = 30, max_columns: int = 20) -> dict:
@@ -304,7 +307,7 @@ def page_figures(*, distributor, run, dimension: str, matrix: str) -> dict:
     def compute():
         return {
             "report": report(distributor=distributor, run=run, dimension=dimension),
-            "matrix": rendered("profit-matrix", dimension=dimension, by=matrix),
+            "matrix": rendered("profit-matrix", dimension=dimension, by=matrix) if matrix else None,
             "branch_by_category": rendered("branch-category-matrix", dimension="branch", by="category")
             if dimension != "branch"
             else None,

@@ -457,7 +457,7 @@ class ProfitCentersView(SliceMixin, TenantListView):
         elif self.run is not None:
             choices = profit.matrix_choices(self.dimension)
             matrix = self.request.GET.get("matrix")
-            matrix = matrix if matrix in dict(choices) else choices[0][0]
+            matrix = matrix if matrix in dict(choices) else (choices[0][0] if choices else None)
             context.update(
                 matrix_choices=choices,
                 **profit.page_figures(

@@ -252,3 +252,16 @@ def test_the_empty_value_is_not_called_out_as_a_center_or_drain(published):
         for dimension in dimensions:
             words = profit.report(distributor=tenant.distributor, run=run, dimension=dimension)["words"]
             assert not any("(none)" in w for w in words), (dimension, words)
+
+
+def test_the_segment_dimension_offers_no_split_by_segment(published):
+    """By segment, a split by segment is a diagonal (every other cell zero): neither the heat map nor
+    the per-segment columns are offered there; other dimensions keep them."""
+    tenant, _run = published
+    client = login(tenant.manager)
+    by_segment = client.get(url(tenant) + "?dimension=segment")
+    assert by_segment.status_code == 200
+    html = by_segment.content.decode()
+    assert 'id="profit-matrix"' not in html and "Net profit: Core" not in html
+    branch = client.get(url(tenant) + "?dimension=branch").content.decode()
+    assert 'id="profit-matrix"' in branch and "Net profit: Core" in branch
