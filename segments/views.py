@@ -156,6 +156,7 @@ class RunDetailView(TenantViewMixin, TemplateView):
                     for m in comparison["moves"][: self.moves_shown]
                 ],
                 settings_diff=settings_diff(other.settings, run.settings) if other and other.settings else [],
+                money=selectors.run_totals_compared(run, other) if other is not None and other.totals else None,
             )
             if run.published_at is not None:
                 changes = selectors.tier_changes(distributor=self.distributor, run=run)

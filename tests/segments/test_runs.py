@@ -4,6 +4,7 @@ schedule; on whichever backend the suite runs."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -397,3 +398,28 @@ def test_restratify_after_import_enqueues_a_published_run(loaded, tenant_b, djan
     with scopes_disabled():
         run.refresh_from_db()
         assert run.status == Status.SUCCEEDED and run.published_at is not None and run.created_by == loaded.manager
+
+
+def test_a_preview_page_shows_the_money_it_would_change(loaded):
+    """Before publishing a what-if with dearer orders, the run page says what it does to cost to serve
+    and net profit, per segment and in all, against the published run (it showed who moves only)."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from stratify.formatting import format_money
+
+    d = loaded.distributor
+    published = execute(d, publish=True)
+    preview = execute(d, overrides={"cost_per_order": "35.00"})
+    client = Client()
+    client.force_login(loaded.manager)
+    response = client.get(reverse("run-detail", kwargs={"tenant": loaded.slug, "run_id": preview.number}))
+    money = response.context["money"]
+    assert money["other"] == published.number
+    before = sum(Decimal(str(t["net_profit"])) for s, t in published.totals.items() if s != "lapsed")
+    after = sum(Decimal(str(t["net_profit"])) for s, t in preview.totals.items() if s != "lapsed")
+    assert money["total"]["before"]["net_profit"] == before and money["total"]["after"]["net_profit"] == after
+    assert money["total"]["change"]["net_profit"] == after - before < 0  # dearer orders cost profit
+    assert money["total"]["change"]["cost_to_serve"] > 0
+    html = response.content.decode()
+    assert 'id="run-money"' in html and format_money(after - before, d) in html
