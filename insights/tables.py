@@ -13,6 +13,8 @@ from stratify.tenancy.lists import LeanTable
 
 from .attention import attention_by_customer
 
+NOT_RANKED = "Not in the run"  # as the customer page says why (no purchase in the run's windows, or none)
+
 MOVEMENT_ICONS = {
     "up": ("▲", "text-success", "Moved up"),
     "down": ("▼", "text-danger", "Moved down"),
@@ -24,7 +26,8 @@ MOVEMENT_ICONS = {
 class MyCustomersTable(LeanTable):
     customer_id = tables.Column(verbose_name="Account", attrs={"td": {"class": "text-nowrap"}})
     name = tables.Column(verbose_name="Customer")
-    segment = tables.Column(verbose_name="Segment", order_by=("seg_rank", "-revenue"), default="—")
+    # A customer the published run does not rank (no purchase in its windows, or none at all).
+    segment = tables.Column(verbose_name="Segment", order_by=("seg_rank", "-revenue"), default=NOT_RANKED)
     movement = tables.Column(
         verbose_name="Movement", accessor="previous_segment", empty_values=(), order_by=("movement_rank", "-revenue")
     )
@@ -155,7 +158,7 @@ def export_row(record: dict, reasons: list[str]) -> list:
     for _, field, kind in EXPORT_COLUMNS:
         value = record[field]
         if kind == "segment":
-            value = SEGMENT_LABELS.get(value, value) if value else ""
+            value = SEGMENT_LABELS.get(value, value) if value else (NOT_RANKED if field == "segment" else "")
         elif kind == "money":
             value = Money(value)
         elif kind == "percent":

@@ -207,3 +207,17 @@ def test_sorting_by_movement_groups_who_moved_down_first(tenant_a, scored):
         ranked = [m for m in moves if m]
         assert ranked == sorted(ranked, key=["down", "up", "new", "same"].index), (user, moves)
         assert ranked[:3] == ["down", "up", "new"], moves
+
+
+def test_a_customer_the_run_does_not_rank_says_so_on_the_page_and_in_the_export(tenant_a, scored):
+    """The export left its Segment blank (292 on the dashboard, 300 rows): it says why it has none."""
+    with scopes_disabled():
+        f.CustomerFactory(distributor=tenant_a.distributor, rep=tenant_a.rep, customer_id="alpha-NEW")
+    client = login(tenant_a.manager)
+    page = client.get(url(tenant_a), {"q": "alpha-NEW"}).content.decode()
+    assert "Not in the run" in page
+    export = client.get(url(tenant_a), {"export": "csv", "q": "alpha-NEW"})
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    segment = rows[0].index("Segment")
+    assert rows[1][0] == "alpha-NEW" and rows[1][segment] == "Not in the run"
+    assert rows[1][rows[0].index("Previous segment")] == ""
