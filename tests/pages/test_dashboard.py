@@ -58,6 +58,7 @@ def test_dashboard_shows_segments_whale_peak_and_migration(tenant_a):
     assert whale["peak"]["customers"] == 3 and whale["peak"]["value"] == 6300.0
     assert whale["total"] == 5500.0
     html = response.content.decode()
+    assert "customers (75.0% of the 4 ranked, the lapsed aside) earn" in html  # the share's base said
     assert f"Run #{run.number}" in html and "Jun 30, 2026" in html  # issue 11: the tenant's locale (en_US)
     assert 'id="rerun"' in html
     # Each migration cell links to the customers who made that move.
