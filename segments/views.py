@@ -16,6 +16,7 @@ from .forms import ModelSettingsForm, QualificationEndForm, RunForm, TierPolicyF
 from .lookups import RUN, TIER_POLICY
 from .models import StratificationProfile, StratificationRun
 from .policies import METRICS, ladder_warnings, next_tier
+from .tier_text import format_figure
 from .vocabulary import FACTOR_LABELS, SEGMENT_LABELS, SEGMENT_ORDER, settings_diff
 
 
@@ -284,6 +285,7 @@ class TierSuggestView(TenantViewMixin, TemplateView):
                 name = f"{segment}-{row['metric'].field}"
                 row["name"] = name
                 row["input"] = values.get(name, "") if values is not None else row["proposed"]
+                row["current_text"] = format_figure(row["metric"], row["current"], self.distributor)  # "5%"
                 row["errors"] = tier["errors"].get(row["metric"].field, [])
         return super().get_context_data(suggestions=suggestions, segment_labels=SEGMENT_LABELS, **kwargs)
 

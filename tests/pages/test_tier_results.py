@@ -369,6 +369,11 @@ def test_suggestions_leave_empty_what_asks_nothing_and_count_those_shown_the_tar
     assert form["core-target_returns_pct"] == "" and form["opportunistic-target_orders_12m"] == ""
     assert form["opportunistic-target_self_service_pct"] == "" and form["core-target_revenue_12m"] == "2500"
     assert "69% <span" in html and "Platinum, Silver customers" in html and "it would ask nothing" in html
+    # The current targets read as targets do: a share with its % sign (it read "5"), money with its currency.
+    with scopes_disabled():
+        returns = TierPolicy.objects.get(distributor=tenant_a.distributor, segment="core").target_returns_pct
+    now = html.split('name="core-target_returns_pct"', 1)[0].rsplit("<tr", 1)[1]
+    assert f">{returns:.0f}%</td>" in now.replace("\xa0", "")
     api = api_as(tenant_a.manager).get(f"/api/v1/tenants/{tenant_a.slug}/tier-policies/suggestions/").json()
     row = next(r for t in api["tiers"] if t["segment"] == "core" for r in t["targets"] if r["metric"] == "returns_pct")
     assert row["suggested"] is None and row["asks_nothing"] is True
