@@ -160,8 +160,8 @@ STATUS_ORDER = Case(
     default=Value(9),
     output_field=IntegerField(),
 )
-SEVERITY_ORDER = Case(  # by importance: high, medium, low
-    *(When(severity=s, then=Value(i)) for i, s in enumerate(("high", "medium", "low"))),
+SEVERITY_ORDER = Case(  # by importance: high, medium, low (the choices' order)
+    *(When(severity=s, then=Value(i)) for i, s in enumerate(Severity.values)),
     default=Value(9),
     output_field=IntegerField(),
 )
@@ -226,7 +226,7 @@ def worklist(
         group["customer"] = alert.customer
         group["alerts"].append(alert)
         group["segment"] = group["segment"] or alert.segment
-        group["more"] = alert.of - per_customer if alert.of > per_customer else 0
+        group["more"] = max(0, alert.of - per_customer)
     wide, wide_total = [], 0
     if membership is not None and membership.role == Role.MANAGER:
         every = distributor_alerts(distributor=distributor).annotate(total=Window(Count("id")))

@@ -447,24 +447,19 @@ def left_out(links: list[dict], columns: list[str], weight: str) -> list[dict]:
     three times). Empty for lines and customers, which are never below zero."""
     out = []
     for left, right in zip(columns, columns[1:], strict=False):
-        mine = [
-            link
-            for link in links
-            if link["below_zero"] and link["source"].startswith(left + ":") and link["target"].startswith(right + ":")
+        pair = [
+            link for link in links if link["source"].startswith(f"{left}:") and link["target"].startswith(f"{right}:")
         ]
-        if mine:
+        below = [link for link in pair if link["below_zero"]]
+        if below:
             out.append(
                 {
                     "source": left,
                     "target": right,
                     "label": f"{COLUMN_LABELS[left]} → {COLUMN_LABELS[right].lower()}",
-                    "flows": len(mine),
-                    "of": sum(
-                        1
-                        for link in links
-                        if link["source"].startswith(left + ":") and link["target"].startswith(right + ":")
-                    ),
-                    "amount": sum((link[weight] for link in mine), Decimal(0)),
+                    "flows": len(below),
+                    "of": len(pair),
+                    "amount": sum((link[weight] for link in below), Decimal(0)),
                 }
             )
     return out

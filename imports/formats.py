@@ -304,6 +304,7 @@ INVENTORY = Kind(
 
 KINDS: dict[str, Kind] = {k.name: k for k in (INVOICE_LINES, CUSTOMERS, PRODUCTS, PARTNERS, INTERACTIONS, INVENTORY)}
 KIND_CHOICES = [(k.name, k.label) for k in KINDS.values()]
+KIND_LABELS = dict(KIND_CHOICES)  # "Invoice lines" for invoice_lines, as pages name a kind
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 

@@ -4,9 +4,7 @@ import django_tables2 as tables
 
 from stratify.jobs.tables import JobTable
 
-from .formats import KIND_CHOICES
-
-KIND_LABELS = dict(KIND_CHOICES)
+from .formats import KIND_LABELS
 
 
 class ImportTable(JobTable):

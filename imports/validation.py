@@ -555,10 +555,11 @@ def validate_chunk(plan: Plan, chunk: pd.DataFrame, errors: ErrorLog) -> pd.Data
             continue
         if column.type in (DECIMAL, INT):
             cells, refused = _number_text(plan, chunk[source], label, errors)
-            bad |= refused  # (an emptied cell is not also "required value missing")
+            bad |= refused
         else:
-            cells, refused = _text(chunk[source]), None
-        empty = (cells == "") if refused is None else (cells == "") & ~refused
+            cells = _text(chunk[source])
+            refused = pd.Series(False, index=cells.index)
+        empty = (cells == "") & ~refused  # a refused cell, emptied, is not also "required value missing"
         if column.needs_value and empty.any():
             errors.add(chunk.index[empty], label, "", "required value missing")
             bad |= empty

@@ -19,7 +19,7 @@ from stratify.tenancy.permissions import Perm
 from stratify.tenancy.views import TenantViewMixin
 
 from .errors import ImportFailed
-from .formats import get_kind
+from .formats import KIND_LABELS, get_kind
 from .forms import MappingForm, UploadForm
 from .lookups import IMPORT, UPLOAD
 from .selectors import import_follow_up, import_get, import_list
@@ -33,7 +33,7 @@ from .services import (
     import_upload_id,
     upload_save,
 )
-from .tables import KIND_LABELS, ImportTable
+from .tables import ImportTable
 from .uploads import limit_upload, too_large_message
 from .validation import ISO_FORMAT, ambiguous_dates_message, not_iso_dates_message, resolve_plan
 

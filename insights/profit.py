@@ -83,12 +83,10 @@ class ProfitCenterTable(LeanTable):
         per_page = 25
         empty_text = "No values match."
 
-    def __init__(
-        self, *args, tenant_slug: str, dimension: str, names: dict[str, str] | None = None, names_for=None, **kwargs
-    ):
-        """`names`: how values read (`value_names`); or `names_for(codes)`, called with the page's
-        values only (a tenant's products are many: their names are read for the rows shown)."""
-        self.tenant_slug, self.dimension, self.names, self.names_for = tenant_slug, dimension, names or {}, names_for
+    def __init__(self, *args, tenant_slug: str, dimension: str, names_for=None, **kwargs):
+        """`names_for(codes)`: how these values read (`value_names`), called with the page's values
+        only (a tenant's products are many: their names are read for the rows shown)."""
+        self.tenant_slug, self.dimension, self.names, self.names_for = tenant_slug, dimension, {}, names_for
         extra = [
             (f"np_{s}", tables.Column(verbose_name=f"Net profit: {SEGMENT_LABELS[s]}", attrs=RIGHT, orderable=False))
             for s in SEGMENTS_SHOWN
@@ -160,9 +158,9 @@ def _centers_and_drains(rows, n: int = TOP) -> tuple[list, list]:
     dimension's rows, by two small indexed queries rather than reading every value. The empty value
     (`(none)`: the lines without a partner, a branch...) is no center nor drain to call out ("Partner
     (none) earns 39% of net profit"); it stays in the table and the curve, as PROFIT_CENTERS.md has it."""
-    named = rows.exclude(value="")
-    centers = list(named.filter(net_profit__gt=0).order_by("position")[:n])
-    drains = list(named.filter(net_profit__lt=0).order_by("-position")[:n])
+    with_a_value = rows.exclude(value="")
+    centers = list(with_a_value.filter(net_profit__gt=0).order_by("position")[:n])
+    drains = list(with_a_value.filter(net_profit__lt=0).order_by("-position")[:n])
     return centers, drains
 
 

@@ -12,6 +12,7 @@ from stratify.tenancy.converters import erp_id_in_url
 from stratify.tenancy.lists import LeanTable
 
 from .attention import attention_by_customer
+from .leakage import YEAR_AGO_COLUMNS
 
 NOT_RANKED = "Not in the run"  # as the customer page says why (no purchase in the run's windows, or none)
 
@@ -373,8 +374,8 @@ class LeakageTable(LeanTable):
         self.tenant_slug, self.dimension, self.names = tenant_slug, dimension, names or {}
         super().__init__(*args, **kwargs)
         if not year_ago:
-            self.columns.hide("year_ago_revenue")
-            self.columns.hide("change_vs_year_ago")
+            for name in YEAR_AGO_COLUMNS:
+                self.columns.hide(name)
 
     def before_render(self):
         self._url = reverse("leakage-customers", kwargs={"tenant": self.tenant_slug})
@@ -401,6 +402,16 @@ class LeakageTable(LeanTable):
         return ", ".join(value)
 
 
+# The "a year earlier" cells of a leakage export's rows, and of its drill-down's: left out when a year
+# earlier is the prior window (see insights.leakage.year_ago_is_prior).
+LEAKAGE_YEAR_AGO = slice(6, 8)
+LEAKAGE_CUSTOMERS_YEAR_AGO = slice(4, 5)
+
+
+def _without(cells: list, part: slice) -> list:
+    return cells[: part.start] + cells[part.stop :]
+
+
 def leakage_export_headers(*, currency: str, label: str, year_ago: bool = True) -> list[str]:
     headers = [
         label,
@@ -416,7 +427,7 @@ def leakage_export_headers(*, currency: str, label: str, year_ago: bool = True) 
         f"Money leaked ({currency})",
         "Stopped or cut most",
     ]
-    return headers if year_ago else headers[:6] + headers[8:]
+    return headers if year_ago else _without(headers, LEAKAGE_YEAR_AGO)
 
 
 def leakage_export_row(row: dict, names: dict[str, str] | None = None, year_ago: bool = True) -> list:
@@ -437,7 +448,7 @@ def leakage_export_row(row: dict, names: dict[str, str] | None = None, year_ago:
         Money(row["leaked"]),
         ", ".join(row["top_losers"]),
     ]
-    return out if year_ago else out[:6] + out[8:]
+    return out if year_ago else _without(out, LEAKAGE_YEAR_AGO)
 
 
 class LeakageCustomersTable(LeanTable):
@@ -485,7 +496,7 @@ def leakage_customers_export_headers(*, currency: str, year_ago: bool = True) ->
         f"Drop vs prior ({currency})",
         "Status",
     ]
-    return headers if year_ago else headers[:4] + headers[5:]
+    return headers if year_ago else _without(headers, LEAKAGE_CUSTOMERS_YEAR_AGO)
 
 
 def leakage_customers_export_row(row: dict, year_ago: bool = True) -> list:
@@ -498,7 +509,7 @@ def leakage_customers_export_row(row: dict, year_ago: bool = True) -> list:
         Money(row["drop"]),
         row["status"],
     ]
-    return out if year_ago else out[:4] + out[5:]
+    return out if year_ago else _without(out, LEAKAGE_CUSTOMERS_YEAR_AGO)
 
 
 # --- history (issue 16) --------------------------------------------------------------------------------

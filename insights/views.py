@@ -565,7 +565,16 @@ class RepCoachingView(TenantListView):
         return super().get_context_data(**context, **kwargs)
 
 
-class LeakageView(TenantListView):
+class YearAgoMixin:
+    """Leakage pages: whether they show "a year earlier" (False when it is the prior window itself, a
+    365-day window: its columns would repeat it)."""
+
+    @property
+    def year_ago(self) -> bool:
+        return self.run is None or not leakage.year_ago_is_prior(self.run)
+
+
+class LeakageView(YearAgoMixin, TenantListView):
     """Category, brand and supplier leakage among the published run's core customers
     (`?dimension=category|brand|supplier`; 400 naming them for another), sortable and exportable."""
 
@@ -589,11 +598,6 @@ class LeakageView(TenantListView):
         if self.run is None:
             return []
         return leakage.leakage_rows(distributor=self.distributor, run=self.run, dimension=self.dimension)
-
-    @property
-    def year_ago(self) -> bool:
-        """False when a year earlier is the prior window (a 365-day window): its columns are left out."""
-        return self.run is None or not leakage.year_ago_is_prior(self.run)
 
     def get_table_kwargs(self):
         return {
@@ -626,7 +630,7 @@ class LeakageView(TenantListView):
         return super().get_context_data(**context, **kwargs)
 
 
-class LeakageCustomersView(TenantListView):
+class LeakageCustomersView(YearAgoMixin, TenantListView):
     """The core customers behind one leakage value (`?dimension=&value=`), biggest drop first."""
 
     permission = Perm.VIEW_DASHBOARD
@@ -650,10 +654,6 @@ class LeakageCustomersView(TenantListView):
         return leakage.value_customers(
             distributor=self.distributor, run=self.run, dimension=self.dimension, value=self.value
         )
-
-    @property
-    def year_ago(self) -> bool:
-        return self.run is None or not leakage.year_ago_is_prior(self.run)
 
     def get_table_kwargs(self):
         return {"tenant_slug": self.distributor.slug, "year_ago": self.year_ago}

@@ -10,9 +10,10 @@ from django.db.models import DecimalField as ModelDecimalField
 from sales.models import InvoiceLine
 from stratify.engine import FACTORS
 from stratify.engine.settings import RATE_FIELDS, WINDOW_DAYS_MAX, WINDOW_DAYS_MIN
+from stratify.formatting import format_money, format_number
 
 from .models import TierPolicy
-from .policies import EDITABLE_FIELDS
+from .policies import EDITABLE_FIELDS, SHARES
 from .vocabulary import FACTOR_LABELS, RATE_LABELS, SETTING_LABELS
 
 PERCENT = Decimal(100)
@@ -267,11 +268,7 @@ def _policy_label(field: str) -> str:
 def _policy_value(field: str, value, names: dict, distributor) -> str:
     """One value of an audited tier change as the form asks for it: money in the tenant's currency,
     a tier by its name, a choice by its label, text shortened."""
-    from stratify.formatting import format_money, format_number
-
-    from .policies import SHARES
-
-    if value is None or value == "" and field != "works_towards":
+    if value is None or (value == "" and field != "works_towards"):
         return "—"
     if field == "works_towards":
         return names.get(value, value) if value else "No other tier (the top tier)"

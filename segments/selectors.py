@@ -30,6 +30,7 @@ from .models import (
     TierPolicyChange,
 )
 from .policies import AT_LEAST, LAPSED, METRICS, evaluate, metrics_towards, next_tier, policy_for_segment
+from .vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 
 
 def profile_get(*, distributor) -> StratificationProfile:
@@ -295,11 +296,15 @@ def qualification_end(*, distributor, run) -> date:
             year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
             due = start.replace(year=year, month=month, day=min(start.day, 28))
         return max(due, today)
-    base = run.as_of if run and run.as_of else today
+    return years_after(run.as_of if run and run.as_of else today, 1)
+
+
+def years_after(day: date, years: int) -> date:
+    """The same day `years` later (the 28th for a 29 February landing in a common year)."""
     try:
-        return base.replace(year=base.year + 1)
-    except ValueError:  # 29 February
-        return base.replace(year=base.year + 1, day=28)
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def tier_history(*, distributor, customer, policies, limit: int = 12) -> list[dict]:
@@ -671,9 +676,6 @@ def run_totals_compared(run, other) -> dict:
     """The money of two runs side by side, from their stored totals (no query): per ranked segment its
     customers and net profit in `other` and in `run`, and for all ranked customers revenue, cost to
     serve and net profit: what a what-if preview would change before it is published."""
-    from decimal import Decimal
-
-    from .vocabulary import SEGMENT_LABELS, SEGMENT_ORDER
 
     def figures(totals: dict, segment: str) -> dict:
         row = (totals or {}).get(segment) or {}
@@ -682,7 +684,7 @@ def run_totals_compared(run, other) -> dict:
             **{k: Decimal(str(row.get(k, "0"))) for k in ("revenue", "cost_to_serve", "net_profit")},
         }
 
-    ranked = [s for s in SEGMENT_ORDER if s in (run.totals or {}) and s != "lapsed"]
+    ranked = [s for s in SEGMENT_ORDER if s in (run.totals or {}) and s != LAPSED]
     rows = []
     for segment in ranked:
         before, after = figures(other.totals, segment), figures(run.totals, segment)

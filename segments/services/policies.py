@@ -13,7 +13,7 @@ from stratify.formatting import format_date
 
 from ..models import TierPolicy, TierPolicyChange
 from ..policies import DEFAULT_POLICIES, EDITABLE_FIELDS, clean_policy_value, validate_policy
-from ..selectors import policy_list
+from ..selectors import policy_list, years_after
 from ..vocabulary import RANKED_SEGMENTS
 
 
@@ -139,13 +139,6 @@ def policies_update(*, distributor, actor, items) -> dict:
 QUALIFICATION_END_MAX_YEARS = 3
 
 
-def _years_after(day, years: int):
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 def qualification_end_update(*, distributor, value) -> None:
     """Set (a date after today, at most three years ahead) or clear (None: the next scheduled run)
     the end of the qualification period. Raises ValidationError naming `qualification_end` for a
@@ -163,7 +156,7 @@ def qualification_end_update(*, distributor, value) -> None:
                 ]
             }
         )
-    latest = _years_after(today, QUALIFICATION_END_MAX_YEARS)
+    latest = years_after(today, QUALIFICATION_END_MAX_YEARS)
     if value is not None and value > latest:
         raise ValidationError(
             {

@@ -249,7 +249,9 @@ def _claim(job_id: int):
 def _mine(job: Job):
     """The job's row if `job` (this attempt) still owns it: running, and not claimed again since."""
     with scopes_disabled():
-        return Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts)
+        return Job.objects.filter(
+            pk=job.pk, distributor_id=job.distributor_id, status=Job.Status.RUNNING, attempts=job.attempts
+        )
 
 
 def job_still_mine(job: Job) -> bool:
@@ -271,10 +273,11 @@ def job_fence(job: Job) -> None:
         raise RuntimeError("job_fence() belongs inside the transaction that writes the results.")
     if job.status != Job.Status.RUNNING:
         return  # a handler called directly (a test, a foreground command): no attempt to fence
-    if not _mine(job).update(heartbeat_at=timezone.now()):
-        raise JobSuperseded(f"job {job.pk}: attempt {job.attempts} was superseded")
-    if _mine(job).filter(cancel_requested_at__isnull=False).exists():  # the row is locked: this is final
+    if _mine(job).filter(cancel_requested_at=None).update(heartbeat_at=timezone.now()):
+        return  # the common case: one statement, which locks the row
+    if _mine(job).exists():  # still ours, so a cancel was asked (and once asked, it stays asked)
         raise JobCancelled()
+    raise JobSuperseded(f"job {job.pk}: attempt {job.attempts} was superseded")
 
 
 def job_record_result(job: Job, result: dict) -> bool:

@@ -96,16 +96,12 @@ class InputGuardMiddleware:
             return None
         content_type = request.content_type or ""
         if content_type == "application/x-www-form-urlencoded":
-            return _form_problem(request)
+            return form_problem(request.POST)
         if (content_type == "application/json" or content_type.endswith("+json")) and (
             b"\x00" in request.body or _JSON_NUL.search(request.body)
         ):
             return "A text in the request body holds a NUL character."
         return None
-
-
-def _form_problem(request) -> str | None:
-    return form_problem(request.POST)
 
 
 def form_problem(fields) -> str | None:
@@ -114,7 +110,7 @@ def form_problem(fields) -> str | None:
 
 
 def multipart_problem(request) -> str | None:
-    return _form_problem(request) if (request.content_type or "") == "multipart/form-data" else None
+    return form_problem(request.POST) if (request.content_type or "") == "multipart/form-data" else None
 
 
 def _has_nul(raw: str, fields) -> bool:
