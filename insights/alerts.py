@@ -136,6 +136,7 @@ def worklist_context(*, distributor, membership, page: int = 1) -> dict:
         "distributor_alerts": wide,
         "distributor_more": found["distributor_total"] - len(wide),
         "open_count": found["total"],
+        "alerts_to_work": found["total"],  # the navigation's count, already counted (alert_tags)
         "page": found["page"],
         "pages": found["pages"],
         # By the user's id: the membership's user row is not read again.

@@ -1,4 +1,5 @@
-"""`{% alerts_to_work_count %}`: the navigation's count of the caller's alerts to work (one COUNT query)."""
+"""`{% alerts_to_work_count %}`: the navigation's count of the caller's alerts to work (one COUNT query,
+none on a page that counted them already: the worklist's `alerts_to_work`)."""
 
 from django import template
 
@@ -12,4 +13,5 @@ def alerts_to_work_count(context) -> int:
     membership, tenant = context.get("membership"), context.get("tenant")
     if membership is None or tenant is None or membership.role == "customer":
         return 0
-    return active_count(distributor=tenant, membership=membership)
+    counted = context.get("alerts_to_work")
+    return counted if counted is not None else active_count(distributor=tenant, membership=membership)
